@@ -1,0 +1,3 @@
+module nave
+
+go 1.26

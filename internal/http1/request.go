@@ -1,0 +1,79 @@
+package http1
+
+import "net/netip"
+
+// Limits bound what a client may send. The zero value of each field means
+// its Default constant.
+type Limits struct {
+	MaxRequestLine int   // bytes in the request line; past it, 414
+	MaxHeaderBytes int   // bytes in the header section (or trailer section); past it, 431
+	MaxHeaderCount int   // header fields (or trailer fields); past it, 431
+	MaxBodyBytes   int64 // request body bytes; past it, 413
+}
+
+// Defaults for Limits. They follow nginx and Apache: an 8 KiB request line
+// and 100 fields, with room for large cookies in the header bytes.
+const (
+	DefaultMaxRequestLine = 8 << 10
+	DefaultMaxHeaderBytes = 64 << 10
+	DefaultMaxHeaderCount = 100
+	DefaultMaxBodyBytes   = 100 << 20
+)
+
+func (l *Limits) requestLine() int { return orDefault(l.MaxRequestLine, DefaultMaxRequestLine) }
+func (l *Limits) headerBytes() int { return orDefault(l.MaxHeaderBytes, DefaultMaxHeaderBytes) }
+func (l *Limits) headerCount() int { return orDefault(l.MaxHeaderCount, DefaultMaxHeaderCount) }
+func (l *Limits) bodyBytes() int64 { return orDefault(l.MaxBodyBytes, DefaultMaxBodyBytes) }
+
+func orDefault[T int | int64](v, def T) T {
+	if v > 0 {
+		return v
+	}
+	return def
+}
+
+// Request is one parsed request. Its byte slices alias the connection's
+// read buffer: they are valid only until the Handler returns.
+type Request struct {
+	Method []byte // a token, case-sensitive
+	Target []byte // the request-target as received
+	// Path is the path of the target, still percent-encoded: it starts with
+	// "/" for origin- and absolute-form, is "*" for asterisk-form and empty
+	// for CONNECT's authority-form.
+	Path  []byte
+	Query []byte // after "?", without it; nil when the target has no "?"
+	// Host is the authority of an absolute-form target, else the Host field
+	// (RFC 9112 §3.2.2). It may be empty on HTTP/1.0.
+	Host       []byte
+	ProtoMinor int // 0 for HTTP/1.0, 1 for HTTP/1.1 (and later 1.x)
+	Header     Header
+	Trailer    Header // filled once a chunked Body has been read to its end
+	// ContentLength is the body's length, or -1 when it is chunked.
+	ContentLength int64
+	Chunked       bool
+	// Close is set when the client asked to close after this exchange
+	// (Connection: close, or HTTP/1.0 without keep-alive).
+	Close          bool
+	ExpectContinue bool // "Expect: 100-continue" on HTTP/1.1
+	RemoteAddr     netip.AddrPort
+	LocalAddr      netip.AddrPort
+	Body           Body
+
+	ps parseState
+}
+
+// Proto returns "HTTP/1.0" or "HTTP/1.1".
+func (r *Request) Proto() string {
+	if r.ProtoMinor == 0 {
+		return "HTTP/1.0"
+	}
+	return "HTTP/1.1"
+}
+
+// Reset clears r for the next request, keeping the capacity of its headers.
+func (r *Request) Reset() {
+	h, t := r.Header, r.Trailer
+	h.Reset()
+	t.Reset()
+	*r = Request{Header: h, Trailer: t}
+}
