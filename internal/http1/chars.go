@@ -2,10 +2,10 @@ package http1
 
 // Byte classes from RFC 9110 §5.6.2 (tchar) and §5.5 (field-vchar).
 const (
-	classToken = 1 << iota // tchar
-	classValue             // field-vchar, obs-text, SP, HTAB
-	classHost              // reg-name, IP-literal and port characters of a Host value
-	classTarget            // bytes allowed in a request-target: visible, no "#"
+	classToken  = 1 << iota // tchar
+	classValue              // field-vchar, obs-text, SP, HTAB
+	classHost               // reg-name, IP-literal and port characters of a Host value
+	classTarget             // bytes allowed in a request-target: visible, no "#"
 )
 
 // byteClass is read-only after package initialisation.
