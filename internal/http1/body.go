@@ -40,7 +40,10 @@ func (b *Body) init(in *Input, r *Request, lim *Limits) {
 }
 
 // Read reads body bytes into p.
-func (b *Body) Read(p []byte) (int, error) {
+func (b *Body) Read(p []byte) (int, error) { return b.read(p, len(p)) }
+
+// read moves up to max body bytes into p, or drops them when p is nil.
+func (b *Body) read(p []byte, max int) (int, error) {
 	if b.err != nil {
 		return 0, b.err
 	}
@@ -56,16 +59,22 @@ func (b *Body) Read(p []byte) (int, error) {
 			return 0, b.fail(err)
 		}
 	}
-	if b.state == bodyDone || len(p) == 0 {
+	if b.state == bodyDone || max == 0 {
 		if b.state == bodyDone {
 			return 0, io.EOF
 		}
 		return 0, nil
 	}
-	if int64(len(p)) > b.remaining {
-		p = p[:b.remaining]
+	if int64(max) > b.remaining {
+		max = int(b.remaining)
 	}
-	n, err := b.readData(p)
+	var n int
+	var err error
+	if p == nil {
+		n, err = b.skipData(max)
+	} else {
+		n, err = b.readData(p[:max])
+	}
 	b.remaining -= int64(n)
 	b.total += int64(n)
 	if b.remaining == 0 {
@@ -86,13 +95,32 @@ func (b *Body) readData(p []byte) (int, error) {
 	in := b.in
 	if in.r == in.w {
 		if len(p) >= DefaultBufferSize {
-			return in.Src.Read(p)
+			n, err := in.Src.Read(p)
+			if n > 0 {
+				// Like fill: data comes first; an error (io.EOF with the
+				// body's last bytes) is seen again on the next Read.
+				return n, nil
+			}
+			return 0, err
 		}
 		if err := in.fill(); err != nil {
 			return 0, err
 		}
 	}
 	n := copy(p, in.buf[in.r:in.w])
+	in.r += n
+	return n, nil
+}
+
+// skipData drops up to max buffered bytes, reading more when none are.
+func (b *Body) skipData(max int) (int, error) {
+	in := b.in
+	if in.r == in.w {
+		if err := in.fill(); err != nil {
+			return 0, err
+		}
+	}
+	n := min(max, in.w-in.r)
 	in.r += n
 	return n, nil
 }
@@ -260,21 +288,26 @@ func (b *Body) readTrailer() error {
 	}
 }
 
-// Discard reads and drops what is left of the body, at most max bytes. It
+// Discard reads and drops what is left of the body, at most limit bytes. It
 // returns an error when more remains or reading failed; the connection
 // cannot be reused then.
-func (b *Body) Discard(max int64) error {
-	var scratch [512]byte
-	lr := io.LimitedReader{R: b, N: max + 1}
+func (b *Body) Discard(limit int64) error {
+	if b.Done() {
+		// Nothing left; and no 100 Continue for a body nobody wants.
+		return nil
+	}
+	var dropped int64
 	for {
-		_, err := lr.Read(scratch[:])
-		if err == io.EOF {
-			if lr.N == 0 {
-				return ErrBodyTooLarge
-			}
+		// Up to one byte past limit: enough to know it is exceeded. Bytes
+		// are dropped where they lie, with no scratch buffer to allocate.
+		n, err := b.read(nil, int(min(max(limit-dropped, 0), 1<<30)+1))
+		dropped += int64(n)
+		switch {
+		case dropped > limit:
+			return ErrBodyTooLarge
+		case err == io.EOF:
 			return nil
-		}
-		if err != nil {
+		case err != nil:
 			return err
 		}
 	}

@@ -114,7 +114,9 @@ func (h *Header) Del(name string) {
 
 func addField[T string | []byte](h *Header, name string, value T) {
 	if !ValidFieldName(name) || !ValidFieldValue(value) {
-		panic(fmt.Sprintf("http1: invalid header field %q: %q", name, value))
+		// string(value) copies: formatting value itself would make every
+		// caller's value escape to the heap, even on the valid path.
+		panic(fmt.Sprintf("http1: invalid header field %q: %q", name, string(value)))
 	}
 	addRaw(h, name, value)
 }

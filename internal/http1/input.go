@@ -20,6 +20,10 @@ type Input struct {
 	Src  io.Reader
 	buf  []byte
 	r, w int // unread bytes are buf[r:w]
+	// keep protects buf[:keep], which holds the head of the request being
+	// served: its Request aliases those bytes until the handler returns, so
+	// reading the body must not move or overwrite them.
+	keep int
 }
 
 // Buffered is the number of bytes received and not yet consumed.
@@ -28,7 +32,7 @@ func (in *Input) Buffered() int { return in.w - in.r }
 // SetBuffer hands in a buffer whose first n bytes were received from Src.
 // It must only be called when nothing is buffered.
 func (in *Input) SetBuffer(buf []byte, n int) {
-	in.buf, in.r, in.w = buf, 0, n
+	in.buf, in.r, in.w, in.keep = buf, 0, n, 0
 }
 
 // TakeBuffer returns the buffer and detaches it, or nil when bytes are
@@ -38,25 +42,27 @@ func (in *Input) TakeBuffer() []byte {
 		return nil
 	}
 	b := in.buf
-	in.buf, in.r, in.w = nil, 0, 0
+	in.buf, in.r, in.w, in.keep = nil, 0, 0, 0
 	return b
 }
 
 // fill reads at least one more byte from Src, compacting or growing the
-// buffer when it is full. Growth is bounded by the callers' limits.
+// buffer when it is full, never touching buf[:keep]. Growth is bounded by
+// the callers' limits.
 func (in *Input) fill() error {
 	switch {
 	case in.buf == nil:
 		in.buf = make([]byte, DefaultBufferSize)
-	case in.r == in.w:
-		in.r, in.w = 0, 0
-	case in.w == len(in.buf) && in.r > 0:
-		in.w = copy(in.buf, in.buf[in.r:in.w])
-		in.r = 0
+	case in.r == in.w && in.keep < len(in.buf):
+		in.r, in.w = in.keep, in.keep
+	case in.w == len(in.buf) && in.r > in.keep:
+		in.w = in.keep + copy(in.buf[in.keep:], in.buf[in.r:in.w])
+		in.r = in.keep
 	case in.w == len(in.buf):
+		// The old buffer stays alive as long as a Request aliases it.
 		grown := make([]byte, 2*len(in.buf))
 		in.w = copy(grown, in.buf[in.r:in.w])
-		in.buf, in.r = grown, 0
+		in.buf, in.r, in.keep = grown, 0, 0
 	}
 	for range 100 {
 		n, err := in.Src.Read(in.buf[in.w:])
@@ -80,11 +86,13 @@ func (in *Input) readLine(max int, tooLong error) ([]byte, error) {
 	for {
 		if i := bytes.IndexByte(in.buf[in.r+seen:in.w], '\n'); i >= 0 {
 			end := in.r + seen + i
+			if end-in.r > max+1 {
+				// Checked first, as for a partial line, so that the error
+				// does not depend on how the bytes arrived.
+				return nil, tooLong
+			}
 			if end == in.r || in.buf[end-1] != '\r' {
 				return nil, ErrBadChunk
-			}
-			if end-1-in.r > max {
-				return nil, tooLong
 			}
 			line := in.buf[in.r : end-1]
 			in.r = end + 1
@@ -112,6 +120,7 @@ func unexpectedEOF(err error) error {
 // and a *ProtocolError for a request that must be refused.
 func ReadRequest(in *Input, r *Request, lim *Limits) error {
 	r.Reset()
+	in.keep = 0 // the previous request's handler has returned
 	for {
 		n, err := r.ParseHead(in.buf[in.r:in.w], lim)
 		if err != nil {
@@ -119,6 +128,7 @@ func ReadRequest(in *Input, r *Request, lim *Limits) error {
 		}
 		if n > 0 {
 			in.r += n
+			in.keep = in.r
 			r.Body.init(in, r, lim)
 			return nil
 		}

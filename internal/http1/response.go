@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"strconv"
+	"sync/atomic"
 	"time"
 )
 
@@ -42,6 +43,9 @@ type ResponseWriter struct {
 	now      time.Time
 	dateSec  int64
 	date     []byte // http-date of dateSec
+	// closeWhen, when set, is read as the head is rendered: true then
+	// closes the connection after this response. Set by CloseWhen.
+	closeWhen *atomic.Bool
 
 	committed bool // the head is on the wire
 	chunked   bool
@@ -59,6 +63,7 @@ func (w *ResponseWriter) Reset(dst io.Writer, r *Request, now time.Time) {
 	w.dst, w.req, w.now = dst, r, now
 	w.status, w.n, w.written, w.declared, w.sent, w.err = 0, headroom, 0, -1, 0, nil
 	w.committed, w.chunked, w.close = false, false, r.Close
+	w.closeWhen = nil
 	w.discard = string(r.Method) == "HEAD"
 	if r.ExpectContinue {
 		r.Body.rw = w
@@ -73,6 +78,12 @@ func (w *ResponseWriter) Header() *Header { return &w.header }
 
 // SetClose makes the connection close after this response.
 func (w *ResponseWriter) SetClose() { w.close = true }
+
+// CloseWhen makes the connection close after this response if flag is
+// true when the head is sent, so that a server which starts shutting down
+// while a handler runs still announces the close (RFC 9112 §9.6). Reset
+// forgets flag.
+func (w *ResponseWriter) CloseWhen(flag *atomic.Bool) { w.closeWhen = flag }
 
 // Closing reports whether the connection will close after this response.
 func (w *ResponseWriter) Closing() bool { return w.close }
@@ -129,7 +140,10 @@ func (w *ResponseWriter) writeContinue() error {
 	if w.committed || w.status != 0 {
 		return nil
 	}
-	w.output([]byte("HTTP/1.1 100 Continue\r\n\r\n"))
+	// head is free scratch until the head is rendered; a []byte conversion
+	// here would allocate.
+	w.head = append(w.head[:0], "HTTP/1.1 100 Continue\r\n\r\n"...)
+	w.output(w.head)
 	return w.err
 }
 
@@ -176,9 +190,12 @@ func (w *ResponseWriter) Write(p []byte) (int, error) {
 
 // WriteString is Write for a string.
 func (w *ResponseWriter) WriteString(s string) (int, error) {
-	if w.n+len(s) <= len(w.buf)-tailroom && w.status != 0 && !w.discard &&
-		w.declared < 0 && w.err == nil && bodyAllowed(w.status) {
-		// The common small write, without converting s.
+	if w.status == 0 {
+		w.WriteHeader(200)
+	}
+	if w.n+len(s) <= len(w.buf)-tailroom && !w.discard && w.err == nil && bodyAllowed(w.status) &&
+		(w.declared < 0 || w.written+int64(len(s)) <= w.declared) {
+		// The common small write, without converting s (which allocates).
 		w.n += copy(w.buf[w.n:], s)
 		w.written += int64(len(s))
 		return len(s), nil
@@ -236,11 +253,11 @@ func (w *ResponseWriter) copyThrough(r io.Reader) (int64, error) {
 		space := w.buf[w.n : len(w.buf)-tailroom]
 		n, err := r.Read(space)
 		if n > 0 {
-			// Write copies within buf when the bytes are already in place.
-			if _, werr := w.writeBuffered(n); werr != nil {
+			m, werr := w.writeBuffered(n)
+			total += int64(m)
+			if werr != nil {
 				return total, werr
 			}
-			total += int64(n)
 		}
 		if err == io.EOF {
 			return total, nil
@@ -252,19 +269,23 @@ func (w *ResponseWriter) copyThrough(r io.Reader) (int64, error) {
 }
 
 // writeBuffered accounts for n body bytes read directly into buf[w.n:].
+// Like Write, it keeps what fits the declared length and reports the rest
+// as ErrContentLengthExceeded, which is not sticky: the response can still
+// be finished.
 func (w *ResponseWriter) writeBuffered(n int) (int, error) {
 	if !bodyAllowed(w.status) {
 		return 0, ErrBodyNotAllowed
 	}
+	var err error
 	if w.declared >= 0 && w.written+int64(n) > w.declared {
 		n = int(w.declared - w.written)
-		w.err = ErrContentLengthExceeded
+		err = ErrContentLengthExceeded
 	}
 	w.written += int64(n)
 	if !w.discard {
 		w.n += n
 	}
-	return n, w.err
+	return n, err
 }
 
 // Finish completes the response after the handler returned: it writes the
@@ -341,6 +362,15 @@ func (w *ResponseWriter) appendHead(b []byte, final bool) []byte {
 		w.chunked = true
 	case length < 0 && !w.discard:
 		w.close = true // HTTP/1.0: the close ends the body
+	}
+	if w.closeWhen != nil && w.closeWhen.Load() {
+		w.close = true
+	}
+	if body := &w.req.Body; body.err != nil || w.req.ExpectContinue && !body.Done() {
+		// A failed body leaves the framing unknown, and a body the client
+		// was never asked for may or may not follow: the server closes
+		// the connection then, so announce it.
+		w.close = true
 	}
 	for v := range h.Values("Connection") {
 		if hasToken(v, "close") {
