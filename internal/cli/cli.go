@@ -1,0 +1,90 @@
+// Package cli is nave's command line: the subcommands, their flags, and the
+// wiring of server, handlers and logs. It is the only package that knows
+// all the others.
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"runtime"
+)
+
+// Version is nave's release.
+const Version = "0.1.0"
+
+const mainUsage = `nave is a web server: its own HTTP/1.1, static files, and Python WSGI apps.
+
+Usage:
+  nave serve [flags] [DIR]   serve DIR (without DIR, a built-in demo site)
+  nave version               print the version
+  nave help [COMMAND]        show help for nave or a command
+
+Run 'nave COMMAND --help' for a command's flags.
+`
+
+// Main runs the command line args (without the program name) and returns
+// the process exit code: 0 success, 1 failure at run time, 2 bad usage.
+func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, mainUsage)
+		return 2
+	}
+	cmd, rest := args[0], args[1:]
+	var err error
+	switch cmd {
+	case "serve":
+		err = serve(ctx, rest, stdout, stderr)
+	case "version", "--version":
+		fmt.Fprintf(stdout, "nave %s (%s %s/%s)\n", Version, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+	case "help", "-h", "-help", "--help":
+		err = help(rest, stdout, stderr)
+	default:
+		fmt.Fprintf(stderr, "nave: unknown command %q (run 'nave help')\n", cmd)
+		return 2
+	}
+	if err != nil && !errors.Is(err, errUsage) {
+		fmt.Fprintf(stderr, "nave %s: %v\n", cmd, err)
+	}
+	return exitCode(err)
+}
+
+func help(args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stdout, mainUsage)
+		return nil
+	}
+	switch args[0] {
+	case "serve":
+		fmt.Fprint(stdout, serveUsage)
+	case "version":
+		fmt.Fprintln(stdout, "Usage: nave version\n\nPrints nave's version, and the Go toolchain and platform it was built for.")
+	default:
+		fmt.Fprintf(stderr, "nave help: unknown command %q\n", args[0])
+		return errUsage
+	}
+	return nil
+}
+
+// usageError is bad input on the command line (a flag, an argument, an
+// address that cannot be used): printed as one line, exit 2.
+type usageError struct{ err error }
+
+func (e *usageError) Error() string { return e.err.Error() }
+func (e *usageError) Unwrap() error { return e.err }
+
+func usagef(format string, args ...any) error {
+	return &usageError{fmt.Errorf(format, args...)}
+}
+
+func exitCode(err error) int {
+	var ue *usageError
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, errUsage), errors.As(err, &ue):
+		return 2
+	}
+	return 1
+}

@@ -1,0 +1,438 @@
+package server
+
+import (
+	"errors"
+	"io"
+	"net"
+	"net/netip"
+	"os"
+	"runtime/debug"
+	"strconv"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"nave/internal/http1"
+)
+
+// exchange is the per-request state: buffers, the parsed request and the
+// response writer. A connection holds one only while a request is in
+// progress or bytes of the next one are buffered; idle connections give it
+// back to the pool, so an idle connection costs no buffer.
+type exchange struct {
+	in   http1.Input
+	req  http1.Request
+	rw   http1.ResponseWriter
+	rbuf []byte // the read buffer, attached to in while in use
+}
+
+// readBufferSize is the read buffer each exchange owns. Heads that do not
+// fit grow a larger one for that request only.
+const readBufferSize = http1.DefaultBufferSize
+
+// Connection states, for Shutdown.
+const (
+	stateIdle   int32 = iota // between requests, no bytes of the next one read
+	stateActive              // a request is being read or answered
+)
+
+// phase says which deadline a read from the connection runs under.
+type phase uint8
+
+const (
+	phaseIdle phase = iota
+	phaseHead
+	phaseBody
+)
+
+// conn is one client connection, served by one goroutine. Fields are owned
+// by that goroutine, except state (atomic) and nc's deadline and Close
+// methods, which Shutdown calls.
+type conn struct {
+	s      *Server
+	nc     net.Conn
+	raw    syscall.RawConn // nil when nc has no file descriptor
+	remote netip.AddrPort
+	local  netip.AddrPort
+	state  atomic.Int32
+	ex     *exchange // non-nil while a request is in progress or pipelined bytes wait
+
+	phase         phase
+	headDeadline  time.Time // when the current head must be complete
+	readDeadline  time.Time // the read deadline last set on nc
+	writeDeadline time.Time // the write deadline last set on nc
+
+	// The idle read callback and what it leaves behind; readFn is bound
+	// once so that waiting allocates nothing.
+	readFn  func(fd uintptr) bool
+	readEx  *exchange
+	readN   int
+	readErr error
+}
+
+func (s *Server) newConn(nc net.Conn) *conn {
+	c := &conn{s: s, nc: nc}
+	if a, ok := nc.RemoteAddr().(*net.TCPAddr); ok {
+		c.remote = a.AddrPort()
+	}
+	if a, ok := nc.LocalAddr().(*net.TCPAddr); ok {
+		c.local = a.AddrPort()
+	}
+	if sc, ok := nc.(syscall.Conn); ok {
+		if raw, err := sc.SyscallConn(); err == nil {
+			c.raw = raw
+			c.readFn = c.readReady
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.shutting.Load() {
+		return nil
+	}
+	s.active[c] = struct{}{}
+	s.conns.Add(1)
+	return c
+}
+
+func (c *conn) serve() {
+	defer c.finish()
+	for {
+		ex, err := c.await()
+		if err != nil {
+			return
+		}
+		if !c.serveOne(ex) {
+			return
+		}
+		if ex.in.Buffered() == 0 {
+			c.release(ex)
+		}
+	}
+}
+
+func (c *conn) finish() {
+	if c.ex != nil {
+		c.release(c.ex)
+	}
+	c.nc.Close()
+	c.s.mu.Lock()
+	delete(c.s.active, c)
+	c.s.mu.Unlock()
+	c.s.conns.Done()
+}
+
+// await waits for the first bytes of the next request and returns the
+// exchange holding them. It holds no buffer while it waits.
+func (c *conn) await() (*exchange, error) {
+	if c.ex != nil { // a pipelined request is already buffered
+		return c.ex, nil
+	}
+	c.state.Store(stateIdle)
+	c.phase = phaseIdle
+	c.extendRead(c.s.cfg.idleTimeout())
+	if c.s.shutting.Load() {
+		return nil, ErrServerClosed
+	}
+	ex, err := c.readIdle()
+	if err != nil && c.s.shutting.Load() && errors.Is(err, os.ErrDeadlineExceeded) {
+		// Shutdown woke us; serve a request that had already arrived.
+		c.readDeadline = time.Time{}
+		ex, err = c.readNow()
+	}
+	if err != nil {
+		return nil, err
+	}
+	c.state.Store(stateActive)
+	c.ex = ex
+	return ex, nil
+}
+
+// readIdle blocks until the connection is readable, then reads into a
+// pooled exchange's buffer.
+func (c *conn) readIdle() (*exchange, error) {
+	if c.raw == nil {
+		ex := c.s.getExchange()
+		n, err := c.nc.Read(ex.rbuf)
+		return c.attach(ex, n, err)
+	}
+	c.readEx, c.readN, c.readErr = nil, 0, nil
+	err := c.raw.Read(c.readFn)
+	ex, n := c.readEx, c.readN
+	c.readEx = nil
+	if err == nil {
+		err = c.readErr
+	}
+	return c.attach(ex, n, err)
+}
+
+// readReady is the RawConn read callback: it takes an exchange only when
+// the read finds bytes, and hands it back when the socket has none yet.
+func (c *conn) readReady(fd uintptr) bool {
+	if c.readEx == nil {
+		c.readEx = c.s.getExchange()
+	}
+	for {
+		n, err := syscall.Read(int(fd), c.readEx.rbuf)
+		switch {
+		case err == syscall.EINTR:
+			continue
+		case err == syscall.EAGAIN:
+			c.s.putExchange(c.readEx)
+			c.readEx = nil
+			return false
+		case err != nil:
+			c.readErr = os.NewSyscallError("read", err)
+		case n == 0:
+			c.readErr = io.EOF
+		}
+		c.readN = max(n, 0)
+		return true
+	}
+}
+
+// readNow reads what has already arrived, without waiting.
+func (c *conn) readNow() (*exchange, error) {
+	if c.raw == nil {
+		return nil, ErrServerClosed
+	}
+	ex := c.s.getExchange()
+	var n int
+	var rerr error
+	err := c.raw.Control(func(fd uintptr) {
+		n, rerr = syscall.Read(int(fd), ex.rbuf)
+	})
+	if err == nil && rerr != nil {
+		err = rerr
+	}
+	if err == nil && n <= 0 {
+		err = ErrServerClosed
+	}
+	return c.attach(ex, n, err)
+}
+
+func (c *conn) attach(ex *exchange, n int, err error) (*exchange, error) {
+	if err != nil || n <= 0 {
+		if ex != nil {
+			c.s.putExchange(ex)
+		}
+		if err == nil {
+			err = io.EOF
+		}
+		return nil, err
+	}
+	ex.in.SetBuffer(ex.rbuf, n)
+	return ex, nil
+}
+
+// wakeIfIdle makes an idle connection's wait return at once. Called by
+// Shutdown from another goroutine.
+func (c *conn) wakeIfIdle() {
+	if c.state.Load() == stateIdle {
+		c.nc.SetReadDeadline(time.Now())
+	}
+}
+
+func (s *Server) getExchange() *exchange {
+	ex := s.pool.Get().(*exchange)
+	if ex.rbuf == nil {
+		ex.rbuf = make([]byte, readBufferSize)
+	}
+	ex.in.Src = nil
+	return ex
+}
+
+func (s *Server) putExchange(ex *exchange) {
+	ex.in.TakeBuffer()
+	ex.in.Src = nil
+	s.pool.Put(ex)
+}
+
+// release returns the connection's exchange to the pool.
+func (c *conn) release(ex *exchange) {
+	c.ex = nil
+	c.s.putExchange(ex)
+}
+
+// serveOne reads one request from ex and answers it. It reports whether
+// the connection may carry another request.
+func (c *conn) serveOne(ex *exchange) bool {
+	start := time.Now()
+	c.phase, c.headDeadline = phaseHead, start.Add(c.s.cfg.headTimeout())
+	ex.in.Src = c
+	req := &ex.req
+	err := http1.ReadRequest(&ex.in, req, &c.s.cfg.Limits)
+	if err != nil {
+		c.refuse(ex, err, start)
+		return false
+	}
+	req.RemoteAddr, req.LocalAddr = c.remote, c.local
+	c.phase = phaseBody
+	w := &ex.rw
+	w.Reset(c, req, start)
+	w.CloseWhen(&c.s.shutting)
+	if !c.runHandler(ex, start) {
+		return false
+	}
+	if err := w.Finish(); err != nil {
+		c.s.log.Debug("response incomplete", "remote", c.remote.String(), "err", err)
+	}
+	keep := !w.Closing() && c.drainBody(req)
+	c.phase = phaseIdle
+	if c.s.cfg.AccessLog != nil {
+		c.s.cfg.AccessLog(req, w, start)
+	}
+	return keep && !c.s.shutting.Load()
+}
+
+// runHandler calls the handler, recovering a panic: the client gets a 500
+// if nothing was sent yet, the stack is logged, and the connection closes.
+func (c *conn) runHandler(ex *exchange, start time.Time) (ok bool) {
+	defer func() {
+		if ok {
+			return
+		}
+		v := recover()
+		c.s.log.Error("handler panic", "remote", c.remote.String(), "method", string(ex.req.Method),
+			"target", string(ex.req.Target), "panic", v, "stack", string(debug.Stack()))
+		w := &ex.rw
+		if !w.Committed() {
+			w.Reset(c, &ex.req, start)
+			w.SetClose()
+			writeError(w, 500, "internal error")
+			w.Finish()
+		}
+		if c.s.cfg.AccessLog != nil {
+			c.s.cfg.AccessLog(&ex.req, w, start)
+		}
+	}()
+	c.s.handler.Serve(&ex.rw, &ex.req)
+	return true
+}
+
+// drainBody reads what the handler left of the request body, so that the
+// connection can carry the next request. It reports whether that worked.
+func (c *conn) drainBody(req *http1.Request) bool {
+	if req.Body.Done() {
+		return true
+	}
+	if req.Body.Err() != nil || req.ExpectContinue {
+		// A broken body leaves framing unknown; a client still waiting
+		// for 100 Continue may or may not send its body.
+		return false
+	}
+	return req.Body.Discard(maxDrain) == nil
+}
+
+// refuse answers a request that could not be read, then the connection
+// closes. A client that went away gets nothing; one that stalled mid-head
+// gets 408; a malformed request gets its precise 4xx/5xx.
+func (c *conn) refuse(ex *exchange, err error, start time.Time) {
+	status, boring := http1.StatusOf(err)
+	if boring && status != 408 || errors.Is(err, io.EOF) {
+		return
+	}
+	c.s.log.Debug("request refused", "remote", c.remote.String(), "status", status, "err", err)
+	w := &ex.rw
+	w.Reset(c, &ex.req, start)
+	w.SetClose()
+	var pe *http1.ProtocolError
+	reason := "request timed out"
+	if errors.As(err, &pe) {
+		reason = pe.Reason
+	}
+	writeError(w, status, reason)
+	w.Finish()
+	if c.s.cfg.AccessLog != nil {
+		c.s.cfg.AccessLog(&ex.req, w, start)
+	}
+}
+
+// writeError writes a short plain-text error response. reason is a fixed
+// phrase, never request bytes.
+func writeError(w *http1.ResponseWriter, status int, reason string) {
+	h := w.Header()
+	h.Set("Content-Type", "text/plain; charset=utf-8")
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	var b [128]byte
+	line := strconv.AppendInt(b[:0], int64(status), 10)
+	line = append(line, ' ')
+	line = append(line, http1.StatusText(status)...)
+	line = append(line, ": "...)
+	line = append(line, reason...)
+	line = append(line, '\n')
+	w.Write(line)
+}
+
+// Read is the request source for http1: it applies the head deadline
+// (from the request's first byte) or the body deadline (between reads).
+func (c *conn) Read(p []byte) (int, error) {
+	switch c.phase {
+	case phaseHead:
+		if !c.readDeadline.Equal(c.headDeadline) {
+			c.readDeadline = c.headDeadline
+			c.nc.SetReadDeadline(c.headDeadline)
+		}
+	case phaseBody:
+		c.extendRead(c.s.cfg.bodyTimeout())
+	}
+	return c.nc.Read(p)
+}
+
+// Write is the response destination for http1, under the write deadline.
+func (c *conn) Write(p []byte) (int, error) {
+	c.extendWrite()
+	return c.nc.Write(p)
+}
+
+// sendfileChunk bounds one sendfile call, so the write deadline applies
+// between chunks rather than to the whole file.
+const sendfileChunk = 4 << 20
+
+// ReadFrom lets http1 send files with sendfile(2) through *net.TCPConn.
+// The write deadline is renewed for each chunk.
+func (c *conn) ReadFrom(r io.Reader) (int64, error) {
+	rf, ok := c.nc.(io.ReaderFrom)
+	lr, limited := r.(*io.LimitedReader)
+	if !ok || !limited {
+		c.extendWrite()
+		return io.Copy(writerOnly{c}, r)
+	}
+	left := lr.N
+	defer func() { lr.N = left }()
+	var total int64
+	for left > 0 {
+		c.extendWrite()
+		chunk := min(left, sendfileChunk)
+		lr.N = chunk
+		n, err := rf.ReadFrom(lr)
+		total += n
+		left -= n
+		if err != nil || n < chunk {
+			return total, err
+		}
+	}
+	return total, nil
+}
+
+type writerOnly struct{ io.Writer }
+
+// extendRead sets the read deadline to now+d, unless the one already set
+// is within an eighth of that: deadlines cost a timer update, and under
+// keep-alive load most requests then set none.
+func (c *conn) extendRead(d time.Duration) {
+	now := time.Now()
+	if dl := now.Add(d); dl.Sub(c.readDeadline) > d/8 || c.readDeadline.After(dl) {
+		c.readDeadline = dl
+		c.nc.SetReadDeadline(dl)
+	}
+}
+
+func (c *conn) extendWrite() {
+	d := c.s.cfg.writeTimeout()
+	now := time.Now()
+	if dl := now.Add(d); dl.Sub(c.writeDeadline) > d/8 {
+		c.writeDeadline = dl
+		c.nc.SetWriteDeadline(dl)
+	}
+}

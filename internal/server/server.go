@@ -1,0 +1,210 @@
+// Package server runs nave's HTTP/1.1 connections: listeners and their
+// accept loops, one goroutine per connection, keep-alive and pipelining,
+// a deadline for every phase, handler panic recovery and graceful Shutdown.
+//
+// It speaks the wire through internal/http1 and never imports a handler
+// package (static, wsgi, accesslog): handlers and the access-log hook are
+// injected through Config.
+package server
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"nave/internal/http1"
+)
+
+// Defaults for Config's timeouts. The head timeout runs from a request's
+// first byte, so a person typing into telnet has time; the body and write
+// timeouts run between two successive reads or writes, as nginx's
+// client_body_timeout and send_timeout do, so large slow transfers live.
+const (
+	DefaultHeadTimeout  = 30 * time.Second
+	DefaultBodyTimeout  = 60 * time.Second
+	DefaultWriteTimeout = 60 * time.Second
+	DefaultIdleTimeout  = 75 * time.Second
+)
+
+// maxDrain is how much of an unread request body the server reads and
+// drops to keep the connection; a larger leftover closes it instead.
+const maxDrain = 256 << 10
+
+// ErrServerClosed is returned by Serve after Shutdown or Close.
+var ErrServerClosed = errors.New("server: closed")
+
+// Config configures a Server. Its zero value serves nothing useful (no
+// Handler answers 404) but works; each zero duration means its default.
+type Config struct {
+	Handler      http1.Handler
+	Limits       http1.Limits
+	HeadTimeout  time.Duration // reading a request head, from its first byte
+	BodyTimeout  time.Duration // between two reads of a request body
+	WriteTimeout time.Duration // between two writes of a response
+	IdleTimeout  time.Duration // waiting for the next request on a kept-alive connection
+	Logger       *slog.Logger  // server errors; nil discards them
+	// AccessLog, when set, is called after each response.
+	AccessLog func(r *http1.Request, w *http1.ResponseWriter, start time.Time)
+}
+
+func (c *Config) headTimeout() time.Duration  { return orDefault(c.HeadTimeout, DefaultHeadTimeout) }
+func (c *Config) bodyTimeout() time.Duration  { return orDefault(c.BodyTimeout, DefaultBodyTimeout) }
+func (c *Config) writeTimeout() time.Duration { return orDefault(c.WriteTimeout, DefaultWriteTimeout) }
+func (c *Config) idleTimeout() time.Duration  { return orDefault(c.IdleTimeout, DefaultIdleTimeout) }
+
+func orDefault(d, def time.Duration) time.Duration {
+	if d > 0 {
+		return d
+	}
+	return def
+}
+
+// Server serves HTTP/1.1 on any number of listeners.
+type Server struct {
+	cfg      Config
+	handler  http1.Handler
+	log      *slog.Logger
+	shutting atomic.Bool
+	done     chan struct{} // closed by Shutdown and Close
+	conns    sync.WaitGroup
+	pool     sync.Pool // *exchange
+
+	mu        sync.Mutex
+	listeners map[net.Listener]struct{} // guarded by mu
+	active    map[*conn]struct{}        // guarded by mu
+	closeOnce sync.Once
+}
+
+// New returns a Server for cfg. cfg is copied.
+func New(cfg Config) *Server {
+	s := &Server{
+		cfg:       cfg,
+		handler:   cfg.Handler,
+		log:       cfg.Logger,
+		done:      make(chan struct{}),
+		listeners: make(map[net.Listener]struct{}),
+		active:    make(map[*conn]struct{}),
+	}
+	if s.handler == nil {
+		s.handler = http1.HandlerFunc(notFound)
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	s.pool.New = func() any { return new(exchange) }
+	return s
+}
+
+func notFound(w *http1.ResponseWriter, _ *http1.Request) {
+	writeError(w, 404, "not found")
+}
+
+// Serve accepts connections on ln until Shutdown or Close, and then
+// returns ErrServerClosed. Temporary accept failures, such as running out
+// of file descriptors, are logged and retried with a capped back-off.
+func (s *Server) Serve(ln net.Listener) error {
+	if !s.track(ln) {
+		ln.Close()
+		return ErrServerClosed
+	}
+	defer s.untrack(ln)
+	var delay time.Duration
+	for {
+		nc, err := ln.Accept()
+		if err != nil {
+			if s.shutting.Load() {
+				return ErrServerClosed
+			}
+			if errors.Is(err, net.ErrClosed) {
+				return err
+			}
+			delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+			s.log.Error("accept failed; retrying", "listener", ln.Addr().String(), "err", err, "retry_in", delay)
+			select {
+			case <-time.After(delay):
+			case <-s.done:
+				return ErrServerClosed
+			}
+			continue
+		}
+		delay = 0
+		c := s.newConn(nc)
+		if c == nil {
+			nc.Close()
+			continue
+		}
+		go c.serve()
+	}
+}
+
+func (s *Server) track(ln net.Listener) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.shutting.Load() {
+		return false
+	}
+	s.listeners[ln] = struct{}{}
+	return true
+}
+
+func (s *Server) untrack(ln net.Listener) {
+	s.mu.Lock()
+	delete(s.listeners, ln)
+	s.mu.Unlock()
+}
+
+// Shutdown stops accepting, closes idle connections, lets requests in
+// flight finish (their connections then close), and returns when every
+// connection is gone or ctx ends; then it closes what remains and returns
+// ctx's error at once, without waiting for handlers still running: one
+// stuck on something other than its connection must not hold it up.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.beginShutdown()
+	finished := make(chan struct{})
+	go func() {
+		s.conns.Wait()
+		close(finished)
+	}()
+	select {
+	case <-finished:
+		return nil
+	case <-ctx.Done():
+		s.closeConns()
+		return ctx.Err()
+	}
+}
+
+// Close stops at once: listeners and every connection are closed.
+func (s *Server) Close() error {
+	s.beginShutdown()
+	s.closeConns()
+	s.conns.Wait()
+	return nil
+}
+
+func (s *Server) beginShutdown() {
+	s.closeOnce.Do(func() {
+		s.shutting.Store(true)
+		close(s.done)
+	})
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for ln := range s.listeners {
+		ln.Close()
+	}
+	for c := range s.active {
+		c.wakeIfIdle()
+	}
+}
+
+func (s *Server) closeConns() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for c := range s.active {
+		c.nc.Close()
+	}
+}

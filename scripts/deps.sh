@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs the Debian packages nave's tests need. As root it installs what
+# is missing (running apt-get update once first); otherwise it names what
+# is missing and fails.
+set -euo pipefail
+
+# Package, and a command or path that shows it is installed.
+needs=(
+  "gcc:gcc"  # the race detector needs cgo
+)
+
+missing=()
+for entry in "${needs[@]}"; do
+  pkg=${entry%%:*} probe=${entry#*:}
+  if [[ $probe == /* ]]; then [ -e "$probe" ] && continue
+  else command -v "$probe" >/dev/null 2>&1 && continue
+  fi
+  missing+=("$pkg")
+done
+
+command -v go >/dev/null 2>&1 || { echo "deps: Go is not on PATH; install Go 1.26 or later" >&2; exit 1; }
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "deps: missing Debian packages: ${missing[*]}" >&2
+  echo "deps: install them with: sudo apt-get install -y ${missing[*]}" >&2
+  exit 1
+fi
+echo "== installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
