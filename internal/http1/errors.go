@@ -47,6 +47,8 @@ var (
 	ErrBodyNotAllowed = errors.New("http1: response body not allowed")
 	// ErrContentLengthExceeded: more bytes written than the declared Content-Length.
 	ErrContentLengthExceeded = errors.New("http1: wrote more than the declared Content-Length")
+	// ErrAborted: the handler gave up on the response with Abort.
+	ErrAborted = errors.New("http1: response aborted")
 )
 
 // StatusOf maps an error from reading a request to the status the client

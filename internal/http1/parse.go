@@ -8,6 +8,7 @@ import "bytes"
 // starts at the head's first byte.
 type parseState struct {
 	pos       int  // start of the first line not yet parsed
+	scanned   int  // bytes from pos already searched for LF
 	start     int  // start of the request line, after leading empty lines
 	fieldsAt  int  // start of the header section
 	lineDone  bool // request line parsed
@@ -50,11 +51,15 @@ type teState struct {
 func (r *Request) ParseHead(b []byte, lim *Limits) (int, error) {
 	ps := &r.ps
 	for {
-		i := bytes.IndexByte(b[ps.pos:], '\n')
+		i := bytes.IndexByte(b[ps.pos+ps.scanned:], '\n')
 		if i < 0 {
+			// Resume the search here next time: a head trickled in byte by
+			// byte is scanned once, not once per byte.
+			ps.scanned = len(b) - ps.pos
 			return 0, ps.checkPartial(len(b), lim)
 		}
-		end := ps.pos + i
+		end := ps.pos + ps.scanned + i
+		ps.scanned = 0
 		next := end + 1
 		if end > ps.pos && b[end-1] == '\r' {
 			end--

@@ -85,6 +85,18 @@ func (w *ResponseWriter) SetClose() { w.close = true }
 // forgets flag.
 func (w *ResponseWriter) CloseWhen(flag *atomic.Bool) { w.closeWhen = flag }
 
+// Abort gives up on the response: nothing more is sent, not even the end
+// of a chunked body, and the connection closes once the handler returns,
+// so that the client can tell the response is incomplete. A gateway calls
+// it when its upstream fails after the head went out. Later writes return
+// ErrAborted.
+func (w *ResponseWriter) Abort() {
+	w.close = true
+	if w.err == nil {
+		w.err = ErrAborted
+	}
+}
+
 // Closing reports whether the connection will close after this response.
 func (w *ResponseWriter) Closing() bool { return w.close }
 
@@ -171,8 +183,9 @@ func (w *ResponseWriter) Write(p []byte) (int, error) {
 		if w.n == headroom && len(p) >= w.capacity() && w.declared >= 0 {
 			// Large writes with a known length skip the buffer.
 			w.flush(false)
-			w.output(p)
-			w.sent += int64(len(p))
+			if w.output(p) {
+				w.sent += int64(len(p))
+			}
 			break
 		}
 		c := copy(w.buf[w.n:len(w.buf)-tailroom], p)
@@ -180,6 +193,10 @@ func (w *ResponseWriter) Write(p []byte) (int, error) {
 		p = p[c:]
 		if len(p) > 0 {
 			w.flush(false)
+		}
+		if w.err != nil {
+			// flush no longer empties the buffer: stop, or spin forever.
+			break
 		}
 	}
 	if w.err != nil {
@@ -337,8 +354,9 @@ func (w *ResponseWriter) flush(final bool) {
 	} else {
 		w.output(prefix)
 	}
-	w.output(w.buf[start:end])
-	w.sent += int64(data)
+	if w.output(w.buf[start:end]) {
+		w.sent += int64(data)
+	}
 	w.n = headroom
 }
 
@@ -432,12 +450,18 @@ func (w *ResponseWriter) httpDate() []byte {
 	return w.date
 }
 
-func (w *ResponseWriter) output(p []byte) {
-	if w.err != nil || len(p) == 0 {
-		return
+// output writes p to the client and reports whether all of it went out.
+func (w *ResponseWriter) output(p []byte) bool {
+	if w.err != nil {
+		return false
+	}
+	if len(p) == 0 {
+		return true
 	}
 	if _, err := w.dst.Write(p); err != nil {
 		w.err = err
 		w.close = true
+		return false
 	}
+	return true
 }

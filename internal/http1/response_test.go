@@ -658,6 +658,9 @@ func TestResponseWriterWriteError(t *testing.T) {
 	if !w.Closing() {
 		t.Errorf("Closing() after a write error: got false, want true")
 	}
+	if n := w.BodyBytes(); n != 0 {
+		t.Errorf("BodyBytes() after every write failed: got %d, want 0", n)
+	}
 }
 
 func TestResponseWriterReuse(t *testing.T) {
@@ -736,5 +739,33 @@ func TestResponseWriterNoAlloc(t *testing.T) {
 				t.Errorf("allocations per response: got %v, want 0", allocs)
 			}
 		})
+	}
+}
+
+// TestResponseWriterAbort: a response given up on after its head went out
+// ends without the last chunk, and the connection closes, so the client
+// can tell it is incomplete.
+func TestResponseWriterAbort(t *testing.T) {
+	r := parseTestRequest(t, get11)
+	var buf bytes.Buffer
+	var w ResponseWriter
+	w.Reset(&buf, r, testNow)
+	mustWrite(t, &w, "partial")
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	w.Abort()
+	if _, err := w.Write([]byte("more")); err != ErrAborted {
+		t.Errorf("Write after Abort: got %v, want ErrAborted", err)
+	}
+	if err := w.Finish(); err != ErrAborted {
+		t.Errorf("Finish: got %v, want ErrAborted", err)
+	}
+	want := ok200 + "Transfer-Encoding: chunked\r\n\r\n" + chunk("partial")
+	if got := buf.String(); got != want {
+		t.Errorf("wire:\ngot  %q\nwant %q", got, want)
+	}
+	if !w.Closing() {
+		t.Error("Closing(): got false, want true")
 	}
 }
