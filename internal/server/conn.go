@@ -8,6 +8,7 @@ import (
 	"os"
 	"runtime/debug"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -30,10 +31,16 @@ type exchange struct {
 // fit grow a larger one for that request only.
 const readBufferSize = http1.DefaultBufferSize
 
-// Connection states, for Shutdown.
+// Connection states. A waker (Shutdown, or the sweep that parks idle
+// connections) moves stateIdle to stateWoken and sets a read deadline in
+// the past; the connection leaving idle on its own moves stateIdle to
+// stateActive. wakeMu orders the two so that a deadline meant to wake an
+// idle wait never lands on a request being read.
 const (
 	stateIdle   int32 = iota // between requests, no bytes of the next one read
 	stateActive              // a request is being read or answered
+	stateWoken               // a waker cut the idle wait short
+	stateParked              // idle in the parker's epoll set, with no goroutine
 )
 
 // phase says which deadline a read from the connection runs under.
@@ -54,8 +61,12 @@ type conn struct {
 	raw    syscall.RawConn // nil when nc has no file descriptor
 	remote netip.AddrPort
 	local  netip.AddrPort
+	fd     int             // the socket, for the parker; -1 when unknown
 	state  atomic.Int32
-	ex     *exchange // non-nil while a request is in progress or pipelined bytes wait
+	wakeMu sync.Mutex
+	// idleSince is when the connection last went idle (unix nanoseconds).
+	idleSince atomic.Int64
+	ex        *exchange // non-nil while a request is in progress or pipelined bytes wait
 
 	phase         phase
 	headDeadline  time.Time // when the current head must be complete
@@ -71,7 +82,7 @@ type conn struct {
 }
 
 func (s *Server) newConn(nc net.Conn) *conn {
-	c := &conn{s: s, nc: nc}
+	c := &conn{s: s, nc: nc, fd: -1}
 	if a, ok := nc.RemoteAddr().(*net.TCPAddr); ok {
 		c.remote = a.AddrPort()
 	}
@@ -82,6 +93,7 @@ func (s *Server) newConn(nc net.Conn) *conn {
 		if raw, err := sc.SyscallConn(); err == nil {
 			c.raw = raw
 			c.readFn = c.readReady
+			raw.Control(func(fd uintptr) { c.fd = int(fd) })
 		}
 	}
 	s.mu.Lock()
@@ -94,14 +106,19 @@ func (s *Server) newConn(nc net.Conn) *conn {
 	return c
 }
 
+// serve runs the connection until it closes or is parked; a parked
+// connection is served again by a new goroutine when it becomes readable.
 func (c *conn) serve() {
-	defer c.finish()
 	for {
 		ex, err := c.await()
-		if err != nil {
-			return
+		if err == errPark {
+			if c.s.park(c) {
+				return // the parker owns c now; touch nothing
+			}
+			continue
 		}
-		if !c.serveOne(ex) {
+		if err != nil || !c.serveOne(ex) {
+			c.finish()
 			return
 		}
 		if ex.in.Buffered() == 0 {
@@ -109,6 +126,10 @@ func (c *conn) serve() {
 		}
 	}
 }
+
+// errPark is await's answer when the sweep asked an idle connection to
+// give up its goroutine.
+var errPark = errors.New("server: park idle connection")
 
 func (c *conn) finish() {
 	if c.ex != nil {
@@ -127,22 +148,36 @@ func (c *conn) await() (*exchange, error) {
 	if c.ex != nil { // a pipelined request is already buffered
 		return c.ex, nil
 	}
-	c.state.Store(stateIdle)
 	c.phase = phaseIdle
-	c.extendRead(c.s.cfg.idleTimeout())
+	c.idleSince.Store(c.extendRead(c.s.cfg.idleTimeout()).UnixNano())
+	c.state.Store(stateIdle)
 	if c.s.shutting.Load() {
-		return nil, ErrServerClosed
+		// Serve a request that had already arrived, then close.
+		c.state.Store(stateActive)
+		return c.keep(c.readNow())
 	}
 	ex, err := c.readIdle()
-	if err != nil && c.s.shutting.Load() && errors.Is(err, os.ErrDeadlineExceeded) {
-		// Shutdown woke us; serve a request that had already arrived.
+	if !c.state.CompareAndSwap(stateIdle, stateActive) {
+		// A waker moved the read deadline; wait for it to be done, and
+		// forget the deadline we thought was set.
+		c.wakeMu.Lock()
+		c.wakeMu.Unlock()
+		c.state.Store(stateActive)
 		c.readDeadline = time.Time{}
-		ex, err = c.readNow()
+		if err != nil && errors.Is(err, os.ErrDeadlineExceeded) {
+			if !c.s.shutting.Load() {
+				return nil, errPark
+			}
+			return c.keep(c.readNow())
+		}
 	}
+	return c.keep(ex, err)
+}
+
+func (c *conn) keep(ex *exchange, err error) (*exchange, error) {
 	if err != nil {
 		return nil, err
 	}
-	c.state.Store(stateActive)
 	c.ex = ex
 	return ex, nil
 }
@@ -224,10 +259,12 @@ func (c *conn) attach(ex *exchange, n int, err error) (*exchange, error) {
 	return ex, nil
 }
 
-// wakeIfIdle makes an idle connection's wait return at once. Called by
-// Shutdown from another goroutine.
-func (c *conn) wakeIfIdle() {
-	if c.state.Load() == stateIdle {
+// wake makes an idle connection's wait return at once. Called by
+// Shutdown and the sweep, from other goroutines.
+func (c *conn) wake() {
+	c.wakeMu.Lock()
+	defer c.wakeMu.Unlock()
+	if c.state.CompareAndSwap(stateIdle, stateWoken) {
 		c.nc.SetReadDeadline(time.Now())
 	}
 }
@@ -419,13 +456,14 @@ type writerOnly struct{ io.Writer }
 
 // extendRead sets the read deadline to now+d, unless the one already set
 // is within an eighth of that: deadlines cost a timer update, and under
-// keep-alive load most requests then set none.
-func (c *conn) extendRead(d time.Duration) {
+// keep-alive load most requests then set none. It returns now.
+func (c *conn) extendRead(d time.Duration) time.Time {
 	now := time.Now()
 	if dl := now.Add(d); dl.Sub(c.readDeadline) > d/8 || c.readDeadline.After(dl) {
 		c.readDeadline = dl
 		c.nc.SetReadDeadline(dl)
 	}
+	return now
 }
 
 func (c *conn) extendWrite() {

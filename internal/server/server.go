@@ -75,8 +75,12 @@ type Server struct {
 
 	mu        sync.Mutex
 	listeners map[net.Listener]struct{} // guarded by mu
-	active    map[*conn]struct{}        // guarded by mu
+	active    map[*conn]struct{}        // every open connection, parked too; guarded by mu
 	closeOnce sync.Once
+
+	parkOnce  sync.Once
+	parker    *parker       // nil until Serve starts it, or where parking is unsupported
+	parkAfter time.Duration // DefaultParkAfter; tests shorten it
 }
 
 // New returns a Server for cfg. cfg is copied.
@@ -88,6 +92,7 @@ func New(cfg Config) *Server {
 		done:      make(chan struct{}),
 		listeners: make(map[net.Listener]struct{}),
 		active:    make(map[*conn]struct{}),
+		parkAfter: DefaultParkAfter,
 	}
 	if s.handler == nil {
 		s.handler = http1.HandlerFunc(notFound)
@@ -112,6 +117,7 @@ func (s *Server) Serve(ln net.Listener) error {
 		return ErrServerClosed
 	}
 	defer s.untrack(ln)
+	s.parkOnce.Do(s.startParking)
 	var delay time.Duration
 	for {
 		nc, err := ln.Accept()
@@ -197,7 +203,12 @@ func (s *Server) beginShutdown() {
 		ln.Close()
 	}
 	for c := range s.active {
-		c.wakeIfIdle()
+		c.wake()
+	}
+	if s.parker != nil {
+		for _, c := range s.parker.close() {
+			go c.serve() // it sees the shutdown, serves what arrived, and closes
+		}
 	}
 }
 

@@ -1,0 +1,135 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"net"
+	"testing"
+	"time"
+
+	"nave/internal/http1"
+)
+
+// startParking serves echo with a short park delay, so that idle
+// connections are parked within the test's time.
+func startParking(t *testing.T, cfg Config) (*Server, string) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Handler == nil {
+		cfg.Handler = http1.HandlerFunc(echo)
+	}
+	s := New(cfg)
+	s.parkAfter = 20 * time.Millisecond
+	served := make(chan error, 1)
+	go func() { served <- s.Serve(ln) }()
+	t.Cleanup(func() {
+		s.Close()
+		if err := <-served; !errors.Is(err, ErrServerClosed) {
+			t.Errorf("Serve returned %v, want ErrServerClosed", err)
+		}
+	})
+	return s, ln.Addr().String()
+}
+
+// waitParked polls until n connections are parked.
+func waitParked(t *testing.T, s *Server, n int) {
+	t.Helper()
+	for deadline := time.Now().Add(clientTimeout); ; {
+		s.mu.Lock()
+		p := s.parker
+		s.mu.Unlock()
+		if p != nil && p.count() == n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("parked connections never reached %d", n)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func activeConns(s *Server) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.active)
+}
+
+// TestParkedConnectionServedAgain: an idle connection gives up its
+// goroutine, and its next requests (one, then two pipelined) are served.
+func TestParkedConnectionServedAgain(t *testing.T) {
+	s, addr := startParking(t, Config{})
+	c := dial(t, addr)
+	c.send("GET /first HTTP/1.1\r\nHost: x\r\n\r\n")
+	if r := c.read("GET"); r.status != 200 {
+		t.Fatalf("first: status %d", r.status)
+	}
+	waitParked(t, s, 1)
+	c.send("GET /second HTTP/1.1\r\nHost: x\r\n\r\nGET /third HTTP/1.1\r\nHost: x\r\n\r\n")
+	for _, want := range []string{"/second", "/third"} {
+		r := c.read("GET")
+		if r.status != 200 || r.body != echoLine("GET", want, "") {
+			t.Fatalf("after parking: status %d body %q, want %q", r.status, r.body, echoLine("GET", want, ""))
+		}
+	}
+	waitParked(t, s, 1) // and it parks again
+}
+
+// TestParkedConnectionIdleTimeout: the idle timeout still closes a parked
+// connection.
+func TestParkedConnectionIdleTimeout(t *testing.T) {
+	s, addr := startParking(t, Config{IdleTimeout: 200 * time.Millisecond})
+	c := dial(t, addr)
+	c.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+	c.read("GET")
+	waitParked(t, s, 1)
+	c.expectEOF()
+	waitParked(t, s, 0)
+	for deadline := time.Now().Add(clientTimeout); activeConns(s) != 0; {
+		if time.Now().After(deadline) {
+			t.Fatal("the timed-out connection is still tracked")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// TestParkedClientCloses: a client that hangs up while parked is noticed
+// and its connection released.
+func TestParkedClientCloses(t *testing.T) {
+	s, addr := startParking(t, Config{})
+	c := dial(t, addr)
+	c.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+	c.read("GET")
+	waitParked(t, s, 1)
+	c.nc.Close()
+	for deadline := time.Now().Add(clientTimeout); activeConns(s) != 0; {
+		if time.Now().After(deadline) {
+			t.Fatal("a parked connection whose client closed is still tracked")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// TestShutdownClosesParked: Shutdown returns promptly with parked
+// connections, and closes them.
+func TestShutdownClosesParked(t *testing.T) {
+	s, addr := startParking(t, Config{})
+	var cs []*client
+	for range 5 {
+		c := dial(t, addr)
+		c.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+		c.read("GET")
+		cs = append(cs, c)
+	}
+	waitParked(t, s, 5)
+	ctx, cancel := context.WithTimeout(context.Background(), clientTimeout)
+	defer cancel()
+	if err := s.Shutdown(ctx); err != nil {
+		t.Fatalf("Shutdown: %v", err)
+	}
+	for _, c := range cs {
+		c.expectEOF()
+	}
+}
