@@ -61,7 +61,7 @@ type conn struct {
 	raw    syscall.RawConn // nil when nc has no file descriptor
 	remote netip.AddrPort
 	local  netip.AddrPort
-	fd     int             // the socket, for the parker; -1 when unknown
+	fd     int // the socket, for the parker; -1 when unknown
 	state  atomic.Int32
 	wakeMu sync.Mutex
 	// idleSince is when the connection last went idle (unix nanoseconds).
