@@ -69,6 +69,7 @@ type conn struct {
 	ex        *exchange // non-nil while a request is in progress or pipelined bytes wait
 
 	phase         phase
+	linger        bool      // input may still be arriving when the connection closes
 	headDeadline  time.Time // when the current head must be complete
 	readDeadline  time.Time // the read deadline last set on nc
 	writeDeadline time.Time // the write deadline last set on nc
@@ -134,6 +135,9 @@ var errPark = errors.New("server: park idle connection")
 func (c *conn) finish() {
 	if c.ex != nil {
 		c.release(c.ex)
+	}
+	if c.linger {
+		c.lingerClose()
 	}
 	c.nc.Close()
 	c.s.mu.Lock()
@@ -308,12 +312,19 @@ func (c *conn) serveOne(ex *exchange) bool {
 	w.Reset(c, req, start)
 	w.CloseWhen(&c.s.shutting)
 	if !c.runHandler(ex, start) {
+		c.linger = true
 		return false
+	}
+	if !w.Committed() && !c.drainBody(req) {
+		// The rest of the body is too large to read past, or its framing
+		// is lost: say so in the response, since the connection closes.
+		w.SetClose()
 	}
 	if err := w.Finish(); err != nil {
 		c.s.log.Debug("response incomplete", "remote", c.remote.String(), "err", err)
 	}
 	keep := !w.Closing() && c.drainBody(req)
+	c.linger = !req.Body.Done() || ex.in.Buffered() > 0
 	c.phase = phaseIdle
 	if c.s.cfg.AccessLog != nil {
 		c.s.cfg.AccessLog(req, w, start)
@@ -346,6 +357,27 @@ func (c *conn) runHandler(ex *exchange, start time.Time) (ok bool) {
 	return true
 }
 
+// lingerTimeout bounds a lingering close, as nginx's lingering_timeout.
+const lingerTimeout = 5 * time.Second
+
+// lingerClose shuts the write side and reads and drops what the client is
+// still sending, until it closes or lingerTimeout passes. Closing a socket
+// with unread input makes the kernel send a reset, and a reset can destroy
+// the response the client has not read yet (RFC 9112 §9.6).
+func (c *conn) lingerClose() {
+	tc, ok := c.nc.(*net.TCPConn)
+	if !ok || tc.CloseWrite() != nil {
+		return
+	}
+	tc.SetReadDeadline(time.Now().Add(lingerTimeout))
+	scratch := make([]byte, 16<<10)
+	for {
+		if _, err := tc.Read(scratch); err != nil {
+			return
+		}
+	}
+}
+
 // drainBody reads what the handler left of the request body, so that the
 // connection can carry the next request. It reports whether that worked.
 func (c *conn) drainBody(req *http1.Request) bool {
@@ -369,6 +401,7 @@ func (c *conn) refuse(ex *exchange, err error, start time.Time) {
 		return
 	}
 	c.s.log.Debug("request refused", "remote", c.remote.String(), "status", status, "err", err)
+	c.linger = true
 	w := &ex.rw
 	w.Reset(c, &ex.req, start)
 	w.SetClose()
