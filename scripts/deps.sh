@@ -7,6 +7,15 @@ set -euo pipefail
 # Package, and a command or path that shows it is installed.
 needs=(
   "gcc:gcc"  # the race detector needs cgo
+  "chromium:chromium"  # internal/static tests the directory listing in a headless browser
+  # nave wsgi's tests run real apps with Debian's Python (/usr/bin/python3).
+  "python3-flask:/usr/lib/python3/dist-packages/flask"
+  "python3-django:/usr/lib/python3/dist-packages/django"
+  "python3-pyramid:/usr/lib/python3/dist-packages/pyramid"
+  # The WSGI servers the benchmarks compare nave with.
+  "gunicorn:gunicorn"
+  "uwsgi:uwsgi"
+  "uwsgi-plugin-python3:/usr/lib/uwsgi/plugins/python3_plugin.so"
 )
 
 missing=()

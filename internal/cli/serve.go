@@ -12,6 +12,8 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -28,7 +30,7 @@ Serves the files under DIR over HTTP/1.1: "/" gives DIR/index.html, a
 missing file a 404 page. Without DIR, nave serves its built-in demo site.
 Flags may come before or after DIR. SIGINT or SIGTERM stops accepting and
 lets requests in flight finish (up to --drain-timeout); a second signal
-stops at once.
+stops at once. See docs/static.md for the file server's behaviour.
 
 Flags:
   --listen ADDR          address to listen on (default 127.0.0.1:8000; use
@@ -38,6 +40,25 @@ Flags:
   --log-format FORMAT    access log format: combined or json (default combined)
   --log-level LEVEL      server log level on stderr: debug, info, warn, error
                          (default info)
+
+Files:
+  --index NAMES          index files tried for a folder, comma-separated
+                         (default index.html)
+  --browse               list folders that have no index file (HTML, or JSON
+                         for Accept: application/json)
+  --show-hidden          serve and list names starting with "." (by default
+                         they are 404, except /.well-known/)
+  --follow-symlinks      follow symlinks that point outside DIR (by default
+                         they are 404; symlinks within DIR always work)
+  --error-page CODE=PATH send the file at PATH (under DIR, as /404.html) for
+                         error status CODE; repeatable
+  --cache-control VALUE  Cache-Control sent with every file, as
+                         "public, max-age=3600" (default: none)
+  --gzip                 compress text-like files of 1k or more on the fly
+                         for clients that accept gzip (default off; .br,
+                         .zst and .gz files next to a file are always used)
+  --file-cache SIZE      memory for small files' contents, or off
+                         (default 64m)
 
 Limits (sizes take k, m or g, as 64k or 100m):
   --max-request-line SIZE   longest request line; longer gets 414 (default 8k)
@@ -67,6 +88,7 @@ type serveOptions struct {
 	timeouts     server.Config
 	drainTimeout time.Duration
 	dir          string
+	static       static.Config
 }
 
 func parseServe(args []string) (*serveOptions, error) {
@@ -88,6 +110,14 @@ func parseServe(args []string) (*serveOptions, error) {
 	fs.DurationVar(&o.timeouts.WriteTimeout, "write-timeout", server.DefaultWriteTimeout, "")
 	fs.DurationVar(&o.timeouts.IdleTimeout, "idle-timeout", server.DefaultIdleTimeout, "")
 	fs.DurationVar(&o.drainTimeout, "drain-timeout", DefaultDrainTimeout, "")
+	fs.Var(listValue{&o.static.Index}, "index", "")
+	fs.BoolVar(&o.static.Browse, "browse", false, "")
+	fs.BoolVar(&o.static.ShowHidden, "show-hidden", false, "")
+	fs.BoolVar(&o.static.FollowSymlinks, "follow-symlinks", false, "")
+	fs.Var(errorPageValue{&o.static.ErrorPages}, "error-page", "")
+	fs.StringVar(&o.static.CacheControl, "cache-control", "", "")
+	fs.BoolVar(&o.static.Gzip, "gzip", false, "")
+	fs.Var(cacheSizeValue{&o.static.CacheBytes}, "file-cache", "")
 	pos, err := parseInterleaved(fs, args)
 	if err != nil {
 		return nil, &usageError{err}
@@ -130,10 +160,22 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	content, what, err := openContent(o.dir)
+	what, err := checkDir(o.dir)
 	if err != nil {
 		return err
 	}
+	scfg := o.static
+	scfg.Logger = logger
+	if o.dir == "" {
+		scfg.FS = demo.FS()
+	} else {
+		scfg.Dir = o.dir
+	}
+	handler, err := static.New(scfg)
+	if err != nil {
+		return &usageError{err}
+	}
+	defer handler.Close()
 	format, err := accesslog.ParseFormat(o.logFormat)
 	if err != nil {
 		return &usageError{err}
@@ -148,7 +190,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return usagef("cannot listen on %s: %v", o.listen, listenReason(err))
 	}
 	cfg := o.timeouts
-	cfg.Handler = static.New(content)
+	cfg.Handler = handler
 	cfg.Limits = o.limits
 	cfg.Logger = logger
 	if alog != nil {
@@ -182,30 +224,26 @@ func run(ctx context.Context, srv *server.Server, ln net.Listener, drain time.Du
 	return nil
 }
 
-// openContent returns what to serve: DIR confined to an os.Root, or the
-// demo site.
-func openContent(dir string) (fs.FS, string, error) {
+// checkDir checks that dir, when given, is a folder, and says what is
+// served: its absolute path, or the demo site.
+func checkDir(dir string) (string, error) {
 	if dir == "" {
-		return demo.FS(), "the built-in demo site", nil
+		return "the built-in demo site", nil
 	}
 	info, err := os.Stat(dir)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		return nil, "", usagef("%s: no such directory", dir)
+		return "", usagef("%s: no such directory", dir)
 	case err != nil:
-		return nil, "", usagef("%v", err)
+		return "", usagef("%v", err)
 	case !info.IsDir():
-		return nil, "", usagef("%s is not a directory", dir)
-	}
-	root, err := os.OpenRoot(dir)
-	if err != nil {
-		return nil, "", usagef("%v", err)
+		return "", usagef("%s is not a directory", dir)
 	}
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		abs = dir
 	}
-	return root.FS(), abs, nil
+	return abs, nil
 }
 
 func newLogger(level string, stderr io.Writer) (*slog.Logger, error) {
@@ -227,4 +265,87 @@ func listenReason(err error) error {
 		return oe.Err
 	}
 	return err
+}
+
+// listValue is a comma-separated list flag (--index a.html,b.html); empty
+// items are dropped, and the last use of the flag wins.
+type listValue struct{ list *[]string }
+
+func (v listValue) String() string {
+	if v.list == nil {
+		return ""
+	}
+	return strings.Join(*v.list, ",")
+}
+
+func (v listValue) Set(s string) error {
+	var items []string
+	for item := range strings.SplitSeq(s, ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			items = append(items, item)
+		}
+	}
+	if len(items) == 0 {
+		return fmt.Errorf("%q names nothing", s)
+	}
+	*v.list = items
+	return nil
+}
+
+// errorPageValue is a repeatable CODE=PATH flag (--error-page
+// 404=/404.html).
+type errorPageValue struct{ pages *map[int]string }
+
+func (v errorPageValue) String() string {
+	if v.pages == nil || *v.pages == nil {
+		return ""
+	}
+	var parts []string
+	for code, path := range *v.pages {
+		parts = append(parts, strconv.Itoa(code)+"="+path)
+	}
+	return strings.Join(parts, ",")
+}
+
+func (v errorPageValue) Set(s string) error {
+	code, path, ok := strings.Cut(s, "=")
+	n, err := strconv.Atoi(code)
+	if !ok || err != nil || path == "" {
+		return fmt.Errorf("%q: want CODE=PATH, as 404=/404.html", s)
+	}
+	if n < 400 || n > 599 {
+		return fmt.Errorf("%q: only error statuses (400-599) have pages", s)
+	}
+	if *v.pages == nil {
+		*v.pages = make(map[int]string)
+	}
+	(*v.pages)[n] = path
+	return nil
+}
+
+// cacheSizeValue is a size flag that also takes "off" (or 0), stored as
+// -1, which static.Config reads as no cache.
+type cacheSizeValue struct{ n *int64 }
+
+func (v cacheSizeValue) String() string {
+	switch {
+	case v.n == nil || *v.n == 0:
+		return ""
+	case *v.n < 0:
+		return "off"
+	}
+	return formatSize(*v.n)
+}
+
+func (v cacheSizeValue) Set(s string) error {
+	if s == "off" || s == "0" {
+		*v.n = -1
+		return nil
+	}
+	n, err := parseSize(s)
+	if err != nil {
+		return fmt.Errorf("%w, or off", err)
+	}
+	*v.n = n
+	return nil
 }

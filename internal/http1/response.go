@@ -51,6 +51,7 @@ type ResponseWriter struct {
 	chunked   bool
 	close     bool // close the connection after this response
 	discard   bool // body bytes are counted, not sent: HEAD
+	more      bool // output uses WriteMore: a body follows at once (ReadFrom)
 }
 
 // Reset prepares w to answer r over dst. now is the request's arrival, used
@@ -231,9 +232,21 @@ func (w *ResponseWriter) Flush() error {
 	return w.err
 }
 
+// MoreWriter is implemented by a destination that can write bytes with
+// the hint that more follow at once (MSG_MORE on Linux, what nginx's
+// tcp_nopush does with TCP_CORK). ReadFrom writes the head that way before
+// handing a file body to the destination's ReadFrom, so that the head
+// does not leave as a packet of its own: on loopback, with 1 MiB files
+// and 64 connections, a lone head packet moved the sending into the
+// client's softirq time and halved the requests per second.
+type MoreWriter interface {
+	WriteMore(p []byte) (int, error)
+}
+
 // ReadFrom copies r to the body. With a declared Content-Length and a
 // destination that implements io.ReaderFrom (a TCP connection), the copy
-// goes through it, which uses sendfile for files.
+// goes through it, which uses sendfile for files; the head goes before it
+// through WriteMore if the destination is a MoreWriter.
 func (w *ResponseWriter) ReadFrom(r io.Reader) (int64, error) {
 	if w.status == 0 {
 		w.WriteHeader(200)
@@ -242,7 +255,12 @@ func (w *ResponseWriter) ReadFrom(r io.Reader) (int64, error) {
 	if !ok || w.discard || w.declared < 0 || w.err != nil {
 		return w.copyThrough(r)
 	}
+	// The head (and anything buffered) goes out flagged "more follows"
+	// when the body surely does, so that it shares the body's first
+	// packet; with nothing to follow, the flag would hold it back.
+	w.more = w.declared > w.written
 	w.flush(false)
+	w.more = false
 	if w.err != nil {
 		return 0, w.err
 	}
@@ -458,10 +476,23 @@ func (w *ResponseWriter) output(p []byte) bool {
 	if len(p) == 0 {
 		return true
 	}
-	if _, err := w.dst.Write(p); err != nil {
+	if err := w.write(p); err != nil {
 		w.err = err
 		w.close = true
 		return false
 	}
 	return true
+}
+
+// write sends p to dst, through WriteMore when w.more asks for it and dst
+// is a MoreWriter.
+func (w *ResponseWriter) write(p []byte) error {
+	if w.more {
+		if mw, ok := w.dst.(MoreWriter); ok {
+			_, err := mw.WriteMore(p)
+			return err
+		}
+	}
+	_, err := w.dst.Write(p)
+	return err
 }

@@ -80,6 +80,12 @@ type conn struct {
 	readEx  *exchange
 	readN   int
 	readErr error
+
+	// WriteMore's callback and its state, bound once like readFn.
+	moreFn  func(fd uintptr) bool
+	moreBuf []byte
+	moreN   int
+	moreErr error
 }
 
 func (s *Server) newConn(nc net.Conn) *conn {
@@ -94,6 +100,7 @@ func (s *Server) newConn(nc net.Conn) *conn {
 		if raw, err := sc.SyscallConn(); err == nil {
 			c.raw = raw
 			c.readFn = c.readReady
+			c.moreFn = c.sendMore
 			raw.Control(func(fd uintptr) { c.fd = int(fd) })
 		}
 	}
@@ -453,6 +460,43 @@ func (c *conn) Read(p []byte) (int, error) {
 func (c *conn) Write(p []byte) (int, error) {
 	c.extendWrite()
 	return c.nc.Write(p)
+}
+
+// WriteMore is Write with MSG_MORE: the kernel holds p back until the
+// next write (the file that follows, by sendfile) so that a response head
+// shares the body's first packet, as nginx's tcp_nopush does.
+func (c *conn) WriteMore(p []byte) (int, error) {
+	if c.raw == nil {
+		return c.Write(p)
+	}
+	c.extendWrite()
+	c.moreBuf, c.moreN, c.moreErr = p, 0, nil
+	err := c.raw.Write(c.moreFn)
+	n := c.moreN
+	c.moreBuf = nil
+	if err == nil {
+		err = c.moreErr
+	}
+	return n, err
+}
+
+// sendMore is WriteMore's RawConn callback: it sends until done, and
+// reports false (wait for writability) when the socket buffer is full.
+func (c *conn) sendMore(fd uintptr) bool {
+	for c.moreN < len(c.moreBuf) {
+		n, err := syscall.SendmsgN(int(fd), c.moreBuf[c.moreN:], nil, nil, syscall.MSG_MORE)
+		switch {
+		case err == syscall.EINTR:
+			continue
+		case err == syscall.EAGAIN:
+			return false
+		case err != nil:
+			c.moreErr = os.NewSyscallError("sendmsg", err)
+			return true
+		}
+		c.moreN += n
+	}
+	return true
 }
 
 // sendfileChunk bounds one sendfile call, so the write deadline applies

@@ -1,0 +1,371 @@
+package static_test
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"nave/internal/static"
+)
+
+// rewriteInPlace overwrites path's content without changing its inode,
+// then sets its mtime back to what it was: only ctime tells.
+func rewriteInPlace(t *testing.T, path, content string) {
+	t.Helper()
+	info, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_TRUNC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteString(content); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	if err := os.Chtimes(path, info.ModTime(), info.ModTime()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestChangedBetweenRequests: whatever happens to a file between two
+// requests, the second sees it. This runs with the real racy window, so
+// the changes come faster than any file system's clock tick.
+func TestChangedBetweenRequests(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "page.html")
+	writeFiles(t, dir, map[string]string{"page.html": "version 1"})
+	addr, _ := serve(t, static.Config{Dir: dir}, false)
+	expect(t, get(t, addr, "/page.html"), 200, "version 1")
+	rewriteInPlace(t, p, "version 2") // same size, same mtime
+	expect(t, get(t, addr, "/page.html"), 200, "version 2")
+	replace(t, p, "version 3")
+	expect(t, get(t, addr, "/page.html"), 200, "version 3")
+	rewriteInPlace(t, p, "v4")
+	expect(t, get(t, addr, "/page.html"), 200, "v4")
+	rewriteInPlace(t, p, "version five, longer")
+	expect(t, get(t, addr, "/page.html"), 200, "version five, longer")
+	os.Remove(p)
+	expect(t, get(t, addr, "/page.html"), 404, "")
+	os.Mkdir(p, 0o755)
+	expect(t, get(t, addr, "/page.html"), 301, "")
+}
+
+// TestCacheRevalidates: a cached file is re-stat'ed on every request, and
+// a change to size, mtime, ctime or inode refills it.
+func TestCacheRevalidates(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "page.html")
+	writeFiles(t, dir, map[string]string{"page.html": "version 1"})
+	addr, h := serve(t, static.Config{Dir: dir}, true)
+	etag1 := get(t, addr, "/page.html").get("ETag")
+	expect(t, get(t, addr, "/page.html"), 200, "version 1")
+	if n, b := static.CacheStats(h); n != 1 || b == 0 {
+		t.Fatalf("cache: %d entries, %d bytes; want the file cached", n, b)
+	}
+	// The cache can only tell changes apart that the clock can: with the
+	// racy window off, wait out the file system's timestamp tick.
+	time.Sleep(50 * time.Millisecond)
+	rewriteInPlace(t, p, "version 2")
+	r := get(t, addr, "/page.html")
+	expect(t, r, 200, "version 2")
+	if r.get("ETag") != etag1 {
+		t.Logf("ETag changed as well (%s → %s)", etag1, r.get("ETag"))
+	}
+	replace(t, p, "version 3")
+	expect(t, get(t, addr, "/page.html"), 200, "version 3")
+	os.Remove(p)
+	expect(t, get(t, addr, "/page.html"), 404, "")
+	if n, _ := static.CacheStats(h); n != 0 {
+		t.Errorf("a removed file's entry stayed: %d entries", n)
+	}
+}
+
+// TestRacyWindow: a file read within the window of its last change is
+// served but not cached; later it is.
+func TestRacyWindow(t *testing.T) {
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{"page.html": "fresh"})
+	addr, h := serve(t, static.Config{Dir: dir}, false)
+	static.SetRacyWindow(h, 200*time.Millisecond)
+	expect(t, get(t, addr, "/page.html"), 200, "fresh")
+	if n, _ := static.CacheStats(h); n != 0 {
+		t.Fatalf("a just-written file was cached")
+	}
+	time.Sleep(250 * time.Millisecond)
+	expect(t, get(t, addr, "/page.html"), 200, "fresh")
+	if n, _ := static.CacheStats(h); n != 1 {
+		t.Fatalf("a settled file was not cached: %d entries", n)
+	}
+}
+
+// TestTruncatedDuringTransfer: a file cut short while it is being sent
+// gives a body short of its Content-Length and a closed connection,
+// never other bytes.
+func TestTruncatedDuringTransfer(t *testing.T) {
+	dir := t.TempDir()
+	content := bigContent(32 << 20)
+	p := filepath.Join(dir, "big.bin")
+	os.WriteFile(p, content, 0o644)
+	addr, _ := serve(t, static.Config{Dir: dir}, true)
+
+	c := dial(t, addr)
+	c.send("GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\n")
+	r := c.readHead()
+	if r.status != 200 || r.get("Content-Length") != strconv.Itoa(len(content)) {
+		t.Fatalf("head:\n%s", r.head)
+	}
+	first := make([]byte, 1<<20)
+	if _, err := io.ReadFull(c.br, first); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(p, 2<<20); err != nil {
+		t.Fatal(err)
+	}
+	rest, err := io.ReadAll(c.br)
+	if err != nil {
+		t.Fatalf("reading the rest: %v", err)
+	}
+	body := append(first, rest...)
+	if len(body) >= len(content) {
+		t.Fatalf("got %d bytes, the whole declared length: the cut was not seen", len(body))
+	}
+	if !bytes.Equal(body, content[:len(body)]) {
+		t.Fatal("the bytes sent are not a prefix of the file")
+	}
+	t.Logf("got %d of %d bytes, then the connection closed", len(body), len(content))
+}
+
+// TestGrownDuringTransfer: a file that grows while it is being sent gives
+// exactly its Content-Length, and the connection carries the next
+// response intact.
+func TestGrownDuringTransfer(t *testing.T) {
+	dir := t.TempDir()
+	content := bigContent(16 << 20)
+	p := filepath.Join(dir, "big.bin")
+	os.WriteFile(p, content, 0o644)
+	writeFiles(t, dir, map[string]string{"next.txt": "next response"})
+	addr, _ := serve(t, static.Config{Dir: dir}, true)
+
+	c := dial(t, addr)
+	c.send("GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\nGET /next.txt HTTP/1.1\r\nHost: x\r\n\r\n")
+	r := c.readHead()
+	if r.get("Content-Length") != strconv.Itoa(len(content)) {
+		t.Fatalf("head:\n%s", r.head)
+	}
+	f, err := os.OpenFile(p, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Write(bytes.Repeat([]byte("EXTRA"), 1<<18))
+	f.Close()
+	body := make([]byte, len(content))
+	if _, err := io.ReadFull(c.br, body); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(body, content) {
+		t.Fatal("body differs from the file as it was")
+	}
+	expect(t, c.read(false), 200, "next response")
+}
+
+// TestChangedDuringTransferMultipart: a file cut short during a multipart
+// range response ends the body there.
+func TestChangedDuringTransferMultipart(t *testing.T) {
+	dir := t.TempDir()
+	content := bigContent(32 << 20)
+	p := filepath.Join(dir, "big.bin")
+	os.WriteFile(p, content, 0o644)
+	addr, _ := serve(t, static.Config{Dir: dir}, true)
+	c := dial(t, addr)
+	c.send("GET /big.bin HTTP/1.1\r\nHost: x\r\nRange: bytes=0-15999999,16000000-31999999\r\n\r\n")
+	r := c.readHead()
+	declared, _ := strconv.Atoi(r.get("Content-Length"))
+	if r.status != 206 || declared < 32000000 {
+		t.Fatalf("head:\n%s", r.head)
+	}
+	first := make([]byte, 1<<20)
+	io.ReadFull(c.br, first)
+	os.Truncate(p, 1<<20)
+	rest, _ := io.ReadAll(c.br)
+	if got := len(first) + len(rest); got >= declared {
+		t.Fatalf("got %d bytes of %d declared: the cut was not seen", got, declared)
+	}
+}
+
+// TestManyFiles serves a folder of 3000 files through a cache bounded to
+// 100 entries: each comes back right, the bound holds, and the listing
+// has them all.
+func TestManyFiles(t *testing.T) {
+	dir := t.TempDir()
+	const n = 3000
+	files := make(map[string]string, n)
+	for i := range n {
+		files[fmt.Sprintf("many/f%04d.txt", i)] = strings.Repeat(strconv.Itoa(i), i%7+1)
+	}
+	writeFiles(t, dir, files)
+	addr, h := serve(t, static.Config{Dir: dir, CacheEntries: 100, Browse: true}, true)
+	c := dial(t, addr)
+	for round := range 2 {
+		for i := 0; i < n; i += 1 + round*6 {
+			name := fmt.Sprintf("many/f%04d.txt", i)
+			c.send("GET /" + name + " HTTP/1.1\r\nHost: x\r\n\r\n")
+			expect(t, c.read(false), 200, files[name])
+		}
+		if entries, _ := static.CacheStats(h); entries > 100 {
+			t.Fatalf("cache holds %d entries, bound 100", entries)
+		}
+	}
+	r := get(t, addr, "/many/", "Accept: application/json")
+	expect(t, r, 200, "")
+	if got := strings.Count(string(r.body), `"name":`); got != n {
+		t.Errorf("JSON listing has %d entries, want %d", got, n)
+	}
+	r = get(t, addr, "/many/")
+	for _, name := range []string{"f0000.txt", "f1500.txt", "f2999.txt"} {
+		if !strings.Contains(string(r.body), ">"+name+"</a>") {
+			t.Errorf("HTML listing lacks %s", name)
+		}
+	}
+}
+
+// TestCacheBytesBound: the bytes held stay under CacheBytes.
+func TestCacheBytesBound(t *testing.T) {
+	dir := t.TempDir()
+	files := map[string]string{}
+	for i := range 50 {
+		files[fmt.Sprintf("f%d.bin", i)] = strings.Repeat("x", 20<<10)
+	}
+	writeFiles(t, dir, files)
+	addr, h := serve(t, static.Config{Dir: dir, CacheBytes: 200 << 10}, true)
+	for name, content := range files {
+		expect(t, get(t, addr, "/"+name), 200, content)
+		if _, b := static.CacheStats(h); b > 200<<10 {
+			t.Fatalf("cache holds %d bytes, bound %d", b, 200<<10)
+		}
+	}
+	off, h2 := serve(t, static.Config{Dir: dir, CacheBytes: -1}, true)
+	expect(t, get(t, off, "/f1.bin"), 200, files["f1.bin"])
+	if n, _ := static.CacheStats(h2); n != 0 {
+		t.Errorf("cache off holds %d entries", n)
+	}
+}
+
+// TestConcurrentChanges: clients on several connections read files while
+// they change, through a cache small enough to evict. A file replaced by
+// rename always comes back as one whole version; one rewritten in place
+// may be caught mid-write, as with any server, so its body is a prefix of
+// a version (and, as always, exactly as long as its Content-Length).
+func TestConcurrentChanges(t *testing.T) {
+	dir := t.TempDir()
+	const files, versions = 8, 20
+	version := func(f, v int) string { return fmt.Sprintf("file %d version %02d ", f, v) + strings.Repeat("x", f*100) }
+	renamed := func(f int) bool { return f%2 == 0 }
+	for f := range files {
+		writeFiles(t, dir, map[string]string{fmt.Sprintf("f%d.txt", f): version(f, 0)})
+	}
+	addr, _ := serve(t, static.Config{Dir: dir, CacheEntries: 4}, true)
+	done := make(chan struct{})
+	errs := make(chan error, 16)
+	for w := range 4 {
+		go func() {
+			c := dial(t, addr)
+			for i := 0; ; i++ {
+				select {
+				case <-done:
+					errs <- nil
+					return
+				default:
+				}
+				f := (i + w) % files
+				c.send(fmt.Sprintf("GET /f%d.txt HTTP/1.1\r\nHost: x\r\n\r\n", f))
+				r := c.read(false)
+				ok := false
+				for v := range versions {
+					if renamed(f) {
+						ok = ok || string(r.body) == version(f, v)
+					} else {
+						ok = ok || strings.HasPrefix(version(f, v), string(r.body))
+					}
+				}
+				if r.status != 200 || !ok {
+					errs <- fmt.Errorf("f%d: %d %q", f, r.status, trim(r.body))
+					return
+				}
+			}
+		}()
+	}
+	for v := 1; v < versions; v++ {
+		for f := range files {
+			p := filepath.Join(dir, fmt.Sprintf("f%d.txt", f))
+			if renamed(f) {
+				replace(t, p, version(f, v))
+			} else {
+				os.WriteFile(p, []byte(version(f, v)), 0o644)
+			}
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	close(done)
+	for range 4 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// growingFS holds log.bin, a file that grows between each stat and read,
+// as a log being written does.
+type growingFS struct{ opens atomic.Int64 }
+
+func (g *growingFS) Open(name string) (fs.File, error) {
+	if name != "log.bin" {
+		return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
+	}
+	n := int(g.opens.Add(1))
+	return &growingFile{Reader: strings.NewReader(strings.Repeat("line\n", n+1)), size: int64(5 * n)}, nil
+}
+
+type growingFile struct {
+	*strings.Reader
+	size int64 // what Stat says: a line less than there is to read
+}
+
+func (f *growingFile) Stat() (fs.FileInfo, error) { return growingInfo{f.size}, nil }
+func (f *growingFile) Close() error               { return nil }
+
+type growingInfo struct{ size int64 }
+
+func (i growingInfo) Name() string       { return "log.bin" }
+func (i growingInfo) Size() int64        { return i.size }
+func (i growingInfo) Mode() fs.FileMode  { return 0o444 }
+func (i growingInfo) ModTime() time.Time { return time.Time{} }
+func (i growingInfo) IsDir() bool        { return false }
+func (i growingInfo) Sys() any           { return nil }
+
+// TestAlwaysChanging: a small file that changes during every read is sent
+// from the file with the length its stat gave, not refused and not
+// cached.
+func TestAlwaysChanging(t *testing.T) {
+	addr, h := serve(t, static.Config{FS: &growingFS{}}, true)
+	for range 3 {
+		r := get(t, addr, "/log.bin")
+		expect(t, r, 200, "")
+		n, _ := strconv.Atoi(r.get("Content-Length"))
+		if n == 0 || len(r.body) != n || string(r.body) != strings.Repeat("line\n", n/5) {
+			t.Fatalf("Content-Length %d, body %q", n, r.body)
+		}
+	}
+	if n, _ := static.CacheStats(h); n != 0 {
+		t.Errorf("an always-changing file was cached")
+	}
+}

@@ -1,0 +1,197 @@
+package static_test
+
+import (
+	"bytes"
+	"compress/gzip"
+	"encoding/hex"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"nave/internal/static"
+)
+
+func gunzip(t *testing.T, b []byte) []byte {
+	t.Helper()
+	zr, err := gzip.NewReader(bytes.NewReader(b))
+	if err != nil {
+		t.Fatalf("gunzip: %v", err)
+	}
+	out, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatalf("gunzip: %v", err)
+	}
+	return out
+}
+
+// TestSidecars: precompressed .br, .zst and .gz files next to a file are
+// sent to clients that accept them, with Content-Encoding, Vary and an
+// ETag of their own; others get the file itself, with Vary too.
+func TestSidecars(t *testing.T) {
+	dir := t.TempDir()
+	js := strings.Repeat("console.log('nave');\n", 100)
+	writeFiles(t, dir, map[string]string{
+		"app.js":            js,
+		"app.js.br":         "BROTLI BYTES",
+		"app.js.gz":         "GZIP BYTES",
+		"logo.png":          "PNG",
+		"logo.png.gz":       "should not be used",
+		"plain.css":         "body{}",
+		"sub/index.html":    "<h1>x</h1>",
+		"sub/index.html.br": "BR INDEX",
+	})
+	addr, _ := serve(t, static.Config{Dir: dir}, true)
+	tests := []struct {
+		name, target, accept, coding, body string
+	}{
+		{"br_preferred", "/app.js", "gzip, deflate, br, zstd", "br", "BROTLI BYTES"},
+		{"gzip_only", "/app.js", "gzip", "gzip", "GZIP BYTES"},
+		{"x_gzip", "/app.js", "x-gzip", "gzip", "GZIP BYTES"},
+		{"weights", "/app.js", "br;q=0.5, gzip", "gzip", "GZIP BYTES"},
+		{"refused", "/app.js", "br;q=0, gzip;q=0", "", js},
+		{"none_accepted", "/app.js", "", "", js},
+		{"missing_coding", "/app.js", "zstd", "", js},
+		{"not_compressible_type", "/logo.png", "gzip", "", "PNG"},
+		{"index_sidecar", "/sub/", "br", "br", "BR INDEX"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var fields []string
+			if tt.accept != "" {
+				fields = append(fields, "Accept-Encoding: "+tt.accept)
+			}
+			for range 2 { // filled, then cached
+				r := get(t, addr, tt.target, fields...)
+				expect(t, r, 200, tt.body)
+				if got := r.get("Content-Encoding"); got != tt.coding {
+					t.Errorf("Content-Encoding %q, want %q", got, tt.coding)
+				}
+				if wantVary := tt.target != "/logo.png"; r.has("Vary") != wantVary || wantVary && r.get("Vary") != "Accept-Encoding" {
+					t.Errorf("Vary %q", r.get("Vary"))
+				}
+				if ct := r.get("Content-Type"); tt.target == "/app.js" && ct != "text/javascript; charset=utf-8" {
+					t.Errorf("Content-Type %q", ct)
+				}
+			}
+		})
+	}
+	if r := get(t, addr, "/plain.css", "Accept-Encoding: gzip"); r.has("Vary") || r.has("Content-Encoding") {
+		t.Errorf("no sidecar, no --gzip: want no Vary or Content-Encoding:\n%s", r.head)
+	}
+	id := get(t, addr, "/app.js").get("ETag")
+	brTag := get(t, addr, "/app.js", "Accept-Encoding: br").get("ETag")
+	gzTag := get(t, addr, "/app.js", "Accept-Encoding: gzip").get("ETag")
+	if id == brTag || id == gzTag || brTag == gzTag {
+		t.Errorf("ETags must differ per representation: %q %q %q", id, brTag, gzTag)
+	}
+	expect(t, get(t, addr, "/app.js", "Accept-Encoding: br", "If-None-Match: "+brTag), 304, "")
+	expect(t, get(t, addr, "/app.js", "Accept-Encoding: gzip", "If-None-Match: "+brTag), 200, "GZIP BYTES")
+	// Ranges apply to the representation sent.
+	expect(t, get(t, addr, "/app.js", "Accept-Encoding: br", "Range: bytes=0-5"), 206, "BROTLI")
+	// The sidecar itself is an ordinary file.
+	expect(t, get(t, addr, "/app.js.gz"), 200, "GZIP BYTES")
+}
+
+// TestSidecarChanges: a sidecar that appears, changes or goes away after
+// the file was cached is noticed by the next request.
+func TestSidecarChanges(t *testing.T) {
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{"app.css": strings.Repeat("a{}", 100)})
+	addr, h := serve(t, static.Config{Dir: dir}, true)
+	ae := "Accept-Encoding: br, gzip"
+	expect(t, get(t, addr, "/app.css", ae), 200, strings.Repeat("a{}", 100))
+	if n, _ := static.CacheStats(h); n != 1 {
+		t.Fatalf("cache holds %d entries, want 1", n)
+	}
+	writeFiles(t, dir, map[string]string{"app.css.gz": "GZ1"})
+	expect(t, get(t, addr, "/app.css", ae), 200, "GZ1")
+	writeFiles(t, dir, map[string]string{"app.css.br": "BR1"})
+	expect(t, get(t, addr, "/app.css", ae), 200, "BR1")
+	replace(t, filepath.Join(dir, "app.css.br"), "BR2")
+	expect(t, get(t, addr, "/app.css", ae), 200, "BR2")
+	os.Remove(filepath.Join(dir, "app.css.br"))
+	expect(t, get(t, addr, "/app.css", ae), 200, "GZ1")
+}
+
+// replace swaps in new content for path by rename, as deploy tools do.
+func replace(t *testing.T, path, content string) {
+	t.Helper()
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestGzipOnTheFly: with Gzip, compressible files of GzipMinSize or more
+// are compressed for clients that accept gzip: small ones once (cached),
+// large ones while sent (chunked). Ranges get the file itself.
+func TestGzipOnTheFly(t *testing.T) {
+	dir := t.TempDir()
+	text := strings.Repeat("The quick brown fox jumps over the lazy dog.\n", 100)
+	// Hex text: compressible, but not below the ResponseWriter's buffer,
+	// so the compressed stream is chunked.
+	large := "Lorem" + hex.EncodeToString(bigContent(600<<10))
+	writeFiles(t, dir, map[string]string{
+		"page.html":  text,
+		"tiny.html":  "<p>tiny</p>",
+		"photo.jpg":  text,
+		"large.txt":  large,
+		"pre.css":    text,
+		"pre.css.gz": "PRECOMPRESSED",
+	})
+	addr, _ := serve(t, static.Config{Dir: dir, Gzip: true}, true)
+	ae := "Accept-Encoding: gzip"
+
+	for range 2 {
+		r := get(t, addr, "/page.html", ae)
+		expect(t, r, 200, "")
+		if r.get("Content-Encoding") != "gzip" || r.get("Vary") != "Accept-Encoding" || len(r.body) >= len(text) {
+			t.Fatalf("gzip head:\n%s(%d bytes)", r.head, len(r.body))
+		}
+		if got := gunzip(t, r.body); string(got) != text {
+			t.Fatalf("gunzipped %d bytes differ", len(got))
+		}
+		if etag := r.get("ETag"); !strings.HasPrefix(etag, `W/"`) {
+			t.Errorf("generated gzip ETag %q, want weak", etag)
+		}
+	}
+	plain := get(t, addr, "/page.html")
+	expect(t, plain, 200, text)
+	if plain.get("Vary") != "Accept-Encoding" || plain.has("Content-Encoding") {
+		t.Errorf("identity head:\n%s", plain.head)
+	}
+	// The identity's tag revalidates the gzip variant weakly, as nginx's.
+	expect(t, get(t, addr, "/page.html", ae, "If-None-Match: "+plain.get("ETag")), 304, "")
+	expect(t, get(t, addr, "/page.html", ae, "Range: bytes=0-2"), 206, "The")
+	if r := get(t, addr, "/tiny.html", ae); r.has("Content-Encoding") || r.has("Vary") {
+		t.Errorf("below the minimum size:\n%s", r.head)
+	}
+	if r := get(t, addr, "/photo.jpg", ae); r.has("Content-Encoding") {
+		t.Errorf("jpeg compressed:\n%s", r.head)
+	}
+	expect(t, get(t, addr, "/pre.css", ae), 200, "PRECOMPRESSED")
+
+	r := get(t, addr, "/large.txt", ae)
+	expect(t, r, 200, "")
+	if r.get("Content-Encoding") != "gzip" || r.get("Transfer-Encoding") != "chunked" || r.has("Content-Length") {
+		t.Fatalf("streamed gzip head:\n%s", r.head)
+	}
+	if got := gunzip(t, r.body); string(got) != large {
+		t.Fatalf("streamed gzip: %d bytes after gunzip, want %d", len(got), len(large))
+	}
+	if r := request(t, addr, "HEAD", "/large.txt", ae); r.get("Content-Encoding") != "gzip" || r.has("Content-Length") {
+		t.Errorf("HEAD of streamed gzip:\n%s", r.head)
+	}
+	expect(t, get(t, addr, "/large.txt", ae, "Range: bytes=0-4"), 206, "Lorem")
+
+	// Off by default.
+	addr2, _ := serve(t, static.Config{Dir: dir}, true)
+	if r := get(t, addr2, "/page.html", ae); r.has("Content-Encoding") {
+		t.Errorf("gzip without Gzip set:\n%s", r.head)
+	}
+}

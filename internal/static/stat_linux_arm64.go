@@ -1,0 +1,5 @@
+package static
+
+import "syscall"
+
+const sysFstatat = syscall.SYS_FSTATAT
