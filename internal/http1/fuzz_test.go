@@ -28,6 +28,9 @@ func parseForFuzz(src io.Reader, lim *Limits) (parsed, *Request) {
 	in := &Input{Src: cr}
 	r := new(Request)
 	if err := ReadRequest(in, r, lim); err != nil {
+		// The fields read before the error stay readable, since the
+		// server logs the refused request with them: describe reads them.
+		describe(r)
 		return parsed{err: err}, nil
 	}
 	return parsed{head: describe(r), consumed: cr.n - in.Buffered()}, r

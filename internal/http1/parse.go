@@ -26,7 +26,7 @@ type parseState struct {
 	keepAlive bool
 	close     bool
 	expect    bool // an Expect field is present
-	expect100 bool // and it is 100-continue
+	expect100 bool // and every Expect field is 100-continue
 }
 
 type span struct{ n0, n1 int }
@@ -50,6 +50,11 @@ type teState struct {
 // r must be Reset before the first call for a new head.
 func (r *Request) ParseHead(b []byte, lim *Limits) (int, error) {
 	ps := &r.ps
+	// The fields parsed so far index b. Point the Header at b now, not only
+	// once the head is complete, so that it stays readable when parsing
+	// stops at an error: the refusal is logged with r, and an arena left
+	// from the previous request would read its bytes, or past its end.
+	r.Header.arena = b[:len(b):len(b)]
 	for {
 		i := bytes.IndexByte(b[ps.pos+ps.scanned:], '\n')
 		if i < 0 {
@@ -296,8 +301,10 @@ func (ps *parseState) special(name, value []byte, at span) error {
 		}
 	case 6:
 		if equalFold(name, "expect") {
+			// RFC 9110 §5.3: repeated fields are one list, and every
+			// member must be 100-continue, whatever the fields' order.
+			ps.expect100 = (ps.expect100 || !ps.expect) && equalFold(value, "100-continue")
 			ps.expect = true
-			ps.expect100 = equalFold(value, "100-continue")
 		}
 	case 10:
 		if equalFold(name, "connection") {

@@ -451,6 +451,8 @@ var badRequests = []badRequest{
 	{"header_count_over_limit", "GET / HTTP/1.1\r\nHost: h\r\nA: 1\r\nB: 2\r\nC: 3\r\n\r\n", Limits{MaxHeaderCount: 3}, ErrTooManyHeaders},
 	{"expect_other", "PUT / HTTP/1.1\r\nHost: h\r\nExpect: something-else\r\n\r\n", Limits{}, ErrExpectation},
 	{"expect_continue_in_list", "PUT / HTTP/1.1\r\nHost: h\r\nExpect: 100-continue, x\r\n\r\n", Limits{}, ErrExpectation},
+	{"expect_other_then_continue", "PUT / HTTP/1.1\r\nHost: h\r\nExpect: x\r\nExpect: 100-continue\r\n\r\n", Limits{}, ErrExpectation},
+	{"expect_continue_then_other", "PUT / HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\nExpect: x\r\n\r\n", Limits{}, ErrExpectation},
 }
 
 // readRequestFrom runs ReadRequest over src.
@@ -575,9 +577,17 @@ func TestReadRequestBad(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			for _, feed := range feeds {
 				t.Run(feed.name, func(t *testing.T) {
-					_, _, err := readRequestFrom(feed.src(tc.raw), &tc.lim)
+					r, _, err := readRequestFrom(feed.src(tc.raw), &tc.lim)
 					if err != tc.wantErr {
 						t.Fatalf("ReadRequest error: got %v, want %v", err, tc.wantErr)
+					}
+					// A refused request is still logged: the fields parsed
+					// before the error must be readable, and be this
+					// request's bytes.
+					for name, value := range r.Header.All() {
+						if !strings.Contains(tc.raw, string(name)+":") || !strings.Contains(tc.raw, string(value)) {
+							t.Errorf("after the error, field %q: %q is not from the request", name, value)
+						}
 					}
 					if status, boring := StatusOf(err); status != tc.wantErr.Status || boring {
 						t.Errorf("StatusOf: got %d, %v; want %d, false", status, boring, tc.wantErr.Status)

@@ -90,6 +90,11 @@ type conn struct {
 
 func (s *Server) newConn(nc net.Conn) *conn {
 	c := &conn{s: s, nc: nc, fd: -1}
+	// Not idle until await says so: the zero state is stateIdle, and the
+	// zero idleSince is long ago, so the sweep would wake the connection
+	// before its goroutine's first wait, whose fresh deadline the wake
+	// could then overwrite, closing it before its first request.
+	c.state.Store(stateActive)
 	if a, ok := nc.RemoteAddr().(*net.TCPAddr); ok {
 		c.remote = a.AddrPort()
 	}

@@ -3,7 +3,10 @@ package server
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io"
 	"net"
+	"strings"
 	"testing"
 	"time"
 
@@ -14,6 +17,12 @@ import (
 // connections are parked within the test's time.
 func startParking(t *testing.T, cfg Config) (*Server, string) {
 	t.Helper()
+	return startParkingEvery(t, cfg, 20*time.Millisecond)
+}
+
+// startParkingEvery is startParking with the sweep's period.
+func startParkingEvery(t *testing.T, cfg Config, parkAfter time.Duration) (*Server, string) {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -22,7 +31,7 @@ func startParking(t *testing.T, cfg Config) (*Server, string) {
 		cfg.Handler = http1.HandlerFunc(echo)
 	}
 	s := New(cfg)
-	s.parkAfter = 20 * time.Millisecond
+	s.parkAfter = parkAfter
 	served := make(chan error, 1)
 	go func() { served <- s.Serve(ln) }()
 	t.Cleanup(func() {
@@ -131,5 +140,50 @@ func TestShutdownClosesParked(t *testing.T) {
 	}
 	for _, c := range cs {
 		c.expectEOF()
+	}
+}
+
+// TestSweepSparesNewConnections: the sweep, ticking as fast as it can,
+// never closes a connection that was just accepted. A new connection was
+// once taken for idle since 1970 (its zero state and idle time), so a
+// sweep could wake it between its goroutine's first deadline and its
+// idle wait: the wait then timed out at once and closed the connection
+// before its first request.
+func TestSweepSparesNewConnections(t *testing.T) {
+	_, addr := startParkingEvery(t, Config{}, time.Millisecond)
+	const clients, each = 8, 250
+	errs := make(chan error, clients)
+	for i := range clients {
+		go func() {
+			for j := range each {
+				nc, err := net.Dial("tcp", addr)
+				if err != nil {
+					errs <- err
+					return
+				}
+				nc.SetDeadline(time.Now().Add(clientTimeout))
+				// Sometimes after the server's goroutine is already waiting.
+				time.Sleep(time.Duration((i*each+j)%4) * 100 * time.Microsecond)
+				_, err = nc.Write([]byte("GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"))
+				var b []byte
+				if err == nil {
+					b, err = io.ReadAll(nc)
+				}
+				nc.Close()
+				if err == nil && !strings.HasPrefix(string(b), "HTTP/1.1 200 ") {
+					err = fmt.Errorf("connection %d: got %q, want a 200", j, b)
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range clients {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
 	}
 }
