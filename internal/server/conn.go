@@ -122,6 +122,7 @@ func (s *Server) newConn(nc net.Conn) *conn {
 // serve runs the connection until it closes or is parked; a parked
 // connection is served again by a new goroutine when it becomes readable.
 func (c *conn) serve() {
+	defer c.recoverConn()
 	for {
 		ex, err := c.await()
 		if err == errPark {
@@ -138,6 +139,19 @@ func (c *conn) serve() {
 			c.release(ex)
 		}
 	}
+}
+
+// recoverConn is the last line of defence: a panic outside a handler (an
+// access-log hook, say, or a bug of the server's own) closes this
+// connection and is logged, and the server goes on.
+func (c *conn) recoverConn() {
+	v := recover()
+	if v == nil {
+		return
+	}
+	c.s.log.Error("connection panic", "remote", c.remote.String(), "panic", v, "stack", string(debug.Stack()))
+	c.linger = false
+	c.finish()
 }
 
 // errPark is await's answer when the sweep asked an idle connection to

@@ -421,3 +421,32 @@ func TestCloseClosesEverything(t *testing.T) {
 	s.Close()
 	idle.expectEOF()
 }
+
+// TestPanicOutsideHandlerClosesOnlyThatConnection: a panicking access-log
+// hook takes down its connection, not the server.
+func TestPanicOutsideHandlerClosesOnlyThatConnection(t *testing.T) {
+	var logs syncBuffer
+	_, addr := startServer(t, Config{
+		Handler: http1.HandlerFunc(echo),
+		Logger:  bufferLogger(&logs),
+		AccessLog: func(r *http1.Request, w *http1.ResponseWriter, start time.Time) {
+			if string(r.Path) == "/boom" {
+				panic("hook exploded")
+			}
+		},
+	})
+	c := dial(t, addr)
+	c.send("GET /boom HTTP/1.1\r\nHost: x\r\n\r\n")
+	if r := c.read("GET"); r.status != 200 {
+		t.Fatalf("status %d", r.status)
+	}
+	c.expectEOF()
+	if !strings.Contains(logs.String(), "hook exploded") {
+		t.Errorf("the panic was not logged: %q", logs.String())
+	}
+	c2 := dial(t, addr)
+	c2.send("GET /fine HTTP/1.1\r\nHost: x\r\n\r\n")
+	if r := c2.read("GET"); r.status != 200 {
+		t.Fatalf("after the panic: status %d", r.status)
+	}
+}
