@@ -18,6 +18,8 @@ const mainUsage = `nave is a web server: its own HTTP/1.1, static files, and Pyt
 
 Usage:
   nave serve [flags] [DIR]   serve DIR (without DIR, a built-in demo site)
+  nave wsgi [flags] MODULE:CALLABLE
+                             run a Python WSGI app (Flask, Django, Pyramid...)
   nave version               print the version
   nave help [COMMAND]        show help for nave or a command
 
@@ -36,6 +38,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	switch cmd {
 	case "serve":
 		err = serve(ctx, rest, stdout, stderr)
+	case "wsgi":
+		err = runWSGI(ctx, rest, stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintf(stdout, "nave %s (%s %s/%s)\n", Version, runtime.Version(), runtime.GOOS, runtime.GOARCH)
 	case "help", "-h", "-help", "--help":
@@ -58,6 +62,8 @@ func help(args []string, stdout, stderr io.Writer) error {
 	switch args[0] {
 	case "serve":
 		fmt.Fprint(stdout, serveUsage)
+	case "wsgi":
+		fmt.Fprint(stdout, wsgiUsage+serverFlagsUsage)
 	case "version":
 		fmt.Fprintln(stdout, "Usage: nave version\n\nPrints nave's version, and the Go toolchain and platform it was built for.")
 	default:

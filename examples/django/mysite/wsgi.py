@@ -1,0 +1,9 @@
+"""The WSGI entry point nave runs: mysite.wsgi (the callable is
+"application", nave's default)."""
+
+import os
+
+from django.core.wsgi import get_wsgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mysite.settings")
+application = get_wsgi_application()

@@ -1,0 +1,92 @@
+package cli
+
+import (
+	"flag"
+	"time"
+
+	"nave/internal/http1"
+	"nave/internal/server"
+)
+
+// serverFlags are the flags of the HTTP side that every serving command
+// shares: the listener, the logs, the limits and the timeouts. nave wsgi
+// uses it; nave serve declares the same flags itself for now.
+type serverFlags struct {
+	listen       string
+	accessLog    string
+	logFormat    string
+	logLevel     string
+	lineBytes    int64
+	headerBytes  int64
+	maxHeaders   int
+	maxBody      int64
+	timeouts     server.Config
+	drainTimeout time.Duration
+}
+
+// register declares the flags on fs with their defaults.
+func (f *serverFlags) register(fs *flag.FlagSet) {
+	f.lineBytes = http1.DefaultMaxRequestLine
+	f.headerBytes = http1.DefaultMaxHeaderBytes
+	f.maxBody = http1.DefaultMaxBodyBytes
+	fs.StringVar(&f.listen, "listen", "127.0.0.1:8000", "")
+	fs.StringVar(&f.accessLog, "access-log", "-", "")
+	fs.StringVar(&f.logFormat, "log-format", "combined", "")
+	fs.StringVar(&f.logLevel, "log-level", "info", "")
+	fs.Var(sizeValue{&f.lineBytes}, "max-request-line", "")
+	fs.Var(sizeValue{&f.headerBytes}, "max-header-bytes", "")
+	fs.IntVar(&f.maxHeaders, "max-headers", http1.DefaultMaxHeaderCount, "")
+	fs.Var(sizeValue{&f.maxBody}, "max-body", "")
+	fs.DurationVar(&f.timeouts.HeadTimeout, "head-timeout", server.DefaultHeadTimeout, "")
+	fs.DurationVar(&f.timeouts.BodyTimeout, "body-timeout", server.DefaultBodyTimeout, "")
+	fs.DurationVar(&f.timeouts.WriteTimeout, "write-timeout", server.DefaultWriteTimeout, "")
+	fs.DurationVar(&f.timeouts.IdleTimeout, "idle-timeout", server.DefaultIdleTimeout, "")
+	fs.DurationVar(&f.drainTimeout, "drain-timeout", DefaultDrainTimeout, "")
+}
+
+// check validates the values after parsing.
+func (f *serverFlags) check() error {
+	switch {
+	case f.maxHeaders <= 0:
+		return usagef("--max-headers must be positive, got %d", f.maxHeaders)
+	case f.lineBytes > 1<<30 || f.headerBytes > 1<<30:
+		return usagef("--max-request-line and --max-header-bytes must be at most 1g")
+	}
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{
+		{"head-timeout", f.timeouts.HeadTimeout}, {"body-timeout", f.timeouts.BodyTimeout},
+		{"write-timeout", f.timeouts.WriteTimeout}, {"idle-timeout", f.timeouts.IdleTimeout},
+		{"drain-timeout", f.drainTimeout},
+	} {
+		if d.v <= 0 {
+			return usagef("--%s must be positive, got %v", d.name, d.v)
+		}
+	}
+	return nil
+}
+
+// limits returns the http1 limits the flags set.
+func (f *serverFlags) limits() http1.Limits {
+	return http1.Limits{
+		MaxRequestLine: int(f.lineBytes),
+		MaxHeaderBytes: int(f.headerBytes),
+		MaxHeaderCount: f.maxHeaders,
+		MaxBodyBytes:   f.maxBody,
+	}
+}
+
+const serverFlagsUsage = `Server (as for nave serve):
+  --listen ADDR          address to listen on (default 127.0.0.1:8000)
+  --access-log DEST      a file path, "-" for standard output, or "off" (default -)
+  --log-format FORMAT    access log format: combined or json (default combined)
+  --log-level LEVEL      server log level on stderr: debug, info, warn, error
+                         (default info)
+  --max-request-line SIZE, --max-header-bytes SIZE, --max-headers N
+                         request head limits (defaults 8k, 64k, 100)
+  --max-body SIZE        largest request body; larger gets 413 (default 100m)
+  --head-timeout D, --body-timeout D, --write-timeout D, --idle-timeout D
+                         (defaults 30s, 60s, 60s, 75s)
+  --drain-timeout D      for requests in flight to finish at shutdown (default 30s)
+`

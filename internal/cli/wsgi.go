@@ -1,0 +1,334 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"nave/internal/accesslog"
+	"nave/internal/http1"
+	"nave/internal/server"
+	"nave/internal/static"
+	"nave/internal/wsgi"
+)
+
+const wsgiUsage = `Usage: nave wsgi [flags] MODULE:CALLABLE
+
+Runs a Python WSGI application (PEP 3333): Flask, Django, Pyramid or any
+other, unchanged. nave does all the HTTP; worker processes running a
+small adapter call the app. MODULE is imported from the --chdir folder;
+CALLABLE defaults to "application" and may be dotted, or "factory()".
+
+  nave wsgi --chdir examples/flask app:app
+  nave wsgi --chdir mysite --static /static/=collected mysite.wsgi
+
+SIGHUP reloads the app's code (new workers first; if they fail to start,
+the old ones stay). SIGINT or SIGTERM stops accepting, lets requests in
+flight finish (up to --drain-timeout), then stops the workers.
+
+App:
+  --python PATH          interpreter (default $VIRTUAL_ENV/bin/python if
+                         VIRTUAL_ENV is set, else python3 on PATH); CPython 3.8+
+  --chdir DIR            the workers' working folder, first on sys.path
+                         (default the current one)
+  --workers N            worker processes (default one per CPU)
+  --mount PREFIX         serve the app under PREFIX (its SCRIPT_NAME);
+                         other paths get 404 (default /)
+  --static URL=DIR       serve the files in DIR under the URL prefix, before
+                         the app (repeatable), e.g. --static /static/=collected
+  --timeout S            seconds one request may run; past it 504, the
+                         worker's stack is logged and the worker replaced;
+                         0 for no limit (default 30; a duration like 2m also reads)
+  --max-requests N       recycle a worker after about N requests (default 0, never)
+  --backlog N            requests that may wait for a free worker; beyond it
+                         503 with Retry-After (default 1024)
+  --start-timeout D      for a worker to import the app (default 60s)
+
+`
+
+type wsgiOptions struct {
+	server  serverFlags
+	pool    wsgi.Config
+	mount   string
+	statics []staticRoute
+	timeout string
+}
+
+type staticRoute struct{ prefix, dir string }
+
+// staticFlag collects --static URL=DIR values.
+type staticFlag struct{ routes *[]staticRoute }
+
+func (f staticFlag) String() string { return "" }
+
+func (f staticFlag) Set(s string) error {
+	prefix, dir, ok := strings.Cut(s, "=")
+	if !ok || !strings.HasPrefix(prefix, "/") || dir == "" {
+		return fmt.Errorf("%q is not URLPREFIX=DIR (as /static/=collected)", s)
+	}
+	if strings.Trim(prefix, "/") == "" {
+		return fmt.Errorf("%q would hide the app: give a prefix below /", s)
+	}
+	*f.routes = append(*f.routes, staticRoute{strings.TrimRight(prefix, "/"), dir})
+	return nil
+}
+
+func parseWSGI(args []string) (*wsgiOptions, error) {
+	o := &wsgiOptions{}
+	fs := newFlagSet("wsgi")
+	o.server.register(fs)
+	fs.StringVar(&o.pool.Python, "python", "", "")
+	fs.StringVar(&o.pool.Dir, "chdir", "", "")
+	fs.IntVar(&o.pool.Workers, "workers", 0, "")
+	fs.StringVar(&o.mount, "mount", "", "")
+	fs.Var(staticFlag{&o.statics}, "static", "")
+	fs.StringVar(&o.timeout, "timeout", "30", "")
+	fs.IntVar(&o.pool.MaxRequests, "max-requests", 0, "")
+	fs.IntVar(&o.pool.Backlog, "backlog", wsgi.DefaultBacklog, "")
+	fs.DurationVar(&o.pool.StartTimeout, "start-timeout", wsgi.DefaultStartTimeout, "")
+	pos, err := parseInterleaved(fs, args)
+	if err != nil {
+		return nil, &usageError{err}
+	}
+	if err := o.server.check(); err != nil {
+		return nil, err
+	}
+	switch {
+	case len(pos) != 1:
+		return nil, usagef("want one MODULE:CALLABLE, got %d arguments", len(pos))
+	case strings.HasPrefix(pos[0], ":") || strings.HasPrefix(pos[0], "-"):
+		return nil, usagef("%q is not MODULE:CALLABLE", pos[0])
+	case o.pool.Workers < 0:
+		return nil, usagef("--workers must be positive, got %d", o.pool.Workers)
+	case o.pool.MaxRequests < 0:
+		return nil, usagef("--max-requests must be 0 or more, got %d", o.pool.MaxRequests)
+	case o.pool.Backlog <= 0:
+		return nil, usagef("--backlog must be positive, got %d", o.pool.Backlog)
+	case o.pool.StartTimeout <= 0:
+		return nil, usagef("--start-timeout must be positive, got %v", o.pool.StartTimeout)
+	case o.mount != "" && !strings.HasPrefix(o.mount, "/"):
+		return nil, usagef("--mount %q must start with /", o.mount)
+	}
+	o.pool.App = pos[0]
+	if o.pool.Timeout, err = parseSeconds(o.timeout); err != nil {
+		return nil, usagef("--timeout: %v", err)
+	}
+	return o, nil
+}
+
+// parseSeconds reads --timeout: whole seconds, or a duration; 0 means no
+// limit (a negative Timeout for the pool).
+func parseSeconds(s string) (time.Duration, error) {
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		n, nerr := strconv.ParseFloat(s, 64)
+		if nerr != nil {
+			return 0, fmt.Errorf("%q is not seconds or a duration", s)
+		}
+		d = time.Duration(n * float64(time.Second))
+	}
+	switch {
+	case d < 0:
+		return 0, fmt.Errorf("%q is negative", s)
+	case d == 0:
+		return -1, nil
+	}
+	return d, nil
+}
+
+// choosePython applies the interpreter rule: --python, else the active
+// virtualenv's, else python3 on PATH.
+func choosePython(flagValue string) (string, error) {
+	if flagValue != "" {
+		return exec.LookPath(flagValue)
+	}
+	if venv := os.Getenv("VIRTUAL_ENV"); venv != "" {
+		p := filepath.Join(venv, "bin", "python")
+		if _, err := os.Stat(p); err == nil {
+			return p, nil
+		}
+	}
+	return exec.LookPath("python3")
+}
+
+func runWSGI(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	o, err := parseWSGI(args)
+	if errors.Is(err, flag.ErrHelp) {
+		fmt.Fprint(stdout, wsgiUsage+serverFlagsUsage)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if o.pool.Python, err = choosePython(o.pool.Python); err != nil {
+		return usagef("no Python interpreter: %v", err)
+	}
+	if o.pool.Dir != "" {
+		if info, err := os.Stat(o.pool.Dir); err != nil || !info.IsDir() {
+			return usagef("--chdir %s: not a folder", o.pool.Dir)
+		}
+	}
+	logger, err := newLogger(o.server.logLevel, stderr)
+	if err != nil {
+		return err
+	}
+	format, err := accesslog.ParseFormat(o.server.logFormat)
+	if err != nil {
+		return &usageError{err}
+	}
+	routes, err := staticRoutes(o.statics, logger)
+	if err != nil {
+		return err
+	}
+	defer closeRoutes(routes)
+	alog, err := accesslog.Open(o.server.accessLog, format, logger)
+	if err != nil {
+		return &usageError{err}
+	}
+	defer alog.Close()
+	ln, err := net.Listen("tcp", o.server.listen)
+	if err != nil {
+		return usagef("cannot listen on %s: %v", o.server.listen, listenReason(err))
+	}
+	defer ln.Close()
+	// SIGHUP must not kill nave (its default action) from here on, even
+	// while the workers start: it is caught now and acted on once they run.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	o.pool.Logger = logger
+	pool := wsgi.New(o.pool)
+	if err := pool.Start(); err != nil {
+		var se *wsgi.StartError
+		if errors.As(err, &se) && se.Output != "" {
+			fmt.Fprintln(stderr, strings.TrimRight(se.Output, "\n"))
+		}
+		return err
+	}
+	app := wsgi.NewHandler(pool, wsgi.HandlerConfig{Mount: o.mount, Logger: logger})
+	cfg := o.server.timeouts
+	cfg.Handler = &router{routes: routes, app: app}
+	cfg.Limits = o.server.limits()
+	cfg.Logger = logger
+	if alog != nil {
+		cfg.AccessLog = alog.Log
+	}
+	srv := server.New(cfg)
+	addr := ln.Addr().(*net.TCPAddr)
+	fmt.Fprintf(stdout, "Serving WSGI app %s (%d workers, Python %s at %s) on %s port %d (http://%s/) ...\n",
+		o.pool.App, pool.Workers(), pool.Python(), o.pool.Python, addr.IP, addr.Port, ln.Addr())
+	stopReload := reloadOnHangup(hup, pool, logger)
+	defer stopReload()
+	err = run(ctx, srv, ln, o.server.drainTimeout, stderr)
+	sctx, cancel := context.WithTimeout(context.Background(), o.server.drainTimeout)
+	defer cancel()
+	pool.Stop(sctx)
+	return err
+}
+
+// reloadOnHangup reloads the pool's code on each signal from hup until
+// the returned function is called.
+func reloadOnHangup(hup <-chan os.Signal, pool *wsgi.Pool, log *slog.Logger) (stop func()) {
+	done := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case <-hup:
+				log.Info("SIGHUP: reloading the app")
+				if err := pool.Reload(); err != nil {
+					attrs := []any{"err", err}
+					var se *wsgi.StartError
+					if errors.As(err, &se) && se.Output != "" {
+						attrs = append(attrs, "output", se.Output)
+					}
+					log.Error("reload failed; the old workers keep serving", attrs...)
+					continue
+				}
+				log.Info("reloaded: new workers serve")
+			case <-done:
+				return
+			}
+		}
+	}()
+	return func() { close(done) }
+}
+
+// staticRoutes makes a static-files handler per --static, longest prefix
+// first so that the most specific wins. The caller closes the handlers.
+func staticRoutes(flags []staticRoute, log *slog.Logger) ([]route, error) {
+	var routes []route
+	for _, s := range flags {
+		h, err := staticHandler(s.dir, log)
+		if err != nil {
+			closeRoutes(routes)
+			return nil, err
+		}
+		routes = append(routes, route{prefix: s.prefix, h: h})
+	}
+	sort.SliceStable(routes, func(i, j int) bool { return len(routes[i].prefix) > len(routes[j].prefix) })
+	return routes, nil
+}
+
+// staticHandler is the one place nave wsgi builds internal/static's handler.
+func staticHandler(dir string, log *slog.Logger) (*static.Handler, error) {
+	if info, err := os.Stat(dir); err != nil || !info.IsDir() {
+		return nil, usagef("--static %s: not a folder", dir)
+	}
+	h, err := static.New(static.Config{Dir: dir, Logger: log})
+	if err != nil {
+		return nil, usagef("--static %s: %v", dir, err)
+	}
+	return h, nil
+}
+
+// router sends paths under a --static prefix to its files, the rest to
+// the app.
+type router struct {
+	routes []route
+	app    http1.Handler
+}
+
+type route struct {
+	prefix string // without a trailing "/"
+	h      *static.Handler
+}
+
+func closeRoutes(routes []route) {
+	for _, r := range routes {
+		r.h.Close()
+	}
+}
+
+func (rt *router) Serve(w *http1.ResponseWriter, r *http1.Request) {
+	for _, ro := range rt.routes {
+		p := r.Path
+		if len(p) < len(ro.prefix) || string(p[:len(ro.prefix)]) != ro.prefix {
+			continue
+		}
+		rest := p[len(ro.prefix):]
+		if len(rest) > 0 && rest[0] != '/' {
+			continue
+		}
+		if len(rest) == 0 {
+			rest = []byte{'/'}
+		}
+		r.Path = rest
+		ro.h.Serve(w, r)
+		r.Path = p
+		return
+	}
+	rt.app.Serve(w, r)
+}

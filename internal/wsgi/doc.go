@@ -1,0 +1,23 @@
+// Package wsgi runs Python WSGI applications (PEP 3333) behind nave.
+//
+// nave does every bit of HTTP; Python only calls the app. A Pool supervises
+// worker processes, each running a small adapter written in Python
+// (adapter.py, embedded in the binary) that talks to nave over a private
+// unix socketpair passed as file descriptor 3, never over its stdout. The
+// Handler turns an http1.Request into a pre-built environ, reads the
+// request body before a worker is involved, hands the request to the pool,
+// and streams the reply into the http1.ResponseWriter, so that a slow
+// client never holds a worker.
+//
+// Files: proto.go (the framing, both directions, bounded), environ.go
+// (request → environ, PEP 3333 and RFC 3875 rules), worker.go (one Python
+// process), pool.go (the supervisor: dispatch, batching, restarts,
+// timeouts, recycling, reload, stop), queue.go (the bounded backlog),
+// call.go (one request's trip through a worker and its buffered reply),
+// body.go (request bodies, spooled to an unlinked temporary file when
+// large), handler.go (the http1.Handler), adapter.py (the worker's side).
+// docs/wsgi.md is the user's reference.
+//
+// It imports internal/http1 and the standard library only; it must not
+// import internal/server or any other handler package.
+package wsgi

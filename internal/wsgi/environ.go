@@ -1,0 +1,245 @@
+package wsgi
+
+import (
+	"net/netip"
+	"strconv"
+
+	"nave/internal/http1"
+)
+
+// The environ travels as one blob of NUL-separated key/value pairs,
+// "KEY\x00value\x00KEY\x00value", which the adapter decodes as latin-1 and
+// turns into a dict in one step over a copy of a base dict holding the
+// constant wsgi.* keys. Every key is computed here, in Go. A value cannot
+// hold NUL: http1 refuses it in header values, the method and the target,
+// and the handler refuses a path whose decoding has one.
+
+// decodePath percent-decodes a request path once (RFC 3986 §2.1), as
+// PEP 3333 wants PATH_INFO, appending the bytes to dst. A "%" not followed
+// by two hex digits stays as it is, as urllib.parse.unquote leaves it.
+func decodePath(dst, raw []byte) []byte {
+	for i := 0; i < len(raw); i++ {
+		c := raw[i]
+		if c == '%' && i+2 < len(raw) {
+			if h, l := unhex(raw[i+1]), unhex(raw[i+2]); h >= 0 && l >= 0 {
+				dst = append(dst, byte(h<<4|l))
+				i += 2
+				continue
+			}
+		}
+		dst = append(dst, c)
+	}
+	return dst
+}
+
+func unhex(c byte) int {
+	switch {
+	case '0' <= c && c <= '9':
+		return int(c - '0')
+	case 'a' <= c && c <= 'f':
+		return int(c-'a') + 10
+	case 'A' <= c && c <= 'F':
+		return int(c-'A') + 10
+	}
+	return -1
+}
+
+// splitMount splits a decoded path at the mount point: SCRIPT_NAME is the
+// mount, PATH_INFO the rest. ok is false when the path is not under it;
+// "/app" mounts "/app" and "/app/..." but not "/apple".
+func splitMount(path []byte, mount string) (pathInfo []byte, ok bool) {
+	if mount == "" {
+		return path, true
+	}
+	if len(path) < len(mount) || string(path[:len(mount)]) != mount {
+		return nil, false
+	}
+	rest := path[len(mount):]
+	if len(rest) > 0 && rest[0] != '/' {
+		return nil, false
+	}
+	return rest, true
+}
+
+// envRequest is what appendEnviron needs beyond the request itself.
+type envRequest struct {
+	scriptName string // the mount, "" at the root
+	pathInfo   []byte // decoded, after the mount
+	bodyLen    int64  // CONTENT_LENGTH, or -1 to leave it out
+}
+
+// appendEnviron appends r's CGI and HTTP_* variables (PEP 3333, RFC 3875
+// §4.1) to b as NUL-separated pairs.
+func appendEnviron(b []byte, r *http1.Request, e *envRequest) []byte {
+	b = appendPair(b, "REQUEST_METHOD", r.Method)
+	b = appendPair(b, "SCRIPT_NAME", e.scriptName)
+	b = appendPair(b, "PATH_INFO", e.pathInfo)
+	b = appendPair(b, "QUERY_STRING", r.Query)
+	b = appendPair(b, "REQUEST_URI", r.Target)
+	b = appendPair(b, "SERVER_PROTOCOL", r.Proto())
+	b = appendServer(b, r)
+	if r.RemoteAddr.IsValid() {
+		b = append(b, "REMOTE_ADDR\x00"...)
+		b = r.RemoteAddr.Addr().Unmap().AppendTo(b)
+		b = append(b, 0)
+		b = appendPort(b, "REMOTE_PORT", r.RemoteAddr)
+	}
+	if e.bodyLen >= 0 {
+		b = append(b, "CONTENT_LENGTH\x00"...)
+		b = strconv.AppendInt(b, e.bodyLen, 10)
+		b = append(b, 0)
+	}
+	b = appendHeaders(b, &r.Header)
+	return b[:len(b)-1] // the last pair's NUL
+}
+
+// appendServer appends SERVER_NAME, from the Host (without its port) or
+// else the local address, and SERVER_PORT, the port the request came in
+// on (RFC 3875 §4.1.14, §4.1.15).
+func appendServer(b []byte, r *http1.Request) []byte {
+	b = append(b, "SERVER_NAME\x00"...)
+	switch host := hostName(r.Host); {
+	case len(host) > 0:
+		b = append(b, host...)
+	case r.LocalAddr.IsValid():
+		b = r.LocalAddr.Addr().Unmap().AppendTo(b)
+	default:
+		b = append(b, "localhost"...)
+	}
+	b = append(b, 0)
+	if r.LocalAddr.IsValid() {
+		return appendPort(b, "SERVER_PORT", r.LocalAddr)
+	}
+	return appendPair(b, "SERVER_PORT", "80")
+}
+
+// hostName drops the port from a Host value; an IP-literal keeps its
+// brackets, as in a URL.
+func hostName(host []byte) []byte {
+	if len(host) > 0 && host[0] == '[' {
+		for i, c := range host {
+			if c == ']' {
+				return host[:i+1]
+			}
+		}
+		return host
+	}
+	for i := len(host) - 1; i >= 0; i-- {
+		if host[i] == ':' {
+			return host[:i]
+		}
+	}
+	return host
+}
+
+func appendPort(b []byte, key string, ap netip.AddrPort) []byte {
+	b = append(b, key...)
+	b = append(b, 0)
+	b = strconv.AppendUint(b, uint64(ap.Port()), 10)
+	return append(b, 0)
+}
+
+func appendPair[T string | []byte](b []byte, key string, value T) []byte {
+	b = append(b, key...)
+	b = append(b, 0)
+	b = append(b, value...)
+	return append(b, 0)
+}
+
+// appendHeaders appends one HTTP_* variable per field name, repeated
+// fields joined with ", " in order (RFC 9110 §5.3), Cookie fields with
+// "; " (RFC 6265 §5.4: a cookie list is not a comma list).
+//
+// Left out: Content-Length (CONTENT_LENGTH is the length of the body the
+// app gets, which nave has read and de-chunked), Transfer-Encoding (the app
+// gets no chunked framing), names with "_" (X_Forwarded_For would become
+// the same variable as X-Forwarded-For: a spoofing vector nginx and
+// gunicorn also close), and Proxy ("httpoxy": HTTP_PROXY is read as a proxy
+// setting by some libraries).
+func appendHeaders(b []byte, h *http1.Header) []byte {
+	n := h.Len()
+	for i := range n {
+		name, value := h.At(i)
+		if !wantHeader(name) || seenBefore(h, i, name) {
+			continue
+		}
+		if equalFold(name, "Content-Type") {
+			b = append(b, "CONTENT_TYPE"...)
+		} else {
+			b = append(b, "HTTP_"...)
+			for _, c := range name {
+				switch {
+				case c == '-':
+					c = '_'
+				case 'a' <= c && c <= 'z':
+					c -= 'a' - 'A'
+				}
+				b = append(b, c)
+			}
+		}
+		b = append(b, 0)
+		b = append(b, value...)
+		sep := ", "
+		if equalFold(name, "Cookie") {
+			sep = "; "
+		}
+		for j := i + 1; j < n; j++ {
+			if other, v := h.At(j); equalFoldBytes(other, name) {
+				b = append(b, sep...)
+				b = append(b, v...)
+			}
+		}
+		b = append(b, 0)
+	}
+	return b
+}
+
+func wantHeader(name []byte) bool {
+	for _, c := range name {
+		if c == '_' {
+			return false
+		}
+	}
+	return !equalFold(name, "Content-Length") && !equalFold(name, "Transfer-Encoding") && !equalFold(name, "Proxy")
+}
+
+func seenBefore(h *http1.Header, i int, name []byte) bool {
+	for j := range i {
+		if other, _ := h.At(j); equalFoldBytes(other, name) {
+			return true
+		}
+	}
+	return false
+}
+
+// equalFold reports whether b equals the ASCII string s, ignoring case.
+func equalFold(b []byte, s string) bool {
+	if len(b) != len(s) {
+		return false
+	}
+	for i := range len(b) {
+		if lower(b[i]) != lower(s[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+func equalFoldBytes(a, b []byte) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range len(a) {
+		if lower(a[i]) != lower(b[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+func lower(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
+}

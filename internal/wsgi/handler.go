@@ -1,0 +1,311 @@
+package wsgi
+
+import (
+	"errors"
+	"io"
+	"log/slog"
+	"os"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"nave/internal/http1"
+)
+
+// HandlerConfig configures a Handler. Its zero value mounts the app at the
+// root.
+type HandlerConfig struct {
+	// Mount is the path prefix the app is mounted at, its SCRIPT_NAME:
+	// "" or "/" for the root, else "/prefix" (a trailing "/" is dropped).
+	// Requests outside it get 404.
+	Mount string
+	// BodyBuffer is the largest request body kept in memory; 0 means
+	// DefaultBodyBuffer.
+	BodyBuffer int64
+	TempDir    string // spooled bodies and replies; "" means os.TempDir()
+	Logger     *slog.Logger
+}
+
+// Handler is the http1.Handler that runs requests through a Pool.
+type Handler struct {
+	pool       *Pool
+	mount      string
+	bodyBuffer int64
+	tempDir    string
+	log        *slog.Logger
+	lastFull   atomic.Int64 // when "backlog full" was last logged, Unix ns
+}
+
+// NewHandler returns a Handler for p.
+func NewHandler(p *Pool, cfg HandlerConfig) *Handler {
+	h := &Handler{pool: p, mount: cfg.Mount, bodyBuffer: cfg.BodyBuffer, tempDir: cfg.TempDir, log: cfg.Logger}
+	for len(h.mount) > 0 && h.mount[len(h.mount)-1] == '/' {
+		h.mount = h.mount[:len(h.mount)-1]
+	}
+	if h.bodyBuffer <= 0 {
+		h.bodyBuffer = DefaultBodyBuffer
+	}
+	if h.log == nil {
+		h.log = slog.New(slog.DiscardHandler)
+	}
+	return h
+}
+
+// Serve reads the request body, hands the request to a worker and relays
+// its reply.
+func (h *Handler) Serve(w *http1.ResponseWriter, r *http1.Request) {
+	c := getCall()
+	defer c.release()
+	c.spoolDir = h.tempDir
+	c.path = decodePath(c.path[:0], r.Path)
+	pathInfo, ok := splitMount(c.path, h.mount)
+	switch {
+	case !ok:
+		writeError(w, 404, "not found")
+		return
+	case hasNUL(pathInfo):
+		writeError(w, 400, "NUL in the path")
+		return
+	}
+	n, err := readBody(c, r, h.bodyBuffer)
+	if err != nil {
+		h.bodyFailed(w, err)
+		return
+	}
+	e := envRequest{scriptName: h.mount, pathInfo: pathInfo, bodyLen: n}
+	c.env = appendEnviron(c.env[:0], r, &e)
+	c.safe = safeMethod(r.Method)
+	switch err := h.pool.submit(c); err {
+	case nil:
+	case ErrBacklogFull:
+		if now := time.Now().UnixNano(); now-h.lastFull.Load() > int64(time.Second) {
+			h.lastFull.Store(now) // at most one line a second, however many are refused
+			h.log.Warn("backlog full; refusing requests with 503")
+		}
+		w.Header().Set("Retry-After", "1")
+		writeError(w, 503, "busy, try again")
+		return
+	default:
+		w.SetClose()
+		writeError(w, 503, "shutting down")
+		return
+	}
+	h.relay(w, r, c)
+}
+
+func hasNUL(b []byte) bool {
+	for _, c := range b {
+		if c == 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// safeMethod: RFC 9110 §9.2.1; the adapter never holds back the reply of
+// any other method, so only these can be run again after a worker died.
+func safeMethod(m []byte) bool {
+	switch string(m) {
+	case "GET", "HEAD", "OPTIONS", "TRACE":
+		return true
+	}
+	return false
+}
+
+func (h *Handler) bodyFailed(w *http1.ResponseWriter, err error) {
+	w.SetClose()
+	var se *spoolError
+	if errors.As(err, &se) {
+		h.log.Error("cannot buffer a request body", "err", err)
+		writeError(w, 500, "cannot buffer the request body")
+		return
+	}
+	status, boring := http1.StatusOf(err)
+	if boring && status != 408 {
+		return // the client went away
+	}
+	reason := "request timed out"
+	var pe *http1.ProtocolError
+	if errors.As(err, &pe) {
+		reason = pe.Reason
+	}
+	writeError(w, status, reason)
+}
+
+// relay writes the worker's reply as it arrives. The head is applied on
+// the first body bytes or at the end, so that a failure in between still
+// gets a clean 500.
+func (h *Handler) relay(w *http1.ResponseWriter, r *http1.Request, c *call) {
+	status := 0      // the app's, once its head came
+	written := false // WriteHeader was called
+	isHead := string(r.Method) == "HEAD"
+	for {
+		ev, seg := c.next(false)
+		if ev == evNone {
+			if written && !isHead {
+				// A streamed response: send what came before waiting. Not
+				// for HEAD, whose head can then still carry the length.
+				w.Flush()
+			}
+			ev, seg = c.next(true)
+		}
+		switch ev {
+		case evHead:
+			if err := parseHead(c.head, &c.hd); err != nil {
+				h.log.Error("invalid response from the app", "method", string(r.Method), "target", string(r.Target), "err", err)
+				h.giveUp(c)
+				writeError(w, 500, "internal server error")
+				return
+			}
+			status = c.hd.status
+			hdr := w.Header()
+			for i := 0; i < len(c.hd.fields); i += 2 {
+				hdr.AddBytes(fieldName(c.hd.fields[i]), c.hd.fields[i+1])
+			}
+		case evBody:
+			if !written {
+				if seg.data != nil && len(seg.data) > 4096 && c.complete() && !w.Header().Has("Content-Length") {
+					w.Header().SetBytes("Content-Length", strconv.AppendInt(nil, int64(len(seg.data)), 10))
+				}
+				w.WriteHeader(status)
+				written = true
+			}
+			if err := h.relaySegment(w, c, seg, isHead); err != nil {
+				h.log.Debug("client gone mid-response", "remote", r.RemoteAddr.String(), "err", err)
+				h.giveUp(c)
+				return
+			}
+		case evEnd:
+			h.end(w, r, c, status, written)
+			return
+		}
+	}
+}
+
+// commonNames interns the response header names apps send most, so that
+// relaying them costs no allocation. Read-only.
+var commonNames = func() map[string]string {
+	m := map[string]string{}
+	for _, n := range []string{
+		"Content-Type", "Content-Length", "Set-Cookie", "Location", "Cache-Control", "Expires",
+		"Last-Modified", "ETag", "Vary", "Content-Encoding", "Content-Disposition", "Content-Language",
+		"X-Frame-Options", "X-Content-Type-Options", "Referrer-Policy", "Cross-Origin-Opener-Policy",
+		"Access-Control-Allow-Origin", "Strict-Transport-Security", "Content-Security-Policy", "Allow",
+		"Date", "Server", "Accept-Ranges", "Pragma", "WWW-Authenticate", "Retry-After",
+	} {
+		m[n] = n
+	}
+	return m
+}()
+
+// fieldName returns name as a string, without allocating for the common
+// names (the map lookup with a converted key does not allocate).
+func fieldName(name []byte) string {
+	if s, ok := commonNames[string(name)]; ok {
+		return s
+	}
+	return string(name)
+}
+
+// end finishes the response as the call ended.
+func (h *Handler) end(w *http1.ResponseWriter, r *http1.Request, c *call, status int, written bool) {
+	if c.outcome == outcomeOK {
+		if !written {
+			w.WriteHeader(status)
+		}
+		return
+	}
+	code, reason := 500, "internal server error"
+	switch c.outcome {
+	case outcomeAppError:
+		h.log.Error("app error", "method", string(r.Method), "target", string(r.Target), "err", c.reason)
+	case outcomeLost:
+		code, reason = 502, "the app's worker died"
+		h.log.Error("request lost", "method", string(r.Method), "target", string(r.Target), "reason", c.reason)
+	case outcomeTimeout:
+		code, reason = 504, "the app took too long"
+		h.log.Error("request timed out", "method", string(r.Method), "target", string(r.Target))
+	case outcomeWaited:
+		code, reason = 503, "busy, try again"
+		w.Header().Reset()
+		w.Header().Set("Retry-After", "1")
+	case outcomeStopped:
+		code, reason = 503, "shutting down"
+		w.SetClose()
+	}
+	if written {
+		// PEP 3333: the head is out; all that is left is to close the
+		// connection so that the client sees the body is incomplete.
+		w.Flush()
+		w.Abort()
+		return
+	}
+	if c.outcome != outcomeWaited {
+		w.Header().Reset()
+	}
+	writeError(w, code, reason)
+}
+
+// giveUp stops relaying: the rest of the reply is dropped, and the worker
+// told to stop streaming it.
+func (h *Handler) giveUp(c *call) {
+	if c.abandon() {
+		h.pool.cancel(c)
+	}
+}
+
+// relaySegment writes one run of body bytes. It returns an error only when
+// the client cannot be written to.
+func (h *Handler) relaySegment(w *http1.ResponseWriter, c *call, s segment, isHead bool) error {
+	var err error
+	switch {
+	case isHead && s.f != nil:
+		// Nothing of it is sent: do not read it.
+		if s.owned {
+			s.f.Close()
+		} else {
+			c.spoolRead(s.n)
+		}
+	case s.data != nil:
+		_, err = w.Write(s.data)
+	case s.owned:
+		// wsgi.file_wrapper: sendfile from the worker's own file. The
+		// adapter declared the length, which http1 limits the copy to.
+		defer s.f.Close()
+		if _, err := s.f.Seek(s.off, io.SeekStart); err != nil {
+			return nil
+		}
+		var src io.Reader = s.f
+		if !w.Header().Has("Content-Length") && s.n >= 0 {
+			src = io.LimitReader(s.f, s.n)
+		}
+		_, err = w.ReadFrom(src)
+		if errors.Is(err, os.ErrClosed) || isReadError(err) {
+			err = nil
+		}
+	default:
+		_, err = w.ReadFrom(io.NewSectionReader(s.f, s.off, s.n))
+		c.spoolRead(s.n)
+	}
+	if err == nil || err == http1.ErrContentLengthExceeded || err == http1.ErrBodyNotAllowed {
+		return nil
+	}
+	return err
+}
+
+// isReadError reports a failure reading the app's file rather than
+// writing to the client; the short body then closes the connection.
+func isReadError(err error) bool {
+	var pe *os.PathError
+	return errors.As(err, &pe) && pe.Op == "read"
+}
+
+// writeError writes a short plain-text response. reason is a fixed phrase,
+// never request bytes.
+func writeError(w *http1.ResponseWriter, status int, reason string) {
+	h := w.Header()
+	h.Set("Content-Type", "text/plain; charset=utf-8")
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	w.WriteString(strconv.Itoa(status) + " " + http1.StatusText(status) + ": " + reason + "\n")
+}

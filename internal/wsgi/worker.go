@@ -1,0 +1,530 @@
+package wsgi
+
+import (
+	"bufio"
+	"bytes"
+	_ "embed"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// adapterSource is the worker's program, run with "python -".
+//
+//go:embed adapter.py
+var adapterSource string
+
+// Exit codes of adapter.py.
+const (
+	exitImport = 3 // the app failed to import
+	exitUsage  = 4 // Python too old, or bad arguments
+)
+
+// maxEarlyOutput bounds what nave keeps of a worker's output before it is
+// ready: the traceback of an app that fails to import.
+const maxEarlyOutput = 64 << 10
+
+// progressSize is the shared page the worker writes the id of the request
+// it runs into (see adapter.py and Pool.detach).
+const progressSize = 4096
+
+type workerState uint8
+
+const (
+	stateStarting workerState = iota // spawned, not READY yet
+	stateActive                      // in a slot, takes batches
+	stateRetiring                    // finishes its batch, then its socket is shut
+	stateStuck                       // past the timeout: its replies are dropped, it will be killed
+	stateDead                        // gone
+)
+
+// worker is one Python process running adapter.py.
+type worker struct {
+	id     int
+	slot   int
+	gen    int
+	p      *Pool
+	cmd    *exec.Cmd
+	conn   *net.UnixConn
+	pid    int
+	python string // the version it reported
+
+	progress *os.File // the progress page; read under p.mu
+	progBuf  [4]byte  // guarded by p.mu
+
+	ready    chan struct{} // closed when READY arrived
+	exited   chan struct{} // closed once the process is reaped
+	dead     chan struct{} // closed when the pool let go of the worker
+	wake     chan struct{} // cap 1: the writer has work
+	killOnce sync.Once
+	deadOnce sync.Once
+	logs     sync.WaitGroup // the output readers
+
+	outMu      sync.Mutex
+	outReady   bool     // guarded by outMu: lines go to the log, not to early
+	early      []string // guarded by outMu: output before READY
+	earlyBytes int      // guarded by outMu
+
+	// Guarded by p.mu.
+	state     workerState
+	batch     []*call // in flight, in order; the pool holds a reference to each
+	sent      int     // batch[:sent] handed to the writer
+	done      int     // batch[:done] answered
+	nextID    uint32
+	served    int
+	limit     int // recycle after this many requests; 0 never
+	cancels   []uint32
+	shut      bool // the writer should shut the socket's write side
+	recycling bool
+	progID    uint32
+	progAt    time.Time
+}
+
+// StartError is a worker that did not become ready. Import is set when the
+// app failed to import (adapter.py exited with its dedicated code); Output
+// is what the worker printed first, the traceback.
+type StartError struct {
+	App    string
+	Import bool
+	Reason string // one line: the exception, or why the start failed
+	Output string
+}
+
+func (e *StartError) Error() string {
+	if e.Import {
+		return fmt.Sprintf("cannot import app '%s': %s", e.App, e.Reason)
+	}
+	return fmt.Sprintf("worker for app '%s' did not start: %s", e.App, e.Reason)
+}
+
+// spawn starts a worker and waits until it is ready.
+func (p *Pool) spawn(slot, gen int) (*worker, error) {
+	p.mu.Lock()
+	p.nextWorker++
+	id := p.nextWorker
+	p.mu.Unlock()
+	w := &worker{
+		id: id, slot: slot, gen: gen, p: p,
+		ready:  make(chan struct{}),
+		exited: make(chan struct{}),
+		dead:   make(chan struct{}),
+		wake:   make(chan struct{}, 1),
+	}
+	if err := w.start(); err != nil {
+		return nil, &StartError{App: p.cfg.App, Reason: err.Error()}
+	}
+	timer := time.NewTimer(p.cfg.startTimeout())
+	defer timer.Stop()
+	select {
+	case <-w.ready:
+		w.outMu.Lock()
+		w.outReady = true
+		early := w.early
+		w.early = nil
+		w.outMu.Unlock()
+		for _, line := range early {
+			p.log.Info("worker output", "worker", w.id, "line", line)
+		}
+		go w.writeLoop()
+		return w, nil
+	case <-w.exited:
+	case <-w.dead:
+	case <-timer.C:
+		p.workerDied(w, fmt.Errorf("not ready within %v", p.cfg.startTimeout()))
+		return nil, &StartError{App: p.cfg.App, Reason: fmt.Sprintf("not ready within %v", p.cfg.startTimeout()), Output: w.earlyOutput()}
+	}
+	w.kill()
+	<-w.exited
+	return nil, w.startFailure()
+}
+
+// start runs the process: the socketpair end and the progress page become
+// descriptors 3 and 4, stdout and stderr pipes nave logs.
+func (w *worker) start() error {
+	p := w.p
+	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("socketpair: %w", err)
+	}
+	mine := os.NewFile(uintptr(fds[0]), "wsgi-socket")
+	theirs := os.NewFile(uintptr(fds[1]), "wsgi-socket")
+	defer theirs.Close()
+	fc, err := net.FileConn(mine)
+	mine.Close()
+	if err != nil {
+		return err
+	}
+	w.conn = fc.(*net.UnixConn)
+	if w.progress, err = openTemp(p.cfg.TempDir); err == nil {
+		err = w.progress.Truncate(progressSize)
+	}
+	if err != nil {
+		w.conn.Close()
+		return fmt.Errorf("progress page: %w", err)
+	}
+	outR, outW, err := os.Pipe()
+	if err != nil {
+		return err
+	}
+	errR, errW, err := os.Pipe()
+	if err != nil {
+		outR.Close()
+		outW.Close()
+		return err
+	}
+	multi := "0"
+	if p.cfg.workers() > 1 {
+		multi = "1"
+	}
+	// The program comes on stdin ("python -"), which Python reads whole
+	// before it runs it: ps shows "python3 - app:app 3 0", not 20 kB of
+	// source as with -c.
+	cmd := exec.Command(p.cfg.python(), "-", p.cfg.App, strconv.Itoa(w.id), multi)
+	cmd.Stdin = strings.NewReader(adapterSource)
+	cmd.Dir = p.cfg.Dir
+	cmd.Stdout, cmd.Stderr = outW, errW
+	cmd.ExtraFiles = []*os.File{theirs, w.progress}
+	// Its own process group: a ^C at the terminal reaches nave, which
+	// drains, not the workers. Pdeathsig: nave's death takes it along.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	err = cmd.Start()
+	outW.Close()
+	errW.Close()
+	if err != nil {
+		outR.Close()
+		errR.Close()
+		w.conn.Close()
+		w.progress.Close()
+		return err
+	}
+	w.cmd, w.pid = cmd, cmd.Process.Pid
+	w.logs.Add(2)
+	go w.logLines(outR, "stdout")
+	go w.logLines(errR, "stderr")
+	go w.waitExit()
+	go w.readLoop()
+	return nil
+}
+
+// startFailure describes a worker that exited before READY.
+func (w *worker) startFailure() *StartError {
+	out := w.earlyOutput()
+	e := &StartError{App: w.p.cfg.App, Output: out}
+	code := w.cmd.ProcessState.ExitCode()
+	switch code {
+	case exitImport:
+		e.Import = true
+		e.Reason = lastLine(out)
+	case exitUsage:
+		e.Reason = lastLine(out)
+	default:
+		e.Reason = w.cmd.ProcessState.String()
+		if line := lastLine(out); line != "" {
+			e.Reason += ": " + line
+		}
+	}
+	return e
+}
+
+// earlyOutput waits briefly for the output readers to drain and returns
+// what the worker printed before READY.
+func (w *worker) earlyOutput() string {
+	drained := make(chan struct{})
+	go func() {
+		w.logs.Wait()
+		close(drained)
+	}()
+	select {
+	case <-drained:
+	case <-time.After(2 * time.Second): // a forked child may hold the pipes
+	}
+	w.outMu.Lock()
+	defer w.outMu.Unlock()
+	return strings.Join(w.early, "\n")
+}
+
+func lastLine(s string) string {
+	s = strings.TrimRight(s, "\n")
+	if i := strings.LastIndexByte(s, '\n'); i >= 0 {
+		s = s[i+1:]
+	}
+	return strings.TrimSpace(s)
+}
+
+// logLines logs a worker's output line by line with its id. Before READY
+// the lines are kept instead: they are the traceback of a failed import,
+// or printed at import time and logged once the worker is ready.
+func (w *worker) logLines(r *os.File, stream string) {
+	defer w.logs.Done()
+	defer r.Close()
+	br := bufio.NewReaderSize(r, 16<<10)
+	for {
+		line, err := br.ReadSlice('\n')
+		line = bytes.TrimRight(line, "\r\n")
+		if len(line) > 0 || err == nil {
+			w.output(stream, string(line))
+		}
+		if err != nil && err != bufio.ErrBufferFull {
+			return
+		}
+	}
+}
+
+func (w *worker) output(stream, line string) {
+	w.outMu.Lock()
+	if !w.outReady {
+		w.early = append(w.early, line)
+		w.earlyBytes += len(line) + 1
+		for w.earlyBytes > maxEarlyOutput && len(w.early) > 1 {
+			w.earlyBytes -= len(w.early[0]) + 1
+			w.early = w.early[1:]
+		}
+		w.outMu.Unlock()
+		return
+	}
+	w.outMu.Unlock()
+	w.p.log.Info("worker output", "worker", w.id, "stream", stream, "line", line)
+}
+
+func (w *worker) waitExit() {
+	err := w.cmd.Wait()
+	close(w.exited)
+	if err == nil {
+		err = errors.New("exited")
+	}
+	w.p.workerDied(w, err)
+}
+
+// kill ends the process at once. It is safe to call any number of times.
+func (w *worker) kill() {
+	w.killOnce.Do(func() {
+		if w.cmd != nil && w.cmd.Process != nil {
+			w.cmd.Process.Kill()
+		}
+	})
+}
+
+func (w *worker) signal(sig os.Signal) {
+	select {
+	case <-w.exited:
+	default:
+		w.cmd.Process.Signal(sig)
+	}
+}
+
+// readProgress returns the id of the request the worker last started.
+// p.mu held.
+func (w *worker) readProgress() uint32 {
+	if _, err := w.progress.ReadAt(w.progBuf[:], 0); err != nil {
+		return 0
+	}
+	return binary.LittleEndian.Uint32(w.progBuf[:])
+}
+
+// readLoop reads the worker's frames: READY, then replies, which it hands
+// to the calls they answer.
+func (w *worker) readLoop() {
+	fr := newFrameReader(w.conn)
+	defer fr.closeFDs()
+	f, err := fr.next()
+	if err == nil && f.typ != frameReady {
+		err = protocolErrorf("first frame of type %d, want READY", f.typ)
+	}
+	if err != nil {
+		w.p.workerDied(w, err)
+		return
+	}
+	if pid, version, ok := strings.Cut(string(f.payload), "\x00"); ok && pid == strconv.Itoa(w.pid) {
+		w.python = version
+	}
+	close(w.ready)
+	started := false // a START arrived for the current call
+	for {
+		f, err := fr.next()
+		if err == nil {
+			err = w.handle(fr, f, &started)
+		}
+		if err != nil {
+			w.p.workerDied(w, err)
+			return
+		}
+	}
+}
+
+// handle applies one reply frame to the call it answers.
+func (w *worker) handle(fr *frameReader, f frame, started *bool) error {
+	c, err := w.p.current(w, f.id)
+	if err != nil {
+		return err
+	}
+	if c == nil { // the pool gave up on this worker: drop its replies
+		if f.typ == frameFile {
+			fd, err := fr.takeFD()
+			if err == nil {
+				syscall.Close(fd)
+			}
+			return err
+		}
+		return nil
+	}
+	defer c.release()
+	if (f.typ == frameData || f.typ == frameFile || f.typ == frameEnd) != *started && f.typ != frameError {
+		return protocolErrorf("frame type %d out of order", f.typ)
+	}
+	switch f.typ {
+	case frameStart:
+		*started = true
+		c.deliverHead(w, f.payload)
+	case frameData:
+		if err := c.deliverData(w, f.payload); err != nil {
+			w.p.log.Error("cannot buffer a response", "worker", w.id, "err", err)
+			c.fail(outcomeLost, "cannot buffer the response")
+		}
+	case frameFile:
+		fd, err := fr.takeFD()
+		if err != nil {
+			return err
+		}
+		off, n := fileRange(f.payload)
+		c.deliverFile(w, os.NewFile(uintptr(fd), "wsgi-file"), off, n)
+	case frameResponse:
+		head, body, err := splitResponse(f.payload)
+		if err != nil {
+			return err
+		}
+		c.deliverResponse(w, head, body)
+		w.p.completed(w, c)
+	case frameEnd, frameError:
+		*started = false
+		if f.typ == frameEnd {
+			c.finish(w, outcomeOK, "")
+		} else {
+			c.finish(w, outcomeAppError, string(f.payload))
+		}
+		w.p.completed(w, c)
+	default:
+		return protocolErrorf("unexpected frame type %d", f.typ)
+	}
+	return nil
+}
+
+// Batch bounds: how many requests, and how many bytes of environ and
+// inline body, travel to a worker in one write.
+const (
+	maxBatch      = 64
+	maxBatchBytes = 1 << 20
+	// inlineCopy: bodies up to this size are copied into the batch buffer;
+	// larger ones are written from where they lie (writev).
+	inlineCopy = 64 << 10
+)
+
+// writeLoop writes batches and cancellations to the worker, and shuts the
+// socket's write side when the pool retires it.
+func (w *worker) writeLoop() {
+	var (
+		calls   []*call
+		cancels []uint32
+		buf     []byte
+		bufs    net.Buffers
+		fds     []int
+	)
+	for {
+		select {
+		case <-w.wake:
+		case <-w.dead:
+			return
+		}
+		var shut bool
+		calls, cancels, shut = w.p.takeWrites(w, calls[:0], cancels[:0])
+		var err error
+		if len(calls) > 0 || len(cancels) > 0 {
+			buf, bufs, fds = encodeBatch(buf[:0], bufs[:0], fds[:0], calls, cancels)
+			err = writeFrames(w.conn, bufs, fds)
+		}
+		for i, c := range calls {
+			c.release()
+			calls[i] = nil
+		}
+		if err == nil && shut {
+			err = w.conn.CloseWrite()
+		}
+		if err != nil {
+			w.p.workerDied(w, fmt.Errorf("writing to the worker: %w", err))
+			return
+		}
+		if cap(buf) > 4*maxBatchBytes {
+			buf = nil
+		}
+	}
+}
+
+// encodeBatch encodes REQUEST frames for calls, then CANCEL frames.
+func encodeBatch(buf []byte, bufs net.Buffers, fds []int, calls []*call, cancels []uint32) ([]byte, net.Buffers, []int) {
+	mark := 0
+	for _, c := range calls {
+		switch {
+		case c.bodyFile != nil:
+			buf = appendRequestHead(buf, frameRequestFD, c.id, c.env, 0)
+			fds = append(fds, int(c.bodyFile.Fd()))
+		case len(c.body) <= inlineCopy:
+			buf = appendRequestHead(buf, frameRequest, c.id, c.env, len(c.body))
+			buf = append(buf, c.body...)
+		default:
+			buf = appendRequestHead(buf, frameRequest, c.id, c.env, len(c.body))
+			bufs = append(bufs, buf[mark:], c.body)
+			mark = len(buf)
+		}
+	}
+	for _, id := range cancels {
+		buf = appendFrameHeader(buf, frameCancel, id, 0)
+	}
+	if mark < len(buf) {
+		bufs = append(bufs, buf[mark:])
+	}
+	return buf, bufs, fds
+}
+
+// writeFrames writes bufs, passing fds (SCM_RIGHTS) with its first bytes,
+// where the frames that claim them begin.
+func writeFrames(conn *net.UnixConn, bufs net.Buffers, fds []int) error {
+	if len(fds) > 0 {
+		n, _, err := conn.WriteMsgUnix(bufs[0], syscall.UnixRights(fds...), nil)
+		if err != nil {
+			return err
+		}
+		bufs[0] = bufs[0][n:]
+	}
+	if len(bufs) == 1 {
+		_, err := conn.Write(bufs[0])
+		return err
+	}
+	return writeBuffers(conn, bufs)
+}
+
+// writeBuffers writes with writev. Apart from writeFrames because WriteTo
+// makes its receiver escape: an allocation on every batch otherwise.
+func writeBuffers(conn *net.UnixConn, bufs net.Buffers) error {
+	_, err := bufs.WriteTo(conn)
+	return err
+}
+
+// openTemp opens an unlinked temporary file in dir ("" for the system's).
+func openTemp(dir string) (*os.File, error) {
+	f, err := os.CreateTemp(dir, "nave-wsgi-*")
+	if err != nil {
+		return nil, err
+	}
+	if err := os.Remove(f.Name()); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
+}
