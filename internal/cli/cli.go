@@ -41,7 +41,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case "wsgi":
 		err = runWSGI(ctx, rest, stdout, stderr)
 	case "version", "--version":
-		fmt.Fprintf(stdout, "nave %s (%s %s/%s)\n", Version, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+		err = version(rest, stdout)
 	case "help", "-h", "-help", "--help":
 		err = help(rest, stdout, stderr)
 	default:
@@ -65,11 +65,28 @@ func help(args []string, stdout, stderr io.Writer) error {
 	case "wsgi":
 		fmt.Fprint(stdout, wsgiUsage+serverFlagsUsage)
 	case "version":
-		fmt.Fprintln(stdout, "Usage: nave version\n\nPrints nave's version, and the Go toolchain and platform it was built for.")
+		fmt.Fprint(stdout, versionUsage)
 	default:
 		fmt.Fprintf(stderr, "nave help: unknown command %q\n", args[0])
 		return errUsage
 	}
+	return nil
+}
+
+const versionUsage = `Usage: nave version
+
+Prints nave's version, and the Go toolchain and platform it was built for.
+`
+
+func version(args []string, stdout io.Writer) error {
+	if len(args) > 0 {
+		if args[0] == "-h" || args[0] == "-help" || args[0] == "--help" {
+			fmt.Fprint(stdout, versionUsage)
+			return nil
+		}
+		return usagef("takes no arguments, got %q", args[0])
+	}
+	fmt.Fprintf(stdout, "nave %s (%s %s/%s)\n", Version, runtime.Version(), runtime.GOOS, runtime.GOARCH)
 	return nil
 }
 

@@ -45,7 +45,7 @@ func TestVersionAndHelp(t *testing.T) {
 	if code != 0 || !strings.HasPrefix(out, "nave "+Version+" (go") {
 		t.Errorf("version: code %d, stdout %q", code, out)
 	}
-	for _, args := range [][]string{{"help"}, {"--help"}, {"help", "serve"}, {"serve", "--help"}, {"serve", "site", "-h"}} {
+	for _, args := range [][]string{{"help"}, {"--help"}, {"help", "serve"}, {"serve", "--help"}, {"serve", "site", "-h"}, {"version", "--help"}, {"help", "version"}, {"wsgi", "--help"}} {
 		code, out, errOut := runMain(args...)
 		if code != 0 || !strings.Contains(out, "Usage") || errOut != "" {
 			t.Errorf("%v: code %d, stdout %q, stderr %q", args, code, out, errOut)
@@ -70,6 +70,7 @@ func TestUsageErrors(t *testing.T) {
 	}{
 		{"no command", nil, "Usage"},
 		{"unknown command", []string{"frobnicate"}, `unknown command "frobnicate"`},
+		{"version with an argument", []string{"version", "now"}, `nave version: takes no arguments, got "now"`},
 		{"unknown flag", []string{"serve", "--nope"}, "flag provided but not defined: -nope"},
 		{"bad size", []string{"serve", "--max-body", "lots"}, `"lots" is not a size`},
 		{"bad duration", []string{"serve", "--idle-timeout", "forever"}, "idle-timeout"},

@@ -51,7 +51,7 @@ func TestParseServeFlagsAfterDir(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if o.dir != "site" || o.listen != "127.0.0.1:9" || o.limits.MaxBodyBytes != 1<<20 || o.timeouts.IdleTimeout.String() != "5s" {
-		t.Errorf("got dir %q listen %q max-body %d idle %v", o.dir, o.listen, o.limits.MaxBodyBytes, o.timeouts.IdleTimeout)
+	if o.dir != "site" || o.server.listen != "127.0.0.1:9" || o.server.limits().MaxBodyBytes != 1<<20 || o.server.timeouts.IdleTimeout.String() != "5s" {
+		t.Errorf("got dir %q listen %q max-body %d idle %v", o.dir, o.server.listen, o.server.limits().MaxBodyBytes, o.server.timeouts.IdleTimeout)
 	}
 }

@@ -19,7 +19,6 @@ import (
 
 	"nave/internal/accesslog"
 	"nave/internal/demo"
-	"nave/internal/http1"
 	"nave/internal/server"
 	"nave/internal/static"
 )
@@ -79,37 +78,15 @@ Timeouts (durations as 500ms, 30s, 2m):
 const DefaultDrainTimeout = 30 * time.Second
 
 type serveOptions struct {
-	listen       string
-	accessLog    string
-	logFormat    string
-	logLevel     string
-	limits       http1.Limits
-	maxHeaders   int
-	timeouts     server.Config
-	drainTimeout time.Duration
-	dir          string
-	static       static.Config
+	server serverFlags
+	dir    string
+	static static.Config
 }
 
 func parseServe(args []string) (*serveOptions, error) {
-	o := &serveOptions{drainTimeout: DefaultDrainTimeout}
-	lineBytes := int64(http1.DefaultMaxRequestLine)
-	headerBytes := int64(http1.DefaultMaxHeaderBytes)
-	o.limits.MaxBodyBytes = http1.DefaultMaxBodyBytes
+	o := &serveOptions{}
 	fs := newFlagSet("serve")
-	fs.StringVar(&o.listen, "listen", "127.0.0.1:8000", "")
-	fs.StringVar(&o.accessLog, "access-log", "-", "")
-	fs.StringVar(&o.logFormat, "log-format", "combined", "")
-	fs.StringVar(&o.logLevel, "log-level", "info", "")
-	fs.Var(sizeValue{&lineBytes}, "max-request-line", "")
-	fs.Var(sizeValue{&headerBytes}, "max-header-bytes", "")
-	fs.IntVar(&o.maxHeaders, "max-headers", http1.DefaultMaxHeaderCount, "")
-	fs.Var(sizeValue{&o.limits.MaxBodyBytes}, "max-body", "")
-	fs.DurationVar(&o.timeouts.HeadTimeout, "head-timeout", server.DefaultHeadTimeout, "")
-	fs.DurationVar(&o.timeouts.BodyTimeout, "body-timeout", server.DefaultBodyTimeout, "")
-	fs.DurationVar(&o.timeouts.WriteTimeout, "write-timeout", server.DefaultWriteTimeout, "")
-	fs.DurationVar(&o.timeouts.IdleTimeout, "idle-timeout", server.DefaultIdleTimeout, "")
-	fs.DurationVar(&o.drainTimeout, "drain-timeout", DefaultDrainTimeout, "")
+	o.server.register(fs)
 	fs.Var(listValue{&o.static.Index}, "index", "")
 	fs.BoolVar(&o.static.Browse, "browse", false, "")
 	fs.BoolVar(&o.static.ShowHidden, "show-hidden", false, "")
@@ -122,25 +99,12 @@ func parseServe(args []string) (*serveOptions, error) {
 	if err != nil {
 		return nil, &usageError{err}
 	}
-	switch {
-	case len(pos) > 1:
+	if len(pos) > 1 {
 		return nil, usagef("one DIR at most, got %d arguments", len(pos))
-	case o.maxHeaders <= 0:
-		return nil, usagef("--max-headers must be positive, got %d", o.maxHeaders)
-	case lineBytes > 1<<30 || headerBytes > 1<<30:
-		return nil, usagef("--max-request-line and --max-header-bytes must be at most 1g")
 	}
-	for name, d := range map[string]time.Duration{
-		"head-timeout": o.timeouts.HeadTimeout, "body-timeout": o.timeouts.BodyTimeout,
-		"write-timeout": o.timeouts.WriteTimeout, "idle-timeout": o.timeouts.IdleTimeout,
-		"drain-timeout": o.drainTimeout,
-	} {
-		if d <= 0 {
-			return nil, usagef("--%s must be positive, got %v", name, d)
-		}
+	if err := o.server.check(); err != nil {
+		return nil, err
 	}
-	o.limits.MaxRequestLine, o.limits.MaxHeaderBytes = int(lineBytes), int(headerBytes)
-	o.limits.MaxHeaderCount = o.maxHeaders
 	if len(pos) == 1 {
 		o.dir = pos[0]
 	}
@@ -156,7 +120,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	logger, err := newLogger(o.logLevel, stderr)
+	logger, err := newLogger(o.server.logLevel, stderr)
 	if err != nil {
 		return err
 	}
@@ -176,22 +140,22 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return &usageError{err}
 	}
 	defer handler.Close()
-	format, err := accesslog.ParseFormat(o.logFormat)
+	format, err := accesslog.ParseFormat(o.server.logFormat)
 	if err != nil {
 		return &usageError{err}
 	}
-	alog, err := accesslog.Open(o.accessLog, format, logger)
+	alog, err := accesslog.Open(o.server.accessLog, format, logger)
 	if err != nil {
 		return &usageError{err}
 	}
 	defer alog.Close()
-	ln, err := net.Listen("tcp", o.listen)
+	ln, err := net.Listen("tcp", o.server.listen)
 	if err != nil {
-		return usagef("cannot listen on %s: %v", o.listen, listenReason(err))
+		return usagef("cannot listen on %s: %v", o.server.listen, listenReason(err))
 	}
-	cfg := o.timeouts
+	cfg := o.server.timeouts
 	cfg.Handler = handler
-	cfg.Limits = o.limits
+	cfg.Limits = o.server.limits()
 	cfg.Logger = logger
 	if alog != nil {
 		cfg.AccessLog = alog.Log
@@ -199,7 +163,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	srv := server.New(cfg)
 	addr := ln.Addr().(*net.TCPAddr)
 	fmt.Fprintf(stdout, "Serving %s on %s port %d (http://%s/) ...\n", what, addr.IP, addr.Port, ln.Addr())
-	return run(ctx, srv, ln, o.drainTimeout, stderr)
+	return run(ctx, srv, ln, o.server.drainTimeout, stderr)
 }
 
 // run serves until ctx ends or a signal arrives, then shuts down gracefully.

@@ -9,8 +9,7 @@ import (
 )
 
 // serverFlags are the flags of the HTTP side that every serving command
-// shares: the listener, the logs, the limits and the timeouts. nave wsgi
-// uses it; nave serve declares the same flags itself for now.
+// shares: the listener, the logs, the limits and the timeouts.
 type serverFlags struct {
 	listen       string
 	accessLog    string
