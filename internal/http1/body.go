@@ -163,7 +163,7 @@ func parseChunkLine(line []byte) (int64, error) {
 	var size int64
 	i := 0
 	for ; i < len(line); i++ {
-		d := unhex(line[i])
+		d := Unhex(line[i])
 		if d < 0 {
 			break
 		}
@@ -178,7 +178,9 @@ func parseChunkLine(line []byte) (int64, error) {
 	return size, nil
 }
 
-func unhex(c byte) int {
+// Unhex is the value of the hexadecimal digit c, or -1 (chunk sizes,
+// RFC 9112 §7.1; percent-encoding, RFC 3986 §2.1).
+func Unhex(c byte) int {
 	switch {
 	case '0' <= c && c <= '9':
 		return int(c - '0')

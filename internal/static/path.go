@@ -1,5 +1,7 @@
 package static
 
+import "nave/internal/http1"
+
 // pathBufSize is the decoded request path that fits the caller's stack
 // buffer; a longer one (rare: PATH_MAX is 4 KiB) costs an allocation.
 const pathBufSize = 256
@@ -48,10 +50,10 @@ func cleanPath(raw, buf []byte) (key []byte, hidden bool, status int) {
 		for k := i; k < j; k++ {
 			c := raw[k]
 			if c == '%' {
-				if k+2 >= len(raw) || unhex(raw[k+1]) < 0 || unhex(raw[k+2]) < 0 {
+				if k+2 >= len(raw) || http1.Unhex(raw[k+1]) < 0 || http1.Unhex(raw[k+2]) < 0 {
 					return nil, false, pathBad
 				}
-				c = byte(unhex(raw[k+1])<<4 | unhex(raw[k+2]))
+				c = byte(http1.Unhex(raw[k+1])<<4 | http1.Unhex(raw[k+2]))
 				k += 2
 				if c == '/' {
 					return nil, false, pathNotFound
@@ -124,18 +126,6 @@ func hiddenSegment(key []byte) bool {
 		}
 	}
 	return false
-}
-
-func unhex(c byte) int {
-	switch {
-	case '0' <= c && c <= '9':
-		return int(c - '0')
-	case 'a' <= c && c <= 'f':
-		return int(c-'a') + 10
-	case 'A' <= c && c <= 'F':
-		return int(c-'A') + 10
-	}
-	return -1
 }
 
 // fsName is the file-system name for a key: without its trailing "/",

@@ -21,7 +21,7 @@ func decodePath(dst, raw []byte) []byte {
 	for i := 0; i < len(raw); i++ {
 		c := raw[i]
 		if c == '%' && i+2 < len(raw) {
-			if h, l := unhex(raw[i+1]), unhex(raw[i+2]); h >= 0 && l >= 0 {
+			if h, l := http1.Unhex(raw[i+1]), http1.Unhex(raw[i+2]); h >= 0 && l >= 0 {
 				dst = append(dst, byte(h<<4|l))
 				i += 2
 				continue
@@ -30,18 +30,6 @@ func decodePath(dst, raw []byte) []byte {
 		dst = append(dst, c)
 	}
 	return dst
-}
-
-func unhex(c byte) int {
-	switch {
-	case '0' <= c && c <= '9':
-		return int(c - '0')
-	case 'a' <= c && c <= 'f':
-		return int(c-'a') + 10
-	case 'A' <= c && c <= 'F':
-		return int(c-'A') + 10
-	}
-	return -1
 }
 
 // splitMount splits a decoded path at the mount point: SCRIPT_NAME is the
