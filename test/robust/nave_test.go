@@ -65,8 +65,9 @@ func buildNave(t *testing.T) string {
 
 // naveConfig says how to run nave.
 type naveConfig struct {
-	args   []string // after "serve": flags and the folder; --listen 127.0.0.1:0 is added
-	nofile int      // when > 0, the soft and hard RLIMIT_NOFILE of the process
+	command string   // the subcommand; "" means "serve"
+	args    []string // after the subcommand: flags and the folder; --listen 127.0.0.1:0 is added
+	nofile  int      // when > 0, the soft and hard RLIMIT_NOFILE of the process
 }
 
 // naveProc is a running nave. Its stderr is kept for the test to read.
@@ -80,12 +81,17 @@ type naveProc struct {
 
 var servingLine = regexp.MustCompile(`http://(127\.0\.0\.1:\d+)/`)
 
-// startNave runs nave serve with cfg and waits for its serving line. The
-// process is killed when the test ends, if it is still running.
+// startNave runs nave's cfg.command (serve by default) with cfg and waits
+// for its serving line. The process is killed when the test ends, if it is
+// still running.
 func startNave(t *testing.T, cfg naveConfig) *naveProc {
 	t.Helper()
 	bin := buildNave(t)
-	args := append([]string{bin, "serve", "--listen", "127.0.0.1:0"}, cfg.args...)
+	command := cfg.command
+	if command == "" {
+		command = "serve"
+	}
+	args := append([]string{bin, command, "--listen", "127.0.0.1:0"}, cfg.args...)
 	if cfg.nofile > 0 {
 		// The shell sets both limits: Go raises a soft limit to the hard
 		// one at startup, so a soft limit alone would not hold.
