@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Installs the Debian packages nave's tests need. As root it installs what
-# is missing (running apt-get update once first); otherwise it names what
-# is missing and fails.
+# Installs the Debian packages nave's tests need, or, given arguments of
+# the same "package:probe" form, those packages instead (bench/deps.sh
+# does). As root it installs what is missing (running apt-get update once
+# first); otherwise it names what is missing and fails.
 set -euo pipefail
 
 # Package, and a command or path that shows it is installed.
@@ -12,11 +13,8 @@ needs=(
   "python3-flask:/usr/lib/python3/dist-packages/flask"
   "python3-django:/usr/lib/python3/dist-packages/django"
   "python3-pyramid:/usr/lib/python3/dist-packages/pyramid"
-  # The WSGI servers the benchmarks compare nave with.
-  "gunicorn:gunicorn"
-  "uwsgi:uwsgi"
-  "uwsgi-plugin-python3:/usr/lib/uwsgi/plugins/python3_plugin.so"
 )
+[ $# -gt 0 ] && needs=("$@")
 
 missing=()
 for entry in "${needs[@]}"; do
