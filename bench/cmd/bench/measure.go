@@ -1,0 +1,223 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+	"time"
+
+	"nave/bench/internal/proc"
+	"nave/bench/internal/servers"
+)
+
+// quietCPU is how much CPU (in CPUs) other processes may use while a figure
+// is taken: above it the harness waits, and flags the figure.
+const quietCPU = 0.05
+
+// session starts srv once for g, measures each of g's workloads, and stops
+// it, whatever happens.
+func (b *bench) session(ctx context.Context, srv servers.Server, g group) {
+	rows := make([]*row, len(g.Workloads))
+	for i, w := range g.Workloads {
+		rows[i] = b.table.row(w, srv.Name)
+	}
+	failAll := func(why string) {
+		for _, r := range rows {
+			r.fail(why)
+		}
+	}
+	addr, err := servers.FreePort()
+	if err != nil {
+		failAll("failed: " + err.Error())
+		return
+	}
+	spec, err := srv.Spec(&b.env, addr, g.Target)
+	if err != nil {
+		failAll("failed: " + err.Error())
+		return
+	}
+	p, err := proc.Start(spec)
+	if err != nil {
+		failAll("failed: " + err.Error())
+		return
+	}
+	defer p.Stop(5 * time.Second)
+	if err := servers.WaitReady(ctx, p, addr, g.Workloads[0].Path, 30*time.Second); err != nil {
+		b.logf("%s did not start: %v\n%s", srv.Name, err, p.LogTail(10))
+		failAll("failed: did not start")
+		return
+	}
+	mem := startSampler(p, 100*time.Millisecond)
+	defer mem.close()
+	for i, w := range g.Workloads {
+		if ctx.Err() != nil {
+			return
+		}
+		b.logf("%-6s %-17s %s", w.Name, srv.Name, "...")
+		s, err := b.measure(ctx, p, addr, w)
+		rows[i].notePeak(mem.takePeak())
+		if ctx.Err() != nil {
+			return // interrupted: not the server's failure
+		}
+		if err != nil {
+			b.logf("%s on %s: %v\n%s", srv.Name, w.Name, err, p.LogTail(10))
+			rows[i].fail("failed: " + err.Error())
+			if errors.Is(err, proc.ErrExited) {
+				failAll("failed: server exited")
+				return
+			}
+			continue
+		}
+		rows[i].add(s)
+		b.logf("%-6s %-17s %10.0f req/s  p99 %s  errors %d  cpu %.0f%%", w.Name, srv.Name,
+			s.RPS, fmtLatency(s.P99US), s.Errors, 100*s.ServerCPU)
+	}
+}
+
+// measure checks the answer, warms up, runs wrk and accounts the CPU; it
+// measures again (up to 3 times in all) while the --quiet-wait budget lasts,
+// if other processes used the CPUs during the run.
+func (b *bench) measure(ctx context.Context, p *proc.Proc, addr string, w workload) (sample, error) {
+	for attempt := 1; ; attempt++ {
+		s, err := b.measureOnce(ctx, p, addr, w)
+		if err != nil || s.OtherCPU < quietCPU || attempt == 3 || b.quietLeft <= 0 || ctx.Err() != nil {
+			return s, err
+		}
+		b.logf("other processes used %.2f CPUs during the run; measuring again", s.OtherCPU)
+		b.quietLeft -= b.duration
+	}
+}
+
+func (b *bench) measureOnce(ctx context.Context, p *proc.Proc, addr string, w workload) (sample, error) {
+	if err := check(addr, w); err != nil {
+		return sample{}, err
+	}
+	run := wrkRun{CPU: b.loadCPU, Conns: b.conns, Script: b.script,
+		URL: "http://" + addr + w.Path, Header: w.Header}
+	skip := func() map[int]bool { return b.skipSet(p.Tree()) }
+	if err := b.warmUp(ctx, run, skip); err != nil {
+		return sample{}, err
+	}
+	run.Duration = b.duration
+	snap0, own0 := proc.TakeSnapshot(), proc.CPUTime(p.Tree())
+	rep, err := run.run(ctx)
+	snap1, own1 := proc.TakeSnapshot(), proc.CPUTime(p.Tree())
+	if err != nil {
+		return sample{}, err
+	}
+	select {
+	case <-p.Exited():
+		return sample{}, fmt.Errorf("%w during the run", proc.ErrExited)
+	default:
+	}
+	if err := check(addr, w); err != nil {
+		return sample{}, fmt.Errorf("after the run: %w", err)
+	}
+	wall := snap1.At.Sub(snap0.At).Seconds()
+	return sample{RPS: rep.RPS(), P50US: rep.P50US, P99US: rep.P99US, Errors: rep.Errors(w.Status),
+		Requests: rep.Requests, ServerCPU: (own1 - own0).Seconds() / wall,
+		OtherCPU: snap1.OthersSince(snap0, skip())}, nil
+}
+
+// warmUp runs wrk for the warm-up time, and again while other processes
+// use the CPUs, as long as the run's budget for waiting (--quiet-wait) lasts:
+// a figure taken next to a busy neighbour measures the neighbour.
+func (b *bench) warmUp(ctx context.Context, run wrkRun, skip func() map[int]bool) error {
+	if b.warmup <= 0 {
+		return nil
+	}
+	run.Duration = b.warmup
+	for {
+		snap0 := proc.TakeSnapshot()
+		if _, err := run.run(ctx); err != nil {
+			return err
+		}
+		other := proc.TakeSnapshot().OthersSince(snap0, skip())
+		if other < quietCPU || b.quietLeft <= 0 || ctx.Err() != nil {
+			return nil
+		}
+		b.logf("other processes use %.2f CPUs; waiting for a quiet machine (%v of waiting left)",
+			other, b.quietLeft.Round(time.Second))
+		start := time.Now()
+		select {
+		case <-ctx.Done():
+		case <-time.After(2 * time.Second):
+		}
+		b.quietLeft -= time.Since(start) + run.Duration
+	}
+}
+
+// skipSet is the processes whose CPU is the benchmark's own: the harness
+// (with wrk, its child) and the server's tree.
+func (b *bench) skipSet(server []int) map[int]bool {
+	m := map[int]bool{os.Getpid(): true}
+	for _, pid := range server {
+		m[pid] = true
+	}
+	return m
+}
+
+// check sends one request and compares the answer with what w expects.
+func check(addr string, w workload) error {
+	resp, err := servers.Get(addr, w.Path, w.Header)
+	if err != nil {
+		return fmt.Errorf("check: %w", err)
+	}
+	if resp.Status != w.Status {
+		return fmt.Errorf("check: status %d, want %d", resp.Status, w.Status)
+	}
+	if w.Length >= 0 && resp.BodyLen != w.Length {
+		return fmt.Errorf("check: body of %d bytes, want %d", resp.BodyLen, w.Length)
+	}
+	return nil
+}
+
+// sampler polls the RSS of a process tree and keeps its peak.
+type sampler struct {
+	mu   sync.Mutex
+	peak int64 // guarded by mu; KiB since the last takePeak
+	last int64 // guarded by mu
+	stop chan struct{}
+	done chan struct{}
+}
+
+func startSampler(p *proc.Proc, every time.Duration) *sampler {
+	s := &sampler{stop: make(chan struct{}), done: make(chan struct{})}
+	go func() {
+		defer close(s.done)
+		tick := time.NewTicker(every)
+		defer tick.Stop()
+		var pids []int
+		for i := 0; ; i++ {
+			if i%10 == 0 { // processes come and go rarely; /proc scans cost
+				pids = p.Tree()
+			}
+			rss := proc.RSS(pids)
+			s.mu.Lock()
+			s.peak, s.last = max(s.peak, rss), rss
+			s.mu.Unlock()
+			select {
+			case <-s.stop:
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	return s
+}
+
+// takePeak returns the peak since the last call, and starts a new period.
+func (s *sampler) takePeak() int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	peak := s.peak
+	s.peak = s.last
+	return peak
+}
+
+func (s *sampler) close() {
+	close(s.stop)
+	<-s.done
+}

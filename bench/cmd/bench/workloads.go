@@ -1,0 +1,137 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"nave/bench/internal/servers"
+)
+
+// A workload is one URL hammered by wrk, and what every answer must be.
+type workload struct {
+	Name   string // for --only, and the key in the JSON
+	Title  string // for the table
+	Kind   servers.Kind
+	App    string // WSGI workloads: MODULE:CALLABLE under bench/apps
+	Path   string
+	Header map[string]string // extra request header fields
+	Status int               // the status every answer must have
+	Length int               // the body length every answer must have; -1: any
+	Quick  bool              // part of --quick
+}
+
+var workloads = []workload{
+	{Name: "tiny", Title: "14 B file, keep-alive", Kind: servers.Static,
+		Path: "/hello.txt", Status: 200, Length: 14, Quick: true},
+	{Name: "html", Title: "1 KiB HTML page", Kind: servers.Static,
+		Path: "/page.html", Status: 200, Length: 1024},
+	{Name: "1m", Title: "1 MiB file", Kind: servers.Static,
+		Path: "/1m.bin", Status: 200, Length: 1 << 20},
+	{Name: "404", Title: "404", Kind: servers.Static,
+		Path: "/missing.html", Status: 404, Length: -1},
+	{Name: "close", Title: "14 B file, new connection per request", Kind: servers.Static,
+		Path: "/hello.txt", Header: map[string]string{"Connection": "close"}, Status: 200, Length: 14, Quick: true},
+	{Name: "wsgi", Title: "WSGI hello app", Kind: servers.WSGI, App: "hello:app",
+		Path: "/", Status: 200, Length: 13, Quick: true},
+	{Name: "flask", Title: "Flask hello app", Kind: servers.WSGI, App: "flask_hello:app",
+		Path: "/", Status: 200, Length: 13, Quick: true},
+}
+
+// A group is the workloads one server start serves: all static workloads
+// share a document root; each WSGI app needs a start of its own.
+type group struct {
+	Kind      servers.Kind
+	Target    string // the document root, or the app
+	Workloads []workload
+}
+
+// groups selects workloads (nil: all; quick: only the Quick ones) and
+// groups them by what the server must be started with.
+func groups(only []string, quick bool, docroot string) ([]group, error) {
+	var out []group
+	for _, name := range only {
+		if _, ok := findWorkload(name); !ok {
+			return nil, fmt.Errorf("unknown workload %q (have %s)", name, workloadNames())
+		}
+	}
+	for _, w := range workloads {
+		if (only != nil && !contains(only, w.Name)) || (only == nil && quick && !w.Quick) {
+			continue
+		}
+		target := docroot
+		if w.Kind == servers.WSGI {
+			target = w.App
+		}
+		if n := len(out); n > 0 && out[n-1].Target == target {
+			out[n-1].Workloads = append(out[n-1].Workloads, w)
+			continue
+		}
+		out = append(out, group{Kind: w.Kind, Target: target, Workloads: []workload{w}})
+	}
+	return out, nil
+}
+
+func findWorkload(name string) (workload, bool) {
+	for _, w := range workloads {
+		if w.Name == name {
+			return w, true
+		}
+	}
+	return workload{}, false
+}
+
+func workloadNames() string {
+	var names []string
+	for _, w := range workloads {
+		names = append(names, w.Name)
+	}
+	return strings.Join(names, ", ")
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// makeDocroot writes the files the static workloads ask for. Directories
+// are world-readable: nginx's worker runs as nobody when started as root.
+func makeDocroot(dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	if err := os.Chmod(dir, 0o755); err != nil {
+		return err
+	}
+	big := make([]byte, 1<<20)
+	for i := range big {
+		big[i] = byte(i*7 + i>>8) // not all one byte, so no layer can shortcut it
+	}
+	files := map[string][]byte{
+		"hello.txt":  []byte("Hello, World!\n"),
+		"page.html":  htmlPage(1024),
+		"1m.bin":     big,
+		"index.html": htmlPage(256),
+	}
+	for name, b := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// htmlPage is a small valid HTML page of exactly size bytes.
+func htmlPage(size int) []byte {
+	head := "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>nave bench</title></head>\n<body>\n<p>"
+	tail := "</p>\n</body></html>\n"
+	fill := size - len(head) - len(tail)
+	text := bytes.Repeat([]byte("lorem ipsum dolor sit amet "), fill/27+1)[:fill]
+	return append(append([]byte(head), text...), tail...)
+}

@@ -1,0 +1,149 @@
+// Package servers knows how to start each server the benchmarks compare, in
+// an equivalent configuration: one worker process, access logs off,
+// keep-alive on, sendfile on where the server has it, listening on a
+// loopback port, pinned to one CPU. It writes the configuration files a
+// server needs under a scratch directory and never touches /etc. Standard
+// library only.
+package servers
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+
+	"nave/bench/internal/proc"
+)
+
+// Kind is what a server serves.
+type Kind int
+
+const (
+	Static Kind = iota // a document root
+	WSGI               // a Python WSGI app
+)
+
+// Env is what the servers need to know about this machine and run.
+type Env struct {
+	Tmp  string // scratch directory: configs, logs, pid files
+	CPU  int    // the CPU servers are pinned to; negative: none
+	Nave string // the nave binary
+	// NaveBase is another nave binary, measured as "nave-base" (the build
+	// before a change); "" leaves it out.
+	NaveBase string
+	Fasthttp string // the fasthttp file-server binary (bench/fasthttp)
+	Python   string // the Python the WSGI servers use, with Flask importable
+	AppDir   string // the directory the WSGI apps are imported from
+
+	// NginxConnections is nginx's worker_connections. nginx allocates and
+	// touches its whole connection table at start, so it should fit the run:
+	// a large table costs resident memory a benchmark would charge to nginx.
+	NginxConnections int
+}
+
+// Server is one server the harness can start.
+type Server struct {
+	Name string
+	Kind Kind
+	// Check reports why the server cannot run here (not installed, not
+	// built), or nil.
+	Check func(e *Env) error
+	// Spec writes the configuration the server needs and says how to start
+	// it listening on addr (host:port) and serving target: a document root
+	// for Static, MODULE:CALLABLE importable from e.AppDir for WSGI.
+	Spec func(e *Env, addr, target string) (proc.Spec, error)
+}
+
+// ErrNotBuilt marks a server whose binary or subcommand does not exist yet.
+var ErrNotBuilt = errors.New("not built")
+
+// All lists every server, nave and nave-base first in each kind.
+func All() []Server {
+	return []Server{
+		{Name: "nave", Kind: Static, Check: checkNave, Spec: naveServe},
+		{Name: BaseName, Kind: Static, Check: baseCheck(checkNave), Spec: baseSpec(naveServe)},
+		{Name: "nginx", Kind: Static, Check: need("nginx"), Spec: nginx},
+		{Name: "fasthttp", Kind: Static, Check: checkFasthttp, Spec: fasthttpFS},
+		{Name: "caddy", Kind: Static, Check: need("caddy"), Spec: caddy},
+		{Name: "nave", Kind: WSGI, Check: checkNaveWSGI, Spec: naveWSGI},
+		{Name: BaseName, Kind: WSGI, Check: baseCheck(checkNaveWSGI), Spec: baseSpec(naveWSGI)},
+		{Name: "uwsgi", Kind: WSGI, Check: checkUWSGI, Spec: uwsgi},
+		{Name: "gunicorn-sync", Kind: WSGI, Check: need("gunicorn"), Spec: gunicorn("sync")},
+		{Name: "gunicorn-gthread", Kind: WSGI, Check: need("gunicorn"), Spec: gunicorn("gthread")},
+	}
+}
+
+// BaseName is the server name of Env.NaveBase.
+const BaseName = "nave-base"
+
+// baseCheck and baseSpec run a nave check or spec with Env.NaveBase as the
+// binary.
+func baseCheck(check func(*Env) error) func(*Env) error {
+	return func(e *Env) error {
+		if e.NaveBase == "" {
+			return fmt.Errorf("no --baseline")
+		}
+		b := *e
+		b.Nave = e.NaveBase
+		return check(&b)
+	}
+}
+
+func baseSpec(spec func(*Env, string, string) (proc.Spec, error)) func(*Env, string, string) (proc.Spec, error) {
+	return func(e *Env, addr, target string) (proc.Spec, error) {
+		b := *e
+		b.Nave = e.NaveBase
+		s, err := spec(&b, addr, target)
+		s.Name, s.Log = BaseName, filepath.Join(e.Tmp, BaseName+".log")
+		return s, err
+	}
+}
+
+// Lookup returns the server of that name and kind.
+func Lookup(name string, k Kind) (Server, bool) {
+	for _, s := range All() {
+		if s.Name == name && s.Kind == k {
+			return s, true
+		}
+	}
+	return Server{}, false
+}
+
+// FreePort returns a loopback address with a port nothing listens on now.
+// Another process could take it before the server binds it; the readiness
+// check then fails and says so.
+func FreePort() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", fmt.Errorf("servers: free port: %w", err)
+	}
+	addr := ln.Addr().String()
+	return addr, ln.Close()
+}
+
+func need(cmd string) func(*Env) error {
+	return func(*Env) error {
+		if _, err := exec.LookPath(cmd); err != nil {
+			return fmt.Errorf("%s not installed (make bench-deps)", cmd)
+		}
+		return nil
+	}
+}
+
+// spec fills in the fields every server shares.
+func spec(e *Env, name, path string, args ...string) proc.Spec {
+	return proc.Spec{
+		Name: name,
+		Path: path,
+		Args: args,
+		CPU:  e.CPU,
+		Log:  filepath.Join(e.Tmp, name+".log"),
+	}
+}
+
+// scratch makes a fresh directory for one server's files.
+func scratch(e *Env, name string) (string, error) {
+	return os.MkdirTemp(e.Tmp, name+"-")
+}

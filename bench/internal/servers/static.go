@@ -1,0 +1,149 @@
+package servers
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/template"
+
+	"nave/bench/internal/proc"
+)
+
+// Go servers run with GOMAXPROCS=1: they are pinned to one CPU anyway, and
+// more Ps than CPUs only adds scheduler work.
+const goMaxProcs = "GOMAXPROCS=1"
+
+func checkNave(e *Env) error {
+	if _, err := os.Stat(e.Nave); err != nil {
+		return fmt.Errorf("nave binary: %w", err)
+	}
+	return nil
+}
+
+func naveServe(e *Env, addr, root string) (proc.Spec, error) {
+	s := spec(e, "nave", e.Nave, "serve", "--listen", addr, "--access-log", "off", root)
+	s.Env = []string{goMaxProcs}
+	return s, nil
+}
+
+func checkFasthttp(e *Env) error {
+	if _, err := os.Stat(e.Fasthttp); err != nil {
+		return fmt.Errorf("fasthttp file server (bench/fasthttp): %w", ErrNotBuilt)
+	}
+	return nil
+}
+
+func fasthttpFS(e *Env, addr, root string) (proc.Spec, error) {
+	s := spec(e, "fasthttp", e.Fasthttp, "-listen", addr, "-root", root)
+	s.Env = []string{goMaxProcs}
+	return s, nil
+}
+
+// nginxConf is nginx at its best for static files on one core. It keeps
+// every path under dir, so it runs as root without touching /etc/nginx or
+// /var/lib/nginx.
+var nginxConf = template.Must(template.New("nginx").Parse(`daemon off;
+master_process on;
+worker_processes 1;
+pid {{.Dir}}/nginx.pid;
+error_log {{.Dir}}/error.log warn;
+
+events {
+    worker_connections {{.Conns}};
+    use epoll;
+}
+
+http {
+    access_log off;
+    sendfile on;
+    tcp_nopush on;
+    tcp_nodelay on;
+    keepalive_timeout 75s;
+    # nginx's default of 1000 closes each connection every 1000 requests;
+    # the other servers never do.
+    keepalive_requests 100000;
+    open_file_cache max=1000 inactive=60s;
+    open_file_cache_valid 60s;
+    open_file_cache_errors on;
+    server_tokens off;
+
+    client_body_temp_path {{.Dir}}/body;
+    proxy_temp_path {{.Dir}}/proxy;
+    fastcgi_temp_path {{.Dir}}/fastcgi;
+    uwsgi_temp_path {{.Dir}}/uwsgi;
+    scgi_temp_path {{.Dir}}/scgi;
+
+    types {
+        text/html html;
+        text/plain txt;
+        text/css css;
+        application/octet-stream bin;
+    }
+    default_type application/octet-stream;
+
+    server {
+        listen {{.Addr}} backlog=4096;
+        root {{.Root}};
+        index index.html;
+    }
+}
+`))
+
+func nginx(e *Env, addr, root string) (proc.Spec, error) {
+	dir, err := scratch(e, "nginx")
+	if err != nil {
+		return proc.Spec{}, err
+	}
+	conns := e.NginxConnections
+	if conns <= 0 {
+		conns = 1024
+	}
+	var b strings.Builder
+	data := struct {
+		Dir, Addr, Root string
+		Conns           int
+	}{dir, addr, root, conns}
+	if err := nginxConf.Execute(&b, data); err != nil {
+		return proc.Spec{}, err
+	}
+	conf := filepath.Join(dir, "nginx.conf")
+	if err := os.WriteFile(conf, []byte(b.String()), 0o644); err != nil {
+		return proc.Spec{}, err
+	}
+	// -e: the startup error log, before the config is read (Debian's
+	// default is /var/log/nginx/error.log).
+	return spec(e, "nginx", "nginx", "-p", dir, "-e", filepath.Join(dir, "error.log"), "-c", conf), nil
+}
+
+// caddyfile serves root with no admin endpoint, no automatic HTTPS and no
+// access log (Caddy logs requests only when a site says "log").
+var caddyfile = template.Must(template.New("caddy").Parse(`{
+	admin off
+	auto_https off
+}
+
+http://{{.Addr}} {
+	root * {{.Root}}
+	file_server
+}
+`))
+
+func caddy(e *Env, addr, root string) (proc.Spec, error) {
+	dir, err := scratch(e, "caddy")
+	if err != nil {
+		return proc.Spec{}, err
+	}
+	var b strings.Builder
+	if err := caddyfile.Execute(&b, struct{ Addr, Root string }{addr, root}); err != nil {
+		return proc.Spec{}, err
+	}
+	conf := filepath.Join(dir, "Caddyfile")
+	if err := os.WriteFile(conf, []byte(b.String()), 0o644); err != nil {
+		return proc.Spec{}, err
+	}
+	s := spec(e, "caddy", "caddy", "run", "--config", conf, "--adapter", "caddyfile")
+	// Caddy keeps state under $HOME and the XDG directories: keep it in dir.
+	s.Env = []string{goMaxProcs, "HOME=" + dir, "XDG_DATA_HOME=" + dir, "XDG_CONFIG_HOME=" + dir}
+	return s, nil
+}
