@@ -63,8 +63,13 @@ func ValidFieldValue[T string | []byte](s T) bool {
 	return true
 }
 
-// equalFold reports whether b equals the ASCII string s, ignoring ASCII case.
-func equalFold(b []byte, s string) bool {
+// EqualFold reports whether a and b are equal, ignoring ASCII case: how
+// field names, tokens and coding names compare (RFC 9110 §5.1).
+func EqualFold[A, B string | []byte](a A, b B) bool {
+	return equalFold(a, b)
+}
+
+func equalFold[A, B string | []byte](b A, s B) bool {
 	if len(b) != len(s) {
 		return false
 	}

@@ -151,7 +151,7 @@ func appendHeaders(b []byte, h *http1.Header) []byte {
 		if !wantHeader(name) || seenBefore(h, i, name) {
 			continue
 		}
-		if equalFold(name, "Content-Type") {
+		if http1.EqualFold(name, "Content-Type") {
 			b = append(b, "CONTENT_TYPE"...)
 		} else {
 			b = append(b, "HTTP_"...)
@@ -168,11 +168,11 @@ func appendHeaders(b []byte, h *http1.Header) []byte {
 		b = append(b, 0)
 		b = append(b, value...)
 		sep := ", "
-		if equalFold(name, "Cookie") {
+		if http1.EqualFold(name, "Cookie") {
 			sep = "; "
 		}
 		for j := i + 1; j < n; j++ {
-			if other, v := h.At(j); equalFoldBytes(other, name) {
+			if other, v := h.At(j); http1.EqualFold(other, name) {
 				b = append(b, sep...)
 				b = append(b, v...)
 			}
@@ -188,46 +188,14 @@ func wantHeader(name []byte) bool {
 			return false
 		}
 	}
-	return !equalFold(name, "Content-Length") && !equalFold(name, "Transfer-Encoding") && !equalFold(name, "Proxy")
+	return !http1.EqualFold(name, "Content-Length") && !http1.EqualFold(name, "Transfer-Encoding") && !http1.EqualFold(name, "Proxy")
 }
 
 func seenBefore(h *http1.Header, i int, name []byte) bool {
 	for j := range i {
-		if other, _ := h.At(j); equalFoldBytes(other, name) {
+		if other, _ := h.At(j); http1.EqualFold(other, name) {
 			return true
 		}
 	}
 	return false
-}
-
-// equalFold reports whether b equals the ASCII string s, ignoring case.
-func equalFold(b []byte, s string) bool {
-	if len(b) != len(s) {
-		return false
-	}
-	for i := range len(b) {
-		if lower(b[i]) != lower(s[i]) {
-			return false
-		}
-	}
-	return true
-}
-
-func equalFoldBytes(a, b []byte) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range len(a) {
-		if lower(a[i]) != lower(b[i]) {
-			return false
-		}
-	}
-	return true
-}
-
-func lower(c byte) byte {
-	if 'A' <= c && c <= 'Z' {
-		return c + 'a' - 'A'
-	}
-	return c
 }
