@@ -17,7 +17,6 @@ import (
 	"syscall"
 	"time"
 
-	"nave/internal/accesslog"
 	"nave/internal/demo"
 	"nave/internal/server"
 	"nave/internal/static"
@@ -140,19 +139,11 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return &usageError{err}
 	}
 	defer handler.Close()
-	format, err := accesslog.ParseFormat(o.server.logFormat)
+	alog, ln, err := o.server.open(logger)
 	if err != nil {
-		return &usageError{err}
-	}
-	alog, err := accesslog.Open(o.server.accessLog, format, logger)
-	if err != nil {
-		return &usageError{err}
+		return err
 	}
 	defer alog.Close()
-	ln, err := net.Listen("tcp", o.server.listen)
-	if err != nil {
-		return usagef("cannot listen on %s: %v", o.server.listen, listenReason(err))
-	}
 	cfg := o.server.timeouts
 	cfg.Handler = handler
 	cfg.Limits = o.server.limits()

@@ -2,8 +2,11 @@ package cli
 
 import (
 	"flag"
+	"log/slog"
+	"net"
 	"time"
 
+	"nave/internal/accesslog"
 	"nave/internal/http1"
 	"nave/internal/server"
 )
@@ -64,6 +67,25 @@ func (f *serverFlags) check() error {
 		}
 	}
 	return nil
+}
+
+// open opens the access log and then the listener the flags name. On an
+// error nothing is left open, and the error is a usage error (exit 2).
+func (f *serverFlags) open(logger *slog.Logger) (*accesslog.Logger, net.Listener, error) {
+	format, err := accesslog.ParseFormat(f.logFormat)
+	if err != nil {
+		return nil, nil, &usageError{err}
+	}
+	alog, err := accesslog.Open(f.accessLog, format, logger)
+	if err != nil {
+		return nil, nil, &usageError{err}
+	}
+	ln, err := net.Listen("tcp", f.listen)
+	if err != nil {
+		alog.Close()
+		return nil, nil, usagef("cannot listen on %s: %v", f.listen, listenReason(err))
+	}
+	return alog, ln, nil
 }
 
 // limits returns the http1 limits the flags set.

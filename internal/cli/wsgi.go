@@ -18,7 +18,6 @@ import (
 	"syscall"
 	"time"
 
-	"nave/internal/accesslog"
 	"nave/internal/http1"
 	"nave/internal/server"
 	"nave/internal/static"
@@ -185,24 +184,16 @@ func runWSGI(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	format, err := accesslog.ParseFormat(o.server.logFormat)
-	if err != nil {
-		return &usageError{err}
-	}
 	routes, err := staticRoutes(o.statics, logger)
 	if err != nil {
 		return err
 	}
 	defer closeRoutes(routes)
-	alog, err := accesslog.Open(o.server.accessLog, format, logger)
+	alog, ln, err := o.server.open(logger)
 	if err != nil {
-		return &usageError{err}
+		return err
 	}
 	defer alog.Close()
-	ln, err := net.Listen("tcp", o.server.listen)
-	if err != nil {
-		return usagef("cannot listen on %s: %v", o.server.listen, listenReason(err))
-	}
 	defer ln.Close()
 	// SIGHUP must not kill nave (its default action) from here on, even
 	// while the workers start: it is caught now and acted on once they run.
