@@ -1,5 +1,6 @@
 // Command c10k opens 10,000 keep-alive connections to nave (and to nginx
-// with one worker, for comparison), has each served once, measures the
+// with one worker, for comparison, and to another nave build with
+// --baseline), has each served once, measures the
 // server's resident memory with all of them idle, then has every one send a
 // second request at once and checks that every one gets its 200. It exits
 // non-zero if any connection was refused or dropped, or any answer was
@@ -26,12 +27,13 @@ import (
 )
 
 type config struct {
-	conns   int
-	nave    string
-	servers []string
-	settle  time.Duration
-	timeout time.Duration
-	results string
+	conns    int
+	nave     string
+	baseline string
+	servers  []string
+	settle   time.Duration
+	timeout  time.Duration
+	results  string
 }
 
 func main() {
@@ -45,7 +47,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.SetOutput(stderr)
 	fs.IntVar(&c.conns, "conns", 10000, "keep-alive connections to open")
 	fs.StringVar(&c.nave, "nave", "bin/bench/nave", "the nave binary")
-	fs.StringVar(&srvs, "servers", "nave,nginx", "servers to measure, comma-separated: nave, nginx")
+	fs.StringVar(&c.baseline, "baseline", "", "another nave binary (say, the build before a change), measured as nave-base")
+	fs.StringVar(&srvs, "servers", "", "servers to measure, comma-separated: nave, nave-base, nginx\n(default nave, nginx, and nave-base with --baseline)")
 	fs.DurationVar(&c.settle, "settle", 5*time.Second, "idle time before the memory is read")
 	fs.DurationVar(&c.timeout, "timeout", time.Minute, "limit for each phase (opening, second round)")
 	fs.StringVar(&c.results, "results", "bench/results", "directory for c10k.json and c10k.md")
@@ -58,10 +61,16 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	if c.conns < 1 || c.conns > 60000 {
 		return c, fmt.Errorf("--conns %d: from 1 to 60000", c.conns)
 	}
+	if srvs == "" {
+		srvs = "nave,nginx"
+		if c.baseline != "" {
+			srvs = "nave,nave-base,nginx"
+		}
+	}
 	for _, s := range strings.Split(srvs, ",") {
 		if s = strings.TrimSpace(s); s != "" {
-			if s != "nave" && s != "nginx" {
-				return c, fmt.Errorf("unknown server %q (have nave, nginx)", s)
+			if s != "nave" && s != servers.BaseName && s != "nginx" {
+				return c, fmt.Errorf("unknown server %q (have nave, nave-base, nginx)", s)
 			}
 			c.servers = append(c.servers, s)
 		}
@@ -94,8 +103,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "c10k:", err)
 		return 1
 	}
-	abs, _ := filepath.Abs(cfg.nave)
-	env := servers.Env{Tmp: tmp, CPU: 0, Nave: abs, NginxConnections: cfg.conns + 1024}
+	env := servers.Env{Tmp: tmp, CPU: 0, Nave: absPath(cfg.nave), NaveBase: absPath(cfg.baseline),
+		NginxConnections: cfg.conns + 1024}
 	var reports []report
 	for _, name := range cfg.servers {
 		if ctx.Err() != nil {
@@ -118,6 +127,18 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	return 0
+}
+
+// absPath is p made absolute; "" stays "".
+func absPath(p string) string {
+	if p == "" {
+		return ""
+	}
+	a, err := filepath.Abs(p)
+	if err != nil {
+		return p
+	}
+	return a
 }
 
 // raiseFileLimit makes RLIMIT_NOFILE at least n for this process and the
