@@ -98,7 +98,7 @@ func (t *table) row(w workload, server string) *row {
 	if r, ok := t.index[k]; ok {
 		return r
 	}
-	r := &row{Workload: w.Name, Title: w.Title, Server: server, Status: "not run"}
+	r := &row{Workload: w.Name, Title: w.Title, Server: server, Status: "not run", Samples: []sample{}}
 	t.index[k] = r
 	t.rows = append(t.rows, r)
 	return r
