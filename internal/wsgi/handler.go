@@ -141,12 +141,19 @@ func (h *Handler) relay(w *http1.ResponseWriter, r *http1.Request, c *call) {
 	isHead := string(r.Method) == "HEAD"
 	for {
 		ev, seg := c.next(false)
-		if ev == evNone {
-			if written && !isHead {
-				// A streamed response: send what came before waiting. Not
-				// for HEAD, whose head can then still carry the length.
-				w.Flush()
+		if ev == evNone && written {
+			// A streamed response: send what came before waiting, as it
+			// is then chunked. A HEAD sends no body, so it is answered
+			// here, with the head GET would have had (no length unless
+			// the app gave one), and the app is stopped rather than
+			// iterated to an end that may never come.
+			w.Flush()
+			if isHead {
+				h.giveUp(c)
+				return
 			}
+		}
+		if ev == evNone {
 			ev, seg = c.next(true)
 		}
 		switch ev {
