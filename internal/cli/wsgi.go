@@ -262,7 +262,7 @@ func reloadOnHangup(hup <-chan os.Signal, pool *wsgi.Pool, log *slog.Logger) (st
 func staticRoutes(flags []staticRoute, log *slog.Logger) ([]route, error) {
 	var routes []route
 	for _, s := range flags {
-		h, err := staticHandler(s.dir, log)
+		h, err := staticHandler(s.dir, s.prefix, log)
 		if err != nil {
 			closeRoutes(routes)
 			return nil, err
@@ -274,11 +274,11 @@ func staticRoutes(flags []staticRoute, log *slog.Logger) ([]route, error) {
 }
 
 // staticHandler is the one place nave wsgi builds internal/static's handler.
-func staticHandler(dir string, log *slog.Logger) (*static.Handler, error) {
+func staticHandler(dir, prefix string, log *slog.Logger) (*static.Handler, error) {
 	if info, err := os.Stat(dir); err != nil || !info.IsDir() {
 		return nil, usagef("--static %s: not a folder", dir)
 	}
-	h, err := static.New(static.Config{Dir: dir, Logger: log})
+	h, err := static.New(static.Config{Dir: dir, Prefix: prefix, Logger: log})
 	if err != nil {
 		return nil, usagef("--static %s: %v", dir, err)
 	}

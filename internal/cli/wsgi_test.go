@@ -178,6 +178,7 @@ func TestWSGIServe(t *testing.T) {
 	dir := writeApp(t, "app.py", pidApp)
 	static := t.TempDir()
 	os.WriteFile(filepath.Join(static, "style.css"), []byte("h1 { color: red }\n"), 0o644)
+	os.Mkdir(filepath.Join(static, "css"), 0o755)
 	addr, _ := startWSGI(t, "--chdir", dir, "--workers", "2", "--mount", "/app",
 		"--static", "/static/="+static, "app:app")
 	got := exchange(t, addr, "GET /app/x/y HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n")
@@ -187,6 +188,10 @@ func TestWSGIServe(t *testing.T) {
 	got = exchange(t, addr, "GET /static/style.css HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n")
 	if !strings.HasPrefix(got, "HTTP/1.1 200 OK\r\n") || !strings.HasSuffix(got, "\r\n\r\nh1 { color: red }\n") {
 		t.Errorf("static: got %q", got)
+	}
+	got = exchange(t, addr, "GET /static/css HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n")
+	if !strings.HasPrefix(got, "HTTP/1.1 301 ") || !strings.Contains(got, "\r\nLocation: /static/css/\r\n") {
+		t.Errorf("static folder without its slash: got %q", got)
 	}
 	got = exchange(t, addr, "GET /elsewhere HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n")
 	if !strings.HasPrefix(got, "HTTP/1.1 404 ") {

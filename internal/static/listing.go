@@ -237,9 +237,9 @@ func prefersJSON(accept []byte) bool {
 
 // listingPage prepares the template's data.
 func (h *Handler) listingPage(key string, entries []listEntry, by string, desc bool) *listing {
-	p := &listing{Path: "/" + key, Parent: key != ""}
-	p.Crumbs = append(p.Crumbs, crumb{"/", "/"})
-	url := "/"
+	p := &listing{Path: h.prefix + "/" + key, Parent: key != ""}
+	url := h.prefix + "/"
+	p.Crumbs = append(p.Crumbs, crumb{"/", url})
 	for _, seg := range strings.Split(strings.TrimSuffix(key, "/"), "/") {
 		if seg == "" {
 			continue

@@ -66,6 +66,11 @@ type Config struct {
 	// FS is served when Dir is empty, such as the embedded demo site. Its
 	// files are revalidated with fs.Stat, which allocates.
 	FS fs.FS
+	// Prefix is the URL path the handler is mounted under, as "/static",
+	// which the caller strips from the request path before Serve (in the
+	// form the client sent it, escapes and all). Redirects and a listing's
+	// links put it back. Empty means the root.
+	Prefix string
 	// Index is the list of names tried, in order, for a request that names
 	// a folder; nil means DefaultIndex. A name holds no "/".
 	Index []string
@@ -147,6 +152,7 @@ type Handler struct {
 	// dir is src when serving a folder, for the allocation-free statAt;
 	// nil for an fs.FS.
 	dir          *dirSource
+	prefix       string // Config.Prefix without a trailing "/"
 	index        []string
 	browse       bool
 	showHidden   bool
@@ -169,6 +175,7 @@ type Handler struct {
 // checks the index names, error pages and Cache-Control value.
 func New(cfg Config) (*Handler, error) {
 	h := &Handler{
+		prefix:       strings.TrimRight(cfg.Prefix, "/"),
 		index:        cfg.index(),
 		browse:       cfg.Browse,
 		showHidden:   cfg.ShowHidden,
@@ -418,7 +425,7 @@ func (h *Handler) slow(w *http1.ResponseWriter, r *http1.Request, rq *reqInfo, k
 	dirForm := key == "" || key[len(key)-1] == '/'
 	switch {
 	case id.kind == kindDir && !dirForm:
-		loc := "/" + escapePath(key) + "/"
+		loc := h.prefix + "/" + escapePath(key) + "/"
 		if r.Query != nil {
 			loc += "?" + string(r.Query)
 		}
