@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"flag"
 	"log/slog"
 	"net"
@@ -80,7 +81,11 @@ func (f *serverFlags) open(logger *slog.Logger) (*accesslog.Logger, net.Listener
 	if err != nil {
 		return nil, nil, &usageError{err}
 	}
-	ln, err := net.Listen("tcp", f.listen)
+	// No TCP keep-alive probes on accepted connections (nginx's default):
+	// the idle timeout ends a connection whose client vanished, and Go's
+	// default probes cost four setsockopt calls per connection.
+	lc := net.ListenConfig{KeepAlive: -1}
+	ln, err := lc.Listen(context.Background(), "tcp", f.listen)
 	if err != nil {
 		alog.Close()
 		return nil, nil, usagef("cannot listen on %s: %v", f.listen, listenReason(err))
