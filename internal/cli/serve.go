@@ -57,6 +57,10 @@ Files:
                          .zst and .gz files next to a file are always used)
   --file-cache SIZE      memory for small files' contents, or off
                          (default 64m)
+  --file-cache-valid D   trust what the cache knows of a file for D without
+                         checking it again, as nginx's open_file_cache_valid
+                         (default 0: check on every request, so that a
+                         changed file is seen at once)
 
 Limits (sizes take k, m or g, as 64k or 100m):
   --max-request-line SIZE   longest request line; longer gets 414 (default 8k)
@@ -94,6 +98,7 @@ func parseServe(args []string) (*serveOptions, error) {
 	fs.StringVar(&o.static.CacheControl, "cache-control", "", "")
 	fs.BoolVar(&o.static.Gzip, "gzip", false, "")
 	fs.Var(cacheSizeValue{&o.static.CacheBytes}, "file-cache", "")
+	fs.DurationVar(&o.static.CacheValid, "file-cache-valid", 0, "")
 	pos, err := parseInterleaved(fs, args)
 	if err != nil {
 		return nil, &usageError{err}
@@ -103,6 +108,9 @@ func parseServe(args []string) (*serveOptions, error) {
 	}
 	if err := o.server.check(); err != nil {
 		return nil, err
+	}
+	if o.static.CacheValid < 0 {
+		return nil, usagef("--file-cache-valid must not be negative, got %v", o.static.CacheValid)
 	}
 	if len(pos) == 1 {
 		o.dir = pos[0]

@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestParseServeStaticFlags: each file-server flag lands in static.Config.
@@ -13,13 +14,13 @@ func TestParseServeStaticFlags(t *testing.T) {
 	o, err := parseServe([]string{"site",
 		"--index", "index.html, index.htm,,", "--browse", "--show-hidden", "--follow-symlinks",
 		"--error-page", "404=/errors/404.html", "--error-page", "500=/oops.html", "--error-page", "404=/nf.html",
-		"--cache-control", "public, max-age=60", "--gzip", "--file-cache", "16m"})
+		"--cache-control", "public, max-age=60", "--gzip", "--file-cache", "16m", "--file-cache-valid", "2s"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	c := o.static
 	if !reflect.DeepEqual(c.Index, []string{"index.html", "index.htm"}) || !c.Browse || !c.ShowHidden ||
-		!c.FollowSymlinks || !c.Gzip || c.CacheControl != "public, max-age=60" || c.CacheBytes != 16<<20 {
+		!c.FollowSymlinks || !c.Gzip || c.CacheControl != "public, max-age=60" || c.CacheBytes != 16<<20 || c.CacheValid != 2*time.Second {
 		t.Errorf("static config %+v", c)
 	}
 	if want := map[int]string{404: "/nf.html", 500: "/oops.html"}; !reflect.DeepEqual(c.ErrorPages, want) {
@@ -32,7 +33,7 @@ func TestParseServeStaticFlags(t *testing.T) {
 		}
 	}
 	o, _ = parseServe(nil)
-	if o.static.Index != nil || o.static.Browse || o.static.Gzip || o.static.CacheBytes != 0 || o.static.ErrorPages != nil {
+	if o.static.Index != nil || o.static.Browse || o.static.Gzip || o.static.CacheBytes != 0 || o.static.ErrorPages != nil || o.static.CacheValid != 0 {
 		t.Errorf("defaults: %+v", o.static)
 	}
 }
@@ -52,6 +53,8 @@ func TestServeStaticUsageErrors(t *testing.T) {
 		{"index_empty", []string{"serve", "--index", ","}, "names nothing"},
 		{"index_with_slash", []string{"serve", dir, "--index", "a/b.html"}, "without slashes"},
 		{"file_cache_bad", []string{"serve", "--file-cache", "lots"}, "or off"},
+		{"file_cache_valid_negative", []string{"serve", "--file-cache-valid", "-1s"}, "must not be negative"},
+		{"file_cache_valid_bad", []string{"serve", "--file-cache-valid", "soon"}, "file-cache-valid"},
 		{"cache_control_control_char", []string{"serve", dir, "--cache-control", "a\x01b"}, "control character"},
 	}
 	for _, tt := range tests {
@@ -128,7 +131,7 @@ func TestServeStaticFlags(t *testing.T) {
 
 func TestServeUsageNamesStaticFlags(t *testing.T) {
 	for _, flag := range []string{"--index", "--browse", "--show-hidden", "--follow-symlinks", "--error-page",
-		"--cache-control", "--gzip", "--file-cache", "docs/static.md"} {
+		"--cache-control", "--gzip", "--file-cache", "--file-cache-valid", "docs/static.md"} {
 		if !strings.Contains(serveUsage, flag) {
 			t.Errorf("serve usage does not mention %s", flag)
 		}

@@ -90,6 +90,13 @@ func BenchmarkCachedSmallFile(b *testing.B) {
 	serveLoop(b, h, benchGET, "200 OK")
 }
 
+// BenchmarkCachedSmallFileTrusted is the same with CacheValid, as the
+// benchmark runs nave beside nginx's open_file_cache_valid: no stat.
+func BenchmarkCachedSmallFileTrusted(b *testing.B) {
+	h := benchHandler(b, static.Config{CacheValid: time.Minute}, map[string][]byte{"hello.txt": []byte("Hello, world!\n")})
+	serveLoop(b, h, benchGET, "200 OK")
+}
+
 func BenchmarkCached1KiB(b *testing.B) {
 	h := benchHandler(b, static.Config{}, map[string][]byte{"hello.txt": bytes.Repeat([]byte("x"), 1024)})
 	serveLoop(b, h, benchGET, "200 OK")
@@ -123,6 +130,13 @@ func BenchmarkRange(b *testing.B) {
 // BenchmarkNotFound is a 404 for a name that does not exist.
 func BenchmarkNotFound(b *testing.B) {
 	h := benchHandler(b, static.Config{}, map[string][]byte{"hello.txt": []byte("Hello, world!\n")})
+	serveLoop(b, h, "GET /missing.txt HTTP/1.1\r\nHost: localhost\r\n\r\n", "404 Not Found")
+}
+
+// BenchmarkNotFoundTrusted is the same with CacheValid: the miss is
+// cached, as nginx's open_file_cache_errors.
+func BenchmarkNotFoundTrusted(b *testing.B) {
+	h := benchHandler(b, static.Config{CacheValid: time.Minute}, map[string][]byte{"hello.txt": []byte("Hello, world!\n")})
 	serveLoop(b, h, "GET /missing.txt HTTP/1.1\r\nHost: localhost\r\n\r\n", "404 Not Found")
 }
 

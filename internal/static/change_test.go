@@ -90,6 +90,67 @@ func TestCacheRevalidates(t *testing.T) {
 	}
 }
 
+// TestCacheValid: with CacheValid, a cached file is trusted without a
+// stat until the window has passed since its last check, as nginx's
+// open_file_cache_valid; then every file the entry was built from is
+// checked again, a sidecar included even for a client that does not use
+// it.
+func TestCacheValid(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "page.html")
+	writeFiles(t, dir, map[string]string{"page.html": "version 1", "app.js": "JS 1", "app.js.gz": "GZ 1"})
+	addr, h := serve(t, static.Config{Dir: dir, CacheValid: time.Hour}, true)
+	expect(t, get(t, addr, "/page.html"), 200, "version 1")
+	rewriteInPlace(t, p, "version 2")
+	expect(t, get(t, addr, "/page.html"), 200, "version 1")
+	replace(t, p, "version 3, longer")
+	expect(t, get(t, addr, "/page.html"), 200, "version 1")
+	static.ExpireChecks(h)
+	expect(t, get(t, addr, "/page.html"), 200, "version 3, longer")
+	os.Remove(p)
+	expect(t, get(t, addr, "/page.html"), 200, "version 3, longer")
+	static.ExpireChecks(h)
+	expect(t, get(t, addr, "/page.html"), 404, "")
+
+	expect(t, get(t, addr, "/app.js", "Accept-Encoding: gzip\r\n"), 200, "GZ 1")
+	replace(t, filepath.Join(dir, "app.js.gz"), "GZ 2")
+	expect(t, get(t, addr, "/app.js", "Accept-Encoding: gzip\r\n"), 200, "GZ 1")
+	static.ExpireChecks(h)
+	expect(t, get(t, addr, "/app.js"), 200, "JS 1")
+	expect(t, get(t, addr, "/app.js", "Accept-Encoding: gzip\r\n"), 200, "GZ 2")
+}
+
+// TestCacheValidMissing: with CacheValid a missing name is remembered
+// as nginx's open_file_cache_errors does, until the window has passed;
+// without it, a file that appears is served at once.
+func TestCacheValidMissing(t *testing.T) {
+	dir := t.TempDir()
+	addr, h := serve(t, static.Config{Dir: dir, CacheValid: time.Hour}, true)
+	expect(t, get(t, addr, "/late.html"), 404, "")
+	if n, _ := static.CacheStats(h); n != 1 {
+		t.Fatalf("cache: %d entries after a 404; want the miss kept", n)
+	}
+	writeFiles(t, dir, map[string]string{"late.html": "here now"})
+	expect(t, get(t, addr, "/late.html"), 404, "")
+	static.ExpireChecks(h)
+	expect(t, get(t, addr, "/late.html"), 200, "here now")
+
+	expect(t, get(t, addr, "/gone"), 404, "")
+	os.Mkdir(filepath.Join(dir, "gone"), 0o755)
+	static.ExpireChecks(h)
+	expect(t, get(t, addr, "/gone"), 301, "")
+	expect(t, get(t, addr, "/gone"), 301, "")
+
+	addr2, h2 := serve(t, static.Config{Dir: dir}, true)
+	expect(t, get(t, addr2, "/new.html"), 404, "")
+	writeFiles(t, dir, map[string]string{"new.html": "new"})
+	expect(t, get(t, addr2, "/new.html"), 200, "new")
+	expect(t, get(t, addr2, "/nothing"), 404, "")
+	if n, _ := static.CacheStats(h2); n != 1 {
+		t.Errorf("cache without CacheValid: %d entries; want only new.html, no miss kept", n)
+	}
+}
+
 // TestRacyWindow: a file read within the window of its last change is
 // served but not cached; later it is.
 func TestRacyWindow(t *testing.T) {

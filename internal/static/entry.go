@@ -48,8 +48,16 @@ type entry struct {
 	fallbackIndex bool
 	dirName       string
 	dirID         fileID
-	racy          bool  // some bytes were read too soon after a change: use once, never cache
-	cost          int64 // bytes held, for the cache's bound
+	racy          bool // some bytes were read too soon after a change: use once, never cache
+	// missing: the key named nothing when checked; the entry has no
+	// representation. Kept only with CacheValid.
+	missing bool
+	cost    int64 // bytes held, for the cache's bound
+
+	// checked is when the entry was last found unchanged, in nanoseconds
+	// since the Handler's epoch plus one; 0 is never. Used with CacheValid
+	// only.
+	checked atomic.Int64
 
 	ref  atomic.Bool // set on a hit: the CLOCK's second chance
 	slot int         // index in cache.ring; guarded by cache.mu
@@ -108,6 +116,7 @@ func (h *Handler) fill(key, name string, dir *fileID, fallbackIndex bool) (*entr
 	mt := typeOf(h.types, name)
 	e := &entry{key: key, ctype: mt.value, compressible: mt.compressible, fallbackIndex: fallbackIndex}
 	now := time.Now()
+	e.checked.Store(h.clock(now)) // what fill stats below is checked as of now
 	if mt.compressible || fallbackIndex {
 		e.dirName = path.Dir(name)
 		if dir != nil {

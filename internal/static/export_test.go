@@ -11,3 +11,13 @@ func CacheStats(h *Handler) (entries int, bytes int64) { return h.cache.stats() 
 
 // Dir is the folder h serves.
 func Dir(h *Handler) string { return h.dir.dir }
+
+// ExpireChecks makes every cached entry due for its next check, as if
+// CacheValid had passed since each was last checked.
+func ExpireChecks(h *Handler) {
+	h.cache.mu.RLock()
+	defer h.cache.mu.RUnlock()
+	for _, e := range h.cache.m {
+		e.checked.Store(0)
+	}
+}

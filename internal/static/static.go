@@ -8,7 +8,9 @@
 // an fs.FS (the embedded demo site) through the same code. Small files and
 // every file's metadata live in a bounded cache that is revalidated with
 // one fstatat(2) per request, so it never serves a changed file's old
-// bytes; a cached small file is answered without allocating. Large files
+// bytes (unless Config.CacheValid trusts it for a while, as nginx's
+// open_file_cache_valid); a cached small file is answered without
+// allocating. Large files
 // go out with sendfile(2) through the ResponseWriter's ReadFrom.
 //
 // It imports internal/http1 and the standard library only: never
@@ -100,6 +102,11 @@ type Config struct {
 	// CacheEntries bounds the number of cached files and folders; 0 means
 	// DefaultCacheEntries.
 	CacheEntries int
+	// CacheValid is how long what the cache knows of a file is trusted
+	// without stat'ing it again, as nginx's open_file_cache_valid: a
+	// change may then go unseen for up to that long. 0 checks on every
+	// request, so that the next request sees any change.
+	CacheValid time.Duration
 	// MaxFileSize is the largest file held in memory; 0 means
 	// DefaultMaxFileSize.
 	MaxFileSize int64
@@ -162,6 +169,8 @@ type Handler struct {
 	errorPages   map[int][]byte // status → cache key
 	cache        *cache
 	maxFileSize  int64
+	cacheValid   time.Duration
+	epoch        time.Time // the zero of entry.checked
 	racyWindow   time.Duration
 	types        map[string]mediaType
 	boundary     string // multipart/byteranges boundary, random per Handler
@@ -184,6 +193,8 @@ func New(cfg Config) (*Handler, error) {
 		cacheControl: cfg.CacheControl,
 		cache:        newCache(cfg.cacheEntries(), cfg.cacheBytes()),
 		maxFileSize:  cfg.maxFileSize(),
+		cacheValid:   max(cfg.CacheValid, 0),
+		epoch:        time.Now(),
 		racyWindow:   racyWindow,
 		types:        mediaTypes(),
 		log:          cfg.logger(),
@@ -278,7 +289,14 @@ func (h *Handler) Serve(w *http1.ResponseWriter, r *http1.Request) {
 	}
 	rq.read(&r.Header)
 	e := h.cache.get(key)
-	if e != nil {
+	switch {
+	case e == nil:
+	case e.missing:
+		if h.fresh(e, h.clock(time.Now())) {
+			h.fail(w, &rq, 404)
+			return
+		}
+	default:
 		if rp := h.current(e, &rq); rp != nil {
 			h.serveRep(w, &rq, e, rp)
 			return
@@ -350,8 +368,15 @@ func joinField(have, v []byte) []byte {
 
 // current returns the representation of e to send, or nil when e is
 // stale: its file (and the folder, or the chosen sidecar, when they
-// matter) must stat exactly as when e was filled.
+// matter) must stat exactly as when e was filled. With CacheValid, e is
+// trusted without a stat for that long after a check of all of it.
 func (h *Handler) current(e *entry, rq *reqInfo) *rep {
+	if e.missing {
+		return nil
+	}
+	if h.cacheValid > 0 {
+		return h.currentWithin(e, rq)
+	}
 	if !h.unchanged(e.ident.name, &e.ident.id) {
 		return nil
 	}
@@ -363,6 +388,48 @@ func (h *Handler) current(e *entry, rq *reqInfo) *rep {
 		return nil
 	}
 	return rp
+}
+
+// currentWithin is current when CacheValid is set: an entry checked less
+// than CacheValid ago is used as it is; an older one has everything it
+// depends on stat'ed again (the file, the folder when a new sidecar or
+// index file would change the answer, every sidecar), so that no part
+// of it is trusted for longer than CacheValid since it was last seen.
+func (h *Handler) currentWithin(e *entry, rq *reqInfo) *rep {
+	if now := h.clock(time.Now()); !h.fresh(e, now) {
+		if !h.unchangedAll(e) {
+			return nil
+		}
+		e.checked.Store(now)
+	}
+	return e.choose(&rq.enc, rq.rng != nil)
+}
+
+// fresh reports whether e was checked less than CacheValid before now.
+func (h *Handler) fresh(e *entry, now int64) bool {
+	checked := e.checked.Load()
+	return checked != 0 && now-checked < int64(h.cacheValid)
+}
+
+// clock is t on entry.checked's scale: monotonic nanoseconds since the
+// Handler's epoch, plus one, since 0 is "never".
+func (h *Handler) clock(t time.Time) int64 { return int64(t.Sub(h.epoch)) + 1 }
+
+// unchangedAll reports whether everything e was built from stats as it
+// did then.
+func (h *Handler) unchangedAll(e *entry) bool {
+	if !h.unchanged(e.ident.name, &e.ident.id) {
+		return false
+	}
+	if (e.fallbackIndex || e.compressible) && !h.unchanged(e.dirName, &e.dirID) {
+		return false
+	}
+	for _, rp := range e.enc {
+		if rp != nil && !rp.generated && !h.unchanged(rp.name, &rp.id) {
+			return false
+		}
+	}
+	return true
 }
 
 // unchanged reports whether name still stats as want.
@@ -400,14 +467,29 @@ func (h *Handler) miss(w *http1.ResponseWriter, r *http1.Request, rq *reqInfo, k
 		// Only a plain "no such file" is trusted here; anything else
 		// (a permission error on the way, say) is for os.Root to judge.
 		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
-			if stale != nil {
-				h.cache.remove(stale)
-			}
+			h.missing(key, stale)
 			h.fail(w, rq, 404)
 			return
 		}
 	}
 	h.slow(w, r, rq, string(key), stale)
+}
+
+// missing records that key names nothing. With CacheValid the cache
+// keeps that too, as nginx's open_file_cache_errors, so that a name asked
+// for again is a 404 without a stat until CacheValid has passed; without
+// it, only the stale entry goes.
+func (h *Handler) missing(key []byte, stale *entry) {
+	switch {
+	case stale != nil && stale.missing:
+		stale.checked.Store(h.clock(time.Now()))
+	case h.cacheValid > 0:
+		e := &entry{key: string(key), missing: true, cost: entryOverhead}
+		e.checked.Store(h.clock(time.Now()))
+		h.cache.put(e) // replaces stale
+	case stale != nil:
+		h.cache.remove(stale)
+	}
 }
 
 // slow resolves key through the source (os.Root for a folder), builds and
@@ -421,6 +503,9 @@ func (h *Handler) slow(w *http1.ResponseWriter, r *http1.Request, rq *reqInfo, k
 		}
 		h.failErr(w, rq, name, err)
 		return
+	}
+	if stale != nil && stale.missing {
+		h.cache.remove(stale) // it exists now; a file's entry would replace it, a folder's redirect not
 	}
 	dirForm := key == "" || key[len(key)-1] == '/'
 	switch {

@@ -42,9 +42,10 @@ the chart (full runs), or RESULTS/quick.* (--quick) or RESULTS/partial.*
 it needs first.
 
 Workloads: tiny, html, 1m, 404, close, wsgi, flask.
-Servers: nave, nginx, fasthttp, caddy, uwsgi, gunicorn-sync,
-gunicorn-gthread, ceiling (the WSGI app called in-process), and nave-base
-(with --baseline).
+Servers: nave (files: configured as nginx, --file-cache-valid 60s),
+nave-strict (files: nave's defaults, a stat per request), nginx, fasthttp,
+caddy, uwsgi, gunicorn-sync, gunicorn-gthread, ceiling (the WSGI app called
+in-process), and nave-base (with --baseline).
 
 Flags:
 `

@@ -64,6 +64,7 @@ func All() []Server {
 	return []Server{
 		{Name: "nave", Kind: Static, Check: checkNave, Spec: naveServe},
 		{Name: BaseName, Kind: Static, Check: baseCheck(checkNave), Spec: baseSpec(naveServe)},
+		{Name: StrictName, Kind: Static, Check: checkNave, Spec: naveServeStrict},
 		{Name: "nginx", Kind: Static, Check: need("nginx"), Spec: nginx},
 		{Name: "fasthttp", Kind: Static, Check: checkFasthttp, Spec: fasthttpFS},
 		{Name: "caddy", Kind: Static, Check: need("caddy"), Spec: caddy},
@@ -77,6 +78,10 @@ func All() []Server {
 
 // BaseName is the server name of Env.NaveBase.
 const BaseName = "nave-base"
+
+// StrictName is nave serving files with its default cache policy (a stat
+// on every request), beside "nave", which is configured as nginx is.
+const StrictName = "nave-strict"
 
 // baseCheck and baseSpec run a nave check or spec with Env.NaveBase as the
 // binary.

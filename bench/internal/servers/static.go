@@ -21,8 +21,24 @@ func checkNave(e *Env) error {
 	return nil
 }
 
+// naveServe is nave configured as nginx is here: nginx trusts what its
+// open_file_cache knows of a file for 60 s (open_file_cache_valid), and
+// so does nave with --file-cache-valid 60s. A nave build older than that
+// flag runs with its defaults.
 func naveServe(e *Env, addr, root string) (proc.Spec, error) {
-	s := spec(e, "nave", e.Nave, "serve", "--listen", addr, "--access-log", "off", root)
+	args := []string{"serve", "--listen", addr, "--access-log", "off"}
+	if help, err := naveHelp(e, "serve"); err == nil && strings.Contains(help, "--file-cache-valid") {
+		args = append(args, "--file-cache-valid", "60s")
+	}
+	s := spec(e, "nave", e.Nave, append(args, root)...)
+	s.Env = []string{goMaxProcs}
+	return s, nil
+}
+
+// naveServeStrict is nave with its defaults: every request stats the file
+// it serves from the cache, so that a change is seen at once.
+func naveServeStrict(e *Env, addr, root string) (proc.Spec, error) {
+	s := spec(e, StrictName, e.Nave, "serve", "--listen", addr, "--access-log", "off", root)
 	s.Env = []string{goMaxProcs}
 	return s, nil
 }

@@ -15,22 +15,25 @@ import (
 // uwsgiPlugin is the file Debian's uwsgi-plugin-python3 installs.
 const uwsgiPlugin = "/usr/lib/uwsgi/plugins/python3_plugin.so"
 
-// naveWSGIHelp runs `nave wsgi --help`: it fails while the subcommand does
-// not exist, and its text says which flags it takes.
-func naveWSGIHelp(e *Env) (string, error) {
+// naveHelp runs `nave COMMAND --help`: it fails while the subcommand does
+// not exist, and its text says which flags it takes (an older build, as
+// with --baseline, may lack some).
+func naveHelp(e *Env, command string) (string, error) {
 	if err := checkNave(e); err != nil {
 		return "", err
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	var out bytes.Buffer
-	cmd := exec.CommandContext(ctx, e.Nave, "wsgi", "--help")
+	cmd := exec.CommandContext(ctx, e.Nave, command, "--help")
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Run(); err != nil || strings.Contains(out.String(), "unknown command") {
-		return "", fmt.Errorf("nave wsgi: %w", ErrNotBuilt)
+		return "", fmt.Errorf("nave %s: %w", command, ErrNotBuilt)
 	}
 	return out.String(), nil
 }
+
+func naveWSGIHelp(e *Env) (string, error) { return naveHelp(e, "wsgi") }
 
 func checkNaveWSGI(e *Env) error {
 	_, err := naveWSGIHelp(e)
