@@ -37,6 +37,7 @@ import collections
 import faulthandler
 import importlib
 import io
+import itertools
 import mmap
 import os
 import signal
@@ -64,6 +65,8 @@ ANCILLARY = socket.CMSG_SPACE(253 * 4)
 # batch, nave may run a request whose reply it lost again elsewhere, and
 # only these methods are safe to run twice (RFC 9110 section 9.2.1).
 SAFE_METHODS = frozenset(("GET", "HEAD", "OPTIONS", "TRACE"))
+
+EXHAUSTED = object()  # next()'s default: the iterator has ended
 
 
 class HeadError(Exception):
@@ -154,7 +157,7 @@ def encode_head(status, headers):
 
 def declared_length(headers):
     for name, value in headers:
-        if name.lower() == "content-length":
+        if len(name) == 14 and name.lower() == "content-length":
             try:
                 return int(value)
             except ValueError:
@@ -255,24 +258,23 @@ class Worker:
         if self.forked:
             os._exit(0)
         view = self.view
-        n = U32.unpack_from(self.buf, p)[0]
-        parts = str(view[p + 4:p + 4 + n], "latin-1").split("\0")
+        start = p + 4 + U32.unpack_from(view, p)[0]
+        pairs = iter(str(view[p + 4:start], "latin-1").split("\0"))
         environ = self.base.copy()
-        environ.update(zip(parts[::2], parts[1::2]))
+        environ.update(zip(pairs, pairs))
         if fd is None:
-            start = p + 4 + n
-            environ["wsgi.input"] = io.BytesIO(bytes(view[start:end]) if end > start else b"")
+            body = None
+            environ["wsgi.input"] = io.BytesIO(view[start:end].tobytes() if end > start else b"")
         else:
             body = io.open(fd, "rb")
             body.seek(0)
             environ["wsgi.input"] = body
-        body = environ["wsgi.input"]
-        method = environ["REQUEST_METHOD"]
+        method = environ["REQUEST_METHOD"]  # before the app, which may change environ
         U32.pack_into(self.progress, 0, rid)
         try:
             self.call(rid, environ)
         finally:
-            if fd is not None:
+            if body is not None:
                 body.close()
         if method not in SAFE_METHODS:
             self.flush()
@@ -284,11 +286,10 @@ class Worker:
         result = None
         try:
             result = self.app(environ, resp.start_response)
-            if type(result) is list or type(result) is tuple:
+            kind = type(result)
+            if kind is list or kind is tuple:
                 self.whole(resp, result)
-            elif type(result) is FileWrapper and self.sendfile(resp, result):
-                pass
-            else:
+            elif kind is not FileWrapper or not self.sendfile(resp, result):
                 self.stream(resp, result)
         except BaseException as exc:  # the app's failure is the request's, never the worker's
             self.failed(resp, environ, exc)
@@ -317,11 +318,33 @@ class Worker:
         self.respond(resp, body)
 
     def stream(self, resp, result):
+        """Relays an iterable's blocks. The common case takes two next()
+        calls and no loop: one block that is the whole declared body, then
+        the end; the reply then waits for the rest of the batch."""
+        blocks = iter(result)
+        data = next(blocks, EXHAUSTED)
+        if data is EXHAUSTED:
+            self.stream_blocks(resp, blocks, ())
+        elif (type(data) is bytes and not resp.sent and resp.status is not None
+                and 0 <= declared_length(resp.headers) <= len(data)):
+            more = next(blocks, EXHAUSTED)
+            if more is EXHAUSTED:
+                self.respond(resp, data)
+            else:
+                self.stream_blocks(resp, blocks, (data, more))
+        else:
+            self.stream_blocks(resp, blocks, (data,))
+
+    def stream_blocks(self, resp, blocks, taken):
+        """Relays the blocks taken from the iterator already, then the rest:
+        they are collected while the response is complete by its declared
+        length (and can wait for the rest of the batch), and otherwise sent
+        as they come, as PEP 3333 requires of a streamed body."""
         rid = resp.rid
         pending = []
         size = 0
         declared = -2  # unknown yet
-        for data in result:
+        for data in itertools.chain(taken, blocks):
             if not data:
                 continue
             if resp.sent:
@@ -386,14 +409,11 @@ class Worker:
 
     def respond(self, resp, body):
         head = encode_head(resp.status, resp.headers)
-        rid = resp.rid
         if len(body) <= MAX_DATA:
             n = len(head)
-            out = self.out
-            out.append(RESPONSE_HDR.pack(4 + n + len(body), RESPONSE, rid, n))
-            out.append(head)
-            out.append(body)
+            self.out += (RESPONSE_HDR.pack(4 + n + len(body), RESPONSE, resp.rid, n), head, body)
             return
+        rid = resp.rid
         if declared_length(resp.headers) < 0:
             # Too large for one frame, but its length is known: say it, so
             # that nave sends it with Content-Length rather than chunked.

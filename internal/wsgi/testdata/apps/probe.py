@@ -133,6 +133,12 @@ def app(environ, start_response):
             yield b"hel"
             yield b"lo"
         return gen()
+    if path == "/generator-cl-whole":
+        start_response("200 OK", text + [("Content-Length", "5")])
+        return (b for b in [b"hello"])
+    if path == "/generator-cl-extra":
+        start_response("200 OK", text + [("Content-Length", "3")])
+        return (b for b in [b"abc", b"def"])
     if path == "/short-cl":
         start_response("200 OK", text + [("Content-Length", "100")])
         return [b"only this"]
