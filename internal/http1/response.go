@@ -107,6 +107,10 @@ func (w *ResponseWriter) Status() int { return w.status }
 // Committed reports whether the head has been sent.
 func (w *ResponseWriter) Committed() bool { return w.committed }
 
+// Now is when the request began, as Reset was given it: the time of its
+// Date field, and a clock reading a handler can use instead of its own.
+func (w *ResponseWriter) Now() time.Time { return w.now }
+
 // BodyBytes is the number of body bytes sent to the client.
 func (w *ResponseWriter) BodyBytes() int64 { return w.sent }
 

@@ -73,6 +73,7 @@ type conn struct {
 	headDeadline  time.Time // when the current head must be complete
 	readDeadline  time.Time // the read deadline last set on nc
 	writeDeadline time.Time // the write deadline last set on nc
+	wrote         time.Time // when a response was last written; zero once the idle wait took it
 
 	// The idle read callback and what it leaves behind; readFn is bound
 	// once so that waiting allocates nothing.
@@ -179,7 +180,15 @@ func (c *conn) await() (*exchange, error) {
 		return c.ex, nil
 	}
 	c.phase = phaseIdle
-	c.idleSince.Store(c.extendRead(c.s.cfg.idleTimeout()).UnixNano())
+	// The idle wait starts now; the clock read at the response's last
+	// write, microseconds ago, is as good (the sweep and the drift check
+	// work in fractions of a second) and saves reading it again.
+	now := c.wrote
+	if now.IsZero() {
+		now = time.Now()
+	}
+	c.wrote = time.Time{}
+	c.idleSince.Store(c.extendReadAt(now, c.s.cfg.idleTimeout()).UnixNano())
 	c.state.Store(stateIdle)
 	if c.s.shutting.Load() {
 		// Serve a request that had already arrived, then close.
@@ -470,7 +479,7 @@ func (c *conn) Read(p []byte) (int, error) {
 			c.nc.SetReadDeadline(c.headDeadline)
 		}
 	case phaseBody:
-		c.extendRead(c.s.cfg.bodyTimeout())
+		c.extendReadAt(time.Now(), c.s.cfg.bodyTimeout())
 	}
 	return c.nc.Read(p)
 }
@@ -550,11 +559,10 @@ func (c *conn) ReadFrom(r io.Reader) (int64, error) {
 
 type writerOnly struct{ io.Writer }
 
-// extendRead sets the read deadline to now+d, unless the one already set
-// is within an eighth of that: deadlines cost a timer update, and under
-// keep-alive load most requests then set none. It returns now.
-func (c *conn) extendRead(d time.Duration) time.Time {
-	now := time.Now()
+// extendReadAt sets the read deadline to now+d, unless the one already
+// set is within an eighth of that: deadlines cost a timer update, and
+// under keep-alive load most requests then set none. It returns now.
+func (c *conn) extendReadAt(now time.Time, d time.Duration) time.Time {
 	if dl := now.Add(d); dl.Sub(c.readDeadline) > d/8 || c.readDeadline.After(dl) {
 		c.readDeadline = dl
 		c.nc.SetReadDeadline(dl)
@@ -565,6 +573,7 @@ func (c *conn) extendRead(d time.Duration) time.Time {
 func (c *conn) extendWrite() {
 	d := c.s.cfg.writeTimeout()
 	now := time.Now()
+	c.wrote = now
 	if dl := now.Add(d); dl.Sub(c.writeDeadline) > d/8 {
 		c.writeDeadline = dl
 		c.nc.SetWriteDeadline(dl)

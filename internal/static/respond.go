@@ -201,7 +201,7 @@ func (h *Handler) fail(w *http1.ResponseWriter, rq *reqInfo, status int) {
 // for a resource that has none. It reports false if the file is gone, so
 // that the built-in page is sent instead.
 func (h *Handler) sendErrorPage(w *http1.ResponseWriter, rq *reqInfo, status int, key []byte) bool {
-	var none reqInfo
+	none := reqInfo{now: rq.now} // none of the request's conditions or codings apply
 	var rp *rep
 	e := h.cache.get(key)
 	if e != nil {

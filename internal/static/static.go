@@ -264,7 +264,7 @@ func (h *Handler) Close() error {
 // Serve answers GET and HEAD with the file, folder index or listing that
 // r's path names, OPTIONS with 204 and Allow, and anything else with 405.
 func (h *Handler) Serve(w *http1.ResponseWriter, r *http1.Request) {
-	var rq reqInfo
+	rq := reqInfo{now: w.Now()}
 	switch string(r.Method) {
 	case "GET":
 	case "HEAD":
@@ -292,7 +292,7 @@ func (h *Handler) Serve(w *http1.ResponseWriter, r *http1.Request) {
 	switch {
 	case e == nil:
 	case e.missing:
-		if h.fresh(e, h.clock(time.Now())) {
+		if h.fresh(e, h.clock(rq.now)) {
 			h.fail(w, &rq, 404)
 			return
 		}
@@ -308,7 +308,8 @@ func (h *Handler) Serve(w *http1.ResponseWriter, r *http1.Request) {
 // reqInfo is what the handler reads from a request's header, gathered in
 // one pass. The slices alias the request and live as long as it does.
 type reqInfo struct {
-	head         bool // HEAD rather than GET
+	now          time.Time // when the request began (the ResponseWriter's clock)
+	head         bool      // HEAD rather than GET
 	ifMatch      []byte
 	ifNoneMatch  []byte
 	ifModSince   []byte
@@ -396,7 +397,7 @@ func (h *Handler) current(e *entry, rq *reqInfo) *rep {
 // index file would change the answer, every sidecar), so that no part
 // of it is trusted for longer than CacheValid since it was last seen.
 func (h *Handler) currentWithin(e *entry, rq *reqInfo) *rep {
-	if now := h.clock(time.Now()); !h.fresh(e, now) {
+	if now := h.clock(rq.now); !h.fresh(e, now) {
 		if !h.unchangedAll(e) {
 			return nil
 		}
