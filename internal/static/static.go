@@ -10,8 +10,8 @@
 // one fstatat(2) per request, so it never serves a changed file's old
 // bytes (unless Config.CacheValid trusts it for a while, as nginx's
 // open_file_cache_valid); a cached small file is answered without
-// allocating. Large files
-// go out with sendfile(2) through the ResponseWriter's ReadFrom.
+// allocating. Large files go out with sendfile(2) through the
+// ResponseWriter's ReadFrom.
 //
 // It imports internal/http1 and the standard library only: never
 // internal/server or another handler.
