@@ -180,7 +180,6 @@ class Worker:
         self.fds = collections.deque()  # received with REQUEST_FD frames, in order
         self.forked = False
         self.eof = False
-        self.jobs = []  # (id, environ, body file) of the batch being run
 
     # -- the socket ---------------------------------------------------------
 
@@ -247,7 +246,7 @@ class Worker:
         than being evicted by the adapter's in between (a Flask request
         costs a microsecond less in batches of 32)."""
         unpack = HDR.unpack_from
-        jobs = self.jobs
+        jobs = []  # (id, environ, body file)
         buf, r, w = self.buf, self.r, self.w
         while w - r >= 9:
             n, kind, rid = unpack(buf, r)
@@ -256,17 +255,16 @@ class Worker:
                 if end > len(buf):
                     self.grow(max(2 * len(buf), end - r))
                 break
+            payload, r = r + 9, end
             self.r = end
             if kind == REQUEST:
-                jobs.append(self.environ(rid, r + 9, end, None))
+                jobs.append(self.environ(rid, payload, end, None))
             elif kind == REQUEST_FD:
-                jobs.append(self.environ(rid, r + 9, end, self.fds.popleft()))
+                jobs.append(self.environ(rid, payload, end, self.fds.popleft()))
             # A CANCEL here names a request already answered: nave cancels
             # only a reply it has begun to receive. Nothing to do.
-            buf, r, w = self.buf, self.r, self.w
         for rid, environ, body in jobs:
             self.request(rid, environ, body)
-        jobs.clear()
 
     def environ(self, rid, p, end, fd):
         """Builds the environ of the REQUEST frame whose payload is
