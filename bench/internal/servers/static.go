@@ -26,21 +26,24 @@ func checkNave(e *Env) error {
 // so does nave with --file-cache-valid 60s. A nave build older than that
 // flag runs with its defaults.
 func naveServe(e *Env, addr, root string) (proc.Spec, error) {
-	args := []string{"serve", "--listen", addr, "--access-log", "off"}
 	if help, err := naveHelp(e, "serve"); err == nil && strings.Contains(help, "--file-cache-valid") {
-		args = append(args, "--file-cache-valid", "60s")
+		return naveServeSpec(e, "nave", addr, root, "--file-cache-valid", "60s"), nil
 	}
-	s := spec(e, "nave", e.Nave, append(args, root)...)
-	s.Env = []string{goMaxProcs}
-	return s, nil
+	return naveServeSpec(e, "nave", addr, root), nil
 }
 
 // naveServeStrict is nave with its defaults: every request stats the file
 // it serves from the cache, so that a change is seen at once.
 func naveServeStrict(e *Env, addr, root string) (proc.Spec, error) {
-	s := spec(e, StrictName, e.Nave, "serve", "--listen", addr, "--access-log", "off", root)
+	return naveServeSpec(e, StrictName, addr, root), nil
+}
+
+// naveServeSpec is `nave serve` on addr for root, with flags added.
+func naveServeSpec(e *Env, name, addr, root string, flags ...string) proc.Spec {
+	args := append([]string{"serve", "--listen", addr, "--access-log", "off"}, flags...)
+	s := spec(e, name, e.Nave, append(args, root)...)
 	s.Env = []string{goMaxProcs}
-	return s, nil
+	return s
 }
 
 func checkFasthttp(e *Env) error {
