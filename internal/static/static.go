@@ -468,7 +468,7 @@ func (h *Handler) miss(w *http1.ResponseWriter, r *http1.Request, rq *reqInfo, k
 		// Only a plain "no such file" is trusted here; anything else
 		// (a permission error on the way, say) is for os.Root to judge.
 		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
-			h.missing(key, stale)
+			h.missing(key, stale, rq.now)
 			h.fail(w, rq, 404)
 			return
 		}
@@ -476,17 +476,17 @@ func (h *Handler) miss(w *http1.ResponseWriter, r *http1.Request, rq *reqInfo, k
 	h.slow(w, r, rq, string(key), stale)
 }
 
-// missing records that key names nothing. With CacheValid the cache
+// missing records that key named nothing at now. With CacheValid the cache
 // keeps that too, as nginx's open_file_cache_errors, so that a name asked
 // for again is a 404 without a stat until CacheValid has passed; without
 // it, only the stale entry goes.
-func (h *Handler) missing(key []byte, stale *entry) {
+func (h *Handler) missing(key []byte, stale *entry, now time.Time) {
 	switch {
 	case stale != nil && stale.missing:
-		stale.checked.Store(h.clock(time.Now()))
+		stale.checked.Store(h.clock(now))
 	case h.cacheValid > 0:
 		e := &entry{key: string(key), missing: true, cost: entryOverhead}
-		e.checked.Store(h.clock(time.Now()))
+		e.checked.Store(h.clock(now))
 		h.cache.put(e) // replaces stale
 	case stale != nil:
 		h.cache.remove(stale)
