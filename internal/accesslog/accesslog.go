@@ -8,7 +8,7 @@
 // reported once through the injected *slog.Logger, and again once the
 // destination recovers.
 //
-// It imports http1 and the standard library only; it must not import server,
+// It imports web and the standard library only; it must not import server,
 // cli or any handler package.
 package accesslog
 
@@ -21,7 +21,7 @@ import (
 	"sync"
 	"time"
 
-	"nave/internal/http1"
+	"nave/internal/web"
 )
 
 // Errors from ParseFormat and Open.
@@ -134,12 +134,13 @@ func Open(dest string, format Format, errLog *slog.Logger) (*Logger, error) {
 	return l, nil
 }
 
-// Log records the exchange of r and w, which began at start; the duration
-// runs from start to now. The server calls it after each response. It does
+// Log records the exchange of r and w; the duration runs from r.Start to
+// now. The server calls it after each response. It does
 // not retain r, w or their bytes, does no I/O, and does not allocate in
 // steady state. When records cannot be written out fast enough, or the
 // destination fails, records are dropped. Log after Close does nothing.
-func (l *Logger) Log(r *http1.Request, w *http1.ResponseWriter, start time.Time) {
+func (l *Logger) Log(r *web.Request, w *web.ResponseWriter) {
+	start := r.Start
 	if l == nil {
 		return
 	}

@@ -17,7 +17,8 @@ import (
 	"testing"
 	"time"
 
-	"nave/internal/http1"
+	"nave/internal/web"
+	"nave/internal/web/webtest"
 )
 
 // recorder is a slog.Handler that keeps "LEVEL message key=value..." lines.
@@ -122,7 +123,7 @@ func fixLogger(l *Logger) {
 }
 
 // request builds the exchange for GET target, and its Combined line.
-func request(t testing.TB, target string) (*http1.Request, *http1.ResponseWriter, string) {
+func request(t testing.TB, target string) (*web.Request, *web.ResponseWriter, string) {
 	r, w := exchange{
 		method: "GET", target: target, minor: 1, host: "example.com", remote: "192.0.2.7:51234",
 		header: []string{"User-Agent", "test"}, body: "ok",
@@ -141,7 +142,7 @@ func TestCloseFlushes(t *testing.T) {
 				var buf syncBuffer
 				l, rec := newTestLogger(&buf, c.f)
 				r, w := tt.ex.build(t)
-				l.Log(r, w, testStart)
+				l.Log(r, w)
 				if err := l.Close(); err != nil {
 					t.Fatal(err)
 				}
@@ -160,11 +161,11 @@ func TestLogAfterClose(t *testing.T) {
 	var buf syncBuffer
 	l, _ := newTestLogger(&buf, Combined)
 	r, w, line := request(t, "/first")
-	l.Log(r, w, testStart)
+	l.Log(r, w)
 	if err := l.Close(); err != nil {
 		t.Fatal(err)
 	}
-	l.Log(r, w, testStart)
+	l.Log(r, w)
 	if err := l.Close(); err != nil {
 		t.Errorf("second Close: got %v, want nil", err)
 	}
@@ -179,7 +180,7 @@ func TestNilLogger(t *testing.T) {
 		t.Fatalf("Open(off): got %v, %v, want nil, nil", l, err)
 	}
 	r, w, _ := request(t, "/")
-	l.Log(r, w, testStart)
+	l.Log(r, w)
 	if err := l.Close(); err != nil {
 		t.Errorf("Close: got %v, want nil", err)
 	}
@@ -198,7 +199,7 @@ func TestOpenFile(t *testing.T) {
 		}
 		fixLogger(l)
 		r, w, line := request(t, target)
-		l.Log(r, w, testStart)
+		l.Log(r, w)
 		if err := l.Close(); err != nil {
 			t.Fatal(err)
 		}
@@ -284,12 +285,12 @@ func TestFlushTimer(t *testing.T) {
 	l, _ := newTestLogger(&buf, Combined)
 	t.Cleanup(func() { l.Close() })
 	r, w, line := request(t, "/timer")
-	l.Log(r, w, testStart)
+	l.Log(r, w)
 	waitFor(t, "record", func() bool { return buf.String() == line })
 
 	// The timer is re-armed for the next record.
 	r, w, line2 := request(t, "/again")
-	l.Log(r, w, testStart)
+	l.Log(r, w)
 	waitFor(t, "second record", func() bool { return buf.String() == line+line2 })
 }
 
@@ -300,7 +301,7 @@ func TestFlushWhenFull(t *testing.T) {
 	r, w, line := request(t, "/full")
 	n := flushSize/len(line) + 1
 	for range n {
-		l.Log(r, w, testStart)
+		l.Log(r, w)
 	}
 	l.mu.Lock()
 	kicked := l.kicked || l.writing || len(l.buf) < flushSize
@@ -328,7 +329,7 @@ func TestConcurrentLog(t *testing.T) {
 		wg.Go(func() {
 			for i := range perGoroutine {
 				r, w, _ := request(t, fmt.Sprintf("/g%d/r%d", g, i))
-				l.Log(r, w, testStart)
+				l.Log(r, w)
 			}
 		})
 	}
@@ -365,7 +366,7 @@ func TestWriteErrorReportedOnce(t *testing.T) {
 	t.Cleanup(func() { l.Close() })
 	logFlush := func(target string) string {
 		r, w, line := request(t, target)
-		l.Log(r, w, testStart)
+		l.Log(r, w)
 		l.flushPending()
 		return line
 	}
@@ -405,11 +406,11 @@ func TestTornWrite(t *testing.T) {
 	l, _ := newTestLogger(fw, Combined)
 	r, w, line := request(t, "/torn")
 	fw.setFail(true)
-	l.Log(r, w, testStart)
+	l.Log(r, w)
 	l.flushPending()
 	fw.setFail(false)
 	r, w, line2 := request(t, "/whole")
-	l.Log(r, w, testStart)
+	l.Log(r, w)
 	if err := l.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -429,10 +430,10 @@ func TestDevFull(t *testing.T) {
 	}
 	r, w, _ := request(t, "/full")
 	for range 3 {
-		l.Log(r, w, testStart)
+		l.Log(r, w)
 		l.flushPending()
 	}
-	l.Log(r, w, testStart)
+	l.Log(r, w)
 	err = l.Close()
 	if !errors.Is(err, syscall.ENOSPC) {
 		t.Errorf("Close: got %v, want ENOSPC", err)
@@ -468,7 +469,7 @@ func TestStalledWriteDropsRecords(t *testing.T) {
 	gw := newGateWriter()
 	l, rec := newTestLogger(gw, Combined)
 	r, w, line := request(t, "/stall")
-	l.Log(r, w, testStart)
+	l.Log(r, w)
 	var wg sync.WaitGroup
 	wg.Go(l.flushPending)
 	<-gw.entered
@@ -476,7 +477,7 @@ func TestStalledWriteDropsRecords(t *testing.T) {
 	// With the writer stuck, Log must neither block nor buffer without bound.
 	logged := 1
 	for range 2 * maxPending / len(line) {
-		l.Log(r, w, testStart)
+		l.Log(r, w)
 		logged++
 	}
 	l.mu.Lock()
@@ -522,14 +523,14 @@ func TestRecordDuringWrite(t *testing.T) {
 	l, _ := newTestLogger(gw, Combined)
 	t.Cleanup(func() { l.Close() })
 	r, w, line := request(t, "/first")
-	l.Log(r, w, testStart)
+	l.Log(r, w)
 	select {
 	case <-gw.entered:
 	case <-time.After(3 * time.Second):
 		t.Fatal("no write after 3s")
 	}
 	r, w, line2 := request(t, "/during")
-	l.Log(r, w, testStart)
+	l.Log(r, w)
 	close(gw.gate)
 	waitFor(t, "records", func() bool { return gw.String() == line+line2 })
 }
@@ -543,28 +544,27 @@ func BenchmarkLogJSON(b *testing.B) {
 }
 
 func benchmarkLog(b *testing.B, f Format) {
-	var req http1.Request
+	var req web.Request
 	req.Method = []byte("GET")
 	req.Target = []byte("/static/css/site.css?v=20260102")
-	req.Host = []byte("www.example.com")
-	req.ProtoMinor = 1
+	req.Authority = []byte("www.example.com")
+	req.Start = time.Now()
 	req.RemoteAddr = netip.MustParseAddrPort("203.0.113.45:52814")
 	req.Header.Add("Host", "www.example.com")
 	req.Header.Add("User-Agent", "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0")
 	req.Header.Add("Referer", "https://www.example.com/blog/2026/01/hello-world")
 	req.Header.Add("Accept", "text/css,*/*;q=0.1")
-	var w http1.ResponseWriter
-	w.Reset(io.Discard, &req, time.Now())
+	var rec webtest.Recorder
+	w := rec.Begin(&req)
 	w.WriteHeader(200)
 	w.Write(make([]byte, 4321))
-	w.Finish()
+	rec.End()
 
 	l := New(io.Discard, f, nil)
 	defer l.Close()
-	start := time.Now()
 	b.ReportAllocs()
 	for b.Loop() {
-		l.Log(&req, &w, start)
+		l.Log(&req, w)
 	}
 	reportDropped(b, l)
 }
@@ -580,12 +580,11 @@ func reportDropped(b *testing.B, l *Logger) {
 func BenchmarkLogCombinedParallel(b *testing.B) {
 	l := New(io.Discard, Combined, nil)
 	defer l.Close()
-	start := time.Now()
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {
 		r, w, _ := request(b, "/static/css/site.css?v=20260102")
 		for pb.Next() {
-			l.Log(r, w, start)
+			l.Log(r, w)
 		}
 	})
 	reportDropped(b, l)

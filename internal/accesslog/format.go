@@ -1,13 +1,14 @@
 package accesslog
 
 import (
+	"crypto/tls"
 	"fmt"
 	"net/netip"
 	"strconv"
 	"time"
 	"unicode/utf8"
 
-	"nave/internal/http1"
+	"nave/internal/web"
 )
 
 // Format is the layout of a record. The zero value is Combined.
@@ -47,7 +48,7 @@ func (f Format) String() string {
 
 // appendRecord appends one record, with its newline, for a request that
 // began at t and took d.
-func (f Format) appendRecord(b []byte, r *http1.Request, w *http1.ResponseWriter, t time.Time, d time.Duration) []byte {
+func (f Format) appendRecord(b []byte, r *web.Request, w *web.ResponseWriter, t time.Time, d time.Duration) []byte {
 	if f == JSON {
 		return appendJSON(b, r, w, t, d)
 	}
@@ -63,7 +64,7 @@ const (
 // appendCombined appends a Combined Log Format line. A request without a
 // method (one refused before its request line parsed) logs "%r" as "-";
 // %b, Referer and User-Agent are "-" when zero, absent or empty.
-func appendCombined(b []byte, r *http1.Request, w *http1.ResponseWriter, t time.Time) []byte {
+func appendCombined(b []byte, r *web.Request, w *web.ResponseWriter, t time.Time) []byte {
 	b = appendAddr(b, r.RemoteAddr, "-")
 	b = append(b, " - - ["...)
 	b = t.AppendFormat(b, clfTime)
@@ -75,7 +76,7 @@ func appendCombined(b []byte, r *http1.Request, w *http1.ResponseWriter, t time.
 		b = append(b, ' ')
 		b = appendEscaped(b, r.Target)
 		b = append(b, ' ')
-		b = append(b, r.Proto()...)
+		b = append(b, r.Proto.String()...)
 	}
 	b = append(b, "\" "...)
 	b = strconv.AppendInt(b, int64(w.Status()), 10)
@@ -140,7 +141,7 @@ func appendEscaped(b, s []byte) []byte {
 
 // appendJSON appends a JSON record. Absent strings are "", never null, so
 // every record has the same keys and types.
-func appendJSON(b []byte, r *http1.Request, w *http1.ResponseWriter, t time.Time, d time.Duration) []byte {
+func appendJSON(b []byte, r *web.Request, w *web.ResponseWriter, t time.Time, d time.Duration) []byte {
 	b = append(b, `{"time":"`...)
 	b = t.AppendFormat(b, jsonTime)
 	b = append(b, `","remote":"`...)
@@ -150,7 +151,7 @@ func appendJSON(b []byte, r *http1.Request, w *http1.ResponseWriter, t time.Time
 	b = append(b, `","target":"`...)
 	b = appendJSONString(b, r.Target)
 	b = append(b, `","proto":"`...)
-	b = append(b, r.Proto()...)
+	b = append(b, r.Proto.String()...)
 	b = append(b, `","status":`...)
 	b = strconv.AppendInt(b, int64(w.Status()), 10)
 	b = append(b, `,"bytes":`...)
@@ -162,7 +163,9 @@ func appendJSON(b []byte, r *http1.Request, w *http1.ResponseWriter, t time.Time
 	b = append(b, `","user_agent":"`...)
 	b = appendJSONString(b, r.Header.Get("User-Agent"))
 	b = append(b, `","host":"`...)
-	b = appendJSONString(b, r.Host)
+	b = appendJSONString(b, r.Authority)
+	b = append(b, `","tls":"`...)
+	b = append(b, tlsVersion(r)...)
 	return append(b, "\"}\n"...)
 }
 
@@ -225,4 +228,23 @@ func appendJSONString(b, s []byte) []byte {
 		done = i
 	}
 	return append(b, s[done:]...)
+}
+
+// tlsVersion names the TLS version of r's connection as OpenSSL and
+// nginx's $ssl_protocol do, or "" on cleartext.
+func tlsVersion(r *web.Request) string {
+	if r.TLS == nil {
+		return ""
+	}
+	switch r.TLS.Version {
+	case tls.VersionTLS13:
+		return "TLSv1.3"
+	case tls.VersionTLS12:
+		return "TLSv1.2"
+	case tls.VersionTLS11:
+		return "TLSv1.1"
+	case tls.VersionTLS10:
+		return "TLSv1"
+	}
+	return "unknown"
 }

@@ -1,9 +1,9 @@
 package accesslog
 
 import (
+	"crypto/tls"
 	"encoding/json"
 	"errors"
-	"io"
 	"net/netip"
 	"regexp"
 	"strconv"
@@ -11,11 +11,12 @@ import (
 	"testing"
 	"time"
 
-	"nave/internal/http1"
+	"nave/internal/web"
+	"nave/internal/web/webtest"
 )
 
 // exchange describes a request and its response, for building the
-// http1 values the server would hand to Log.
+// web values the server would hand to Log.
 type exchange struct {
 	method, target string
 	minor          int
@@ -24,16 +25,23 @@ type exchange struct {
 	header         []string // name, value, name, value...
 	status         int      // 0: the writer's default, 200
 	body           string
+	tls            uint16 // the TLS version, 0 on cleartext
 }
 
 // build returns the request and a finished response writer for e.
-func (e exchange) build(tb testing.TB) (*http1.Request, *http1.ResponseWriter) {
+func (e exchange) build(tb testing.TB) (*web.Request, *web.ResponseWriter) {
 	tb.Helper()
-	r := &http1.Request{
-		Method:     []byte(e.method),
-		Target:     []byte(e.target),
-		Host:       []byte(e.host),
-		ProtoMinor: e.minor,
+	r := &web.Request{
+		Method:    []byte(e.method),
+		Target:    []byte(e.target),
+		Authority: []byte(e.host),
+		Start:     testStart,
+	}
+	if e.minor == 0 {
+		r.Proto = web.HTTP10
+	}
+	if e.tls != 0 {
+		r.Scheme, r.TLS = "https", &tls.ConnectionState{Version: e.tls}
 	}
 	if e.remote != "" {
 		ap, err := netip.ParseAddrPort(e.remote)
@@ -45,8 +53,8 @@ func (e exchange) build(tb testing.TB) (*http1.Request, *http1.ResponseWriter) {
 	for i := 0; i+1 < len(e.header); i += 2 {
 		r.Header.Add(e.header[i], e.header[i+1])
 	}
-	w := new(http1.ResponseWriter)
-	w.Reset(io.Discard, r, time.Now())
+	rec := new(webtest.Recorder)
+	w := rec.Begin(r)
 	if e.status != 0 {
 		w.WriteHeader(e.status)
 	}
@@ -55,7 +63,7 @@ func (e exchange) build(tb testing.TB) (*http1.Request, *http1.ResponseWriter) {
 			tb.Fatal(err)
 		}
 	}
-	if err := w.Finish(); err != nil {
+	if err := rec.End(); err != nil {
 		tb.Fatal(err)
 	}
 	return r, w
@@ -85,7 +93,16 @@ var formatTests = []struct {
 			body:   "Hello, world!",
 		},
 		combined:  `192.0.2.7 - - [02/Jan/2026:15:04:05 +0100] "GET /index.html?q=1 HTTP/1.1" 200 13 "https://example.com/" "curl/8.5.0"`,
-		jsonValue: `{"time":"2026-01-02T15:04:05.123+01:00","remote":"192.0.2.7","method":"GET","target":"/index.html?q=1","proto":"HTTP/1.1","status":200,"bytes":13,"duration_ms":1.500,"referer":"https://example.com/","user_agent":"curl/8.5.0","host":"example.com"}`,
+		jsonValue: `{"time":"2026-01-02T15:04:05.123+01:00","remote":"192.0.2.7","method":"GET","target":"/index.html?q=1","proto":"HTTP/1.1","status":200,"bytes":13,"duration_ms":1.500,"referer":"https://example.com/","user_agent":"curl/8.5.0","host":"example.com","tls":""}`,
+	},
+	{
+		name: "tls13",
+		ex: exchange{
+			method: "GET", target: "/", minor: 1, host: "example.com", remote: "192.0.2.7:51234",
+			body: "x", tls: tls.VersionTLS13,
+		},
+		combined:  `192.0.2.7 - - [02/Jan/2026:15:04:05 +0100] "GET / HTTP/1.1" 200 1 "-" "-"`,
+		jsonValue: `{"time":"2026-01-02T15:04:05.123+01:00","remote":"192.0.2.7","method":"GET","target":"/","proto":"HTTP/1.1","status":200,"bytes":1,"duration_ms":1.500,"referer":"","user_agent":"","host":"example.com","tls":"TLSv1.3"}`,
 	},
 	{
 		name: "head",
@@ -95,7 +112,7 @@ var formatTests = []struct {
 			body:   "not sent",
 		},
 		combined:  `192.0.2.7 - - [02/Jan/2026:15:04:05 +0100] "HEAD / HTTP/1.1" 200 - "-" "curl/8.5.0"`,
-		jsonValue: `{"time":"2026-01-02T15:04:05.123+01:00","remote":"192.0.2.7","method":"HEAD","target":"/","proto":"HTTP/1.1","status":200,"bytes":0,"duration_ms":1.500,"referer":"","user_agent":"curl/8.5.0","host":"example.com"}`,
+		jsonValue: `{"time":"2026-01-02T15:04:05.123+01:00","remote":"192.0.2.7","method":"HEAD","target":"/","proto":"HTTP/1.1","status":200,"bytes":0,"duration_ms":1.500,"referer":"","user_agent":"curl/8.5.0","host":"example.com","tls":""}`,
 	},
 	{
 		name: "no_content_empty_referer",
@@ -105,7 +122,7 @@ var formatTests = []struct {
 			status: 204,
 		},
 		combined:  `192.0.2.7 - - [02/Jan/2026:15:04:05 +0100] "DELETE /item/7 HTTP/1.1" 204 - "-" "-"`,
-		jsonValue: `{"time":"2026-01-02T15:04:05.123+01:00","remote":"192.0.2.7","method":"DELETE","target":"/item/7","proto":"HTTP/1.1","status":204,"bytes":0,"duration_ms":1.500,"referer":"","user_agent":"","host":"example.com"}`,
+		jsonValue: `{"time":"2026-01-02T15:04:05.123+01:00","remote":"192.0.2.7","method":"DELETE","target":"/item/7","proto":"HTTP/1.1","status":204,"bytes":0,"duration_ms":1.500,"referer":"","user_agent":"","host":"example.com","tls":""}`,
 	},
 	{
 		name: "http10_ipv6_no_host",
@@ -114,7 +131,7 @@ var formatTests = []struct {
 			status: 404, body: "not found\n",
 		},
 		combined:  `2001:db8::1 - - [02/Jan/2026:15:04:05 +0100] "GET /missing HTTP/1.0" 404 10 "-" "-"`,
-		jsonValue: `{"time":"2026-01-02T15:04:05.123+01:00","remote":"2001:db8::1","method":"GET","target":"/missing","proto":"HTTP/1.0","status":404,"bytes":10,"duration_ms":1.500,"referer":"","user_agent":"","host":""}`,
+		jsonValue: `{"time":"2026-01-02T15:04:05.123+01:00","remote":"2001:db8::1","method":"GET","target":"/missing","proto":"HTTP/1.0","status":404,"bytes":10,"duration_ms":1.500,"referer":"","user_agent":"","host":"","tls":""}`,
 	},
 	{
 		name: "ipv4_mapped_absolute_form",
@@ -123,7 +140,7 @@ var formatTests = []struct {
 			body: "x",
 		},
 		combined:  `192.0.2.9 - - [02/Jan/2026:15:04:05 +0100] "GET http://example.com/x HTTP/1.1" 200 1 "-" "-"`,
-		jsonValue: `{"time":"2026-01-02T15:04:05.123+01:00","remote":"192.0.2.9","method":"GET","target":"http://example.com/x","proto":"HTTP/1.1","status":200,"bytes":1,"duration_ms":1.500,"referer":"","user_agent":"","host":"example.com"}`,
+		jsonValue: `{"time":"2026-01-02T15:04:05.123+01:00","remote":"192.0.2.9","method":"GET","target":"http://example.com/x","proto":"HTTP/1.1","status":200,"bytes":1,"duration_ms":1.500,"referer":"","user_agent":"","host":"example.com","tls":""}`,
 	},
 	{
 		name: "no_request_line_no_remote",
@@ -131,7 +148,7 @@ var formatTests = []struct {
 			minor: 1, status: 400, body: "bad request\n",
 		},
 		combined:  `- - - [02/Jan/2026:15:04:05 +0100] "-" 400 12 "-" "-"`,
-		jsonValue: `{"time":"2026-01-02T15:04:05.123+01:00","remote":"","method":"","target":"","proto":"HTTP/1.1","status":400,"bytes":12,"duration_ms":1.500,"referer":"","user_agent":"","host":""}`,
+		jsonValue: `{"time":"2026-01-02T15:04:05.123+01:00","remote":"","method":"","target":"","proto":"HTTP/1.1","status":400,"bytes":12,"duration_ms":1.500,"referer":"","user_agent":"","host":"","tls":""}`,
 	},
 	{
 		name: "hostile",
@@ -146,7 +163,7 @@ var formatTests = []struct {
 			`"x\x22 200 1 \x22-\x22 \x22\x5C\x09q" "ua\xFF\xFE\xC3\xA9 \xE2\x80\xA8"`,
 		jsonValue: `{"time":"2026-01-02T15:04:05.123+01:00","remote":"192.0.2.7","method":"G\"E T","target":"/a\"b\\c\nd\u0000\u007f\ufffdé",` +
 			`"proto":"HTTP/1.1","status":200,"bytes":0,"duration_ms":1.500,"referer":"x\" 200 1 \"-\" \"\\\tq",` +
-			`"user_agent":"ua\ufffd\ufffdé \u2028","host":"example.com"}`,
+			`"user_agent":"ua\ufffd\ufffdé \u2028","host":"example.com","tls":""}`,
 	},
 }
 
@@ -178,7 +195,7 @@ func TestJSONDecodes(t *testing.T) {
 
 // checkJSON checks that the JSON record for r and w decodes, and that each
 // string decodes to what encoding/json makes of the same bytes.
-func checkJSON(t *testing.T, r *http1.Request, w *http1.ResponseWriter) {
+func checkJSON(t *testing.T, r *web.Request, w *web.ResponseWriter) {
 	t.Helper()
 	line := JSON.appendRecord(nil, r, w, testStart, testDuration)
 	if i := strings.IndexByte(string(line), '\n'); i != len(line)-1 {
@@ -193,7 +210,7 @@ func checkJSON(t *testing.T, r *http1.Request, w *http1.ResponseWriter) {
 		"target":     r.Target,
 		"referer":    r.Header.Get("Referer"),
 		"user_agent": r.Header.Get("User-Agent"),
-		"host":       r.Host,
+		"host":       r.Authority,
 	} {
 		ref, err := json.Marshal(string(raw))
 		if err != nil {
@@ -242,7 +259,7 @@ func unescapeCombined(t *testing.T, s string) string {
 
 // checkCombined checks that the Combined record for r and w is one line of
 // the right shape whose fields unescape to the request's bytes.
-func checkCombined(t *testing.T, r *http1.Request, w *http1.ResponseWriter) {
+func checkCombined(t *testing.T, r *web.Request, w *web.ResponseWriter) {
 	t.Helper()
 	line := string(Combined.appendRecord(nil, r, w, testStart, testDuration))
 	m := combinedLine.FindStringSubmatch(line)
@@ -251,7 +268,7 @@ func checkCombined(t *testing.T, r *http1.Request, w *http1.ResponseWriter) {
 	}
 	want := "-"
 	if len(r.Method) > 0 {
-		want = string(r.Method) + " " + string(r.Target) + " " + r.Proto()
+		want = string(r.Method) + " " + string(r.Target) + " " + r.Proto.String()
 	}
 	if got := unescapeCombined(t, m[3]); got != want {
 		t.Errorf("request line: got %q, want %q", got, want)
@@ -281,12 +298,12 @@ func TestCombinedRoundTrip(t *testing.T) {
 
 // fuzzExchange builds an exchange from fuzzed bytes. Header values a parser
 // would refuse (control bytes) cannot be in a Request, so they are left out.
-func fuzzExchange(t *testing.T, method, target, referer, ua string) (*http1.Request, *http1.ResponseWriter) {
+func fuzzExchange(t *testing.T, method, target, referer, ua string) (*web.Request, *web.ResponseWriter) {
 	e := exchange{method: method, target: target, minor: 1, host: target, remote: "192.0.2.1:1"}
-	if http1.ValidFieldValue(referer) {
+	if web.ValidFieldValue(referer) {
 		e.header = append(e.header, "Referer", referer)
 	}
-	if http1.ValidFieldValue(ua) {
+	if web.ValidFieldValue(ua) {
 		e.header = append(e.header, "User-Agent", ua)
 	}
 	return e.build(t)

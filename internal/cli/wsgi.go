@@ -12,13 +12,12 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
-	"nave/internal/http1"
+	"nave/internal/route"
 	"nave/internal/server"
 	"nave/internal/static"
 	"nave/internal/wsgi"
@@ -188,7 +187,7 @@ func runWSGI(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	defer closeRoutes(routes)
+	defer routes.close()
 	alog, ln, err := o.server.open(logger)
 	if err != nil {
 		return err
@@ -202,6 +201,11 @@ func runWSGI(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	defer signal.Stop(hup)
 	o.pool.Logger = logger
 	pool := wsgi.New(o.pool)
+	app := wsgi.NewHandler(pool, wsgi.HandlerConfig{Logger: logger})
+	table, err := route.New(append(routes.mounts, route.Mount{Prefix: o.mount, Handler: app}))
+	if err != nil {
+		return usagef("--mount %s and --static: %v", o.mount, err)
+	}
 	if err := pool.Start(); err != nil {
 		var se *wsgi.StartError
 		if errors.As(err, &se) && se.Output != "" {
@@ -209,9 +213,8 @@ func runWSGI(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		}
 		return err
 	}
-	app := wsgi.NewHandler(pool, wsgi.HandlerConfig{Mount: o.mount, Logger: logger})
 	cfg := o.server.timeouts
-	cfg.Handler = &router{routes: routes, app: app}
+	cfg.Handler = table
 	cfg.Limits = o.server.limits()
 	cfg.Logger = logger
 	if alog != nil {
@@ -257,69 +260,42 @@ func reloadOnHangup(hup <-chan os.Signal, pool *wsgi.Pool, log *slog.Logger) (st
 	return func() { close(done) }
 }
 
-// staticRoutes makes a static-files handler per --static, longest prefix
-// first so that the most specific wins. The caller closes the handlers.
-func staticRoutes(flags []staticRoute, log *slog.Logger) ([]route, error) {
-	var routes []route
+// staticMounts are the handlers of the --static flags, and their mounts.
+type staticMounts struct {
+	handlers []*static.Handler
+	mounts   []route.Mount
+}
+
+// staticRoutes makes a static-files handler per --static. The caller
+// closes them.
+func staticRoutes(flags []staticRoute, log *slog.Logger) (*staticMounts, error) {
+	sm := &staticMounts{}
 	for _, s := range flags {
-		h, err := staticHandler(s.dir, s.prefix, log)
+		h, err := staticHandler(s.dir, log)
 		if err != nil {
-			closeRoutes(routes)
+			sm.close()
 			return nil, err
 		}
-		routes = append(routes, route{prefix: s.prefix, h: h})
+		sm.handlers = append(sm.handlers, h)
+		sm.mounts = append(sm.mounts, route.Mount{Prefix: s.prefix, Handler: h})
 	}
-	sort.SliceStable(routes, func(i, j int) bool { return len(routes[i].prefix) > len(routes[j].prefix) })
-	return routes, nil
+	return sm, nil
+}
+
+func (sm *staticMounts) close() {
+	for _, h := range sm.handlers {
+		h.Close()
+	}
 }
 
 // staticHandler is the one place nave wsgi builds internal/static's handler.
-func staticHandler(dir, prefix string, log *slog.Logger) (*static.Handler, error) {
+func staticHandler(dir string, log *slog.Logger) (*static.Handler, error) {
 	if info, err := os.Stat(dir); err != nil || !info.IsDir() {
 		return nil, usagef("--static %s: not a folder", dir)
 	}
-	h, err := static.New(static.Config{Dir: dir, Prefix: prefix, Logger: log})
+	h, err := static.New(static.Config{Dir: dir, Logger: log})
 	if err != nil {
 		return nil, usagef("--static %s: %v", dir, err)
 	}
 	return h, nil
-}
-
-// router sends paths under a --static prefix to its files, the rest to
-// the app.
-type router struct {
-	routes []route
-	app    http1.Handler
-}
-
-type route struct {
-	prefix string // without a trailing "/"
-	h      *static.Handler
-}
-
-func closeRoutes(routes []route) {
-	for _, r := range routes {
-		r.h.Close()
-	}
-}
-
-func (rt *router) Serve(w *http1.ResponseWriter, r *http1.Request) {
-	for _, ro := range rt.routes {
-		p := r.Path
-		if len(p) < len(ro.prefix) || string(p[:len(ro.prefix)]) != ro.prefix {
-			continue
-		}
-		rest := p[len(ro.prefix):]
-		if len(rest) > 0 && rest[0] != '/' {
-			continue
-		}
-		if len(rest) == 0 {
-			rest = []byte{'/'}
-		}
-		r.Path = rest
-		ro.h.Serve(w, r)
-		r.Path = p
-		return
-	}
-	rt.app.Serve(w, r)
 }

@@ -30,7 +30,7 @@ func BenchmarkServeRequest(b *testing.B) {
 	in := &Input{Src: &replay{[]byte(browserGET)}}
 	var (
 		r   Request
-		w   ResponseWriter
+		tr  testResponse
 		lim Limits
 	)
 	body := []byte("Hello, world!\n")
@@ -39,12 +39,12 @@ func BenchmarkServeRequest(b *testing.B) {
 		if err := ReadRequest(in, &r, &lim); err != nil {
 			b.Fatal(err)
 		}
-		w.Reset(io.Discard, &r, now)
+		w := tr.Reset(io.Discard, &r, now)
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		if _, err := w.Write(body); err != nil {
 			b.Fatal(err)
 		}
-		if err := w.Finish(); err != nil {
+		if err := tr.Finish(); err != nil {
 			b.Fatal(err)
 		}
 		if err := r.Body.Discard(1 << 20); err != nil {

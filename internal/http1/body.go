@@ -1,6 +1,10 @@
 package http1
 
-import "io"
+import (
+	"io"
+
+	"nave/internal/web"
+)
 
 // maxChunkLine bounds a chunk-size line with its extensions.
 const maxChunkLine = 4 << 10
@@ -12,7 +16,7 @@ const maxChunkLine = 4 << 10
 type Body struct {
 	in        *Input
 	req       *Request
-	rw        *ResponseWriter // to send 100 Continue; nil when not expected
+	rw        *Writer // to send 100 Continue; nil when not expected
 	lim       *Limits
 	remaining int64 // bytes left in the body or the current chunk
 	total     int64 // bytes returned so far
@@ -163,7 +167,7 @@ func parseChunkLine(line []byte) (int64, error) {
 	var size int64
 	i := 0
 	for ; i < len(line); i++ {
-		d := Unhex(line[i])
+		d := web.Unhex(line[i])
 		if d < 0 {
 			break
 		}
@@ -176,20 +180,6 @@ func parseChunkLine(line []byte) (int64, error) {
 		return 0, ErrBadChunk
 	}
 	return size, nil
-}
-
-// Unhex is the value of the hexadecimal digit c, or -1 (chunk sizes,
-// RFC 9112 §7.1; percent-encoding, RFC 3986 §2.1).
-func Unhex(c byte) int {
-	switch {
-	case '0' <= c && c <= '9':
-		return int(c - '0')
-	case 'a' <= c && c <= 'f':
-		return int(c-'a') + 10
-	case 'A' <= c && c <= 'F':
-		return int(c-'A') + 10
-	}
-	return -1
 }
 
 // validChunkExt checks *( BWS ";" BWS name [ BWS "=" BWS ( token / quoted-string ) ] ).
@@ -286,7 +276,7 @@ func (b *Body) readTrailer() error {
 		if err != nil {
 			return err
 		}
-		addRaw(t, line[:colon], line[v0:v1])
+		t.AddTrusted(line[:colon], line[v0:v1])
 	}
 }
 

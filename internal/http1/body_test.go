@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"nave/internal/web"
 	"slices"
 	"strings"
 	"testing"
@@ -347,21 +348,21 @@ func TestBodyExpectContinue(t *testing.T) {
 	now := time.Date(2024, 3, 9, 12, 30, 45, 0, time.UTC)
 	for _, tc := range []struct {
 		name        string
-		handler     func(t *testing.T, w *ResponseWriter, r *Request)
+		handler     func(t *testing.T, w *web.ResponseWriter, r *Request, dst *bytes.Buffer)
 		want        string
 		wantClosing bool
 	}{
 		{
 			name: "read_sends_continue",
-			handler: func(t *testing.T, w *ResponseWriter, r *Request) {
-				if got := w.dst.(*bytes.Buffer).String(); got != "" {
+			handler: func(t *testing.T, w *web.ResponseWriter, r *Request, dst *bytes.Buffer) {
+				if got := dst.String(); got != "" {
 					t.Errorf("before the first Read: got %q on the wire, want nothing", got)
 				}
 				p := make([]byte, 2)
 				if n, err := r.Body.Read(p); n != 2 || err != nil {
 					t.Fatalf("first Read: got %d, %v", n, err)
 				}
-				if got := w.dst.(*bytes.Buffer).String(); got != "HTTP/1.1 100 Continue\r\n\r\n" {
+				if got := dst.String(); got != "HTTP/1.1 100 Continue\r\n\r\n" {
 					t.Errorf("after the first Read: got %q, want exactly the 100 response", got)
 				}
 				if rest, err := readBody(&r.Body, 64); rest != "llo" || err != nil {
@@ -374,7 +375,7 @@ func TestBodyExpectContinue(t *testing.T) {
 		},
 		{
 			name: "final_status_first",
-			handler: func(t *testing.T, w *ResponseWriter, r *Request) {
+			handler: func(t *testing.T, w *web.ResponseWriter, r *Request, dst *bytes.Buffer) {
 				w.WriteHeader(413)
 				if _, err := readBody(&r.Body, 64); err != nil {
 					t.Errorf("reading body: %v", err)
@@ -386,7 +387,7 @@ func TestBodyExpectContinue(t *testing.T) {
 			// No 100 was sent, so the client may or may not send the body:
 			// the connection cannot be reused, and the response says so.
 			name:        "body_unread",
-			handler:     func(t *testing.T, w *ResponseWriter, r *Request) {},
+			handler:     func(t *testing.T, w *web.ResponseWriter, r *Request, dst *bytes.Buffer) {},
 			want:        "HTTP/1.1 200 OK\r\nDate: Sat, 09 Mar 2024 12:30:45 GMT\r\nServer: nave\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
 			wantClosing: true,
 		},
@@ -398,17 +399,17 @@ func TestBodyExpectContinue(t *testing.T) {
 			if err := ReadRequest(in, &r, &Limits{}); err != nil {
 				t.Fatalf("ReadRequest: %v", err)
 			}
-			var w ResponseWriter
-			w.Reset(&dst, &r, now)
-			tc.handler(t, &w, &r)
-			if err := w.Finish(); err != nil {
+			var tr testResponse
+			w := tr.Reset(&dst, &r, now)
+			tc.handler(t, w, &r, &dst)
+			if err := tr.Finish(); err != nil {
 				t.Fatalf("Finish: %v", err)
 			}
 			if got := dst.String(); got != tc.want {
 				t.Errorf("wire:\ngot  %q\nwant %q", got, tc.want)
 			}
-			if w.Closing() != tc.wantClosing {
-				t.Errorf("Closing(): got %v, want %v", w.Closing(), tc.wantClosing)
+			if tr.s.Closing() != tc.wantClosing {
+				t.Errorf("Closing(): got %v, want %v", tr.s.Closing(), tc.wantClosing)
 			}
 		})
 	}
@@ -421,13 +422,13 @@ func TestBodyContinueWriteError(t *testing.T) {
 	if err := ReadRequest(in, &r, &Limits{}); err != nil {
 		t.Fatalf("ReadRequest: %v", err)
 	}
-	var w ResponseWriter
+	var tr testResponse
 	broken := errors.New("broken pipe")
-	w.Reset(failWriter{broken}, &r, time.Time{})
+	tr.Reset(failWriter{broken}, &r, time.Time{})
 	if _, err := r.Body.Read(make([]byte, 5)); err != broken {
 		t.Errorf("Read: got %v, want %v", err, broken)
 	}
-	if !w.Closing() {
+	if !tr.s.Closing() {
 		t.Errorf("Closing() after a write error: got false, want true")
 	}
 }
@@ -449,7 +450,7 @@ func TestBodyNoAlloc(t *testing.T) {
 			in := &Input{Src: &replay{[]byte(tc.raw)}}
 			var (
 				r   Request
-				w   ResponseWriter
+				tr  testResponse
 				lim Limits
 			)
 			p := make([]byte, 64)
@@ -457,7 +458,7 @@ func TestBodyNoAlloc(t *testing.T) {
 				if err := ReadRequest(in, &r, &lim); err != nil {
 					t.Fatalf("ReadRequest: %v", err)
 				}
-				w.Reset(io.Discard, &r, testNow)
+				tr.Reset(io.Discard, &r, testNow)
 				if tc.name != "discard_unread" {
 					for {
 						if _, err := r.Body.Read(p); err == io.EOF {
@@ -467,7 +468,7 @@ func TestBodyNoAlloc(t *testing.T) {
 						}
 					}
 				}
-				if err := w.Finish(); err != nil {
+				if err := tr.Finish(); err != nil {
 					t.Fatalf("Finish: %v", err)
 				}
 				if err := r.Body.Discard(1 << 20); err != nil {

@@ -1,5 +1,7 @@
 package http1
 
+import "nave/internal/web"
+
 // Byte classes from RFC 9110 §5.6.2 (tchar) and §5.5 (field-vchar).
 const (
 	classToken  = 1 << iota // tchar
@@ -37,84 +39,10 @@ func indexByte(s string, c byte) int {
 	return -1
 }
 
-func isToken[T string | []byte](s T) bool {
-	if len(s) == 0 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if byteClass[s[i]]&classToken == 0 {
-			return false
-		}
-	}
-	return true
-}
+func isToken[T string | []byte](s T) bool { return web.IsToken(s) }
 
-// ValidFieldName reports whether s is a token, as a field name must be.
-func ValidFieldName(s string) bool { return isToken(s) }
-
-// ValidFieldValue reports whether s may be sent as a field value: no CR,
-// LF, NUL or other control byte except HTAB (RFC 9110 §5.5).
-func ValidFieldValue[T string | []byte](s T) bool {
-	for i := 0; i < len(s); i++ {
-		if byteClass[s[i]]&classValue == 0 {
-			return false
-		}
-	}
-	return true
-}
-
-// EqualFold reports whether a and b are equal, ignoring ASCII case: how
-// field names, tokens and coding names compare (RFC 9110 §5.1).
-func EqualFold[A, B string | []byte](a A, b B) bool {
-	return equalFold(a, b)
-}
-
-func equalFold[A, B string | []byte](b A, s B) bool {
-	if len(b) != len(s) {
-		return false
-	}
-	for i := 0; i < len(b); i++ {
-		if lower(b[i]) != lower(s[i]) {
-			return false
-		}
-	}
-	return true
-}
-
-func lower(c byte) byte {
-	if 'A' <= c && c <= 'Z' {
-		return c + 'a' - 'A'
-	}
-	return c
-}
+func equalFold[A, B string | []byte](a A, b B) bool { return web.EqualFold(a, b) }
 
 func isOWS(c byte) bool { return c == ' ' || c == '\t' }
 
-func trimOWS(b []byte) []byte {
-	for len(b) > 0 && isOWS(b[0]) {
-		b = b[1:]
-	}
-	for len(b) > 0 && isOWS(b[len(b)-1]) {
-		b = b[:len(b)-1]
-	}
-	return b
-}
-
-// nextListItem splits the first element off a comma-separated list
-// (RFC 9110 §5.6.1), skipping empty elements. ok is false when none is left.
-func nextListItem(b []byte) (item, rest []byte, ok bool) {
-	for len(b) > 0 {
-		i := 0
-		for i < len(b) && b[i] != ',' {
-			i++
-		}
-		item, b = trimOWS(b[:i]), b[i:]
-		if len(b) > 0 {
-			b = b[1:]
-		}
-		if len(item) > 0 {
-			return item, b, true
-		}
-	}
-	return nil, nil, false
-}
+func nextListItem(b []byte) (item, rest []byte, ok bool) { return web.NextListItem(b) }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"nave/internal/web"
 	"strings"
 	"testing"
 	"testing/iotest"
@@ -50,7 +51,7 @@ func (c *countingReader) Read(p []byte) (int, error) {
 func describe(r *Request) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%q %q %q %q(nil %v) host=%q minor=%d len=%d chunked=%v close=%v expect=%v\n",
-		r.Method, r.Target, r.Path, r.Query, r.Query == nil, r.Host, r.ProtoMinor, r.ContentLength, r.Chunked, r.Close, r.ExpectContinue)
+		r.Method, r.Target, r.Path, r.Query, r.Query == nil, r.Authority, r.ProtoMinor, r.ContentLength, r.Chunked, r.Close, r.ExpectContinue)
 	for name, value := range r.Header.All() {
 		fmt.Fprintf(&b, "%q: %q\n", name, value)
 	}
@@ -93,8 +94,8 @@ func FuzzReadRequest(f *testing.F) {
 				}
 			}
 			if whole.err != nil {
-				if _, ok := whole.err.(*ProtocolError); !ok && whole.err != io.EOF && whole.err != io.ErrUnexpectedEOF {
-					t.Fatalf("error %v is neither a *ProtocolError nor EOF", whole.err)
+				if _, ok := whole.err.(*web.ProtocolError); !ok && whole.err != io.EOF && whole.err != io.ErrUnexpectedEOF {
+					t.Fatalf("error %v is neither a *web.ProtocolError nor EOF", whole.err)
 				}
 				continue
 			}
@@ -124,12 +125,12 @@ func checkInvariants(t *testing.T, r *Request, consumed, size int, lim *Limits) 
 	if r.Chunked && r.ProtoMinor == 0 {
 		t.Fatalf("accepted chunked on HTTP/1.0")
 	}
-	if !validHost(r.Host) {
-		t.Fatalf("Host %q has invalid bytes", r.Host)
+	if !validHost(r.Authority) {
+		t.Fatalf("Host %q has invalid bytes", r.Authority)
 	}
 	hosts := 0
 	for name, value := range r.Header.All() {
-		if !isToken(name) || !ValidFieldValue(value) {
+		if !isToken(name) || !web.ValidFieldValue(value) {
 			t.Fatalf("field %q: %q accepted", name, value)
 		}
 		if len(value) > 0 && (isOWS(value[0]) || isOWS(value[len(value)-1])) {
@@ -214,8 +215,8 @@ func FuzzChunkedBody(f *testing.F) {
 			t.Fatalf("read %d body bytes from %d wire bytes, limit %d", len(whole.body), len(body), lim.bodyBytes())
 		}
 		if whole.err != nil {
-			if _, ok := whole.err.(*ProtocolError); !ok && whole.err != io.ErrUnexpectedEOF {
-				t.Fatalf("error %v is neither a *ProtocolError nor io.ErrUnexpectedEOF", whole.err)
+			if _, ok := whole.err.(*web.ProtocolError); !ok && whole.err != io.ErrUnexpectedEOF {
+				t.Fatalf("error %v is neither a *web.ProtocolError nor io.ErrUnexpectedEOF", whole.err)
 			}
 			return
 		}

@@ -130,6 +130,7 @@ func ReadRequest(in *Input, r *Request, lim *Limits) error {
 			in.r += n
 			in.keep = in.r
 			r.Body.init(in, r, lim)
+			r.Request.Body = &r.Body
 			return nil
 		}
 		if err := in.fill(); err != nil {

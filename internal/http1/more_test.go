@@ -46,13 +46,13 @@ func TestReadFromWriteMore(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			d := &moreDst{}
 			r := parseTestRequest(t, tt.req)
-			var w ResponseWriter
-			w.Reset(d, r, testNow)
+			var tr testResponse
+			w := tr.Reset(d, r, testNow)
 			w.Header().Set("Content-Length", tt.declared)
 			if _, err := w.ReadFrom(strings.NewReader(tt.body)); err != nil {
 				t.Fatal(err)
 			}
-			if err := w.Finish(); err != nil {
+			if err := tr.Finish(); err != nil {
 				t.Fatal(err)
 			}
 			if got := strings.Join(d.calls, " "); got != tt.want {
@@ -65,10 +65,10 @@ func TestReadFromWriteMore(t *testing.T) {
 	}
 	// Plain writes never use WriteMore.
 	d := &moreDst{}
-	var w ResponseWriter
-	w.Reset(d, parseTestRequest(t, get11), testNow)
+	var tr testResponse
+	w := tr.Reset(d, parseTestRequest(t, get11), testNow)
 	w.Write([]byte("hello"))
-	w.Finish()
+	tr.Finish()
 	if got := strings.Join(d.calls, " "); got != "Write" {
 		t.Errorf("Write then Finish: calls %q", got)
 	}

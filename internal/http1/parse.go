@@ -1,6 +1,10 @@
 package http1
 
-import "bytes"
+import (
+	"bytes"
+
+	"nave/internal/web"
+)
 
 // parseState carries an unfinished head across calls to ParseHead, so that
 // a head arriving in pieces is scanned once, not once per piece. Offsets
@@ -54,7 +58,7 @@ func (r *Request) ParseHead(b []byte, lim *Limits) (int, error) {
 	// once the head is complete, so that it stays readable when parsing
 	// stops at an error: the refusal is logged with r, and an arena left
 	// from the previous request would read its bytes, or past its end.
-	r.Header.arena = b[:len(b):len(b)]
+	r.Header.SetArena(b[:len(b):len(b)])
 	for {
 		i := bytes.IndexByte(b[ps.pos+ps.scanned:], '\n')
 		if i < 0 {
@@ -237,11 +241,37 @@ func (ps *parseState) splitPath(lo, hi int, t []byte) {
 	ps.path = span{lo, hi}
 }
 
-// validHost checks a Host value or authority: reg-name, IP-literal or IPv4
-// characters and an optional port (RFC 3986 §3.2.2), nothing else.
+// validHost checks a Host value or authority (RFC 3986 §3.2.2, §3.2.3):
+// an IP-literal in brackets, or reg-name and IPv4 characters, then an
+// optional port of 1 to 5 digits (RFC 9110 §7.2), nothing else.
 func validHost(h []byte) bool {
-	for _, c := range h {
-		if byteClass[c]&classHost == 0 {
+	host, port := h, []byte(nil)
+	if len(h) > 0 && h[0] == '[' {
+		end := bytes.IndexByte(h, ']')
+		if end < 0 {
+			return false
+		}
+		host, port = h[1:end], h[end+1:]
+		if len(port) > 0 && port[0] != ':' {
+			return false
+		}
+	} else if i := bytes.IndexByte(h, ':'); i >= 0 {
+		host, port = h[:i], h[i:]
+	}
+	for _, c := range host {
+		if byteClass[c]&classHost == 0 || c == '[' || c == ']' || c == ':' && h[0] != '[' {
+			return false
+		}
+	}
+	if len(port) == 0 {
+		return true
+	}
+	digits := port[1:]
+	if len(digits) == 0 || len(digits) > 5 {
+		return false
+	}
+	for _, c := range digits {
+		if !isDigit(c) {
 			return false
 		}
 	}
@@ -254,7 +284,7 @@ func (r *Request) fieldLine(b []byte, lo, hi int) error {
 	if err != nil {
 		return err
 	}
-	r.Header.fields = append(r.Header.fields, field{int32(lo), int32(lo + colon), int32(lo + v0), int32(lo + v1)})
+	r.Header.AddSpan(lo, lo+colon, lo+v0, lo+v1)
 	return r.ps.special(b[lo:lo+colon], b[lo+v0:lo+v1], span{lo + v0, lo + v1})
 }
 
@@ -334,7 +364,7 @@ func (ps *parseState) special(name, value []byte, at span) error {
 func (ps *parseState) contentLength(value []byte) error {
 	items := 0
 	for item, rest, ok := nextListItem(value); ok; item, rest, ok = nextListItem(rest) {
-		n, valid := parseDecimal(item)
+		n, valid := web.ParseLength(item)
 		if !valid || ps.hasLength && n != ps.length {
 			return ErrContentLength
 		}
@@ -346,21 +376,6 @@ func (ps *parseState) contentLength(value []byte) error {
 		return ErrContentLength
 	}
 	return nil
-}
-
-// parseDecimal parses 1*DIGIT without sign or overflow.
-func parseDecimal(b []byte) (int64, bool) {
-	if len(b) == 0 || len(b) > 18 {
-		return 0, false
-	}
-	var n int64
-	for _, c := range b {
-		if !isDigit(c) {
-			return 0, false
-		}
-		n = n*10 + int64(c-'0')
-	}
-	return n, true
 }
 
 func (ps *parseState) transferEncoding(value []byte) {
@@ -386,8 +401,11 @@ func (r *Request) finishHead(head []byte, lim *Limits) error {
 	if ps.query.n0 >= 0 {
 		r.Query = ps.query.of(head)
 	}
-	r.Header.arena = head
+	r.Header.SetArena(head)
 	r.ProtoMinor = ps.minor
+	if ps.minor == 0 {
+		r.Proto = web.HTTP10
+	}
 	// RFC 9112 §9.3: 1.1 persists unless "close"; 1.0 only with "keep-alive".
 	r.Close = ps.close || ps.minor == 0 && !ps.keepAlive
 	if err := r.checkHost(head); err != nil {
@@ -414,13 +432,13 @@ func (r *Request) checkHost(head []byte) error {
 		return ErrHost
 	}
 	if ps.hosts == 1 {
-		r.Host = ps.hostField.of(head)
-		if !validHost(r.Host) {
+		r.Authority = ps.hostField.of(head)
+		if !validHost(r.Authority) {
 			return ErrHost
 		}
 	}
 	if ps.authority.n1 > ps.authority.n0 {
-		r.Host = ps.authority.of(head)
+		r.Authority = ps.authority.of(head)
 	}
 	return nil
 }

@@ -3,6 +3,7 @@ package http1
 import (
 	"errors"
 	"io"
+	"nave/internal/web"
 	"slices"
 	"strings"
 	"testing"
@@ -31,7 +32,7 @@ type badRequest struct {
 	name    string
 	raw     string
 	lim     Limits
-	wantErr *ProtocolError
+	wantErr *web.ProtocolError
 }
 
 // validRequests are heads the parser must accept.
@@ -408,6 +409,16 @@ var badRequests = []badRequest{
 	{"invalid_host_userinfo", "GET / HTTP/1.1\r\nHost: user@example.com\r\n\r\n", Limits{}, ErrHost},
 	{"invalid_host_path", "GET / HTTP/1.1\r\nHost: example.com/admin\r\n\r\n", Limits{}, ErrHost},
 	{"invalid_host_utf8", "GET / HTTP/1.1\r\nHost: \xc3\xa9.example\r\n\r\n", Limits{}, ErrHost},
+	// RFC 9110 §7.2, RFC 3986 §3.2.3: a port is 1 to 5 digits.
+	{"host_port_letters", "GET / HTTP/1.1\r\nHost: example.com:80a\r\n\r\n", Limits{}, ErrHost},
+	{"host_port_six_digits", "GET / HTTP/1.1\r\nHost: example.com:123456\r\n\r\n", Limits{}, ErrHost},
+	{"host_port_empty", "GET / HTTP/1.1\r\nHost: example.com:\r\n\r\n", Limits{}, ErrHost},
+	{"host_two_ports", "GET / HTTP/1.1\r\nHost: example.com:80:80\r\n\r\n", Limits{}, ErrHost},
+	{"host_ipv6_unbracketed", "GET / HTTP/1.1\r\nHost: ::1\r\n\r\n", Limits{}, ErrHost},
+	{"host_ipv6_junk_after", "GET / HTTP/1.1\r\nHost: [::1]x\r\n\r\n", Limits{}, ErrHost},
+	{"host_ipv6_unclosed", "GET / HTTP/1.1\r\nHost: [::1\r\n\r\n", Limits{}, ErrHost},
+	{"host_bracket_in_name", "GET / HTTP/1.1\r\nHost: a]b\r\n\r\n", Limits{}, ErrHost},
+	{"absolute_form_port_letters", "GET http://example.com:8o/ HTTP/1.1\r\nHost: example.com\r\n\r\n", Limits{}, ErrBadTarget},
 
 	// Request line (RFC 9112 §3).
 	{"bad_version_no_minor", "GET / HTTP/1\r\nHost: h\r\n\r\n", Limits{}, ErrBadVersion},
@@ -514,7 +525,7 @@ func checkHead(t *testing.T, r *Request, want head) {
 		{"Target", string(r.Target), want.target},
 		{"Path", string(r.Path), want.path},
 		{"Query", string(r.Query), want.query},
-		{"Host", string(r.Host), want.host},
+		{"Host", string(r.Authority), want.host},
 	} {
 		if c.got != c.want {
 			t.Errorf("%s: got %q, want %q", c.what, c.got, c.want)
@@ -552,7 +563,7 @@ func checkHead(t *testing.T, r *Request, want head) {
 	}
 }
 
-func renderFields(h *Header) []string {
+func renderFields(h *web.Header) []string {
 	var out []string
 	for name, value := range h.All() {
 		out = append(out, string(name)+": "+string(value))
@@ -589,8 +600,8 @@ func TestReadRequestBad(t *testing.T) {
 							t.Errorf("after the error, field %q: %q is not from the request", name, value)
 						}
 					}
-					if status, boring := StatusOf(err); status != tc.wantErr.Status || boring {
-						t.Errorf("StatusOf: got %d, %v; want %d, false", status, boring, tc.wantErr.Status)
+					if status, boring := web.StatusOf(err); status != tc.wantErr.Status || boring {
+						t.Errorf("web.StatusOf: got %d, %v; want %d, false", status, boring, tc.wantErr.Status)
 					}
 				})
 			}
@@ -635,8 +646,8 @@ func TestReadRequestStatus(t *testing.T) {
 		{io.ErrUnexpectedEOF, 400, true},
 		{errors.New("other"), 400, true},
 	} {
-		if status, boring := StatusOf(tc.err); status != tc.status || boring != tc.boring {
-			t.Errorf("StatusOf(%v): got %d, %v; want %d, %v", tc.err, status, boring, tc.status, tc.boring)
+		if status, boring := web.StatusOf(tc.err); status != tc.status || boring != tc.boring {
+			t.Errorf("web.StatusOf(%v): got %d, %v; want %d, %v", tc.err, status, boring, tc.status, tc.boring)
 		}
 	}
 }

@@ -1,6 +1,6 @@
 package http1
 
-import "net/netip"
+import "nave/internal/web"
 
 // Limits bound what a client may send. The zero value of each field means
 // its Default constant.
@@ -32,42 +32,23 @@ func orDefault[T int | int64](v, def T) T {
 	return def
 }
 
-// Request is one parsed request. Its byte slices alias the connection's
-// read buffer: they are valid only until the Handler returns.
+// Request is one parsed request: the protocol-neutral web.Request a
+// Handler sees, and the HTTP/1 facts of its framing. Its byte slices alias
+// the connection's read buffer: they are valid only until the Handler
+// returns.
 type Request struct {
-	Method []byte // a token, case-sensitive
-	Target []byte // the request-target as received
-	// Path is the path of the target, still percent-encoded: it starts with
-	// "/" for origin- and absolute-form, is "*" for asterisk-form and empty
-	// for CONNECT's authority-form.
-	Path  []byte
-	Query []byte // after "?", without it; nil when the target has no "?"
-	// Host is the authority of an absolute-form target, else the Host field
-	// (RFC 9112 §3.2.2). It may be empty on HTTP/1.0.
-	Host       []byte
-	ProtoMinor int // 0 for HTTP/1.0, 1 for HTTP/1.1 (and later 1.x)
-	Header     Header
-	Trailer    Header // filled once a chunked Body has been read to its end
-	// ContentLength is the body's length, or -1 when it is chunked.
-	ContentLength int64
-	Chunked       bool
+	web.Request
+	ProtoMinor int  // 0 for HTTP/1.0, 1 for HTTP/1.1 (and later 1.x)
+	Chunked    bool // the body is chunked; ContentLength is -1
 	// Close is set when the client asked to close after this exchange
 	// (Connection: close, or HTTP/1.0 without keep-alive).
 	Close          bool
 	ExpectContinue bool // "Expect: 100-continue" on HTTP/1.1
-	RemoteAddr     netip.AddrPort
-	LocalAddr      netip.AddrPort
-	Body           Body
+	// Body reads the body; web.Request.Body is this Body once ReadRequest
+	// returns.
+	Body Body
 
 	ps parseState
-}
-
-// Proto returns "HTTP/1.0" or "HTTP/1.1".
-func (r *Request) Proto() string {
-	if r.ProtoMinor == 0 {
-		return "HTTP/1.0"
-	}
-	return "HTTP/1.1"
 }
 
 // Reset clears r for the next request, keeping the capacity of its headers.
@@ -75,5 +56,5 @@ func (r *Request) Reset() {
 	h, t := r.Header, r.Trailer
 	h.Reset()
 	t.Reset()
-	*r = Request{Header: h, Trailer: t}
+	*r = Request{Request: web.Request{Header: h, Trailer: t}}
 }

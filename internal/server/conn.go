@@ -7,13 +7,13 @@ import (
 	"net/netip"
 	"os"
 	"runtime/debug"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
 
 	"nave/internal/http1"
+	"nave/internal/web"
 )
 
 // exchange is the per-request state: buffers, the parsed request and the
@@ -23,8 +23,15 @@ import (
 type exchange struct {
 	in   http1.Input
 	req  http1.Request
-	rw   http1.ResponseWriter
-	rbuf []byte // the read buffer, attached to in while in use
+	x    web.Exchange // the handler's ResponseWriter
+	out  http1.Writer // x's stream: HTTP/1 framing onto the connection
+	rbuf []byte       // the read buffer, attached to in while in use
+}
+
+// begin prepares the response to the request just read.
+func (ex *exchange) begin(c *conn) {
+	ex.out.Reset(c, &ex.req, &ex.x.W, &c.s.shutting)
+	ex.x.Begin(&ex.out, &ex.req.Request)
 }
 
 // readBufferSize is the read buffer each exchange owns. Heads that do not
@@ -337,39 +344,44 @@ func (c *conn) serveOne(ex *exchange) bool {
 	ex.in.Src = c
 	req := &ex.req
 	err := http1.ReadRequest(&ex.in, req, &c.s.cfg.Limits)
+	c.describe(req, start)
 	if err != nil {
-		c.refuse(ex, err, start)
+		c.refuse(ex, err)
 		return false
 	}
-	req.RemoteAddr, req.LocalAddr = c.remote, c.local
 	c.phase = phaseBody
-	w := &ex.rw
-	w.Reset(c, req, start)
-	w.CloseWhen(&c.s.shutting)
-	if !c.runHandler(ex, start) {
+	ex.begin(c)
+	if !c.runHandler(ex) {
 		c.linger = true
 		return false
 	}
-	if !w.Committed() && !c.drainBody(req) {
+	if !ex.out.Committed() && !c.drainBody(req) {
 		// The rest of the body is too large to read past, or its framing
 		// is lost: say so in the response, since the connection closes.
-		w.SetClose()
+		ex.out.SetClose()
 	}
-	if err := w.Finish(); err != nil {
+	if err := ex.x.End(); err != nil {
 		c.s.log.Debug("response incomplete", "remote", c.remote.String(), "err", err)
 	}
-	keep := !w.Closing() && c.drainBody(req)
+	keep := !ex.out.Closing() && c.drainBody(req)
 	c.linger = !req.Body.Done() || ex.in.Buffered() > 0
 	c.phase = phaseIdle
 	if c.s.cfg.AccessLog != nil {
-		c.s.cfg.AccessLog(req, w, start)
+		c.s.cfg.AccessLog(&req.Request, &ex.x.W)
 	}
 	return keep && !c.s.shutting.Load()
 }
 
+// describe fills in what the connection knows of a request: its
+// addresses, scheme and arrival.
+func (c *conn) describe(req *http1.Request, start time.Time) {
+	req.RemoteAddr, req.LocalAddr, req.Start = c.remote, c.local, start
+	req.Scheme = "http"
+}
+
 // runHandler calls the handler, recovering a panic: the client gets a 500
 // if nothing was sent yet, the stack is logged, and the connection closes.
-func (c *conn) runHandler(ex *exchange, start time.Time) (ok bool) {
+func (c *conn) runHandler(ex *exchange) (ok bool) {
 	defer func() {
 		if ok {
 			return
@@ -377,18 +389,17 @@ func (c *conn) runHandler(ex *exchange, start time.Time) (ok bool) {
 		v := recover()
 		c.s.log.Error("handler panic", "remote", c.remote.String(), "method", string(ex.req.Method),
 			"target", string(ex.req.Target), "panic", v, "stack", string(debug.Stack()))
-		w := &ex.rw
-		if !w.Committed() {
-			w.Reset(c, &ex.req, start)
-			w.SetClose()
-			writeError(w, 500, "internal error")
-			w.Finish()
+		if !ex.out.Committed() {
+			ex.begin(c)
+			ex.out.SetClose()
+			web.Error(&ex.x.W, 500, "internal error")
+			ex.x.End()
 		}
 		if c.s.cfg.AccessLog != nil {
-			c.s.cfg.AccessLog(&ex.req, w, start)
+			c.s.cfg.AccessLog(&ex.req.Request, &ex.x.W)
 		}
 	}()
-	c.s.handler.Serve(&ex.rw, &ex.req)
+	c.s.handler.Serve(&ex.x.W, &ex.req.Request)
 	return true
 }
 
@@ -430,43 +441,20 @@ func (c *conn) drainBody(req *http1.Request) bool {
 // refuse answers a request that could not be read, then the connection
 // closes. A client that went away gets nothing; one that stalled mid-head
 // gets 408; a malformed request gets its precise 4xx/5xx.
-func (c *conn) refuse(ex *exchange, err error, start time.Time) {
-	status, boring := http1.StatusOf(err)
-	if boring && status != 408 || errors.Is(err, io.EOF) {
+func (c *conn) refuse(ex *exchange, err error) {
+	if errors.Is(err, io.EOF) {
 		return
 	}
-	c.s.log.Debug("request refused", "remote", c.remote.String(), "status", status, "err", err)
+	ex.begin(c)
+	if !web.Refuse(&ex.x.W, err) {
+		return
+	}
+	c.s.log.Debug("request refused", "remote", c.remote.String(), "status", ex.x.W.Status(), "err", err)
 	c.linger = true
-	w := &ex.rw
-	w.Reset(c, &ex.req, start)
-	w.SetClose()
-	var pe *http1.ProtocolError
-	reason := "request timed out"
-	if errors.As(err, &pe) {
-		reason = pe.Reason
-	}
-	writeError(w, status, reason)
-	w.Finish()
+	ex.x.End()
 	if c.s.cfg.AccessLog != nil {
-		c.s.cfg.AccessLog(&ex.req, w, start)
+		c.s.cfg.AccessLog(&ex.req.Request, &ex.x.W)
 	}
-}
-
-// writeError writes a short plain-text error response. reason is a fixed
-// phrase, never request bytes.
-func writeError(w *http1.ResponseWriter, status int, reason string) {
-	h := w.Header()
-	h.Set("Content-Type", "text/plain; charset=utf-8")
-	h.Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(status)
-	var b [128]byte
-	line := strconv.AppendInt(b[:0], int64(status), 10)
-	line = append(line, ' ')
-	line = append(line, http1.StatusText(status)...)
-	line = append(line, ": "...)
-	line = append(line, reason...)
-	line = append(line, '\n')
-	w.Write(line)
 }
 
 // Read is the request source for http1: it applies the head deadline

@@ -13,10 +13,11 @@ import (
 	"time"
 
 	"nave/internal/http1"
+	"nave/internal/web"
 )
 
 func TestBareLFSessions(t *testing.T) {
-	_, addr := startServer(t, Config{Handler: http1.HandlerFunc(echo)})
+	_, addr := startServer(t, Config{Handler: web.HandlerFunc(echo)})
 
 	t.Run("http10_closes", func(t *testing.T) {
 		c := dial(t, addr)
@@ -40,7 +41,7 @@ func TestBareLFSessions(t *testing.T) {
 }
 
 // closer answers like echo, and asks for the connection to close on /close.
-func closer(w *http1.ResponseWriter, r *http1.Request) {
+func closer(w *web.ResponseWriter, r *web.Request) {
 	if string(r.Path) == "/close" {
 		w.Header().Set("Connection", "close")
 	}
@@ -48,7 +49,7 @@ func closer(w *http1.ResponseWriter, r *http1.Request) {
 }
 
 func TestKeepAlive(t *testing.T) {
-	_, addr := startServer(t, Config{Handler: http1.HandlerFunc(closer)})
+	_, addr := startServer(t, Config{Handler: web.HandlerFunc(closer)})
 
 	t.Run("http11_sequential", func(t *testing.T) {
 		c := dial(t, addr)
@@ -100,7 +101,7 @@ func TestKeepAlive(t *testing.T) {
 }
 
 func TestPipelining(t *testing.T) {
-	_, addr := startServer(t, Config{Handler: http1.HandlerFunc(echo)})
+	_, addr := startServer(t, Config{Handler: web.HandlerFunc(echo)})
 	type exchange struct{ raw, method, path, body string }
 	mixed := []exchange{
 		{"GET /a HTTP/1.1\r\nHost: x\r\n\r\n", "GET", "/a", ""},
@@ -148,15 +149,15 @@ func TestPipelining(t *testing.T) {
 // the read buffer, leaves the request's head bytes (method, path, fields)
 // intact for the rest of the handler.
 func TestRequestSurvivesBodyRead(t *testing.T) {
-	h := func(w *http1.ResponseWriter, r *http1.Request) {
-		body, err := io.ReadAll(&r.Body) // small reads, through the read buffer
+	h := func(w *web.ResponseWriter, r *web.Request) {
+		body, err := io.ReadAll(r.Body) // small reads, through the read buffer
 		if err != nil {
 			w.WriteHeader(400)
 			return
 		}
 		fmt.Fprintf(w, "%s %s %s %s", r.Method, r.Target, r.Header.Get("X-Marker"), body)
 	}
-	_, addr := startServer(t, Config{Handler: http1.HandlerFunc(h)})
+	_, addr := startServer(t, Config{Handler: web.HandlerFunc(h)})
 	c := dial(t, addr)
 	c.send("POST /path/kept HTTP/1.1\r\nHost: x\r\nX-Marker: still-here\r\nExpect: 100-continue\r\nTransfer-Encoding: chunked\r\n\r\n")
 	// The body goes only after the server asked for it, so the head is
@@ -180,10 +181,10 @@ func (c *client) readContinue() {
 }
 
 func TestChunkedRequestBody(t *testing.T) {
-	h := func(w *http1.ResponseWriter, r *http1.Request) {
-		body, err := io.ReadAll(&r.Body)
+	h := func(w *web.ResponseWriter, r *web.Request) {
+		body, err := io.ReadAll(r.Body)
 		if err != nil {
-			status, _ := http1.StatusOf(err)
+			status, _ := web.StatusOf(err)
 			w.WriteHeader(status)
 			return
 		}
@@ -192,7 +193,7 @@ func TestChunkedRequestBody(t *testing.T) {
 			fmt.Fprintf(w, " %s=%q", name, value)
 		}
 	}
-	_, addr := startServer(t, Config{Handler: http1.HandlerFunc(h)})
+	_, addr := startServer(t, Config{Handler: web.HandlerFunc(h)})
 	c := dial(t, addr)
 	c.send("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" +
 		"5;name=value;quoted=\"a \\\"b\\\" c\"\r\nhello\r\n" +
@@ -211,14 +212,14 @@ func TestChunkedRequestBody(t *testing.T) {
 }
 
 // flusher writes a body of unknown length in two pieces with a Flush between.
-func flusher(w *http1.ResponseWriter, r *http1.Request) {
+func flusher(w *web.ResponseWriter, r *web.Request) {
 	w.WriteString("hello")
 	w.Flush()
 	w.WriteString("world")
 }
 
 func TestStreamedResponseFraming(t *testing.T) {
-	_, addr := startServer(t, Config{Handler: http1.HandlerFunc(flusher)})
+	_, addr := startServer(t, Config{Handler: web.HandlerFunc(flusher)})
 
 	t.Run("http11_chunked", func(t *testing.T) {
 		c := dial(t, addr)
@@ -261,7 +262,7 @@ func hasField(fields []string, name string) bool {
 }
 
 func TestExpectContinue(t *testing.T) {
-	h := func(w *http1.ResponseWriter, r *http1.Request) {
+	h := func(w *web.ResponseWriter, r *web.Request) {
 		switch string(r.Path) {
 		case "/refuse":
 			w.WriteHeader(417)
@@ -271,7 +272,7 @@ func TestExpectContinue(t *testing.T) {
 			echo(w, r)
 		}
 	}
-	_, addr := startServer(t, Config{Handler: http1.HandlerFunc(h)})
+	_, addr := startServer(t, Config{Handler: web.HandlerFunc(h)})
 
 	t.Run("body_after_continue", func(t *testing.T) {
 		c := dial(t, addr)
@@ -313,7 +314,7 @@ func TestExpectContinue(t *testing.T) {
 
 func TestLimits(t *testing.T) {
 	cfg := Config{
-		Handler: http1.HandlerFunc(echo),
+		Handler: web.HandlerFunc(echo),
 		Limits:  http1.Limits{MaxRequestLine: 64, MaxHeaderBytes: 256, MaxHeaderCount: 5, MaxBodyBytes: 100},
 	}
 	_, addr := startServer(t, cfg)
@@ -358,7 +359,7 @@ func TestLimits(t *testing.T) {
 }
 
 func TestSlowHeadTimesOut(t *testing.T) {
-	_, addr := startServer(t, Config{Handler: http1.HandlerFunc(echo), HeadTimeout: 200 * time.Millisecond})
+	_, addr := startServer(t, Config{Handler: web.HandlerFunc(echo), HeadTimeout: 200 * time.Millisecond})
 	slow := make([]*client, 5)
 	for i := range slow {
 		slow[i] = dial(t, addr)
@@ -381,7 +382,7 @@ func TestSlowHeadTimesOut(t *testing.T) {
 }
 
 func TestIdleConnectionClosed(t *testing.T) {
-	_, addr := startServer(t, Config{Handler: http1.HandlerFunc(echo), IdleTimeout: 200 * time.Millisecond})
+	_, addr := startServer(t, Config{Handler: web.HandlerFunc(echo), IdleTimeout: 200 * time.Millisecond})
 	c := dial(t, addr)
 	c.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n")
 	if r := c.read("GET"); r.status != 200 || r.close {
@@ -394,13 +395,13 @@ func TestIdleConnectionClosed(t *testing.T) {
 
 func TestSlowBodyTimesOut(t *testing.T) {
 	bodyErr := make(chan error, 1)
-	h := func(w *http1.ResponseWriter, r *http1.Request) {
-		_, err := io.ReadAll(&r.Body)
+	h := func(w *web.ResponseWriter, r *web.Request) {
+		_, err := io.ReadAll(r.Body)
 		bodyErr <- err
-		status, _ := http1.StatusOf(err)
+		status, _ := web.StatusOf(err)
 		w.WriteHeader(status)
 	}
-	_, addr := startServer(t, Config{Handler: http1.HandlerFunc(h), BodyTimeout: 200 * time.Millisecond})
+	_, addr := startServer(t, Config{Handler: web.HandlerFunc(h), BodyTimeout: 200 * time.Millisecond})
 	c := dial(t, addr)
 	c.send("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc")
 	if err := <-bodyErr; !errors.Is(err, os.ErrDeadlineExceeded) {
@@ -414,7 +415,7 @@ func TestSlowBodyTimesOut(t *testing.T) {
 
 func TestStuckReaderTimesOutWrites(t *testing.T) {
 	writeErr := make(chan error, 1)
-	h := func(w *http1.ResponseWriter, r *http1.Request) {
+	h := func(w *web.ResponseWriter, r *web.Request) {
 		if string(r.Path) != "/huge" {
 			w.WriteString("small\n")
 			return
@@ -428,7 +429,7 @@ func TestStuckReaderTimesOutWrites(t *testing.T) {
 		}
 		writeErr <- err
 	}
-	_, addr := startServer(t, Config{Handler: http1.HandlerFunc(h), WriteTimeout: 200 * time.Millisecond})
+	_, addr := startServer(t, Config{Handler: web.HandlerFunc(h), WriteTimeout: 200 * time.Millisecond})
 	stuck := dial(t, addr)
 	stuck.send("GET /huge HTTP/1.1\r\nHost: x\r\n\r\n")
 	// Never read from stuck: the server's writes fill the socket buffers.
@@ -452,7 +453,7 @@ func TestStuckReaderTimesOutWrites(t *testing.T) {
 }
 
 func TestHandlerPanic(t *testing.T) {
-	h := func(w *http1.ResponseWriter, r *http1.Request) {
+	h := func(w *web.ResponseWriter, r *web.Request) {
 		switch string(r.Path) {
 		case "/before":
 			panic("boom-before-write")
@@ -464,7 +465,7 @@ func TestHandlerPanic(t *testing.T) {
 		w.WriteString("fine\n")
 	}
 	var logs syncBuffer
-	_, addr := startServer(t, Config{Handler: http1.HandlerFunc(h), Logger: bufferLogger(&logs)})
+	_, addr := startServer(t, Config{Handler: web.HandlerFunc(h), Logger: bufferLogger(&logs)})
 	checkServing := func(t *testing.T) {
 		t.Helper()
 		c := dial(t, addr)
@@ -507,7 +508,7 @@ func TestHandlerPanic(t *testing.T) {
 }
 
 func TestNoBodyResponses(t *testing.T) {
-	h := func(w *http1.ResponseWriter, r *http1.Request) {
+	h := func(w *web.ResponseWriter, r *web.Request) {
 		switch string(r.Path) {
 		case "/204":
 			w.WriteHeader(204)
@@ -517,7 +518,7 @@ func TestNoBodyResponses(t *testing.T) {
 		}
 		w.WriteString("body bytes") // refused for 204 and 304, counted for HEAD
 	}
-	_, addr := startServer(t, Config{Handler: http1.HandlerFunc(h)})
+	_, addr := startServer(t, Config{Handler: web.HandlerFunc(h)})
 	c := dial(t, addr)
 	c.send("HEAD / HTTP/1.1\r\nHost: x\r\n\r\n" +
 		"GET /204 HTTP/1.1\r\nHost: x\r\n\r\n" +
@@ -555,18 +556,18 @@ type logEntry struct {
 func TestAccessLog(t *testing.T) {
 	var mu sync.Mutex
 	var entries []logEntry
-	hook := func(r *http1.Request, w *http1.ResponseWriter, start time.Time) {
+	hook := func(r *web.Request, w *web.ResponseWriter) {
 		mu.Lock()
 		defer mu.Unlock()
 		entries = append(entries, logEntry{string(r.Method), w.Status(), w.BodyBytes()})
 	}
-	h := func(w *http1.ResponseWriter, r *http1.Request) {
+	h := func(w *web.ResponseWriter, r *web.Request) {
 		if string(r.Path) == "/panic" {
 			panic("logged")
 		}
 		echo(w, r)
 	}
-	_, addr := startServer(t, Config{Handler: http1.HandlerFunc(h), AccessLog: hook})
+	_, addr := startServer(t, Config{Handler: web.HandlerFunc(h), AccessLog: hook})
 
 	c := dial(t, addr)
 	c.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n" +
@@ -607,7 +608,7 @@ func TestAccessLog(t *testing.T) {
 }
 
 func TestHandlerCannotSmuggleFraming(t *testing.T) {
-	h := func(w *http1.ResponseWriter, r *http1.Request) {
+	h := func(w *web.ResponseWriter, r *web.Request) {
 		w.Header().Set("Transfer-Encoding", "chunked")
 		w.Header().Add("Transfer-Encoding", "gzip")
 		if string(r.Path) == "/streamed" {
@@ -616,7 +617,7 @@ func TestHandlerCannotSmuggleFraming(t *testing.T) {
 		}
 		w.WriteString("hello")
 	}
-	_, addr := startServer(t, Config{Handler: http1.HandlerFunc(h)})
+	_, addr := startServer(t, Config{Handler: web.HandlerFunc(h)})
 	c := dial(t, addr)
 	c.send("GET / HTTP/1.1\r\nHost: x\r\n\r\nGET /streamed HTTP/1.1\r\nHost: x\r\n\r\n")
 
@@ -641,11 +642,11 @@ func TestHandlerCannotSmuggleFraming(t *testing.T) {
 }
 
 func TestHandlerCannotSplitResponse(t *testing.T) {
-	h := func(w *http1.ResponseWriter, r *http1.Request) {
+	h := func(w *web.ResponseWriter, r *web.Request) {
 		w.Header().Set("X-Echo", "a\r\nInjected: yes")
 		w.WriteString("unreachable")
 	}
-	_, addr := startServer(t, Config{Handler: http1.HandlerFunc(h)})
+	_, addr := startServer(t, Config{Handler: web.HandlerFunc(h)})
 	c := dial(t, addr)
 	c.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n")
 	status, fields := c.readHead()

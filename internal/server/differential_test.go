@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"nave/internal/http1"
+	"nave/internal/web"
 )
 
 // The differential test sends each raw request to nave and to net/http's
@@ -242,10 +243,10 @@ var diffCases = []diffCase{
 }
 
 // diffHandler is the nave side: read the body, answer its length.
-func diffHandler(w *http1.ResponseWriter, r *http1.Request) {
-	n, err := io.Copy(io.Discard, &r.Body)
+func diffHandler(w *web.ResponseWriter, r *web.Request) {
+	n, err := io.Copy(io.Discard, r.Body)
 	if err != nil {
-		status, _ := http1.StatusOf(err)
+		status, _ := web.StatusOf(err)
 		w.WriteHeader(status)
 		return
 	}
@@ -269,7 +270,7 @@ func diffReference(w http.ResponseWriter, r *http.Request) {
 
 func TestDifferential(t *testing.T) {
 	_, naveAddr := startServer(t, Config{
-		Handler: http1.HandlerFunc(diffHandler),
+		Handler: web.HandlerFunc(diffHandler),
 		Limits:  http1.Limits{MaxRequestLine: diffMaxHeader, MaxHeaderBytes: diffMaxHeader, MaxBodyBytes: diffMaxBody},
 	})
 	ref := httptest.NewUnstartedServer(http.HandlerFunc(diffReference))

@@ -7,11 +7,11 @@ import (
 	"testing"
 	"time"
 
-	"nave/internal/http1"
+	"nave/internal/web"
 )
 
 // refuseUnread answers 413 without reading the request body.
-func refuseUnread(w *http1.ResponseWriter, r *http1.Request) {
+func refuseUnread(w *web.ResponseWriter, r *web.Request) {
 	w.WriteHeader(413)
 	w.WriteString("too large\n")
 }
@@ -21,7 +21,7 @@ func refuseUnread(w *http1.ResponseWriter, r *http1.Request) {
 // many do; the 413 must reach it, not be destroyed by a reset from a close
 // with unread input.
 func TestLingeringCloseKeepsResponse(t *testing.T) {
-	_, addr := startServer(t, Config{Handler: http1.HandlerFunc(refuseUnread)})
+	_, addr := startServer(t, Config{Handler: web.HandlerFunc(refuseUnread)})
 	for i := range 5 {
 		c := dial(t, addr)
 		c.send("POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 8388608\r\n\r\n")
@@ -51,7 +51,7 @@ func TestLingeringCloseKeepsResponse(t *testing.T) {
 // TestUnreadLargeBodyAnnouncesClose: a body too large to drain gets
 // "Connection: close" on the response that precedes the close.
 func TestUnreadLargeBodyAnnouncesClose(t *testing.T) {
-	_, addr := startServer(t, Config{Handler: http1.HandlerFunc(func(w *http1.ResponseWriter, r *http1.Request) {
+	_, addr := startServer(t, Config{Handler: web.HandlerFunc(func(w *web.ResponseWriter, r *web.Request) {
 		w.WriteString("ignored your body\n")
 	})})
 	c := dial(t, addr)

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"nave/internal/http1"
+	"nave/internal/web"
 )
 
 // startParking serves echo with a short park delay, so that idle
@@ -28,7 +28,7 @@ func startParkingEvery(t *testing.T, cfg Config, parkAfter time.Duration) (*Serv
 		t.Fatal(err)
 	}
 	if cfg.Handler == nil {
-		cfg.Handler = http1.HandlerFunc(echo)
+		cfg.Handler = web.HandlerFunc(echo)
 	}
 	s := New(cfg)
 	s.parkAfter = parkAfter

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"nave/internal/http1"
+	"nave/internal/web"
 )
 
 // Defaults for Config's timeouts. The head timeout runs from a request's
@@ -40,7 +41,7 @@ var ErrServerClosed = errors.New("server: closed")
 // Config configures a Server. Its zero value serves nothing useful (no
 // Handler answers 404) but works; each zero duration means its default.
 type Config struct {
-	Handler      http1.Handler
+	Handler      web.Handler
 	Limits       http1.Limits
 	HeadTimeout  time.Duration // reading a request head, from its first byte
 	BodyTimeout  time.Duration // between two reads of a request body
@@ -48,7 +49,7 @@ type Config struct {
 	IdleTimeout  time.Duration // waiting for the next request on a kept-alive connection
 	Logger       *slog.Logger  // server errors; nil discards them
 	// AccessLog, when set, is called after each response.
-	AccessLog func(r *http1.Request, w *http1.ResponseWriter, start time.Time)
+	AccessLog func(r *web.Request, w *web.ResponseWriter)
 }
 
 func (c *Config) headTimeout() time.Duration  { return orDefault(c.HeadTimeout, DefaultHeadTimeout) }
@@ -66,7 +67,7 @@ func orDefault(d, def time.Duration) time.Duration {
 // Server serves HTTP/1.1 on any number of listeners.
 type Server struct {
 	cfg      Config
-	handler  http1.Handler
+	handler  web.Handler
 	log      *slog.Logger
 	shutting atomic.Bool
 	done     chan struct{} // closed by Shutdown and Close
@@ -95,7 +96,7 @@ func New(cfg Config) *Server {
 		parkAfter: DefaultParkAfter,
 	}
 	if s.handler == nil {
-		s.handler = http1.HandlerFunc(notFound)
+		s.handler = web.HandlerFunc(notFound)
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -104,8 +105,8 @@ func New(cfg Config) *Server {
 	return s
 }
 
-func notFound(w *http1.ResponseWriter, _ *http1.Request) {
-	writeError(w, 404, "not found")
+func notFound(w *web.ResponseWriter, _ *web.Request) {
+	web.Error(w, 404, "not found")
 }
 
 // Serve accepts connections on ln until Shutdown or Close, and then

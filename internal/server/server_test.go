@@ -17,7 +17,7 @@ import (
 	"testing"
 	"time"
 
-	"nave/internal/http1"
+	"nave/internal/web"
 )
 
 // clientTimeout bounds every client read and write, so that a server that
@@ -155,12 +155,12 @@ func (c *client) expectEOF() {
 }
 
 // echo answers with the method, path, body length and a body digest. A
-// body that fails to read gets the status http1.StatusOf gives.
-func echo(w *http1.ResponseWriter, r *http1.Request) {
+// body that fails to read gets the status web.StatusOf gives.
+func echo(w *web.ResponseWriter, r *web.Request) {
 	h := sha256.New()
-	n, err := io.Copy(h, &r.Body)
+	n, err := io.Copy(h, r.Body)
 	if err != nil {
-		status, _ := http1.StatusOf(err)
+		status, _ := web.StatusOf(err)
 		w.WriteHeader(status)
 		fmt.Fprintf(w, "body: %v\n", err)
 		return
@@ -197,7 +197,7 @@ func startGated(t *testing.T, g *gate) (*Server, string) {
 
 func (g *gate) open() { g.once.Do(func() { close(g.release) }) }
 
-func (g *gate) Serve(w *http1.ResponseWriter, r *http1.Request) {
+func (g *gate) Serve(w *web.ResponseWriter, r *web.Request) {
 	if string(r.Path) == "/fast" {
 		w.WriteString("fast\n")
 		return
@@ -269,7 +269,7 @@ func TestServeRetriesTemporaryAcceptErrors(t *testing.T) {
 	}
 	var logs syncBuffer
 	fl := &flakyListener{Listener: ln, fails: 3}
-	serveOn(t, Config{Handler: http1.HandlerFunc(echo), Logger: bufferLogger(&logs)}, fl)
+	serveOn(t, Config{Handler: web.HandlerFunc(echo), Logger: bufferLogger(&logs)}, fl)
 
 	c := dial(t, ln.Addr().String())
 	c.send("GET /after HTTP/1.1\r\nHost: x\r\n\r\n")
@@ -354,7 +354,7 @@ func TestShutdownWaitsForRequestsInFlight(t *testing.T) {
 }
 
 func TestShutdownClosesIdleConnections(t *testing.T) {
-	s, addr := startServer(t, Config{Handler: http1.HandlerFunc(echo)})
+	s, addr := startServer(t, Config{Handler: web.HandlerFunc(echo)})
 	c := dial(t, addr)
 	c.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n")
 	if r := c.read("GET"); r.status != 200 || r.close {
@@ -374,7 +374,7 @@ func TestShutdownClosesIdleConnections(t *testing.T) {
 func TestShutdownServesRequestAlreadyArrived(t *testing.T) {
 	// A request sent before Shutdown, but not yet read by the server, is
 	// either answered or refused by a close, never left hanging.
-	s, addr := startServer(t, Config{Handler: http1.HandlerFunc(echo)})
+	s, addr := startServer(t, Config{Handler: web.HandlerFunc(echo)})
 	c := dial(t, addr)
 	c.send("GET /first HTTP/1.1\r\nHost: x\r\n\r\n")
 	c.read("GET")
@@ -427,9 +427,9 @@ func TestCloseClosesEverything(t *testing.T) {
 func TestPanicOutsideHandlerClosesOnlyThatConnection(t *testing.T) {
 	var logs syncBuffer
 	_, addr := startServer(t, Config{
-		Handler: http1.HandlerFunc(echo),
+		Handler: web.HandlerFunc(echo),
 		Logger:  bufferLogger(&logs),
-		AccessLog: func(r *http1.Request, w *http1.ResponseWriter, start time.Time) {
+		AccessLog: func(r *web.Request, w *web.ResponseWriter) {
 			if string(r.Path) == "/boom" {
 				panic("hook exploded")
 			}

@@ -11,6 +11,7 @@ import (
 
 	"nave/internal/http1"
 	"nave/internal/static"
+	"nave/internal/web"
 )
 
 // replay returns the same request on every Read, as a keep-alive client
@@ -42,11 +43,12 @@ func benchHandler(b *testing.B, cfg static.Config, files map[string][]byte) *sta
 
 // serveLoop answers raw through h into io.Discard, b.N times, with the
 // real parser and ResponseWriter, and checks the status line once.
-func serveLoop(b *testing.B, h http1.Handler, raw, wantStatus string) {
+func serveLoop(b *testing.B, h web.Handler, raw, wantStatus string) {
 	in := &http1.Input{Src: &replay{[]byte(raw)}}
 	var (
 		r   http1.Request
-		w   http1.ResponseWriter
+		x   web.Exchange
+		s   http1.Writer
 		lim http1.Limits
 		out bytes.Buffer
 	)
@@ -55,9 +57,11 @@ func serveLoop(b *testing.B, h http1.Handler, raw, wantStatus string) {
 		if err := http1.ReadRequest(in, &r, &lim); err != nil {
 			b.Fatal(err)
 		}
-		w.Reset(dst, &r, now)
-		h.Serve(&w, &r)
-		w.Finish()
+		r.Start = now
+		s.Reset(dst, &r, &x.W, nil)
+		x.Begin(&s, &r.Request)
+		h.Serve(&x.W, &r.Request)
+		x.End()
 	}
 	serve(&out)
 	if !bytes.HasPrefix(out.Bytes(), []byte("HTTP/1.1 "+wantStatus+"\r\n")) {

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"nave/internal/route"
 	"nave/internal/server"
 	"nave/internal/static"
 )
@@ -40,6 +41,11 @@ func writeFiles(t testing.TB, dir string, files map[string]string) {
 // until the test ends, and returns its address. cache says whether files
 // just written may be cached at once (the racy window set to 0).
 func serve(t testing.TB, cfg static.Config, cache bool) (string, *static.Handler) {
+	return serveAt(t, cfg, cache, "")
+}
+
+// serveAt is serve with the handler mounted at prefix.
+func serveAt(t testing.TB, cfg static.Config, cache bool, prefix string) (string, *static.Handler) {
 	t.Helper()
 	h, err := static.New(cfg)
 	if err != nil {
@@ -48,11 +54,15 @@ func serve(t testing.TB, cfg static.Config, cache bool) (string, *static.Handler
 	if cache {
 		static.SetRacyWindow(h, 0)
 	}
+	table, err := route.New([]route.Mount{{Prefix: prefix, Handler: h}})
+	if err != nil {
+		t.Fatal(err)
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := server.New(server.Config{Handler: h})
+	s := server.New(server.Config{Handler: table})
 	done := make(chan error, 1)
 	go func() { done <- s.Serve(ln) }()
 	t.Cleanup(func() {

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"nave/internal/http1"
+	"nave/internal/web"
 )
 
 //go:embed listing.html
@@ -63,7 +63,7 @@ const (
 // client whose Accept prefers application/json. Hidden names are left
 // out unless shown; symlinks are listed as what they point to, and left
 // out when that cannot be served (broken, or outside the root).
-func (h *Handler) serveListing(w *http1.ResponseWriter, r *http1.Request, rq *reqInfo, key, name string) {
+func (h *Handler) serveListing(w *web.ResponseWriter, r *web.Request, rq *reqInfo, key, name string) {
 	dirents, err := h.src.readDir(name)
 	if err != nil {
 		h.failErr(w, rq, name, err)
@@ -90,7 +90,7 @@ func (h *Handler) serveListing(w *http1.ResponseWriter, r *http1.Request, rq *re
 		}
 	} else {
 		hd.Add("Content-Type", "text/html; charset=utf-8")
-		if err := h.listing.Execute(&body, h.listingPage(key, entries, by, desc)); err != nil {
+		if err := h.listing.Execute(&body, h.listingPage(string(r.Prefix()), key, entries, by, desc)); err != nil {
 			h.failErr(w, rq, name, err)
 			return
 		}
@@ -236,9 +236,9 @@ func prefersJSON(accept []byte) bool {
 }
 
 // listingPage prepares the template's data.
-func (h *Handler) listingPage(key string, entries []listEntry, by string, desc bool) *listing {
-	p := &listing{Path: h.prefix + "/" + key, Parent: key != ""}
-	url := h.prefix + "/"
+func (h *Handler) listingPage(prefix, key string, entries []listEntry, by string, desc bool) *listing {
+	p := &listing{Path: prefix + "/" + key, Parent: key != ""}
+	url := prefix + "/"
 	p.Crumbs = append(p.Crumbs, crumb{"/", url})
 	for _, seg := range strings.Split(strings.TrimSuffix(key, "/"), "/") {
 		if seg == "" {

@@ -219,18 +219,18 @@ func chromium(t *testing.T) string {
 	return ""
 }
 
-// TestPrefix: a handler mounted under a URL prefix (the caller strips it)
-// puts it back in its redirects and a listing's links.
+// TestPrefix: a handler mounted under a URL prefix puts it in its
+// redirects and a listing's links.
 func TestPrefix(t *testing.T) {
 	root := t.TempDir()
 	writeFiles(t, root, map[string]string{"files/sub/a.txt": "a"})
-	addr, _ := serve(t, static.Config{Dir: root, Browse: true, Prefix: "/assets/"}, true)
-	r := get(t, addr, "/files?x=1")
+	addr, _ := serveAt(t, static.Config{Dir: root, Browse: true}, true, "/assets/")
+	r := get(t, addr, "/assets/files?x=1")
 	expect(t, r, 301, "")
 	if loc := r.get("Location"); loc != "/assets/files/?x=1" {
 		t.Errorf("Location %q, want /assets/files/?x=1", loc)
 	}
-	r = get(t, addr, "/files/sub/", "Accept: text/html")
+	r = get(t, addr, "/assets/files/sub/", "Accept: text/html")
 	expect(t, r, 200, "")
 	html := string(r.body)
 	for _, want := range []string{"<title>Index of /assets/files/sub/</title>", `href="/assets/"`, `href="/assets/files/"`, `href="/assets/files/sub/"`} {

@@ -1,6 +1,6 @@
 package static
 
-import "nave/internal/http1"
+import "nave/internal/web"
 
 // pathBufSize is the decoded request path that fits the caller's stack
 // buffer; a longer one (rare: PATH_MAX is 4 KiB) costs an allocation.
@@ -50,10 +50,10 @@ func cleanPath(raw, buf []byte) (key []byte, hidden bool, status int) {
 		for k := i; k < j; k++ {
 			c := raw[k]
 			if c == '%' {
-				if k+2 >= len(raw) || http1.Unhex(raw[k+1]) < 0 || http1.Unhex(raw[k+2]) < 0 {
+				if k+2 >= len(raw) || web.Unhex(raw[k+1]) < 0 || web.Unhex(raw[k+2]) < 0 {
 					return nil, false, pathBad
 				}
-				c = byte(http1.Unhex(raw[k+1])<<4 | http1.Unhex(raw[k+2]))
+				c = byte(web.Unhex(raw[k+1])<<4 | web.Unhex(raw[k+2]))
 				k += 2
 				if c == '/' {
 					return nil, false, pathNotFound

@@ -5,12 +5,12 @@ import (
 	"io/fs"
 	"strconv"
 
-	"nave/internal/http1"
+	"nave/internal/web"
 )
 
 // serveRep answers a GET or HEAD with rp, a representation of e: after
 // the preconditions, the whole of it, one range, or several.
-func (h *Handler) serveRep(w *http1.ResponseWriter, rq *reqInfo, e *entry, rp *rep) {
+func (h *Handler) serveRep(w *web.ResponseWriter, rq *reqInfo, e *entry, rp *rep) {
 	var f fs.File
 	if rp.body == nil {
 		opened, now, err := h.openRep(rp)
@@ -73,7 +73,7 @@ func rangeable(rp *rep, f fs.File) bool {
 }
 
 // representation adds the fields that describe rp's bytes.
-func (h *Handler) representation(hd *http1.Header, e *entry, rp *rep) {
+func (h *Handler) representation(hd *web.Header, e *entry, rp *rep) {
 	if rp.coding != identity {
 		hd.Add("Content-Encoding", codingNames[rp.coding])
 	}
@@ -84,7 +84,7 @@ func (h *Handler) representation(hd *http1.Header, e *entry, rp *rep) {
 
 // validators adds the fields a 304 must repeat (RFC 9110 §15.4.5), and
 // Last-Modified, as nginx does.
-func (h *Handler) validators(hd *http1.Header, e *entry, rp *rep) {
+func (h *Handler) validators(hd *web.Header, e *entry, rp *rep) {
 	if rp.lastMod != "" {
 		hd.Add("Last-Modified", rp.lastMod)
 	}
@@ -104,7 +104,7 @@ func (h *Handler) validators(hd *http1.Header, e *entry, rp *rep) {
 // sendfile. A file that shrinks meanwhile leaves the body short of its
 // Content-Length, and the ResponseWriter then closes the connection; one
 // that grows is cut at the length declared.
-func (h *Handler) sendWhole(w *http1.ResponseWriter, rq *reqInfo, e *entry, rp *rep, f fs.File) {
+func (h *Handler) sendWhole(w *web.ResponseWriter, rq *reqInfo, e *entry, rp *rep, f fs.File) {
 	hd := w.Header()
 	hd.Add("Content-Type", e.ctype)
 	h.representation(hd, e, rp)
@@ -128,7 +128,7 @@ func (h *Handler) sendWhole(w *http1.ResponseWriter, rq *reqInfo, e *entry, rp *
 }
 
 // sendRange sends one range of rp with 206.
-func (h *Handler) sendRange(w *http1.ResponseWriter, rq *reqInfo, e *entry, rp *rep, f fs.File, r byteRange) {
+func (h *Handler) sendRange(w *web.ResponseWriter, rq *reqInfo, e *entry, rp *rep, f fs.File, r byteRange) {
 	if rp.body == nil && !rq.head {
 		if _, err := f.(io.Seeker).Seek(r.start, io.SeekStart); err != nil {
 			h.failErr(w, rq, rp.name, err)
@@ -155,7 +155,7 @@ func (h *Handler) sendRange(w *http1.ResponseWriter, rq *reqInfo, e *entry, rp *
 // 206 (RFC 9110 §14.6), with an exact Content-Length. A range that comes
 // up short (the file shrank) ends the body there: the ResponseWriter
 // closes the connection, and no later part is misframed.
-func (h *Handler) sendMultipart(w *http1.ResponseWriter, rq *reqInfo, e *entry, rp *rep, f fs.File, ranges []byteRange) {
+func (h *Handler) sendMultipart(w *web.ResponseWriter, rq *reqInfo, e *entry, rp *rep, f fs.File, ranges []byteRange) {
 	size := rp.size()
 	hd := w.Header()
 	hd.Add("Content-Type", h.rangesType)
@@ -183,7 +183,7 @@ func (h *Handler) sendMultipart(w *http1.ResponseWriter, rq *reqInfo, e *entry, 
 // fail answers with an error (or redirect) status: the configured error
 // page for it if there is one, else a small built-in HTML page. Fields
 // already set (Allow, Location, Content-Range) are kept.
-func (h *Handler) fail(w *http1.ResponseWriter, rq *reqInfo, status int) {
+func (h *Handler) fail(w *web.ResponseWriter, rq *reqInfo, status int) {
 	if len(h.errorPages) > 0 {
 		if key, ok := h.errorPages[status]; ok && h.sendErrorPage(w, rq, status, key) {
 			return
@@ -200,7 +200,7 @@ func (h *Handler) fail(w *http1.ResponseWriter, rq *reqInfo, status int) {
 // like any file, but without validators, ranges or codings: it stands in
 // for a resource that has none. It reports false if the file is gone, so
 // that the built-in page is sent instead.
-func (h *Handler) sendErrorPage(w *http1.ResponseWriter, rq *reqInfo, status int, key []byte) bool {
+func (h *Handler) sendErrorPage(w *web.ResponseWriter, rq *reqInfo, status int, key []byte) bool {
 	none := reqInfo{now: rq.now} // none of the request's conditions or codings apply
 	var rp *rep
 	e := h.cache.get(key)
@@ -261,7 +261,7 @@ func builtinPage(status int) string {
 	case 500:
 		return page500
 	}
-	line := strconv.Itoa(status) + " " + http1.StatusText(status)
+	line := strconv.Itoa(status) + " " + web.StatusText(status)
 	return pageHead + line + pageMid + line + pageTail
 }
 

@@ -13,7 +13,7 @@
 // allocating. Large files go out with sendfile(2) through the
 // ResponseWriter's ReadFrom.
 //
-// It imports internal/http1 and the standard library only: never
+// It imports internal/web and the standard library only: never
 // internal/server or another handler.
 package static
 
@@ -29,7 +29,7 @@ import (
 	"syscall"
 	"time"
 
-	"nave/internal/http1"
+	"nave/internal/web"
 )
 
 // Defaults for Config.
@@ -68,11 +68,6 @@ type Config struct {
 	// FS is served when Dir is empty, such as the embedded demo site. Its
 	// files are revalidated with fs.Stat, which allocates.
 	FS fs.FS
-	// Prefix is the URL path the handler is mounted under, as "/static",
-	// which the caller strips from the request path before Serve (in the
-	// form the client sent it, escapes and all). Redirects and a listing's
-	// links put it back. Empty means the root.
-	Prefix string
 	// Index is the list of names tried, in order, for a request that names
 	// a folder; nil means DefaultIndex. A name holds no "/".
 	Index []string
@@ -159,7 +154,6 @@ type Handler struct {
 	// dir is src when serving a folder, for the allocation-free statAt;
 	// nil for an fs.FS.
 	dir          *dirSource
-	prefix       string // Config.Prefix without a trailing "/"
 	index        []string
 	browse       bool
 	showHidden   bool
@@ -184,7 +178,6 @@ type Handler struct {
 // checks the index names, error pages and Cache-Control value.
 func New(cfg Config) (*Handler, error) {
 	h := &Handler{
-		prefix:       strings.TrimRight(cfg.Prefix, "/"),
 		index:        cfg.index(),
 		browse:       cfg.Browse,
 		showHidden:   cfg.ShowHidden,
@@ -205,7 +198,7 @@ func New(cfg Config) (*Handler, error) {
 			return nil, fmt.Errorf("static: index name %q: want a file name without slashes", name)
 		}
 	}
-	if !http1.ValidFieldValue(cfg.CacheControl) {
+	if !web.ValidFieldValue(cfg.CacheControl) {
 		return nil, fmt.Errorf("static: Cache-Control %q holds a control character", cfg.CacheControl)
 	}
 	var rnd [12]byte
@@ -263,7 +256,7 @@ func (h *Handler) Close() error {
 
 // Serve answers GET and HEAD with the file, folder index or listing that
 // r's path names, OPTIONS with 204 and Allow, and anything else with 405.
-func (h *Handler) Serve(w *http1.ResponseWriter, r *http1.Request) {
+func (h *Handler) Serve(w *web.ResponseWriter, r *web.Request) {
 	rq := reqInfo{now: w.Now()}
 	switch string(r.Method) {
 	case "GET":
@@ -279,7 +272,7 @@ func (h *Handler) Serve(w *http1.ResponseWriter, r *http1.Request) {
 		return
 	}
 	var buf [pathBufSize]byte
-	key, hidden, status := cleanPath(r.Path, buf[:])
+	key, hidden, status := cleanPath(r.PathInfo(), buf[:])
 	if status == pathOK && hidden && !h.showHidden {
 		status = pathNotFound
 	}
@@ -323,7 +316,7 @@ type reqInfo struct {
 // read gathers the fields the handler uses from hd in one pass. For the
 // list-valued fields a repeated line is joined to the first (RFC 9110
 // §5.3), which allocates; the others keep their first line.
-func (rq *reqInfo) read(hd *http1.Header) {
+func (rq *reqInfo) read(hd *web.Header) {
 	var acceptEnc []byte
 	for i := range hd.Len() {
 		name, v := hd.At(i)
@@ -452,7 +445,7 @@ func (h *Handler) unchanged(name string, want *fileID) bool {
 // miss answers a request the cache could not: a missing name is answered
 // at once (without allocating, for a folder); anything else goes the slow
 // way. stale is the entry found out of date, if any.
-func (h *Handler) miss(w *http1.ResponseWriter, r *http1.Request, rq *reqInfo, key []byte, stale *entry) {
+func (h *Handler) miss(w *web.ResponseWriter, r *web.Request, rq *reqInfo, key []byte, stale *entry) {
 	if h.dir != nil {
 		name := key
 		if n := len(name); n > 0 && name[n-1] == '/' {
@@ -495,7 +488,7 @@ func (h *Handler) missing(key []byte, stale *entry, now time.Time) {
 
 // slow resolves key through the source (os.Root for a folder), builds and
 // caches its entry, and answers.
-func (h *Handler) slow(w *http1.ResponseWriter, r *http1.Request, rq *reqInfo, key string, stale *entry) {
+func (h *Handler) slow(w *web.ResponseWriter, r *web.Request, rq *reqInfo, key string, stale *entry) {
 	name := fsName(key)
 	id, err := h.src.stat(name)
 	if err != nil {
@@ -511,7 +504,7 @@ func (h *Handler) slow(w *http1.ResponseWriter, r *http1.Request, rq *reqInfo, k
 	dirForm := key == "" || key[len(key)-1] == '/'
 	switch {
 	case id.kind == kindDir && !dirForm:
-		loc := h.prefix + "/" + escapePath(key) + "/"
+		loc := string(r.Prefix()) + "/" + escapePath(key) + "/"
 		if r.Query != nil {
 			loc += "?" + string(r.Query)
 		}
@@ -536,7 +529,7 @@ func (h *Handler) slow(w *http1.ResponseWriter, r *http1.Request, rq *reqInfo, k
 
 // serveDir answers for a folder: its first index file, else a listing
 // (with Browse), else 404.
-func (h *Handler) serveDir(w *http1.ResponseWriter, r *http1.Request, rq *reqInfo, key, name string, dir fileID) {
+func (h *Handler) serveDir(w *web.ResponseWriter, r *web.Request, rq *reqInfo, key, name string, dir fileID) {
 	for i, idx := range h.index {
 		iname := idx
 		if name != "." {
@@ -570,7 +563,7 @@ func (h *Handler) keep(e *entry) {
 
 // failErr answers with the status err maps to, logging a server-side
 // failure.
-func (h *Handler) failErr(w *http1.ResponseWriter, rq *reqInfo, name string, err error) {
+func (h *Handler) failErr(w *web.ResponseWriter, rq *reqInfo, name string, err error) {
 	status := statusOf(err)
 	if status == 500 {
 		h.log.Error("static: cannot serve file", "name", name, "err", err)

@@ -6,7 +6,7 @@ import (
 	"slices"
 	"sync"
 
-	"nave/internal/http1"
+	"nave/internal/web"
 )
 
 // DefaultBodyBuffer is the largest request body a Handler keeps in memory
@@ -24,14 +24,14 @@ var copyBuffers = sync.Pool{New: func() any {
 // that a slow client never holds one. It returns the CONTENT_LENGTH to
 // announce: the body's length, or -1 when the request has no body framing.
 // A chunked body arrives de-chunked, with its length.
-func readBody(c *call, r *http1.Request, limit int64) (int64, error) {
+func readBody(c *call, r *web.Request, limit int64) (int64, error) {
 	switch {
-	case r.Chunked:
+	case r.ContentLength < 0:
 	case r.ContentLength > 0:
 		if r.ContentLength <= limit {
 			n := int(r.ContentLength)
 			c.body = slices.Grow(c.body[:0], n)[:n]
-			if _, err := io.ReadFull(&r.Body, c.body); err != nil {
+			if _, err := io.ReadFull(r.Body, c.body); err != nil {
 				return 0, err
 			}
 			return int64(n), nil
@@ -43,7 +43,7 @@ func readBody(c *call, r *http1.Request, limit int64) (int64, error) {
 	}
 	// A chunked body of unknown length, or one too large for memory: into
 	// memory up to limit, then into a file.
-	n, err := readUpTo(c, &r.Body, limit)
+	n, err := readUpTo(c, r.Body, limit)
 	if err == io.EOF {
 		return n, nil
 	}
@@ -61,7 +61,7 @@ func readBody(c *call, r *http1.Request, limit int64) (int64, error) {
 		err = &spoolError{err}
 	} else {
 		var m int64
-		m, err = io.CopyBuffer(writerOnly{f}, &r.Body, *bp)
+		m, err = io.CopyBuffer(writerOnly{f}, r.Body, *bp)
 		n += m
 	}
 	if err != nil {

@@ -4,9 +4,9 @@
 // worker processes, each running a small adapter written in Python
 // (adapter.py, embedded in the binary) that talks to nave over a private
 // unix socketpair passed as file descriptor 3, never over its stdout. The
-// Handler turns an http1.Request into a pre-built environ, reads the
+// Handler turns a web.Request into a pre-built environ, reads the
 // request body before a worker is involved, hands the request to the pool,
-// and streams the reply into the http1.ResponseWriter, so that a slow
+// and streams the reply into the web.ResponseWriter, so that a slow
 // client never holds a worker.
 //
 // Files: proto.go (the framing, both directions, bounded), environ.go
@@ -15,9 +15,9 @@
 // timeouts, recycling, reload, stop), queue.go (the bounded backlog),
 // call.go (one request's trip through a worker and its buffered reply),
 // body.go (request bodies, spooled to an unlinked temporary file when
-// large), handler.go (the http1.Handler), adapter.py (the worker's side).
+// large), handler.go (the web.Handler), adapter.py (the worker's side).
 // docs/wsgi.md is the user's reference.
 //
-// It imports internal/http1 and the standard library only; it must not
+// It imports internal/web and the standard library only; it must not
 // import internal/server or any other handler package.
 package wsgi

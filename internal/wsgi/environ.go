@@ -4,7 +4,7 @@ import (
 	"net/netip"
 	"strconv"
 
-	"nave/internal/http1"
+	"nave/internal/web"
 )
 
 // The environ travels as one blob of NUL-separated key/value pairs,
@@ -21,7 +21,7 @@ func decodePath(dst, raw []byte) []byte {
 	for i := 0; i < len(raw); i++ {
 		c := raw[i]
 		if c == '%' && i+2 < len(raw) {
-			if h, l := http1.Unhex(raw[i+1]), http1.Unhex(raw[i+2]); h >= 0 && l >= 0 {
+			if h, l := web.Unhex(raw[i+1]), web.Unhex(raw[i+2]); h >= 0 && l >= 0 {
 				dst = append(dst, byte(h<<4|l))
 				i += 2
 				continue
@@ -32,40 +32,38 @@ func decodePath(dst, raw []byte) []byte {
 	return dst
 }
 
-// splitMount splits a decoded path at the mount point: SCRIPT_NAME is the
-// mount, PATH_INFO the rest. ok is false when the path is not under it;
-// "/app" mounts "/app" and "/app/..." but not "/apple".
-func splitMount(path []byte, mount string) (pathInfo []byte, ok bool) {
-	if mount == "" {
-		return path, true
-	}
-	if len(path) < len(mount) || string(path[:len(mount)]) != mount {
-		return nil, false
-	}
-	rest := path[len(mount):]
-	if len(rest) > 0 && rest[0] != '/' {
-		return nil, false
-	}
-	return rest, true
+// scriptAndPath appends SCRIPT_NAME and PATH_INFO to dst, each decoded
+// once (PEP 3333), split where the router mounted the app: the first
+// script bytes are SCRIPT_NAME.
+func scriptAndPath(dst []byte, r *web.Request) (path []byte, script int) {
+	prefix := r.Prefix()
+	dst = decodePath(dst, prefix)
+	script = len(dst)
+	return decodePath(dst, r.Path[len(prefix):]), script
 }
 
 // envRequest is what appendEnviron needs beyond the request itself.
 type envRequest struct {
-	scriptName string // the mount, "" at the root
+	scriptName []byte // decoded: the mount, "" at the root
 	pathInfo   []byte // decoded, after the mount
 	bodyLen    int64  // CONTENT_LENGTH, or -1 to leave it out
 }
 
 // appendEnviron appends r's CGI and HTTP_* variables (PEP 3333, RFC 3875
 // §4.1) to b as NUL-separated pairs.
-func appendEnviron(b []byte, r *http1.Request, e *envRequest) []byte {
+func appendEnviron(b []byte, r *web.Request, e *envRequest) []byte {
 	b = appendPair(b, "REQUEST_METHOD", r.Method)
 	b = appendPair(b, "SCRIPT_NAME", e.scriptName)
 	b = appendPair(b, "PATH_INFO", e.pathInfo)
 	b = appendPair(b, "QUERY_STRING", r.Query)
 	b = appendPair(b, "REQUEST_URI", r.Target)
-	b = appendPair(b, "SERVER_PROTOCOL", r.Proto())
+	b = appendPair(b, "SERVER_PROTOCOL", r.Proto.String())
 	b = appendServer(b, r)
+	if r.TLS != nil {
+		// As gunicorn and uWSGI: the scheme, and CGI's HTTPS flag.
+		b = appendPair(b, "wsgi.url_scheme", "https")
+		b = appendPair(b, "HTTPS", "on")
+	}
 	if r.RemoteAddr.IsValid() {
 		b = append(b, "REMOTE_ADDR\x00"...)
 		b = r.RemoteAddr.Addr().Unmap().AppendTo(b)
@@ -84,9 +82,9 @@ func appendEnviron(b []byte, r *http1.Request, e *envRequest) []byte {
 // appendServer appends SERVER_NAME, from the Host (without its port) or
 // else the local address, and SERVER_PORT, the port the request came in
 // on (RFC 3875 §4.1.14, §4.1.15).
-func appendServer(b []byte, r *http1.Request) []byte {
+func appendServer(b []byte, r *web.Request) []byte {
 	b = append(b, "SERVER_NAME\x00"...)
-	switch host := hostName(r.Host); {
+	switch host := hostName(r.Authority); {
 	case len(host) > 0:
 		b = append(b, host...)
 	case r.LocalAddr.IsValid():
@@ -144,14 +142,14 @@ func appendPair[T string | []byte](b []byte, key string, value T) []byte {
 // the same variable as X-Forwarded-For: a spoofing vector nginx and
 // gunicorn also close), and Proxy ("httpoxy": HTTP_PROXY is read as a proxy
 // setting by some libraries).
-func appendHeaders(b []byte, h *http1.Header) []byte {
+func appendHeaders(b []byte, h *web.Header) []byte {
 	n := h.Len()
 	for i := range n {
 		name, value := h.At(i)
 		if !wantHeader(name) || seenBefore(h, i, name) {
 			continue
 		}
-		if http1.EqualFold(name, "Content-Type") {
+		if web.EqualFold(name, "Content-Type") {
 			b = append(b, "CONTENT_TYPE"...)
 		} else {
 			b = append(b, "HTTP_"...)
@@ -168,11 +166,11 @@ func appendHeaders(b []byte, h *http1.Header) []byte {
 		b = append(b, 0)
 		b = append(b, value...)
 		sep := ", "
-		if http1.EqualFold(name, "Cookie") {
+		if web.EqualFold(name, "Cookie") {
 			sep = "; "
 		}
 		for j := i + 1; j < n; j++ {
-			if other, v := h.At(j); http1.EqualFold(other, name) {
+			if other, v := h.At(j); web.EqualFold(other, name) {
 				b = append(b, sep...)
 				b = append(b, v...)
 			}
@@ -188,12 +186,12 @@ func wantHeader(name []byte) bool {
 			return false
 		}
 	}
-	return !http1.EqualFold(name, "Content-Length") && !http1.EqualFold(name, "Transfer-Encoding") && !http1.EqualFold(name, "Proxy")
+	return !web.EqualFold(name, "Content-Length") && !web.EqualFold(name, "Transfer-Encoding") && !web.EqualFold(name, "Proxy")
 }
 
-func seenBefore(h *http1.Header, i int, name []byte) bool {
+func seenBefore(h *web.Header, i int, name []byte) bool {
 	for j := range i {
-		if other, _ := h.At(j); http1.EqualFold(other, name) {
+		if other, _ := h.At(j); web.EqualFold(other, name) {
 			return true
 		}
 	}

@@ -9,16 +9,12 @@ import (
 	"sync/atomic"
 	"time"
 
-	"nave/internal/http1"
+	"nave/internal/web"
 )
 
-// HandlerConfig configures a Handler. Its zero value mounts the app at the
-// root.
+// HandlerConfig configures a Handler. Its zero value works. The app's
+// SCRIPT_NAME is where a router mounted the Handler (web.Request.Prefix).
 type HandlerConfig struct {
-	// Mount is the path prefix the app is mounted at, its SCRIPT_NAME:
-	// "" or "/" for the root, else "/prefix" (a trailing "/" is dropped).
-	// Requests outside it get 404.
-	Mount string
 	// BodyBuffer is the largest request body kept in memory; 0 means
 	// DefaultBodyBuffer.
 	BodyBuffer int64
@@ -26,10 +22,9 @@ type HandlerConfig struct {
 	Logger     *slog.Logger
 }
 
-// Handler is the http1.Handler that runs requests through a Pool.
+// Handler is the web.Handler that runs requests through a Pool.
 type Handler struct {
 	pool       *Pool
-	mount      string
 	bodyBuffer int64
 	tempDir    string
 	log        *slog.Logger
@@ -38,10 +33,7 @@ type Handler struct {
 
 // NewHandler returns a Handler for p.
 func NewHandler(p *Pool, cfg HandlerConfig) *Handler {
-	h := &Handler{pool: p, mount: cfg.Mount, bodyBuffer: cfg.BodyBuffer, tempDir: cfg.TempDir, log: cfg.Logger}
-	for len(h.mount) > 0 && h.mount[len(h.mount)-1] == '/' {
-		h.mount = h.mount[:len(h.mount)-1]
-	}
+	h := &Handler{pool: p, bodyBuffer: cfg.BodyBuffer, tempDir: cfg.TempDir, log: cfg.Logger}
 	if h.bodyBuffer <= 0 {
 		h.bodyBuffer = DefaultBodyBuffer
 	}
@@ -53,18 +45,14 @@ func NewHandler(p *Pool, cfg HandlerConfig) *Handler {
 
 // Serve reads the request body, hands the request to a worker and relays
 // its reply.
-func (h *Handler) Serve(w *http1.ResponseWriter, r *http1.Request) {
+func (h *Handler) Serve(w *web.ResponseWriter, r *web.Request) {
 	c := getCall()
 	defer c.release()
 	c.spoolDir = h.tempDir
-	c.path = decodePath(c.path[:0], r.Path)
-	pathInfo, ok := splitMount(c.path, h.mount)
-	switch {
-	case !ok:
-		writeError(w, 404, "not found")
-		return
-	case hasNUL(pathInfo):
-		writeError(w, 400, "NUL in the path")
+	var script int
+	c.path, script = scriptAndPath(c.path[:0], r)
+	if hasNUL(c.path) {
+		web.Error(w, 400, "NUL in the path")
 		return
 	}
 	n, err := readBody(c, r, h.bodyBuffer)
@@ -72,7 +60,7 @@ func (h *Handler) Serve(w *http1.ResponseWriter, r *http1.Request) {
 		h.bodyFailed(w, err)
 		return
 	}
-	e := envRequest{scriptName: h.mount, pathInfo: pathInfo, bodyLen: n}
+	e := envRequest{scriptName: c.path[:script], pathInfo: c.path[script:], bodyLen: n}
 	c.env = appendEnviron(c.env[:0], r, &e)
 	c.safe = safeMethod(r.Method)
 	switch err := h.pool.submit(c); err {
@@ -83,11 +71,11 @@ func (h *Handler) Serve(w *http1.ResponseWriter, r *http1.Request) {
 			h.log.Warn("backlog full; refusing requests with 503")
 		}
 		w.Header().Set("Retry-After", "1")
-		writeError(w, 503, "busy, try again")
+		web.Error(w, 503, "busy, try again")
 		return
 	default:
 		w.SetClose()
-		writeError(w, 503, "shutting down")
+		web.Error(w, 503, "shutting down")
 		return
 	}
 	h.relay(w, r, c)
@@ -112,30 +100,23 @@ func safeMethod(m []byte) bool {
 	return false
 }
 
-func (h *Handler) bodyFailed(w *http1.ResponseWriter, err error) {
-	w.SetClose()
+func (h *Handler) bodyFailed(w *web.ResponseWriter, err error) {
 	var se *spoolError
 	if errors.As(err, &se) {
 		h.log.Error("cannot buffer a request body", "err", err)
-		writeError(w, 500, "cannot buffer the request body")
+		w.SetClose()
+		web.Error(w, 500, "cannot buffer the request body")
 		return
 	}
-	status, boring := http1.StatusOf(err)
-	if boring && status != 408 {
-		return // the client went away
+	if !web.Refuse(w, err) {
+		w.SetClose() // the client went away
 	}
-	reason := "request timed out"
-	var pe *http1.ProtocolError
-	if errors.As(err, &pe) {
-		reason = pe.Reason
-	}
-	writeError(w, status, reason)
 }
 
 // relay writes the worker's reply as it arrives. The head is applied on
 // the first body bytes or at the end, so that a failure in between still
 // gets a clean 500.
-func (h *Handler) relay(w *http1.ResponseWriter, r *http1.Request, c *call) {
+func (h *Handler) relay(w *web.ResponseWriter, r *web.Request, c *call) {
 	status := 0      // the app's, once its head came
 	written := false // WriteHeader was called
 	isHead := string(r.Method) == "HEAD"
@@ -161,10 +142,13 @@ func (h *Handler) relay(w *http1.ResponseWriter, r *http1.Request, c *call) {
 			if err := parseHead(c.head, &c.hd); err != nil {
 				h.log.Error("invalid response from the app", "method", string(r.Method), "target", string(r.Target), "err", err)
 				h.giveUp(c)
-				writeError(w, 500, "internal server error")
+				web.Error(w, 500, "internal server error")
 				return
 			}
 			status = c.hd.status
+			if reason := c.hd.reason; string(reason) != web.StatusText(status) {
+				w.SetReason(string(reason)) // as gunicorn and uWSGI relay it
+			}
 			hdr := w.Header()
 			for i := 0; i < len(c.hd.fields); i += 2 {
 				hdr.AddBytes(fieldName(c.hd.fields[i]), c.hd.fields[i+1])
@@ -215,7 +199,7 @@ func fieldName(name []byte) string {
 }
 
 // end finishes the response as the call ended.
-func (h *Handler) end(w *http1.ResponseWriter, r *http1.Request, c *call, status int, written bool) {
+func (h *Handler) end(w *web.ResponseWriter, r *web.Request, c *call, status int, written bool) {
 	if c.outcome == outcomeOK {
 		if !written {
 			w.WriteHeader(status)
@@ -250,7 +234,7 @@ func (h *Handler) end(w *http1.ResponseWriter, r *http1.Request, c *call, status
 	if c.outcome != outcomeWaited {
 		w.Header().Reset()
 	}
-	writeError(w, code, reason)
+	web.Error(w, code, reason)
 }
 
 // giveUp stops relaying: the rest of the reply is dropped, and the worker
@@ -263,7 +247,7 @@ func (h *Handler) giveUp(c *call) {
 
 // relaySegment writes one run of body bytes. It returns an error only when
 // the client cannot be written to.
-func (h *Handler) relaySegment(w *http1.ResponseWriter, c *call, s segment, isHead bool) error {
+func (h *Handler) relaySegment(w *web.ResponseWriter, c *call, s segment, isHead bool) error {
 	var err error
 	switch {
 	case isHead && s.f != nil:
@@ -294,7 +278,7 @@ func (h *Handler) relaySegment(w *http1.ResponseWriter, c *call, s segment, isHe
 		_, err = w.ReadFrom(io.NewSectionReader(s.f, s.off, s.n))
 		c.spoolRead(s.n)
 	}
-	if err == nil || err == http1.ErrContentLengthExceeded || err == http1.ErrBodyNotAllowed {
+	if err == nil || err == web.ErrContentLengthExceeded || err == web.ErrBodyNotAllowed {
 		return nil
 	}
 	return err
@@ -305,14 +289,4 @@ func (h *Handler) relaySegment(w *http1.ResponseWriter, c *call, s segment, isHe
 func isReadError(err error) bool {
 	var pe *os.PathError
 	return errors.As(err, &pe) && pe.Op == "read"
-}
-
-// writeError writes a short plain-text response. reason is a fixed phrase,
-// never request bytes.
-func writeError(w *http1.ResponseWriter, status int, reason string) {
-	h := w.Header()
-	h.Set("Content-Type", "text/plain; charset=utf-8")
-	h.Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(status)
-	w.WriteString(strconv.Itoa(status) + " " + http1.StatusText(status) + ": " + reason + "\n")
 }

@@ -91,7 +91,7 @@ func TestEnviron(t *testing.T) {
 // TestEnvironPathInfo: PATH_INFO is percent-decoded once and carried as
 // latin-1 "bytes as str"; --mount splits SCRIPT_NAME off it.
 func TestEnvironPathInfo(t *testing.T) {
-	g := startGateway(t, wsgi.Config{App: "probe:app", Workers: 2}, wsgi.HandlerConfig{Mount: "/app/"})
+	g := startMounted(t, wsgi.Config{App: "probe:app", Workers: 2}, wsgi.HandlerConfig{}, "/app/")
 	for _, tc := range []struct{ target, script, info string }{
 		{"/app/environ", "/app", "/environ"},
 		{"/app/environ/caf%C3%A9%20x", "/app", "/environ/caf\u00c3\u00a9 x"},

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"nave/internal/route"
 	"nave/internal/server"
 	"nave/internal/wsgi"
 )
@@ -92,6 +93,12 @@ func appsDir(t *testing.T) string {
 // /usr/bin/python3, one worker) and serves it until the test ends.
 func startGateway(t *testing.T, cfg wsgi.Config, hcfg wsgi.HandlerConfig) *gateway {
 	t.Helper()
+	return startMounted(t, cfg, hcfg, "")
+}
+
+// startMounted is startGateway with the app mounted at prefix.
+func startMounted(t *testing.T, cfg wsgi.Config, hcfg wsgi.HandlerConfig, prefix string) *gateway {
+	t.Helper()
 	needPython(t)
 	g := &gateway{log: new(logBuffer)}
 	logger := slog.New(slog.NewTextHandler(g.log, &slog.HandlerOptions{Level: slog.LevelDebug}))
@@ -119,7 +126,11 @@ func startGateway(t *testing.T, cfg wsgi.Config, hcfg wsgi.HandlerConfig) *gatew
 		t.Fatal(err)
 	}
 	g.addr = ln.Addr().String()
-	g.srv = server.New(server.Config{Handler: wsgi.NewHandler(g.pool, hcfg), Logger: logger})
+	table, err := route.New([]route.Mount{{Prefix: prefix, Handler: wsgi.NewHandler(g.pool, hcfg)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g.srv = server.New(server.Config{Handler: table, Logger: logger})
 	served := make(chan error, 1)
 	go func() { served <- g.srv.Serve(ln) }()
 	t.Cleanup(func() {

@@ -7,7 +7,7 @@ import (
 	"net"
 	"syscall"
 
-	"nave/internal/http1"
+	"nave/internal/web"
 )
 
 // The wire between nave and a worker is a stream of frames, both ways:
@@ -159,6 +159,7 @@ func (e *HeadError) Error() string { return "wsgi: invalid response head: " + e.
 // responseHead is a decoded, validated START head. fields alias the frame.
 type responseHead struct {
 	status int
+	reason []byte   // the app's reason phrase, after "NNN "
 	fields [][]byte // name, value, name, value...
 }
 
@@ -181,10 +182,13 @@ func parseHead(b []byte, h *responseHead) error {
 		// PEP 3333: 1xx are the server's business, not the app's.
 		return &HeadError{"status below 200"}
 	}
-	if !http1.ValidFieldValue(status) {
+	if !web.ValidFieldValue(status) {
 		return &HeadError{"control byte in the status line"}
 	}
-	h.status = code
+	h.status, h.reason = code, nil
+	if len(status) > 4 {
+		h.reason = status[4:]
+	}
 	for more {
 		var name, value []byte
 		name, rest, more = cut(rest)
@@ -195,10 +199,10 @@ func parseHead(b []byte, h *responseHead) error {
 		if len(h.fields) >= 2*maxHeaderFields {
 			return &HeadError{"too many header fields"}
 		}
-		if !validToken(name) {
+		if !web.IsToken(name) {
 			return &HeadError{"header name is not a token"}
 		}
-		if !http1.ValidFieldValue(value) {
+		if !web.ValidFieldValue(value) {
 			return &HeadError{"CR, LF or a control byte in a header value"}
 		}
 		h.fields = append(h.fields, name, value)
@@ -215,31 +219,6 @@ func cut(b []byte) (before, after []byte, more bool) {
 	}
 	return b, nil, false
 }
-
-func validToken(b []byte) bool {
-	if len(b) == 0 {
-		return false
-	}
-	for _, c := range b {
-		if c >= 0x80 || tokenChars[c] == 0 {
-			return false
-		}
-	}
-	return true
-}
-
-// tokenChars marks the tchar bytes of RFC 9110 §5.6.2. Read-only.
-var tokenChars = func() (t [128]byte) {
-	for c := range 128 {
-		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' {
-			t[c] = 1
-		}
-	}
-	for _, c := range "!#$%&'*+-.^_`|~" {
-		t[c] = 1
-	}
-	return t
-}()
 
 // appendFrameHeader appends the header of a frame of n payload bytes.
 func appendFrameHeader(b []byte, t frameType, id uint32, n int) []byte {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"nave/internal/web"
 	"strings"
 	"testing"
 )
@@ -306,7 +307,7 @@ func FuzzFrames(f *testing.F) {
 				}
 			}
 			for j := 0; j < len(h.fields); j += 2 {
-				if !validToken(h.fields[j]) || bytes.ContainsAny(h.fields[j+1], "\r\n\x00") {
+				if !web.IsToken(h.fields[j]) || bytes.ContainsAny(h.fields[j+1], "\r\n\x00") {
 					t.Fatalf("invalid field accepted: %q: %q", h.fields[j], h.fields[j+1])
 				}
 			}

@@ -19,6 +19,7 @@ import (
 
 	"nave/internal/http1"
 	"nave/internal/server"
+	"nave/internal/web"
 )
 
 // The smuggling corpus: each case is a hostile request with, hidden where a
@@ -365,13 +366,13 @@ type recorder struct {
 
 type seenRequest struct{ path, host string }
 
-func (rec *recorder) Serve(w *http1.ResponseWriter, r *http1.Request) {
+func (rec *recorder) Serve(w *web.ResponseWriter, r *web.Request) {
 	rec.mu.Lock()
-	rec.seen = append(rec.seen, seenRequest{string(r.Path), string(r.Host)})
+	rec.seen = append(rec.seen, seenRequest{string(r.Path), string(r.Authority)})
 	rec.mu.Unlock()
-	body, err := io.ReadAll(&r.Body)
+	body, err := io.ReadAll(r.Body)
 	if err != nil {
-		status, _ := http1.StatusOf(err)
+		status, _ := web.StatusOf(err)
 		w.WriteHeader(status)
 		return
 	}

@@ -1,6 +1,4 @@
-package http1
-
-import "strconv"
+package web
 
 // StatusText returns the reason phrase for a status code (RFC 9110 §15),
 // or "" for a code it does not know.
@@ -100,21 +98,8 @@ func StatusText(code int) string {
 	return ""
 }
 
-// appendStatusLine appends "HTTP/1.1 code reason\r\n". nave answers every
-// 1.x request as HTTP/1.1 (RFC 9110 §6.2).
-func appendStatusLine(b []byte, code int) []byte {
-	if code == 200 {
-		return append(b, "HTTP/1.1 200 OK\r\n"...)
-	}
-	b = append(b, "HTTP/1.1 "...)
-	b = strconv.AppendInt(b, int64(code), 10)
-	b = append(b, ' ')
-	b = append(b, StatusText(code)...)
-	return append(b, '\r', '\n')
-}
-
-// bodyAllowed reports whether a response with this status may carry
+// BodyAllowed reports whether a response with this status may carry
 // content (RFC 9110 §6.4.1: not 1xx, 204 or 304).
-func bodyAllowed(code int) bool {
+func BodyAllowed(code int) bool {
 	return code >= 200 && code != 204 && code != 304
 }

@@ -1,4 +1,4 @@
-package http1
+package web
 
 import (
 	"fmt"
@@ -73,7 +73,7 @@ func (h *Header) Values(name string) iter.Seq[[]byte] {
 func (h *Header) index(name string, from int) int {
 	for i := from; i < len(h.fields); i++ {
 		f := h.fields[i]
-		if equalFold(h.arena[f.n0:f.n1], name) {
+		if EqualFold(h.arena[f.n0:f.n1], name) {
 			return i
 		}
 	}
@@ -104,7 +104,7 @@ func (h *Header) SetBytes(name string, value []byte) {
 func (h *Header) Del(name string) {
 	j := 0
 	for i, f := range h.fields {
-		if !equalFold(h.arena[f.n0:f.n1], name) {
+		if !EqualFold(h.arena[f.n0:f.n1], name) {
 			h.fields[j] = h.fields[i]
 			j++
 		}
@@ -116,7 +116,7 @@ func addField[T string | []byte](h *Header, name string, value T) {
 	if !ValidFieldName(name) || !ValidFieldValue(value) {
 		// string(value) copies: formatting value itself would make every
 		// caller's value escape to the heap, even on the valid path.
-		panic(fmt.Sprintf("http1: invalid header field %q: %q", name, string(value)))
+		panic(fmt.Sprintf("web: invalid header field %q: %q", name, string(value)))
 	}
 	addRaw(h, name, value)
 }
@@ -130,14 +130,19 @@ func addRaw[N, V string | []byte](h *Header, name N, value V) {
 	h.fields = append(h.fields, field{n0, n1, n1, int32(len(h.arena))})
 }
 
-// appendWire appends every field as "Name: value\r\n".
-func (h *Header) appendWire(b []byte) []byte {
-	for i := range h.fields {
-		name, value := h.At(i)
-		b = append(b, name...)
-		b = append(b, ':', ' ')
-		b = append(b, value...)
-		b = append(b, '\r', '\n')
-	}
-	return b
+// The methods below are for protocol codecs, which fill a Header in place
+// from the bytes they received, without copying them.
+
+// SetArena makes b the bytes that fields added with AddSpan index. Fields
+// already added must index the same bytes in b (b may be a longer view of
+// them, as a head parsed as it arrives).
+func (h *Header) SetArena(b []byte) { h.arena = b }
+
+// AddSpan appends a field whose name is arena[n0:n1] and value
+// arena[v0:v1]. The codec has validated both.
+func (h *Header) AddSpan(n0, n1, v0, v1 int) {
+	h.fields = append(h.fields, field{int32(n0), int32(n1), int32(v0), int32(v1)})
 }
+
+// AddTrusted appends a copy of a field the codec has validated.
+func (h *Header) AddTrusted(name, value []byte) { addRaw(h, name, value) }

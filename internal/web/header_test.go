@@ -1,4 +1,4 @@
-package http1
+package web
 
 import (
 	"slices"
@@ -156,4 +156,12 @@ func TestHeaderNoAllocAfterReset(t *testing.T) {
 	if allocs := testing.AllocsPerRun(100, fill); allocs != 0 {
 		t.Errorf("allocations per reuse: got %v, want 0", allocs)
 	}
+}
+
+func renderFields(h *Header) []string {
+	var out []string
+	for name, value := range h.All() {
+		out = append(out, string(name)+": "+string(value))
+	}
+	return out
 }

@@ -1,0 +1,108 @@
+package web
+
+import (
+	"crypto/tls"
+	"io"
+	"net/netip"
+	"time"
+)
+
+// Handler answers one request. It reads r (and r.Body, if it wants the
+// body) and writes the response to w, streaming if it likes. Both are
+// valid only until Serve returns. A Handler that panics gets the client a
+// 500 (if nothing was sent yet) and the exchange aborted.
+type Handler interface {
+	Serve(w *ResponseWriter, r *Request)
+}
+
+// HandlerFunc adapts a function to Handler.
+type HandlerFunc func(w *ResponseWriter, r *Request)
+
+// Serve calls f(w, r).
+func (f HandlerFunc) Serve(w *ResponseWriter, r *Request) { f(w, r) }
+
+// Proto is the protocol a request came over.
+type Proto uint8
+
+// The protocols.
+const (
+	HTTP11 Proto = iota // the zero value
+	HTTP10
+	HTTP2
+	HTTP3
+)
+
+// String is the protocol's name as in a request line and SERVER_PROTOCOL.
+func (p Proto) String() string {
+	switch p {
+	case HTTP10:
+		return "HTTP/1.0"
+	case HTTP2:
+		return "HTTP/2.0"
+	case HTTP3:
+		return "HTTP/3.0"
+	}
+	return "HTTP/1.1"
+}
+
+// Request is one request, as every protocol delivers it. Its byte slices
+// alias the protocol's buffers: they are valid only until the Handler
+// returns.
+type Request struct {
+	Method []byte // a token, case-sensitive
+	Scheme string // "http" or "https"
+	// Authority is the host (and port) the request names: an absolute-form
+	// target's authority or the Host field on HTTP/1, :authority on HTTP/2.
+	// It may be empty on HTTP/1.0.
+	Authority []byte
+	Target    []byte // the request-target as received (HTTP/2: :path)
+	// Path is the path of the target, still percent-encoded: it starts
+	// with "/" for origin- and absolute-form, is "*" for asterisk-form and
+	// empty for CONNECT's authority-form.
+	Path          []byte
+	Query         []byte // after "?", without it; nil when the target has no "?"
+	Proto         Proto
+	Header        Header
+	Trailer       Header // filled once Body has been read to its end
+	ContentLength int64  // -1 when unknown (chunked, or HTTP/2 without content-length)
+	// Body reads the request body; at its end it returns io.EOF. Errors
+	// reading it (a client that stalls or sends a malformed body) map to a
+	// status through StatusOf.
+	Body       io.Reader
+	RemoteAddr netip.AddrPort
+	LocalAddr  netip.AddrPort
+	TLS        *tls.ConnectionState // nil on cleartext
+	Start      time.Time            // when the request began arriving
+
+	mount int // len(Prefix()): set by SetMount
+}
+
+// Reset clears r for the next request, keeping the capacity of its headers.
+func (r *Request) Reset() {
+	h, t := r.Header, r.Trailer
+	h.Reset()
+	t.Reset()
+	*r = Request{Header: h, Trailer: t}
+}
+
+// SetMount records that the first n bytes of Path are the prefix the
+// handler is mounted at (as "/static"), which a router matched. n must be
+// at most len(Path).
+func (r *Request) SetMount(n int) { r.mount = n }
+
+// Prefix is the part of Path a router matched, without a trailing "/":
+// "" when the handler is mounted at the root. Still percent-encoded.
+func (r *Request) Prefix() []byte { return r.Path[:r.mount] }
+
+// PathInfo is the rest of Path under the mount, "/" or starting with "/"
+// when the path is under a prefix, as CGI's PATH_INFO. Still
+// percent-encoded.
+func (r *Request) PathInfo() []byte {
+	rest := r.Path[r.mount:]
+	if len(rest) == 0 && r.mount > 0 {
+		return slash
+	}
+	return rest
+}
+
+var slash = []byte{'/'}

@@ -1,0 +1,46 @@
+package web
+
+import "io"
+
+// ServerName is the Server field nave sends unless a handler sets one.
+const ServerName = "nave"
+
+// Head is a response head as the ResponseWriter hands it to a Stream.
+type Head struct {
+	Status int
+	Reason string  // the reason phrase; "" means StatusText(Status)
+	Header *Header // the handler's fields; framing fields in it are the Stream's to drop
+	// Length is the body's length, or -1 when it is not known yet: the
+	// Stream then frames the body as it comes (chunked on HTTP/1.1).
+	Length int64
+	// Bodiless: no body follows whatever Length says (HEAD, 1xx, 204,
+	// 304), so the Stream frames none.
+	Bodiless bool
+	// Close: the handler asked for the connection to close after this
+	// exchange (Connection: close on HTTP/1.1; nothing on HTTP/2).
+	Close bool
+}
+
+// Stream is one exchange's protocol side, beneath a ResponseWriter. It is
+// called a few times per response, never per byte; the ResponseWriter has
+// applied the rules every protocol shares (status, HEAD, declared length)
+// before any call.
+type Stream interface {
+	// Buffer is where body bytes gather before a Flush. The Stream keeps
+	// room around it for its framing, so that a small response leaves in
+	// one write. It is the same slice for the whole exchange.
+	Buffer() []byte
+	// Flush sends head (only with the first call; nil after), then the
+	// first n bytes of Buffer, then tail; end says the body is complete.
+	Flush(head *Head, n int, tail []byte, end bool) error
+	// ReadFrom sends head (nil if already sent) and the first n bytes of
+	// Buffer, then exactly size bytes read from r, without a copy where
+	// the platform allows (sendfile). The body's length is known.
+	ReadFrom(head *Head, n int, r io.Reader, size int64) (int64, error)
+	// Interim sends a 1xx response with h's fields, where the protocol
+	// and peer allow one; otherwise it does nothing.
+	Interim(status int, h *Header) error
+	// Abort ends the exchange without completing the response: HTTP/1.1
+	// closes the connection, HTTP/2 resets the stream.
+	Abort()
+}
