@@ -25,6 +25,8 @@ var (
 	ErrNoHostMatch = errors.New("certs: certificate matches none of the host names")
 	// ErrTicketKeys: the session ticket key file is malformed.
 	ErrTicketKeys = errors.New("certs: malformed session ticket key file")
+	// ErrNotCA: the local CA's certificate is not a CA certificate.
+	ErrNotCA = errors.New("certs: not a CA certificate")
 )
 
 // ErrNoCertificateForName is what GetCertificate returns when the store is
