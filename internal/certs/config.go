@@ -12,9 +12,14 @@ type Options struct {
 	// order, e.g. []string{"http/1.1"}. Empty: no ALPN.
 	NextProtos []string
 	// TicketKeyFile names a file of session ticket keys shared across
-	// restarts and instances (format in tickets.go: hex lines, first key
-	// encrypts, all decrypt), re-read by Store.Reload and watched by
-	// Store.Watch. Empty: crypto/tls's own keys, random and rotated daily.
+	// restarts and instances, as nginx's ssl_session_ticket_key. It is
+	// text: one key per line, 64 hex digits (32 bytes) each, as written by
+	// "openssl rand -hex 32"; blank lines and lines starting with '#' are
+	// ignored; at most 16 keys. The first key encrypts new tickets and all
+	// decrypt, so a key is rotated by adding the new one on top and dropping
+	// the last. Re-read by Store.Reload, watched by Store.Watch. The file
+	// is a secret: whoever reads it can decrypt recorded TLS 1.2 sessions.
+	// Empty: crypto/tls's own keys, random and rotated daily.
 	TicketKeyFile string
 }
 

@@ -122,7 +122,7 @@ func readBounded(path string) ([]byte, error) {
 	defer f.Close()
 	data, err := io.ReadAll(io.LimitReader(f, maxPEMFile+1))
 	if err != nil {
-		return nil, &os.PathError{Op: "read", Path: path, Err: err}
+		return nil, err
 	}
 	if len(data) > maxPEMFile {
 		return nil, fmt.Errorf("larger than %d bytes", maxPEMFile)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"log/slog"
 	"path/filepath"
 	"slices"
@@ -134,5 +135,50 @@ func TestDefaultIsFirstFile(t *testing.T) {
 	c, _ = s.GetCertificate(&tls.ClientHelloInfo{})
 	if !c.Leaf.Equal(file.cert) {
 		t.Errorf("got %s, want %s", describe(c.Leaf), describe(file.cert))
+	}
+}
+
+// Handshakes read while certificates change; run with -race this checks
+// that GetCertificate needs no lock and always sees a whole snapshot.
+func TestGetCertificateDuringChanges(t *testing.T) {
+	dir := t.TempDir()
+	root := newTestRoot(t)
+	a := root.leaf(t, leafSpec{names: []string{"a.test"}})
+	b := root.leaf(t, leafSpec{names: []string{"b.test"}})
+	s := NewStore(nil)
+	if err := s.LoadFiles([]Pair{writePair(t, dir, "a", a)}); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	errs := make(chan error, 1)
+	go func() {
+		defer close(errs)
+		for {
+			select {
+			case <-done:
+				return
+			default:
+			}
+			for _, name := range []string{"a.test", "b.test"} {
+				c, err := s.GetCertificate(&tls.ClientHelloInfo{ServerName: name})
+				if err != nil || c.Leaf == nil {
+					errs <- fmt.Errorf("GetCertificate(%s): %v", name, err)
+					return
+				}
+			}
+		}
+	}()
+	for range 50 {
+		if err := s.Put("b", b.tlsCert()); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Reload(); err != nil {
+			t.Fatal(err)
+		}
+		s.Delete("b")
+	}
+	close(done)
+	if err := <-errs; err != nil {
+		t.Error(err)
 	}
 }

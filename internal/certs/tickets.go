@@ -9,14 +9,7 @@ import (
 	"fmt"
 )
 
-// Session ticket key files, as nginx's ssl_session_ticket_key: keys shared
-// by every instance and across restarts, so a ticket issued by one is
-// accepted by another.
-//
-// Format: text, one key per line, each 64 hex digits (32 bytes), as written
-// by "openssl rand -hex 32". Blank lines and lines starting with '#' are
-// ignored. The first key encrypts new tickets; all of them decrypt, so a key
-// is rotated by adding the new one on top and dropping the last.
+// maxTicketKeys bounds a ticket key file (format: Options.TicketKeyFile).
 const maxTicketKeys = 16
 
 // ticketTarget is a config whose ticket keys come from file.

@@ -6,6 +6,10 @@ import (
 	"time"
 )
 
+// DefaultWatchInterval is Watch's poll interval when given none: renewed
+// certificates are picked up within seconds, for a handful of stats.
+const DefaultWatchInterval = 10 * time.Second
+
 // stamp is a file's identity as Watch sees it: size, modification time and
 // inode (through os.SameFile), so an in-place write and an atomic rename
 // over the file are both noticed. fi is nil when the file could not be
@@ -44,7 +48,11 @@ func (s *Store) watched() []string {
 // of them changed, until ctx ends. A poll is one stat per file. A failed
 // reload is logged by Reload; it is retried when a file changes again, so a
 // certificate and key replaced one after the other load on the second poll.
+// An interval <= 0 means DefaultWatchInterval.
 func (s *Store) Watch(ctx context.Context, interval time.Duration) {
+	if interval <= 0 {
+		interval = DefaultWatchInterval
+	}
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
