@@ -1,6 +1,7 @@
 package server
 
 import (
+	"crypto/tls"
 	"errors"
 	"io"
 	"net"
@@ -63,14 +64,20 @@ const (
 // by that goroutine, except state (atomic) and nc's deadline and Close
 // methods, which Shutdown calls.
 type conn struct {
-	s      *Server
-	nc     net.Conn
-	raw    syscall.RawConn // nil when nc has no file descriptor
-	remote netip.AddrPort
-	local  netip.AddrPort
-	fd     int // the socket, for the parker; -1 when unknown
-	state  atomic.Int32
-	wakeMu sync.Mutex
+	s   *Server
+	nc  net.Conn // a *tls.Conn once a TLS handshake is done
+	tcp *net.TCPConn
+	// tlsConf is the listener's TLS configuration: non-nil until the
+	// handshake is done on a TLS connection (see tls.go).
+	tlsConf  *tls.Config
+	tlsState tls.ConnectionState // valid when isTLS
+	isTLS    bool
+	raw      syscall.RawConn // nil when nc has no file descriptor
+	remote   netip.AddrPort
+	local    netip.AddrPort
+	fd       int // the socket, for the parker; -1 when unknown
+	state    atomic.Int32
+	wakeMu   sync.Mutex
 	// idleSince is when the connection last went idle (unix nanoseconds).
 	idleSince atomic.Int64
 	ex        *exchange // non-nil while a request is in progress or pipelined bytes wait
@@ -96,8 +103,9 @@ type conn struct {
 	moreErr error
 }
 
-func (s *Server) newConn(nc net.Conn) *conn {
-	c := &conn{s: s, nc: nc, fd: -1}
+func (s *Server) newConn(nc net.Conn, tc *tls.Config) *conn {
+	c := &conn{s: s, nc: nc, fd: -1, tlsConf: tc}
+	c.tcp, _ = nc.(*net.TCPConn)
 	// Not idle until await says so: the zero state is stateIdle, and the
 	// zero idleSince is long ago, so the sweep would wake the connection
 	// before its goroutine's first wait, whose fresh deadline the wake
@@ -113,6 +121,9 @@ func (s *Server) newConn(nc net.Conn) *conn {
 		if raw, err := sc.SyscallConn(); err == nil {
 			c.raw = raw
 			c.readFn = c.readReady
+			if tc != nil {
+				c.readFn = c.helloReady
+			}
 			c.moreFn = c.sendMore
 			raw.Control(func(fd uintptr) { c.fd = int(fd) })
 		}
@@ -217,6 +228,11 @@ func (c *conn) await() (*exchange, error) {
 			return c.keep(c.readNow())
 		}
 	}
+	if err == errHelloReady {
+		// Out of the idle state by now, so that a waker's deadline cannot
+		// cut the handshake short.
+		ex, err = c.handshake()
+	}
 	return c.keep(ex, err)
 }
 
@@ -273,7 +289,7 @@ func (c *conn) readReady(fd uintptr) bool {
 
 // readNow reads what has already arrived, without waiting.
 func (c *conn) readNow() (*exchange, error) {
-	if c.raw == nil {
+	if c.raw == nil || c.tlsConf != nil {
 		return nil, ErrServerClosed
 	}
 	ex := c.s.getExchange()
@@ -377,6 +393,9 @@ func (c *conn) serveOne(ex *exchange) bool {
 func (c *conn) describe(req *http1.Request, start time.Time) {
 	req.RemoteAddr, req.LocalAddr, req.Start = c.remote, c.local, start
 	req.Scheme = "http"
+	if c.isTLS {
+		req.Scheme, req.TLS = "https", &c.tlsState
+	}
 }
 
 // runHandler calls the handler, recovering a panic: the client gets a 500
@@ -411,8 +430,13 @@ const lingerTimeout = 5 * time.Second
 // with unread input makes the kernel send a reset, and a reset can destroy
 // the response the client has not read yet (RFC 9112 §9.6).
 func (c *conn) lingerClose() {
-	tc, ok := c.nc.(*net.TCPConn)
-	if !ok || tc.CloseWrite() != nil {
+	tc := c.tcp
+	if c.isTLS {
+		// close_notify first (RFC 8446 §6.1), so the client knows the
+		// response is complete; it is one small write.
+		c.nc.(*tls.Conn).CloseWrite()
+	}
+	if tc == nil || tc.CloseWrite() != nil {
 		return
 	}
 	tc.SetReadDeadline(time.Now().Add(lingerTimeout))
@@ -525,8 +549,12 @@ func (c *conn) ReadFrom(r io.Reader) (int64, error) {
 	rf, ok := c.nc.(io.ReaderFrom)
 	lr, limited := r.(*io.LimitedReader)
 	if !ok || !limited {
+		// TLS, or a reader of unknown size: copy through a pooled buffer
+		// (io.Copy would allocate one per response).
 		c.extendWrite()
-		return io.Copy(writerOnly{c}, r)
+		bp := copyBuffers.Get().(*[]byte)
+		defer copyBuffers.Put(bp)
+		return io.CopyBuffer(writerOnly{c}, r, *bp)
 	}
 	left := lr.N
 	defer func() { lr.N = left }()
@@ -546,6 +574,10 @@ func (c *conn) ReadFrom(r io.Reader) (int64, error) {
 }
 
 type writerOnly struct{ io.Writer }
+
+// copyBuffers hold the buffers of copies that cannot use sendfile: a
+// TLS record's worth, so that each write makes one full record.
+var copyBuffers = sync.Pool{New: func() any { b := make([]byte, 16<<10); return &b }}
 
 // extendReadAt sets the read deadline to now+d, unless the one already
 // set is within an eighth of that: deadlines cost a timer update, and

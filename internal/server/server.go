@@ -1,5 +1,5 @@
-// Package server runs nave's HTTP/1.1 connections: listeners and their
-// accept loops, one goroutine per connection, keep-alive and pipelining,
+// Package server runs nave's HTTP/1.1 connections, in the clear or over
+// TLS: listeners and their accept loops, one goroutine per connection, keep-alive and pipelining,
 // a deadline for every phase, handler panic recovery and graceful Shutdown.
 //
 // It speaks the wire through internal/http1 and never imports a handler
@@ -9,6 +9,7 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"log/slog"
 	"net"
@@ -47,7 +48,10 @@ type Config struct {
 	BodyTimeout  time.Duration // between two reads of a request body
 	WriteTimeout time.Duration // between two writes of a response
 	IdleTimeout  time.Duration // waiting for the next request on a kept-alive connection
-	Logger       *slog.Logger  // server errors; nil discards them
+	// HandshakeTimeout bounds a TLS handshake (ServeTLS), from the first
+	// byte of the ClientHello.
+	HandshakeTimeout time.Duration
+	Logger           *slog.Logger // server errors; nil discards them
 	// AccessLog, when set, is called after each response.
 	AccessLog func(r *web.Request, w *web.ResponseWriter)
 }
@@ -56,6 +60,9 @@ func (c *Config) headTimeout() time.Duration  { return orDefault(c.HeadTimeout, 
 func (c *Config) bodyTimeout() time.Duration  { return orDefault(c.BodyTimeout, DefaultBodyTimeout) }
 func (c *Config) writeTimeout() time.Duration { return orDefault(c.WriteTimeout, DefaultWriteTimeout) }
 func (c *Config) idleTimeout() time.Duration  { return orDefault(c.IdleTimeout, DefaultIdleTimeout) }
+func (c *Config) handshakeTimeout() time.Duration {
+	return orDefault(c.HandshakeTimeout, DefaultHandshakeTimeout)
+}
 
 func orDefault(d, def time.Duration) time.Duration {
 	if d > 0 {
@@ -112,7 +119,20 @@ func notFound(w *web.ResponseWriter, _ *web.Request) {
 // Serve accepts connections on ln until Shutdown or Close, and then
 // returns ErrServerClosed. Temporary accept failures, such as running out
 // of file descriptors, are logged and retried with a capped back-off.
-func (s *Server) Serve(ln net.Listener) error {
+func (s *Server) Serve(ln net.Listener) error { return s.serve(ln, nil) }
+
+// ServeTLS is Serve for HTTPS: each connection's handshake uses tc, which
+// must not be changed afterwards (its GetCertificate may change what it
+// serves). Until the client's first bytes arrive a connection costs what an
+// idle plain one does.
+func (s *Server) ServeTLS(ln net.Listener, tc *tls.Config) error {
+	if tc == nil {
+		return errors.New("server: ServeTLS needs a TLS configuration")
+	}
+	return s.serve(ln, tc)
+}
+
+func (s *Server) serve(ln net.Listener, tc *tls.Config) error {
 	if !s.track(ln) {
 		ln.Close()
 		return ErrServerClosed
@@ -139,7 +159,7 @@ func (s *Server) Serve(ln net.Listener) error {
 			continue
 		}
 		delay = 0
-		c := s.newConn(nc)
+		c := s.newConn(nc, tc)
 		if c == nil {
 			nc.Close()
 			continue

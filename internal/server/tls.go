@@ -1,0 +1,62 @@
+package server
+
+import (
+	"crypto/tls"
+	"errors"
+	"os"
+	"syscall"
+	"time"
+)
+
+// DefaultHandshakeTimeout bounds a TLS handshake, from the ClientHello's
+// first byte to the handshake's end.
+const DefaultHandshakeTimeout = 10 * time.Second
+
+// errHelloReady is readIdle's answer on a TLS connection whose first
+// bytes (the ClientHello) have arrived: the handshake comes next.
+var errHelloReady = errors.New("server: client hello arrived")
+
+// helloReady is the RawConn read callback of a TLS connection before its
+// handshake: it only peeks, so that until the client speaks the connection
+// holds no buffer and no TLS state, and waits (or parks) as cheaply as an
+// idle plain connection.
+func (c *conn) helloReady(fd uintptr) bool {
+	var b [1]byte
+	for {
+		n, _, err := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK)
+		switch {
+		case err == syscall.EINTR:
+			continue
+		case err == syscall.EAGAIN:
+			return false
+		case err != nil:
+			c.readErr = os.NewSyscallError("recvfrom", err)
+		case n == 0:
+			c.readErr = errClosedBeforeHello
+		default:
+			c.readErr = errHelloReady
+		}
+		return true
+	}
+}
+
+var errClosedBeforeHello = errors.New("server: closed before a TLS handshake")
+
+// handshake runs the TLS handshake under the handshake timeout and reads
+// the first bytes of the first request. From then on the connection reads
+// through crypto/tls: no more peeking, parking or sendfile.
+func (c *conn) handshake() (*exchange, error) {
+	tc := tls.Server(c.nc, c.tlsConf)
+	c.tlsConf = nil
+	c.nc.SetDeadline(time.Now().Add(c.s.cfg.handshakeTimeout()))
+	if err := tc.Handshake(); err != nil {
+		c.s.log.Debug("TLS handshake failed", "remote", c.remote.String(), "err", err)
+		return nil, err
+	}
+	c.nc, c.raw, c.fd, c.isTLS = tc, nil, -1, true
+	c.tlsState = tc.ConnectionState()
+	c.readDeadline, c.writeDeadline = time.Time{}, time.Time{}
+	c.nc.SetWriteDeadline(time.Time{})
+	c.extendReadAt(time.Now(), c.s.cfg.idleTimeout())
+	return c.readIdle()
+}

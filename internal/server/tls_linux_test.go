@@ -1,0 +1,31 @@
+package server
+
+import (
+	"bufio"
+	"crypto/tls"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"nave/internal/web"
+)
+
+// TestTLSSilentClientParks: a client that connects and says nothing is
+// parked like an idle plain connection, and is served once it speaks.
+func TestTLSSilentClientParks(t *testing.T) {
+	s, addr, ctc := startTLSParking(t, Config{Handler: web.HandlerFunc(tlsEcho)}, 20*time.Millisecond)
+	raw, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	waitParked(t, s, 1)
+	tc := tls.Client(raw, ctc)
+	tc.SetDeadline(time.Now().Add(clientTimeout))
+	c := &client{t: t, nc: tc, br: bufio.NewReader(tc)}
+	c.send("GET /woke HTTP/1.1\r\nHost: localhost\r\n\r\n")
+	if r := c.read("GET"); r.status != 200 || !strings.HasSuffix(r.body, "/woke\n") {
+		t.Fatalf("after parking: got %d %q", r.status, r.body)
+	}
+}
