@@ -24,15 +24,17 @@ import (
 
 const serveUsage = `Usage: nave serve [flags] [DIR]
 
-Serves the files under DIR over HTTP/1.1: "/" gives DIR/index.html, a
-missing file a 404 page. Without DIR, nave serves its built-in demo site.
-Flags may come before or after DIR. SIGINT or SIGTERM stops accepting and
-lets requests in flight finish (up to --drain-timeout); a second signal
-stops at once. See docs/static.md for the file server's behaviour.
+Serves the files under DIR over HTTP/1.1, or HTTPS: "/" gives
+DIR/index.html, a missing file a 404 page. Without DIR, nave serves its
+built-in demo site. Flags may come before or after DIR. SIGINT or SIGTERM
+stops accepting and lets requests in flight finish (up to --drain-timeout);
+a second signal stops at once; SIGHUP reloads the TLS certificates. See
+docs/static.md for the file server's behaviour, docs/tls.md for HTTPS.
 
 Flags:
-  --listen ADDR          address to listen on (default 127.0.0.1:8000; use
-                         0.0.0.0:8000 to be reachable from other machines)
+  --listen ADDR          address to listen on (default 127.0.0.1:8000, or
+                         127.0.0.1:8443 with HTTPS; use 0.0.0.0:PORT to be
+                         reachable from other machines)
   --access-log DEST      where to write one line per request: a file path,
                          "-" for standard output, or "off" (default -)
   --log-format FORMAT    access log format: combined or json (default combined)
@@ -74,7 +76,8 @@ Timeouts (durations as 500ms, 30s, 2m):
   --write-timeout D      between two writes of a response (default 60s)
   --idle-timeout D       for the next request on a kept-alive connection (default 75s)
   --drain-timeout D      for requests in flight to finish at shutdown (default 30s)
-`
+
+` + tlsFlagsUsage
 
 // DefaultDrainTimeout is how long a signalled shutdown waits for requests
 // in flight, as gunicorn's graceful timeout.
@@ -147,30 +150,50 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return &usageError{err}
 	}
 	defer handler.Close()
-	alog, ln, err := o.server.open(logger)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	alog, ls, err := o.server.open(ctx, logger, stdout)
 	if err != nil {
 		return err
 	}
 	defer alog.Close()
+	defer ls.close()
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	defer reloadOnHangup(hup, logger, ls, nil)()
 	cfg := o.server.timeouts
-	cfg.Handler = handler
+	cfg.Handler = o.server.tls.wrap(handler)
 	cfg.Limits = o.server.limits()
 	cfg.Logger = logger
 	if alog != nil {
 		cfg.AccessLog = alog.Log
 	}
-	srv := server.New(cfg)
-	addr := ln.Addr().(*net.TCPAddr)
-	fmt.Fprintf(stdout, "Serving %s on %s port %d (http://%s/) ...\n", what, addr.IP, addr.Port, ln.Addr())
-	return run(ctx, srv, ln, o.server.drainTimeout, stderr)
+	addr := ls.main.Addr().(*net.TCPAddr)
+	fmt.Fprintf(stdout, "Serving %s on %s port %d (%s) ...\n", what, addr.IP, addr.Port, ls.url())
+	ls.announceRedirect(stdout)
+	return run(ctx, cfg, ls, o.server.drainTimeout, stderr)
 }
 
-// run serves until ctx ends or a signal arrives, then shuts down gracefully.
-func run(ctx context.Context, srv *server.Server, ln net.Listener, drain time.Duration, stderr io.Writer) error {
+// run serves cfg on ls until ctx ends or a signal arrives, then shuts
+// down gracefully. The --redirect-http listener has a server of its own,
+// with the same limits and timeouts.
+func run(ctx context.Context, cfg server.Config, ls *listeners, drain time.Duration, stderr io.Writer) error {
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
+	srvs := []*server.Server{server.New(cfg)}
+	served := make(chan error, 2)
+	if ls.tls != nil {
+		go func() { served <- srvs[0].ServeTLS(ls.main, ls.tls.config) }()
+	} else {
+		go func() { served <- srvs[0].Serve(ls.main) }()
+	}
+	if ls.redirect != nil {
+		rcfg := cfg
+		rcfg.Handler = &redirectHandler{port: httpsPort(ls.main)}
+		srvs = append(srvs, server.New(rcfg))
+		go func() { served <- srvs[1].Serve(ls.redirect) }()
+	}
 	select {
 	case err := <-served:
 		return fmt.Errorf("serving stopped: %w", err)
@@ -180,11 +203,27 @@ func run(ctx context.Context, srv *server.Server, ln net.Listener, drain time.Du
 	fmt.Fprintf(stderr, "nave: shutting down; waiting up to %v for requests in flight (signal again to stop now)\n", drain)
 	sctx, cancel := context.WithTimeout(context.Background(), drain)
 	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
+	drained := make(chan error, len(srvs))
+	for _, srv := range srvs {
+		go func() { drained <- srv.Shutdown(sctx) }()
+	}
+	late := false
+	for range srvs {
+		late = <-drained != nil || late
+		<-served
+	}
+	if late {
 		fmt.Fprintf(stderr, "nave: drain timeout passed; closed the remaining connections\n")
 	}
-	<-served
 	return nil
+}
+
+// httpsPort is the port part of a redirect to ln: "" for 443.
+func httpsPort(ln net.Listener) string {
+	if a, ok := ln.Addr().(*net.TCPAddr); ok && a.Port != 443 {
+		return ":" + strconv.Itoa(a.Port)
+	}
+	return ""
 }
 
 // checkDir checks that dir, when given, is a folder, and says what is

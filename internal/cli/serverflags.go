@@ -3,6 +3,8 @@ package cli
 import (
 	"context"
 	"flag"
+	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"time"
@@ -25,6 +27,7 @@ type serverFlags struct {
 	maxBody      int64
 	timeouts     server.Config
 	drainTimeout time.Duration
+	tls          tlsFlags
 }
 
 // register declares the flags on fs with their defaults.
@@ -32,7 +35,7 @@ func (f *serverFlags) register(fs *flag.FlagSet) {
 	f.lineBytes = http1.DefaultMaxRequestLine
 	f.headerBytes = http1.DefaultMaxHeaderBytes
 	f.maxBody = http1.DefaultMaxBodyBytes
-	fs.StringVar(&f.listen, "listen", "127.0.0.1:8000", "")
+	fs.StringVar(&f.listen, "listen", "", "")
 	fs.StringVar(&f.accessLog, "access-log", "-", "")
 	fs.StringVar(&f.logFormat, "log-format", "combined", "")
 	fs.StringVar(&f.logLevel, "log-level", "info", "")
@@ -45,10 +48,27 @@ func (f *serverFlags) register(fs *flag.FlagSet) {
 	fs.DurationVar(&f.timeouts.WriteTimeout, "write-timeout", server.DefaultWriteTimeout, "")
 	fs.DurationVar(&f.timeouts.IdleTimeout, "idle-timeout", server.DefaultIdleTimeout, "")
 	fs.DurationVar(&f.drainTimeout, "drain-timeout", DefaultDrainTimeout, "")
+	f.tls.register(fs)
 }
+
+// Default listening addresses, plain and with HTTPS.
+const (
+	DefaultListen    = "127.0.0.1:8000"
+	DefaultListenTLS = "127.0.0.1:8443"
+)
 
 // check validates the values after parsing.
 func (f *serverFlags) check() error {
+	if err := f.tls.check(); err != nil {
+		return err
+	}
+	f.timeouts.HandshakeTimeout = f.tls.handshakeTimeout
+	if f.listen == "" {
+		f.listen = DefaultListen
+		if f.tls.enabled() {
+			f.listen = DefaultListenTLS
+		}
+	}
 	switch {
 	case f.maxHeaders <= 0:
 		return usagef("--max-headers must be positive, got %d", f.maxHeaders)
@@ -70,9 +90,39 @@ func (f *serverFlags) check() error {
 	return nil
 }
 
-// open opens the access log and then the listener the flags name. On an
-// error nothing is left open, and the error is a usage error (exit 2).
-func (f *serverFlags) open(logger *slog.Logger) (*accesslog.Logger, net.Listener, error) {
+// listeners are what a serving command listens on.
+type listeners struct {
+	main     net.Listener
+	tls      *tlsSetup    // nil in the clear
+	redirect net.Listener // --redirect-http, or nil
+}
+
+func (l *listeners) close() {
+	l.main.Close()
+	if l.redirect != nil {
+		l.redirect.Close()
+	}
+}
+
+// url is how a person reaches the main listener.
+func (l *listeners) url() string {
+	if l.tls != nil {
+		return "https://" + l.main.Addr().String() + "/"
+	}
+	return "http://" + l.main.Addr().String() + "/"
+}
+
+// announceRedirect says where --redirect-http listens, if it does.
+func (l *listeners) announceRedirect(w io.Writer) {
+	if l.redirect != nil {
+		fmt.Fprintf(w, "Redirecting http://%s/ to https\n", l.redirect.Addr())
+	}
+}
+
+// open opens the access log, the TLS certificates and then the listeners
+// the flags name. On an error nothing is left open, and the error is a
+// usage error (exit 2). Certificates are kept fresh until ctx ends.
+func (f *serverFlags) open(ctx context.Context, logger *slog.Logger, stdout io.Writer) (*accesslog.Logger, *listeners, error) {
 	format, err := accesslog.ParseFormat(f.logFormat)
 	if err != nil {
 		return nil, nil, &usageError{err}
@@ -81,16 +131,38 @@ func (f *serverFlags) open(logger *slog.Logger) (*accesslog.Logger, net.Listener
 	if err != nil {
 		return nil, nil, &usageError{err}
 	}
+	ls := &listeners{}
+	if f.tls.enabled() {
+		if ls.tls, err = f.tls.setup(ctx, logger, stdout); err != nil {
+			alog.Close()
+			return nil, nil, err
+		}
+	}
+	if ls.main, err = listen(f.listen); err != nil {
+		alog.Close()
+		return nil, nil, err
+	}
+	if f.tls.redirectHTTP != "" {
+		if ls.redirect, err = listen(f.tls.redirectHTTP); err != nil {
+			ls.main.Close()
+			alog.Close()
+			return nil, nil, err
+		}
+	}
+	return alog, ls, nil
+}
+
+// listen opens a TCP listener, with a usage error naming the address.
+func listen(addr string) (net.Listener, error) {
 	// No TCP keep-alive probes on accepted connections (nginx's default):
 	// the idle timeout ends a connection whose client vanished, and Go's
 	// default probes cost four setsockopt calls per connection.
 	lc := net.ListenConfig{KeepAlive: -1}
-	ln, err := lc.Listen(context.Background(), "tcp", f.listen)
+	ln, err := lc.Listen(context.Background(), "tcp", addr)
 	if err != nil {
-		alog.Close()
-		return nil, nil, usagef("cannot listen on %s: %v", f.listen, listenReason(err))
+		return nil, usagef("cannot listen on %s: %v", addr, listenReason(err))
 	}
-	return alog, ln, nil
+	return ln, nil
 }
 
 // limits returns the http1 limits the flags set.
@@ -104,7 +176,8 @@ func (f *serverFlags) limits() http1.Limits {
 }
 
 const serverFlagsUsage = `Server (as for nave serve):
-  --listen ADDR          address to listen on (default 127.0.0.1:8000)
+  --listen ADDR          address to listen on (default 127.0.0.1:8000, or
+                         127.0.0.1:8443 with HTTPS)
   --access-log DEST      a file path, "-" for standard output, or "off" (default -)
   --log-format FORMAT    access log format: combined or json (default combined)
   --log-level LEVEL      server log level on stderr: debug, info, warn, error
@@ -115,4 +188,4 @@ const serverFlagsUsage = `Server (as for nave serve):
   --head-timeout D, --body-timeout D, --write-timeout D, --idle-timeout D
                          (defaults 30s, 60s, 60s, 75s)
   --drain-timeout D      for requests in flight to finish at shutdown (default 30s)
-`
+` + tlsFlagsUsage

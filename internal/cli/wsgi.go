@@ -18,7 +18,6 @@ import (
 	"time"
 
 	"nave/internal/route"
-	"nave/internal/server"
 	"nave/internal/static"
 	"nave/internal/wsgi"
 )
@@ -188,12 +187,14 @@ func runWSGI(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	defer routes.close()
-	alog, ln, err := o.server.open(logger)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	alog, ls, err := o.server.open(ctx, logger, stdout)
 	if err != nil {
 		return err
 	}
 	defer alog.Close()
-	defer ln.Close()
+	defer ls.close()
 	// SIGHUP must not kill nave (its default action) from here on, even
 	// while the workers start: it is caught now and acted on once they run.
 	hup := make(chan os.Signal, 1)
@@ -214,50 +215,61 @@ func runWSGI(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	cfg := o.server.timeouts
-	cfg.Handler = table
+	cfg.Handler = o.server.tls.wrap(table)
 	cfg.Limits = o.server.limits()
 	cfg.Logger = logger
 	if alog != nil {
 		cfg.AccessLog = alog.Log
 	}
-	srv := server.New(cfg)
-	addr := ln.Addr().(*net.TCPAddr)
-	fmt.Fprintf(stdout, "Serving WSGI app %s (%d workers, Python %s at %s) on %s port %d (http://%s/) ...\n",
-		o.pool.App, pool.Workers(), pool.Python(), o.pool.Python, addr.IP, addr.Port, ln.Addr())
-	stopReload := reloadOnHangup(hup, pool, logger)
+	addr := ls.main.Addr().(*net.TCPAddr)
+	fmt.Fprintf(stdout, "Serving WSGI app %s (%d workers, Python %s at %s) on %s port %d (%s) ...\n",
+		o.pool.App, pool.Workers(), pool.Python(), o.pool.Python, addr.IP, addr.Port, ls.url())
+	ls.announceRedirect(stdout)
+	stopReload := reloadOnHangup(hup, logger, ls, pool)
 	defer stopReload()
-	err = run(ctx, srv, ln, o.server.drainTimeout, stderr)
+	err = run(ctx, cfg, ls, o.server.drainTimeout, stderr)
 	sctx, cancel := context.WithTimeout(context.Background(), o.server.drainTimeout)
 	defer cancel()
 	pool.Stop(sctx)
 	return err
 }
 
-// reloadOnHangup reloads the pool's code on each signal from hup until
-// the returned function is called.
-func reloadOnHangup(hup <-chan os.Signal, pool *wsgi.Pool, log *slog.Logger) (stop func()) {
+// reloadOnHangup reloads the TLS certificates and the app's code (when
+// pool is not nil) on each signal from hup until the returned function is
+// called. A failed reload keeps what runs.
+func reloadOnHangup(hup <-chan os.Signal, log *slog.Logger, ls *listeners, pool *wsgi.Pool) (stop func()) {
 	done := make(chan struct{})
 	go func() {
 		for {
 			select {
 			case <-hup:
-				log.Info("SIGHUP: reloading the app")
-				if err := pool.Reload(); err != nil {
-					attrs := []any{"err", err}
-					var se *wsgi.StartError
-					if errors.As(err, &se) && se.Output != "" {
-						attrs = append(attrs, "output", se.Output)
-					}
-					log.Error("reload failed; the old workers keep serving", attrs...)
-					continue
+				if ls.tls != nil {
+					log.Info("SIGHUP: reloading the certificates")
+					ls.tls.store.Reload() // logs what it refuses
 				}
-				log.Info("reloaded: new workers serve")
+				if pool != nil {
+					reloadPool(pool, log)
+				}
 			case <-done:
 				return
 			}
 		}
 	}()
 	return func() { close(done) }
+}
+
+func reloadPool(pool *wsgi.Pool, log *slog.Logger) {
+	log.Info("SIGHUP: reloading the app")
+	if err := pool.Reload(); err != nil {
+		attrs := []any{"err", err}
+		var se *wsgi.StartError
+		if errors.As(err, &se) && se.Output != "" {
+			attrs = append(attrs, "output", se.Output)
+		}
+		log.Error("reload failed; the old workers keep serving", attrs...)
+		return
+	}
+	log.Info("reloaded: new workers serve")
 }
 
 // staticMounts are the handlers of the --static flags, and their mounts.
