@@ -88,6 +88,26 @@ func TestEnviron(t *testing.T) {
 	}
 }
 
+// TestEnvironTLS: over HTTPS the app sees the truth, as gunicorn and
+// uWSGI tell it: wsgi.url_scheme https and HTTPS=on.
+func TestEnvironTLS(t *testing.T) {
+	for _, useTLS := range []bool{false, true} {
+		var g *gateway
+		scheme, https := "http", any(nil)
+		if useTLS {
+			g = startGatewayTLS(t, wsgi.Config{App: "probe:app"}, wsgi.HandlerConfig{})
+			scheme, https = "https", "on"
+		} else {
+			g = startGateway(t, wsgi.Config{App: "probe:app"}, wsgi.HandlerConfig{})
+		}
+		env := environOf(t, g, "GET /environ HTTP/1.1\r\nHost: localhost\r\nX-Probe: environ\r\n\r\n")
+		if env["wsgi.url_scheme"] != scheme || env["HTTPS"] != https || env["SERVER_PROTOCOL"] != "HTTP/1.1" {
+			t.Errorf("TLS %v: got wsgi.url_scheme %v, HTTPS %v, SERVER_PROTOCOL %v; want %s, %v, HTTP/1.1",
+				useTLS, env["wsgi.url_scheme"], env["HTTPS"], env["SERVER_PROTOCOL"], scheme, https)
+		}
+	}
+}
+
 // TestEnvironPathInfo: PATH_INFO is percent-decoded once and carried as
 // latin-1 "bytes as str"; --mount splits SCRIPT_NAME off it.
 func TestEnvironPathInfo(t *testing.T) {
@@ -215,6 +235,22 @@ func TestResponses(t *testing.T) {
 	}
 	if strings.Contains(g.log.String(), "AssertionError") {
 		t.Errorf("wsgiref.validate found a breach:\n%s", g.log.String())
+	}
+}
+
+// TestReasonPhrase: the app's own reason phrase goes out as written, as
+// gunicorn, uWSGI and waitress send it.
+func TestReasonPhrase(t *testing.T) {
+	g := startGateway(t, wsgi.Config{App: "probe:app"}, wsgi.HandlerConfig{})
+	for path, want := range map[string]string{
+		"/status?299+Fine":         "HTTP/1.1 299 Fine\r\n",
+		"/status?404+Gone+Fishing": "HTTP/1.1 404 Gone Fishing\r\n",
+		"/status?200+OK":           "HTTP/1.1 200 OK\r\n",
+		"/hello":                   "HTTP/1.1 200 OK\r\n",
+	} {
+		if r := g.get(t, path); !strings.HasPrefix(r.head, want) {
+			t.Errorf("%s: head %q, want it to start %q", path, r.head, want)
+		}
 	}
 }
 

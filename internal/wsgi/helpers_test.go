@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -17,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"nave/internal/certs"
 	"nave/internal/route"
 	"nave/internal/server"
 	"nave/internal/wsgi"
@@ -74,10 +77,11 @@ func (l *logBuffer) waitFor(t *testing.T, s string) {
 
 // gateway is a pool and a server in front of it, on a loopback port.
 type gateway struct {
-	pool *wsgi.Pool
-	addr string
-	log  *logBuffer
-	srv  *server.Server
+	pool   *wsgi.Pool
+	addr   string
+	log    *logBuffer
+	srv    *server.Server
+	client *tls.Config // set when the gateway serves HTTPS
 }
 
 func appsDir(t *testing.T) string {
@@ -98,6 +102,18 @@ func startGateway(t *testing.T, cfg wsgi.Config, hcfg wsgi.HandlerConfig) *gatew
 
 // startMounted is startGateway with the app mounted at prefix.
 func startMounted(t *testing.T, cfg wsgi.Config, hcfg wsgi.HandlerConfig, prefix string) *gateway {
+	t.Helper()
+	return startWith(t, cfg, hcfg, prefix, false)
+}
+
+// startGatewayTLS is startGateway over HTTPS, with a certificate for
+// localhost from a local CA made for the test.
+func startGatewayTLS(t *testing.T, cfg wsgi.Config, hcfg wsgi.HandlerConfig) *gateway {
+	t.Helper()
+	return startWith(t, cfg, hcfg, "", true)
+}
+
+func startWith(t *testing.T, cfg wsgi.Config, hcfg wsgi.HandlerConfig, prefix string, useTLS bool) *gateway {
 	t.Helper()
 	needPython(t)
 	g := &gateway{log: new(logBuffer)}
@@ -132,7 +148,13 @@ func startMounted(t *testing.T, cfg wsgi.Config, hcfg wsgi.HandlerConfig, prefix
 	}
 	g.srv = server.New(server.Config{Handler: table, Logger: logger})
 	served := make(chan error, 1)
-	go func() { served <- g.srv.Serve(ln) }()
+	if useTLS {
+		stc, ctc := testTLS(t)
+		g.client = ctc
+		go func() { served <- g.srv.ServeTLS(ln, stc) }()
+	} else {
+		go func() { served <- g.srv.Serve(ln) }()
+	}
 	t.Cleanup(func() {
 		g.srv.Close()
 		<-served
@@ -174,7 +196,13 @@ type conn struct {
 
 func (g *gateway) dial(t *testing.T) *conn {
 	t.Helper()
-	nc, err := net.Dial("tcp", g.addr)
+	var nc net.Conn
+	var err error
+	if g.client != nil {
+		nc, err = tls.Dial("tcp", g.addr, g.client)
+	} else {
+		nc, err = net.Dial("tcp", g.addr)
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -284,4 +312,32 @@ func readResponse(br *bufio.Reader, method string) (*response, error) {
 		r.body = b
 	}
 	return r, nil
+}
+
+// testTLS returns a server configuration with a certificate for localhost
+// from a fresh local CA, and a client configuration that trusts that CA.
+func testTLS(t *testing.T) (server, client *tls.Config) {
+	t.Helper()
+	ca, _, err := certs.OpenLocalCA(filepath.Join(t.TempDir(), "ca"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	store := certs.NewStore(nil)
+	leaf, err := ca.Issue(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := store.Put(certs.LocalKey, leaf); err != nil {
+		t.Fatal(err)
+	}
+	if server, err = certs.ServerConfig(store, certs.Options{NextProtos: []string{"http/1.1"}}); err != nil {
+		t.Fatal(err)
+	}
+	pemBytes, err := os.ReadFile(ca.CertFile())
+	if err != nil {
+		t.Fatal(err)
+	}
+	roots := x509.NewCertPool()
+	roots.AppendCertsFromPEM(pemBytes)
+	return server, &tls.Config{RootCAs: roots, ServerName: "localhost"}
 }
