@@ -8,7 +8,10 @@ set -euo pipefail
 # Package, and a command or path that shows it is installed.
 needs=(
   "gcc:gcc"  # the race detector needs cgo
-  "chromium:chromium"  # internal/static tests the directory listing in a headless browser
+  "chromium:chromium"  # the directory listing and HTTPS with the local CA, in a headless browser
+  "libnss3-tools:certutil"  # tells that browser to trust the local CA
+  "curl:curl"  # a real TLS client for the HTTPS tests
+  "openssl:openssl"  # openssl s_client: TLS versions and suites offered and refused
   # nave wsgi's tests run real apps with Debian's Python (/usr/bin/python3).
   "python3-flask:/usr/lib/python3/dist-packages/flask"
   "python3-django:/usr/lib/python3/dist-packages/django"
