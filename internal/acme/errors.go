@@ -2,8 +2,10 @@ package acme
 
 import "errors"
 
-// Errors returned by New for a configuration it cannot run; they are
-// wrapped with the offending value, so test with errors.Is.
+// Errors returned by New for a configuration it cannot run, and
+// ErrNoChallenge, which Status reports for a name whose authorization
+// offers none of the configured challenge types. They are wrapped with the
+// offending value, so test with errors.Is.
 var (
 	ErrNoNames       = errors.New("acme: no names configured")
 	ErrBadName       = errors.New("acme: bad name")
@@ -13,4 +15,5 @@ var (
 	ErrBadEmail      = errors.New("acme: bad contact email")
 	ErrNoDir         = errors.New("acme: no storage directory")
 	ErrRenewBefore   = errors.New("acme: negative RenewBefore")
+	ErrNoChallenge   = errors.New("acme: CA offers none of the configured challenge types")
 )

@@ -14,11 +14,6 @@ import (
 	xacme "golang.org/x/crypto/acme"
 )
 
-// maxSleep caps one wait of the renewal loop, which then reads the clock
-// again: a suspended machine or a stepped wall clock delays a renewal by at
-// most this much.
-const maxSleep = time.Hour
-
 // Manager holds a certificate for each configured name and keeps it
 // renewed. Build it with New; its methods are safe for concurrent use.
 type Manager struct {
@@ -188,39 +183,6 @@ func (m *Manager) dueAt(name string) time.Time {
 		return time.Time{}
 	}
 	return m.renewAt(st.cert)
-}
-
-// renewAt is when cert is due for renewal: RenewBefore ahead of expiry, or
-// a third of its lifetime ahead when RenewBefore is zero or would make it
-// due as soon as it is issued.
-func (m *Manager) renewAt(cert *tls.Certificate) time.Time {
-	leaf := cert.Leaf
-	life := leaf.NotAfter.Sub(leaf.NotBefore)
-	before := m.renewBefore
-	if before <= 0 || before >= life {
-		before = life / 3
-	}
-	return leaf.NotAfter.Add(-before)
-}
-
-// sleepUntil waits until t by m.now and reports whether ctx is still live.
-func (m *Manager) sleepUntil(ctx context.Context, t time.Time) bool {
-	for {
-		if ctx.Err() != nil {
-			return false
-		}
-		d := t.Sub(m.now())
-		if d <= 0 {
-			return true
-		}
-		timer := time.NewTimer(min(d, maxSleep))
-		select {
-		case <-ctx.Done():
-			timer.Stop()
-			return false
-		case <-timer.C:
-		}
-	}
 }
 
 // attempt runs one order for name and records the outcome.

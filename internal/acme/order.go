@@ -19,10 +19,6 @@ import (
 // download; a CA that hangs costs one retry, not the name.
 const attemptTimeout = 10 * time.Minute
 
-// errNoChallenge is an authorization offering none of the configured
-// challenge types.
-var errNoChallenge = errors.New("acme: CA offers none of the configured challenge types")
-
 // obtain runs one order for name (RFC 8555 §7.4): authorize it with a
 // challenge, finalize with a fresh ECDSA P-256 key, download the chain and
 // store it. attempt counts the failures before this one; it picks which
@@ -91,7 +87,7 @@ func (m *Manager) authorize(ctx context.Context, authzURL string, attempt int) e
 	}
 	chal := m.pickChallenge(authz.Challenges, attempt)
 	if chal == nil {
-		return fmt.Errorf("%w (%s)", errNoChallenge, authz.Identifier.Value)
+		return fmt.Errorf("%w (%s)", ErrNoChallenge, authz.Identifier.Value)
 	}
 	cleanup, err := m.provision(chal, authz.Identifier.Value)
 	if err != nil {
