@@ -2,7 +2,7 @@ package acme
 
 import (
 	"context"
-	"crypto/ecdsa"
+	"crypto"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
@@ -27,7 +27,7 @@ const userAgent = "nave"
 
 // newClient returns the protocol client for the account key, talking to
 // dirURL and trusting roots for the CA's HTTPS (nil: the system roots).
-func newClient(dirURL string, key *ecdsa.PrivateKey, roots *x509.CertPool) *xacme.Client {
+func newClient(dirURL string, key crypto.Signer, roots *x509.CertPool) *xacme.Client {
 	transport := &http.Transport{
 		Proxy:               http.ProxyFromEnvironment,
 		DialContext:         (&net.Dialer{Timeout: dialTimeout}).DialContext,
@@ -45,14 +45,15 @@ func newClient(dirURL string, key *ecdsa.PrivateKey, roots *x509.CertPool) *xacm
 	}
 }
 
-// ensureAccount registers the account key with the CA once per Manager.
-// A key the CA already knows (a restart) is no error: RFC 8555 §7.3.1 has
-// the CA answer with the existing account, and the client then uses it.
-func (m *Manager) ensureAccount(ctx context.Context) error {
+// account returns the protocol client, first registering the account key
+// with the CA if this Manager has not yet. A key the CA already knows (a
+// restart) is no error: RFC 8555 §7.3.1 has the CA answer with the
+// existing account, and the client then uses it.
+func (m *Manager) account(ctx context.Context) (*xacme.Client, error) {
 	m.acctMu.Lock()
 	defer m.acctMu.Unlock()
 	if m.registered {
-		return nil
+		return m.client, nil
 	}
 	acct := &xacme.Account{}
 	if m.email != "" {
@@ -63,10 +64,32 @@ func (m *Manager) ensureAccount(ctx context.Context) error {
 	case errors.Is(err, xacme.ErrAccountAlreadyExists):
 		m.log.Debug("acme: account found", "ca", m.ca)
 	case err != nil:
-		return fmt.Errorf("acme: register account: %w", err)
+		return nil, fmt.Errorf("acme: register account: %w", err)
 	default:
 		m.log.Info("acme: account registered", "ca", m.ca, "contact", acct.Contact)
 	}
 	m.registered = true
-	return nil
+	return m.client, nil
+}
+
+// accountGone reports whether err is the CA saying the account does not
+// exist (RFC 8555 §6.7 accountDoesNotExist): it was deactivated, or the CA
+// lost it (a test CA restarted).
+func accountGone(err error) bool {
+	var e *xacme.Error
+	return errors.As(err, &e) && e.ProblemType == "urn:ietf:params:acme:error:accountDoesNotExist"
+}
+
+// forgetAccount makes the next attempt register the key again, with a new
+// client, as x/crypto/acme keeps the old account URL. c is the client that
+// got the error; if another attempt has replaced it already, nothing is
+// done.
+func (m *Manager) forgetAccount(c *xacme.Client) {
+	m.acctMu.Lock()
+	defer m.acctMu.Unlock()
+	if m.client != c {
+		return
+	}
+	m.client = newClient(m.ca, c.Key, m.caRoots)
+	m.registered = false
 }

@@ -3,6 +3,7 @@ package acme
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"io/fs"
 	"log/slog"
@@ -26,7 +27,7 @@ type Manager struct {
 	log            *slog.Logger
 	onCert         func([]string, *tls.Certificate)
 	store          store
-	client         *xacme.Client
+	caRoots        *x509.CertPool
 	chal           *challenges
 
 	// Set by New; tests change them (export_test.go) before Run.
@@ -36,7 +37,8 @@ type Manager struct {
 	running atomic.Bool
 
 	acctMu     sync.Mutex
-	registered bool // guarded by acctMu
+	client     *xacme.Client // the protocol client; guarded by acctMu
+	registered bool          // whether client's key is registered; guarded by acctMu
 
 	cbMu sync.Mutex // serializes onCert calls
 
@@ -108,6 +110,7 @@ func New(cfg Config) (*Manager, error) {
 		log:            log,
 		onCert:         cfg.OnCertificate,
 		store:          st,
+		caRoots:        cfg.CARoots,
 		client:         newClient(ca, key, cfg.CARoots),
 		chal:           newChallenges(),
 		now:            time.Now,

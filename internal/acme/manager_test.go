@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -378,6 +379,45 @@ func TestCADownAtStart(t *testing.T) {
 	if !m.Ready() {
 		t.Error("Ready() = false after the CA came up")
 	}
+}
+
+// The CA forgets the account (here: Pebble restarts) while a name is still
+// failing: the Manager registers the key again and gets the certificate.
+func TestAccountLostByCA(t *testing.T) {
+	t.Parallel()
+	o := pebbleOpts{listen: freeAddr(t), httpPort: freePort(t), api: newAPITLS(t)}
+	p1 := startPebble(t, o)
+	h := newHarness(t, p1, "a.example.com", "b.example.com")
+	h.cfg.Challenges = []string{acme.ChallengeHTTP01}
+	m := h.manager(t)
+	acme.SetRetry(m, time.Millisecond, 10*time.Millisecond)
+	var serveB atomic.Bool
+	serveHTTP01(t, o.httpPort, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.Host, "b.") && !serveB.Load() {
+			http.NotFound(w, r)
+			return
+		}
+		challengeHandler(m).ServeHTTP(w, r)
+	}))
+	ctx := run(t, m)
+
+	if got := h.got.next(ctx, t); got.names[0] != "a.example.com" {
+		t.Fatalf("got a certificate for %q, want a.example.com", got.names)
+	}
+	h.logs.wait(ctx, t, "acme: order failed", 1)
+	p1.stop()
+	p2 := startPebble(t, o)
+	serveB.Store(true)
+
+	h.logs.waitFor(ctx, t, "accountDoesNotExist failure", func(r slog.Record) bool {
+		return r.Message == "acme: order failed" && strings.Contains(attr(r, "err").String(), "accountDoesNotExist")
+	})
+	got := h.got.next(ctx, t)
+	if got.names[0] != "b.example.com" {
+		t.Fatalf("got a certificate for %q, want b.example.com", got.names)
+	}
+	verify(t, p2, "b.example.com", got.cert)
+	h.logs.wait(ctx, t, "acme: account registered", 2)
 }
 
 func TestNewRejects(t *testing.T) {

@@ -26,23 +26,33 @@ const attemptTimeout = 10 * time.Minute
 func (m *Manager) obtain(ctx context.Context, name string, attempt int) (*tls.Certificate, error) {
 	ctx, cancel := context.WithTimeout(ctx, attemptTimeout)
 	defer cancel()
-	if err := m.ensureAccount(ctx); err != nil {
+	c, err := m.account(ctx)
+	if err != nil {
 		return nil, err
 	}
+	cert, err := m.order(ctx, c, name, attempt)
+	if accountGone(err) {
+		m.forgetAccount(c)
+	}
+	return cert, err
+}
+
+// order is obtain's work with the registered client c.
+func (m *Manager) order(ctx context.Context, c *xacme.Client, name string, attempt int) (*tls.Certificate, error) {
 	var opts []xacme.OrderOption
 	if m.profile != "" {
 		opts = append(opts, xacme.WithOrderIssuanceProfile(xacme.ProfileName(m.profile)))
 	}
-	order, err := m.client.AuthorizeOrder(ctx, xacme.DomainIDs(name), opts...)
+	order, err := c.AuthorizeOrder(ctx, xacme.DomainIDs(name), opts...)
 	if err != nil {
 		return nil, fmt.Errorf("acme: new order: %w", err)
 	}
 	for _, u := range order.AuthzURLs {
-		if err := m.authorize(ctx, u, attempt); err != nil {
+		if err := m.authorize(ctx, c, u, attempt); err != nil {
 			return nil, err
 		}
 	}
-	order, err = m.client.WaitOrder(ctx, order.URI)
+	order, err = c.WaitOrder(ctx, order.URI)
 	if err != nil {
 		return nil, fmt.Errorf("acme: wait for order: %w", err)
 	}
@@ -54,7 +64,7 @@ func (m *Manager) obtain(ctx context.Context, name string, attempt int) (*tls.Ce
 	if err != nil {
 		return nil, fmt.Errorf("acme: create CSR: %w", err)
 	}
-	chain, _, err := m.client.CreateCertFromOrder(ctx, order, csr, true)
+	chain, _, err := c.CreateCertFromOrder(ctx, order, csr, true)
 	if err != nil {
 		return nil, fmt.Errorf("acme: finalize order: %w", err)
 	}
@@ -73,8 +83,8 @@ func (m *Manager) obtain(ctx context.Context, name string, attempt int) (*tls.Ce
 // authorize satisfies one authorization (RFC 8555 §7.5): it answers the
 // preferred challenge the CA offers, asks the CA to validate, and waits for
 // the verdict. An authorization already valid (reused by the CA) is done.
-func (m *Manager) authorize(ctx context.Context, authzURL string, attempt int) error {
-	authz, err := m.client.GetAuthorization(ctx, authzURL)
+func (m *Manager) authorize(ctx context.Context, c *xacme.Client, authzURL string, attempt int) error {
+	authz, err := c.GetAuthorization(ctx, authzURL)
 	if err != nil {
 		return fmt.Errorf("acme: get authorization: %w", err)
 	}
@@ -89,15 +99,15 @@ func (m *Manager) authorize(ctx context.Context, authzURL string, attempt int) e
 	if chal == nil {
 		return fmt.Errorf("%w (%s)", ErrNoChallenge, authz.Identifier.Value)
 	}
-	cleanup, err := m.provision(chal, authz.Identifier.Value)
+	cleanup, err := m.provision(c, chal, authz.Identifier.Value)
 	if err != nil {
 		return err
 	}
 	defer cleanup()
-	if _, err := m.client.Accept(ctx, chal); err != nil {
+	if _, err := c.Accept(ctx, chal); err != nil {
 		return fmt.Errorf("acme: accept %s challenge: %w", chal.Type, err)
 	}
-	if _, err := m.client.WaitAuthorization(ctx, authz.URI); err != nil {
+	if _, err := c.WaitAuthorization(ctx, authz.URI); err != nil {
 		return fmt.Errorf("acme: %s challenge: %w", chal.Type, err)
 	}
 	return nil
@@ -119,17 +129,17 @@ func (m *Manager) pickChallenge(offered []*xacme.Challenge, attempt int) *xacme.
 
 // provision makes the listeners answer chal for name and returns the func
 // that stops it.
-func (m *Manager) provision(chal *xacme.Challenge, name string) (func(), error) {
+func (m *Manager) provision(c *xacme.Client, chal *xacme.Challenge, name string) (func(), error) {
 	switch chal.Type {
 	case ChallengeHTTP01:
-		body, err := m.client.HTTP01ChallengeResponse(chal.Token)
+		body, err := c.HTTP01ChallengeResponse(chal.Token)
 		if err != nil {
 			return nil, fmt.Errorf("acme: http-01 response: %w", err)
 		}
 		m.chal.putHTTP(chal.Token, body)
 		return func() { m.chal.deleteHTTP(chal.Token) }, nil
 	case ChallengeTLSALPN01:
-		cert, err := m.client.TLSALPN01ChallengeCert(chal.Token, name)
+		cert, err := c.TLSALPN01ChallengeCert(chal.Token, name)
 		if err != nil {
 			return nil, fmt.Errorf("acme: tls-alpn-01 certificate: %w", err)
 		}

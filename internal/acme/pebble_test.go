@@ -413,15 +413,26 @@ func (l *logs) Handle(_ context.Context, r slog.Record) error {
 // until ctx ends.
 func (l *logs) wait(ctx context.Context, t *testing.T, msg string, n int) slog.Record {
 	t.Helper()
+	seen := 0
+	return l.waitFor(ctx, t, fmt.Sprintf("record %d of %q", n, msg), func(r slog.Record) bool {
+		if r.Message == msg {
+			seen++
+		}
+		return seen == n
+	})
+}
+
+// waitFor returns the first record match accepts, waiting for it until ctx
+// ends. match sees each record once, in order.
+func (l *logs) waitFor(ctx context.Context, t *testing.T, what string, match func(slog.Record) bool) slog.Record {
+	t.Helper()
+	next := 0
 	for {
 		l.mu.Lock()
-		seen := 0
-		for _, r := range l.records {
-			if r.Message == msg {
-				if seen++; seen == n {
-					l.mu.Unlock()
-					return r
-				}
+		for ; next < len(l.records); next++ {
+			if r := l.records[next]; match(r) {
+				l.mu.Unlock()
+				return r
 			}
 		}
 		changed := l.changed
@@ -429,7 +440,7 @@ func (l *logs) wait(ctx context.Context, t *testing.T, msg string, n int) slog.R
 		select {
 		case <-changed:
 		case <-ctx.Done():
-			t.Fatalf("no record %d of %q: %v\n%s", n, msg, ctx.Err(), l)
+			t.Fatalf("no %s: %v\n%s", what, ctx.Err(), l)
 		}
 	}
 }
