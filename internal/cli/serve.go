@@ -190,7 +190,7 @@ func run(ctx context.Context, cfg server.Config, ls *listeners, drain time.Durat
 	}
 	if ls.redirect != nil {
 		rcfg := cfg
-		rcfg.Handler = &redirectHandler{port: httpsPort(ls.main)}
+		rcfg.Handler = &redirectHandler{port: httpsPort(ls.main), acme: ls.tls.acme} // check: a redirect needs HTTPS
 		srvs = append(srvs, server.New(rcfg))
 		go func() { served <- srvs[1].Serve(ls.redirect) }()
 	}

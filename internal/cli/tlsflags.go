@@ -3,16 +3,19 @@ package cli
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
 
+	"nave/internal/acme"
 	"nave/internal/certs"
 	"nave/internal/server"
 	"nave/internal/web"
@@ -27,6 +30,9 @@ type tlsFlags struct {
 	handshakeTimeout    time.Duration
 	hsts                time.Duration
 	redirectHTTP        string
+	acmeEmail           string
+	acmeCA              string
+	acmeCARoot          string
 }
 
 // listFlag collects the values of a repeatable flag.
@@ -44,9 +50,16 @@ func (f *tlsFlags) register(fs *flag.FlagSet) {
 	fs.DurationVar(&f.handshakeTimeout, "tls-handshake-timeout", server.DefaultHandshakeTimeout, "")
 	fs.DurationVar(&f.hsts, "hsts", 0, "")
 	fs.StringVar(&f.redirectHTTP, "redirect-http", "", "")
+	fs.StringVar(&f.acmeEmail, "acme-email", "", "")
+	fs.StringVar(&f.acmeCA, "acme-ca", "", "")
+	fs.StringVar(&f.acmeCARoot, "acme-ca-root", "", "")
 }
 
-func (f *tlsFlags) enabled() bool { return len(f.certFiles) > 0 || f.selfSigned }
+func (f *tlsFlags) enabled() bool { return len(f.certFiles) > 0 || f.selfSigned || f.acme() }
+
+// acme: --domain names with no other source of certificates get theirs
+// from an ACME CA, as Caddy's automatic HTTPS does.
+func (f *tlsFlags) acme() bool { return len(f.domains) > 0 && len(f.certFiles) == 0 && !f.selfSigned }
 
 func (f *tlsFlags) check() error {
 	switch {
@@ -59,7 +72,9 @@ func (f *tlsFlags) check() error {
 	case f.hsts < 0:
 		return usagef("--hsts must not be negative, got %v", f.hsts)
 	case !f.enabled() && (f.hsts > 0 || f.redirectHTTP != "" || f.ticketKeyFile != ""):
-		return usagef("--hsts, --redirect-http and --tls-ticket-keys need HTTPS: give --tls-cert and --tls-key, or --tls-self-signed")
+		return usagef("--hsts, --redirect-http and --tls-ticket-keys need HTTPS: give --tls-cert and --tls-key, --tls-self-signed, or --domain")
+	case !f.acme() && (f.acmeEmail != "" || f.acmeCA != "" || f.acmeCARoot != ""):
+		return usagef("--acme-email, --acme-ca and --acme-ca-root need --domain, without --tls-cert or --tls-self-signed")
 	}
 	for _, d := range f.domains {
 		if d == "" || strings.ContainsAny(d, "/: \t") && net.ParseIP(d) == nil {
@@ -73,6 +88,7 @@ func (f *tlsFlags) check() error {
 type tlsSetup struct {
 	store  *certs.Store
 	config *tls.Config
+	acme   *acme.Manager // nil unless certificates come from an ACME CA
 }
 
 // setup loads the certificates (or makes the local CA and its
@@ -102,7 +118,65 @@ func (f *tlsFlags) setup(ctx context.Context, log *slog.Logger, stdout io.Writer
 	if err != nil {
 		return nil, &usageError{err}
 	}
-	return &tlsSetup{store: store, config: tc}, nil
+	ts := &tlsSetup{store: store, config: tc}
+	if f.acme() {
+		if ts.acme, err = f.acmeManager(store, log); err != nil {
+			return nil, err
+		}
+		// TLS-ALPN-01 (RFC 8737): the CA's validator offers only
+		// acme-tls/1 and gets the challenge certificate.
+		tc.NextProtos = append(tc.NextProtos, acme.ALPNProto)
+		tc.GetCertificate = func(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
+			if cert, ok := ts.acme.TLSALPNCertificate(hello); ok {
+				return cert, nil
+			}
+			return store.GetCertificate(hello)
+		}
+		go ts.acme.Run(ctx)
+	}
+	return ts, nil
+}
+
+// acmeManager makes the ACME manager for the --domain names, keeping its
+// account and certificates in the state folder and handing every
+// certificate to store.
+func (f *tlsFlags) acmeManager(store *certs.Store, log *slog.Logger) (*acme.Manager, error) {
+	state, err := certs.StateDir()
+	if err != nil {
+		return nil, usagef("--domain: %v", err)
+	}
+	cfg := acme.Config{
+		CA:     f.acmeCA,
+		Email:  f.acmeEmail,
+		Names:  f.domains,
+		Dir:    filepath.Join(state, "acme"),
+		Logger: log,
+		// Without a cleartext listener HTTP-01 cannot be answered here.
+		Challenges: []string{acme.ChallengeTLSALPN01},
+		OnCertificate: func(names []string, cert *tls.Certificate) {
+			if err := store.Put("acme:"+strings.Join(names, ","), cert); err != nil {
+				log.Error("acme: certificate refused by the store", "names", names, "err", err)
+			}
+		},
+	}
+	if f.redirectHTTP != "" {
+		cfg.Challenges = []string{acme.ChallengeTLSALPN01, acme.ChallengeHTTP01}
+	}
+	if f.acmeCARoot != "" {
+		pemBytes, err := os.ReadFile(f.acmeCARoot)
+		if err != nil {
+			return nil, usagef("--acme-ca-root: %v", err)
+		}
+		cfg.CARoots = x509.NewCertPool()
+		if !cfg.CARoots.AppendCertsFromPEM(pemBytes) {
+			return nil, usagef("--acme-ca-root %s: no PEM certificate in it", f.acmeCARoot)
+		}
+	}
+	m, err := acme.New(cfg)
+	if err != nil {
+		return nil, &usageError{err}
+	}
+	return m, nil
 }
 
 // localCA opens (or creates, once) the local CA in the state folder and
@@ -150,12 +224,27 @@ func (h *hstsHandler) Serve(w *web.ResponseWriter, r *web.Request) {
 }
 
 // redirectHandler answers every request with 308 to the same URL over
-// https on the TLS listener's port.
+// https on the TLS listener's port, except an ACME CA's HTTP-01
+// challenge requests (RFC 8555 §8.3), which it answers.
 type redirectHandler struct {
-	port string // ":8443", or "" for 443
+	port string        // ":8443", or "" for 443
+	acme *acme.Manager // nil without ACME
 }
 
+// challengePrefix is where HTTP-01 challenges are asked.
+const challengePrefix = "/.well-known/acme-challenge/"
+
 func (h *redirectHandler) Serve(w *web.ResponseWriter, r *web.Request) {
+	if h.acme != nil && strings.HasPrefix(string(r.Path), challengePrefix) {
+		body, ok := h.acme.HTTPChallenge(string(r.Path))
+		if !ok {
+			web.Error(w, 404, "no such challenge")
+			return
+		}
+		w.Header().Set("Content-Type", "application/octet-stream")
+		w.WriteString(body)
+		return
+	}
 	host := hostOnly(r.Authority)
 	if len(host) == 0 {
 		web.Error(w, 400, "a Host is needed to redirect to https")
@@ -185,15 +274,17 @@ func hostOnly(a []byte) []byte {
 	return a
 }
 
-const tlsFlagsUsage = `HTTPS (with any of these, --listen defaults to 127.0.0.1:8443):
+const tlsFlagsUsage = `HTTPS (then --listen defaults to 127.0.0.1:8443):
   --tls-cert FILE --tls-key FILE
                          a PEM certificate chain and its key; repeat the pair
                          for several certificates, chosen by SNI
   --tls-self-signed      certificates from a local CA nave creates once (for
                          development); it prints how to trust the CA
-  --domain NAME          a name the site answers to (repeatable): the local
-                         CA's certificate covers it, and a --tls-cert that
-                         matches none of them is refused
+  --domain NAME          a name the site answers to (repeatable). Alone, it
+                         turns on automatic certificates from an ACME CA;
+                         with --tls-self-signed the local certificate covers
+                         it; with --tls-cert, a certificate that matches none
+                         of the names is refused
   --tls-ticket-keys FILE session ticket keys shared across restarts (one
                          64-hex-digit key a line, the first encrypts);
                          default: random keys, rotated daily
@@ -202,4 +293,10 @@ const tlsFlagsUsage = `HTTPS (with any of these, --listen defaults to 127.0.0.1:
   --hsts D               send Strict-Transport-Security: max-age=D on HTTPS
   --redirect-http ADDR   also listen on ADDR in the clear and redirect every
                          request to https with 308
+Automatic certificates (ACME; with --domain and neither --tls-cert nor
+--tls-self-signed):
+  --acme-email ADDR      the account's contact address (optional)
+  --acme-ca URL          the CA's directory (default Let's Encrypt:
+                         https://acme-v02.api.letsencrypt.org/directory)
+  --acme-ca-root FILE    PEM roots to trust for the CA's own HTTPS (a test CA)
 `

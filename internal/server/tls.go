@@ -40,7 +40,10 @@ func (c *conn) helloReady(fd uintptr) bool {
 	}
 }
 
-var errClosedBeforeHello = errors.New("server: closed before a TLS handshake")
+var (
+	errClosedBeforeHello = errors.New("server: closed before a TLS handshake")
+	errOtherProtocol     = errors.New("server: ALPN agreed on a protocol other than HTTP/1.1")
+)
 
 // handshake runs the TLS handshake under the handshake timeout and reads
 // the first bytes of the first request. From then on the connection reads
@@ -55,6 +58,11 @@ func (c *conn) handshake() (*exchange, error) {
 	}
 	c.nc, c.raw, c.fd, c.isTLS = tc, nil, -1, true
 	c.tlsState = tc.ConnectionState()
+	if p := c.tlsState.NegotiatedProtocol; p != "" && p != "http/1.1" {
+		// Another protocol was agreed (acme-tls/1: a CA's validator,
+		// which needed only the handshake); there is no HTTP to serve.
+		return nil, errOtherProtocol
+	}
 	c.readDeadline, c.writeDeadline = time.Time{}, time.Time{}
 	c.nc.SetWriteDeadline(time.Time{})
 	c.extendReadAt(time.Now(), c.s.cfg.idleTimeout())

@@ -165,6 +165,9 @@ func TestTLSShutdown(t *testing.T) {
 	<-g.arrived
 	done := make(chan error, 1)
 	go func() { done <- s.Shutdown(t.Context()) }()
+	for !s.shutting.Load() {
+		time.Sleep(time.Millisecond) // until the shutdown has begun
+	}
 	g.open()
 	if r := c.read("GET"); r.status != 200 || !r.close {
 		t.Fatalf("in flight at shutdown: got %d, close %v; want 200 and a close", r.status, r.close)
