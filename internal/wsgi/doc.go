@@ -11,13 +11,16 @@
 //
 // Files: proto.go (the framing, both directions, bounded), environ.go
 // (request → environ, PEP 3333 and RFC 3875 rules), worker.go (one Python
-// process), pool.go (the supervisor: dispatch, batching, restarts,
-// timeouts, recycling, reload, stop), queue.go (the bounded backlog),
+// process over a workers.Process, and its framing loops), pool.go (the
+// Pool's configuration and lifecycle: start, reload, stop), dispatch.go
+// (queue to batches to replies), supervise.go (slots, deaths, restarts
+// with back-off, recycling), timeouts.go (504 and the stuck worker's
+// traceback), queue.go (the bounded backlog),
 // call.go (one request's trip through a worker and its buffered reply),
 // body.go (request bodies, spooled to an unlinked temporary file when
 // large), handler.go (the web.Handler), adapter.py (the worker's side).
 // docs/wsgi.md is the user's reference.
 //
-// It imports internal/web and the standard library only; it must not
+// It imports internal/web, internal/workers and the standard library only; it must not
 // import internal/server or any other handler package.
 package wsgi

@@ -1,15 +1,12 @@
 package wsgi
 
 import (
-	"bufio"
-	"bytes"
 	_ "embed"
 	"encoding/binary"
-	"errors"
 	"fmt"
+	"nave/internal/workers"
 	"net"
 	"os"
-	"os/exec"
 	"strconv"
 	"strings"
 	"sync"
@@ -28,10 +25,6 @@ const (
 	exitUsage  = 4 // Python too old, or bad arguments
 )
 
-// maxEarlyOutput bounds what nave keeps of a worker's output before it is
-// ready: the traceback of an app that fails to import.
-const maxEarlyOutput = 64 << 10
-
 // progressSize is the shared page the worker writes the id of the request
 // it runs into (see adapter.py and Pool.detach).
 const progressSize = 4096
@@ -46,13 +39,14 @@ const (
 	stateDead                        // gone
 )
 
-// worker is one Python process running adapter.py.
+// worker is one Python process running adapter.py, supervised as a
+// workers.Process.
 type worker struct {
 	id     int
 	slot   int
 	gen    int
 	p      *Pool
-	cmd    *exec.Cmd
+	proc   *workers.Process
 	conn   *net.UnixConn
 	pid    int
 	python string // the version it reported
@@ -61,17 +55,9 @@ type worker struct {
 	progBuf  [4]byte  // guarded by p.mu
 
 	ready    chan struct{} // closed when READY arrived
-	exited   chan struct{} // closed once the process is reaped
 	dead     chan struct{} // closed when the pool let go of the worker
 	wake     chan struct{} // cap 1: the writer has work
-	killOnce sync.Once
 	deadOnce sync.Once
-	logs     sync.WaitGroup // the output readers
-
-	outMu      sync.Mutex
-	outReady   bool     // guarded by outMu: lines go to the log, not to early
-	early      []string // guarded by outMu: output before READY
-	earlyBytes int      // guarded by outMu
 
 	// Guarded by p.mu.
 	state     workerState
@@ -113,10 +99,9 @@ func (p *Pool) spawn(slot, gen int) (*worker, error) {
 	p.mu.Unlock()
 	w := &worker{
 		id: id, slot: slot, gen: gen, p: p,
-		ready:  make(chan struct{}),
-		exited: make(chan struct{}),
-		dead:   make(chan struct{}),
-		wake:   make(chan struct{}, 1),
+		ready: make(chan struct{}),
+		dead:  make(chan struct{}),
+		wake:  make(chan struct{}, 1),
 	}
 	if err := w.start(); err != nil {
 		return nil, &StartError{App: p.cfg.App, Reason: err.Error()}
@@ -125,24 +110,17 @@ func (p *Pool) spawn(slot, gen int) (*worker, error) {
 	defer timer.Stop()
 	select {
 	case <-w.ready:
-		w.outMu.Lock()
-		w.outReady = true
-		early := w.early
-		w.early = nil
-		w.outMu.Unlock()
-		for _, line := range early {
-			p.log.Info("worker output", "worker", w.id, "line", line)
-		}
+		w.proc.Ready()
 		go w.writeLoop()
 		return w, nil
-	case <-w.exited:
+	case <-w.proc.Exited():
 	case <-w.dead:
 	case <-timer.C:
 		p.workerDied(w, fmt.Errorf("not ready within %v", p.cfg.startTimeout()))
-		return nil, &StartError{App: p.cfg.App, Reason: fmt.Sprintf("not ready within %v", p.cfg.startTimeout()), Output: w.earlyOutput()}
+		return nil, &StartError{App: p.cfg.App, Reason: fmt.Sprintf("not ready within %v", p.cfg.startTimeout()), Output: w.proc.EarlyOutput()}
 	}
 	w.kill()
-	<-w.exited
+	<-w.proc.Exited()
 	return nil, w.startFailure()
 }
 
@@ -170,16 +148,6 @@ func (w *worker) start() error {
 		w.conn.Close()
 		return fmt.Errorf("progress page: %w", err)
 	}
-	outR, outW, err := os.Pipe()
-	if err != nil {
-		return err
-	}
-	errR, errW, err := os.Pipe()
-	if err != nil {
-		outR.Close()
-		outW.Close()
-		return err
-	}
 	multi := "0"
 	if p.cfg.workers() > 1 {
 		multi = "1"
@@ -187,136 +155,53 @@ func (w *worker) start() error {
 	// The program comes on stdin ("python -"), which Python reads whole
 	// before it runs it: ps shows "python3 - app:app 3 0", not 20 kB of
 	// source as with -c.
-	cmd := exec.Command(p.cfg.python(), "-", p.cfg.App, strconv.Itoa(w.id), multi)
-	cmd.Stdin = strings.NewReader(adapterSource)
-	cmd.Dir = p.cfg.Dir
-	cmd.Stdout, cmd.Stderr = outW, errW
-	cmd.ExtraFiles = []*os.File{theirs, w.progress}
-	// Its own process group: a ^C at the terminal reaches nave, which
-	// drains, not the workers. Pdeathsig: nave's death takes it along.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	err = cmd.Start()
-	outW.Close()
-	errW.Close()
+	w.proc, err = workers.Start(workers.Spec{
+		ID:         w.id,
+		Path:       p.cfg.python(),
+		Args:       []string{"-", p.cfg.App, strconv.Itoa(w.id), multi},
+		Dir:        p.cfg.Dir,
+		Stdin:      strings.NewReader(adapterSource),
+		ExtraFiles: []*os.File{theirs, w.progress},
+		Logger:     p.log,
+	})
 	if err != nil {
-		outR.Close()
-		errR.Close()
 		w.conn.Close()
 		w.progress.Close()
 		return err
 	}
-	w.cmd, w.pid = cmd, cmd.Process.Pid
-	w.logs.Add(2)
-	go w.logLines(outR, "stdout")
-	go w.logLines(errR, "stderr")
-	go w.waitExit()
+	w.pid = w.proc.Pid()
+	go func() {
+		<-w.proc.Exited()
+		p.workerDied(w, w.proc.Err())
+	}()
 	go w.readLoop()
 	return nil
 }
 
 // startFailure describes a worker that exited before READY.
 func (w *worker) startFailure() *StartError {
-	out := w.earlyOutput()
+	out := w.proc.EarlyOutput()
 	e := &StartError{App: w.p.cfg.App, Output: out}
-	code := w.cmd.ProcessState.ExitCode()
-	switch code {
+	switch w.proc.ExitCode() {
 	case exitImport:
 		e.Import = true
-		e.Reason = lastLine(out)
+		e.Reason = workers.LastLine(out)
 	case exitUsage:
-		e.Reason = lastLine(out)
+		e.Reason = workers.LastLine(out)
 	default:
-		e.Reason = w.cmd.ProcessState.String()
-		if line := lastLine(out); line != "" {
+		e.Reason = w.proc.Status()
+		if line := workers.LastLine(out); line != "" {
 			e.Reason += ": " + line
 		}
 	}
 	return e
 }
 
-// earlyOutput waits briefly for the output readers to drain and returns
-// what the worker printed before READY.
-func (w *worker) earlyOutput() string {
-	drained := make(chan struct{})
-	go func() {
-		w.logs.Wait()
-		close(drained)
-	}()
-	select {
-	case <-drained:
-	case <-time.After(2 * time.Second): // a forked child may hold the pipes
-	}
-	w.outMu.Lock()
-	defer w.outMu.Unlock()
-	return strings.Join(w.early, "\n")
-}
-
-func lastLine(s string) string {
-	s = strings.TrimRight(s, "\n")
-	if i := strings.LastIndexByte(s, '\n'); i >= 0 {
-		s = s[i+1:]
-	}
-	return strings.TrimSpace(s)
-}
-
-// logLines logs a worker's output line by line with its id. Before READY
-// the lines are kept instead: they are the traceback of a failed import,
-// or printed at import time and logged once the worker is ready.
-func (w *worker) logLines(r *os.File, stream string) {
-	defer w.logs.Done()
-	defer r.Close()
-	br := bufio.NewReaderSize(r, 16<<10)
-	for {
-		line, err := br.ReadSlice('\n')
-		line = bytes.TrimRight(line, "\r\n")
-		if len(line) > 0 || err == nil {
-			w.output(stream, string(line))
-		}
-		if err != nil && err != bufio.ErrBufferFull {
-			return
-		}
-	}
-}
-
-func (w *worker) output(stream, line string) {
-	w.outMu.Lock()
-	if !w.outReady {
-		w.early = append(w.early, line)
-		w.earlyBytes += len(line) + 1
-		for w.earlyBytes > maxEarlyOutput && len(w.early) > 1 {
-			w.earlyBytes -= len(w.early[0]) + 1
-			w.early = w.early[1:]
-		}
-		w.outMu.Unlock()
-		return
-	}
-	w.outMu.Unlock()
-	w.p.log.Info("worker output", "worker", w.id, "stream", stream, "line", line)
-}
-
-func (w *worker) waitExit() {
-	err := w.cmd.Wait()
-	close(w.exited)
-	if err == nil {
-		err = errors.New("exited")
-	}
-	w.p.workerDied(w, err)
-}
-
-// kill ends the process at once. It is safe to call any number of times.
+// kill ends the process at once. It is safe to call any number of times,
+// and before the process started.
 func (w *worker) kill() {
-	w.killOnce.Do(func() {
-		if w.cmd != nil && w.cmd.Process != nil {
-			w.cmd.Process.Kill()
-		}
-	})
-}
-
-func (w *worker) signal(sig os.Signal) {
-	select {
-	case <-w.exited:
-	default:
-		w.cmd.Process.Signal(sig)
+	if w.proc != nil {
+		w.proc.Kill()
 	}
 }
 
