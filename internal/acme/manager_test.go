@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"nave/internal/acme"
+	"nave/internal/acme/pebbletest"
 )
 
 // testDeadline bounds each test's wait for the CA; no assertion is made on
@@ -52,20 +53,20 @@ func (d deliveries) next(ctx context.Context, t *testing.T) delivery {
 
 // harness is a Manager configured for a test Pebble.
 type harness struct {
-	p    *pebble
+	p    *pebbletest.CA
 	logs *logs
 	got  deliveries
 	cfg  acme.Config
 }
 
-func newHarness(t *testing.T, p *pebble, names ...string) *harness {
+func newHarness(t *testing.T, p *pebbletest.CA, names ...string) *harness {
 	h := &harness{p: p, logs: newLogs(), got: make(deliveries, 64)}
 	h.cfg = acme.Config{
-		CA:            p.dirURL,
+		CA:            p.DirURL,
 		Email:         "ops@example.com",
 		Names:         names,
 		Dir:           t.TempDir(),
-		CARoots:       p.roots,
+		CARoots:       p.Roots,
 		Logger:        slog.New(h.logs),
 		OnCertificate: h.got.hook,
 	}
@@ -97,7 +98,7 @@ func run(t *testing.T, m *acme.Manager) context.Context {
 }
 
 // verify checks that cert chains to Pebble's issuing root for name.
-func verify(t *testing.T, p *pebble, name string, cert *tls.Certificate) {
+func verify(t *testing.T, p *pebbletest.CA, name string, cert *tls.Certificate) {
 	t.Helper()
 	if cert.Leaf == nil {
 		t.Fatal("certificate delivered without Leaf")
@@ -112,7 +113,7 @@ func verify(t *testing.T, p *pebble, name string, cert *tls.Certificate) {
 	}
 	_, err := cert.Leaf.Verify(x509.VerifyOptions{
 		DNSName:       name,
-		Roots:         p.issuingRoots(t),
+		Roots:         p.IssuerRoots(t),
 		Intermediates: inter,
 	})
 	if err != nil {
@@ -122,11 +123,11 @@ func verify(t *testing.T, p *pebble, name string, cert *tls.Certificate) {
 
 func TestObtainHTTP01(t *testing.T) {
 	t.Parallel()
-	p := startPebble(t, pebbleOpts{})
+	p := pebbletest.Start(t, pebbletest.Options{})
 	h := newHarness(t, p, "www.example.com")
 	h.cfg.Challenges = []string{acme.ChallengeHTTP01}
 	m := h.manager(t)
-	serveHTTP01(t, p.httpPort, challengeHandler(m))
+	serveHTTP01(t, p.HTTPPort, challengeHandler(m))
 	ctx := run(t, m)
 
 	got := h.got.next(ctx, t)
@@ -142,19 +143,19 @@ func TestObtainHTTP01(t *testing.T) {
 	if s := attr(r, "names").String(); !strings.Contains(s, "www.example.com") {
 		t.Errorf("got names=%s, want www.example.com", s)
 	}
-	if s := attr(r, "ca").String(); s != p.dirURL {
-		t.Errorf("got ca=%s, want %s", s, p.dirURL)
+	if s := attr(r, "ca").String(); s != p.DirURL {
+		t.Errorf("got ca=%s, want %s", s, p.DirURL)
 	}
 }
 
 func TestObtainTLSALPN01(t *testing.T) {
 	t.Parallel()
-	p := startPebble(t, pebbleOpts{})
+	p := pebbletest.Start(t, pebbletest.Options{})
 	names := []string{"a.example.com", "b.example.com"}
 	h := newHarness(t, p, names...)
 	h.cfg.Challenges = []string{acme.ChallengeTLSALPN01}
 	m := h.manager(t)
-	serveTLSALPN01(t, p.tlsPort, m)
+	serveTLSALPN01(t, p.TLSPort, m)
 	ctx := run(t, m)
 
 	seen := map[string]bool{}
@@ -187,7 +188,7 @@ func obtain(t *testing.T, h *harness) *tls.Certificate {
 	t.Helper()
 	h.cfg.Challenges = []string{acme.ChallengeHTTP01}
 	m := h.manager(t)
-	stopHTTP := serveHTTP01(t, h.p.httpPort, challengeHandler(m))
+	stopHTTP := serveHTTP01(t, h.p.HTTPPort, challengeHandler(m))
 	ctx, cancel := context.WithTimeout(context.Background(), testDeadline)
 	defer cancel()
 	done := make(chan struct{})
@@ -206,11 +207,11 @@ func obtain(t *testing.T, h *harness) *tls.Certificate {
 // TLS-ALPN-01 attempt fails and the retry leads with HTTP-01.
 func TestFallBackToHTTP01(t *testing.T) {
 	t.Parallel()
-	p := startPebble(t, pebbleOpts{})
+	p := pebbletest.Start(t, pebbletest.Options{})
 	h := newHarness(t, p, "www.example.com")
 	m := h.manager(t)
 	acme.SetRetry(m, time.Millisecond, 10*time.Millisecond)
-	serveHTTP01(t, p.httpPort, challengeHandler(m))
+	serveHTTP01(t, p.HTTPPort, challengeHandler(m))
 	ctx := run(t, m)
 
 	r := h.logs.wait(ctx, t, "acme: order failed", 1)
@@ -225,7 +226,7 @@ func TestFallBackToHTTP01(t *testing.T) {
 
 func TestReloadFromStore(t *testing.T) {
 	t.Parallel()
-	p := startPebble(t, pebbleOpts{})
+	p := pebbletest.Start(t, pebbletest.Options{})
 	h := newHarness(t, p, "www.example.com")
 	first := obtain(t, h)
 
@@ -243,7 +244,7 @@ func TestReloadFromStore(t *testing.T) {
 		}
 	}
 
-	p.stop() // loading needs no CA
+	p.Stop() // loading needs no CA
 	m := h.manager(t)
 	var got delivery
 	select {
@@ -263,13 +264,13 @@ func TestReloadFromStore(t *testing.T) {
 // past its renewal point, and Run replaces it.
 func TestRenew(t *testing.T) {
 	t.Parallel()
-	p := startPebble(t, pebbleOpts{})
+	p := pebbletest.Start(t, pebbletest.Options{})
 	h := newHarness(t, p, "www.example.com")
-	h.cfg.Profile = "shortlived"
+	h.cfg.Profile = pebbletest.ShortProfile
 	first := obtain(t, h)
 	life := first.Leaf.NotAfter.Sub(first.Leaf.NotBefore)
-	if life > shortValidity || life < shortValidity-time.Minute {
-		t.Fatalf("got lifetime %v, want the %s profile's %v", life, shortProfile, shortValidity)
+	if life > pebbletest.ShortValidity || life < pebbletest.ShortValidity-time.Minute {
+		t.Fatalf("got lifetime %v, want the %s profile's %v", life, pebbletest.ShortProfile, pebbletest.ShortValidity)
 	}
 
 	m := h.manager(t)
@@ -280,7 +281,7 @@ func TestRenew(t *testing.T) {
 	// (two thirds), before expiry.
 	skew := time.Until(first.Leaf.NotBefore.Add(life * 3 / 4))
 	acme.SetClock(m, func() time.Time { return time.Now().Add(skew) })
-	serveHTTP01(t, p.httpPort, challengeHandler(m))
+	serveHTTP01(t, p.HTTPPort, challengeHandler(m))
 	ctx := run(t, m)
 
 	got := h.got.next(ctx, t)
@@ -293,19 +294,19 @@ func TestRenew(t *testing.T) {
 
 func TestChallengeFails(t *testing.T) {
 	t.Parallel()
-	p := startPebble(t, pebbleOpts{})
+	p := pebbletest.Start(t, pebbletest.Options{})
 	tests := []struct {
 		name  string
 		serve func(t *testing.T, m *acme.Manager)
 	}{
 		{"nothing_listening", func(*testing.T, *acme.Manager) {}},
 		{"wrong_body", func(t *testing.T, m *acme.Manager) {
-			serveHTTP01(t, p.httpPort, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			serveHTTP01(t, p.HTTPPort, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				io.WriteString(w, "not the key authorization")
 			}))
 		}},
 		{"not_found", func(t *testing.T, m *acme.Manager) {
-			serveHTTP01(t, p.httpPort, http.NotFoundHandler())
+			serveHTTP01(t, p.HTTPPort, http.NotFoundHandler())
 		}},
 	}
 	for _, tt := range tests {
@@ -347,15 +348,15 @@ func TestChallengeFails(t *testing.T) {
 // certificate once the CA comes up at that address.
 func TestCADownAtStart(t *testing.T) {
 	t.Parallel()
-	listen := freeAddr(t)
-	httpPort := freePort(t)
-	api := newAPITLS(t)
+	listen := pebbletest.FreeAddr(t)
+	httpPort := pebbletest.FreePort(t)
+	api := pebbletest.NewAPICert(t)
 	h := &harness{logs: newLogs(), got: make(deliveries, 64)}
 	h.cfg = acme.Config{
 		CA:            "https://" + listen + "/dir",
 		Names:         []string{"late.example.com"},
 		Dir:           t.TempDir(),
-		CARoots:       api.roots,
+		CARoots:       api.Roots,
 		Challenges:    []string{acme.ChallengeHTTP01},
 		Logger:        slog.New(h.logs),
 		OnCertificate: h.got.hook,
@@ -373,7 +374,7 @@ func TestCADownAtStart(t *testing.T) {
 		t.Error("Ready() = true with the CA down")
 	}
 
-	p := startPebble(t, pebbleOpts{listen: listen, httpPort: httpPort, api: api})
+	p := pebbletest.Start(t, pebbletest.Options{Listen: listen, HTTPPort: httpPort, API: api})
 	got := h.got.next(ctx, t)
 	verify(t, p, "late.example.com", got.cert)
 	if !m.Ready() {
@@ -385,14 +386,14 @@ func TestCADownAtStart(t *testing.T) {
 // failing: the Manager registers the key again and gets the certificate.
 func TestAccountLostByCA(t *testing.T) {
 	t.Parallel()
-	o := pebbleOpts{listen: freeAddr(t), httpPort: freePort(t), api: newAPITLS(t)}
-	p1 := startPebble(t, o)
+	o := pebbletest.Options{Listen: pebbletest.FreeAddr(t), HTTPPort: pebbletest.FreePort(t), API: pebbletest.NewAPICert(t)}
+	p1 := pebbletest.Start(t, o)
 	h := newHarness(t, p1, "a.example.com", "b.example.com")
 	h.cfg.Challenges = []string{acme.ChallengeHTTP01}
 	m := h.manager(t)
 	acme.SetRetry(m, time.Millisecond, 10*time.Millisecond)
 	var serveB atomic.Bool
-	serveHTTP01(t, o.httpPort, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	serveHTTP01(t, o.HTTPPort, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if strings.HasPrefix(r.Host, "b.") && !serveB.Load() {
 			http.NotFound(w, r)
 			return
@@ -405,8 +406,8 @@ func TestAccountLostByCA(t *testing.T) {
 		t.Fatalf("got a certificate for %q, want a.example.com", got.names)
 	}
 	h.logs.wait(ctx, t, "acme: order failed", 1)
-	p1.stop()
-	p2 := startPebble(t, o)
+	p1.Stop()
+	p2 := pebbletest.Start(t, o)
 	serveB.Store(true)
 
 	h.logs.waitFor(ctx, t, "accountDoesNotExist failure", func(r slog.Record) bool {
