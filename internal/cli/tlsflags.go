@@ -33,6 +33,7 @@ type tlsFlags struct {
 	acmeEmail           string
 	acmeCA              string
 	acmeCARoot          string
+	acmeChallenges      string
 }
 
 // listFlag collects the values of a repeatable flag.
@@ -53,6 +54,7 @@ func (f *tlsFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.acmeEmail, "acme-email", "", "")
 	fs.StringVar(&f.acmeCA, "acme-ca", "", "")
 	fs.StringVar(&f.acmeCARoot, "acme-ca-root", "", "")
+	fs.StringVar(&f.acmeChallenges, "acme-challenges", "", "")
 }
 
 func (f *tlsFlags) enabled() bool { return len(f.certFiles) > 0 || f.selfSigned || f.acme() }
@@ -73,8 +75,16 @@ func (f *tlsFlags) check() error {
 		return usagef("--hsts must not be negative, got %v", f.hsts)
 	case !f.enabled() && (f.hsts > 0 || f.redirectHTTP != "" || f.ticketKeyFile != ""):
 		return usagef("--hsts, --redirect-http and --tls-ticket-keys need HTTPS: give --tls-cert and --tls-key, --tls-self-signed, or --domain")
-	case !f.acme() && (f.acmeEmail != "" || f.acmeCA != "" || f.acmeCARoot != ""):
-		return usagef("--acme-email, --acme-ca and --acme-ca-root need --domain, without --tls-cert or --tls-self-signed")
+	case !f.acme() && (f.acmeEmail != "" || f.acmeCA != "" || f.acmeCARoot != "" || f.acmeChallenges != ""):
+		return usagef("--acme-* flags need --domain, without --tls-cert or --tls-self-signed")
+	}
+	for _, c := range f.challenges() {
+		switch {
+		case c != acme.ChallengeHTTP01 && c != acme.ChallengeTLSALPN01:
+			return usagef("--acme-challenges: %q is not http-01 or tls-alpn-01", c)
+		case c == acme.ChallengeHTTP01 && f.redirectHTTP == "":
+			return usagef("--acme-challenges http-01 needs --redirect-http: the CA asks on port 80 in the clear")
+		}
 	}
 	for _, d := range f.domains {
 		if d == "" || strings.ContainsAny(d, "/: \t") && net.ParseIP(d) == nil {
@@ -137,6 +147,19 @@ func (f *tlsFlags) setup(ctx context.Context, log *slog.Logger, stdout io.Writer
 	return ts, nil
 }
 
+// challenges are the ACME challenge types to answer, in order: those
+// given, else TLS-ALPN-01 and, when a cleartext listener can answer it,
+// HTTP-01.
+func (f *tlsFlags) challenges() []string {
+	switch {
+	case f.acmeChallenges != "":
+		return strings.Split(f.acmeChallenges, ",")
+	case f.redirectHTTP != "":
+		return []string{acme.ChallengeTLSALPN01, acme.ChallengeHTTP01}
+	}
+	return []string{acme.ChallengeTLSALPN01}
+}
+
 // acmeManager makes the ACME manager for the --domain names, keeping its
 // account and certificates in the state folder and handing every
 // certificate to store.
@@ -146,21 +169,17 @@ func (f *tlsFlags) acmeManager(store *certs.Store, log *slog.Logger) (*acme.Mana
 		return nil, usagef("--domain: %v", err)
 	}
 	cfg := acme.Config{
-		CA:     f.acmeCA,
-		Email:  f.acmeEmail,
-		Names:  f.domains,
-		Dir:    filepath.Join(state, "acme"),
-		Logger: log,
-		// Without a cleartext listener HTTP-01 cannot be answered here.
-		Challenges: []string{acme.ChallengeTLSALPN01},
+		CA:         f.acmeCA,
+		Email:      f.acmeEmail,
+		Names:      f.domains,
+		Dir:        filepath.Join(state, "acme"),
+		Logger:     log,
+		Challenges: f.challenges(),
 		OnCertificate: func(names []string, cert *tls.Certificate) {
 			if err := store.Put("acme:"+strings.Join(names, ","), cert); err != nil {
 				log.Error("acme: certificate refused by the store", "names", names, "err", err)
 			}
 		},
-	}
-	if f.redirectHTTP != "" {
-		cfg.Challenges = []string{acme.ChallengeTLSALPN01, acme.ChallengeHTTP01}
 	}
 	if f.acmeCARoot != "" {
 		pemBytes, err := os.ReadFile(f.acmeCARoot)
@@ -299,4 +318,8 @@ Automatic certificates (ACME; with --domain and neither --tls-cert nor
   --acme-ca URL          the CA's directory (default Let's Encrypt:
                          https://acme-v02.api.letsencrypt.org/directory)
   --acme-ca-root FILE    PEM roots to trust for the CA's own HTTPS (a test CA)
+  --acme-challenges LIST the challenges to answer, in order of preference:
+                         tls-alpn-01 (on the HTTPS listener) and http-01
+                         (needs --redirect-http on port 80); default
+                         tls-alpn-01, then http-01 when it can be answered
 `
