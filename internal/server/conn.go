@@ -6,7 +6,6 @@ import (
 	"io"
 	"net"
 	"net/netip"
-	"os"
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
@@ -34,10 +33,6 @@ func (ex *exchange) begin(c *conn) {
 	ex.out.Reset(c, &ex.req, &ex.x.W, &c.s.shutting)
 	ex.x.Begin(&ex.out, &ex.req.Request)
 }
-
-// readBufferSize is the read buffer each exchange owns. Heads that do not
-// fit grow a larger one for that request only.
-const readBufferSize = http1.DefaultBufferSize
 
 // Connection states. A waker (Shutdown, or the sweep that parks idle
 // connections) moves stateIdle to stateWoken and sets a read deadline in
@@ -173,10 +168,6 @@ func (c *conn) recoverConn() {
 	c.finish()
 }
 
-// errPark is await's answer when the sweep asked an idle connection to
-// give up its goroutine.
-var errPark = errors.New("server: park idle connection")
-
 func (c *conn) finish() {
 	if c.ex != nil {
 		c.release(c.ex)
@@ -189,167 +180,6 @@ func (c *conn) finish() {
 	delete(c.s.active, c)
 	c.s.mu.Unlock()
 	c.s.conns.Done()
-}
-
-// await waits for the first bytes of the next request and returns the
-// exchange holding them. It holds no buffer while it waits.
-func (c *conn) await() (*exchange, error) {
-	if c.ex != nil { // a pipelined request is already buffered
-		return c.ex, nil
-	}
-	c.phase = phaseIdle
-	// The idle wait starts now; the clock read at the response's last
-	// write, microseconds ago, is as good (the sweep and the drift check
-	// work in fractions of a second) and saves reading it again.
-	now := c.wrote
-	if now.IsZero() {
-		now = time.Now()
-	}
-	c.wrote = time.Time{}
-	c.idleSince.Store(c.extendReadAt(now, c.s.cfg.idleTimeout()).UnixNano())
-	c.state.Store(stateIdle)
-	if c.s.shutting.Load() {
-		// Serve a request that had already arrived, then close.
-		c.state.Store(stateActive)
-		return c.keep(c.readNow())
-	}
-	ex, err := c.readIdle()
-	if !c.state.CompareAndSwap(stateIdle, stateActive) {
-		// A waker moved the read deadline; wait for it to be done, and
-		// forget the deadline we thought was set.
-		c.wakeMu.Lock()
-		c.wakeMu.Unlock()
-		c.state.Store(stateActive)
-		c.readDeadline = time.Time{}
-		if err != nil && errors.Is(err, os.ErrDeadlineExceeded) {
-			if !c.s.shutting.Load() {
-				return nil, errPark
-			}
-			return c.keep(c.readNow())
-		}
-	}
-	if err == errHelloReady {
-		// Out of the idle state by now, so that a waker's deadline cannot
-		// cut the handshake short.
-		ex, err = c.handshake()
-	}
-	return c.keep(ex, err)
-}
-
-func (c *conn) keep(ex *exchange, err error) (*exchange, error) {
-	if err != nil {
-		return nil, err
-	}
-	c.ex = ex
-	return ex, nil
-}
-
-// readIdle blocks until the connection is readable, then reads into a
-// pooled exchange's buffer.
-func (c *conn) readIdle() (*exchange, error) {
-	if c.raw == nil {
-		ex := c.s.getExchange()
-		n, err := c.nc.Read(ex.rbuf)
-		return c.attach(ex, n, err)
-	}
-	c.readEx, c.readN, c.readErr = nil, 0, nil
-	err := c.raw.Read(c.readFn)
-	ex, n := c.readEx, c.readN
-	c.readEx = nil
-	if err == nil {
-		err = c.readErr
-	}
-	return c.attach(ex, n, err)
-}
-
-// readReady is the RawConn read callback: it takes an exchange only when
-// the read finds bytes, and hands it back when the socket has none yet.
-func (c *conn) readReady(fd uintptr) bool {
-	if c.readEx == nil {
-		c.readEx = c.s.getExchange()
-	}
-	for {
-		n, err := syscall.Read(int(fd), c.readEx.rbuf)
-		switch {
-		case err == syscall.EINTR:
-			continue
-		case err == syscall.EAGAIN:
-			c.s.putExchange(c.readEx)
-			c.readEx = nil
-			return false
-		case err != nil:
-			c.readErr = os.NewSyscallError("read", err)
-		case n == 0:
-			c.readErr = io.EOF
-		}
-		c.readN = max(n, 0)
-		return true
-	}
-}
-
-// readNow reads what has already arrived, without waiting.
-func (c *conn) readNow() (*exchange, error) {
-	if c.raw == nil || c.tlsConf != nil {
-		return nil, ErrServerClosed
-	}
-	ex := c.s.getExchange()
-	var n int
-	var rerr error
-	err := c.raw.Control(func(fd uintptr) {
-		n, rerr = syscall.Read(int(fd), ex.rbuf)
-	})
-	if err == nil && rerr != nil {
-		err = rerr
-	}
-	if err == nil && n <= 0 {
-		err = ErrServerClosed
-	}
-	return c.attach(ex, n, err)
-}
-
-func (c *conn) attach(ex *exchange, n int, err error) (*exchange, error) {
-	if err != nil || n <= 0 {
-		if ex != nil {
-			c.s.putExchange(ex)
-		}
-		if err == nil {
-			err = io.EOF
-		}
-		return nil, err
-	}
-	ex.in.SetBuffer(ex.rbuf, n)
-	return ex, nil
-}
-
-// wake makes an idle connection's wait return at once. Called by
-// Shutdown and the sweep, from other goroutines.
-func (c *conn) wake() {
-	c.wakeMu.Lock()
-	defer c.wakeMu.Unlock()
-	if c.state.CompareAndSwap(stateIdle, stateWoken) {
-		c.nc.SetReadDeadline(time.Now())
-	}
-}
-
-func (s *Server) getExchange() *exchange {
-	ex := s.pool.Get().(*exchange)
-	if ex.rbuf == nil {
-		ex.rbuf = make([]byte, readBufferSize)
-	}
-	ex.in.Src = nil
-	return ex
-}
-
-func (s *Server) putExchange(ex *exchange) {
-	ex.in.TakeBuffer()
-	ex.in.Src = nil
-	s.pool.Put(ex)
-}
-
-// release returns the connection's exchange to the pool.
-func (c *conn) release(ex *exchange) {
-	c.ex = nil
-	c.s.putExchange(ex)
 }
 
 // serveOne reads one request from ex and answers it. It reports whether
@@ -478,124 +308,5 @@ func (c *conn) refuse(ex *exchange, err error) {
 	ex.x.End()
 	if c.s.cfg.AccessLog != nil {
 		c.s.cfg.AccessLog(&ex.req.Request, &ex.x.W)
-	}
-}
-
-// Read is the request source for http1: it applies the head deadline
-// (from the request's first byte) or the body deadline (between reads).
-func (c *conn) Read(p []byte) (int, error) {
-	switch c.phase {
-	case phaseHead:
-		if !c.readDeadline.Equal(c.headDeadline) {
-			c.readDeadline = c.headDeadline
-			c.nc.SetReadDeadline(c.headDeadline)
-		}
-	case phaseBody:
-		c.extendReadAt(time.Now(), c.s.cfg.bodyTimeout())
-	}
-	return c.nc.Read(p)
-}
-
-// Write is the response destination for http1, under the write deadline.
-func (c *conn) Write(p []byte) (int, error) {
-	c.extendWrite()
-	return c.nc.Write(p)
-}
-
-// WriteMore is Write with MSG_MORE: the kernel holds p back until the
-// next write (the file that follows, by sendfile) so that a response head
-// shares the body's first packet, as nginx's tcp_nopush does.
-func (c *conn) WriteMore(p []byte) (int, error) {
-	if c.raw == nil {
-		return c.Write(p)
-	}
-	c.extendWrite()
-	c.moreBuf, c.moreN, c.moreErr = p, 0, nil
-	err := c.raw.Write(c.moreFn)
-	n := c.moreN
-	c.moreBuf = nil
-	if err == nil {
-		err = c.moreErr
-	}
-	return n, err
-}
-
-// sendMore is WriteMore's RawConn callback: it sends until done, and
-// reports false (wait for writability) when the socket buffer is full.
-func (c *conn) sendMore(fd uintptr) bool {
-	for c.moreN < len(c.moreBuf) {
-		n, err := syscall.SendmsgN(int(fd), c.moreBuf[c.moreN:], nil, nil, syscall.MSG_MORE)
-		switch {
-		case err == syscall.EINTR:
-			continue
-		case err == syscall.EAGAIN:
-			return false
-		case err != nil:
-			c.moreErr = os.NewSyscallError("sendmsg", err)
-			return true
-		}
-		c.moreN += n
-	}
-	return true
-}
-
-// sendfileChunk bounds one sendfile call, so the write deadline applies
-// between chunks rather than to the whole file.
-const sendfileChunk = 4 << 20
-
-// ReadFrom lets http1 send files with sendfile(2) through *net.TCPConn.
-// The write deadline is renewed for each chunk.
-func (c *conn) ReadFrom(r io.Reader) (int64, error) {
-	rf, ok := c.nc.(io.ReaderFrom)
-	lr, limited := r.(*io.LimitedReader)
-	if !ok || !limited {
-		// TLS, or a reader of unknown size: copy through a pooled buffer
-		// (io.Copy would allocate one per response).
-		c.extendWrite()
-		bp := copyBuffers.Get().(*[]byte)
-		defer copyBuffers.Put(bp)
-		return io.CopyBuffer(writerOnly{c}, r, *bp)
-	}
-	left := lr.N
-	defer func() { lr.N = left }()
-	var total int64
-	for left > 0 {
-		c.extendWrite()
-		chunk := min(left, sendfileChunk)
-		lr.N = chunk
-		n, err := rf.ReadFrom(lr)
-		total += n
-		left -= n
-		if err != nil || n < chunk {
-			return total, err
-		}
-	}
-	return total, nil
-}
-
-type writerOnly struct{ io.Writer }
-
-// copyBuffers hold the buffers of copies that cannot use sendfile: a
-// TLS record's worth, so that each write makes one full record.
-var copyBuffers = sync.Pool{New: func() any { b := make([]byte, 16<<10); return &b }}
-
-// extendReadAt sets the read deadline to now+d, unless the one already
-// set is within an eighth of that: deadlines cost a timer update, and
-// under keep-alive load most requests then set none. It returns now.
-func (c *conn) extendReadAt(now time.Time, d time.Duration) time.Time {
-	if dl := now.Add(d); dl.Sub(c.readDeadline) > d/8 || c.readDeadline.After(dl) {
-		c.readDeadline = dl
-		c.nc.SetReadDeadline(dl)
-	}
-	return now
-}
-
-func (c *conn) extendWrite() {
-	d := c.s.cfg.writeTimeout()
-	now := time.Now()
-	c.wrote = now
-	if dl := now.Add(d); dl.Sub(c.writeDeadline) > d/8 {
-		c.writeDeadline = dl
-		c.nc.SetWriteDeadline(dl)
 	}
 }

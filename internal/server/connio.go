@@ -1,0 +1,131 @@
+package server
+
+// The connection as http1 sees it: reads and writes under the phase's
+// deadline, MSG_MORE for heads before a file, sendfile in chunks.
+
+import (
+	"io"
+	"os"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// Read is the request source for http1: it applies the head deadline
+// (from the request's first byte) or the body deadline (between reads).
+func (c *conn) Read(p []byte) (int, error) {
+	switch c.phase {
+	case phaseHead:
+		if !c.readDeadline.Equal(c.headDeadline) {
+			c.readDeadline = c.headDeadline
+			c.nc.SetReadDeadline(c.headDeadline)
+		}
+	case phaseBody:
+		c.extendReadAt(time.Now(), c.s.cfg.bodyTimeout())
+	}
+	return c.nc.Read(p)
+}
+
+// Write is the response destination for http1, under the write deadline.
+func (c *conn) Write(p []byte) (int, error) {
+	c.extendWrite()
+	return c.nc.Write(p)
+}
+
+// WriteMore is Write with MSG_MORE: the kernel holds p back until the
+// next write (the file that follows, by sendfile) so that a response head
+// shares the body's first packet, as nginx's tcp_nopush does.
+func (c *conn) WriteMore(p []byte) (int, error) {
+	if c.raw == nil {
+		return c.Write(p)
+	}
+	c.extendWrite()
+	c.moreBuf, c.moreN, c.moreErr = p, 0, nil
+	err := c.raw.Write(c.moreFn)
+	n := c.moreN
+	c.moreBuf = nil
+	if err == nil {
+		err = c.moreErr
+	}
+	return n, err
+}
+
+// sendMore is WriteMore's RawConn callback: it sends until done, and
+// reports false (wait for writability) when the socket buffer is full.
+func (c *conn) sendMore(fd uintptr) bool {
+	for c.moreN < len(c.moreBuf) {
+		n, err := syscall.SendmsgN(int(fd), c.moreBuf[c.moreN:], nil, nil, syscall.MSG_MORE)
+		switch {
+		case err == syscall.EINTR:
+			continue
+		case err == syscall.EAGAIN:
+			return false
+		case err != nil:
+			c.moreErr = os.NewSyscallError("sendmsg", err)
+			return true
+		}
+		c.moreN += n
+	}
+	return true
+}
+
+// sendfileChunk bounds one sendfile call, so the write deadline applies
+// between chunks rather than to the whole file.
+const sendfileChunk = 4 << 20
+
+// ReadFrom lets http1 send files with sendfile(2) through *net.TCPConn.
+// The write deadline is renewed for each chunk.
+func (c *conn) ReadFrom(r io.Reader) (int64, error) {
+	rf, ok := c.nc.(io.ReaderFrom)
+	lr, limited := r.(*io.LimitedReader)
+	if !ok || !limited {
+		// TLS, or a reader of unknown size: copy through a pooled buffer
+		// (io.Copy would allocate one per response).
+		c.extendWrite()
+		bp := copyBuffers.Get().(*[]byte)
+		defer copyBuffers.Put(bp)
+		return io.CopyBuffer(writerOnly{c}, r, *bp)
+	}
+	left := lr.N
+	defer func() { lr.N = left }()
+	var total int64
+	for left > 0 {
+		c.extendWrite()
+		chunk := min(left, sendfileChunk)
+		lr.N = chunk
+		n, err := rf.ReadFrom(lr)
+		total += n
+		left -= n
+		if err != nil || n < chunk {
+			return total, err
+		}
+	}
+	return total, nil
+}
+
+type writerOnly struct{ io.Writer }
+
+// copyBuffers hold the buffers of copies that cannot use sendfile: a
+// TLS record's worth, so that each write makes one full record.
+var copyBuffers = sync.Pool{New: func() any { b := make([]byte, 16<<10); return &b }}
+
+// extendReadAt sets the read deadline to now+d, unless the one already
+// set is within an eighth of that: deadlines cost a timer update, and
+// under keep-alive load most requests then set none. It returns now.
+func (c *conn) extendReadAt(now time.Time, d time.Duration) time.Time {
+	if dl := now.Add(d); dl.Sub(c.readDeadline) > d/8 || c.readDeadline.After(dl) {
+		c.readDeadline = dl
+		c.nc.SetReadDeadline(dl)
+	}
+	return now
+}
+
+func (c *conn) extendWrite() {
+	d := c.s.cfg.writeTimeout()
+	now := time.Now()
+	c.wrote = now
+	if dl := now.Add(d); dl.Sub(c.writeDeadline) > d/8 {
+		c.writeDeadline = dl
+		c.nc.SetWriteDeadline(dl)
+	}
+}

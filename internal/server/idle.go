@@ -1,0 +1,183 @@
+package server
+
+// The idle machinery: between requests a connection holds no buffer; it
+// waits for readability, takes a pooled exchange when bytes arrive, and
+// can be woken (by Shutdown, or the sweep that parks it).
+
+import (
+	"errors"
+	"io"
+	"nave/internal/http1"
+	"os"
+	"syscall"
+	"time"
+)
+
+// readBufferSize is the read buffer each exchange owns. Heads that do not
+// fit grow a larger one for that request only.
+const readBufferSize = http1.DefaultBufferSize
+
+// errPark is await's answer when the sweep asked an idle connection to
+// give up its goroutine.
+var errPark = errors.New("server: park idle connection")
+
+// await waits for the first bytes of the next request and returns the
+// exchange holding them. It holds no buffer while it waits.
+func (c *conn) await() (*exchange, error) {
+	if c.ex != nil { // a pipelined request is already buffered
+		return c.ex, nil
+	}
+	c.phase = phaseIdle
+	// The idle wait starts now; the clock read at the response's last
+	// write, microseconds ago, is as good (the sweep and the drift check
+	// work in fractions of a second) and saves reading it again.
+	now := c.wrote
+	if now.IsZero() {
+		now = time.Now()
+	}
+	c.wrote = time.Time{}
+	c.idleSince.Store(c.extendReadAt(now, c.s.cfg.idleTimeout()).UnixNano())
+	c.state.Store(stateIdle)
+	if c.s.shutting.Load() {
+		// Serve a request that had already arrived, then close.
+		c.state.Store(stateActive)
+		return c.keep(c.readNow())
+	}
+	ex, err := c.readIdle()
+	if !c.state.CompareAndSwap(stateIdle, stateActive) {
+		// A waker moved the read deadline; wait for it to be done, and
+		// forget the deadline we thought was set.
+		c.wakeMu.Lock()
+		c.wakeMu.Unlock()
+		c.state.Store(stateActive)
+		c.readDeadline = time.Time{}
+		if err != nil && errors.Is(err, os.ErrDeadlineExceeded) {
+			if !c.s.shutting.Load() {
+				return nil, errPark
+			}
+			return c.keep(c.readNow())
+		}
+	}
+	if err == errHelloReady {
+		// Out of the idle state by now, so that a waker's deadline cannot
+		// cut the handshake short.
+		ex, err = c.handshake()
+	}
+	return c.keep(ex, err)
+}
+
+func (c *conn) keep(ex *exchange, err error) (*exchange, error) {
+	if err != nil {
+		return nil, err
+	}
+	c.ex = ex
+	return ex, nil
+}
+
+// readIdle blocks until the connection is readable, then reads into a
+// pooled exchange's buffer.
+func (c *conn) readIdle() (*exchange, error) {
+	if c.raw == nil {
+		ex := c.s.getExchange()
+		n, err := c.nc.Read(ex.rbuf)
+		return c.attach(ex, n, err)
+	}
+	c.readEx, c.readN, c.readErr = nil, 0, nil
+	err := c.raw.Read(c.readFn)
+	ex, n := c.readEx, c.readN
+	c.readEx = nil
+	if err == nil {
+		err = c.readErr
+	}
+	return c.attach(ex, n, err)
+}
+
+// readReady is the RawConn read callback: it takes an exchange only when
+// the read finds bytes, and hands it back when the socket has none yet.
+func (c *conn) readReady(fd uintptr) bool {
+	if c.readEx == nil {
+		c.readEx = c.s.getExchange()
+	}
+	for {
+		n, err := syscall.Read(int(fd), c.readEx.rbuf)
+		switch {
+		case err == syscall.EINTR:
+			continue
+		case err == syscall.EAGAIN:
+			c.s.putExchange(c.readEx)
+			c.readEx = nil
+			return false
+		case err != nil:
+			c.readErr = os.NewSyscallError("read", err)
+		case n == 0:
+			c.readErr = io.EOF
+		}
+		c.readN = max(n, 0)
+		return true
+	}
+}
+
+// readNow reads what has already arrived, without waiting.
+func (c *conn) readNow() (*exchange, error) {
+	if c.raw == nil || c.tlsConf != nil {
+		return nil, ErrServerClosed
+	}
+	ex := c.s.getExchange()
+	var n int
+	var rerr error
+	err := c.raw.Control(func(fd uintptr) {
+		n, rerr = syscall.Read(int(fd), ex.rbuf)
+	})
+	if err == nil && rerr != nil {
+		err = rerr
+	}
+	if err == nil && n <= 0 {
+		err = ErrServerClosed
+	}
+	return c.attach(ex, n, err)
+}
+
+func (c *conn) attach(ex *exchange, n int, err error) (*exchange, error) {
+	if err != nil || n <= 0 {
+		if ex != nil {
+			c.s.putExchange(ex)
+		}
+		if err == nil {
+			err = io.EOF
+		}
+		return nil, err
+	}
+	ex.in.SetBuffer(ex.rbuf, n)
+	return ex, nil
+}
+
+// wake makes an idle connection's wait return at once. Called by
+// Shutdown and the sweep, from other goroutines.
+func (c *conn) wake() {
+	c.wakeMu.Lock()
+	defer c.wakeMu.Unlock()
+	if c.state.CompareAndSwap(stateIdle, stateWoken) {
+		c.nc.SetReadDeadline(time.Now())
+	}
+}
+
+func (s *Server) getExchange() *exchange {
+	ex := s.pool.Get().(*exchange)
+	if ex.rbuf == nil {
+		ex.rbuf = make([]byte, readBufferSize)
+	}
+	ex.in.Src = nil
+	return ex
+}
+
+func (s *Server) putExchange(ex *exchange) {
+	ex.in.TakeBuffer()
+	ex.in.Src = nil
+	s.pool.Put(ex)
+}
+
+// release returns the connection's exchange to the pool.
+func (c *conn) release(ex *exchange) {
+	c.ex = nil
+	c.s.putExchange(ex)
+}
