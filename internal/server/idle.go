@@ -7,10 +7,11 @@ package server
 import (
 	"errors"
 	"io"
-	"nave/internal/http1"
 	"os"
 	"syscall"
 	"time"
+
+	"nave/internal/http1"
 )
 
 // readBufferSize is the read buffer each exchange owns. Heads that do not

@@ -6,9 +6,10 @@ package wsgi
 import (
 	"errors"
 	"math/rand/v2"
-	"nave/internal/workers"
 	"sync"
 	"time"
+
+	"nave/internal/workers"
 )
 
 // restartDelay paces a slot whose workers keep failing: each new try

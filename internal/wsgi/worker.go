@@ -4,7 +4,6 @@ import (
 	_ "embed"
 	"encoding/binary"
 	"fmt"
-	"nave/internal/workers"
 	"net"
 	"os"
 	"strconv"
@@ -12,6 +11,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"nave/internal/workers"
 )
 
 // adapterSource is the worker's program, run with "python -".
