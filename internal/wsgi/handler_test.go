@@ -480,7 +480,7 @@ func TestLargeBodies(t *testing.T) {
 // nave takes the whole response (spooling it) and the single worker
 // serves others meanwhile.
 func TestSlowClient(t *testing.T) {
-	if raceDetector && wiretest.TLSMode() {
+	if wiretest.RaceDetector && wiretest.TLSMode() {
 		// The slow connection lives across a park sweep, which reads
 		// conn.fd under Server.mu while the TLS handshake wrote it
 		// without the lock (internal/server tls.go, park.go).
