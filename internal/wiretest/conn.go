@@ -159,13 +159,24 @@ func (c *Conn) ReadAll() []byte {
 // still unread.
 func (c *Conn) ExpectEOF() {
 	c.t.Helper()
-	b, err := io.ReadAll(c.br)
+	b, err := ReadToEOF(c.br)
 	if len(b) > 0 {
 		c.t.Fatalf("got %q before EOF, want nothing", b)
 	}
-	if err != nil && !isClose(err) {
+	if err != nil {
 		c.t.Fatalf("got %v, want EOF", err)
 	}
+}
+
+// ReadToEOF reads r until the peer closes the connection. A reset counts
+// as the close, since a server may close with request bytes unread; any
+// other error (a timeout) is returned with the bytes read.
+func ReadToEOF(r io.Reader) ([]byte, error) {
+	b, err := io.ReadAll(r)
+	if err != nil && isClose(err) {
+		err = nil
+	}
+	return b, err
 }
 
 // deadlineConn bounds each Read by Timeout from the call.
