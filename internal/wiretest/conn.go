@@ -114,16 +114,6 @@ func (c *Conn) ReadWhole(method string) *Response {
 	return r
 }
 
-// ReadFinal is ReadWhole that skips interim (1xx) responses.
-func (c *Conn) ReadFinal(method string) *Response {
-	c.t.Helper()
-	for {
-		if r := c.ReadWhole(method); r.Status >= 200 {
-			return r
-		}
-	}
-}
-
 // TryRead is Read that returns the error instead of failing: see
 // ReadResponse.
 func (c *Conn) TryRead(method string) (*Response, error) {

@@ -19,15 +19,6 @@ const TLSEnv = "NAVE_TEST_TLS"
 // TLSMode reports whether this run serves the handler tests over TLS.
 func TLSMode() bool { return os.Getenv(TLSEnv) == "1" }
 
-// SkipTLS skips a test that can only run in the clear when the run is in
-// TLS mode; why says what the test needs that TLS takes away.
-func SkipTLS(t testing.TB, why string) {
-	t.Helper()
-	if TLSMode() {
-		t.Skipf("in the clear only: %s", why)
-	}
-}
-
 // TLSConfigs returns a server configuration with a certificate for
 // localhost from a local CA made for the test, and a client configuration
 // that trusts that CA and expects that name. Both speak http/1.1 by ALPN.
@@ -89,11 +80,10 @@ func ServeMode(t testing.TB, s Servable, useTLS bool) *Server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return ServeOn(t, s, ln, useTLS)
+	return serveOn(t, s, ln, useTLS)
 }
 
-// ServeOn is ServeMode on a listener the caller made; Serve takes it over.
-func ServeOn(t testing.TB, s Servable, ln net.Listener, useTLS bool) *Server {
+func serveOn(t testing.TB, s Servable, ln net.Listener, useTLS bool) *Server {
 	t.Helper()
 	srv := &Server{Addr: ln.Addr().String()}
 	served := make(chan error, 1)
