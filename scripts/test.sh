@@ -19,3 +19,6 @@ go vet ./...
 
 echo "== go test"
 go test -race -count=1 ./...
+
+echo "== go test over TLS"
+NAVE_TEST_TLS=1 go test -race -count=1 ./internal/static ./internal/wsgi

@@ -3,7 +3,7 @@ package cli
 import (
 	"bufio"
 	"io"
-	"net"
+	"nave/internal/wiretest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -70,21 +70,6 @@ func startBinary(t *testing.T, bin, dir string) (*exec.Cmd, string) {
 	return nil, ""
 }
 
-func readHead(t *testing.T, br *bufio.Reader) string {
-	t.Helper()
-	var head strings.Builder
-	for {
-		line, err := br.ReadString('\n')
-		if err != nil {
-			t.Fatalf("reading head: %v (so far %q)", err, head.String())
-		}
-		head.WriteString(line)
-		if line == "\r\n" {
-			return head.String()
-		}
-	}
-}
-
 // TestBinarySecondSignal: a second signal ends nave at once, even with a
 // response stuck behind a client that does not read.
 func TestBinarySecondSignal(t *testing.T) {
@@ -95,14 +80,9 @@ func TestBinarySecondSignal(t *testing.T) {
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "big.bin"), make([]byte, 64<<20), 0o644)
 	cmd, addr := startBinary(t, bin, dir)
-	c, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	io.WriteString(c, "GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\n")
-	c.SetReadDeadline(time.Now().Add(10 * time.Second))
-	if _, err := c.Read(make([]byte, 1)); err != nil { // the response has begun
+	c := wiretest.Dial(t, addr)
+	c.Send("GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\n")
+	if _, err := c.Reader().ReadByte(); err != nil { // the response has begun
 		t.Fatal(err)
 	}
 	cmd.Process.Signal(os.Interrupt)

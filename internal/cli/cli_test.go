@@ -1,10 +1,10 @@
 package cli
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"io"
+	"nave/internal/wiretest"
 	"net"
 	"os"
 	"path/filepath"
@@ -134,20 +134,10 @@ func startServe(t *testing.T, args ...string) (addr string, stderr *syncBuffer) 
 // it closes the connection.
 func exchange(t *testing.T, addr, raw string) string {
 	t.Helper()
-	c, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := wiretest.Dial(t, addr)
 	defer c.Close()
-	c.SetDeadline(time.Now().Add(10 * time.Second))
-	if _, err := io.WriteString(c, raw); err != nil {
-		t.Fatal(err)
-	}
-	got, err := io.ReadAll(c)
-	if err != nil {
-		t.Fatalf("reading response: %v", err)
-	}
-	return string(got)
+	c.Send(raw)
+	return string(c.ReadAll())
 }
 
 // TestTelnetDemoSite is the classic first lesson: a person types a request
@@ -218,15 +208,10 @@ func TestBinarySignals(t *testing.T) {
 	}
 	cmd, addr := startBinary(t, bin, dir)
 
-	c, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(30 * time.Second))
-	io.WriteString(c, "GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\n")
-	br := bufio.NewReader(c)
-	head := readHead(t, br)
+	c := wiretest.Dial(t, addr)
+	c.Send("GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\n")
+	head := c.ReadHead().Head
+	br := c.Reader()
 	if !strings.Contains(head, "Content-Length: 33554432\r\n") {
 		t.Fatalf("head %q", head)
 	}

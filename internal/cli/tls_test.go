@@ -11,6 +11,7 @@ import (
 	"encoding/pem"
 	"io"
 	"math/big"
+	"nave/internal/wiretest"
 	"net"
 	"net/http"
 	"os"
@@ -203,14 +204,9 @@ func TestBinarySelfSigned(t *testing.T) {
 	if m == nil {
 		t.Fatalf("no redirect line in %q", printed)
 	}
-	nc, err := net.Dial("tcp", m[1])
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	nc.SetDeadline(time.Now().Add(5 * time.Second))
-	io.WriteString(nc, "GET /a/b?x=1 HTTP/1.1\r\nHost: example.test:80\r\nConnection: close\r\n\r\n")
-	resp, _ := io.ReadAll(nc)
+	nc := wiretest.Dial(t, m[1])
+	nc.Send("GET /a/b?x=1 HTTP/1.1\r\nHost: example.test:80\r\nConnection: close\r\n\r\n")
+	resp := nc.ReadAll()
 	want := "Location: https://example.test:" + port(addr) + "/a/b?x=1\r\n"
 	if !strings.HasPrefix(string(resp), "HTTP/1.1 308 Permanent Redirect\r\n") || !strings.Contains(string(resp), want) {
 		t.Errorf("redirect: got %q, want a 308 with %q", resp, want)

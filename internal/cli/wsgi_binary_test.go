@@ -9,7 +9,7 @@ import (
 	"fmt"
 	"io"
 	"mime/multipart"
-	"net"
+	"nave/internal/wiretest"
 	"net/http"
 	"os"
 	"os/exec"
@@ -202,16 +202,11 @@ func TestBinaryWSGISignals(t *testing.T) {
 	// SIGTERM with a request in flight: it completes, then nave exits 0
 	// and its workers are gone.
 	workers := childPIDs(t, cmd.Process.Pid)
-	c, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(20 * time.Second))
-	io.WriteString(c, "GET /sleep?0.5 HTTP/1.1\r\nHost: h\r\n\r\n")
+	c := wiretest.Dial(t, addr)
+	c.Send("GET /sleep?0.5 HTTP/1.1\r\nHost: h\r\n\r\n")
 	time.Sleep(150 * time.Millisecond)
 	cmd.Process.Signal(syscall.SIGTERM)
-	got, _ := io.ReadAll(c)
+	got := c.ReadAll()
 	if !bytes.HasPrefix(got, []byte("HTTP/1.1 200 OK\r\n")) || !bytes.Contains(got, []byte("Connection: close")) {
 		t.Errorf("in flight at SIGTERM: got %q", got)
 	}

@@ -14,27 +14,28 @@ import (
 
 	"nave/internal/http1"
 	"nave/internal/web"
+	"nave/internal/wiretest"
 )
 
 func TestBareLFSessions(t *testing.T) {
 	_, addr := startServer(t, Config{Handler: web.HandlerFunc(echo)})
 
 	t.Run("http10_closes", func(t *testing.T) {
-		c := dial(t, addr)
-		c.send("GET / HTTP/1.0\n\n")
-		r := c.read("GET")
-		if r.status != 200 || r.body != echoLine("GET", "/", "") || !r.close {
-			t.Fatalf("got %d %q close=%v, want 200 %q close=true", r.status, r.body, r.close, echoLine("GET", "/", ""))
+		c := wiretest.Dial(t, addr)
+		c.Send("GET / HTTP/1.0\n\n")
+		r := c.ReadWhole("GET")
+		if r.Status != 200 || string(r.Body) != echoLine("GET", "/", "") || !r.Close {
+			t.Fatalf("got %d %q close=%v, want 200 %q close=true", r.Status, r.Body, r.Close, echoLine("GET", "/", ""))
 		}
-		c.expectEOF()
+		c.ExpectEOF()
 	})
 	t.Run("http11_stays_open", func(t *testing.T) {
-		c := dial(t, addr)
+		c := wiretest.Dial(t, addr)
 		for _, path := range []string{"/one", "/two"} {
-			c.send("GET " + path + " HTTP/1.1\nHost: x\n\n")
-			r := c.read("GET")
-			if r.status != 200 || r.body != echoLine("GET", path, "") || r.close {
-				t.Fatalf("got %d %q close=%v, want 200 %q kept open", r.status, r.body, r.close, echoLine("GET", path, ""))
+			c.Send("GET " + path + " HTTP/1.1\nHost: x\n\n")
+			r := c.ReadWhole("GET")
+			if r.Status != 200 || string(r.Body) != echoLine("GET", path, "") || r.Close {
+				t.Fatalf("got %d %q close=%v, want 200 %q kept open", r.Status, r.Body, r.Close, echoLine("GET", path, ""))
 			}
 		}
 	})
@@ -52,49 +53,49 @@ func TestKeepAlive(t *testing.T) {
 	_, addr := startServer(t, Config{Handler: web.HandlerFunc(closer)})
 
 	t.Run("http11_sequential", func(t *testing.T) {
-		c := dial(t, addr)
+		c := wiretest.Dial(t, addr)
 		for i := range 5 {
 			path := fmt.Sprintf("/%d", i)
-			c.send("GET " + path + " HTTP/1.1\r\nHost: x\r\n\r\n")
-			if r := c.read("GET"); r.status != 200 || r.body != echoLine("GET", path, "") || r.close {
-				t.Fatalf("request %d: got %d %q close=%v, want 200 kept alive", i, r.status, r.body, r.close)
+			c.Send("GET " + path + " HTTP/1.1\r\nHost: x\r\n\r\n")
+			if r := c.ReadWhole("GET"); r.Status != 200 || string(r.Body) != echoLine("GET", path, "") || r.Close {
+				t.Fatalf("request %d: got %d %q close=%v, want 200 kept alive", i, r.Status, r.Body, r.Close)
 			}
 		}
 	})
 	t.Run("http10_keep_alive", func(t *testing.T) {
-		c := dial(t, addr)
+		c := wiretest.Dial(t, addr)
 		for range 2 {
-			c.send("GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
-			status, fields := c.readHead()
+			c.Send("GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
+			status, fields := headLines(c)
 			if status != "HTTP/1.1 200 OK" || !slices.Contains(fields, "Connection: keep-alive") {
 				t.Fatalf("got %q %q, want 200 with Connection: keep-alive", status, fields)
 			}
 			want := echoLine("GET", "/", "")
 			body := make([]byte, len(want))
-			if _, err := io.ReadFull(c.br, body); err != nil || string(body) != want {
+			if _, err := io.ReadFull(c.Reader(), body); err != nil || string(body) != want {
 				t.Fatalf("got body %q (%v), want %q", body, err, want)
 			}
 		}
 	})
 	t.Run("client_close", func(t *testing.T) {
-		c := dial(t, addr)
-		c.send("GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-		status, fields := c.readHead()
+		c := wiretest.Dial(t, addr)
+		c.Send("GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+		status, fields := headLines(c)
 		if status != "HTTP/1.1 200 OK" || !slices.Contains(fields, "Connection: close") {
 			t.Fatalf("got %q %q, want 200 with Connection: close", status, fields)
 		}
-		if got := c.readRest(); got != echoLine("GET", "/", "") {
+		if got := string(c.ReadAll()); got != echoLine("GET", "/", "") {
 			t.Fatalf("got body %q, want %q", got, echoLine("GET", "/", ""))
 		}
 	})
 	t.Run("handler_close", func(t *testing.T) {
-		c := dial(t, addr)
-		c.send("GET /close HTTP/1.1\r\nHost: x\r\n\r\nGET /never HTTP/1.1\r\nHost: x\r\n\r\n")
-		status, fields := c.readHead()
+		c := wiretest.Dial(t, addr)
+		c.Send("GET /close HTTP/1.1\r\nHost: x\r\n\r\nGET /never HTTP/1.1\r\nHost: x\r\n\r\n")
+		status, fields := headLines(c)
 		if status != "HTTP/1.1 200 OK" || !slices.Contains(fields, "Connection: close") {
 			t.Fatalf("got %q %q, want 200 with Connection: close", status, fields)
 		}
-		if got := c.readRest(); got != echoLine("GET", "/close", "") {
+		if got := string(c.ReadAll()); got != echoLine("GET", "/close", "") {
 			t.Fatalf("got %q, want only the first response's body %q", got, echoLine("GET", "/close", ""))
 		}
 	})
@@ -125,20 +126,20 @@ func TestPipelining(t *testing.T) {
 		ex   []exchange
 	}{{"mixed", mixed}, {"many", many}} {
 		t.Run(tc.name, func(t *testing.T) {
-			c := dial(t, addr)
+			c := wiretest.Dial(t, addr)
 			var all strings.Builder
 			for _, e := range tc.ex {
 				all.WriteString(e.raw)
 			}
-			c.send(all.String())
+			c.Send(all.String())
 			for i, e := range tc.ex {
-				r := c.read(e.method)
+				r := c.ReadWhole(e.method)
 				want := echoLine(e.method, e.path, e.body)
 				if e.method == "HEAD" {
 					want = ""
 				}
-				if r.status != 200 || r.body != want {
-					t.Fatalf("response %d: got %d %q, want 200 %q", i, r.status, r.body, want)
+				if r.Status != 200 || string(r.Body) != want {
+					t.Fatalf("response %d: got %d %q, want 200 %q", i, r.Status, r.Body, want)
 				}
 			}
 		})
@@ -158,25 +159,25 @@ func TestRequestSurvivesBodyRead(t *testing.T) {
 		fmt.Fprintf(w, "%s %s %s %s", r.Method, r.Target, r.Header.Get("X-Marker"), body)
 	}
 	_, addr := startServer(t, Config{Handler: web.HandlerFunc(h)})
-	c := dial(t, addr)
-	c.send("POST /path/kept HTTP/1.1\r\nHost: x\r\nX-Marker: still-here\r\nExpect: 100-continue\r\nTransfer-Encoding: chunked\r\n\r\n")
+	c := wiretest.Dial(t, addr)
+	c.Send("POST /path/kept HTTP/1.1\r\nHost: x\r\nX-Marker: still-here\r\nExpect: 100-continue\r\nTransfer-Encoding: chunked\r\n\r\n")
 	// The body goes only after the server asked for it, so the head is
 	// alone in the read buffer when the body is read.
-	c.readContinue()
-	c.send("4\r\nbody\r\n0\r\n\r\n")
+	readContinue(t, c)
+	c.Send("4\r\nbody\r\n0\r\n\r\n")
 	want := "POST /path/kept still-here body"
-	if r := c.read("POST"); r.status != 200 || r.body != want {
-		t.Fatalf("got %d %q, want 200 %q", r.status, r.body, want)
+	if r := c.ReadWhole("POST"); r.Status != 200 || string(r.Body) != want {
+		t.Fatalf("got %d %q, want 200 %q", r.Status, r.Body, want)
 	}
 }
 
 // readContinue reads exactly an interim 100 Continue response.
-func (c *client) readContinue() {
-	c.t.Helper()
+func readContinue(t *testing.T, c *wiretest.Conn) {
+	t.Helper()
 	const want = "HTTP/1.1 100 Continue\r\n\r\n"
 	got := make([]byte, len(want))
-	if _, err := io.ReadFull(c.br, got); err != nil || string(got) != want {
-		c.t.Fatalf("got %q (%v), want %q", got, err, want)
+	if _, err := io.ReadFull(c.Reader(), got); err != nil || string(got) != want {
+		t.Fatalf("got %q (%v), want %q", got, err, want)
 	}
 }
 
@@ -194,20 +195,20 @@ func TestChunkedRequestBody(t *testing.T) {
 		}
 	}
 	_, addr := startServer(t, Config{Handler: web.HandlerFunc(h)})
-	c := dial(t, addr)
-	c.send("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" +
+	c := wiretest.Dial(t, addr)
+	c.Send("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" +
 		"5;name=value;quoted=\"a \\\"b\\\" c\"\r\nhello\r\n" +
 		"7 ; lone\r\n, world\r\n" +
 		"A\r\n0123456789\r\n" +
 		"0;last\r\nX-Checksum: 42\r\nX-Note:  spaced  \r\n\r\n")
 	want := `body="hello, world0123456789" X-Checksum="42" X-Note="spaced"`
-	if r := c.read("POST"); r.status != 200 || r.body != want {
-		t.Fatalf("got %d %q, want 200 %q", r.status, r.body, want)
+	if r := c.ReadWhole("POST"); r.Status != 200 || string(r.Body) != want {
+		t.Fatalf("got %d %q, want 200 %q", r.Status, r.Body, want)
 	}
 	// The connection is still in step: the trailer was consumed.
-	c.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n")
-	if r := c.read("GET"); r.status != 200 || r.body != `body=""` {
-		t.Fatalf("next request: got %d %q, want 200 %q", r.status, r.body, `body=""`)
+	c.Send("GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+	if r := c.ReadWhole("GET"); r.Status != 200 || string(r.Body) != `body=""` {
+		t.Fatalf("next request: got %d %q, want 200 %q", r.Status, r.Body, `body=""`)
 	}
 }
 
@@ -222,31 +223,31 @@ func TestStreamedResponseFraming(t *testing.T) {
 	_, addr := startServer(t, Config{Handler: web.HandlerFunc(flusher)})
 
 	t.Run("http11_chunked", func(t *testing.T) {
-		c := dial(t, addr)
-		c.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n")
-		status, fields := c.readHead()
+		c := wiretest.Dial(t, addr)
+		c.Send("GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+		status, fields := headLines(c)
 		if status != "HTTP/1.1 200 OK" || !slices.Contains(fields, "Transfer-Encoding: chunked") || hasField(fields, "Content-Length") {
 			t.Fatalf("got %q %q, want 200 chunked without Content-Length", status, fields)
 		}
 		const want = "5\r\nhello\r\n5\r\nworld\r\n0\r\n\r\n"
 		got := make([]byte, len(want))
-		if _, err := io.ReadFull(c.br, got); err != nil || string(got) != want {
+		if _, err := io.ReadFull(c.Reader(), got); err != nil || string(got) != want {
 			t.Fatalf("got body %q (%v), want %q", got, err, want)
 		}
-		c.send("GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-		if r := c.read("GET"); r.body != "helloworld" {
-			t.Fatalf("second response: got %q, want %q", r.body, "helloworld")
+		c.Send("GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+		if r := c.ReadWhole("GET"); string(r.Body) != "helloworld" {
+			t.Fatalf("second response: got %q, want %q", r.Body, "helloworld")
 		}
 	})
 	t.Run("http10_close_delimited", func(t *testing.T) {
-		c := dial(t, addr)
-		c.send("GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
-		status, fields := c.readHead()
+		c := wiretest.Dial(t, addr)
+		c.Send("GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
+		status, fields := headLines(c)
 		if status != "HTTP/1.1 200 OK" || !slices.Contains(fields, "Connection: close") ||
 			hasField(fields, "Content-Length") || hasField(fields, "Transfer-Encoding") {
 			t.Fatalf("got %q %q, want 200, Connection: close, no length", status, fields)
 		}
-		if got := c.readRest(); got != "helloworld" {
+		if got := string(c.ReadAll()); got != "helloworld" {
 			t.Fatalf("got body %q, want %q", got, "helloworld")
 		}
 	})
@@ -275,16 +276,16 @@ func TestExpectContinue(t *testing.T) {
 	_, addr := startServer(t, Config{Handler: web.HandlerFunc(h)})
 
 	t.Run("body_after_continue", func(t *testing.T) {
-		c := dial(t, addr)
-		c.send("POST /up HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 11\r\n\r\n")
-		c.readContinue()
-		c.send("hello world")
-		if r := c.read("POST"); r.status != 200 || r.body != echoLine("POST", "/up", "hello world") || r.close {
-			t.Fatalf("got %d %q close=%v, want 200 %q kept alive", r.status, r.body, r.close, echoLine("POST", "/up", "hello world"))
+		c := wiretest.Dial(t, addr)
+		c.Send("POST /up HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 11\r\n\r\n")
+		readContinue(t, c)
+		c.Send("hello world")
+		if r := c.ReadWhole("POST"); r.Status != 200 || string(r.Body) != echoLine("POST", "/up", "hello world") || r.Close {
+			t.Fatalf("got %d %q close=%v, want 200 %q kept alive", r.Status, r.Body, r.Close, echoLine("POST", "/up", "hello world"))
 		}
-		c.send("GET /next HTTP/1.1\r\nHost: x\r\n\r\n")
-		if r := c.read("GET"); r.status != 200 || r.body != echoLine("GET", "/next", "") {
-			t.Fatalf("next request: got %d %q", r.status, r.body)
+		c.Send("GET /next HTTP/1.1\r\nHost: x\r\n\r\n")
+		if r := c.ReadWhole("GET"); r.Status != 200 || string(r.Body) != echoLine("GET", "/next", "") {
+			t.Fatalf("next request: got %d %q", r.Status, r.Body)
 		}
 	})
 	for _, tc := range []struct{ path, status string }{
@@ -292,23 +293,23 @@ func TestExpectContinue(t *testing.T) {
 		{"/too-large", "HTTP/1.1 413 Content Too Large"},
 	} {
 		t.Run("handler_refuses"+tc.path, func(t *testing.T) {
-			c := dial(t, addr)
-			c.send("POST " + tc.path + " HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 1000\r\n\r\n")
+			c := wiretest.Dial(t, addr)
+			c.Send("POST " + tc.path + " HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 1000\r\n\r\n")
 			// No 100 Continue first: the final status line comes at once.
-			status, fields := c.readHead()
+			status, fields := headLines(c)
 			if status != tc.status || !slices.Contains(fields, "Connection: close") {
 				t.Fatalf("got %q %q, want %q with Connection: close", status, fields, tc.status)
 			}
-			c.expectEOF()
+			c.ExpectEOF()
 		})
 	}
 	t.Run("unknown_expectation", func(t *testing.T) {
-		c := dial(t, addr)
-		c.send("POST / HTTP/1.1\r\nHost: x\r\nExpect: 200-ok\r\nContent-Length: 1\r\n\r\n")
-		if r := c.read("POST"); r.status != 417 || !r.close {
-			t.Fatalf("got %d close=%v, want 417 close", r.status, r.close)
+		c := wiretest.Dial(t, addr)
+		c.Send("POST / HTTP/1.1\r\nHost: x\r\nExpect: 200-ok\r\nContent-Length: 1\r\n\r\n")
+		if r := c.ReadWhole("POST"); r.Status != 417 || !r.Close {
+			t.Fatalf("got %d close=%v, want 417 close", r.Status, r.Close)
 		}
-		c.expectEOF()
+		c.ExpectEOF()
 	})
 }
 
@@ -342,17 +343,17 @@ func TestLimits(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			c := dial(t, addr)
-			c.send(tc.raw)
-			r := c.read(strings.Fields(tc.raw)[0])
-			if r.status != tc.want {
-				t.Fatalf("got %d %q, want %d", r.status, r.body, tc.want)
+			c := wiretest.Dial(t, addr)
+			c.Send(tc.raw)
+			r := c.ReadWhole(strings.Fields(tc.raw)[0])
+			if r.Status != tc.want {
+				t.Fatalf("got %d %q, want %d", r.Status, r.Body, tc.want)
 			}
 			if tc.want != 200 {
-				if !r.close {
-					t.Errorf("got no Connection: close on %d", r.status)
+				if !r.Close {
+					t.Errorf("got no Connection: close on %d", r.Status)
 				}
-				c.expectEOF()
+				c.ExpectEOF()
 			}
 		})
 	}
@@ -360,37 +361,37 @@ func TestLimits(t *testing.T) {
 
 func TestSlowHeadTimesOut(t *testing.T) {
 	_, addr := startServer(t, Config{Handler: web.HandlerFunc(echo), HeadTimeout: 200 * time.Millisecond})
-	slow := make([]*client, 5)
+	slow := make([]*wiretest.Conn, 5)
 	for i := range slow {
-		slow[i] = dial(t, addr)
-		slow[i].send("GET /slow HTTP/1.1\r\nHost: x\r\nX-Partial: ")
+		slow[i] = wiretest.Dial(t, addr)
+		slow[i].Send("GET /slow HTTP/1.1\r\nHost: x\r\nX-Partial: ")
 	}
 	// While they stall, a normal client is served throughout.
-	c := dial(t, addr)
+	c := wiretest.Dial(t, addr)
 	for i := range 10 {
-		c.send("GET /normal HTTP/1.1\r\nHost: x\r\n\r\n")
-		if r := c.read("GET"); r.status != 200 {
-			t.Fatalf("normal request %d: got %d, want 200", i, r.status)
+		c.Send("GET /normal HTTP/1.1\r\nHost: x\r\n\r\n")
+		if r := c.ReadWhole("GET"); r.Status != 200 {
+			t.Fatalf("normal request %d: got %d, want 200", i, r.Status)
 		}
 	}
 	for i, s := range slow {
-		if r := s.read("GET"); r.status != 408 || !r.close {
-			t.Fatalf("slow client %d: got %d close=%v, want 408 close", i, r.status, r.close)
+		if r := s.ReadWhole("GET"); r.Status != 408 || !r.Close {
+			t.Fatalf("slow client %d: got %d close=%v, want 408 close", i, r.Status, r.Close)
 		}
-		s.expectEOF()
+		s.ExpectEOF()
 	}
 }
 
 func TestIdleConnectionClosed(t *testing.T) {
 	_, addr := startServer(t, Config{Handler: web.HandlerFunc(echo), IdleTimeout: 200 * time.Millisecond})
-	c := dial(t, addr)
-	c.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n")
-	if r := c.read("GET"); r.status != 200 || r.close {
-		t.Fatalf("got %d close=%v, want 200 kept alive", r.status, r.close)
+	c := wiretest.Dial(t, addr)
+	c.Send("GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+	if r := c.ReadWhole("GET"); r.Status != 200 || r.Close {
+		t.Fatalf("got %d close=%v, want 200 kept alive", r.Status, r.Close)
 	}
-	c.expectEOF()
+	c.ExpectEOF()
 	// A connection that never sends a byte is idle too.
-	dial(t, addr).expectEOF()
+	wiretest.Dial(t, addr).ExpectEOF()
 }
 
 func TestSlowBodyTimesOut(t *testing.T) {
@@ -402,15 +403,15 @@ func TestSlowBodyTimesOut(t *testing.T) {
 		w.WriteHeader(status)
 	}
 	_, addr := startServer(t, Config{Handler: web.HandlerFunc(h), BodyTimeout: 200 * time.Millisecond})
-	c := dial(t, addr)
-	c.send("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc")
+	c := wiretest.Dial(t, addr)
+	c.Send("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc")
 	if err := <-bodyErr; !errors.Is(err, os.ErrDeadlineExceeded) {
 		t.Fatalf("handler's body read: got %v, want a deadline error", err)
 	}
-	if r := c.read("POST"); r.status != 408 || !r.close {
-		t.Fatalf("got %d close=%v, want 408 close", r.status, r.close)
+	if r := c.ReadWhole("POST"); r.Status != 408 || !r.Close {
+		t.Fatalf("got %d close=%v, want 408 close", r.Status, r.Close)
 	}
-	c.expectEOF()
+	c.ExpectEOF()
 }
 
 func TestStuckReaderTimesOutWrites(t *testing.T) {
@@ -430,8 +431,8 @@ func TestStuckReaderTimesOutWrites(t *testing.T) {
 		writeErr <- err
 	}
 	_, addr := startServer(t, Config{Handler: web.HandlerFunc(h), WriteTimeout: 200 * time.Millisecond})
-	stuck := dial(t, addr)
-	stuck.send("GET /huge HTTP/1.1\r\nHost: x\r\n\r\n")
+	stuck := wiretest.Dial(t, addr)
+	stuck.Send("GET /huge HTTP/1.1\r\nHost: x\r\n\r\n")
 	// Never read from stuck: the server's writes fill the socket buffers.
 	select {
 	case err := <-writeErr:
@@ -441,13 +442,13 @@ func TestStuckReaderTimesOutWrites(t *testing.T) {
 	case <-time.After(clientTimeout):
 		t.Fatal("the handler's Write never returned")
 	}
-	c := dial(t, addr)
-	c.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n")
-	if r := c.read("GET"); r.status != 200 || r.body != "small\n" {
-		t.Fatalf("other client: got %d %q, want 200 %q", r.status, r.body, "small\n")
+	c := wiretest.Dial(t, addr)
+	c.Send("GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+	if r := c.ReadWhole("GET"); r.Status != 200 || string(r.Body) != "small\n" {
+		t.Fatalf("other client: got %d %q, want 200 %q", r.Status, r.Body, "small\n")
 	}
 	// The stuck connection was closed: what it can still read ends.
-	if _, err := io.Copy(io.Discard, stuck.br); err != nil && !errors.Is(err, syscall.ECONNRESET) {
+	if _, err := io.Copy(io.Discard, stuck.Reader()); err != nil && !errors.Is(err, syscall.ECONNRESET) {
 		t.Fatalf("stuck client: got %v, want EOF", err)
 	}
 }
@@ -468,20 +469,20 @@ func TestHandlerPanic(t *testing.T) {
 	_, addr := startServer(t, Config{Handler: web.HandlerFunc(h), Logger: bufferLogger(&logs)})
 	checkServing := func(t *testing.T) {
 		t.Helper()
-		c := dial(t, addr)
-		c.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n")
-		if r := c.read("GET"); r.status != 200 || r.body != "fine\n" {
-			t.Fatalf("after the panic: got %d %q, want 200 %q", r.status, r.body, "fine\n")
+		c := wiretest.Dial(t, addr)
+		c.Send("GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+		if r := c.ReadWhole("GET"); r.Status != 200 || string(r.Body) != "fine\n" {
+			t.Fatalf("after the panic: got %d %q, want 200 %q", r.Status, r.Body, "fine\n")
 		}
 	}
 
 	t.Run("before_write", func(t *testing.T) {
-		c := dial(t, addr)
-		c.send("GET /before HTTP/1.1\r\nHost: x\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n")
-		if r := c.read("GET"); r.status != 500 || !r.close {
-			t.Fatalf("got %d close=%v, want 500 close", r.status, r.close)
+		c := wiretest.Dial(t, addr)
+		c.Send("GET /before HTTP/1.1\r\nHost: x\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n")
+		if r := c.ReadWhole("GET"); r.Status != 500 || !r.Close {
+			t.Fatalf("got %d close=%v, want 500 close", r.Status, r.Close)
 		}
-		c.expectEOF()
+		c.ExpectEOF()
 		for _, want := range []string{"boom-before-write", "stack=", "conn.go"} {
 			if !strings.Contains(logs.String(), want) {
 				t.Errorf("log lacks %q:\n%s", want, logs.String())
@@ -490,14 +491,14 @@ func TestHandlerPanic(t *testing.T) {
 		checkServing(t)
 	})
 	t.Run("after_flush", func(t *testing.T) {
-		c := dial(t, addr)
-		c.send("GET /after HTTP/1.1\r\nHost: x\r\n\r\n")
-		status, fields := c.readHead()
+		c := wiretest.Dial(t, addr)
+		c.Send("GET /after HTTP/1.1\r\nHost: x\r\n\r\n")
+		status, fields := headLines(c)
 		if status != "HTTP/1.1 200 OK" || !slices.Contains(fields, "Transfer-Encoding: chunked") {
 			t.Fatalf("got %q %q, want 200 chunked", status, fields)
 		}
 		// The body is cut short: no last chunk, so the client can tell.
-		if got := c.readRest(); got != "7\r\npartial\r\n" {
+		if got := string(c.ReadAll()); got != "7\r\npartial\r\n" {
 			t.Fatalf("got body %q, want %q and EOF", got, "7\r\npartial\r\n")
 		}
 		if !strings.Contains(logs.String(), "boom-after-flush") {
@@ -519,8 +520,8 @@ func TestNoBodyResponses(t *testing.T) {
 		w.WriteString("body bytes") // refused for 204 and 304, counted for HEAD
 	}
 	_, addr := startServer(t, Config{Handler: web.HandlerFunc(h)})
-	c := dial(t, addr)
-	c.send("HEAD / HTTP/1.1\r\nHost: x\r\n\r\n" +
+	c := wiretest.Dial(t, addr)
+	c.Send("HEAD / HTTP/1.1\r\nHost: x\r\n\r\n" +
 		"GET /204 HTTP/1.1\r\nHost: x\r\n\r\n" +
 		"GET /304 HTTP/1.1\r\nHost: x\r\n\r\n" +
 		"HEAD /204 HTTP/1.1\r\nHost: x\r\n\r\n" +
@@ -536,13 +537,13 @@ func TestNoBodyResponses(t *testing.T) {
 		{"HTTP/1.1 304 Not Modified", `ETag: "v1"`, "Transfer-Encoding"},
 		{"HTTP/1.1 204 No Content", "", "Content-Length"},
 	} {
-		status, fields := c.readHead()
+		status, fields := headLines(c)
 		if status != want.status || want.field != "" && !slices.Contains(fields, want.field) || hasField(fields, want.absent) {
 			t.Fatalf("got %q %q, want %q with %q, without %s", status, fields, want.status, want.field, want.absent)
 		}
 	}
-	if r := c.read("GET"); r.status != 200 || r.body != "body bytes" {
-		t.Fatalf("last response: got %d %q, want 200 %q", r.status, r.body, "body bytes")
+	if r := c.ReadWhole("GET"); r.Status != 200 || string(r.Body) != "body bytes" {
+		t.Fatalf("last response: got %d %q, want 200 %q", r.Status, r.Body, "body bytes")
 	}
 }
 
@@ -569,20 +570,20 @@ func TestAccessLog(t *testing.T) {
 	}
 	_, addr := startServer(t, Config{Handler: web.HandlerFunc(h), AccessLog: hook})
 
-	c := dial(t, addr)
-	c.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n" +
+	c := wiretest.Dial(t, addr)
+	c.Send("GET / HTTP/1.1\r\nHost: x\r\n\r\n" +
 		"HEAD / HTTP/1.1\r\nHost: x\r\n\r\n" +
 		"POST /p HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc" +
 		"GET / HTTP/1.1\r\n\r\n") // no Host: refused, then closed
 	var sizes []int64
 	for _, m := range []string{"GET", "HEAD", "POST", "GET"} {
-		sizes = append(sizes, int64(len(c.read(m).body)))
+		sizes = append(sizes, int64(len(c.ReadWhole(m).Body)))
 	}
-	c.expectEOF()
-	p := dial(t, addr)
-	p.send("GET /panic HTTP/1.1\r\nHost: x\r\n\r\n")
-	sizes = append(sizes, int64(len(p.read("GET").body)))
-	p.expectEOF() // the hook runs before the connection closes
+	c.ExpectEOF()
+	p := wiretest.Dial(t, addr)
+	p.Send("GET /panic HTTP/1.1\r\nHost: x\r\n\r\n")
+	sizes = append(sizes, int64(len(p.ReadWhole("GET").Body)))
+	p.ExpectEOF() // the hook runs before the connection closes
 
 	want := []logEntry{
 		{"GET", 200, sizes[0]},
@@ -618,18 +619,18 @@ func TestHandlerCannotSmuggleFraming(t *testing.T) {
 		w.WriteString("hello")
 	}
 	_, addr := startServer(t, Config{Handler: web.HandlerFunc(h)})
-	c := dial(t, addr)
-	c.send("GET / HTTP/1.1\r\nHost: x\r\n\r\nGET /streamed HTTP/1.1\r\nHost: x\r\n\r\n")
+	c := wiretest.Dial(t, addr)
+	c.Send("GET / HTTP/1.1\r\nHost: x\r\n\r\nGET /streamed HTTP/1.1\r\nHost: x\r\n\r\n")
 
-	status, fields := c.readHead()
+	status, fields := headLines(c)
 	if status != "HTTP/1.1 200 OK" || !slices.Contains(fields, "Content-Length: 5") || hasField(fields, "Transfer-Encoding") {
 		t.Fatalf("got %q %q, want Content-Length: 5 and no Transfer-Encoding", status, fields)
 	}
 	body := make([]byte, 5)
-	if _, err := io.ReadFull(c.br, body); err != nil || string(body) != "hello" {
+	if _, err := io.ReadFull(c.Reader(), body); err != nil || string(body) != "hello" {
 		t.Fatalf("got body %q (%v), want %q", body, err, "hello")
 	}
-	_, fields = c.readHead()
+	_, fields = headLines(c)
 	var te []string
 	for _, f := range fields {
 		if hasField([]string{f}, "Transfer-Encoding") {
@@ -647,9 +648,9 @@ func TestHandlerCannotSplitResponse(t *testing.T) {
 		w.WriteString("unreachable")
 	}
 	_, addr := startServer(t, Config{Handler: web.HandlerFunc(h)})
-	c := dial(t, addr)
-	c.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n")
-	status, fields := c.readHead()
+	c := wiretest.Dial(t, addr)
+	c.Send("GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+	status, fields := headLines(c)
 	if status != "HTTP/1.1 500 Internal Server Error" || hasField(fields, "Injected") || hasField(fields, "X-Echo") {
 		t.Fatalf("got %q %q, want a plain 500", status, fields)
 	}

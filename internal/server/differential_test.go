@@ -13,6 +13,7 @@ import (
 
 	"nave/internal/http1"
 	"nave/internal/web"
+	"nave/internal/wiretest"
 )
 
 // The differential test sends each raw request to nave and to net/http's
@@ -306,15 +307,15 @@ func TestDifferential(t *testing.T) {
 // answered.
 func probe(t *testing.T, addr string, tc diffCase) outcome {
 	t.Helper()
-	c := dial(t, addr)
-	c.send(tc.raw)
+	c := wiretest.Dial(t, addr)
+	c.Send(tc.raw)
 	if tc.halfClose {
-		c.nc.(*net.TCPConn).CloseWrite()
+		c.NetConn().(*net.TCPConn).CloseWrite()
 	}
 	method, _, _ := strings.Cut(tc.raw, " ")
-	r, err := c.tryRead(method)
-	for err == nil && r.status < 200 {
-		r, err = c.tryRead(method) // an interim response, then the final one
+	r, err := tryRead(c, method)
+	for err == nil && r.Status < 200 {
+		r, err = tryRead(c, method) // an interim response, then the final one
 	}
 	if err != nil {
 		if !isClosed(err) {
@@ -323,18 +324,18 @@ func probe(t *testing.T, addr string, tc diffCase) outcome {
 		return outcome{0, true}
 	}
 	if tc.halfClose {
-		return outcome{r.status, true}
+		return outcome{r.Status, true}
 	}
-	if _, err := io.WriteString(c.nc, "GET /probe HTTP/1.1\r\n"+host+"\r\n"); err != nil {
-		return outcome{r.status, true}
+	if _, err := io.WriteString(c.NetConn(), "GET /probe HTTP/1.1\r\n"+host+"\r\n"); err != nil {
+		return outcome{r.Status, true}
 	}
-	if _, err := c.tryRead("GET"); err != nil {
+	if _, err := tryRead(c, "GET"); err != nil {
 		if !isClosed(err) {
 			t.Fatalf("%s: reading the second response: %v", addr, err)
 		}
-		return outcome{r.status, true}
+		return outcome{r.Status, true}
 	}
-	return outcome{r.status, false}
+	return outcome{r.Status, false}
 }
 
 // isClosed reports whether err means the server closed the connection.

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"nave/internal/web"
+	"nave/internal/wiretest"
 )
 
 // refuseUnread answers 413 without reading the request body.
@@ -23,26 +24,26 @@ func refuseUnread(w *web.ResponseWriter, r *web.Request) {
 func TestLingeringCloseKeepsResponse(t *testing.T) {
 	_, addr := startServer(t, Config{Handler: web.HandlerFunc(refuseUnread)})
 	for i := range 5 {
-		c := dial(t, addr)
-		c.send("POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 8388608\r\n\r\n")
+		c := wiretest.Dial(t, addr)
+		c.Send("POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 8388608\r\n\r\n")
 		sent := make(chan error, 1)
 		go func() {
-			_, err := c.nc.Write(bytes.Repeat([]byte("x"), 8<<20))
+			_, err := c.NetConn().Write(bytes.Repeat([]byte("x"), 8<<20))
 			sent <- err
 		}()
 		// Let the body race the server's close.
 		time.Sleep(20 * time.Millisecond)
-		r := c.read("POST")
-		if r.status != 413 || !r.close {
-			t.Fatalf("try %d: status %d close %v, want 413 with Connection: close", i, r.status, r.close)
+		r := c.ReadWhole("POST")
+		if r.Status != 413 || !r.Close {
+			t.Fatalf("try %d: status %d close %v, want 413 with Connection: close", i, r.Status, r.Close)
 		}
 		// The server reads the rest of the body and drops it, then sees
 		// our FIN and ends with its own: no reset anywhere.
 		if err := <-sent; err != nil {
 			t.Fatalf("try %d: sending the body: %v", i, err)
 		}
-		c.nc.(*net.TCPConn).CloseWrite()
-		if rest, err := io.ReadAll(c.br); err != nil || len(rest) > 0 {
+		c.NetConn().(*net.TCPConn).CloseWrite()
+		if rest, err := io.ReadAll(c.Reader()); err != nil || len(rest) > 0 {
 			t.Fatalf("try %d: after the response got %q, %v; want a clean EOF", i, rest, err)
 		}
 	}
@@ -54,21 +55,21 @@ func TestUnreadLargeBodyAnnouncesClose(t *testing.T) {
 	_, addr := startServer(t, Config{Handler: web.HandlerFunc(func(w *web.ResponseWriter, r *web.Request) {
 		w.WriteString("ignored your body\n")
 	})})
-	c := dial(t, addr)
-	c.send("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1048576\r\n\r\n")
-	go c.nc.Write(make([]byte, 1<<20))
-	r := c.read("POST")
-	if r.status != 200 || !r.close {
-		t.Fatalf("status %d close %v, want 200 with Connection: close", r.status, r.close)
+	c := wiretest.Dial(t, addr)
+	c.Send("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1048576\r\n\r\n")
+	go c.NetConn().Write(make([]byte, 1<<20))
+	r := c.ReadWhole("POST")
+	if r.Status != 200 || !r.Close {
+		t.Fatalf("status %d close %v, want 200 with Connection: close", r.Status, r.Close)
 	}
 	// A small unread body is drained instead, and the connection kept.
-	c2 := dial(t, addr)
-	c2.send("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello")
-	if r := c2.read("POST"); r.close {
+	c2 := wiretest.Dial(t, addr)
+	c2.Send("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello")
+	if r := c2.ReadWhole("POST"); r.Close {
 		t.Fatal("a 5-byte unread body closed the connection")
 	}
-	c2.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n")
-	if r := c2.read("GET"); r.status != 200 {
-		t.Fatalf("second request: status %d", r.status)
+	c2.Send("GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+	if r := c2.ReadWhole("GET"); r.Status != 200 {
+		t.Fatalf("second request: status %d", r.Status)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"nave/internal/web"
+	"nave/internal/wiretest"
 )
 
 // startParking serves echo with a short park delay, so that idle
@@ -70,17 +71,17 @@ func activeConns(s *Server) int {
 // goroutine, and its next requests (one, then two pipelined) are served.
 func TestParkedConnectionServedAgain(t *testing.T) {
 	s, addr := startParking(t, Config{})
-	c := dial(t, addr)
-	c.send("GET /first HTTP/1.1\r\nHost: x\r\n\r\n")
-	if r := c.read("GET"); r.status != 200 {
-		t.Fatalf("first: status %d", r.status)
+	c := wiretest.Dial(t, addr)
+	c.Send("GET /first HTTP/1.1\r\nHost: x\r\n\r\n")
+	if r := c.ReadWhole("GET"); r.Status != 200 {
+		t.Fatalf("first: status %d", r.Status)
 	}
 	waitParked(t, s, 1)
-	c.send("GET /second HTTP/1.1\r\nHost: x\r\n\r\nGET /third HTTP/1.1\r\nHost: x\r\n\r\n")
+	c.Send("GET /second HTTP/1.1\r\nHost: x\r\n\r\nGET /third HTTP/1.1\r\nHost: x\r\n\r\n")
 	for _, want := range []string{"/second", "/third"} {
-		r := c.read("GET")
-		if r.status != 200 || r.body != echoLine("GET", want, "") {
-			t.Fatalf("after parking: status %d body %q, want %q", r.status, r.body, echoLine("GET", want, ""))
+		r := c.ReadWhole("GET")
+		if r.Status != 200 || string(r.Body) != echoLine("GET", want, "") {
+			t.Fatalf("after parking: status %d body %q, want %q", r.Status, r.Body, echoLine("GET", want, ""))
 		}
 	}
 	waitParked(t, s, 1) // and it parks again
@@ -90,11 +91,11 @@ func TestParkedConnectionServedAgain(t *testing.T) {
 // connection.
 func TestParkedConnectionIdleTimeout(t *testing.T) {
 	s, addr := startParking(t, Config{IdleTimeout: 200 * time.Millisecond})
-	c := dial(t, addr)
-	c.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n")
-	c.read("GET")
+	c := wiretest.Dial(t, addr)
+	c.Send("GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+	c.ReadWhole("GET")
 	waitParked(t, s, 1)
-	c.expectEOF()
+	c.ExpectEOF()
 	waitParked(t, s, 0)
 	for deadline := time.Now().Add(clientTimeout); activeConns(s) != 0; {
 		if time.Now().After(deadline) {
@@ -108,11 +109,11 @@ func TestParkedConnectionIdleTimeout(t *testing.T) {
 // and its connection released.
 func TestParkedClientCloses(t *testing.T) {
 	s, addr := startParking(t, Config{})
-	c := dial(t, addr)
-	c.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n")
-	c.read("GET")
+	c := wiretest.Dial(t, addr)
+	c.Send("GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+	c.ReadWhole("GET")
 	waitParked(t, s, 1)
-	c.nc.Close()
+	c.NetConn().Close()
 	for deadline := time.Now().Add(clientTimeout); activeConns(s) != 0; {
 		if time.Now().After(deadline) {
 			t.Fatal("a parked connection whose client closed is still tracked")
@@ -125,11 +126,11 @@ func TestParkedClientCloses(t *testing.T) {
 // connections, and closes them.
 func TestShutdownClosesParked(t *testing.T) {
 	s, addr := startParking(t, Config{})
-	var cs []*client
+	var cs []*wiretest.Conn
 	for range 5 {
-		c := dial(t, addr)
-		c.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n")
-		c.read("GET")
+		c := wiretest.Dial(t, addr)
+		c.Send("GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+		c.ReadWhole("GET")
 		cs = append(cs, c)
 	}
 	waitParked(t, s, 5)
@@ -139,7 +140,7 @@ func TestShutdownClosesParked(t *testing.T) {
 		t.Fatalf("Shutdown: %v", err)
 	}
 	for _, c := range cs {
-		c.expectEOF()
+		c.ExpectEOF()
 	}
 }
 

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/sha256"
@@ -10,7 +9,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"strings"
 	"sync"
 	"syscall"
@@ -18,6 +16,7 @@ import (
 	"time"
 
 	"nave/internal/web"
+	"nave/internal/wiretest"
 )
 
 // clientTimeout bounds every client read and write, so that a server that
@@ -50,108 +49,26 @@ func serveOn(t *testing.T, cfg Config, ln net.Listener) *Server {
 	return s
 }
 
-// client is one raw loopback connection to the server under test.
-type client struct {
-	t  *testing.T
-	nc net.Conn
-	br *bufio.Reader
-}
-
-func dial(t *testing.T, addr string) *client {
-	t.Helper()
-	nc, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatalf("dial: %v", err)
-	}
-	nc.SetDeadline(time.Now().Add(clientTimeout))
-	t.Cleanup(func() { nc.Close() })
-	return &client{t: t, nc: nc, br: bufio.NewReader(nc)}
-}
-
-func (c *client) send(raw string) {
-	c.t.Helper()
-	if _, err := io.WriteString(c.nc, raw); err != nil {
-		c.t.Fatalf("send: %v", err)
-	}
-}
-
-// response is a response read off the wire, with its whole body.
-type response struct {
-	status int
-	header http.Header
-	body   string
-	close  bool // the server announced it closes after this response
-}
-
-// read parses the next response to a request with the given method.
-func (c *client) read(method string) response {
-	c.t.Helper()
-	r, err := c.tryRead(method)
-	if err != nil {
-		c.t.Fatalf("reading response: %v", err)
-	}
-	return r
-}
-
-func (c *client) tryRead(method string) (response, error) {
-	resp, err := http.ReadResponse(c.br, &http.Request{Method: method})
-	if err != nil {
-		return response{}, err
-	}
-	body, err := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if err != nil {
-		return response{}, fmt.Errorf("body: %w", err)
-	}
-	return response{status: resp.StatusCode, header: resp.Header, body: string(body), close: resp.Close}, nil
-}
-
-// readHead reads a response head as raw lines, without the final empty
+// headLines reads a response head as raw lines, without the final empty
 // line, and returns the status line and the field lines minus Date.
-func (c *client) readHead() (status string, fields []string) {
-	c.t.Helper()
-	for {
-		line, err := c.br.ReadString('\n')
-		if err != nil {
-			c.t.Fatalf("reading head: %v (after %q, %q)", err, status, fields)
-		}
-		if !strings.HasSuffix(line, "\r\n") {
-			c.t.Fatalf("head line %q does not end in CRLF", line)
-		}
-		line = strings.TrimSuffix(line, "\r\n")
-		switch {
-		case line == "":
-			return status, fields
-		case status == "":
-			status = line
-		case !strings.HasPrefix(line, "Date: "):
+func headLines(c *wiretest.Conn) (status string, fields []string) {
+	lines := strings.Split(strings.TrimSuffix(c.ReadHead().Head, "\r\n\r\n"), "\r\n")
+	for _, line := range lines[1:] {
+		if !strings.HasPrefix(line, "Date: ") {
 			fields = append(fields, line)
 		}
 	}
+	return lines[0], fields
 }
 
-// readRest reads until the server closes the connection.
-func (c *client) readRest() string {
-	c.t.Helper()
-	b, err := io.ReadAll(c.br)
-	if err != nil {
-		c.t.Fatalf("reading to EOF: %v (got %q)", err, b)
+// tryRead reads the next response; a body cut short by a close is an
+// error here (io.ErrUnexpectedEOF), as for a client that needs it whole.
+func tryRead(c *wiretest.Conn, method string) (*wiretest.Response, error) {
+	r, err := c.TryRead(method)
+	if err == nil && r.Closed {
+		err = fmt.Errorf("body after %d bytes: %w", len(r.Body), io.ErrUnexpectedEOF)
 	}
-	return string(b)
-}
-
-// expectEOF checks that the server closed the connection with nothing more
-// to say. A reset counts as closed: the server may close with request
-// bytes still unread.
-func (c *client) expectEOF() {
-	c.t.Helper()
-	b, err := io.ReadAll(c.br)
-	if len(b) > 0 {
-		c.t.Fatalf("got %q before EOF, want nothing", b)
-	}
-	if err != nil && !errors.Is(err, syscall.ECONNRESET) {
-		c.t.Fatalf("got %v, want EOF", err)
-	}
+	return r, err
 }
 
 // echo answers with the method, path, body length and a body digest. A
@@ -271,10 +188,10 @@ func TestServeRetriesTemporaryAcceptErrors(t *testing.T) {
 	fl := &flakyListener{Listener: ln, fails: 3}
 	serveOn(t, Config{Handler: web.HandlerFunc(echo), Logger: bufferLogger(&logs)}, fl)
 
-	c := dial(t, ln.Addr().String())
-	c.send("GET /after HTTP/1.1\r\nHost: x\r\n\r\n")
-	if r := c.read("GET"); r.status != 200 || r.body != echoLine("GET", "/after", "") {
-		t.Fatalf("got %d %q, want 200 %q", r.status, r.body, echoLine("GET", "/after", ""))
+	c := wiretest.Dial(t, ln.Addr().String())
+	c.Send("GET /after HTTP/1.1\r\nHost: x\r\n\r\n")
+	if r := c.ReadWhole("GET"); r.Status != 200 || string(r.Body) != echoLine("GET", "/after", "") {
+		t.Fatalf("got %d %q, want 200 %q", r.Status, r.Body, echoLine("GET", "/after", ""))
 	}
 	if got := strings.Count(logs.String(), "accept failed"); got != 3 {
 		t.Errorf("logged %d accept failures, want 3:\n%s", got, logs.String())
@@ -303,10 +220,10 @@ func TestServeAfterShutdown(t *testing.T) {
 
 func TestNilHandlerAnswers404(t *testing.T) {
 	_, addr := startServer(t, Config{})
-	c := dial(t, addr)
-	c.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n")
-	if r := c.read("GET"); r.status != 404 {
-		t.Fatalf("got %d, want 404", r.status)
+	c := wiretest.Dial(t, addr)
+	c.Send("GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+	if r := c.ReadWhole("GET"); r.Status != 404 {
+		t.Fatalf("got %d, want 404", r.Status)
 	}
 }
 
@@ -314,23 +231,23 @@ func TestShutdownWaitsForRequestsInFlight(t *testing.T) {
 	const n = 20
 	g := newGate()
 	s, addr := startGated(t, g)
-	clients := make([]*client, n)
+	clients := make([]*wiretest.Conn, n)
 	for i := range clients {
-		clients[i] = dial(t, addr)
-		clients[i].send(fmt.Sprintf("GET /%d HTTP/1.1\r\nHost: x\r\n\r\n", i))
+		clients[i] = wiretest.Dial(t, addr)
+		clients[i].Send(fmt.Sprintf("GET /%d HTTP/1.1\r\nHost: x\r\n\r\n", i))
 	}
 	g.waitArrivals(t, n)
-	idle := dial(t, addr)
-	idle.send("GET /fast HTTP/1.1\r\nHost: x\r\n\r\n")
-	if r := idle.read("GET"); r.status != 200 || r.close {
-		t.Fatalf("idle client: got %d close=%v, want 200 kept alive", r.status, r.close)
+	idle := wiretest.Dial(t, addr)
+	idle.Send("GET /fast HTTP/1.1\r\nHost: x\r\n\r\n")
+	if r := idle.ReadWhole("GET"); r.Status != 200 || r.Close {
+		t.Fatalf("idle client: got %d close=%v, want 200 kept alive", r.Status, r.Close)
 	}
 	shut := make(chan error, 1)
 	go func() { shut <- s.Shutdown(context.Background()) }()
 
 	// A connection idle when Shutdown starts is closed by it while the
 	// others are still in flight, not after its idle timeout.
-	idle.expectEOF()
+	idle.ExpectEOF()
 	select {
 	case err := <-shut:
 		t.Fatalf("Shutdown returned %v with requests in flight", err)
@@ -338,11 +255,11 @@ func TestShutdownWaitsForRequestsInFlight(t *testing.T) {
 	}
 	g.open()
 	for i, c := range clients {
-		r := c.read("GET")
-		if r.status != 200 || r.body != "released\n" || !r.close {
-			t.Errorf("client %d: got %d %q close=%v, want 200 %q close=true", i, r.status, r.body, r.close, "released\n")
+		r := c.ReadWhole("GET")
+		if r.Status != 200 || string(r.Body) != "released\n" || !r.Close {
+			t.Errorf("client %d: got %d %q close=%v, want 200 %q close=true", i, r.Status, r.Body, r.Close, "released\n")
 		}
-		c.expectEOF()
+		c.ExpectEOF()
 	}
 	if err := <-shut; err != nil {
 		t.Fatalf("Shutdown returned %v, want nil", err)
@@ -355,37 +272,37 @@ func TestShutdownWaitsForRequestsInFlight(t *testing.T) {
 
 func TestShutdownClosesIdleConnections(t *testing.T) {
 	s, addr := startServer(t, Config{Handler: web.HandlerFunc(echo)})
-	c := dial(t, addr)
-	c.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n")
-	if r := c.read("GET"); r.status != 200 || r.close {
-		t.Fatalf("got %d close=%v, want 200 kept alive", r.status, r.close)
+	c := wiretest.Dial(t, addr)
+	c.Send("GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+	if r := c.ReadWhole("GET"); r.Status != 200 || r.Close {
+		t.Fatalf("got %d close=%v, want 200 kept alive", r.Status, r.Close)
 	}
 	// Never used: Shutdown must not wait for its first request either.
-	fresh := dial(t, addr)
+	fresh := wiretest.Dial(t, addr)
 	ctx, cancel := context.WithTimeout(context.Background(), clientTimeout)
 	defer cancel()
 	if err := s.Shutdown(ctx); err != nil {
 		t.Fatalf("Shutdown returned %v, want nil (idle connections closed at once)", err)
 	}
-	c.expectEOF()
-	fresh.expectEOF()
+	c.ExpectEOF()
+	fresh.ExpectEOF()
 }
 
 func TestShutdownServesRequestAlreadyArrived(t *testing.T) {
 	// A request sent before Shutdown, but not yet read by the server, is
 	// either answered or refused by a close, never left hanging.
 	s, addr := startServer(t, Config{Handler: web.HandlerFunc(echo)})
-	c := dial(t, addr)
-	c.send("GET /first HTTP/1.1\r\nHost: x\r\n\r\n")
-	c.read("GET")
-	c.send("GET /second HTTP/1.1\r\nHost: x\r\n\r\n")
+	c := wiretest.Dial(t, addr)
+	c.Send("GET /first HTTP/1.1\r\nHost: x\r\n\r\n")
+	c.ReadWhole("GET")
+	c.Send("GET /second HTTP/1.1\r\nHost: x\r\n\r\n")
 	if err := s.Shutdown(context.Background()); err != nil {
 		t.Fatalf("Shutdown returned %v", err)
 	}
-	r, err := c.tryRead("GET")
+	r, err := tryRead(c, "GET")
 	switch {
-	case err == nil && r.status != 200:
-		t.Fatalf("got %d, want 200", r.status)
+	case err == nil && r.Status != 200:
+		t.Fatalf("got %d, want 200", r.Status)
 	case err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, syscall.ECONNRESET):
 		t.Fatalf("got %v, want a response or a close", err)
 	}
@@ -394,8 +311,8 @@ func TestShutdownServesRequestAlreadyArrived(t *testing.T) {
 func TestShutdownContextExpiryClosesStragglers(t *testing.T) {
 	g := newGate()
 	s, addr := startGated(t, g)
-	c := dial(t, addr)
-	c.send("GET /slow HTTP/1.1\r\nHost: x\r\n\r\n")
+	c := wiretest.Dial(t, addr)
+	c.Send("GET /slow HTTP/1.1\r\nHost: x\r\n\r\n")
 	g.waitArrivals(t, 1)
 
 	ctx, cancel := context.WithCancel(context.Background())
@@ -403,23 +320,23 @@ func TestShutdownContextExpiryClosesStragglers(t *testing.T) {
 	if err := s.Shutdown(ctx); !errors.Is(err, context.Canceled) {
 		t.Fatalf("Shutdown returned %v, want context.Canceled", err)
 	}
-	c.expectEOF()
+	c.ExpectEOF()
 }
 
 func TestCloseClosesEverything(t *testing.T) {
 	g := newGate()
 	s, addr := startGated(t, g)
-	busy := dial(t, addr)
-	busy.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+	busy := wiretest.Dial(t, addr)
+	busy.Send("GET / HTTP/1.1\r\nHost: x\r\n\r\n")
 	g.waitArrivals(t, 1)
-	idle := dial(t, addr)
+	idle := wiretest.Dial(t, addr)
 	go func() {
 		// Close must not wait for the handler to see its connection gone.
-		busy.expectEOF()
+		busy.ExpectEOF()
 		g.open()
 	}()
 	s.Close()
-	idle.expectEOF()
+	idle.ExpectEOF()
 }
 
 // TestPanicOutsideHandlerClosesOnlyThatConnection: a panicking access-log
@@ -435,18 +352,18 @@ func TestPanicOutsideHandlerClosesOnlyThatConnection(t *testing.T) {
 			}
 		},
 	})
-	c := dial(t, addr)
-	c.send("GET /boom HTTP/1.1\r\nHost: x\r\n\r\n")
-	if r := c.read("GET"); r.status != 200 {
-		t.Fatalf("status %d", r.status)
+	c := wiretest.Dial(t, addr)
+	c.Send("GET /boom HTTP/1.1\r\nHost: x\r\n\r\n")
+	if r := c.ReadWhole("GET"); r.Status != 200 {
+		t.Fatalf("status %d", r.Status)
 	}
-	c.expectEOF()
+	c.ExpectEOF()
 	if !strings.Contains(logs.String(), "hook exploded") {
 		t.Errorf("the panic was not logged: %q", logs.String())
 	}
-	c2 := dial(t, addr)
-	c2.send("GET /fine HTTP/1.1\r\nHost: x\r\n\r\n")
-	if r := c2.read("GET"); r.status != 200 {
-		t.Fatalf("after the panic: status %d", r.status)
+	c2 := wiretest.Dial(t, addr)
+	c2.Send("GET /fine HTTP/1.1\r\nHost: x\r\n\r\n")
+	if r := c2.ReadWhole("GET"); r.Status != 200 {
+		t.Fatalf("after the panic: status %d", r.Status)
 	}
 }

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"bufio"
 	"crypto/tls"
 	"net"
 	"strings"
@@ -9,6 +8,7 @@ import (
 	"time"
 
 	"nave/internal/web"
+	"nave/internal/wiretest"
 )
 
 // TestTLSSilentClientParks: a client that connects and says nothing is
@@ -23,9 +23,9 @@ func TestTLSSilentClientParks(t *testing.T) {
 	waitParked(t, s, 1)
 	tc := tls.Client(raw, ctc)
 	tc.SetDeadline(time.Now().Add(clientTimeout))
-	c := &client{t: t, nc: tc, br: bufio.NewReader(tc)}
-	c.send("GET /woke HTTP/1.1\r\nHost: localhost\r\n\r\n")
-	if r := c.read("GET"); r.status != 200 || !strings.HasSuffix(r.body, "/woke\n") {
-		t.Fatalf("after parking: got %d %q", r.status, r.body)
+	c := wiretest.NewConn(t, tc)
+	c.Send("GET /woke HTTP/1.1\r\nHost: localhost\r\n\r\n")
+	if r := c.ReadWhole("GET"); r.Status != 200 || !strings.HasSuffix(string(r.Body), "/woke\n") {
+		t.Fatalf("after parking: got %d %q", r.Status, r.Body)
 	}
 }

@@ -1,49 +1,17 @@
 package server
 
 import (
-	"bufio"
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"io"
 	"net"
-	"os"
 	"strings"
 	"testing"
 	"time"
 
-	"nave/internal/certs"
 	"nave/internal/web"
+	"nave/internal/wiretest"
 )
-
-// testTLS returns a server configuration with a certificate for localhost
-// from a fresh local CA, and a client configuration that trusts that CA.
-func testTLS(t *testing.T) (server, client *tls.Config) {
-	t.Helper()
-	ca, _, err := certs.OpenLocalCA(t.TempDir() + "/ca")
-	if err != nil {
-		t.Fatal(err)
-	}
-	store := certs.NewStore(nil)
-	leaf, err := ca.Issue(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := store.Put("local", leaf); err != nil {
-		t.Fatal(err)
-	}
-	server, err = certs.ServerConfig(store, certs.Options{NextProtos: []string{"http/1.1"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	pem, err := os.ReadFile(ca.CertFile())
-	if err != nil {
-		t.Fatal(err)
-	}
-	roots := x509.NewCertPool()
-	roots.AppendCertsFromPEM(pem)
-	return server, &tls.Config{RootCAs: roots, ServerName: "localhost", NextProtos: []string{"http/1.1"}}
-}
 
 // startTLS serves cfg over TLS on a fresh loopback port until the test ends.
 func startTLS(t *testing.T, cfg Config) (*Server, string, *tls.Config) {
@@ -54,7 +22,7 @@ func startTLS(t *testing.T, cfg Config) (*Server, string, *tls.Config) {
 // startTLSParking is startTLS with the sweep's period.
 func startTLSParking(t *testing.T, cfg Config, parkAfter time.Duration) (*Server, string, *tls.Config) {
 	t.Helper()
-	stc, ctc := testTLS(t)
+	stc, ctc := wiretest.TLSConfigs(t)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -72,17 +40,6 @@ func startTLSParking(t *testing.T, cfg Config, parkAfter time.Duration) (*Server
 	return s, ln.Addr().String(), ctc
 }
 
-func dialTLS(t *testing.T, addr string, tc *tls.Config) *client {
-	t.Helper()
-	nc, err := tls.Dial("tcp", addr, tc)
-	if err != nil {
-		t.Fatalf("TLS dial: %v", err)
-	}
-	nc.SetDeadline(time.Now().Add(clientTimeout))
-	t.Cleanup(func() { nc.Close() })
-	return &client{t: t, nc: nc, br: bufio.NewReader(nc)}
-}
-
 // tlsEcho answers with what the request says of its scheme and TLS state.
 func tlsEcho(w *web.ResponseWriter, r *web.Request) {
 	io.Copy(io.Discard, r.Body)
@@ -95,15 +52,15 @@ func tlsEcho(w *web.ResponseWriter, r *web.Request) {
 
 func TestTLSKeepAliveAndPipelining(t *testing.T) {
 	_, addr, ctc := startTLS(t, Config{Handler: web.HandlerFunc(tlsEcho)})
-	c := dialTLS(t, addr, ctc)
-	c.send("GET /a HTTP/1.1\r\nHost: localhost\r\n\r\n")
-	if r := c.read("GET"); r.status != 200 || r.body != "https TLS 1.3 http/1.1 localhost /a\n" {
-		t.Fatalf("first: got %d %q", r.status, r.body)
+	c := wiretest.DialTLS(t, addr, ctc)
+	c.Send("GET /a HTTP/1.1\r\nHost: localhost\r\n\r\n")
+	if r := c.ReadWhole("GET"); r.Status != 200 || string(r.Body) != "https TLS 1.3 http/1.1 localhost /a\n" {
+		t.Fatalf("first: got %d %q", r.Status, r.Body)
 	}
-	c.send("GET /b HTTP/1.1\r\nHost: localhost\r\n\r\nPOST /c HTTP/1.1\r\nHost: localhost\r\nContent-Length: 3\r\n\r\nabc")
+	c.Send("GET /b HTTP/1.1\r\nHost: localhost\r\n\r\nPOST /c HTTP/1.1\r\nHost: localhost\r\nContent-Length: 3\r\n\r\nabc")
 	for _, want := range []string{"/b", "/c"} {
-		if r := c.read("GET"); r.status != 200 || !strings.HasSuffix(r.body, " "+want+"\n") {
-			t.Fatalf("pipelined %s: got %d %q", want, r.status, r.body)
+		if r := c.ReadWhole("GET"); r.Status != 200 || !strings.HasSuffix(string(r.Body), " "+want+"\n") {
+			t.Fatalf("pipelined %s: got %d %q", want, r.Status, r.Body)
 		}
 	}
 }
@@ -115,10 +72,10 @@ func TestTLSLargeBody(t *testing.T) {
 		w.ReadFrom(strings.NewReader(big))
 	}
 	_, addr, ctc := startTLS(t, Config{Handler: web.HandlerFunc(h)})
-	c := dialTLS(t, addr, ctc)
-	c.send("GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")
-	if r := c.read("GET"); r.status != 200 || r.body != big {
-		t.Fatalf("got %d and %d bytes, want 200 and %d", r.status, len(r.body), len(big))
+	c := wiretest.DialTLS(t, addr, ctc)
+	c.Send("GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")
+	if r := c.ReadWhole("GET"); r.Status != 200 || string(r.Body) != big {
+		t.Fatalf("got %d and %d bytes, want 200 and %d", r.Status, len(r.Body), len(big))
 	}
 }
 
@@ -144,13 +101,13 @@ func TestTLSHandshakeTimeout(t *testing.T) {
 // closes; the server goes on.
 func TestTLSPlainClient(t *testing.T) {
 	_, addr, ctc := startTLS(t, Config{Handler: web.HandlerFunc(tlsEcho)})
-	c := dial(t, addr)
-	c.send("GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")
-	io.ReadAll(c.br)
-	d := dialTLS(t, addr, ctc)
-	d.send("GET /after HTTP/1.1\r\nHost: localhost\r\n\r\n")
-	if r := d.read("GET"); r.status != 200 {
-		t.Fatalf("after a plain client: got %d", r.status)
+	c := wiretest.Dial(t, addr)
+	c.Send("GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")
+	io.ReadAll(c.Reader())
+	d := wiretest.DialTLS(t, addr, ctc)
+	d.Send("GET /after HTTP/1.1\r\nHost: localhost\r\n\r\n")
+	if r := d.ReadWhole("GET"); r.Status != 200 {
+		t.Fatalf("after a plain client: got %d", r.Status)
 	}
 }
 
@@ -160,8 +117,8 @@ func TestTLSShutdown(t *testing.T) {
 	g := newGate()
 	s, addr, ctc := startTLS(t, Config{Handler: g})
 	t.Cleanup(g.open)
-	c := dialTLS(t, addr, ctc)
-	c.send("GET /slow HTTP/1.1\r\nHost: localhost\r\n\r\n")
+	c := wiretest.DialTLS(t, addr, ctc)
+	c.Send("GET /slow HTTP/1.1\r\nHost: localhost\r\n\r\n")
 	<-g.arrived
 	done := make(chan error, 1)
 	go func() { done <- s.Shutdown(t.Context()) }()
@@ -169,8 +126,8 @@ func TestTLSShutdown(t *testing.T) {
 		time.Sleep(time.Millisecond) // until the shutdown has begun
 	}
 	g.open()
-	if r := c.read("GET"); r.status != 200 || !r.close {
-		t.Fatalf("in flight at shutdown: got %d, close %v; want 200 and a close", r.status, r.close)
+	if r := c.ReadWhole("GET"); r.Status != 200 || !r.Close {
+		t.Fatalf("in flight at shutdown: got %d, close %v; want 200 and a close", r.Status, r.Close)
 	}
 	if err := <-done; err != nil {
 		t.Fatalf("Shutdown: %v", err)

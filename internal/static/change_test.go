@@ -44,20 +44,20 @@ func TestChangedBetweenRequests(t *testing.T) {
 	dir := t.TempDir()
 	p := filepath.Join(dir, "page.html")
 	writeFiles(t, dir, map[string]string{"page.html": "version 1"})
-	addr, _ := serve(t, static.Config{Dir: dir}, false)
-	expect(t, get(t, addr, "/page.html"), 200, "version 1")
+	srv, _ := serve(t, static.Config{Dir: dir}, false)
+	expect(t, get(t, srv, "/page.html"), 200, "version 1")
 	rewriteInPlace(t, p, "version 2") // same size, same mtime
-	expect(t, get(t, addr, "/page.html"), 200, "version 2")
+	expect(t, get(t, srv, "/page.html"), 200, "version 2")
 	replace(t, p, "version 3")
-	expect(t, get(t, addr, "/page.html"), 200, "version 3")
+	expect(t, get(t, srv, "/page.html"), 200, "version 3")
 	rewriteInPlace(t, p, "v4")
-	expect(t, get(t, addr, "/page.html"), 200, "v4")
+	expect(t, get(t, srv, "/page.html"), 200, "v4")
 	rewriteInPlace(t, p, "version five, longer")
-	expect(t, get(t, addr, "/page.html"), 200, "version five, longer")
+	expect(t, get(t, srv, "/page.html"), 200, "version five, longer")
 	os.Remove(p)
-	expect(t, get(t, addr, "/page.html"), 404, "")
+	expect(t, get(t, srv, "/page.html"), 404, "")
 	os.Mkdir(p, 0o755)
-	expect(t, get(t, addr, "/page.html"), 301, "")
+	expect(t, get(t, srv, "/page.html"), 301, "")
 }
 
 // TestCacheRevalidates: a cached file is re-stat'ed on every request, and
@@ -66,9 +66,9 @@ func TestCacheRevalidates(t *testing.T) {
 	dir := t.TempDir()
 	p := filepath.Join(dir, "page.html")
 	writeFiles(t, dir, map[string]string{"page.html": "version 1"})
-	addr, h := serve(t, static.Config{Dir: dir}, true)
-	etag1 := get(t, addr, "/page.html").get("ETag")
-	expect(t, get(t, addr, "/page.html"), 200, "version 1")
+	srv, h := serve(t, static.Config{Dir: dir}, true)
+	etag1 := get(t, srv, "/page.html").Get("ETag")
+	expect(t, get(t, srv, "/page.html"), 200, "version 1")
 	if n, b := static.CacheStats(h); n != 1 || b == 0 {
 		t.Fatalf("cache: %d entries, %d bytes; want the file cached", n, b)
 	}
@@ -76,15 +76,15 @@ func TestCacheRevalidates(t *testing.T) {
 	// racy window off, wait out the file system's timestamp tick.
 	time.Sleep(50 * time.Millisecond)
 	rewriteInPlace(t, p, "version 2")
-	r := get(t, addr, "/page.html")
+	r := get(t, srv, "/page.html")
 	expect(t, r, 200, "version 2")
-	if r.get("ETag") != etag1 {
-		t.Logf("ETag changed as well (%s → %s)", etag1, r.get("ETag"))
+	if r.Get("ETag") != etag1 {
+		t.Logf("ETag changed as well (%s → %s)", etag1, r.Get("ETag"))
 	}
 	replace(t, p, "version 3")
-	expect(t, get(t, addr, "/page.html"), 200, "version 3")
+	expect(t, get(t, srv, "/page.html"), 200, "version 3")
 	os.Remove(p)
-	expect(t, get(t, addr, "/page.html"), 404, "")
+	expect(t, get(t, srv, "/page.html"), 404, "")
 	if n, _ := static.CacheStats(h); n != 0 {
 		t.Errorf("a removed file's entry stayed: %d entries", n)
 	}
@@ -99,25 +99,25 @@ func TestCacheValid(t *testing.T) {
 	dir := t.TempDir()
 	p := filepath.Join(dir, "page.html")
 	writeFiles(t, dir, map[string]string{"page.html": "version 1", "app.js": "JS 1", "app.js.gz": "GZ 1"})
-	addr, h := serve(t, static.Config{Dir: dir, CacheValid: time.Hour}, true)
-	expect(t, get(t, addr, "/page.html"), 200, "version 1")
+	srv, h := serve(t, static.Config{Dir: dir, CacheValid: time.Hour}, true)
+	expect(t, get(t, srv, "/page.html"), 200, "version 1")
 	rewriteInPlace(t, p, "version 2")
-	expect(t, get(t, addr, "/page.html"), 200, "version 1")
+	expect(t, get(t, srv, "/page.html"), 200, "version 1")
 	replace(t, p, "version 3, longer")
-	expect(t, get(t, addr, "/page.html"), 200, "version 1")
+	expect(t, get(t, srv, "/page.html"), 200, "version 1")
 	static.ExpireChecks(h)
-	expect(t, get(t, addr, "/page.html"), 200, "version 3, longer")
+	expect(t, get(t, srv, "/page.html"), 200, "version 3, longer")
 	os.Remove(p)
-	expect(t, get(t, addr, "/page.html"), 200, "version 3, longer")
+	expect(t, get(t, srv, "/page.html"), 200, "version 3, longer")
 	static.ExpireChecks(h)
-	expect(t, get(t, addr, "/page.html"), 404, "")
+	expect(t, get(t, srv, "/page.html"), 404, "")
 
-	expect(t, get(t, addr, "/app.js", "Accept-Encoding: gzip\r\n"), 200, "GZ 1")
+	expect(t, get(t, srv, "/app.js", "Accept-Encoding: gzip\r\n"), 200, "GZ 1")
 	replace(t, filepath.Join(dir, "app.js.gz"), "GZ 2")
-	expect(t, get(t, addr, "/app.js", "Accept-Encoding: gzip\r\n"), 200, "GZ 1")
+	expect(t, get(t, srv, "/app.js", "Accept-Encoding: gzip\r\n"), 200, "GZ 1")
 	static.ExpireChecks(h)
-	expect(t, get(t, addr, "/app.js"), 200, "JS 1")
-	expect(t, get(t, addr, "/app.js", "Accept-Encoding: gzip\r\n"), 200, "GZ 2")
+	expect(t, get(t, srv, "/app.js"), 200, "JS 1")
+	expect(t, get(t, srv, "/app.js", "Accept-Encoding: gzip\r\n"), 200, "GZ 2")
 }
 
 // TestCacheValidMissing: with CacheValid a missing name is remembered
@@ -125,21 +125,21 @@ func TestCacheValid(t *testing.T) {
 // without it, a file that appears is served at once.
 func TestCacheValidMissing(t *testing.T) {
 	dir := t.TempDir()
-	addr, h := serve(t, static.Config{Dir: dir, CacheValid: time.Hour}, true)
-	expect(t, get(t, addr, "/late.html"), 404, "")
+	srv, h := serve(t, static.Config{Dir: dir, CacheValid: time.Hour}, true)
+	expect(t, get(t, srv, "/late.html"), 404, "")
 	if n, _ := static.CacheStats(h); n != 1 {
 		t.Fatalf("cache: %d entries after a 404; want the miss kept", n)
 	}
 	writeFiles(t, dir, map[string]string{"late.html": "here now"})
-	expect(t, get(t, addr, "/late.html"), 404, "")
+	expect(t, get(t, srv, "/late.html"), 404, "")
 	static.ExpireChecks(h)
-	expect(t, get(t, addr, "/late.html"), 200, "here now")
+	expect(t, get(t, srv, "/late.html"), 200, "here now")
 
-	expect(t, get(t, addr, "/gone"), 404, "")
+	expect(t, get(t, srv, "/gone"), 404, "")
 	os.Mkdir(filepath.Join(dir, "gone"), 0o755)
 	static.ExpireChecks(h)
-	expect(t, get(t, addr, "/gone"), 301, "")
-	expect(t, get(t, addr, "/gone"), 301, "")
+	expect(t, get(t, srv, "/gone"), 301, "")
+	expect(t, get(t, srv, "/gone"), 301, "")
 
 	addr2, h2 := serve(t, static.Config{Dir: dir}, true)
 	expect(t, get(t, addr2, "/new.html"), 404, "")
@@ -156,14 +156,14 @@ func TestCacheValidMissing(t *testing.T) {
 func TestRacyWindow(t *testing.T) {
 	dir := t.TempDir()
 	writeFiles(t, dir, map[string]string{"page.html": "fresh"})
-	addr, h := serve(t, static.Config{Dir: dir}, false)
+	srv, h := serve(t, static.Config{Dir: dir}, false)
 	static.SetRacyWindow(h, 200*time.Millisecond)
-	expect(t, get(t, addr, "/page.html"), 200, "fresh")
+	expect(t, get(t, srv, "/page.html"), 200, "fresh")
 	if n, _ := static.CacheStats(h); n != 0 {
 		t.Fatalf("a just-written file was cached")
 	}
 	time.Sleep(250 * time.Millisecond)
-	expect(t, get(t, addr, "/page.html"), 200, "fresh")
+	expect(t, get(t, srv, "/page.html"), 200, "fresh")
 	if n, _ := static.CacheStats(h); n != 1 {
 		t.Fatalf("a settled file was not cached: %d entries", n)
 	}
@@ -177,22 +177,22 @@ func TestTruncatedDuringTransfer(t *testing.T) {
 	content := bigContent(32 << 20)
 	p := filepath.Join(dir, "big.bin")
 	os.WriteFile(p, content, 0o644)
-	addr, _ := serve(t, static.Config{Dir: dir}, true)
+	srv, _ := serve(t, static.Config{Dir: dir}, true)
 
-	c := dial(t, addr)
-	c.send("GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\n")
-	r := c.readHead()
-	if r.status != 200 || r.get("Content-Length") != strconv.Itoa(len(content)) {
-		t.Fatalf("head:\n%s", r.head)
+	c := srv.Dial(t)
+	c.Send("GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\n")
+	r := c.ReadHead()
+	if r.Status != 200 || r.Get("Content-Length") != strconv.Itoa(len(content)) {
+		t.Fatalf("head:\n%s", r.Head)
 	}
 	first := make([]byte, 1<<20)
-	if _, err := io.ReadFull(c.br, first); err != nil {
+	if _, err := io.ReadFull(c.Reader(), first); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.Truncate(p, 2<<20); err != nil {
 		t.Fatal(err)
 	}
-	rest, err := io.ReadAll(c.br)
+	rest, err := io.ReadAll(c.Reader())
 	if err != nil {
 		t.Fatalf("reading the rest: %v", err)
 	}
@@ -215,13 +215,13 @@ func TestGrownDuringTransfer(t *testing.T) {
 	p := filepath.Join(dir, "big.bin")
 	os.WriteFile(p, content, 0o644)
 	writeFiles(t, dir, map[string]string{"next.txt": "next response"})
-	addr, _ := serve(t, static.Config{Dir: dir}, true)
+	srv, _ := serve(t, static.Config{Dir: dir}, true)
 
-	c := dial(t, addr)
-	c.send("GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\nGET /next.txt HTTP/1.1\r\nHost: x\r\n\r\n")
-	r := c.readHead()
-	if r.get("Content-Length") != strconv.Itoa(len(content)) {
-		t.Fatalf("head:\n%s", r.head)
+	c := srv.Dial(t)
+	c.Send("GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\nGET /next.txt HTTP/1.1\r\nHost: x\r\n\r\n")
+	r := c.ReadHead()
+	if r.Get("Content-Length") != strconv.Itoa(len(content)) {
+		t.Fatalf("head:\n%s", r.Head)
 	}
 	f, err := os.OpenFile(p, os.O_WRONLY|os.O_APPEND, 0)
 	if err != nil {
@@ -230,13 +230,13 @@ func TestGrownDuringTransfer(t *testing.T) {
 	f.Write(bytes.Repeat([]byte("EXTRA"), 1<<18))
 	f.Close()
 	body := make([]byte, len(content))
-	if _, err := io.ReadFull(c.br, body); err != nil {
+	if _, err := io.ReadFull(c.Reader(), body); err != nil {
 		t.Fatal(err)
 	}
 	if !bytes.Equal(body, content) {
 		t.Fatal("body differs from the file as it was")
 	}
-	expect(t, c.read(false), 200, "next response")
+	expect(t, c.ReadWhole("GET"), 200, "next response")
 }
 
 // TestChangedDuringTransferMultipart: a file cut short during a multipart
@@ -246,18 +246,18 @@ func TestChangedDuringTransferMultipart(t *testing.T) {
 	content := bigContent(32 << 20)
 	p := filepath.Join(dir, "big.bin")
 	os.WriteFile(p, content, 0o644)
-	addr, _ := serve(t, static.Config{Dir: dir}, true)
-	c := dial(t, addr)
-	c.send("GET /big.bin HTTP/1.1\r\nHost: x\r\nRange: bytes=0-15999999,16000000-31999999\r\n\r\n")
-	r := c.readHead()
-	declared, _ := strconv.Atoi(r.get("Content-Length"))
-	if r.status != 206 || declared < 32000000 {
-		t.Fatalf("head:\n%s", r.head)
+	srv, _ := serve(t, static.Config{Dir: dir}, true)
+	c := srv.Dial(t)
+	c.Send("GET /big.bin HTTP/1.1\r\nHost: x\r\nRange: bytes=0-15999999,16000000-31999999\r\n\r\n")
+	r := c.ReadHead()
+	declared, _ := strconv.Atoi(r.Get("Content-Length"))
+	if r.Status != 206 || declared < 32000000 {
+		t.Fatalf("head:\n%s", r.Head)
 	}
 	first := make([]byte, 1<<20)
-	io.ReadFull(c.br, first)
+	io.ReadFull(c.Reader(), first)
 	os.Truncate(p, 1<<20)
-	rest, _ := io.ReadAll(c.br)
+	rest, _ := io.ReadAll(c.Reader())
 	if got := len(first) + len(rest); got >= declared {
 		t.Fatalf("got %d bytes of %d declared: the cut was not seen", got, declared)
 	}
@@ -274,26 +274,26 @@ func TestManyFiles(t *testing.T) {
 		files[fmt.Sprintf("many/f%04d.txt", i)] = strings.Repeat(strconv.Itoa(i), i%7+1)
 	}
 	writeFiles(t, dir, files)
-	addr, h := serve(t, static.Config{Dir: dir, CacheEntries: 100, Browse: true}, true)
-	c := dial(t, addr)
+	srv, h := serve(t, static.Config{Dir: dir, CacheEntries: 100, Browse: true}, true)
+	c := srv.Dial(t)
 	for round := range 2 {
 		for i := 0; i < n; i += 1 + round*6 {
 			name := fmt.Sprintf("many/f%04d.txt", i)
-			c.send("GET /" + name + " HTTP/1.1\r\nHost: x\r\n\r\n")
-			expect(t, c.read(false), 200, files[name])
+			c.Send("GET /" + name + " HTTP/1.1\r\nHost: x\r\n\r\n")
+			expect(t, c.ReadWhole("GET"), 200, files[name])
 		}
 		if entries, _ := static.CacheStats(h); entries > 100 {
 			t.Fatalf("cache holds %d entries, bound 100", entries)
 		}
 	}
-	r := get(t, addr, "/many/", "Accept: application/json")
+	r := get(t, srv, "/many/", "Accept: application/json")
 	expect(t, r, 200, "")
-	if got := strings.Count(string(r.body), `"name":`); got != n {
+	if got := strings.Count(string(r.Body), `"name":`); got != n {
 		t.Errorf("JSON listing has %d entries, want %d", got, n)
 	}
-	r = get(t, addr, "/many/")
+	r = get(t, srv, "/many/")
 	for _, name := range []string{"f0000.txt", "f1500.txt", "f2999.txt"} {
-		if !strings.Contains(string(r.body), ">"+name+"</a>") {
+		if !strings.Contains(string(r.Body), ">"+name+"</a>") {
 			t.Errorf("HTML listing lacks %s", name)
 		}
 	}
@@ -307,9 +307,9 @@ func TestCacheBytesBound(t *testing.T) {
 		files[fmt.Sprintf("f%d.bin", i)] = strings.Repeat("x", 20<<10)
 	}
 	writeFiles(t, dir, files)
-	addr, h := serve(t, static.Config{Dir: dir, CacheBytes: 200 << 10}, true)
+	srv, h := serve(t, static.Config{Dir: dir, CacheBytes: 200 << 10}, true)
 	for name, content := range files {
-		expect(t, get(t, addr, "/"+name), 200, content)
+		expect(t, get(t, srv, "/"+name), 200, content)
 		if _, b := static.CacheStats(h); b > 200<<10 {
 			t.Fatalf("cache holds %d bytes, bound %d", b, 200<<10)
 		}
@@ -334,12 +334,12 @@ func TestConcurrentChanges(t *testing.T) {
 	for f := range files {
 		writeFiles(t, dir, map[string]string{fmt.Sprintf("f%d.txt", f): version(f, 0)})
 	}
-	addr, _ := serve(t, static.Config{Dir: dir, CacheEntries: 4}, true)
+	srv, _ := serve(t, static.Config{Dir: dir, CacheEntries: 4}, true)
 	done := make(chan struct{})
 	errs := make(chan error, 16)
 	for w := range 4 {
 		go func() {
-			c := dial(t, addr)
+			c := srv.Dial(t)
 			for i := 0; ; i++ {
 				select {
 				case <-done:
@@ -348,18 +348,18 @@ func TestConcurrentChanges(t *testing.T) {
 				default:
 				}
 				f := (i + w) % files
-				c.send(fmt.Sprintf("GET /f%d.txt HTTP/1.1\r\nHost: x\r\n\r\n", f))
-				r := c.read(false)
+				c.Send(fmt.Sprintf("GET /f%d.txt HTTP/1.1\r\nHost: x\r\n\r\n", f))
+				r := c.ReadWhole("GET")
 				ok := false
 				for v := range versions {
 					if renamed(f) {
-						ok = ok || string(r.body) == version(f, v)
+						ok = ok || string(r.Body) == version(f, v)
 					} else {
-						ok = ok || strings.HasPrefix(version(f, v), string(r.body))
+						ok = ok || strings.HasPrefix(version(f, v), string(r.Body))
 					}
 				}
-				if r.status != 200 || !ok {
-					errs <- fmt.Errorf("f%d: %d %q", f, r.status, trim(r.body))
+				if r.Status != 200 || !ok {
+					errs <- fmt.Errorf("f%d: %d %q", f, r.Status, trim(r.Body))
 					return
 				}
 			}
@@ -417,13 +417,13 @@ func (i growingInfo) Sys() any           { return nil }
 // from the file with the length its stat gave, not refused and not
 // cached.
 func TestAlwaysChanging(t *testing.T) {
-	addr, h := serve(t, static.Config{FS: &growingFS{}}, true)
+	srv, h := serve(t, static.Config{FS: &growingFS{}}, true)
 	for range 3 {
-		r := get(t, addr, "/log.bin")
+		r := get(t, srv, "/log.bin")
 		expect(t, r, 200, "")
-		n, _ := strconv.Atoi(r.get("Content-Length"))
-		if n == 0 || len(r.body) != n || string(r.body) != strings.Repeat("line\n", n/5) {
-			t.Fatalf("Content-Length %d, body %q", n, r.body)
+		n, _ := strconv.Atoi(r.Get("Content-Length"))
+		if n == 0 || len(r.Body) != n || string(r.Body) != strings.Repeat("line\n", n/5) {
+			t.Fatalf("Content-Length %d, body %q", n, r.Body)
 		}
 	}
 	if n, _ := static.CacheStats(h); n != 0 {

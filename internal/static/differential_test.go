@@ -2,6 +2,7 @@ package static_test
 
 import (
 	"bytes"
+	"crypto/tls"
 	"io"
 	"mime"
 	"mime/multipart"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"nave/internal/static"
+	"nave/internal/wiretest"
 )
 
 // TestDifferentialNetHTTP sends the same conditional and range requests
@@ -27,9 +29,9 @@ func TestDifferentialNetHTTP(t *testing.T) {
 	os.WriteFile(p, content, 0o644)
 	mtime := time.Date(2024, 3, 9, 12, 30, 45, 0, time.UTC)
 	os.Chtimes(p, mtime, mtime)
-	naveAddr, _ := serve(t, static.Config{Dir: dir}, true)
-	r := get(t, naveAddr, "/file.bin")
-	etag, lastMod := r.get("ETag"), r.get("Last-Modified")
+	naveSrv, _ := serve(t, static.Config{Dir: dir}, true)
+	r := get(t, naveSrv, "/file.bin")
+	etag, lastMod := r.Get("ETag"), r.Get("Last-Modified")
 
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -40,9 +42,16 @@ func TestDifferentialNetHTTP(t *testing.T) {
 		w.Header().Set("Content-Type", "application/octet-stream")
 		http.ServeContent(w, req, "file.bin", mtime, bytes.NewReader(content))
 	})}
+	// The reference speaks the same mode as nave, so that both see the
+	// same requests through the same client.
+	refSrv := &wiretest.Server{Addr: ln.Addr().String()}
+	if wiretest.TLSMode() {
+		var cfg *tls.Config
+		cfg, refSrv.Client = wiretest.TLSConfigs(t)
+		ln = tls.NewListener(ln, cfg)
+	}
 	go ref.Serve(ln)
 	t.Cleanup(func() { ref.Close() })
-	refAddr := ln.Addr().String()
 
 	earlier := mtime.Add(-time.Hour).Format(http.TimeFormat)
 	later := mtime.Add(time.Hour).Format(http.TimeFormat)
@@ -93,42 +102,42 @@ func TestDifferentialNetHTTP(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			n := get(t, naveAddr, "/file.bin", tt.fields...)
-			want := get(t, refAddr, "/file.bin", tt.fields...)
+			n := get(t, naveSrv, "/file.bin", tt.fields...)
+			want := get(t, refSrv, "/file.bin", tt.fields...)
 			if tt.differs != "" {
-				if n.status != tt.naveStatus {
-					t.Errorf("nave %d, want %d (%s)", n.status, tt.naveStatus, tt.differs)
+				if n.Status != tt.naveStatus {
+					t.Errorf("nave %d, want %d (%s)", n.Status, tt.naveStatus, tt.differs)
 				}
-				if want.status == n.status {
-					t.Logf("net/http now agrees (%d): the note %q is stale", want.status, tt.differs)
+				if want.Status == n.Status {
+					t.Logf("net/http now agrees (%d): the note %q is stale", want.Status, tt.differs)
 				}
 				return
 			}
-			if n.status != want.status {
-				t.Fatalf("nave %d, net/http %d", n.status, want.status)
+			if n.Status != want.Status {
+				t.Fatalf("nave %d, net/http %d", n.Status, want.Status)
 			}
-			if n.status == 416 {
+			if n.Status == 416 {
 				// RFC 9110 §15.5.17: a 416 SHOULD say the length; net/http
 				// leaves it out for an invalid (rather than unsatisfiable) range.
-				if got := n.get("Content-Range"); got != "bytes */10000" {
+				if got := n.Get("Content-Range"); got != "bytes */10000" {
 					t.Errorf("416 Content-Range %q", got)
 				}
 				return
 			}
-			if n.get("Content-Range") != want.get("Content-Range") {
-				t.Errorf("Content-Range: nave %q, net/http %q", n.get("Content-Range"), want.get("Content-Range"))
+			if n.Get("Content-Range") != want.Get("Content-Range") {
+				t.Errorf("Content-Range: nave %q, net/http %q", n.Get("Content-Range"), want.Get("Content-Range"))
 			}
-			if strings.HasPrefix(want.get("Content-Type"), "multipart/") {
+			if strings.HasPrefix(want.Get("Content-Type"), "multipart/") {
 				if got, exp := parts(t, n), parts(t, want); strings.Join(got, "|") != strings.Join(exp, "|") {
 					t.Errorf("parts differ: nave %d, net/http %d", len(got), len(exp))
 				}
 				return
 			}
-			if n.status >= 300 {
+			if n.Status >= 300 {
 				return // error pages are each server's own
 			}
-			if !bytes.Equal(n.body, want.body) {
-				t.Errorf("body: nave %d bytes, net/http %d", len(n.body), len(want.body))
+			if !bytes.Equal(n.Body, want.Body) {
+				t.Errorf("body: nave %d bytes, net/http %d", len(n.Body), len(want.Body))
 			}
 		})
 	}
@@ -136,13 +145,13 @@ func TestDifferentialNetHTTP(t *testing.T) {
 
 // parts returns each part of a multipart/byteranges response as its
 // Content-Range and bytes.
-func parts(t *testing.T, r *response) []string {
+func parts(t *testing.T, r *wiretest.Response) []string {
 	t.Helper()
-	_, params, err := mime.ParseMediaType(r.get("Content-Type"))
+	_, params, err := mime.ParseMediaType(r.Get("Content-Type"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	mr := multipart.NewReader(bytes.NewReader(r.body), params["boundary"])
+	mr := multipart.NewReader(bytes.NewReader(r.Body), params["boundary"])
 	var out []string
 	for {
 		p, err := mr.NextPart()

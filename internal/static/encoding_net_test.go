@@ -42,7 +42,7 @@ func TestSidecars(t *testing.T) {
 		"sub/index.html":    "<h1>x</h1>",
 		"sub/index.html.br": "BR INDEX",
 	})
-	addr, _ := serve(t, static.Config{Dir: dir}, true)
+	srv, _ := serve(t, static.Config{Dir: dir}, true)
 	tests := []struct {
 		name, target, accept, coding, body string
 	}{
@@ -63,35 +63,35 @@ func TestSidecars(t *testing.T) {
 				fields = append(fields, "Accept-Encoding: "+tt.accept)
 			}
 			for range 2 { // filled, then cached
-				r := get(t, addr, tt.target, fields...)
+				r := get(t, srv, tt.target, fields...)
 				expect(t, r, 200, tt.body)
-				if got := r.get("Content-Encoding"); got != tt.coding {
+				if got := r.Get("Content-Encoding"); got != tt.coding {
 					t.Errorf("Content-Encoding %q, want %q", got, tt.coding)
 				}
-				if wantVary := tt.target != "/logo.png"; r.has("Vary") != wantVary || wantVary && r.get("Vary") != "Accept-Encoding" {
-					t.Errorf("Vary %q", r.get("Vary"))
+				if wantVary := tt.target != "/logo.png"; r.Has("Vary") != wantVary || wantVary && r.Get("Vary") != "Accept-Encoding" {
+					t.Errorf("Vary %q", r.Get("Vary"))
 				}
-				if ct := r.get("Content-Type"); tt.target == "/app.js" && ct != "text/javascript; charset=utf-8" {
+				if ct := r.Get("Content-Type"); tt.target == "/app.js" && ct != "text/javascript; charset=utf-8" {
 					t.Errorf("Content-Type %q", ct)
 				}
 			}
 		})
 	}
-	if r := get(t, addr, "/plain.css", "Accept-Encoding: gzip"); r.has("Vary") || r.has("Content-Encoding") {
-		t.Errorf("no sidecar, no --gzip: want no Vary or Content-Encoding:\n%s", r.head)
+	if r := get(t, srv, "/plain.css", "Accept-Encoding: gzip"); r.Has("Vary") || r.Has("Content-Encoding") {
+		t.Errorf("no sidecar, no --gzip: want no Vary or Content-Encoding:\n%s", r.Head)
 	}
-	id := get(t, addr, "/app.js").get("ETag")
-	brTag := get(t, addr, "/app.js", "Accept-Encoding: br").get("ETag")
-	gzTag := get(t, addr, "/app.js", "Accept-Encoding: gzip").get("ETag")
+	id := get(t, srv, "/app.js").Get("ETag")
+	brTag := get(t, srv, "/app.js", "Accept-Encoding: br").Get("ETag")
+	gzTag := get(t, srv, "/app.js", "Accept-Encoding: gzip").Get("ETag")
 	if id == brTag || id == gzTag || brTag == gzTag {
 		t.Errorf("ETags must differ per representation: %q %q %q", id, brTag, gzTag)
 	}
-	expect(t, get(t, addr, "/app.js", "Accept-Encoding: br", "If-None-Match: "+brTag), 304, "")
-	expect(t, get(t, addr, "/app.js", "Accept-Encoding: gzip", "If-None-Match: "+brTag), 200, "GZIP BYTES")
+	expect(t, get(t, srv, "/app.js", "Accept-Encoding: br", "If-None-Match: "+brTag), 304, "")
+	expect(t, get(t, srv, "/app.js", "Accept-Encoding: gzip", "If-None-Match: "+brTag), 200, "GZIP BYTES")
 	// Ranges apply to the representation sent.
-	expect(t, get(t, addr, "/app.js", "Accept-Encoding: br", "Range: bytes=0-5"), 206, "BROTLI")
+	expect(t, get(t, srv, "/app.js", "Accept-Encoding: br", "Range: bytes=0-5"), 206, "BROTLI")
 	// The sidecar itself is an ordinary file.
-	expect(t, get(t, addr, "/app.js.gz"), 200, "GZIP BYTES")
+	expect(t, get(t, srv, "/app.js.gz"), 200, "GZIP BYTES")
 }
 
 // TestSidecarChanges: a sidecar that appears, changes or goes away after
@@ -99,20 +99,20 @@ func TestSidecars(t *testing.T) {
 func TestSidecarChanges(t *testing.T) {
 	dir := t.TempDir()
 	writeFiles(t, dir, map[string]string{"app.css": strings.Repeat("a{}", 100)})
-	addr, h := serve(t, static.Config{Dir: dir}, true)
+	srv, h := serve(t, static.Config{Dir: dir}, true)
 	ae := "Accept-Encoding: br, gzip"
-	expect(t, get(t, addr, "/app.css", ae), 200, strings.Repeat("a{}", 100))
+	expect(t, get(t, srv, "/app.css", ae), 200, strings.Repeat("a{}", 100))
 	if n, _ := static.CacheStats(h); n != 1 {
 		t.Fatalf("cache holds %d entries, want 1", n)
 	}
 	writeFiles(t, dir, map[string]string{"app.css.gz": "GZ1"})
-	expect(t, get(t, addr, "/app.css", ae), 200, "GZ1")
+	expect(t, get(t, srv, "/app.css", ae), 200, "GZ1")
 	writeFiles(t, dir, map[string]string{"app.css.br": "BR1"})
-	expect(t, get(t, addr, "/app.css", ae), 200, "BR1")
+	expect(t, get(t, srv, "/app.css", ae), 200, "BR1")
 	replace(t, filepath.Join(dir, "app.css.br"), "BR2")
-	expect(t, get(t, addr, "/app.css", ae), 200, "BR2")
+	expect(t, get(t, srv, "/app.css", ae), 200, "BR2")
 	os.Remove(filepath.Join(dir, "app.css.br"))
-	expect(t, get(t, addr, "/app.css", ae), 200, "GZ1")
+	expect(t, get(t, srv, "/app.css", ae), 200, "GZ1")
 }
 
 // replace swaps in new content for path by rename, as deploy tools do.
@@ -144,54 +144,54 @@ func TestGzipOnTheFly(t *testing.T) {
 		"pre.css":    text,
 		"pre.css.gz": "PRECOMPRESSED",
 	})
-	addr, _ := serve(t, static.Config{Dir: dir, Gzip: true}, true)
+	srv, _ := serve(t, static.Config{Dir: dir, Gzip: true}, true)
 	ae := "Accept-Encoding: gzip"
 
 	for range 2 {
-		r := get(t, addr, "/page.html", ae)
+		r := get(t, srv, "/page.html", ae)
 		expect(t, r, 200, "")
-		if r.get("Content-Encoding") != "gzip" || r.get("Vary") != "Accept-Encoding" || len(r.body) >= len(text) {
-			t.Fatalf("gzip head:\n%s(%d bytes)", r.head, len(r.body))
+		if r.Get("Content-Encoding") != "gzip" || r.Get("Vary") != "Accept-Encoding" || len(r.Body) >= len(text) {
+			t.Fatalf("gzip head:\n%s(%d bytes)", r.Head, len(r.Body))
 		}
-		if got := gunzip(t, r.body); string(got) != text {
+		if got := gunzip(t, r.Body); string(got) != text {
 			t.Fatalf("gunzipped %d bytes differ", len(got))
 		}
-		if etag := r.get("ETag"); !strings.HasPrefix(etag, `W/"`) {
+		if etag := r.Get("ETag"); !strings.HasPrefix(etag, `W/"`) {
 			t.Errorf("generated gzip ETag %q, want weak", etag)
 		}
 	}
-	plain := get(t, addr, "/page.html")
+	plain := get(t, srv, "/page.html")
 	expect(t, plain, 200, text)
-	if plain.get("Vary") != "Accept-Encoding" || plain.has("Content-Encoding") {
-		t.Errorf("identity head:\n%s", plain.head)
+	if plain.Get("Vary") != "Accept-Encoding" || plain.Has("Content-Encoding") {
+		t.Errorf("identity head:\n%s", plain.Head)
 	}
 	// The identity's tag revalidates the gzip variant weakly, as nginx's.
-	expect(t, get(t, addr, "/page.html", ae, "If-None-Match: "+plain.get("ETag")), 304, "")
-	expect(t, get(t, addr, "/page.html", ae, "Range: bytes=0-2"), 206, "The")
-	if r := get(t, addr, "/tiny.html", ae); r.has("Content-Encoding") || r.has("Vary") {
-		t.Errorf("below the minimum size:\n%s", r.head)
+	expect(t, get(t, srv, "/page.html", ae, "If-None-Match: "+plain.Get("ETag")), 304, "")
+	expect(t, get(t, srv, "/page.html", ae, "Range: bytes=0-2"), 206, "The")
+	if r := get(t, srv, "/tiny.html", ae); r.Has("Content-Encoding") || r.Has("Vary") {
+		t.Errorf("below the minimum size:\n%s", r.Head)
 	}
-	if r := get(t, addr, "/photo.jpg", ae); r.has("Content-Encoding") {
-		t.Errorf("jpeg compressed:\n%s", r.head)
+	if r := get(t, srv, "/photo.jpg", ae); r.Has("Content-Encoding") {
+		t.Errorf("jpeg compressed:\n%s", r.Head)
 	}
-	expect(t, get(t, addr, "/pre.css", ae), 200, "PRECOMPRESSED")
+	expect(t, get(t, srv, "/pre.css", ae), 200, "PRECOMPRESSED")
 
-	r := get(t, addr, "/large.txt", ae)
+	r := get(t, srv, "/large.txt", ae)
 	expect(t, r, 200, "")
-	if r.get("Content-Encoding") != "gzip" || r.get("Transfer-Encoding") != "chunked" || r.has("Content-Length") {
-		t.Fatalf("streamed gzip head:\n%s", r.head)
+	if r.Get("Content-Encoding") != "gzip" || r.Get("Transfer-Encoding") != "chunked" || r.Has("Content-Length") {
+		t.Fatalf("streamed gzip head:\n%s", r.Head)
 	}
-	if got := gunzip(t, r.body); string(got) != large {
+	if got := gunzip(t, r.Body); string(got) != large {
 		t.Fatalf("streamed gzip: %d bytes after gunzip, want %d", len(got), len(large))
 	}
-	if r := request(t, addr, "HEAD", "/large.txt", ae); r.get("Content-Encoding") != "gzip" || r.has("Content-Length") {
-		t.Errorf("HEAD of streamed gzip:\n%s", r.head)
+	if r := request(t, srv, "HEAD", "/large.txt", ae); r.Get("Content-Encoding") != "gzip" || r.Has("Content-Length") {
+		t.Errorf("HEAD of streamed gzip:\n%s", r.Head)
 	}
-	expect(t, get(t, addr, "/large.txt", ae, "Range: bytes=0-4"), 206, "Lorem")
+	expect(t, get(t, srv, "/large.txt", ae, "Range: bytes=0-4"), 206, "Lorem")
 
 	// Off by default.
 	addr2, _ := serve(t, static.Config{Dir: dir}, true)
-	if r := get(t, addr2, "/page.html", ae); r.has("Content-Encoding") {
-		t.Errorf("gzip without Gzip set:\n%s", r.head)
+	if r := get(t, addr2, "/page.html", ae); r.Has("Content-Encoding") {
+		t.Errorf("gzip without Gzip set:\n%s", r.Head)
 	}
 }

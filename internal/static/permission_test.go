@@ -31,12 +31,12 @@ func TestUnreadable(t *testing.T) {
 	os.Chmod(filepath.Join(dir, "secret.txt"), 0)
 	os.Chmod(filepath.Join(dir, "locked"), 0)
 	t.Cleanup(func() { os.Chmod(filepath.Join(dir, "locked"), 0o755) })
-	addr, _ := serve(t, static.Config{Dir: dir, Browse: true}, true)
+	srv, _ := serve(t, static.Config{Dir: dir, Browse: true}, true)
 	t.Logf("running as uid %d", os.Getuid())
-	expect(t, get(t, addr, "/open.txt"), 200, "yes")
+	expect(t, get(t, srv, "/open.txt"), 200, "yes")
 	for _, target := range []string{"/secret.txt", "/locked/inner.txt", "/locked/"} {
-		if r := get(t, addr, target); r.status != 403 || strings.Contains(string(r.body), content) {
-			t.Errorf("%s: %d, want 403:\n%s", target, r.status, r.head)
+		if r := get(t, srv, target); r.Status != 403 || strings.Contains(string(r.Body), content) {
+			t.Errorf("%s: %d, want 403:\n%s", target, r.Status, r.Head)
 		}
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"nave/internal/static"
+	"nave/internal/wiretest"
 )
 
 // TestRangeRequests runs each case against a small file (served from
@@ -20,7 +21,7 @@ func TestRangeRequests(t *testing.T) {
 	small, large := bigContent(1000), bigContent(300<<10)
 	os.WriteFile(filepath.Join(dir, "small.bin"), small, 0o644)
 	os.WriteFile(filepath.Join(dir, "large.bin"), large, 0o644)
-	addr, _ := serve(t, static.Config{Dir: dir}, true)
+	srv, _ := serve(t, static.Config{Dir: dir}, true)
 
 	for _, f := range []struct {
 		name    string
@@ -43,57 +44,57 @@ func TestRangeRequests(t *testing.T) {
 			}
 			for _, tt := range single {
 				t.Run(tt.name, func(t *testing.T) {
-					r := get(t, addr, "/"+f.name, "Range: "+tt.rng)
+					r := get(t, srv, "/"+f.name, "Range: "+tt.rng)
 					expect(t, r, 206, string(f.content[tt.start:tt.end+1]))
 					want := "bytes " + strconv.FormatInt(tt.start, 10) + "-" + strconv.FormatInt(tt.end, 10) + "/" + sz
-					if got := r.get("Content-Range"); got != want {
+					if got := r.Get("Content-Range"); got != want {
 						t.Errorf("Content-Range %q, want %q", got, want)
 					}
 				})
 			}
 			t.Run("unsatisfiable", func(t *testing.T) {
-				r := get(t, addr, "/"+f.name, "Range: bytes="+sz+"-")
+				r := get(t, srv, "/"+f.name, "Range: bytes="+sz+"-")
 				expect(t, r, 416, "")
-				if got := r.get("Content-Range"); got != "bytes */"+sz {
+				if got := r.Get("Content-Range"); got != "bytes */"+sz {
 					t.Errorf("Content-Range %q", got)
 				}
 			})
 			t.Run("ignored", func(t *testing.T) {
 				for _, rng := range []string{"bytes=abc", "lines=0-1", "bytes=0-999999,0-999999"} {
-					expect(t, get(t, addr, "/"+f.name, "Range: "+rng), 200, string(f.content))
+					expect(t, get(t, srv, "/"+f.name, "Range: "+rng), 200, string(f.content))
 				}
 			})
 			t.Run("multipart", func(t *testing.T) {
 				ranges := [][2]int64{{0, 9}, {100, 199}, {size - 5, size - 1}}
-				r := get(t, addr, "/"+f.name, "Range: bytes=0-9, 100-199, -5")
+				r := get(t, srv, "/"+f.name, "Range: bytes=0-9, 100-199, -5")
 				expect(t, r, 206, "")
 				checkMultipart(t, r, f.content, ranges)
 			})
 			t.Run("if_range", func(t *testing.T) {
-				etag := get(t, addr, "/"+f.name).get("ETag")
-				expect(t, get(t, addr, "/"+f.name, "Range: bytes=0-1", "If-Range: "+etag), 206, string(f.content[:2]))
-				expect(t, get(t, addr, "/"+f.name, "Range: bytes=0-1", `If-Range: "stale"`), 200, string(f.content))
+				etag := get(t, srv, "/"+f.name).Get("ETag")
+				expect(t, get(t, srv, "/"+f.name, "Range: bytes=0-1", "If-Range: "+etag), 206, string(f.content[:2]))
+				expect(t, get(t, srv, "/"+f.name, "Range: bytes=0-1", `If-Range: "stale"`), 200, string(f.content))
 			})
 			t.Run("head", func(t *testing.T) {
-				r := request(t, addr, "HEAD", "/"+f.name, "Range: bytes=0-9")
-				if r.status != 206 || r.get("Content-Length") != "10" {
-					t.Errorf("HEAD with Range:\n%s", r.head)
+				r := request(t, srv, "HEAD", "/"+f.name, "Range: bytes=0-9")
+				if r.Status != 206 || r.Get("Content-Length") != "10" {
+					t.Errorf("HEAD with Range:\n%s", r.Head)
 				}
 			})
 		})
 	}
 }
 
-func checkMultipart(t *testing.T, r *response, content []byte, ranges [][2]int64) {
+func checkMultipart(t *testing.T, r *wiretest.Response, content []byte, ranges [][2]int64) {
 	t.Helper()
-	mt, params, err := mime.ParseMediaType(r.get("Content-Type"))
+	mt, params, err := mime.ParseMediaType(r.Get("Content-Type"))
 	if err != nil || mt != "multipart/byteranges" {
-		t.Fatalf("Content-Type %q: %v", r.get("Content-Type"), err)
+		t.Fatalf("Content-Type %q: %v", r.Get("Content-Type"), err)
 	}
-	if n, _ := strconv.Atoi(r.get("Content-Length")); n != len(r.body) {
-		t.Fatalf("Content-Length %s, body %d bytes", r.get("Content-Length"), len(r.body))
+	if n, _ := strconv.Atoi(r.Get("Content-Length")); n != len(r.Body) {
+		t.Fatalf("Content-Length %s, body %d bytes", r.Get("Content-Length"), len(r.Body))
 	}
-	mr := multipart.NewReader(bytes.NewReader(r.body), params["boundary"])
+	mr := multipart.NewReader(bytes.NewReader(r.Body), params["boundary"])
 	size := strconv.Itoa(len(content))
 	for i, rg := range ranges {
 		p, err := mr.NextPart()
@@ -133,28 +134,28 @@ func TestFileOver4GiB(t *testing.T) {
 	f.WriteAt(marker, at)
 	f.WriteAt([]byte("THE END"), size-7)
 	f.Close()
-	addr, _ := serve(t, static.Config{Dir: dir}, true)
+	srv, _ := serve(t, static.Config{Dir: dir}, true)
 
-	r := request(t, addr, "HEAD", "/huge.bin")
-	if r.status != 200 || r.get("Content-Length") != "5368709120" {
-		t.Fatalf("HEAD:\n%s", r.head)
+	r := request(t, srv, "HEAD", "/huge.bin")
+	if r.Status != 200 || r.Get("Content-Length") != "5368709120" {
+		t.Fatalf("HEAD:\n%s", r.Head)
 	}
 	rng := "bytes=" + strconv.Itoa(at) + "-" + strconv.Itoa(at+len(marker)-1)
-	r = get(t, addr, "/huge.bin", "Range: "+rng)
+	r = get(t, srv, "/huge.bin", "Range: "+rng)
 	expect(t, r, 206, string(marker))
-	if want := "bytes 4294967396-4294967414/5368709120"; r.get("Content-Range") != want {
-		t.Errorf("Content-Range %q, want %q", r.get("Content-Range"), want)
+	if want := "bytes 4294967396-4294967414/5368709120"; r.Get("Content-Range") != want {
+		t.Errorf("Content-Range %q, want %q", r.Get("Content-Range"), want)
 	}
-	expect(t, get(t, addr, "/huge.bin", "Range: bytes=-7"), 206, "THE END")
-	r = get(t, addr, "/huge.bin", "Range: bytes=0-1, 5368709113-")
+	expect(t, get(t, srv, "/huge.bin", "Range: bytes=-7"), 206, "THE END")
+	r = get(t, srv, "/huge.bin", "Range: bytes=0-1, 5368709113-")
 	expect(t, r, 206, "")
 	checkMultipartPrefix(t, r, [][]byte{{0, 0}, []byte("THE END")})
 }
 
-func checkMultipartPrefix(t *testing.T, r *response, parts [][]byte) {
+func checkMultipartPrefix(t *testing.T, r *wiretest.Response, parts [][]byte) {
 	t.Helper()
-	_, params, _ := mime.ParseMediaType(r.get("Content-Type"))
-	mr := multipart.NewReader(bytes.NewReader(r.body), params["boundary"])
+	_, params, _ := mime.ParseMediaType(r.Get("Content-Type"))
+	mr := multipart.NewReader(bytes.NewReader(r.Body), params["boundary"])
 	for i, want := range parts {
 		p, err := mr.NextPart()
 		if err != nil {

@@ -1,15 +1,13 @@
 package static_test
 
 import (
-	"io"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"nave/internal/static"
+	"nave/internal/wiretest"
 )
 
 const secret = "TOP-SECRET-OUTSIDE-THE-ROOT"
@@ -101,13 +99,13 @@ var traversalCorpus = []string{
 // 400 (400 for a malformed escape, or what the parser refuses).
 func TestTraversal(t *testing.T) {
 	base, root := outsideFixture(t)
-	addr, _ := serve(t, static.Config{Dir: root}, true)
+	srv, _ := serve(t, static.Config{Dir: root}, true)
 	corpus := append([]string(nil), traversalCorpus...)
 	corpus = append(corpus, filepath.ToSlash(filepath.Join(base, "secret.txt"))) // an absolute path
 	for _, target := range corpus {
 		for _, form := range []string{target, "http://test" + target} {
 			t.Run(form, func(t *testing.T) {
-				got := rawExchange(t, addr, "GET "+form+" HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n")
+				got := rawExchange(t, srv, "GET "+form+" HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n")
 				if strings.Contains(got, secret) || strings.Contains(got, "root:x:0:0") {
 					t.Fatalf("LEAK: %q", got)
 				}
@@ -118,7 +116,7 @@ func TestTraversal(t *testing.T) {
 		}
 	}
 	// NUL as a raw byte never reaches the handler.
-	if got := rawExchange(t, addr, "GET /index.html\x00 HTTP/1.1\r\nHost: test\r\n\r\n"); !strings.HasPrefix(got, "HTTP/1.1 400 ") {
+	if got := rawExchange(t, srv, "GET /index.html\x00 HTTP/1.1\r\nHost: test\r\n\r\n"); !strings.HasPrefix(got, "HTTP/1.1 400 ") {
 		t.Errorf("raw NUL: %q", firstLine(got))
 	}
 }
@@ -127,12 +125,12 @@ func TestTraversal(t *testing.T) {
 // ".." in a request still cannot.
 func TestTraversalFollowSymlinks(t *testing.T) {
 	_, root := outsideFixture(t)
-	addr, _ := serve(t, static.Config{Dir: root, FollowSymlinks: true}, true)
-	expect(t, get(t, addr, "/secret-link"), 200, secret)
-	expect(t, get(t, addr, "/private-link/key.txt"), 200, secret)
-	expect(t, get(t, addr, "/sub/deep-out"), 200, secret)
+	srv, _ := serve(t, static.Config{Dir: root, FollowSymlinks: true}, true)
+	expect(t, get(t, srv, "/secret-link"), 200, secret)
+	expect(t, get(t, srv, "/private-link/key.txt"), 200, secret)
+	expect(t, get(t, srv, "/sub/deep-out"), 200, secret)
 	for _, target := range []string{"/../secret.txt", "/%2e%2e/secret.txt", "/..%2fsecret.txt", "/sub/../../secret.txt"} {
-		if got := rawExchange(t, addr, "GET "+target+" HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"); strings.Contains(got, secret) {
+		if got := rawExchange(t, srv, "GET "+target+" HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"); strings.Contains(got, secret) {
 			t.Errorf("%s leaked with FollowSymlinks", target)
 		}
 	}
@@ -141,28 +139,28 @@ func TestTraversalFollowSymlinks(t *testing.T) {
 // TestSymlinksInside: symlinks that stay in the root work, always.
 func TestSymlinksInside(t *testing.T) {
 	_, root := outsideFixture(t)
-	addr, _ := serve(t, static.Config{Dir: root}, true)
+	srv, _ := serve(t, static.Config{Dir: root}, true)
 	for range 2 { // filled, then cached
-		expect(t, get(t, addr, "/inside-link"), 200, "page")
-		expect(t, get(t, addr, "/inside-dir/page.txt"), 200, "page")
-		expect(t, get(t, addr, "/sub/up"), 200, "home")
-		expect(t, get(t, addr, "/loop"), 404, "")
-		expect(t, get(t, addr, "/dangling"), 404, "")
+		expect(t, get(t, srv, "/inside-link"), 200, "page")
+		expect(t, get(t, srv, "/inside-dir/page.txt"), 200, "page")
+		expect(t, get(t, srv, "/sub/up"), 200, "home")
+		expect(t, get(t, srv, "/loop"), 404, "")
+		expect(t, get(t, srv, "/dangling"), 404, "")
 	}
-	expect(t, get(t, addr, "/inside-dir"), 301, "")
+	expect(t, get(t, srv, "/inside-dir"), 301, "")
 }
 
 // TestHidden: dotfiles and dot-folders are 404 unless ShowHidden, except
 // .well-known.
 func TestHidden(t *testing.T) {
 	_, root := outsideFixture(t)
-	addr, _ := serve(t, static.Config{Dir: root}, true)
+	srv, _ := serve(t, static.Config{Dir: root}, true)
 	for _, target := range []string{"/.env", "/.htpasswd", "/.git/config", "/.git/HEAD", "/.git/", "/.git", "/%2egit/config", "/sub/../.env", "/.env/"} {
-		if r := get(t, addr, target); r.status != 404 || strings.Contains(string(r.body), secret) {
-			t.Errorf("%s: %d %q", target, r.status, trim(r.body))
+		if r := get(t, srv, target); r.Status != 404 || strings.Contains(string(r.Body), secret) {
+			t.Errorf("%s: %d %q", target, r.Status, trim(r.Body))
 		}
 	}
-	expect(t, get(t, addr, "/.well-known/security.txt"), 200, "Contact: mailto:security@example.com")
+	expect(t, get(t, srv, "/.well-known/security.txt"), 200, "Contact: mailto:security@example.com")
 
 	shown, _ := serve(t, static.Config{Dir: root, ShowHidden: true}, true)
 	expect(t, get(t, shown, "/.env"), 200, secret)
@@ -170,17 +168,12 @@ func TestHidden(t *testing.T) {
 }
 
 // rawExchange sends raw and reads until the server closes.
-func rawExchange(t *testing.T, addr, raw string) string {
+func rawExchange(t *testing.T, srv *wiretest.Server, raw string) string {
 	t.Helper()
-	c, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := srv.Dial(t)
 	defer c.Close()
-	c.SetDeadline(time.Now().Add(clientTimeout))
-	io.WriteString(c, raw)
-	got, _ := io.ReadAll(c)
-	return string(got)
+	c.Send(raw)
+	return string(c.ReadAll())
 }
 
 func firstLine(s string) string {

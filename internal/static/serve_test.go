@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"nave/internal/static"
+	"nave/internal/wiretest"
 )
 
 // site is the fixture most tests serve.
@@ -26,19 +27,19 @@ var site = map[string]string{
 	"empty.txt":        "",
 }
 
-func serveSite(t *testing.T, cfg static.Config) string {
+func serveSite(t *testing.T, cfg static.Config) *wiretest.Server {
 	t.Helper()
 	if cfg.Dir == "" {
 		cfg.Dir = t.TempDir()
 	}
 	writeFiles(t, cfg.Dir, site)
-	addr, _ := serve(t, cfg, true)
-	return addr
+	srv, _ := serve(t, cfg, true)
+	return srv
 }
 
 // TestStatuses is every status the handler gives, over a real socket.
 func TestStatuses(t *testing.T) {
-	addr := serveSite(t, static.Config{})
+	srv := serveSite(t, static.Config{})
 	tests := []struct {
 		name, method, target string
 		status               int
@@ -77,15 +78,15 @@ func TestStatuses(t *testing.T) {
 			if tt.method == "POST" || tt.method == "PUT" {
 				fields = append(fields, "Content-Length: 0")
 			}
-			r := request(t, addr, tt.method, tt.target, fields...)
+			r := request(t, srv, tt.method, tt.target, fields...)
 			expect(t, r, tt.status, tt.body)
 			for k, v := range tt.fields {
-				if got := r.get(k); got != v {
+				if got := r.Get(k); got != v {
 					t.Errorf("%s: %q, want %q", k, got, v)
 				}
 			}
-			if tt.status >= 400 && !strings.Contains(string(r.body), "<h1>") && tt.method != "HEAD" {
-				t.Errorf("error page body %q", r.body)
+			if tt.status >= 400 && !strings.Contains(string(r.Body), "<h1>") && tt.method != "HEAD" {
+				t.Errorf("error page body %q", r.Body)
 			}
 		})
 	}
@@ -96,15 +97,15 @@ func TestStatuses(t *testing.T) {
 func TestHeadMatchesGet(t *testing.T) {
 	dir := t.TempDir()
 	writeFiles(t, dir, map[string]string{"big.bin": strings.Repeat("z", 300<<10)})
-	addr := serveSite(t, static.Config{Dir: dir})
+	srv := serveSite(t, static.Config{Dir: dir})
 	for _, target := range []string{"/hello.txt", "/big.bin", "/missing"} {
-		c := dial(t, addr)
-		c.send("HEAD " + target + " HTTP/1.1\r\nHost: x\r\n\r\nGET " + target + " HTTP/1.1\r\nHost: x\r\n\r\n")
-		head := c.read(true)
-		full := c.read(false)
+		c := srv.Dial(t)
+		c.Send("HEAD " + target + " HTTP/1.1\r\nHost: x\r\n\r\nGET " + target + " HTTP/1.1\r\nHost: x\r\n\r\n")
+		head := c.ReadWhole("HEAD")
+		full := c.ReadWhole("GET")
 		for _, k := range []string{"Content-Type", "Content-Length", "ETag", "Last-Modified"} {
-			if head.get(k) != full.get(k) {
-				t.Errorf("%s %s: HEAD %q, GET %q", target, k, head.get(k), full.get(k))
+			if head.Get(k) != full.Get(k) {
+				t.Errorf("%s %s: HEAD %q, GET %q", target, k, head.Get(k), full.Get(k))
 			}
 		}
 	}
@@ -117,10 +118,10 @@ var (
 
 func TestFileHeaders(t *testing.T) {
 	dir := t.TempDir()
-	addr := serveSite(t, static.Config{Dir: dir})
+	srv := serveSite(t, static.Config{Dir: dir})
 	mtime := time.Date(2024, 3, 9, 12, 30, 45, 123456789, time.UTC)
 	os.Chtimes(filepath.Join(dir, "hello.txt"), mtime, mtime)
-	r := get(t, addr, "/hello.txt")
+	r := get(t, srv, "/hello.txt")
 	expect(t, r, 200, site["hello.txt"])
 	want := map[string]string{
 		"Content-Type":           "text/plain; charset=utf-8",
@@ -130,20 +131,20 @@ func TestFileHeaders(t *testing.T) {
 		"Content-Length":         "14",
 	}
 	for k, v := range want {
-		if got := r.get(k); got != v {
+		if got := r.Get(k); got != v {
 			t.Errorf("%s: %q, want %q", k, got, v)
 		}
 	}
-	if etag := r.get("ETag"); !etagShape.MatchString(etag) {
+	if etag := r.Get("ETag"); !etagShape.MatchString(etag) {
 		t.Errorf("ETag %q: want a strong tag of mtime and size", etag)
 	}
 	for _, k := range []string{"Cache-Control", "Vary", "Content-Encoding", "Expires"} {
-		if r.has(k) {
-			t.Errorf("unexpected %s: %q", k, r.get(k))
+		if r.Has(k) {
+			t.Errorf("unexpected %s: %q", k, r.Get(k))
 		}
 	}
-	if _, err := time.Parse(httpDateForm, r.get("Date")); err != nil {
-		t.Errorf("Date %q: %v", r.get("Date"), err)
+	if _, err := time.Parse(httpDateForm, r.Get("Date")); err != nil {
+		t.Errorf("Date %q: %v", r.Get("Date"), err)
 	}
 }
 
@@ -154,7 +155,7 @@ func TestETagStable(t *testing.T) {
 	writeFiles(t, dir, site)
 	a, _ := serve(t, static.Config{Dir: dir}, true)
 	b, _ := serve(t, static.Config{Dir: dir}, false)
-	ea, eb := get(t, a, "/hello.txt").get("ETag"), get(t, b, "/hello.txt").get("ETag")
+	ea, eb := get(t, a, "/hello.txt").Get("ETag"), get(t, b, "/hello.txt").Get("ETag")
 	if ea == "" || ea != eb {
 		t.Errorf("ETags %q and %q, want equal and set", ea, eb)
 	}
@@ -166,27 +167,27 @@ func TestETagStable(t *testing.T) {
 	os.WriteFile(dst, data, 0o644)
 	os.Chtimes(dst, info.ModTime(), info.ModTime())
 	c, _ := serve(t, static.Config{Dir: copyDir}, true)
-	if ec := get(t, c, "/hello.txt").get("ETag"); ec != ea {
+	if ec := get(t, c, "/hello.txt").Get("ETag"); ec != ea {
 		t.Errorf("copy's ETag %q, original's %q", ec, ea)
 	}
 }
 
 func TestCacheControl(t *testing.T) {
-	addr := serveSite(t, static.Config{CacheControl: "public, max-age=3600"})
-	r := get(t, addr, "/hello.txt")
-	if got := r.get("Cache-Control"); got != "public, max-age=3600" {
+	srv := serveSite(t, static.Config{CacheControl: "public, max-age=3600"})
+	r := get(t, srv, "/hello.txt")
+	if got := r.Get("Cache-Control"); got != "public, max-age=3600" {
 		t.Errorf("200: Cache-Control %q", got)
 	}
-	r304 := get(t, addr, "/hello.txt", "If-None-Match: "+r.get("ETag"))
+	r304 := get(t, srv, "/hello.txt", "If-None-Match: "+r.Get("ETag"))
 	expect(t, r304, 304, "")
-	if got := r304.get("Cache-Control"); got != "public, max-age=3600" {
+	if got := r304.Get("Cache-Control"); got != "public, max-age=3600" {
 		t.Errorf("304: Cache-Control %q", got)
 	}
-	if got := get(t, addr, "/hello.txt", "Range: bytes=0-1").get("Cache-Control"); got != "public, max-age=3600" {
+	if got := get(t, srv, "/hello.txt", "Range: bytes=0-1").Get("Cache-Control"); got != "public, max-age=3600" {
 		t.Errorf("206: Cache-Control %q", got)
 	}
-	if r := get(t, addr, "/missing"); r.has("Cache-Control") {
-		t.Errorf("404 carries Cache-Control %q", r.get("Cache-Control"))
+	if r := get(t, srv, "/missing"); r.Has("Cache-Control") {
+		t.Errorf("404 carries Cache-Control %q", r.Get("Cache-Control"))
 	}
 	if _, err := static.New(static.Config{Dir: t.TempDir(), CacheControl: "max-age=1\r\nX: y"}); err == nil {
 		t.Error("a Cache-Control value with CRLF was accepted")
@@ -194,9 +195,9 @@ func TestCacheControl(t *testing.T) {
 }
 
 func TestConditionalRequests(t *testing.T) {
-	addr := serveSite(t, static.Config{})
-	r := get(t, addr, "/hello.txt")
-	etag, lastMod := r.get("ETag"), r.get("Last-Modified")
+	srv := serveSite(t, static.Config{})
+	r := get(t, srv, "/hello.txt")
+	etag, lastMod := r.Get("ETag"), r.Get("Last-Modified")
 	lm, err := time.Parse(httpDateForm, lastMod)
 	if err != nil {
 		t.Fatal(err)
@@ -229,24 +230,24 @@ func TestConditionalRequests(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := get(t, addr, "/hello.txt", tt.fields...)
+			r := get(t, srv, "/hello.txt", tt.fields...)
 			expect(t, r, tt.status, "")
 			switch tt.status {
 			case 304:
-				if r.get("ETag") != etag || r.has("Content-Type") || r.has("Content-Length") {
-					t.Errorf("304 head:\n%s", r.head)
+				if r.Get("ETag") != etag || r.Has("Content-Type") || r.Has("Content-Length") {
+					t.Errorf("304 head:\n%s", r.Head)
 				}
 			case 200:
-				if string(r.body) != site["hello.txt"] {
-					t.Errorf("body %q", r.body)
+				if string(r.Body) != site["hello.txt"] {
+					t.Errorf("body %q", r.Body)
 				}
 			}
 		})
 	}
 	// HEAD is conditional too.
-	c := dial(t, addr)
-	c.send("HEAD /hello.txt HTTP/1.1\r\nHost: x\r\nIf-None-Match: " + etag + "\r\n\r\n")
-	expect(t, c.read(true), 304, "")
+	c := srv.Dial(t)
+	c.Send("HEAD /hello.txt HTTP/1.1\r\nHost: x\r\nIf-None-Match: " + etag + "\r\n\r\n")
+	expect(t, c.ReadWhole("HEAD"), 304, "")
 }
 
 // TestEmbeddedFS: an fs.FS (the demo site's path) gets the same
@@ -260,19 +261,19 @@ func TestEmbeddedFS(t *testing.T) {
 		".hidden":      {Data: []byte("h")},
 		"docs/sub/x.y": {Data: []byte("x")},
 	}
-	addr, _ := serve(t, static.Config{FS: fsys}, false)
-	r := get(t, addr, "/")
+	srv, _ := serve(t, static.Config{FS: fsys}, false)
+	r := get(t, srv, "/")
 	expect(t, r, 200, "<h1>demo</h1>\n")
-	etag := r.get("ETag")
-	if etag == "" || r.has("Last-Modified") {
-		t.Errorf("ETag %q, Last-Modified %q: want a content tag and no time", etag, r.get("Last-Modified"))
+	etag := r.Get("ETag")
+	if etag == "" || r.Has("Last-Modified") {
+		t.Errorf("ETag %q, Last-Modified %q: want a content tag and no time", etag, r.Get("Last-Modified"))
 	}
-	expect(t, get(t, addr, "/", "If-None-Match: "+etag), 304, "")
-	expect(t, get(t, addr, "/docs"), 301, "")
-	expect(t, get(t, addr, "/docs/a.txt", "Range: bytes=1-2"), 206, "aa")
-	expect(t, get(t, addr, "/.hidden"), 404, "")
-	expect(t, get(t, addr, "/missing"), 404, "")
-	if lm := get(t, addr, "/timed.txt").get("Last-Modified"); lm != "Tue, 02 Jan 2024 03:04:05 GMT" {
+	expect(t, get(t, srv, "/", "If-None-Match: "+etag), 304, "")
+	expect(t, get(t, srv, "/docs"), 301, "")
+	expect(t, get(t, srv, "/docs/a.txt", "Range: bytes=1-2"), 206, "aa")
+	expect(t, get(t, srv, "/.hidden"), 404, "")
+	expect(t, get(t, srv, "/missing"), 404, "")
+	if lm := get(t, srv, "/timed.txt").Get("Last-Modified"); lm != "Tue, 02 Jan 2024 03:04:05 GMT" {
 		t.Errorf("Last-Modified %q", lm)
 	}
 	if _, err := static.New(static.Config{}); err == nil {
@@ -283,15 +284,15 @@ func TestEmbeddedFS(t *testing.T) {
 func TestIndexNames(t *testing.T) {
 	dir := t.TempDir()
 	writeFiles(t, dir, map[string]string{"a/index.htm": "htm", "b/index.html": "html", "b/index.htm": "htm"})
-	addr, _ := serve(t, static.Config{Dir: dir, Index: []string{"index.html", "index.htm"}}, true)
-	expect(t, get(t, addr, "/a/"), 200, "htm")
-	expect(t, get(t, addr, "/b/"), 200, "html")
+	srv, _ := serve(t, static.Config{Dir: dir, Index: []string{"index.html", "index.htm"}}, true)
+	expect(t, get(t, srv, "/a/"), 200, "htm")
+	expect(t, get(t, srv, "/b/"), 200, "html")
 	// A preferred index created later is served at once, although the
 	// folder's entry is cached.
 	writeFiles(t, dir, map[string]string{"a/index.html": "new html"})
-	expect(t, get(t, addr, "/a/"), 200, "new html")
+	expect(t, get(t, srv, "/a/"), 200, "new html")
 	os.Remove(filepath.Join(dir, "a", "index.html"))
-	expect(t, get(t, addr, "/a/"), 200, "htm")
+	expect(t, get(t, srv, "/a/"), 200, "htm")
 
 	for _, bad := range [][]string{{""}, {"a/b.html"}, {".."}} {
 		if _, err := static.New(static.Config{Dir: dir, Index: bad}); err == nil {
@@ -303,30 +304,30 @@ func TestIndexNames(t *testing.T) {
 func TestErrorPages(t *testing.T) {
 	dir := t.TempDir()
 	writeFiles(t, dir, map[string]string{"errors/404.html": "<h1>custom 404</h1>\n", "errors/405.txt": "no\n"})
-	addr, _ := serve(t, static.Config{Dir: dir, ErrorPages: map[int]string{404: "/errors/404.html", 405: "errors/405.txt"}}, true)
+	srv, _ := serve(t, static.Config{Dir: dir, ErrorPages: map[int]string{404: "/errors/404.html", 405: "errors/405.txt"}}, true)
 	for range 2 { // filled, then from the cache
-		r := get(t, addr, "/missing")
+		r := get(t, srv, "/missing")
 		expect(t, r, 404, "<h1>custom 404</h1>\n")
-		if r.get("Content-Type") != "text/html; charset=utf-8" || r.has("ETag") || r.has("Last-Modified") {
-			t.Errorf("custom 404 head:\n%s", r.head)
+		if r.Get("Content-Type") != "text/html; charset=utf-8" || r.Has("ETag") || r.Has("Last-Modified") {
+			t.Errorf("custom 404 head:\n%s", r.Head)
 		}
 	}
-	r := request(t, addr, "HEAD", "/missing")
-	if r.status != 404 || r.get("Content-Length") != "20" {
-		t.Errorf("HEAD custom 404:\n%s", r.head)
+	r := request(t, srv, "HEAD", "/missing")
+	if r.Status != 404 || r.Get("Content-Length") != "20" {
+		t.Errorf("HEAD custom 404:\n%s", r.Head)
 	}
-	r = request(t, addr, "DELETE", "/x")
+	r = request(t, srv, "DELETE", "/x")
 	expect(t, r, 405, "no\n")
-	if r.get("Allow") != "GET, HEAD, OPTIONS" {
-		t.Errorf("custom 405 lost Allow:\n%s", r.head)
+	if r.Get("Allow") != "GET, HEAD, OPTIONS" {
+		t.Errorf("custom 405 lost Allow:\n%s", r.Head)
 	}
 	// The page itself is still an ordinary file.
-	expect(t, get(t, addr, "/errors/404.html"), 200, "<h1>custom 404</h1>\n")
+	expect(t, get(t, srv, "/errors/404.html"), 200, "<h1>custom 404</h1>\n")
 	// Gone: the built-in page, not a loop.
 	os.Remove(filepath.Join(dir, "errors", "404.html"))
-	r = get(t, addr, "/missing")
-	if r.status != 404 || !strings.Contains(string(r.body), "404 Not Found") {
-		t.Errorf("after removing the page: %d %q", r.status, r.body)
+	r = get(t, srv, "/missing")
+	if r.Status != 404 || !strings.Contains(string(r.Body), "404 Not Found") {
+		t.Errorf("after removing the page: %d %q", r.Status, r.Body)
 	}
 
 	for name, pages := range map[string]map[int]string{

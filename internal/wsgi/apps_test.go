@@ -49,11 +49,10 @@ func TestSites(t *testing.T) {
 }
 
 func testSite(t *testing.T, g *gateway, sourceFile, skip string) {
-	base := "http://" + g.addr
-	client := &http.Client{
-		Timeout:       clientTimeout,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}
+	base := g.URL("")
+	client := g.HTTPClient(t) // over TLS in TLS mode
+	client.Timeout = clientTimeout
+	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	do := func(req *http.Request) (*http.Response, []byte) {
 		t.Helper()
 		resp, err := client.Do(req)

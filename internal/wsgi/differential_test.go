@@ -3,20 +3,19 @@ package wsgi_test
 import (
 	"bufio"
 	"encoding/json"
-	"io"
-	"net"
 	"os/exec"
 	"sort"
 	"strings"
 	"testing"
 	"time"
 
+	"nave/internal/wiretest"
 	"nave/internal/wsgi"
 )
 
 // wsgirefServer runs the probe app under wsgiref.simple_server, the
-// reference, and returns its address.
-func wsgirefServer(t *testing.T) string {
+// reference, in the clear.
+func wsgirefServer(t *testing.T) *wiretest.Server {
 	t.Helper()
 	const script = `
 import sys
@@ -51,31 +50,27 @@ server.serve_forever()
 	}()
 	select {
 	case p := <-port:
-		return "127.0.0.1:" + p
+		return &wiretest.Server{Addr: "127.0.0.1:" + p}
 	case <-time.After(clientTimeout):
 		t.Fatal("wsgiref did not start")
-		return ""
+		return nil
 	}
 }
 
-// fetchEnviron sends raw to addr on a new connection and decodes the
+// fetchEnviron sends raw to srv on a new connection and decodes the
 // environ the probe dumped.
-func fetchEnviron(t *testing.T, addr, raw string) map[string]any {
+func fetchEnviron(t *testing.T, srv *wiretest.Server, raw string) map[string]any {
 	t.Helper()
-	nc, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	nc.SetDeadline(time.Now().Add(clientTimeout))
-	io.WriteString(nc, raw)
-	r, err := readResponse(bufio.NewReader(nc), "GET")
-	if err != nil || r.status != 200 {
-		t.Fatalf("%s: %v %+v", addr, err, r)
+	c := srv.Dial(t)
+	defer c.Close()
+	c.Send(raw)
+	r, err := c.TryRead("GET")
+	if err != nil || r.Status != 200 {
+		t.Fatalf("%s: %v %+v", srv.Addr, err, r)
 	}
 	var env map[string]any
-	if err := json.Unmarshal(r.body, &env); err != nil {
-		t.Fatalf("%s: %v: %s", addr, err, r.body)
+	if err := json.Unmarshal(r.Body, &env); err != nil {
+		t.Fatalf("%s: %v: %s", srv.Addr, err, r.Body)
 	}
 	return env
 }
@@ -113,12 +108,17 @@ func TestDifferentialWsgiref(t *testing.T) {
 	for _, raw := range requests {
 		head, body, _ := strings.Cut(raw, "\r\n\r\n")
 		req := strings.TrimSuffix(head, "\r\n") + "\r\nX-Probe: environ\r\nConnection: close\r\n\r\n" + body
-		got := fetchEnviron(t, g.addr, req)
+		got := fetchEnviron(t, g.Server, req)
 		want := fetchEnviron(t, ref, req)
 		line, _, _ := strings.Cut(raw, "\r\n")
 		if _, ok := got["CONTENT_TYPE"]; !ok && want["CONTENT_TYPE"] == "text/plain" {
 			// wsgiref fills in a default type; PEP 3333 lets it be absent.
 			delete(want, "CONTENT_TYPE")
+		}
+		if g.Client != nil {
+			// wsgiref stays in the clear: it has no TLS of its own. Over
+			// TLS nave says so (TestEnvironTLS); the rest must agree.
+			want["wsgi.url_scheme"], want["HTTPS"] = "https", "on"
 		}
 		if want["CONTENT_LENGTH"] == "" {
 			delete(want, "CONTENT_LENGTH") // wsgiref's "" for none; PEP 3333: "may be empty or absent"

@@ -12,33 +12,34 @@ import (
 	"testing"
 	"time"
 
+	"nave/internal/wiretest"
 	"nave/internal/wsgi"
 )
 
 // pending is a request sent on its own connection, answered later.
 type pending struct {
-	c      *conn
+	c      *wiretest.Conn
 	method string
-	done   chan *response
+	done   chan *wiretest.Response
 }
 
 func (g *gateway) start(t *testing.T, raw string) *pending {
 	t.Helper()
-	c := g.dial(t)
-	c.send(raw)
+	c := g.Dial(t)
+	c.Send(raw)
 	method, _, _ := strings.Cut(raw, " ")
-	p := &pending{c: c, method: method, done: make(chan *response, 1)}
+	p := &pending{c: c, method: method, done: make(chan *wiretest.Response, 1)}
 	go func() {
-		r, err := readResponse(c.br, method)
+		r, err := wiretest.ReadResponse(c.Reader(), method)
 		if err != nil {
-			r = &response{status: -1, body: []byte(err.Error())}
+			r = &wiretest.Response{Status: -1, Body: []byte(err.Error())}
 		}
 		p.done <- r
 	}()
 	return p
 }
 
-func (p *pending) wait(t *testing.T) *response {
+func (p *pending) wait(t *testing.T) *wiretest.Response {
 	t.Helper()
 	select {
 	case r := <-p.done:
@@ -54,9 +55,9 @@ func get(path string) string { return "GET " + path + " HTTP/1.1\r\nHost: h\r\n\
 func (g *gateway) pid(t *testing.T) int {
 	t.Helper()
 	r := g.get(t, "/pid")
-	pid, err := strconv.Atoi(string(r.body))
-	if r.status != 200 || err != nil {
-		t.Fatalf("/pid: %d %q", r.status, r.body)
+	pid, err := strconv.Atoi(string(r.Body))
+	if r.Status != 200 || err != nil {
+		t.Fatalf("/pid: %d %q", r.Status, r.Body)
 	}
 	return pid
 }
@@ -89,25 +90,25 @@ func TestWorkerKilled(t *testing.T) {
 		get("/sleep?30"),
 		get("/method"),
 	)
-	if r := busy.wait(t); r.status != 200 {
-		t.Fatalf("busy: %d", r.status)
+	if r := busy.wait(t); r.Status != 200 {
+		t.Fatalf("busy: %d", r.Status)
 	}
 	post := ps[1].wait(t) // answered before the worker reached the sleep
-	if post.status != 200 || string(post.body) != "post" {
-		t.Errorf("POST: got %d %q", post.status, post.body)
+	if post.Status != 200 || string(post.Body) != "post" {
+		t.Errorf("POST: got %d %q", post.Status, post.Body)
 	}
 	time.Sleep(200 * time.Millisecond)
 	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	if r := ps[2].wait(t); r.status != 502 {
-		t.Errorf("in flight: got %d, want 502", r.status)
+	if r := ps[2].wait(t); r.Status != 502 {
+		t.Errorf("in flight: got %d, want 502", r.Status)
 	}
-	if r := ps[0].wait(t); r.status != 200 || string(r.body) != "Hello, world!\n" {
-		t.Errorf("ran, reply lost, run again: got %d %q", r.status, r.body)
+	if r := ps[0].wait(t); r.Status != 200 || string(r.Body) != "Hello, world!\n" {
+		t.Errorf("ran, reply lost, run again: got %d %q", r.Status, r.Body)
 	}
-	if r := ps[3].wait(t); r.status != 200 || string(r.body) != "GET" {
-		t.Errorf("not started: got %d %q", r.status, r.body)
+	if r := ps[3].wait(t); r.Status != 200 || string(r.Body) != "GET" {
+		t.Errorf("not started: got %d %q", r.Status, r.Body)
 	}
 	if p := g.pid(t); p == pid {
 		t.Errorf("pool did not refill: same pid %d", p)
@@ -130,8 +131,8 @@ func TestWorkerKilledIdle(t *testing.T) {
 func TestAppExits(t *testing.T) {
 	g := startGateway(t, wsgi.Config{App: "probe:app"}, wsgi.HandlerConfig{})
 	pid := g.pid(t)
-	if r := g.get(t, "/exit"); r.status != 502 {
-		t.Errorf("/exit: got %d, want 502", r.status)
+	if r := g.get(t, "/exit"); r.Status != 502 {
+		t.Errorf("/exit: got %d, want 502", r.Status)
 	}
 	if p := g.pid(t); p == pid {
 		t.Errorf("same pid %d after os._exit", p)
@@ -148,14 +149,14 @@ func TestTimeout(t *testing.T) {
 	start := time.Now()
 	busy, ps := g.queueBehind(t, get("/sleep?60"), get("/method"))
 	busy.wait(t)
-	if r := ps[0].wait(t); r.status != 504 {
-		t.Errorf("stuck: got %d, want 504", r.status)
+	if r := ps[0].wait(t); r.Status != 504 {
+		t.Errorf("stuck: got %d, want 504", r.Status)
 	}
 	if d := time.Since(start); d > 5*time.Second {
 		t.Errorf("504 after %v", d)
 	}
-	if r := ps[1].wait(t); r.status != 200 || string(r.body) != "GET" {
-		t.Errorf("queued behind: got %d %q", r.status, r.body)
+	if r := ps[1].wait(t); r.Status != 200 || string(r.Body) != "GET" {
+		t.Errorf("queued behind: got %d %q", r.Status, r.Body)
 	}
 	g.log.waitFor(t, "request timed out")
 	g.log.waitFor(t, "most recent call first") // faulthandler's dump
@@ -196,13 +197,13 @@ func TestBacklogFull(t *testing.T) {
 	g := startGateway(t, wsgi.Config{App: "probe:app", Backlog: 2}, wsgi.HandlerConfig{})
 	busy, ps := g.queueBehind(t, get("/hello"), get("/hello"))
 	r := g.get(t, "/hello")
-	if r.status != 503 || r.get("Retry-After") != "1" {
-		t.Errorf("backlog full: got %d, Retry-After %q", r.status, r.get("Retry-After"))
+	if r.Status != 503 || r.Get("Retry-After") != "1" {
+		t.Errorf("backlog full: got %d, Retry-After %q", r.Status, r.Get("Retry-After"))
 	}
 	busy.wait(t)
 	for _, p := range ps {
-		if r := p.wait(t); r.status != 200 {
-			t.Errorf("queued: got %d", r.status)
+		if r := p.wait(t); r.Status != 200 {
+			t.Errorf("queued: got %d", r.Status)
 		}
 	}
 }
@@ -212,8 +213,8 @@ func TestBacklogFull(t *testing.T) {
 func TestAppOutput(t *testing.T) {
 	g := startGateway(t, wsgi.Config{App: "probe:app"}, wsgi.HandlerConfig{})
 	for range 3 {
-		if r := g.get(t, "/print"); r.status != 200 || string(r.body) != "printed" {
-			t.Fatalf("got %d %q", r.status, r.body)
+		if r := g.get(t, "/print"); r.Status != 200 || string(r.Body) != "printed" {
+			t.Fatalf("got %d %q", r.Status, r.Body)
 		}
 	}
 	for _, s := range []string{
@@ -224,8 +225,8 @@ func TestAppOutput(t *testing.T) {
 	} {
 		g.log.waitFor(t, s)
 	}
-	if r := g.get(t, "/hello"); r.status != 200 {
-		t.Errorf("after: got %d", r.status)
+	if r := g.get(t, "/hello"); r.Status != 200 {
+		t.Errorf("after: got %d", r.Status)
 	}
 }
 
@@ -236,11 +237,11 @@ func TestFork(t *testing.T) {
 	g := startGateway(t, wsgi.Config{App: "probe:app"}, wsgi.HandlerConfig{})
 	pid := g.pid(t)
 	r := g.get(t, "/fork")
-	if r.status != 200 || string(r.body) != "parent "+strconv.Itoa(pid) {
-		t.Errorf("/fork: got %d %q", r.status, r.body)
+	if r.Status != 200 || string(r.Body) != "parent "+strconv.Itoa(pid) {
+		t.Errorf("/fork: got %d %q", r.Status, r.Body)
 	}
-	if r := g.get(t, "/fork-daemon"); r.status != 200 {
-		t.Errorf("/fork-daemon: got %d", r.status)
+	if r := g.get(t, "/fork-daemon"); r.Status != 200 {
+		t.Errorf("/fork-daemon: got %d", r.Status)
 	}
 	for range 5 {
 		if p := g.pid(t); p != pid {
@@ -309,16 +310,16 @@ func TestReload(t *testing.T) {
 	dir := t.TempDir()
 	writeApp(t, dir, appVersion("v1"))
 	g := startGateway(t, wsgi.Config{App: "versioned:app", Dir: dir, Workers: 2}, wsgi.HandlerConfig{})
-	if r := g.get(t, "/"); string(r.body) != "v1" {
-		t.Fatalf("got %q", r.body)
+	if r := g.get(t, "/"); string(r.Body) != "v1" {
+		t.Fatalf("got %q", r.Body)
 	}
 	writeApp(t, dir, appVersion("v2 is longer"))
 	if err := g.pool.Reload(); err != nil {
 		t.Fatalf("Reload: %v", err)
 	}
 	for range 4 {
-		if r := g.get(t, "/"); string(r.body) != "v2 is longer" {
-			t.Errorf("after reload: got %q", r.body)
+		if r := g.get(t, "/"); string(r.Body) != "v2 is longer" {
+			t.Errorf("after reload: got %q", r.Body)
 		}
 	}
 	writeApp(t, dir, "def app(:\n    syntax error, on purpose, and longer still")
@@ -328,8 +329,8 @@ func TestReload(t *testing.T) {
 		t.Errorf("broken reload: got %v", err)
 	}
 	for range 4 {
-		if r := g.get(t, "/"); string(r.body) != "v2 is longer" {
-			t.Errorf("after a failed reload: got %q", r.body)
+		if r := g.get(t, "/"); string(r.Body) != "v2 is longer" {
+			t.Errorf("after a failed reload: got %q", r.Body)
 		}
 	}
 }
@@ -348,8 +349,8 @@ func TestRestartBackoff(t *testing.T) {
 	g.log.waitFor(t, "retry_in=200ms")
 	waiting := g.start(t, get("/"))
 	writeApp(t, dir, appVersion("fixed, with a body longer than before"))
-	if r := waiting.wait(t); r.status != 200 || string(r.body) != "fixed, with a body longer than before" {
-		t.Errorf("after recovery: got %d %q", r.status, r.body)
+	if r := waiting.wait(t); r.Status != 200 || string(r.Body) != "fixed, with a body longer than before" {
+		t.Errorf("after recovery: got %d %q", r.Status, r.Body)
 	}
 }
 
@@ -357,9 +358,9 @@ func TestRestartBackoff(t *testing.T) {
 func (g *gateway) pid0(t *testing.T) int {
 	t.Helper()
 	r := g.get(t, "/")
-	pid, err := strconv.Atoi(r.get("X-Pid"))
-	if r.status != 200 || err != nil {
-		t.Fatalf("got %d, X-Pid %q", r.status, r.get("X-Pid"))
+	pid, err := strconv.Atoi(r.Get("X-Pid"))
+	if r.Status != 200 || err != nil {
+		t.Fatalf("got %d, X-Pid %q", r.Status, r.Get("X-Pid"))
 	}
 	return pid
 }
@@ -375,11 +376,11 @@ func TestStop(t *testing.T) {
 	if err := g.pool.Stop(ctx); err != nil {
 		t.Errorf("Stop: %v", err)
 	}
-	if r := p.wait(t); r.status != 200 || string(r.body) != "slept" {
-		t.Errorf("in flight: got %d %q", r.status, r.body)
+	if r := p.wait(t); r.Status != 200 || string(r.Body) != "slept" {
+		t.Errorf("in flight: got %d %q", r.Status, r.Body)
 	}
-	if r := g.get(t, "/hello"); r.status != 503 {
-		t.Errorf("after Stop: got %d, want 503", r.status)
+	if r := g.get(t, "/hello"); r.Status != 503 {
+		t.Errorf("after Stop: got %d, want 503", r.Status)
 	}
 }
 

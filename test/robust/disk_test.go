@@ -55,11 +55,11 @@ func (f *fetcher) fetch(n int) {
 			f.t.Fatalf("request %d: %v", f.n+1, err)
 		}
 		r, err := readResponse(f.br, "GET")
-		if err != nil || r.status != 200 || !bytes.Equal(r.body, f.want) {
-			f.t.Fatalf("request %d: %d, %v; want 200 with %s", f.n+1, r.status, err, f.path)
+		if err != nil || r.Status != 200 || !bytes.Equal(r.Body, f.want) {
+			f.t.Fatalf("request %d: %d, %v; want 200 with %s", f.n+1, r.Status, err, f.path)
 		}
 		f.n++
-		if r.close {
+		if r.Close {
 			f.nc.Close()
 			f.nc = nil
 		}

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"nave/internal/wiretest"
 	"net"
 	"os"
 	"strings"
@@ -27,8 +28,8 @@ func TestOutOfFileDescriptors(t *testing.T) {
 	dir, files := docroot(t)
 	p := startNave(t, naveConfig{nofile: fdLimit, args: []string{"--access-log", "off", "--idle-timeout", "60s", dir}})
 	want := files["/small.txt"]
-	if r, err := get(p.addr, "/small.txt"); err != nil || r.status != 200 {
-		t.Fatalf("first request: %d, %v", r.status, err)
+	if r, err := get(p.addr, "/small.txt"); err != nil || r.Status != 200 {
+		t.Fatalf("first request: %d, %v", r.Status, err)
 	}
 
 	conns := make([]net.Conn, 0, fdClients)
@@ -55,7 +56,7 @@ func TestOutOfFileDescriptors(t *testing.T) {
 	for _, nc := range conns {
 		wg.Go(func() {
 			nc.SetDeadline(time.Now().Add(fdWaitReply))
-			var r response
+			r := &wiretest.Response{}
 			_, err := io.WriteString(nc, "GET /small.txt HTTP/1.1\r\nHost: x\r\n\r\n")
 			if err == nil {
 				r, err = readResponse(bufio.NewReader(nc), "GET")
@@ -63,12 +64,12 @@ func TestOutOfFileDescriptors(t *testing.T) {
 			mu.Lock()
 			defer mu.Unlock()
 			switch {
-			case err == nil && r.status == 200 && bytes.Equal(r.body, want):
+			case err == nil && r.Status == 200 && bytes.Equal(r.Body, want):
 				answered++
-			case err == nil && r.status == 500:
+			case err == nil && r.Status == 500:
 				failed++
 			case err == nil:
-				t.Errorf("answered with %d and %d body bytes, want 200 with /small.txt", r.status, len(r.body))
+				t.Errorf("answered with %d and %d body bytes, want 200 with /small.txt", r.Status, len(r.Body))
 			case errors.Is(err, os.ErrDeadlineExceeded) || err == io.EOF || isReset(err):
 				unanswered++
 			default:
@@ -106,8 +107,8 @@ func TestOutOfFileDescriptors(t *testing.T) {
 	defer nc.Close()
 	nc.SetDeadline(time.Now().Add(2 * clientTimeout))
 	io.WriteString(nc, "GET /small.txt HTTP/1.1\r\nHost: x\r\n\r\n")
-	if r, err := readResponse(bufio.NewReader(nc), "GET"); err != nil || r.status != 200 || !bytes.Equal(r.body, want) {
-		t.Fatalf("fresh client after the connections closed: %d, %v; want 200 with /small.txt", r.status, err)
+	if r, err := readResponse(bufio.NewReader(nc), "GET"); err != nil || r.Status != 200 || !bytes.Equal(r.Body, want) {
+		t.Fatalf("fresh client after the connections closed: %d, %v; want 200 with /small.txt", r.Status, err)
 	}
 	t.Logf("accept failures logged: %d", strings.Count(p.stderr.String(), "accept failed"))
 }

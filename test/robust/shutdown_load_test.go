@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"nave/internal/wiretest"
 	"net"
 	"strings"
 	"sync"
@@ -109,13 +110,13 @@ func (lc *loadClient) run() {
 		}
 		cc.SetDeadline(time.Now().Add(loadDeadline))
 		_, err := fmt.Fprintf(cc, "GET %s HTTP/1.1\r\nHost: x\r\n%s\r\n", path, closeAfter)
-		var r response
+		r := &wiretest.Response{}
 		if err == nil {
 			r, err = readResponse(br, "GET")
 		}
 		after := lc.signalled.Load()
 		switch {
-		case err == nil && r.status == 200 && bytes.Equal(r.body, lc.files[path]):
+		case err == nil && r.Status == 200 && bytes.Equal(r.Body, lc.files[path]):
 			lc.counts.add(func(c *loadCounts) {
 				if after {
 					c.okAfterSignal++
@@ -125,7 +126,7 @@ func (lc *loadClient) run() {
 			})
 			i++
 		case err == nil:
-			fail("%s: got %d with %d body bytes, want 200 with %d", path, r.status, len(r.body), len(lc.files[path]))
+			fail("%s: got %d with %d body bytes, want 200 with %d", path, r.Status, len(r.Body), len(lc.files[path]))
 			return
 		case cc.n == before && after && (err == io.EOF || errors.Is(err, io.ErrUnexpectedEOF) || isReset(err)):
 			// Closed before any byte of a response: retry on a new
@@ -141,7 +142,7 @@ func (lc *loadClient) run() {
 			fail("%s after %d response bytes (fresh connection %v, signalled %v): %v", path, cc.n-before, fresh, after, err)
 			return
 		}
-		if err != nil || r.close || !lc.keepAlive {
+		if err != nil || r.Close || !lc.keepAlive {
 			cc.Close()
 			cc = nil
 		}

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"nave/internal/wiretest"
 	"net"
 	"slices"
 	"sync"
@@ -57,14 +58,14 @@ func trickle(addr string, started func()) slowOutcome {
 		r, err := readResponse(br, "GET")
 		elapsed := time.Since(start)
 		switch {
-		case err == nil && r.status == 408 && r.close:
-			if rest, err := readToEOF(br); err != nil || len(rest) > 0 {
+		case err == nil && r.Status == 408 && r.Close:
+			if rest, err := wiretest.ReadToEOF(br); err != nil || len(rest) > 0 {
 				cut <- slowOutcome{err: fmt.Errorf("after the 408: %q, %v", rest, err)}
 				return
 			}
 			cut <- slowOutcome{how: "408", elapsed: elapsed}
 		case err == nil:
-			cut <- slowOutcome{err: fmt.Errorf("got %d close=%v, want 408 and a close", r.status, r.close)}
+			cut <- slowOutcome{err: fmt.Errorf("got %d close=%v, want 408 and a close", r.Status, r.Close)}
 		case err == io.EOF || isReset(err):
 			cut <- slowOutcome{how: "close", elapsed: elapsed}
 		default:
@@ -109,7 +110,7 @@ func normalLoad(addr string, want []byte, stop <-chan struct{}) (int, []error) {
 			return ok, errs
 		default:
 		}
-		var r response
+		r := &wiretest.Response{}
 		var err error
 		if i%2 == 0 {
 			r, err = get(addr, "/small.txt")
@@ -126,7 +127,7 @@ func normalLoad(addr string, want []byte, stop <-chan struct{}) (int, []error) {
 			if _, err = io.WriteString(kaConn, "GET /small.txt HTTP/1.1\r\nHost: x\r\n\r\n"); err == nil {
 				r, err = readResponse(ka, "GET")
 			}
-			if err != nil || r.close {
+			if err != nil || r.Close {
 				kaConn.Close()
 				kaConn = nil
 			}
@@ -134,8 +135,8 @@ func normalLoad(addr string, want []byte, stop <-chan struct{}) (int, []error) {
 		switch {
 		case err != nil:
 			errs = append(errs, err)
-		case r.status != 200 || !bytes.Equal(r.body, want):
-			errs = append(errs, fmt.Errorf("got %d with %d body bytes, want 200 with /small.txt", r.status, len(r.body)))
+		case r.Status != 200 || !bytes.Equal(r.Body, want):
+			errs = append(errs, fmt.Errorf("got %d with %d body bytes, want 200 with /small.txt", r.Status, len(r.Body)))
 		default:
 			ok++
 		}

@@ -20,6 +20,7 @@ import (
 	"nave/internal/http1"
 	"nave/internal/server"
 	"nave/internal/web"
+	"nave/internal/wiretest"
 )
 
 // The smuggling corpus: each case is a hostile request with, hidden where a
@@ -333,8 +334,8 @@ func (tc *smuggleCase) exchange(t *testing.T, addr string, exp expect) {
 			t.Fatalf("response %d: %v (why: %s)", i+1, err, tc.why)
 		}
 		last := i == tc.answers()-1
-		if i == 0 && r.status != exp.status || i > 0 && r.status != 200 || last && r.close == exp.open {
-			t.Fatalf("response %d: got %d close=%v, want %d close=%v (why: %s)", i+1, r.status, r.close, exp.status, !exp.open, tc.why)
+		if i == 0 && r.Status != exp.status || i > 0 && r.Status != 200 || last && r.Close == exp.open {
+			t.Fatalf("response %d: got %d close=%v, want %d close=%v (why: %s)", i+1, r.Status, r.Close, exp.status, !exp.open, tc.why)
 		}
 	}
 	if exp.open {
@@ -342,12 +343,12 @@ func (tc *smuggleCase) exchange(t *testing.T, addr string, exp expect) {
 		if err != nil {
 			t.Fatalf("response to /after: %v", err)
 		}
-		if r.status != 200 || !exp.afterBody(r.body) {
-			t.Fatalf("response to /after: got %d %q, want 200 for /after", r.status, r.body)
+		if r.Status != 200 || !exp.afterBody(r.Body) {
+			t.Fatalf("response to /after: got %d %q, want 200 for /after", r.Status, r.Body)
 		}
 		return
 	}
-	rest, err := readToEOF(br)
+	rest, err := wiretest.ReadToEOF(br)
 	if err != nil || len(rest) > 0 {
 		t.Fatalf("after the response: got %q (%v), want the connection closed with nothing more", rest, err)
 	}

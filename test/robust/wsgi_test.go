@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"nave/internal/wiretest"
 	"net"
 	"net/http"
 	"os"
@@ -212,14 +213,14 @@ func (l *wsgiLoad) client(keepAlive bool) {
 		marked := l.mark.Load()
 		cc.SetDeadline(time.Now().Add(loadDeadline))
 		_, err := fmt.Fprintf(cc, "GET /work HTTP/1.1\r\nHost: x\r\n%s\r\n", closeAfter)
-		var r response
+		r := &wiretest.Response{}
 		if err == nil {
 			r, err = readResponse(br, "GET")
 		}
 		after := l.signalled.Load()
-		version, _, parsed := parseAppBody(r.body)
+		version, _, parsed := parseAppBody(r.Body)
 		switch {
-		case err == nil && r.status == 200 && parsed:
+		case err == nil && r.Status == 200 && parsed:
 			c.mu.Lock()
 			if after {
 				c.okAfterSignal++
@@ -231,12 +232,12 @@ func (l *wsgiLoad) client(keepAlive bool) {
 				c.afterMark = append(c.afterMark, version)
 			}
 			c.mu.Unlock()
-		case err == nil && r.status == 502:
+		case err == nil && r.Status == 502:
 			c.mu.Lock()
 			c.badGW++
 			c.mu.Unlock()
 		case err == nil:
-			fail("got %d %q, want 200 with a version and a pid", r.status, r.body)
+			fail("got %d %q, want 200 with a version and a pid", r.Status, r.Body)
 			return
 		case cc.n == before && after && (err == io.EOF || errors.Is(err, io.ErrUnexpectedEOF) || isReset(err)):
 			c.add(func(c *loadCounts) {
@@ -250,7 +251,7 @@ func (l *wsgiLoad) client(keepAlive bool) {
 			fail("after %d response bytes (fresh connection %v, signalled %v): %v", cc.n-before, fresh, after, err)
 			return
 		}
-		if err != nil || r.close || !keepAlive {
+		if err != nil || r.Close || !keepAlive {
 			cc.Close()
 			cc = nil
 		}
@@ -281,8 +282,8 @@ func TestWSGIWorkerKilledUnderLoad(t *testing.T) {
 		return len(now) == 2 && !containsInt(now, victim)
 	})
 	r, err := get(p.addr, "/work")
-	if err != nil || r.status != 200 {
-		t.Errorf("after the kill: got %d, %v; want 200", r.status, err)
+	if err != nil || r.Status != 200 {
+		t.Errorf("after the kill: got %d, %v; want 200", r.Status, err)
 	}
 	waitFor(t, clientTimeout, "the death logged", func() bool { return strings.Contains(p.stderr.String(), "worker died") })
 	lost := strings.Count(p.stderr.String(), "lost_request=true")
@@ -387,9 +388,9 @@ func TestWSGIReloadUnderLoad(t *testing.T) {
 		t.Errorf("%d requests sent after the reload got the old version", stale)
 	}
 	r, err := get(p.addr, "/")
-	_, pid, _ := parseAppBody(r.body)
-	if err != nil || !bytes.HasPrefix(r.body, []byte("v2 ")) || containsInt(old, pid) {
-		t.Errorf("after the reload: got %q, %v; want v2 from a new worker (old ones %v)", r.body, err, old)
+	_, pid, _ := parseAppBody(r.Body)
+	if err != nil || !bytes.HasPrefix(r.Body, []byte("v2 ")) || containsInt(old, pid) {
+		t.Errorf("after the reload: got %q, %v; want v2 from a new worker (old ones %v)", r.Body, err, old)
 	}
 	if p.running() && p.stop(t, syscall.SIGTERM) != nil {
 		t.Errorf("nave did not exit 0 after the reload; stderr:\n%s", p.stderr)
@@ -407,9 +408,9 @@ func TestWSGIMaxRequestsBoundsLeak(t *testing.T) {
 	maxRSS, minRSS := 0, 1<<30
 	for i := range requests {
 		r, err := get(p.addr, "/leak")
-		_, pid, ok := parseAppBody(r.body)
-		if err != nil || r.status != 200 || !ok {
-			t.Fatalf("request %d: got %d %q, %v; want 200 with a pid", i, r.status, r.body, err)
+		_, pid, ok := parseAppBody(r.Body)
+		if err != nil || r.Status != 200 || !ok {
+			t.Fatalf("request %d: got %d %q, %v; want 200 with a pid", i, r.Status, r.Body, err)
 		}
 		pids[pid]++
 		if kib, ok := rssKiB(pid); ok { // not when the worker has just been retired

@@ -1,0 +1,14 @@
+// Package wiretest is the raw HTTP/1.1 client that nave's tests share: it
+// dials a server under test (in the clear or over TLS), sends bytes exactly
+// as written, and reads responses with their raw head and framing
+// (RFC 9112 §4 status line, §5 fields, §6.3 body length, §7.1 chunked
+// coding with trailers), so that a test can assert on what went over the
+// wire rather than on what a forgiving client made of it.
+//
+// It also runs a server under test in the mode the environment asks for:
+// NAVE_TEST_TLS=1 puts the handler tests behind TLS with a certificate from
+// a local CA made for the test (TLSMode, TLSConfigs, Serve).
+//
+// Only tests import it. It imports internal/certs and the standard library,
+// and not internal/server, whose own tests use it too.
+package wiretest
