@@ -162,12 +162,6 @@ func TestListing(t *testing.T) {
 // chromium), checks the entries in the DOM it builds, follows a sort
 // link's target, and takes a screenshot into the test's temp dir.
 func TestListingInChromium(t *testing.T) {
-	if wiretest.RaceDetector && wiretest.TLSMode() {
-		// Chromium holds a TLS connection open across a park sweep,
-		// which reads conn.fd under Server.mu after the TLS handshake
-		// wrote it without the lock (internal/server tls.go, park.go).
-		t.Skip("over TLS the race detector reports a data race in internal/server's TLS handshake and park sweep")
-	}
 	bin := chromium(t)
 	root := listingFixture(t)
 	srv, _ := serve(t, static.Config{Dir: root, Browse: true}, true)

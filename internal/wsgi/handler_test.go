@@ -480,12 +480,6 @@ func TestLargeBodies(t *testing.T) {
 // nave takes the whole response (spooling it) and the single worker
 // serves others meanwhile.
 func TestSlowClient(t *testing.T) {
-	if wiretest.RaceDetector && wiretest.TLSMode() {
-		// The slow connection lives across a park sweep, which reads
-		// conn.fd under Server.mu while the TLS handshake wrote it
-		// without the lock (internal/server tls.go, park.go).
-		t.Skip("over TLS the race detector reports a data race in internal/server's TLS handshake and park sweep")
-	}
 	g := startGateway(t, wsgi.Config{App: "probe:app"}, wsgi.HandlerConfig{})
 	slow := g.Dial(t)
 	slow.Send("GET /big-stream?24 HTTP/1.1\r\nHost: h\r\n\r\n")
