@@ -9,8 +9,10 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -229,4 +231,41 @@ func TestBinarySignals(t *testing.T) {
 	if err := cmd.Wait(); err != nil {
 		t.Errorf("nave exited with %v after a single signal, want 0", err)
 	}
+}
+
+// TestListenDeferAccept: nave's listeners ask the kernel to hand over a
+// connection once its first bytes arrived (TCP_DEFER_ACCEPT, as nginx's
+// "deferred"), and a connection still works.
+func TestListenDeferAccept(t *testing.T) {
+	ln, err := listen("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	if runtime.GOOS == "linux" {
+		rc, err := ln.(*net.TCPListener).SyscallConn()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var v int
+		var gerr error
+		rc.Control(func(fd uintptr) {
+			v, gerr = syscall.GetsockoptInt(int(fd), syscall.IPPROTO_TCP, syscall.TCP_DEFER_ACCEPT)
+		})
+		if gerr != nil || v <= 0 {
+			t.Errorf("TCP_DEFER_ACCEPT: got %d, %v; want it set", v, gerr)
+		}
+	}
+	go func() {
+		c, err := net.Dial("tcp", ln.Addr().String())
+		if err == nil {
+			c.Write([]byte("x"))
+			c.Close()
+		}
+	}()
+	c, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
 }

@@ -157,7 +157,7 @@ func listen(addr string) (net.Listener, error) {
 	// No TCP keep-alive probes on accepted connections (nginx's default):
 	// the idle timeout ends a connection whose client vanished, and Go's
 	// default probes cost four setsockopt calls per connection.
-	lc := net.ListenConfig{KeepAlive: -1}
+	lc := net.ListenConfig{KeepAlive: -1, Control: deferAccept}
 	ln, err := lc.Listen(context.Background(), "tcp", addr)
 	if err != nil {
 		return nil, usagef("cannot listen on %s: %v", addr, listenReason(err))
