@@ -110,7 +110,14 @@ var (
 // serving lines.
 func startTLSBinary(t *testing.T, state string, args ...string) (addr, printed string, out *bufio.Reader) {
 	t.Helper()
-	cmd := exec.Command(buildNave(t), args...)
+	addr, printed, out, _ = startTLSCommand(t, state, args...)
+	return addr, printed, out
+}
+
+// startTLSCommand is startTLSBinary that also returns the process.
+func startTLSCommand(t *testing.T, state string, args ...string) (addr, printed string, out *bufio.Reader, cmd *exec.Cmd) {
+	t.Helper()
+	cmd = exec.Command(buildNave(t), args...)
 	cmd.Env = append(os.Environ(), "NAVE_STATE_DIR="+state)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
@@ -140,14 +147,14 @@ func startTLSBinary(t *testing.T, state string, args ...string) (addr, printed s
 				line, _ = br.ReadString('\n')
 				all.WriteString(line)
 			}
-			return addr, all.String(), br
+			return addr, all.String(), br, cmd
 		}
 		if err != nil {
 			t.Fatalf("nave exited before serving: %q", all.String())
 		}
 	}
 	t.Fatalf("no serving line in %q", all.String())
-	return "", "", nil
+	return "", "", nil, nil
 }
 
 // TestBinarySelfSigned: --tls-self-signed creates the local CA once, says
