@@ -77,7 +77,7 @@ var header = []string{"workload", "server", "req/s", "p50", "p99", "errors", "pe
 
 // printTable writes the table for a terminal, with the notes under it.
 func printTable(w io.Writer, t *table) {
-	widths := []int{6, 16, 12, 9, 9, 7, 10, 5, 9, 8}
+	widths := []int{9, 16, 12, 9, 9, 7, 10, 5, 9, 8}
 	line := func(c []string) {
 		fmt.Fprintf(w, "%-*s %-*s", widths[0], c[0], widths[1], c[1])
 		for i := 2; i < len(c); i++ {
