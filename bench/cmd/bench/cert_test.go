@@ -58,7 +58,7 @@ func tlsServer(t *testing.T, conf *tls.Config) string {
 	return ts.Listener.Addr().String()
 }
 
-func TestTLSCheck(t *testing.T) {
+func TestTLSCheckAndResumption(t *testing.T) {
 	f, err := makeTLSFiles(t.TempDir(), time.Now())
 	if err != nil {
 		t.Fatal(err)
@@ -67,15 +67,24 @@ func TestTLSCheck(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w, _ := findWorkload("tls-tiny")
-	if !w.tls() {
-		t.Fatal("tls-tiny: not over TLS")
+	w, _ := findWorkload("tls-close")
+	if !w.tls() || !w.newConnEach() {
+		t.Fatalf("tls-close: got tls %v, new connection each %v", w.tls(), w.newConnEach())
 	}
 
-	same := tlsServer(t, &tls.Config{Certificates: []tls.Certificate{pair}})
-	if err := check(same, w, f.Client); err != nil {
+	resuming := tlsServer(t, &tls.Config{Certificates: []tls.Certificate{pair}})
+	if err := check(resuming, w, f.Client); err != nil {
 		t.Fatalf("check against the run's certificate: %v", err)
 	}
+	if n, err := resumption(resuming, w, f.Client, 3); err != nil || n != 3 {
+		t.Errorf("server with tickets: got %d resumed (%v), want 3", n, err)
+	}
+
+	noTickets := tlsServer(t, &tls.Config{Certificates: []tls.Certificate{pair}, SessionTicketsDisabled: true})
+	if n, err := resumption(noTickets, w, f.Client, 3); err != nil || n != 0 {
+		t.Errorf("server without tickets: got %d resumed (%v), want 0", n, err)
+	}
+
 	other := tlsServer(t, nil) // httptest's own certificate
 	if err := check(other, w, f.Client); err == nil {
 		t.Error("check against another certificate: got no error")

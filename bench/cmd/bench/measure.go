@@ -72,6 +72,9 @@ func (b *bench) session(ctx context.Context, srv servers.Server, g group) {
 			continue
 		}
 		rows[i].add(s)
+		if w.tls() && w.newConnEach() {
+			b.probeResumption(rows[i], addr, w)
+		}
 		b.logf("%-9s %-17s %10.0f req/s  p99 %s  errors %d  cpu %.0f%%", w.Name, srv.Name,
 			s.RPS, fmtLatency(s.P99US), s.Errors, 100*s.ServerCPU)
 	}

@@ -113,6 +113,11 @@ func notes(t *table) []string {
 		for _, n := range r.Notes {
 			out = append(out, fmt.Sprintf("%s on %s: %s", r.Server, r.Workload, n))
 		}
+		if rc := r.Resumption; rc != nil && rc.Resumed < rc.Of {
+			out = append(out, fmt.Sprintf("%s on %s: the TLS session was resumed on %d of %d new connections "+
+				"by a client that offers each ticket once, as wrk does; the others were full handshakes",
+				r.Server, r.Workload, rc.Resumed, rc.Of))
+		}
 		if r.OtherCPU > quietCPU {
 			out = append(out, fmt.Sprintf("%s on %s: other processes used %.2f CPUs even in the least disturbed run",
 				r.Server, r.Workload, r.OtherCPU))

@@ -55,6 +55,9 @@ var workloads = []workload{
 // tls reports whether w is measured over HTTPS.
 func (w workload) tls() bool { return w.Kind == servers.StaticTLS }
 
+// newConnEach reports whether w opens a new connection for every request.
+func (w workload) newConnEach() bool { return strings.EqualFold(w.Header["Connection"], "close") }
+
 // A group is the workloads one server start serves: the static workloads
 // of one kind (plain or HTTPS) share a document root; each WSGI app needs a
 // start of its own.
