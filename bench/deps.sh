@@ -5,6 +5,7 @@ set -euo pipefail
 exec "$(dirname "$0")/../scripts/deps.sh" \
   "nginx:nginx" \
   "caddy:caddy" \
+  "h2o:h2o" \
   "wrk:wrk" \
   "gunicorn:gunicorn" \
   "uwsgi:uwsgi" \

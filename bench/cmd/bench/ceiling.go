@@ -41,7 +41,7 @@ func (b *bench) ceiling(ctx context.Context, g group) {
 		}
 		r.add(sample{RPS: rep.CallsPerS, Requests: rep.Calls, ServerCPU: 1, OtherCPU: other})
 		r.notePeak(rep.MaxRSSKiB)
-		b.logf("%-6s %-17s %10.0f calls/s", w.Name, ceilingName, rep.CallsPerS)
+		b.logf("%-9s %-17s %10.0f calls/s", w.Name, ceilingName, rep.CallsPerS)
 	}
 }
 

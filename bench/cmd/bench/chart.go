@@ -19,6 +19,7 @@ var chartColors = map[string]string{
 	"nginx":            "#2ca02c",
 	"fasthttp":         "#1f77b4",
 	"caddy":            "#9467bd",
+	"h2o":              "#17becf",
 	"uwsgi":            "#ff7f0e",
 	"gunicorn-sync":    "#8c564b",
 	"gunicorn-gthread": "#7f7f7f",

@@ -41,11 +41,12 @@ the chart (full runs), or RESULTS/quick.* (--quick) or RESULTS/partial.*
 (--only or --servers). Run from the repository root; make bench builds what
 it needs first.
 
-Workloads: tiny, html, 1m, 404, close, wsgi, flask.
+Workloads: tiny, html, 1m, 404, close; over HTTPS tls-tiny, tls-html,
+tls-1m, tls-close; wsgi, flask.
 Servers: nave (files: configured as nginx, --file-cache-valid 60s),
 nave-strict (files: nave's defaults, a stat per request), nginx, fasthttp,
-caddy, uwsgi, gunicorn-sync, gunicorn-gthread, ceiling (the WSGI app called
-in-process), and nave-base (with --baseline).
+caddy, h2o (HTTPS only), uwsgi, gunicorn-sync, gunicorn-gthread, ceiling
+(the WSGI app called in-process), and nave-base (with --baseline).
 
 Flags:
 `
@@ -62,7 +63,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&only, "only", "", "comma-separated workloads to run (default all)")
 	fs.StringVar(&srvs, "servers", "", "comma-separated servers to run (default all)")
 	fs.BoolVar(&c.quick, "quick", false, "check a change in under 2 minutes: 1 run of 2s after 1s of warm-up,\n"+
-		"workloads tiny, close, wsgi, flask (flags given explicitly win)")
+		"workloads tiny, close, tls-tiny, tls-close, wsgi, flask (flags given explicitly win)")
 	fs.StringVar(&c.nave, "nave", "bin/bench/nave", "the nave binary")
 	fs.StringVar(&c.baseline, "baseline", "", "another nave binary (say, the build before a change), measured as nave-base")
 	fs.StringVar(&c.fasthttp, "fasthttp", "bin/bench/fasthttp-fs", "the fasthttp file server (built from bench/fasthttp)")

@@ -42,6 +42,7 @@ type bench struct {
 	cfg      config
 	env      servers.Env
 	script   string // wrk's report.lua
+	tls      tlsFiles
 	loadCPU  int
 	conns    int
 	duration time.Duration
@@ -152,6 +153,10 @@ func setup(cfg config, log io.Writer) (*bench, func(), error) {
 			return fail(err)
 		}
 	}
+	tf, err := makeTLSFiles(filepath.Join(tmp, "tls"), time.Now())
+	if err != nil {
+		return fail(err)
+	}
 	abs := func(p string) string { a, _ := filepath.Abs(p); return a }
 	absOrEmpty := func(p string) string {
 		if p == "" {
@@ -165,8 +170,10 @@ func setup(cfg config, log io.Writer) (*bench, func(), error) {
 			Tmp: tmp, CPU: serverCPU, Nave: abs(cfg.nave), Fasthttp: abs(cfg.fasthttp), NaveBase: absOrEmpty(cfg.baseline),
 			Python: cfg.python, AppDir: filepath.Join(tmp, "files", "apps"),
 			NginxConnections: max(1024, 2*cfg.conns),
+			TLSCert:          tf.Cert, TLSKey: tf.Key,
 		},
 		script:   filepath.Join(tmp, "files", "wrk", "report.lua"),
+		tls:      tf,
 		loadCPU:  loadCPU,
 		conns:    cfg.conns,
 		duration: cfg.duration,

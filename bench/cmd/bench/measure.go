@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"os"
@@ -44,7 +45,7 @@ func (b *bench) session(ctx context.Context, srv servers.Server, g group) {
 		return
 	}
 	defer p.Stop(5 * time.Second)
-	if err := servers.WaitReady(ctx, p, addr, g.Workloads[0].Path, 30*time.Second); err != nil {
+	if err := servers.WaitReady(ctx, p, addr, g.Workloads[0].Path, b.clientTLS(g.Workloads[0]), 30*time.Second); err != nil {
 		b.logf("%s did not start: %v\n%s", srv.Name, err, p.LogTail(10))
 		failAll("failed: did not start")
 		return
@@ -55,7 +56,7 @@ func (b *bench) session(ctx context.Context, srv servers.Server, g group) {
 		if ctx.Err() != nil {
 			return
 		}
-		b.logf("%-6s %-17s %s", w.Name, srv.Name, "...")
+		b.logf("%-9s %-17s %s", w.Name, srv.Name, "...")
 		s, err := b.measure(ctx, p, addr, w)
 		rows[i].notePeak(mem.takePeak())
 		if ctx.Err() != nil {
@@ -71,7 +72,10 @@ func (b *bench) session(ctx context.Context, srv servers.Server, g group) {
 			continue
 		}
 		rows[i].add(s)
-		b.logf("%-6s %-17s %10.0f req/s  p99 %s  errors %d  cpu %.0f%%", w.Name, srv.Name,
+		if w.tls() && w.newConnEach() {
+			b.probeResumption(rows[i], addr, w)
+		}
+		b.logf("%-9s %-17s %10.0f req/s  p99 %s  errors %d  cpu %.0f%%", w.Name, srv.Name,
 			s.RPS, fmtLatency(s.P99US), s.Errors, 100*s.ServerCPU)
 	}
 }
@@ -91,11 +95,16 @@ func (b *bench) measure(ctx context.Context, p *proc.Proc, addr string, w worklo
 }
 
 func (b *bench) measureOnce(ctx context.Context, p *proc.Proc, addr string, w workload) (sample, error) {
-	if err := check(addr, w); err != nil {
+	conf := b.clientTLS(w)
+	if err := check(addr, w, conf); err != nil {
 		return sample{}, err
 	}
 	run := wrkRun{CPU: b.loadCPU, Conns: b.conns, Script: b.script,
 		URL: "http://" + addr + w.Path, Header: w.Header}
+	if w.tls() {
+		run.URL = "https://" + addr + w.Path
+		run.Env = []string{"OPENSSL_CONF=" + b.tls.WrkConf}
+	}
 	skip := func() map[int]bool { return b.skipSet(p.Tree()) }
 	if err := b.warmUp(ctx, run, skip); err != nil {
 		return sample{}, err
@@ -112,7 +121,7 @@ func (b *bench) measureOnce(ctx context.Context, p *proc.Proc, addr string, w wo
 		return sample{}, fmt.Errorf("%w during the run", proc.ErrExited)
 	default:
 	}
-	if err := check(addr, w); err != nil {
+	if err := check(addr, w, conf); err != nil {
 		return sample{}, fmt.Errorf("after the run: %w", err)
 	}
 	wall := snap1.At.Sub(snap0.At).Seconds()
@@ -159,9 +168,18 @@ func (b *bench) skipSet(server []int) map[int]bool {
 	return m
 }
 
-// check sends one request and compares the answer with what w expects.
-func check(addr string, w workload) error {
-	resp, err := servers.Get(addr, w.Path, w.Header)
+// clientTLS is what the checks of w speak TLS with: nil in the clear.
+func (b *bench) clientTLS(w workload) *tls.Config {
+	if !w.tls() {
+		return nil
+	}
+	return b.tls.Client
+}
+
+// check sends one request and compares the answer with what w expects; over
+// TLS (conf not nil), the server must present the run's certificate.
+func check(addr string, w workload, conf *tls.Config) error {
+	resp, err := servers.Get(addr, w.Path, w.Header, conf)
 	if err != nil {
 		return fmt.Errorf("check: %w", err)
 	}

@@ -49,6 +49,8 @@ func collectMeta(e *servers.Env, cfg config, args []string) meta {
 		"nave":     {e.Nave, "version"},
 		"nginx":    {"nginx", "-v"},
 		"caddy":    {"caddy", "version"},
+		"h2o":      {"h2o", "--version"},
+		"openssl":  {"openssl", "version"}, // the library nginx, h2o and wrk use
 		"fasthttp": {e.Fasthttp, "-version"},
 		"uwsgi":    {"uwsgi", "--version"},
 		"gunicorn": {"gunicorn", "--version"},

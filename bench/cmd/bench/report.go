@@ -77,7 +77,7 @@ var header = []string{"workload", "server", "req/s", "p50", "p99", "errors", "pe
 
 // printTable writes the table for a terminal, with the notes under it.
 func printTable(w io.Writer, t *table) {
-	widths := []int{6, 16, 12, 9, 9, 7, 10, 5, 9, 8}
+	widths := []int{9, 16, 12, 9, 9, 7, 10, 5, 9, 8}
 	line := func(c []string) {
 		fmt.Fprintf(w, "%-*s %-*s", widths[0], c[0], widths[1], c[1])
 		for i := 2; i < len(c); i++ {
@@ -112,6 +112,11 @@ func notes(t *table) []string {
 	for _, r := range t.rows {
 		for _, n := range r.Notes {
 			out = append(out, fmt.Sprintf("%s on %s: %s", r.Server, r.Workload, n))
+		}
+		if rc := r.Resumption; rc != nil && rc.Resumed < rc.Of {
+			out = append(out, fmt.Sprintf("%s on %s: the TLS session was resumed on %d of %d new connections "+
+				"by a client that offers each ticket once, as wrk does; the others were full handshakes",
+				r.Server, r.Workload, rc.Resumed, rc.Of))
 		}
 		if r.OtherCPU > quietCPU {
 			out = append(out, fmt.Sprintf("%s on %s: other processes used %.2f CPUs even in the least disturbed run",

@@ -37,6 +37,17 @@ type row struct {
 	ServerCPU float64 `json:"server_cpu"`
 	OtherCPU  float64 `json:"other_cpu"`
 	Ratio     float64 `json:"ratio_to_nave"`
+
+	// Resumption is what the probe after each run of a workload with a new
+	// TLS connection per request found, summed over the runs; nil elsewhere.
+	Resumption *resumeCount `json:"tls_resumption,omitempty"`
+}
+
+// resumeCount is how many new TLS connections resumed the session, of how
+// many a client with a session to offer opened.
+type resumeCount struct {
+	Resumed int `json:"resumed"`
+	Of      int `json:"of"`
 }
 
 func (r *row) add(s sample) {

@@ -100,7 +100,7 @@ func TestGroups(t *testing.T) {
 		}
 		got = append(got, g.Target+":"+strings.Join(names, ","))
 	}
-	if want := "/root:tiny,close hello:app:wsgi flask_hello:app:flask"; strings.Join(got, " ") != want {
+	if want := "/root:tiny,close /root:tls-tiny,tls-close hello:app:wsgi flask_hello:app:flask"; strings.Join(got, " ") != want {
 		t.Errorf("got %q, want %q", strings.Join(got, " "), want)
 	}
 	if _, err := groups([]string{"nope"}, false, "/root"); err == nil {

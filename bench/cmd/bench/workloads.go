@@ -34,14 +34,33 @@ var workloads = []workload{
 		Path: "/missing.html", Status: 404, Length: -1},
 	{Name: "close", Title: "14 B file, new connection per request", Kind: servers.Static,
 		Path: "/hello.txt", Header: map[string]string{"Connection": "close"}, Status: 200, Length: 14, Quick: true},
+	// Over HTTPS, against the servers that speak it, all with the run's
+	// certificate. wrk resumes the TLS session on each new connection when
+	// the server lets it (see bench/README.md), so tls-close measures a
+	// new connection with an abbreviated handshake.
+	{Name: "tls-tiny", Title: "HTTPS: 14 B file, keep-alive", Kind: servers.StaticTLS,
+		Path: "/hello.txt", Status: 200, Length: 14, Quick: true},
+	{Name: "tls-html", Title: "HTTPS: 1 KiB HTML page", Kind: servers.StaticTLS,
+		Path: "/page.html", Status: 200, Length: 1024},
+	{Name: "tls-1m", Title: "HTTPS: 1 MiB file", Kind: servers.StaticTLS,
+		Path: "/1m.bin", Status: 200, Length: 1 << 20},
+	{Name: "tls-close", Title: "HTTPS: 14 B file, new TLS connection per request", Kind: servers.StaticTLS,
+		Path: "/hello.txt", Header: map[string]string{"Connection": "close"}, Status: 200, Length: 14, Quick: true},
 	{Name: "wsgi", Title: "WSGI hello app", Kind: servers.WSGI, App: "hello:app",
 		Path: "/", Status: 200, Length: 13, Quick: true},
 	{Name: "flask", Title: "Flask hello app", Kind: servers.WSGI, App: "flask_hello:app",
 		Path: "/", Status: 200, Length: 13, Quick: true},
 }
 
-// A group is the workloads one server start serves: all static workloads
-// share a document root; each WSGI app needs a start of its own.
+// tls reports whether w is measured over HTTPS.
+func (w workload) tls() bool { return w.Kind == servers.StaticTLS }
+
+// newConnEach reports whether w opens a new connection for every request.
+func (w workload) newConnEach() bool { return strings.EqualFold(w.Header["Connection"], "close") }
+
+// A group is the workloads one server start serves: the static workloads
+// of one kind (plain or HTTPS) share a document root; each WSGI app needs a
+// start of its own.
 type group struct {
 	Kind      servers.Kind
 	Target    string // the document root, or the app
@@ -65,7 +84,7 @@ func groups(only []string, quick bool, docroot string) ([]group, error) {
 		if w.Kind == servers.WSGI {
 			target = w.App
 		}
-		if n := len(out); n > 0 && out[n-1].Target == target {
+		if n := len(out); n > 0 && out[n-1].Kind == w.Kind && out[n-1].Target == target {
 			out[n-1].Workloads = append(out[n-1].Workloads, w)
 			continue
 		}

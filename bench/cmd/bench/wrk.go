@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
 	"os/exec"
 	"sort"
 	"strconv"
@@ -60,6 +61,7 @@ type wrkRun struct {
 	Script   string // report.lua
 	URL      string
 	Header   map[string]string
+	Env      []string // added to wrk's environment
 }
 
 func (w wrkRun) args() []string {
@@ -86,6 +88,9 @@ func (w wrkRun) run(ctx context.Context) (wrkReport, error) {
 	var out, errOut bytes.Buffer
 	cmd := exec.CommandContext(ctx, "taskset", w.args()...)
 	cmd.Stdout, cmd.Stderr = &out, &errOut
+	if len(w.Env) > 0 {
+		cmd.Env = append(os.Environ(), w.Env...)
+	}
 	if err := cmd.Run(); err != nil {
 		return wrkReport{}, fmt.Errorf("wrk: %w: %s", err, strings.TrimSpace(errOut.String()))
 	}

@@ -102,7 +102,7 @@ func measure(ctx context.Context, cfg config, env *servers.Env, name string, log
 		return fail(err)
 	}
 	defer p.Stop(5 * time.Second)
-	if err := servers.WaitReady(ctx, p, addr, path, 20*time.Second); err != nil {
+	if err := servers.WaitReady(ctx, p, addr, path, nil, 20*time.Second); err != nil {
 		return fail(fmt.Errorf("%v\n%s", err, p.LogTail(10)))
 	}
 	time.Sleep(time.Second)

@@ -3,6 +3,7 @@ package servers
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"fmt"
 	"io"
 	"net"
@@ -13,14 +14,15 @@ import (
 )
 
 // WaitReady polls addr with GET path until the server answers with any HTTP
-// response, the process exits, or timeout passes.
-func WaitReady(ctx context.Context, p *proc.Proc, addr, path string, timeout time.Duration) error {
+// response, the process exits, or timeout passes. A non-nil conf polls over
+// TLS with it.
+func WaitReady(ctx context.Context, p *proc.Proc, addr, path string, conf *tls.Config, timeout time.Duration) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
 	for {
-		if _, err := Get(addr, path, nil); err == nil {
+		if _, err := Get(addr, path, nil, conf); err == nil {
 			return nil
 		}
 		select {
@@ -38,11 +40,14 @@ type Response struct {
 	Status  int
 	BodyLen int
 	Header  http.Header
+	TLS     *tls.ConnectionState // nil in the clear
 }
 
 // Get sends one GET on a new connection, with the extra header fields given,
-// and reads the whole answer (at most 2 s).
-func Get(addr, path string, header map[string]string) (Response, error) {
+// and reads the whole answer (at most 2 s, the TLS handshake included). A
+// non-nil conf speaks TLS with it; with no ServerName, the one verified is
+// addr's host.
+func Get(addr, path string, header map[string]string, conf *tls.Config) (Response, error) {
 	c, err := net.DialTimeout("tcp", addr, time.Second)
 	if err != nil {
 		return Response{}, err
@@ -51,7 +56,24 @@ func Get(addr, path string, header map[string]string) (Response, error) {
 	if err := c.SetDeadline(time.Now().Add(2 * time.Second)); err != nil {
 		return Response{}, err
 	}
-	req, err := http.NewRequest("GET", "http://"+addr+path, nil)
+	scheme := "http"
+	var tc *tls.Conn
+	if conf != nil {
+		if conf.ServerName == "" {
+			host, _, err := net.SplitHostPort(addr)
+			if err != nil {
+				return Response{}, err
+			}
+			conf = conf.Clone()
+			conf.ServerName = host
+		}
+		tc = tls.Client(c, conf)
+		if err := tc.Handshake(); err != nil {
+			return Response{}, fmt.Errorf("tls: %w", err)
+		}
+		c, scheme = tc, "https"
+	}
+	req, err := http.NewRequest("GET", scheme+"://"+addr+path, nil)
 	if err != nil {
 		return Response{}, err
 	}
@@ -70,5 +92,10 @@ func Get(addr, path string, header map[string]string) (Response, error) {
 	if err != nil {
 		return Response{}, err
 	}
-	return Response{Status: resp.StatusCode, BodyLen: int(n), Header: resp.Header}, nil
+	r := Response{Status: resp.StatusCode, BodyLen: int(n), Header: resp.Header}
+	if tc != nil {
+		st := tc.ConnectionState()
+		r.TLS = &st
+	}
+	return r, nil
 }

@@ -21,8 +21,9 @@ import (
 type Kind int
 
 const (
-	Static Kind = iota // a document root
-	WSGI               // a Python WSGI app
+	Static    Kind = iota // a document root
+	WSGI                  // a Python WSGI app
+	StaticTLS             // a document root over HTTPS, with Env's certificate
 )
 
 // Env is what the servers need to know about this machine and run.
@@ -41,6 +42,11 @@ type Env struct {
 	// touches its whole connection table at start, so it should fit the run:
 	// a large table costs resident memory a benchmark would charge to nginx.
 	NginxConnections int
+
+	// TLSCert and TLSKey are the PEM certificate and key every StaticTLS
+	// server presents: the same pair for all, so that none gets a cheaper
+	// signature or a shorter chain.
+	TLSCert, TLSKey string
 }
 
 // Server is one server the harness can start.
@@ -68,6 +74,11 @@ func All() []Server {
 		{Name: "nginx", Kind: Static, Check: need("nginx"), Spec: nginx},
 		{Name: "fasthttp", Kind: Static, Check: checkFasthttp, Spec: fasthttpFS},
 		{Name: "caddy", Kind: Static, Check: need("caddy"), Spec: caddy},
+		{Name: "nave", Kind: StaticTLS, Check: checkNaveTLS, Spec: naveTLS(naveServe)},
+		{Name: BaseName, Kind: StaticTLS, Check: baseCheck(checkNaveTLS), Spec: baseSpec(naveTLS(naveServe))},
+		{Name: StrictName, Kind: StaticTLS, Check: checkNaveTLS, Spec: naveTLS(naveServeStrict)},
+		{Name: "nginx", Kind: StaticTLS, Check: need("nginx"), Spec: nginxTLS},
+		{Name: "h2o", Kind: StaticTLS, Check: need("h2o"), Spec: h2o},
 		{Name: "nave", Kind: WSGI, Check: checkNaveWSGI, Spec: naveWSGI},
 		{Name: BaseName, Kind: WSGI, Check: baseCheck(checkNaveWSGI), Spec: baseSpec(naveWSGI)},
 		{Name: "uwsgi", Kind: WSGI, Check: checkUWSGI, Spec: uwsgi},

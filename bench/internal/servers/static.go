@@ -102,14 +102,37 @@ http {
     default_type application/octet-stream;
 
     server {
-        listen {{.Addr}} backlog=4096;
+        listen {{.Addr}}{{if .TLS}} ssl{{end}} backlog=4096;
         root {{.Root}};
         index index.html;
+{{- with .TLS}}
+        ssl_certificate {{.Cert}};
+        ssl_certificate_key {{.Key}};
+        ssl_protocols TLSv1.2 TLSv1.3;
+        ssl_session_cache shared:SSL:10m;
+        ssl_session_tickets on;
+        ssl_prefer_server_ciphers on;
+{{- end}}
     }
 }
 `))
 
+// nginxData fills nginxConf; a nil TLS listens in the clear.
+type nginxData struct {
+	Dir, Addr, Root string
+	Conns           int
+	TLS             *certPair
+}
+
+// certPair is a PEM certificate file and its key file.
+type certPair struct{ Cert, Key string }
+
 func nginx(e *Env, addr, root string) (proc.Spec, error) {
+	return nginxSpec(e, addr, root, nil)
+}
+
+// nginxSpec writes nginx.conf, over TLS with tls unless it is nil.
+func nginxSpec(e *Env, addr, root string, tls *certPair) (proc.Spec, error) {
 	dir, err := scratch(e, "nginx")
 	if err != nil {
 		return proc.Spec{}, err
@@ -119,11 +142,7 @@ func nginx(e *Env, addr, root string) (proc.Spec, error) {
 		conns = 1024
 	}
 	var b strings.Builder
-	data := struct {
-		Dir, Addr, Root string
-		Conns           int
-	}{dir, addr, root, conns}
-	if err := nginxConf.Execute(&b, data); err != nil {
+	if err := nginxConf.Execute(&b, nginxData{Dir: dir, Addr: addr, Root: root, Conns: conns, TLS: tls}); err != nil {
 		return proc.Spec{}, err
 	}
 	conf := filepath.Join(dir, "nginx.conf")
