@@ -53,6 +53,7 @@ const (
 	phaseIdle phase = iota
 	phaseHead
 	phaseBody
+	phaseUpgraded // the handler owns the connection (http1.Writer.Upgrade)
 )
 
 // conn is one client connection, served by one goroutine. Fields are owned

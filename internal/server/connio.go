@@ -26,6 +26,15 @@ func (c *conn) Read(p []byte) (int, error) {
 	return c.nc.Read(p)
 }
 
+// Upgraded is told by http1 that the handler took the connection over
+// (101 Switching Protocols): reads have no deadline from then on, as a
+// WebSocket may be quiet for long; writes keep the write timeout.
+func (c *conn) Upgraded() {
+	c.phase = phaseUpgraded
+	c.readDeadline = time.Time{}
+	c.nc.SetReadDeadline(time.Time{})
+}
+
 // Write is the response destination for http1, under the write deadline.
 func (c *conn) Write(p []byte) (int, error) {
 	c.extendWrite()

@@ -24,6 +24,9 @@ var (
 	ErrContentLengthExceeded = errors.New("web: wrote more than the declared Content-Length")
 	// ErrAborted: the handler gave up on the response with Abort.
 	ErrAborted = errors.New("web: response aborted")
+	// ErrUpgrade: Upgrade after the response began, or where the
+	// protocol or the client cannot switch (HTTP/1.0).
+	ErrUpgrade = errors.New("web: cannot upgrade this exchange")
 )
 
 // StatusOf maps an error from reading a request (its head or its body) to

@@ -16,7 +16,7 @@ func (x *Exchange) Begin(s Stream, r *Request) {
 	w.header.Reset()
 	w.s, w.req, w.buf = s, r, s.Buffer()
 	w.status, w.reason, w.n, w.written, w.declared, w.sent, w.err = 0, "", 0, 0, -1, 0, nil
-	w.committed, w.close = false, false
+	w.committed, w.close, w.upgraded = false, false, false
 	w.discard = string(r.Method) == "HEAD"
 }
 
@@ -34,6 +34,9 @@ func (x *Exchange) Restart() {
 // exchange, since the client could not tell it ended.
 func (x *Exchange) End() error {
 	w := &x.W
+	if w.upgraded {
+		return w.err
+	}
 	if w.status == 0 {
 		w.WriteHeader(200)
 	}

@@ -29,6 +29,7 @@ type ResponseWriter struct {
 	err      error // sticky: a failed write or an abort
 
 	committed bool // the head has gone to the stream
+	upgraded  bool // the connection was handed over by Upgrade
 	close     bool // the handler asked to close the connection
 	discard   bool // body bytes are counted, not sent: HEAD, or a bodiless status
 }
@@ -61,6 +62,27 @@ func (w *ResponseWriter) Abort() {
 		w.err = ErrAborted
 	}
 	w.s.Abort()
+}
+
+// Upgrade switches protocols (RFC 9110 §7.8): it sends 101 with the
+// header set so far (Upgrade and Connection: upgrade, say, for a
+// WebSocket) and returns the connection as a byte stream, which is the
+// handler's until it returns; nothing else may be written to w. It fails
+// once anything was sent, and on protocols or clients that cannot upgrade
+// (HTTP/1.0).
+func (w *ResponseWriter) Upgrade() (io.ReadWriteCloser, error) {
+	if w.committed || w.status != 0 || w.err != nil || w.n != 0 {
+		return nil, ErrUpgrade
+	}
+	w.status, w.committed, w.discard = 101, true, true
+	w.head = Head{Status: 101, Reason: w.reason, Header: &w.header, Length: -1, Bodiless: true}
+	rw, err := w.s.Upgrade(&w.head)
+	if err != nil {
+		w.err = err
+		return nil, err
+	}
+	w.upgraded = true
+	return rw, nil
 }
 
 // Status is the status written so far, 0 before WriteHeader.

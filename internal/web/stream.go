@@ -43,4 +43,11 @@ type Stream interface {
 	// Abort ends the exchange without completing the response: HTTP/1.1
 	// closes the connection, HTTP/2 resets the stream.
 	Abort()
+	// Upgrade sends head (101 Switching Protocols, with the handler's
+	// Upgrade and Connection fields, on HTTP/1.1) and hands the connection
+	// over as a byte stream, for WebSockets (RFC 6455 §4; RFC 8441's
+	// extended CONNECT on HTTP/2). Bytes the client sent after the request
+	// come first. The exchange ends with the stream, and the connection
+	// carries no other request.
+	Upgrade(head *Head) (io.ReadWriteCloser, error)
 }

@@ -91,3 +91,8 @@ func (rc *Recorder) head(h *web.Head) {
 		rc.Header.AddTrusted(name, value)
 	}
 }
+
+// Upgrade implements web.Stream: the recorder refuses, as HTTP/1.0 would.
+func (rc *Recorder) Upgrade(h *web.Head) (io.ReadWriteCloser, error) {
+	return nil, web.ErrUpgrade
+}
