@@ -119,22 +119,7 @@ func startTLSCommand(t *testing.T, state string, args ...string) (addr, printed 
 	t.Helper()
 	cmd = exec.Command(buildNave(t), args...)
 	cmd.Env = append(os.Environ(), "NAVE_STATE_DIR="+state)
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stderr := &syncBuffer{}
-	cmd.Stderr = stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-		if t.Failed() {
-			t.Logf("nave's stderr:\n%s", stderr.String())
-		}
-	})
+	stdout, _ := startCommand(t, cmd)
 	br := bufio.NewReader(stdout)
 	var all strings.Builder
 	deadline := time.Now().Add(20 * time.Second)

@@ -29,22 +29,7 @@ func startWSGIBinary(t *testing.T, args ...string) (*exec.Cmd, string, *syncBuff
 	bin := buildNave(t)
 	args = append([]string{"wsgi", "--listen", "127.0.0.1:0", "--python", testPython, "--access-log", "off"}, args...)
 	cmd := exec.Command(bin, args...)
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stderr := new(syncBuffer)
-	cmd.Stderr = stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-		if t.Failed() {
-			t.Logf("nave's stderr:\n%s", stderr.String())
-		}
-	})
+	stdout, stderr := startCommand(t, cmd)
 	lines := make(chan string, 1)
 	go func() {
 		line, _ := bufio.NewReader(stdout).ReadString('\n')
@@ -225,4 +210,28 @@ func TestBinaryWSGISignals(t *testing.T) {
 			t.Errorf("worker %d still alive after nave exited", p)
 		}
 	}
+}
+
+// startCommand starts cmd with its standard output piped to the caller,
+// kills it when the test ends, and logs its standard error if the test
+// failed.
+func startCommand(t *testing.T, cmd *exec.Cmd) (io.Reader, *syncBuffer) {
+	t.Helper()
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stderr := new(syncBuffer)
+	cmd.Stderr = stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+		if t.Failed() {
+			t.Logf("nave's stderr:\n%s", stderr.String())
+		}
+	})
+	return stdout, stderr
 }

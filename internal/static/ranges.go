@@ -1,6 +1,9 @@
 package static
 
-import "strconv"
+import (
+	"nave/internal/web"
+	"strconv"
+)
 
 // maxRanges is the most ranges one request may ask for; a Range field
 // with more is ignored and the whole representation sent (RFC 9110 §14.2
@@ -78,7 +81,7 @@ func parseSpec(spec []byte, size int64) (r byteRange, satisfiable, ok bool) {
 	}
 	first, last := trimOWS(spec[:dash]), trimOWS(spec[dash+1:])
 	if len(first) == 0 {
-		n, ok := parseDigits(last)
+		n, ok := web.ParseLength(last)
 		if !ok {
 			return r, false, false
 		}
@@ -88,13 +91,13 @@ func parseSpec(spec []byte, size int64) (r byteRange, satisfiable, ok bool) {
 		n = min(n, size)
 		return byteRange{size - n, n}, true, true
 	}
-	start, ok := parseDigits(first)
+	start, ok := web.ParseLength(first)
 	if !ok {
 		return r, false, false
 	}
 	end := size - 1
 	if len(last) > 0 {
-		e, ok := parseDigits(last)
+		e, ok := web.ParseLength(last)
 		if !ok {
 			return r, false, false
 		}
@@ -107,21 +110,6 @@ func parseSpec(spec []byte, size int64) (r byteRange, satisfiable, ok bool) {
 		return r, false, true
 	}
 	return byteRange{start, end - start + 1}, true, true
-}
-
-// parseDigits parses a non-empty run of decimal digits into an int64.
-func parseDigits(b []byte) (int64, bool) {
-	if len(b) == 0 || len(b) > 18 { // 18 digits cannot overflow
-		return 0, false
-	}
-	var n int64
-	for _, c := range b {
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		n = n*10 + int64(c-'0')
-	}
-	return n, true
 }
 
 // appendContentRange appends "bytes first-last/size" (RFC 9110 §14.4).
