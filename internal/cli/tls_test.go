@@ -249,3 +249,20 @@ func port(addr string) string {
 	_, p, _ := net.SplitHostPort(addr)
 	return p
 }
+
+// TestBinaryWSGIOverTLS: nave wsgi takes the same HTTPS flags, and the app
+// sees the truth: wsgi.url_scheme https and HTTPS=on.
+func TestBinaryWSGIOverTLS(t *testing.T) {
+	needPython(t)
+	state, app := t.TempDir(), t.TempDir()
+	os.WriteFile(filepath.Join(app, "app.py"), []byte(`def app(environ, start_response):
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [("%s %s" % (environ["wsgi.url_scheme"], environ.get("HTTPS"))).encode()]
+`), 0o644)
+	addr, _, _ := startTLSBinary(t, state, "wsgi", "--python", testPython, "--chdir", app, "--workers", "1",
+		"--tls-self-signed", "--listen", "127.0.0.1:0", "--access-log", "off", "app:app")
+	out, err := exec.Command("curl", "-sS", "--cacert", filepath.Join(state, "ca", "ca.crt"), "https://localhost:"+port(addr)+"/").CombinedOutput()
+	if err != nil || string(out) != "https on" {
+		t.Errorf("curl: %q, %v; want %q", out, err, "https on")
+	}
+}
