@@ -251,18 +251,28 @@ func port(addr string) string {
 }
 
 // TestBinaryWSGIOverTLS: nave wsgi takes the same HTTPS flags, and the app
-// sees the truth: wsgi.url_scheme https and HTTPS=on.
+// sees the truth: wsgi.url_scheme https and HTTPS=on. The 500 nave sends
+// for an app that raised keeps the Strict-Transport-Security of --hsts.
 func TestBinaryWSGIOverTLS(t *testing.T) {
 	needPython(t)
 	state, app := t.TempDir(), t.TempDir()
 	os.WriteFile(filepath.Join(app, "app.py"), []byte(`def app(environ, start_response):
+    if environ["PATH_INFO"] == "/boom":
+        start_response("200 OK", [("X-App", "1")])
+        raise RuntimeError("boom")
     start_response("200 OK", [("Content-Type", "text/plain")])
     return [("%s %s" % (environ["wsgi.url_scheme"], environ.get("HTTPS"))).encode()]
 `), 0o644)
 	addr, _, _ := startTLSBinary(t, state, "wsgi", "--python", testPython, "--chdir", app, "--workers", "1",
-		"--tls-self-signed", "--listen", "127.0.0.1:0", "--access-log", "off", "app:app")
-	out, err := exec.Command("curl", "-sS", "--cacert", filepath.Join(state, "ca", "ca.crt"), "https://localhost:"+port(addr)+"/").CombinedOutput()
+		"--tls-self-signed", "--hsts", "1h", "--listen", "127.0.0.1:0", "--access-log", "off", "app:app")
+	ca := filepath.Join(state, "ca", "ca.crt")
+	out, err := exec.Command("curl", "-sS", "--cacert", ca, "https://localhost:"+port(addr)+"/").CombinedOutput()
 	if err != nil || string(out) != "https on" {
 		t.Errorf("curl: %q, %v; want %q", out, err, "https on")
+	}
+	out, err = exec.Command("curl", "-sS", "-i", "--cacert", ca, "https://localhost:"+port(addr)+"/boom").CombinedOutput()
+	head := strings.ToLower(string(out))
+	if err != nil || !strings.HasPrefix(head, "http/1.1 500") || !strings.Contains(head, "strict-transport-security: max-age=3600") || strings.Contains(head, "x-app") {
+		t.Errorf("the app raised: got %q, %v; want a 500 with HSTS and without the app's fields", out, err)
 	}
 }

@@ -26,6 +26,15 @@ func (h *Header) Reset() {
 	h.fields = h.fields[:0]
 }
 
+// Truncate drops every field from the n-th on, keeping the first n (those
+// set before some point, as a gateway drops its app's fields to answer
+// with an error of its own).
+func (h *Header) Truncate(n int) {
+	if n < len(h.fields) {
+		h.fields = h.fields[:n]
+	}
+}
+
 // Len is the number of fields.
 func (h *Header) Len() int { return len(h.fields) }
 

@@ -165,3 +165,19 @@ func renderFields(h *Header) []string {
 	}
 	return out
 }
+
+func TestHeaderTruncate(t *testing.T) {
+	var h Header
+	h.Add("Strict-Transport-Security", "max-age=60")
+	n := h.Len()
+	h.Add("X-App", "1")
+	h.Add("Content-Type", "text/plain")
+	h.Truncate(n)
+	if got := renderFields(&h); !slices.Equal(got, []string{"Strict-Transport-Security: max-age=60"}) {
+		t.Errorf("after Truncate(%d): %q", n, got)
+	}
+	h.Truncate(5) // past the end: nothing changes
+	if h.Len() != 1 {
+		t.Errorf("Truncate past the end: %d fields", h.Len())
+	}
+}

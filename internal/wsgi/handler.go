@@ -117,8 +117,9 @@ func (h *Handler) bodyFailed(w *web.ResponseWriter, err error) {
 // the first body bytes or at the end, so that a failure in between still
 // gets a clean 500.
 func (h *Handler) relay(w *web.ResponseWriter, r *web.Request, c *call) {
-	status := 0      // the app's, once its head came
-	written := false // WriteHeader was called
+	status := 0              // the app's, once its head came
+	written := false         // WriteHeader was called
+	ours := w.Header().Len() // fields set before the app's (HSTS, say)
 	isHead := string(r.Method) == "HEAD"
 	for {
 		ev, seg := c.next(false)
@@ -167,7 +168,7 @@ func (h *Handler) relay(w *web.ResponseWriter, r *web.Request, c *call) {
 				return
 			}
 		case evEnd:
-			h.end(w, r, c, status, written)
+			h.end(w, r, c, status, written, ours)
 			return
 		}
 	}
@@ -198,8 +199,9 @@ func fieldName(name []byte) string {
 	return string(name)
 }
 
-// end finishes the response as the call ended.
-func (h *Handler) end(w *web.ResponseWriter, r *web.Request, c *call, status int, written bool) {
+// end finishes the response as the call ended. An error reply keeps the
+// first ours fields, those set before the app's.
+func (h *Handler) end(w *web.ResponseWriter, r *web.Request, c *call, status int, written bool, ours int) {
 	if c.outcome == outcomeOK {
 		if !written {
 			w.WriteHeader(status)
@@ -218,7 +220,7 @@ func (h *Handler) end(w *web.ResponseWriter, r *web.Request, c *call, status int
 		h.log.Error("request timed out", "method", string(r.Method), "target", string(r.Target))
 	case outcomeWaited:
 		code, reason = 503, "busy, try again"
-		w.Header().Reset()
+		w.Header().Truncate(ours)
 		w.Header().Set("Retry-After", "1")
 	case outcomeStopped:
 		code, reason = 503, "shutting down"
@@ -232,7 +234,7 @@ func (h *Handler) end(w *web.ResponseWriter, r *web.Request, c *call, status int
 		return
 	}
 	if c.outcome != outcomeWaited {
-		w.Header().Reset()
+		w.Header().Truncate(ours)
 	}
 	web.Error(w, code, reason)
 }
