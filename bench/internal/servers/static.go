@@ -61,7 +61,8 @@ func fasthttpFS(e *Env, addr, root string) (proc.Spec, error) {
 
 // nginxConf is nginx at its best for static files on one core. It keeps
 // every path under dir, so it runs as root without touching /etc/nginx or
-// /var/lib/nginx.
+// /var/lib/nginx. Its listener is "deferred" (TCP_DEFER_ACCEPT), as nave's
+// are.
 var nginxConf = template.Must(template.New("nginx").Parse(`daemon off;
 master_process on;
 worker_processes 1;
@@ -102,7 +103,7 @@ http {
     default_type application/octet-stream;
 
     server {
-        listen {{.Addr}}{{if .TLS}} ssl{{end}} backlog=4096;
+        listen {{.Addr}}{{if .TLS}} ssl{{end}} backlog=4096 deferred;
         root {{.Root}};
         index index.html;
 {{- with .TLS}}

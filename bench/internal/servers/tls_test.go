@@ -44,7 +44,7 @@ func TestNginxConf(t *testing.T) {
 		t.Fatal(err)
 	}
 	conf := readConf(t, plain.Args[len(plain.Args)-1])
-	want := "    server {\n        listen 127.0.0.1:8080 backlog=4096;\n        root /srv/www;\n" +
+	want := "    server {\n        listen 127.0.0.1:8080 backlog=4096 deferred;\n        root /srv/www;\n" +
 		"        index index.html;\n    }\n}\n"
 	if !strings.HasSuffix(conf, want) || strings.Contains(conf, "ssl") {
 		t.Errorf("plain server block: got\n%s\nwant it to end with\n%s", conf, want)
@@ -55,7 +55,7 @@ func TestNginxConf(t *testing.T) {
 	}
 	conf = readConf(t, s.Args[len(s.Args)-1])
 	for _, line := range []string{
-		"listen 127.0.0.1:8443 ssl backlog=4096;",
+		"listen 127.0.0.1:8443 ssl backlog=4096 deferred;",
 		"ssl_certificate /certs/cert.pem;",
 		"ssl_certificate_key /certs/key.pem;",
 		"ssl_protocols TLSv1.2 TLSv1.3;",
