@@ -312,6 +312,7 @@ const tlsFlagsUsage = `HTTPS (then --listen defaults to 127.0.0.1:8443):
   --hsts D               send Strict-Transport-Security: max-age=D on HTTPS
   --redirect-http ADDR   also listen on ADDR in the clear and redirect every
                          request to https with 308
+
 Automatic certificates (ACME; with --domain and neither --tls-cert nor
 --tls-self-signed):
   --acme-email ADDR      the account's contact address (optional)
