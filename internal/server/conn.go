@@ -65,9 +65,10 @@ type conn struct {
 	tcp *net.TCPConn
 	// tlsConf is the listener's TLS configuration: non-nil until the
 	// handshake is done on a TLS connection (see tls.go).
-	tlsConf  *tls.Config
-	tlsState tls.ConnectionState // valid when isTLS
-	isTLS    bool
+	tlsConf *tls.Config
+	// tlsState is the handshake's outcome, nil in the clear: a pointer,
+	// so that a plain connection does not carry its 192 bytes.
+	tlsState *tls.ConnectionState
 	raw      syscall.RawConn // nil when nc has no file descriptor
 	remote   netip.AddrPort
 	local    netip.AddrPort
@@ -224,8 +225,8 @@ func (c *conn) serveOne(ex *exchange) bool {
 func (c *conn) describe(req *http1.Request, start time.Time) {
 	req.RemoteAddr, req.LocalAddr, req.Start = c.remote, c.local, start
 	req.Scheme = "http"
-	if c.isTLS {
-		req.Scheme, req.TLS = "https", &c.tlsState
+	if c.tlsState != nil {
+		req.Scheme, req.TLS = "https", c.tlsState
 	}
 }
 
@@ -262,7 +263,7 @@ const lingerTimeout = 5 * time.Second
 // the response the client has not read yet (RFC 9112 §9.6).
 func (c *conn) lingerClose() {
 	tc := c.tcp
-	if c.isTLS {
+	if c.tlsState != nil {
 		// close_notify first (RFC 8446 §6.1), so the client knows the
 		// response is complete; it is one small write.
 		c.nc.(*tls.Conn).CloseWrite()

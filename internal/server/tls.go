@@ -56,14 +56,15 @@ func (c *conn) handshake() (*exchange, error) {
 		c.s.log.Debug("TLS handshake failed", "remote", c.remote.String(), "err", err)
 		return nil, err
 	}
-	c.nc, c.raw, c.isTLS = tc, nil, true
+	c.nc, c.raw = tc, nil
 	// No more parking: crypto/tls may hold bytes the socket no longer
 	// shows. The sweep reads fd under s.mu.
 	c.s.mu.Lock()
 	c.fd = -1
 	c.s.mu.Unlock()
-	c.tlsState = tc.ConnectionState()
-	if p := c.tlsState.NegotiatedProtocol; p != "" && p != "http/1.1" {
+	st := tc.ConnectionState()
+	c.tlsState = &st
+	if p := st.NegotiatedProtocol; p != "" && p != "http/1.1" {
 		// Another protocol was agreed (acme-tls/1: a CA's validator,
 		// which needed only the handshake); there is no HTTP to serve.
 		return nil, errOtherProtocol
