@@ -5,7 +5,9 @@
 //
 // Prefixes match whole segments of the percent-decoded path, as nginx's
 // locations do: "/static" holds "/static" and "/static/app.css" (and
-// "/st%61tic/app.css"), not "/staticfiles".
+// "/st%61tic/app.css"), not "/staticfiles". The segment must end with a
+// literal "/" ("/static%2Fapp.css" is not under "/static"), so that
+// PathInfo starts with "/".
 //
 // It imports web and the standard library only.
 package route
@@ -83,7 +85,10 @@ func match(path []byte, prefix string) (int, bool) {
 		}
 		i += n
 	}
-	if c, n := decodeAt(path, i); n != 0 && c != '/' {
+	// The prefix ends at a literal "/" or the path's end: an escaped
+	// slash ("%2F") does not end a segment here, so that PathInfo always
+	// starts with "/".
+	if i < len(path) && path[i] != '/' {
 		return 0, false
 	}
 	return i, true

@@ -19,7 +19,7 @@ func TestMatch(t *testing.T) {
 		{"/staticfiles/a", "/static", 0, false},
 		{"/stat", "/static", 0, false},
 		{"/st%61tic/a.css", "/static", 9, true},
-		{"/st%61tic%2Fa.css", "/static", 9, true},
+		{"/st%61tic%2Fa.css", "/static", 0, false}, // an escaped slash ends no segment
 		{"/%zzstatic", "/static", 0, false},
 		{"/anything", "", 0, true},
 		{"*", "", 0, true},
@@ -89,4 +89,58 @@ func TestNewErrors(t *testing.T) {
 			t.Errorf("New(%v): no error", ms)
 		}
 	}
+}
+
+// FuzzMatch checks match against a plain reference: decode the path's
+// percent-escapes, then compare whole segments.
+func FuzzMatch(f *testing.F) {
+	for _, seed := range [][2]string{
+		{"/static/a.css", "/static"}, {"/st%61tic/a", "/static"}, {"/staticx", "/static"},
+		{"/a%2fb", "/a"}, {"/%", "/"}, {"*", ""}, {"/a%zz/b", "/a%zz"},
+	} {
+		f.Add(seed[0], seed[1])
+	}
+	f.Fuzz(func(t *testing.T, path, prefix string) {
+		if prefix != "" && (prefix[0] != '/' || prefix[len(prefix)-1] == '/') {
+			return // New never compiles such a prefix
+		}
+		n, ok := match([]byte(path), prefix)
+		// The reference: some raw prefix of path decodes to prefix and is
+		// followed by a literal "/" or the end.
+		want := prefix == ""
+		for i := 0; i <= len(path) && !want; i++ {
+			if string(decodeAll([]byte(path[:i]))) == prefix && (i == len(path) || path[i] == '/') && !splitsEscape(path, i) {
+				want = true
+			}
+		}
+		if ok != want {
+			t.Fatalf("match(%q, %q) = %v, reference %v", path, prefix, ok, want)
+		}
+		if ok && prefix != "" && (string(decodeAll([]byte(path[:n]))) != prefix || n < len(path) && path[n] != '/') {
+			t.Fatalf("match(%q, %q): raw prefix %q", path, prefix, path[:n])
+		}
+	})
+}
+
+// splitsEscape reports whether i falls inside a valid percent-escape of path.
+func splitsEscape(path string, i int) bool {
+	for j := 0; j < i; {
+		_, n := decodeAt([]byte(path), j)
+		if j+n > i {
+			return true
+		}
+		j += n
+	}
+	return false
+}
+
+// decodeAll decodes every valid percent-escape, as match reads the path.
+func decodeAll(b []byte) []byte {
+	var out []byte
+	for i := 0; i < len(b); {
+		c, n := decodeAt(b, i)
+		out = append(out, c)
+		i += n
+	}
+	return out
 }
