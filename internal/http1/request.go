@@ -53,8 +53,7 @@ type Request struct {
 
 // Reset clears r for the next request, keeping the capacity of its headers.
 func (r *Request) Reset() {
-	h, t := r.Header, r.Trailer
-	h.Reset()
-	t.Reset()
-	*r = Request{Request: web.Request{Header: h, Trailer: t}}
+	r.Request.Reset()
+	r.ProtoMinor, r.Chunked, r.Close, r.ExpectContinue = 0, false, false, false
+	r.Body, r.ps = Body{}, parseState{}
 }
