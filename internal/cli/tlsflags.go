@@ -264,7 +264,7 @@ func (h *redirectHandler) Serve(w *web.ResponseWriter, r *web.Request) {
 		w.WriteString(body)
 		return
 	}
-	host := hostOnly(r.Authority)
+	host := web.Hostname(r.Authority)
 	if len(host) == 0 {
 		web.Error(w, 400, "a Host is needed to redirect to https")
 		return
@@ -282,15 +282,6 @@ func (h *redirectHandler) Serve(w *web.ResponseWriter, r *web.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.WriteHeader(308)
 	w.WriteString("308 Permanent Redirect: this site is served over https\n")
-}
-
-// hostOnly drops the port from an authority; an IP-literal keeps its
-// brackets.
-func hostOnly(a []byte) []byte {
-	if i := strings.LastIndexByte(string(a), ':'); i >= 0 && !strings.Contains(string(a[i:]), "]") {
-		return a[:i]
-	}
-	return a
 }
 
 const tlsFlagsUsage = `HTTPS (then --listen defaults to 127.0.0.1:8443):

@@ -106,3 +106,22 @@ func (r *Request) PathInfo() []byte {
 }
 
 var slash = []byte{'/'}
+
+// Hostname drops the port from an authority (a Host value); an IP-literal
+// keeps its brackets, as in a URL.
+func Hostname(authority []byte) []byte {
+	if len(authority) > 0 && authority[0] == '[' {
+		for i, c := range authority {
+			if c == ']' {
+				return authority[:i+1]
+			}
+		}
+		return authority
+	}
+	for i := len(authority) - 1; i >= 0; i-- {
+		if authority[i] == ':' {
+			return authority[:i]
+		}
+	}
+	return authority
+}

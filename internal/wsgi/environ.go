@@ -84,7 +84,7 @@ func appendEnviron(b []byte, r *web.Request, e *envRequest) []byte {
 // on (RFC 3875 §4.1.14, §4.1.15).
 func appendServer(b []byte, r *web.Request) []byte {
 	b = append(b, "SERVER_NAME\x00"...)
-	switch host := hostName(r.Authority); {
+	switch host := web.Hostname(r.Authority); {
 	case len(host) > 0:
 		b = append(b, host...)
 	case r.LocalAddr.IsValid():
@@ -97,25 +97,6 @@ func appendServer(b []byte, r *web.Request) []byte {
 		return appendPort(b, "SERVER_PORT", r.LocalAddr)
 	}
 	return appendPair(b, "SERVER_PORT", "80")
-}
-
-// hostName drops the port from a Host value; an IP-literal keeps its
-// brackets, as in a URL.
-func hostName(host []byte) []byte {
-	if len(host) > 0 && host[0] == '[' {
-		for i, c := range host {
-			if c == ']' {
-				return host[:i+1]
-			}
-		}
-		return host
-	}
-	for i := len(host) - 1; i >= 0; i-- {
-		if host[i] == ':' {
-			return host[:i]
-		}
-	}
-	return host
 }
 
 func appendPort(b []byte, key string, ap netip.AddrPort) []byte {

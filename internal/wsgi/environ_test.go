@@ -27,21 +27,6 @@ func TestDecodePath(t *testing.T) {
 	}
 }
 
-func TestHostName(t *testing.T) {
-	for _, tc := range []struct{ host, want string }{
-		{"example.com", "example.com"},
-		{"example.com:8080", "example.com"},
-		{"[::1]:8080", "[::1]"},
-		{"[::1]", "[::1]"},
-		{"127.0.0.1:80", "127.0.0.1"},
-		{"", ""},
-	} {
-		if got := string(hostName([]byte(tc.host))); got != tc.want {
-			t.Errorf("hostName(%q): got %q, want %q", tc.host, got, tc.want)
-		}
-	}
-}
-
 // environOf parses raw and builds its environ as the handler would.
 func environOf(t *testing.T, raw, mount string, bodyLen int64) map[string]string {
 	t.Helper()
