@@ -22,10 +22,8 @@ func (s *Writer) Upgrade(h *web.Head) (io.ReadWriteCloser, error) {
 	}
 	s.committed, s.close = true, true
 	b := appendStatusLine(s.head[:0], 101, h.Reason)
-	b = append(b, "Date: "...)
-	b = append(b, s.httpDate(s.req.Start)...)
-	b = append(b, "\r\nServer: "+web.ServerName+"\r\n"...)
-	b = appendFields(b, h.Header, false)
+	b = s.appendDateServer(b, h.Header)
+	b = appendFields(b, h.Header, false) // Connection and Upgrade included
 	s.head = append(b, '\r', '\n')
 	s.output(s.head)
 	if s.err != nil {

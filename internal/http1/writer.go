@@ -216,14 +216,7 @@ func (s *Writer) appendHead(b []byte, h *web.Head) []byte {
 		}
 	}
 	b = appendStatusLine(b, h.Status, h.Reason)
-	if !h.Header.Has("Date") {
-		b = append(b, "Date: "...)
-		b = append(b, s.httpDate(s.req.Start)...)
-		b = append(b, '\r', '\n')
-	}
-	if !h.Header.Has("Server") {
-		b = append(b, "Server: "+web.ServerName+"\r\n"...)
-	}
+	b = s.appendDateServer(b, h.Header)
 	b = appendFields(b, h.Header, true)
 	if h.Length >= 0 {
 		b = append(b, "Content-Length: "...)
@@ -240,6 +233,20 @@ func (s *Writer) appendHead(b []byte, h *web.Head) []byte {
 		b = append(b, "Connection: keep-alive\r\n"...)
 	}
 	return append(b, '\r', '\n')
+}
+
+// appendDateServer appends Date (the request's arrival) and Server,
+// unless the handler set its own.
+func (s *Writer) appendDateServer(b []byte, h *web.Header) []byte {
+	if !h.Has("Date") {
+		b = append(b, "Date: "...)
+		b = append(b, s.httpDate(s.req.Start)...)
+		b = append(b, '\r', '\n')
+	}
+	if !h.Has("Server") {
+		b = append(b, "Server: "+web.ServerName+"\r\n"...)
+	}
+	return b
 }
 
 // appendFields appends h's fields as "Name: value\r\n", without the
