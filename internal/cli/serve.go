@@ -158,10 +158,14 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	defer alog.Close()
 	defer ls.close()
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
-	defer reloadOnHangup(hup, logger, ls, nil)()
+	if ls.tls != nil {
+		// SIGHUP reloads the certificates; in the clear there is nothing
+		// to reload and it keeps its default action.
+		hup := make(chan os.Signal, 1)
+		signal.Notify(hup, syscall.SIGHUP)
+		defer signal.Stop(hup)
+		defer reloadOnHangup(hup, logger, ls, nil)()
+	}
 	cfg := o.server.timeouts
 	cfg.Handler = o.server.tls.wrap(handler)
 	cfg.Limits = o.server.limits()
