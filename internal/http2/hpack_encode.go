@@ -1,0 +1,356 @@
+package http2
+
+import "bytes"
+
+// Encoder encodes the header blocks of one connection (RFC 7541 §3) against
+// its dynamic table. The zero value must be Init'ed before use.
+//
+// Encoding policy:
+//   - :status 200, 204, 206, 304, 400, 404 and 500 are indexed from the
+//     static table (1 byte); other codes go as any other field.
+//   - A field whose name and value are in the dynamic table is sent
+//     indexed (1-2 bytes).
+//   - Otherwise a literal, naming the field by index when the name is in
+//     the static table, else when it is in the dynamic table:
+//   - never indexed (RFC 7541 §6.2.3, §7.1.3) for set-cookie, cookie,
+//     authorization and proxy-authorization, so that no intermediary
+//     stores credentials in a table, where a guessing attack (CRIME) could
+//     probe them;
+//   - without indexing for fields whose values rarely repeat on one
+//     connection (content-length, etag, last-modified, content-range,
+//     location), for values longer than maxIndexedValue, and for entries
+//     larger than the whole table: indexing them would only evict entries
+//     that do repeat;
+//   - with incremental indexing for the rest, such as content-type, server,
+//     cache-control and date (which repeats within a second).
+//   - Each string is Huffman coded when that is shorter.
+//
+// The dynamic table is searched newest first comparing lengths before
+// bytes; its at most DefaultTableSize/32 = 128 entries (about 50 for
+// typical responses) are scanned faster than a hash of (name, value) would
+// be computed and kept up to date.
+type Encoder struct {
+	table dynamicTable
+
+	// pending is set when the next block must start with size updates: to
+	// minSize, the smallest size set since the last block, if that is
+	// below table.max, and then to table.max (RFC 7541 §4.2).
+	pending bool
+	minSize uint32
+
+	lower []byte // the lowercased name of the field being encoded
+}
+
+// maxIndexedValue is the longest value the encoder adds to the table.
+const maxIndexedValue = 256
+
+// Representations of a literal field (RFC 7541 §6.2): the first byte's
+// pattern and the length of the name index prefix.
+const (
+	litIndexed      = 0x40 // §6.2.1, 6-bit prefix
+	litNotIndexed   = 0x00 // §6.2.2, 4-bit prefix
+	litNeverIndexed = 0x10 // §6.2.3, 4-bit prefix
+)
+
+// Init (re)sets the encoder for a new connection, with the default 4096-byte
+// table the peer starts with.
+func (e *Encoder) Init() {
+	e.table.reset(DefaultTableSize)
+	e.pending, e.minSize = false, 0
+	e.lower = e.lower[:0]
+}
+
+// SetMaxTableSize applies the peer's SETTINGS_HEADER_TABLE_SIZE. The encoder
+// uses min(n, 4096) and emits the dynamic table size update the next block
+// must start with (RFC 7541 §4.2) if its size changed.
+func (e *Encoder) SetMaxTableSize(n uint32) {
+	n = min(n, DefaultTableSize)
+	if n == e.table.max {
+		return
+	}
+	if !e.pending || n < e.minSize {
+		e.minSize = n
+	}
+	e.pending = true
+	e.table.setMax(n)
+}
+
+// AppendStatus begins a header block: it appends any pending table size update
+// and then :status. code is 100..999; any other code panics.
+func (e *Encoder) AppendStatus(dst []byte, code int) []byte {
+	if code < 100 || code > 999 {
+		panic("http2: status code out of range")
+	}
+	dst = e.BeginBlock(dst)
+	switch code {
+	case 200:
+		return append(dst, 0x80|8)
+	case 204:
+		return append(dst, 0x80|9)
+	case 206:
+		return append(dst, 0x80|10)
+	case 304:
+		return append(dst, 0x80|11)
+	case 400:
+		return append(dst, 0x80|12)
+	case 404:
+		return append(dst, 0x80|13)
+	case 500:
+		return append(dst, 0x80|14)
+	}
+	v := [3]byte{byte('0' + code/100), byte('0' + code/10%10), byte('0' + code%10)}
+	e.lower = append(e.lower[:0], ":status"...)
+	return e.appendField(dst, e.lower, v[:])
+}
+
+// BeginBlock appends any pending table size update, for a block that does not
+// start with :status (trailers).
+func (e *Encoder) BeginBlock(dst []byte) []byte {
+	if !e.pending {
+		return dst
+	}
+	if e.minSize < e.table.max {
+		dst = appendInt(dst, 0x20, 5, uint64(e.minSize))
+	}
+	e.pending = false
+	return appendInt(dst, 0x20, 5, uint64(e.table.max))
+}
+
+// AppendField appends one field. name is in any case; HTTP/2 requires
+// lowercase, so the encoder lowercases it as it writes (web.Header keeps the
+// case a handler set, like "Content-Type"). The caller has validated both.
+func (e *Encoder) AppendField(dst []byte, name, value []byte) []byte {
+	e.lower = appendLower(e.lower[:0], name)
+	return e.appendField(dst, e.lower, value)
+}
+
+// appendField appends a field whose name is lowercase and does not alias
+// the dynamic table.
+func (e *Encoder) appendField(dst, name, value []byte) []byte {
+	rep := e.representation(name, value)
+	nameIdx, full := staticSearch(name, value)
+	dynFull, dynName := e.table.search(name, value)
+	switch {
+	case rep == litNeverIndexed:
+		// Sent as such even when its value is in a table, so that the
+		// peer knows to keep it out of its own tables.
+	case full:
+		return appendInt(dst, 0x80, 7, uint64(nameIdx))
+	case dynFull != 0:
+		return appendInt(dst, 0x80, 7, uint64(staticLen+dynFull))
+	}
+	if nameIdx == 0 && dynName != 0 {
+		nameIdx = staticLen + dynName
+	}
+	prefix := uint8(4)
+	if rep == litIndexed {
+		prefix = 6
+	}
+	dst = appendInt(dst, rep, prefix, uint64(nameIdx))
+	if nameIdx == 0 {
+		dst = appendString(dst, name)
+	}
+	dst = appendString(dst, value)
+	if rep == litIndexed {
+		e.table.add(name, value)
+	}
+	return dst
+}
+
+// representation chooses the literal representation of a field by the
+// policy documented on Encoder.
+func (e *Encoder) representation(name, value []byte) byte {
+	switch string(name) {
+	case "set-cookie", "cookie", "authorization", "proxy-authorization":
+		return litNeverIndexed
+	case "content-length", "etag", "last-modified", "content-range", "location":
+		return litNotIndexed
+	}
+	if len(value) > maxIndexedValue || len(name)+len(value)+entryOverhead > int(e.table.max) {
+		return litNotIndexed
+	}
+	return litIndexed
+}
+
+// search returns the index of the newest entry holding name and value, and
+// of the newest holding name; 0 for none.
+func (t *dynamicTable) search(name, value []byte) (full, nameOnly int) {
+	for i := len(t.ents) - 1; i >= t.first; i-- {
+		en := t.ents[i]
+		if int(en.nlen) != len(name) || !bytes.Equal(t.buf[en.off:en.off+en.nlen], name) {
+			continue
+		}
+		idx := len(t.ents) - i
+		v0 := en.off + en.nlen
+		if int(en.vlen) == len(value) && bytes.Equal(t.buf[v0:v0+en.vlen], value) {
+			return idx, idx
+		}
+		if nameOnly == 0 {
+			nameOnly = idx
+		}
+	}
+	return 0, nameOnly
+}
+
+// staticSearch returns the static index of the first entry named name (0
+// if none), and whether an entry holds both name and value, in which case
+// the index is that entry's.
+func staticSearch(name, value []byte) (idx int, full bool) {
+	idx = staticIndex(name)
+	if idx == 0 {
+		return 0, false
+	}
+	for i := idx; i <= staticLen && staticTable[i-1].name == string(name); i++ {
+		if staticTable[i-1].value == string(value) {
+			return i, true
+		}
+	}
+	return idx, false
+}
+
+// staticIndex is the static index of the first entry named name, or 0.
+func staticIndex(name []byte) int {
+	switch string(name) {
+	case ":authority":
+		return 1
+	case ":method":
+		return 2
+	case ":path":
+		return 4
+	case ":scheme":
+		return 6
+	case ":status":
+		return 8
+	case "accept-charset":
+		return 15
+	case "accept-encoding":
+		return 16
+	case "accept-language":
+		return 17
+	case "accept-ranges":
+		return 18
+	case "accept":
+		return 19
+	case "access-control-allow-origin":
+		return 20
+	case "age":
+		return 21
+	case "allow":
+		return 22
+	case "authorization":
+		return 23
+	case "cache-control":
+		return 24
+	case "content-disposition":
+		return 25
+	case "content-encoding":
+		return 26
+	case "content-language":
+		return 27
+	case "content-length":
+		return 28
+	case "content-location":
+		return 29
+	case "content-range":
+		return 30
+	case "content-type":
+		return 31
+	case "cookie":
+		return 32
+	case "date":
+		return 33
+	case "etag":
+		return 34
+	case "expect":
+		return 35
+	case "expires":
+		return 36
+	case "from":
+		return 37
+	case "host":
+		return 38
+	case "if-match":
+		return 39
+	case "if-modified-since":
+		return 40
+	case "if-none-match":
+		return 41
+	case "if-range":
+		return 42
+	case "if-unmodified-since":
+		return 43
+	case "last-modified":
+		return 44
+	case "link":
+		return 45
+	case "location":
+		return 46
+	case "max-forwards":
+		return 47
+	case "proxy-authenticate":
+		return 48
+	case "proxy-authorization":
+		return 49
+	case "range":
+		return 50
+	case "referer":
+		return 51
+	case "refresh":
+		return 52
+	case "retry-after":
+		return 53
+	case "server":
+		return 54
+	case "set-cookie":
+		return 55
+	case "strict-transport-security":
+		return 56
+	case "transfer-encoding":
+		return 57
+	case "user-agent":
+		return 58
+	case "vary":
+		return 59
+	case "via":
+		return 60
+	case "www-authenticate":
+		return 61
+	}
+	return 0
+}
+
+// appendInt appends the integer v with an n-bit prefix (RFC 7541 §5.1);
+// flags fills the first byte's bits above the prefix.
+func appendInt(dst []byte, flags byte, n uint8, v uint64) []byte {
+	limit := uint64(1)<<n - 1
+	if v < limit {
+		return append(dst, flags|byte(v))
+	}
+	dst = append(dst, flags|byte(limit))
+	for v -= limit; v >= 0x80; v >>= 7 {
+		dst = append(dst, byte(v)|0x80)
+	}
+	return append(dst, byte(v))
+}
+
+// appendString appends a string literal (RFC 7541 §5.2), Huffman coded when
+// that is shorter.
+func appendString(dst, s []byte) []byte {
+	if n := huffmanLen(s); n < len(s) {
+		dst = appendInt(dst, 0x80, 7, uint64(n))
+		return appendHuffman(dst, s)
+	}
+	dst = appendInt(dst, 0, 7, uint64(len(s)))
+	return append(dst, s...)
+}
+
+// appendLower appends s with ASCII letters lowercased.
+func appendLower(dst, s []byte) []byte {
+	for _, c := range s {
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		dst = append(dst, c)
+	}
+	return dst
+}
