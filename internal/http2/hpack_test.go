@@ -730,6 +730,27 @@ func BenchmarkEncodeResponse(b *testing.B) {
 			}
 		}
 	})
+	// A table filled with other fields (about 60 entries) first, for
+	// the cost of scanning it.
+	b.Run("nave_full_table", func(b *testing.B) {
+		var e Encoder
+		e.Init()
+		var dst []byte
+		for i := range 60 {
+			dst = e.AppendField(dst[:0], fmt.Appendf(nil, "x-filler-%d", i), []byte("v"))
+		}
+		dst = e.AppendStatus(dst[:0], 200)
+		for _, f := range fields {
+			dst = e.AppendField(dst, []byte(f.name), []byte(f.value))
+		}
+		b.ReportAllocs()
+		for b.Loop() {
+			dst = e.AppendStatus(dst[:0], 200)
+			for _, f := range fields {
+				dst = e.AppendField(dst, []byte(f.name), []byte(f.value))
+			}
+		}
+	})
 	b.Run("xnet", func(b *testing.B) {
 		var buf bytes.Buffer
 		e := hpack.NewEncoder(&buf)
