@@ -28,6 +28,7 @@ type serverFlags struct {
 	timeouts     server.Config
 	drainTimeout time.Duration
 	tls          tlsFlags
+	h2           h2Flags
 }
 
 // register declares the flags on fs with their defaults.
@@ -49,6 +50,7 @@ func (f *serverFlags) register(fs *flag.FlagSet) {
 	fs.DurationVar(&f.timeouts.IdleTimeout, "idle-timeout", server.DefaultIdleTimeout, "")
 	fs.DurationVar(&f.drainTimeout, "drain-timeout", DefaultDrainTimeout, "")
 	f.tls.register(fs)
+	f.h2.register(fs)
 }
 
 // Default listening addresses, plain and with HTTPS.
@@ -63,6 +65,10 @@ func (f *serverFlags) check() error {
 		return err
 	}
 	f.timeouts.HandshakeTimeout = f.tls.handshakeTimeout
+	if err := f.h2.check(&f.timeouts); err != nil {
+		return err
+	}
+	f.tls.http2 = f.h2.on
 	if f.listen == "" {
 		f.listen = DefaultListen
 		if f.tls.enabled() {
@@ -188,4 +194,4 @@ const serverFlagsUsage = `Server (as for nave serve):
   --head-timeout D, --body-timeout D, --write-timeout D, --idle-timeout D
                          (defaults 30s, 60s, 60s, 75s)
   --drain-timeout D      for requests in flight to finish at shutdown (default 30s)
-` + tlsFlagsUsage
+` + tlsFlagsUsage + h2FlagsUsage

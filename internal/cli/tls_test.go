@@ -272,7 +272,7 @@ func TestBinaryWSGIOverTLS(t *testing.T) {
 	}
 	out, err = exec.Command("curl", "-sS", "-i", "--cacert", ca, "https://localhost:"+port(addr)+"/boom").CombinedOutput()
 	head := strings.ToLower(string(out))
-	if err != nil || !strings.HasPrefix(head, "http/1.1 500") || !strings.Contains(head, "strict-transport-security: max-age=3600") || strings.Contains(head, "x-app") {
+	if err != nil || !strings.HasPrefix(head, "http/2 500") || !strings.Contains(head, "strict-transport-security: max-age=3600") || strings.Contains(head, "x-app") {
 		t.Errorf("the app raised: got %q, %v; want a 500 with HSTS and without the app's fields", out, err)
 	}
 }

@@ -34,6 +34,7 @@ type tlsFlags struct {
 	acmeCA              string
 	acmeCARoot          string
 	acmeChallenges      string
+	http2               bool // offer h2 by ALPN (set from the HTTP/2 flags)
 }
 
 // listFlag collects the values of a repeatable flag.
@@ -124,7 +125,11 @@ func (f *tlsFlags) setup(ctx context.Context, log *slog.Logger, stdout io.Writer
 			return nil, err
 		}
 	}
-	tc, err := certs.ServerConfig(store, certs.Options{NextProtos: []string{"http/1.1"}, TicketKeyFile: f.ticketKeyFile})
+	protos := []string{"http/1.1"}
+	if f.http2 {
+		protos = []string{"h2", "http/1.1"}
+	}
+	tc, err := certs.ServerConfig(store, certs.Options{NextProtos: protos, TicketKeyFile: f.ticketKeyFile})
 	if err != nil {
 		return nil, &usageError{err}
 	}

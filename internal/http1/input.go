@@ -46,6 +46,25 @@ func (in *Input) TakeBuffer() []byte {
 	return b
 }
 
+// Peek returns the next n unconsumed bytes, reading from Src until that
+// many are buffered. They are valid until the next read.
+func (in *Input) Peek(n int) ([]byte, error) {
+	for in.w-in.r < n {
+		if err := in.fill(); err != nil {
+			return in.buf[in.r:in.w], err
+		}
+	}
+	return in.buf[in.r : in.r+n], nil
+}
+
+// Take consumes and returns every buffered byte, valid until the next
+// read: for a connection handed to another protocol.
+func (in *Input) Take() []byte {
+	b := in.buf[in.r:in.w]
+	in.r = in.w
+	return b
+}
+
 // fill reads at least one more byte from Src, compacting or growing the
 // buffer when it is full, never touching buf[:keep]. Growth is bounded by
 // the callers' limits.

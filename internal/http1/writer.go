@@ -74,6 +74,10 @@ func (s *Writer) Buffer() []byte { return s.buf[headroom : len(s.buf)-tailroom] 
 // client sees the response is incomplete.
 func (s *Writer) Abort() { s.close = true }
 
+// Detach does nothing: an HTTP/1 handler has its connection's goroutine
+// to itself.
+func (s *Writer) Detach() {}
+
 // Interim sends a 1xx response with h's fields, to HTTP/1.1 clients only
 // (RFC 9110 §15.2), and only before the final head.
 func (s *Writer) Interim(status int, h *web.Header) error {

@@ -1,6 +1,15 @@
 // Package http2 is nave's HTTP/2 codec and server connection (RFC 9113,
 // RFC 7541).
 //
+// A Conn serves one connection below the neutral exchange: each stream is
+// a web.Request and a web.Stream, pooled whole, and the handler sees only
+// web. Handlers run on the goroutine that reads the connection, so that a
+// batch of requests is answered by one write; one about to wait hands the
+// reading to a new goroutine first (conn.go). Frames are read and written
+// by its own small codec (frame.go), which allocates nothing. It imports
+// internal/web and the standard library, nothing of the server or the
+// handlers.
+//
 // The HPACK codec (hpack*.go) decodes a header block straight into the
 // caller's storage and encodes one from it without allocating per field or
 // per block once its buffers have grown: names and values stay byte slices,

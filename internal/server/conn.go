@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"nave/internal/http1"
+	"nave/internal/http2"
 	"nave/internal/web"
 )
 
@@ -77,7 +78,9 @@ type conn struct {
 	wakeMu   sync.Mutex
 	// idleSince is when the connection last went idle (unix nanoseconds).
 	idleSince atomic.Int64
-	ex        *exchange // non-nil while a request is in progress or pipelined bytes wait
+	ex        *exchange   // non-nil while a request is in progress or pipelined bytes wait
+	mayH2C    bool        // a cleartext connection whose first bytes are still to be checked for h2c
+	h2        *http2.Conn // the HTTP/2 connection it became; guarded by wakeMu
 
 	phase         phase
 	linger        bool      // input may still be arriving when the connection closes
@@ -103,6 +106,7 @@ type conn struct {
 func (s *Server) newConn(nc net.Conn, tc *tls.Config) *conn {
 	c := &conn{s: s, nc: nc, fd: -1, tlsConf: tc}
 	c.tcp, _ = nc.(*net.TCPConn)
+	c.mayH2C = tc == nil && !s.cfg.DisableH2C
 	// Not idle until await says so: the zero state is stateIdle, and the
 	// zero idleSince is long ago, so the sweep would wake the connection
 	// before its goroutine's first wait, whose fresh deadline the wake
@@ -146,6 +150,15 @@ func (c *conn) serve() {
 				return // the parker owns c now; touch nothing
 			}
 			continue
+		}
+		if err == errH2 || err == nil && c.mayH2C && c.isH2C(ex) {
+			var buffered []byte
+			if ex != nil {
+				buffered = ex.in.Take()
+			}
+			c.serveH2(buffered)
+			c.finish()
+			return
 		}
 		if err != nil || !c.serveOne(ex) {
 			c.finish()

@@ -157,6 +157,10 @@ func (c *conn) attach(ex *exchange, n int, err error) (*exchange, error) {
 func (c *conn) wake() {
 	c.wakeMu.Lock()
 	defer c.wakeMu.Unlock()
+	if c.h2 != nil {
+		c.h2.Shutdown() // GOAWAY; streams in flight finish
+		return
+	}
 	if c.state.CompareAndSwap(stateIdle, stateWoken) {
 		c.nc.SetReadDeadline(time.Now())
 	}

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"nave/internal/http1"
+	"nave/internal/http2"
 	"nave/internal/web"
 )
 
@@ -54,6 +55,12 @@ type Config struct {
 	Logger           *slog.Logger // server errors; nil discards them
 	// AccessLog, when set, is called after each response.
 	AccessLog func(r *web.Request, w *web.ResponseWriter)
+	// HTTP2 holds HTTP/2's limits; its Handler, Logger and AccessLog are
+	// the ones above. HTTP/2 is served over TLS when the listener's
+	// tls.Config offers "h2" by ALPN, and in the clear to clients that
+	// open with its preface (h2c), unless DisableH2C.
+	HTTP2      http2.Config
+	DisableH2C bool
 }
 
 func (c *Config) headTimeout() time.Duration  { return orDefault(c.HeadTimeout, DefaultHeadTimeout) }
@@ -80,6 +87,7 @@ type Server struct {
 	done     chan struct{} // closed by Shutdown and Close
 	conns    sync.WaitGroup
 	pool     sync.Pool // *exchange
+	h2       http2.Config
 
 	mu        sync.Mutex
 	listeners map[net.Listener]struct{} // guarded by mu
@@ -109,6 +117,20 @@ func New(cfg Config) *Server {
 		s.log = slog.New(slog.DiscardHandler)
 	}
 	s.pool.New = func() any { return new(exchange) }
+	s.h2 = cfg.HTTP2
+	s.h2.Handler, s.h2.Logger, s.h2.AccessLog = s.handler, s.log, cfg.AccessLog
+	if s.h2.IdleTimeout == 0 {
+		s.h2.IdleTimeout = cfg.IdleTimeout
+	}
+	if s.h2.WriteTimeout == 0 {
+		s.h2.WriteTimeout = cfg.WriteTimeout
+	}
+	if s.h2.BodyTimeout == 0 {
+		s.h2.BodyTimeout = cfg.BodyTimeout
+	}
+	if s.h2.HeadTimeout == 0 {
+		s.h2.HeadTimeout = cfg.HeadTimeout
+	}
 	return s
 }
 

@@ -64,6 +64,9 @@ func (c *conn) handshake() (*exchange, error) {
 	c.s.mu.Unlock()
 	st := tc.ConnectionState()
 	c.tlsState = &st
+	if st.NegotiatedProtocol == "h2" {
+		return nil, errH2
+	}
 	if p := st.NegotiatedProtocol; p != "" && p != "http/1.1" {
 		// Another protocol was agreed (acme-tls/1: a CA's validator,
 		// which needed only the handshake); there is no HTTP to serve.

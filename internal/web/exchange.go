@@ -40,13 +40,17 @@ func (x *Exchange) End() error {
 	if w.status == 0 {
 		w.WriteHeader(200)
 	}
-	w.flush(nil, true)
 	if w.declared >= 0 && w.written < w.declared && !w.discard {
+		// Sent without its end, so that no protocol marks it complete
+		// (HTTP/2 would set END_STREAM), then aborted.
+		w.flush(nil, false)
 		w.s.Abort()
 		if w.err == nil {
 			return ErrShortBody
 		}
+		return w.err
 	}
+	w.flush(nil, true)
 	return w.err
 }
 

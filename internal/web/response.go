@@ -85,6 +85,14 @@ func (w *ResponseWriter) Upgrade() (io.ReadWriteCloser, error) {
 	return rw, nil
 }
 
+// Detach says that the handler is about to wait on something other than
+// this exchange: a worker process, an upstream, a lock. A handler that
+// does so should call it first (it is cheap, and a no-op on HTTP/1): an
+// HTTP/2 connection runs a request's handler on the goroutine that reads
+// the connection, and until Detach its other streams wait. Waiting on the
+// request body or on the client reading the response needs no Detach.
+func (w *ResponseWriter) Detach() { w.s.Detach() }
+
 // Status is the status written so far, 0 before WriteHeader.
 func (w *ResponseWriter) Status() int { return w.status }
 

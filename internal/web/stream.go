@@ -50,4 +50,9 @@ type Stream interface {
 	// come first. The exchange ends with the stream, and the connection
 	// carries no other request.
 	Upgrade(head *Head) (io.ReadWriteCloser, error)
+	// Detach is told that the handler is about to wait on something
+	// other than this exchange. HTTP/2 runs handlers on the connection's
+	// reading goroutine and moves the reading elsewhere first; HTTP/1
+	// does nothing.
+	Detach()
 }

@@ -63,6 +63,7 @@ func (h *Handler) Serve(w *web.ResponseWriter, r *web.Request) {
 	e := envRequest{scriptName: c.path[:script], pathInfo: c.path[script:], bodyLen: n}
 	c.env = appendEnviron(c.env[:0], r, &e)
 	c.safe = safeMethod(r.Method)
+	w.Detach() // the wait for a worker begins
 	switch err := h.pool.submit(c); err {
 	case nil:
 	case ErrBacklogFull:

@@ -25,6 +25,7 @@ type Recorder struct {
 	Discard  bool // count body bytes without keeping them (benchmarks)
 	Ended    bool // the body was completed
 	Aborted  bool
+	Detached int // calls to Detach
 
 	x   web.Exchange
 	buf []byte
@@ -35,7 +36,7 @@ func (rc *Recorder) Begin(r *web.Request) *web.ResponseWriter {
 	if rc.buf == nil {
 		rc.buf = make([]byte, 4<<10)
 	}
-	rc.Status, rc.Length, rc.Interims, rc.Ended, rc.Aborted = 0, -1, rc.Interims[:0], false, false
+	rc.Status, rc.Length, rc.Interims, rc.Ended, rc.Aborted, rc.Detached = 0, -1, rc.Interims[:0], false, false, 0
 	rc.Header.Reset()
 	rc.Body.Reset()
 	rc.x.Begin(rc, r)
@@ -84,6 +85,9 @@ func (rc *Recorder) Interim(status int, _ *web.Header) error {
 
 // Abort implements web.Stream.
 func (rc *Recorder) Abort() { rc.Aborted = true }
+
+// Detach implements web.Stream; it counts the calls.
+func (rc *Recorder) Detach() { rc.Detached++ }
 
 func (rc *Recorder) head(h *web.Head) {
 	rc.Status, rc.Length = h.Status, h.Length

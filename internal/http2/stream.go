@@ -1,0 +1,625 @@
+package http2
+
+import (
+	"io"
+	"os"
+	"runtime/debug"
+	"slices"
+	"sync"
+	"time"
+
+	"nave/internal/web"
+)
+
+// responseBufferSize is a stream's body buffer (web.Stream.Buffer).
+const responseBufferSize = 8 << 10
+
+// stream is one request and its response: the web.Stream beneath the
+// handler's ResponseWriter, and the request body's reader. Streams are
+// pooled whole, buffers included.
+//
+// Fields marked "mu" are guarded by the connection's mu; the rest belong
+// to the goroutine running the handler.
+type stream struct {
+	c      *Conn
+	id     uint32
+	x      web.Exchange
+	req    web.Request
+	pseudo []byte // pseudo-header values and joined cookies; req's fields alias it
+	buf    []byte
+	wake   chan struct{} // signalled when something a waiter waits for may have changed
+	timer  *time.Timer
+
+	inline   bool // the handler runs on the reader's goroutine, holding its role
+	detached bool // the reader role was handed off during this handler
+	// handlerDone: the handler returned (mu). draining: and the stream
+	// stays open for the rest of the request body, which is dropped (mu).
+	handlerDone, draining bool
+
+	// mu:
+	sendWindow int64
+	recvWindow int64
+	recvCredit int64
+	received   int64  // body bytes received
+	body       []byte // body bytes received and not yet read
+	bodyOff    int
+	remoteDone bool  // the client ended its side (END_STREAM)
+	localDone  bool  // nave ended its side
+	closed     bool  // reset, or gone from the connection's streams
+	err        error // why the stream closed, for the handler
+	expect     bool  // 100-continue is due before the body is first read
+	waiting    bool  // in the connection's waiters
+}
+
+var streamPool = sync.Pool{New: func() any {
+	st := &stream{buf: make([]byte, responseBufferSize), wake: make(chan struct{}, 1)}
+	st.timer = time.NewTimer(time.Hour)
+	st.timer.Stop()
+	return st
+}}
+
+func newStream(c *Conn, id uint32) *stream {
+	st := streamPool.Get().(*stream)
+	st.c, st.id = c, id
+	st.req.Reset()
+	st.pseudo = st.pseudo[:0]
+	return st
+}
+
+// free returns st to the pool.
+func (st *stream) free() {
+	buf, wake, timer, pseudo, body := st.buf, st.wake, st.timer, st.pseudo, st.body
+	h, t := st.req.Header, st.req.Trailer
+	if cap(body) > 64<<10 {
+		body = nil
+	}
+	select {
+	case <-wake:
+	default:
+	}
+	*st = stream{buf: buf, wake: wake, timer: timer, pseudo: pseudo[:0], body: body[:0]}
+	st.req.Header, st.req.Trailer = h, t
+	streamPool.Put(st)
+}
+
+// begin completes the request once its header block was accepted.
+func (st *stream) begin(endStream bool) {
+	c, r := st.c, &st.req
+	r.Proto, r.Scheme, r.RemoteAddr, r.LocalAddr, r.Start = web.HTTP2, "http", c.info.Remote, c.info.Local, c.now
+	if c.info.TLS != nil {
+		r.Scheme, r.TLS = "https", c.info.TLS
+	}
+	r.Body = st
+	st.recvWindow = int64(c.set.streamWindow)
+	if endStream {
+		st.remoteDone = true
+		r.ContentLength = 0
+	}
+	st.expect = !endStream && web.EqualFold(r.Header.Get("expect"), "100-continue")
+	st.x.Begin(st, r)
+}
+
+// run runs the handler for st, inline, and ends the stream. It returns
+// errHandedOff when the handler gave the reader role away: the caller is
+// then a stream goroutine and must leave the reader's state alone.
+func (c *Conn) run(st *stream, h web.Handler) error {
+	st.inline = true
+	detached := c.serveStream(st, h)
+	c.handlers.Done()
+	if detached {
+		return errHandedOff
+	}
+	return nil
+}
+
+// serveStream calls the handler, recovering a panic, and completes the
+// response. It reports whether the handler gave the reader role away; st
+// is gone to the pool by then.
+func (c *Conn) serveStream(st *stream, h web.Handler) (detached bool) {
+	if c.runHandler(st, h) {
+		if err := st.x.End(); err != nil {
+			c.log.Debug("HTTP/2 response incomplete", "remote", c.info.Remote.String(), "stream", st.id, "err", err)
+		}
+	}
+	if c.cfg.AccessLog != nil {
+		c.cfg.AccessLog(&st.req, &st.x.W)
+	}
+	detached = st.detached
+	c.finishStream(st)
+	return detached
+}
+
+func (c *Conn) runHandler(st *stream, h web.Handler) (ok bool) {
+	defer func() {
+		if ok {
+			return
+		}
+		v := recover()
+		c.log.Error("handler panic", "remote", c.info.Remote.String(), "method", string(st.req.Method),
+			"target", string(st.req.Target), "panic", v, "stack", string(debug.Stack()))
+		if st.x.W.Committed() {
+			st.Abort()
+			return
+		}
+		st.x.Restart()
+		web.Error(&st.x.W, 500, "internal error")
+		st.x.End()
+	}()
+	h.Serve(&st.x.W, &st.req)
+	return true
+}
+
+// finishStream ends st's side after its handler. A response left
+// unfinished is reset. A request whose body is still coming stays open,
+// half-closed (local), its DATA counted and dropped, until the client ends
+// it (RFC 9113 §5.1); past the concurrent streams allowed, or once the
+// connection is going away, it is refused with NO_ERROR instead (§8.1).
+func (c *Conn) finishStream(st *stream) {
+	c.mu.Lock()
+	if !st.closed && !st.localDone {
+		c.resetLocked(st, ErrCodeInternal)
+	}
+	c.creditLocked(st, int64(len(st.body)-st.bodyOff))
+	st.body, st.bodyOff = st.body[:0], 0
+	c.running--
+	st.handlerDone = true
+	if st.waiting {
+		c.dropWaiter(st)
+	}
+	switch {
+	case st.closed:
+	case st.remoteDone:
+		st.closeLocked(nil)
+	case c.goAway || c.running+c.draining >= c.set.maxStreams:
+		c.out = appendRSTStream(c.out, st.id, ErrCodeNo)
+		c.noteReset(st.id)
+		st.closeLocked(nil)
+	default:
+		c.draining++
+		st.draining = true
+	}
+	if c.goAway && c.running == 0 && len(c.streams) == 0 {
+		c.nc.SetReadDeadline(time.Unix(1, 0)) // the reader ends the connection
+	}
+	c.kick()
+	if st.closed {
+		st.free()
+	}
+	c.mu.Unlock()
+}
+
+// closeLocked takes st off the connection and wakes its handler; a stream
+// whose handler is done goes back to the pool. mu is held.
+func (st *stream) closeLocked(err error) {
+	if st.closed {
+		return
+	}
+	c := st.c
+	st.closed, st.remoteDone, st.localDone = true, true, true
+	if st.err == nil {
+		st.err = err
+	}
+	delete(c.streams, st.id)
+	st.signal()
+	if st.draining {
+		c.draining--
+		st.free()
+	}
+}
+
+// endBodyLocked marks the request body complete. mu is held.
+func (st *stream) endBodyLocked() error {
+	if cl := st.req.ContentLength; cl >= 0 && st.received != cl {
+		return st.c.resetLocked(st, ErrCodeProtocol) // §8.1.1
+	}
+	st.remoteDone = true
+	st.signal()
+	if st.draining {
+		st.closeLocked(nil)
+	}
+	return nil
+}
+
+func (st *stream) signal() {
+	select {
+	case st.wake <- struct{}{}:
+	default:
+	}
+}
+
+// detach hands the reader role to a new goroutine if this handler holds
+// it, so that the connection's other streams go on while it waits.
+func (st *stream) detach() {
+	if !st.inline {
+		return
+	}
+	st.inline, st.detached = false, true
+	go st.c.read()
+}
+
+// waitLocked waits until st is signalled or d passes; mu is held and is
+// released meanwhile. onConn: the wait is for the connection (its window,
+// or room in its output), so st joins the connection's waiters.
+func (st *stream) waitLocked(d time.Duration, onConn bool) error {
+	c := st.c
+	if onConn && !st.waiting {
+		st.waiting = true
+		c.waiters = append(c.waiters, st)
+	}
+	c.mu.Unlock()
+	st.detach()
+	st.timer.Reset(d)
+	var err error
+	select {
+	case <-st.wake:
+	case <-st.timer.C:
+		err = os.ErrDeadlineExceeded
+	}
+	st.timer.Stop()
+	c.mu.Lock()
+	if st.waiting {
+		c.dropWaiter(st)
+	}
+	return err
+}
+
+// dropWaiter takes st out of the connection's waiters. mu is held.
+func (c *Conn) dropWaiter(st *stream) {
+	st.waiting = false
+	for i, w := range c.waiters {
+		if w == st {
+			c.waiters = append(c.waiters[:i], c.waiters[i+1:]...)
+			return
+		}
+	}
+}
+
+// sendErr is why st can send no more, or nil. mu is held.
+func (st *stream) sendErr() error {
+	switch {
+	case st.c.err != nil:
+		return ErrConnClosed
+	case st.closed:
+		return st.err
+	}
+	return nil
+}
+
+// Read reads the request body: it waits for DATA (handing the reader
+// role off first) and returns the window as the handler reads.
+func (st *stream) Read(p []byte) (int, error) {
+	c := st.c
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for st.bodyOff == len(st.body) {
+		switch {
+		case st.remoteDone && !st.closed || st.closed && st.err == nil:
+			return 0, io.EOF
+		case st.closed:
+			return 0, st.err
+		case c.err != nil:
+			return 0, ErrConnClosed
+		}
+		if st.expect {
+			st.expect = false
+			if err := st.interimLocked(100, nil); err != nil {
+				return 0, err
+			}
+		}
+		c.kick()
+		if err := st.waitLocked(c.set.body, false); err != nil {
+			return 0, err
+		}
+	}
+	n := copy(p, st.body[st.bodyOff:])
+	st.bodyOff += n
+	if st.bodyOff == len(st.body) {
+		st.body, st.bodyOff = st.body[:0], 0
+	}
+	c.creditLocked(st, int64(n))
+	c.kick()
+	return n, nil
+}
+
+// web.Stream
+
+// Buffer implements web.Stream.
+func (st *stream) Buffer() []byte { return st.buf }
+
+// Flush implements web.Stream: HEADERS with the head, then DATA within
+// the flow-control windows.
+func (st *stream) Flush(h *web.Head, n int, tail []byte, end bool) error {
+	c := st.c
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if h != nil {
+		if err := st.headLocked(h, end && n+len(tail) == 0); err != nil {
+			return err
+		}
+	}
+	if err := st.dataLocked(st.buf[:n], end && len(tail) == 0); err != nil {
+		return err
+	}
+	if err := st.dataLocked(tail, end); err != nil {
+		return err
+	}
+	c.kick()
+	return nil
+}
+
+// headLocked sends the response head as HEADERS (and CONTINUATION when
+// larger than the peer's frame size). mu is held: HPACK's table changes
+// in the order blocks go out.
+func (st *stream) headLocked(h *web.Head, end bool) error {
+	c := st.c
+	if err := st.sendErr(); err != nil {
+		return err
+	}
+	if len(c.out) >= outCap {
+		if err := st.roomLocked(); err != nil {
+			return err
+		}
+	}
+	b := c.enc.AppendStatus(c.hbuf[:0], h.Status)
+	hd := h.Header
+	if !hd.Has("Date") {
+		b = c.enc.AppendField(b, dateName, c.httpDate(st.req.Start))
+	}
+	if !hd.Has("Server") {
+		b = c.enc.AppendField(b, serverName, serverValue)
+	}
+	for i := range hd.Len() {
+		name, value := hd.At(i)
+		if connectionSpecific(name) {
+			continue
+		}
+		b = c.enc.AppendField(b, name, value)
+	}
+	if h.Length >= 0 {
+		var num [20]byte
+		b = c.enc.AppendField(b, lengthName, appendDecimal(num[:0], h.Length))
+	}
+	c.hbuf = b
+	end = end || h.Bodiless
+	st.appendHeaders(b, end)
+	if end {
+		st.localDone = true
+	}
+	return nil
+}
+
+// appendHeaders frames a header block. mu is held.
+func (st *stream) appendHeaders(b []byte, end bool) {
+	c := st.c
+	flags := uint8(0)
+	if end {
+		flags = flagEndStream
+	}
+	typ := frameHeaders
+	for {
+		n := min(len(b), c.peerFrame)
+		f := flags
+		if n == len(b) {
+			f |= flagEndHeaders
+		}
+		c.out = appendFrameHeader(c.out, n, typ, f, st.id)
+		c.out = append(c.out, b[:n]...)
+		b = b[n:]
+		if len(b) == 0 {
+			return
+		}
+		typ, flags = frameContinuation, 0
+	}
+}
+
+var (
+	dateName    = []byte("date")
+	serverName  = []byte("server")
+	serverValue = []byte(web.ServerName)
+	lengthName  = []byte("content-length")
+)
+
+// connectionSpecific: fields HTTP/2 does not carry (RFC 9113 §8.2.2), and
+// Content-Length, which comes from the head's length.
+func connectionSpecific(name []byte) bool {
+	switch len(name) {
+	case 7:
+		return web.EqualFold(name, "Upgrade")
+	case 10:
+		return web.EqualFold(name, "Connection") || web.EqualFold(name, "Keep-Alive")
+	case 14:
+		return web.EqualFold(name, "Content-Length")
+	case 16:
+		return web.EqualFold(name, "Proxy-Connection")
+	case 17:
+		return web.EqualFold(name, "Transfer-Encoding")
+	}
+	return false
+}
+
+func appendDecimal(b []byte, n int64) []byte {
+	var tmp [20]byte
+	i := len(tmp)
+	for {
+		i--
+		tmp[i] = byte('0' + n%10)
+		n /= 10
+		if n == 0 {
+			break
+		}
+	}
+	return append(b, tmp[i:]...)
+}
+
+// dataLocked sends p as DATA frames within the windows, waiting for them
+// to open; end sets END_STREAM on the last. mu is held.
+func (st *stream) dataLocked(p []byte, end bool) error {
+	c := st.c
+	for {
+		if err := st.sendErr(); err != nil {
+			return err
+		}
+		if st.localDone {
+			return nil // a bodiless response: the head ended the stream
+		}
+		if len(p) == 0 && !end {
+			return nil
+		}
+		if len(c.out) >= outCap {
+			if err := st.roomLocked(); err != nil {
+				return err
+			}
+			continue
+		}
+		n := min(int64(len(p)), st.sendWindow, c.sendWindow, int64(c.peerFrame))
+		if n <= 0 && len(p) > 0 {
+			if err := st.windowLocked(); err != nil {
+				return err
+			}
+			continue
+		}
+		flags := uint8(0)
+		last := int(n) == len(p)
+		if last && end {
+			flags = flagEndStream
+			st.localDone = true
+		}
+		c.out = appendFrameHeader(c.out, int(n), frameData, flags, st.id)
+		c.out = append(c.out, p[:n]...)
+		st.sendWindow -= n
+		c.sendWindow -= n
+		p = p[n:]
+		if last {
+			return nil
+		}
+	}
+}
+
+// windowLocked waits for the windows to open, under the write timeout: a
+// client that never opens them loses the stream, not nave's memory.
+func (st *stream) windowLocked() error {
+	st.c.kick()
+	if err := st.waitLocked(st.c.set.write, true); err != nil {
+		st.c.resetLocked(st, ErrCodeFlowControl)
+		return err
+	}
+	return nil
+}
+
+// roomLocked makes room in the output: this goroutine writes it, or waits
+// for the one writing. Either way it first gives up the reader role, so
+// that the connection goes on reading meanwhile.
+func (st *stream) roomLocked() error {
+	c := st.c
+	st.detach()
+	if !c.writing {
+		c.flushLocked()
+		return st.sendErr()
+	}
+	if err := st.waitLocked(c.set.write, true); err != nil {
+		c.resetLocked(st, ErrCodeCancel)
+		return err
+	}
+	return nil
+}
+
+// ReadFrom implements web.Stream: DATA frames are read from r straight
+// into the output buffer.
+func (st *stream) ReadFrom(h *web.Head, n int, r io.Reader, size int64) (int64, error) {
+	if err := st.Flush(h, n, nil, size == 0); err != nil {
+		return 0, err
+	}
+	c := st.c
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var sent int64
+	for sent < size {
+		if err := st.sendErr(); err != nil {
+			return sent, err
+		}
+		if len(c.out) >= outCap {
+			if err := st.roomLocked(); err != nil {
+				return sent, err
+			}
+			continue
+		}
+		k := min(size-sent, st.sendWindow, c.sendWindow, int64(c.peerFrame), outCap)
+		if k <= 0 {
+			if err := st.windowLocked(); err != nil {
+				return sent, err
+			}
+			continue
+		}
+		off := len(c.out)
+		c.out = slices.Grow(c.out, frameHeaderLen+int(k))[:off+frameHeaderLen+int(k)]
+		got, err := io.ReadFull(r, c.out[off+frameHeaderLen:])
+		flags := uint8(0)
+		if err == nil && sent+k == size {
+			flags = flagEndStream
+			st.localDone = true
+		}
+		if got == 0 {
+			c.out = c.out[:off]
+		} else {
+			c.out = c.out[:off+frameHeaderLen+got]
+			putFrameHeader(c.out[off:], got, frameData, flags, st.id)
+		}
+		st.sendWindow -= int64(got)
+		c.sendWindow -= int64(got)
+		sent += int64(got)
+		if err != nil {
+			return sent, err
+		}
+	}
+	c.kick()
+	return sent, nil
+}
+
+// Interim implements web.Stream: a 1xx HEADERS frame (RFC 9113 §8.1).
+func (st *stream) Interim(status int, h *web.Header) error {
+	st.c.mu.Lock()
+	defer st.c.mu.Unlock()
+	if status == 100 {
+		st.expect = false
+	}
+	return st.interimLocked(status, h)
+}
+
+func (st *stream) interimLocked(status int, h *web.Header) error {
+	c := st.c
+	if err := st.sendErr(); err != nil || st.x.W.Committed() {
+		return err
+	}
+	b := c.enc.AppendStatus(c.hbuf[:0], status)
+	if h != nil {
+		for i := range h.Len() {
+			name, value := h.At(i)
+			if !connectionSpecific(name) {
+				b = c.enc.AppendField(b, name, value)
+			}
+		}
+	}
+	c.hbuf = b
+	st.appendHeaders(b, false)
+	c.kick()
+	return nil
+}
+
+// Abort implements web.Stream: the stream is reset.
+func (st *stream) Abort() {
+	st.c.mu.Lock()
+	if !st.localDone {
+		st.c.resetLocked(st, ErrCodeInternal)
+		st.c.kick()
+	}
+	st.c.mu.Unlock()
+}
+
+// Upgrade implements web.Stream. HTTP/2 has no 101 (RFC 9113 §8.6);
+// WebSockets over HTTP/2 need RFC 8441's extended CONNECT, which nave does
+// not offer yet.
+func (st *stream) Upgrade(*web.Head) (io.ReadWriteCloser, error) { return nil, web.ErrUpgrade }
+
+// Detach implements web.Stream: the handler is about to wait on something
+// of its own, so the reader role moves to another goroutine first.
+func (st *stream) Detach() { st.detach() }
