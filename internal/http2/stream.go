@@ -32,23 +32,28 @@ type stream struct {
 
 	inline   bool // the handler runs on the reader's goroutine, holding its role
 	detached bool // the reader role was handed off during this handler
-	// handlerDone: the handler returned (mu). draining: and the stream
-	// stays open for the rest of the request body, which is dropped (mu).
-	handlerDone, draining bool
 
-	// mu:
+	body []byte // body bytes received and not yet read (mu)
+	streamState
+}
+
+// streamState is what a stream starts each use with at zero, all of it
+// guarded by the connection's mu.
+type streamState struct {
 	sendWindow int64
 	recvWindow int64
 	recvCredit int64
-	received   int64  // body bytes received
-	body       []byte // body bytes received and not yet read
-	bodyOff    int
+	received   int64 // body bytes received
+	bodyOff    int   // body[:bodyOff] has been read
 	remoteDone bool  // the client ended its side (END_STREAM)
 	localDone  bool  // nave ended its side
 	closed     bool  // reset, or gone from the connection's streams
 	err        error // why the stream closed, for the handler
 	expect     bool  // 100-continue is due before the body is first read
 	waiting    bool  // in the connection's waiters
+	// handlerDone: the handler returned. draining: and the stream stays
+	// open for the rest of the request body, which is dropped.
+	handlerDone, draining bool
 }
 
 var streamPool = sync.Pool{New: func() any {
@@ -61,24 +66,24 @@ var streamPool = sync.Pool{New: func() any {
 func newStream(c *Conn, id uint32) *stream {
 	st := streamPool.Get().(*stream)
 	st.c, st.id = c, id
-	st.req.Reset()
-	st.pseudo = st.pseudo[:0]
 	return st
 }
 
-// free returns st to the pool.
+// free returns st to the pool, keeping what it has grown: buffers, the
+// request's header arenas and the response writer's.
 func (st *stream) free() {
-	buf, wake, timer, pseudo, body := st.buf, st.wake, st.timer, st.pseudo, st.body
-	h, t := st.req.Header, st.req.Trailer
-	if cap(body) > 64<<10 {
-		body = nil
-	}
 	select {
-	case <-wake:
+	case <-st.wake:
 	default:
 	}
-	*st = stream{buf: buf, wake: wake, timer: timer, pseudo: pseudo[:0], body: body[:0]}
-	st.req.Header, st.req.Trailer = h, t
+	if cap(st.body) > 64<<10 {
+		st.body = nil
+	}
+	st.c = nil
+	st.req.Reset()
+	st.pseudo, st.body = st.pseudo[:0], st.body[:0]
+	st.inline, st.detached = false, false
+	st.streamState = streamState{}
 	streamPool.Put(st)
 }
 
