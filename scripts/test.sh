@@ -20,5 +20,8 @@ go vet ./...
 echo "== go test"
 go test -race -count=1 ./...
 
+echo "== allocation tests without -race (it makes sync.Pool drop items)"
+go test -count=1 -run 'AllocateNothing' ./internal/http2
+
 echo "== go test over TLS"
 NAVE_TEST_TLS=1 go test -race -count=1 ./internal/static ./internal/wsgi

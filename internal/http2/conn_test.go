@@ -166,8 +166,8 @@ func BenchmarkStreams(b *testing.B) {
 }
 
 func TestStreamsAllocateNothing(t *testing.T) {
-	if testing.Short() {
-		t.Skip("a benchmark run")
+	if testing.Short() || raceEnabled {
+		t.Skip("a benchmark run, and allocation counts mean nothing under -race")
 	}
 	r := testing.Benchmark(BenchmarkStreams)
 	if a := r.AllocsPerOp(); a > 0 {
