@@ -20,12 +20,13 @@ import (
 //     stores credentials in a table, where a guessing attack (CRIME) could
 //     probe them;
 //   - without indexing for fields whose values rarely repeat on one
-//     connection (content-length, etag, last-modified, content-range,
-//     location), for values longer than maxIndexedValue, and for entries
-//     larger than the whole table: indexing them would only evict entries
-//     that do repeat;
+//     connection (content-length, content-range, location), for values
+//     longer than maxIndexedValue, and for entries larger than the whole
+//     table: indexing them would only evict entries that do repeat;
 //   - with incremental indexing for the rest, such as content-type, server,
-//     cache-control and date (which repeats within a second).
+//     cache-control, date (which repeats within a second), and etag and
+//     last-modified (a file asked for again on the connection, as a page's
+//     assets are on every navigation, costs a byte for each).
 //   - Each string is Huffman coded when that is shorter.
 //
 // The dynamic table is searched linearly, newest first, comparing lengths
@@ -167,7 +168,7 @@ func (e *Encoder) representation(name, value []byte) byte {
 	switch string(name) {
 	case "set-cookie", "cookie", "authorization", "proxy-authorization":
 		return litNeverIndexed
-	case "content-length", "etag", "last-modified", "content-range", "location":
+	case "content-length", "content-range", "location":
 		return litNotIndexed
 	}
 	if len(value) > maxIndexedValue || len(name)+len(value)+entryOverhead > int(e.table.max) {
