@@ -100,6 +100,37 @@ var responseCases = []responseCase{
 		want: ok200 + "Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n",
 	},
 	{
+		name: "trailers_after_a_chunked_body",
+		req:  get11,
+		handler: func(t *testing.T, w *web.ResponseWriter, dst *bytes.Buffer) {
+			mustWrite(t, w, "hello")
+			w.Flush()
+			w.Trailer().Set("X-Sum", "5")
+			w.Trailer().Set("Content-Length", "5") // framing: never sent
+		},
+		want: ok200 + "Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\nX-Sum: 5\r\n\r\n",
+	},
+	{
+		name: "trailers_after_a_large_chunk",
+		req:  get11,
+		handler: func(t *testing.T, w *web.ResponseWriter, dst *bytes.Buffer) {
+			w.Flush()
+			w.Trailer().Set("X-Sum", "big")
+			mustWrite(t, w, strings.Repeat("b", 9000))
+		},
+		want: ok200 + "Transfer-Encoding: chunked\r\n\r\n1bf9\r\n" + strings.Repeat("b", 0x1bf9) +
+			"\r\n72f\r\n" + strings.Repeat("b", 9000-0x1bf9) + "\r\n0\r\nX-Sum: big\r\n\r\n",
+	},
+	{
+		name: "trailers_dropped_with_a_length",
+		req:  get11,
+		handler: func(t *testing.T, w *web.ResponseWriter, dst *bytes.Buffer) {
+			w.Trailer().Set("X-Sum", "2")
+			mustWrite(t, w, "hi")
+		},
+		want: ok200 + "Content-Length: 2\r\n\r\nhi",
+	},
+	{
 		name: "flush_nothing_then_finish",
 		req:  get11,
 		handler: func(t *testing.T, w *web.ResponseWriter, dst *bytes.Buffer) {
@@ -615,8 +646,13 @@ func dechunk(s string) (string, error) {
 			return "", err
 		}
 		if n == 0 {
-			if rest != "\r\n" {
-				return "", errors.New("bytes after the last chunk")
+			// Trailer fields, each a line, then the empty line.
+			for rest != "\r\n" {
+				field, more, ok := strings.Cut(rest, "\r\n")
+				if !ok || !strings.Contains(field, ": ") {
+					return "", errors.New("bytes after the last chunk")
+				}
+				rest = more
 			}
 			return out.String(), nil
 		}

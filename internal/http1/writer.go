@@ -31,7 +31,8 @@ type Writer struct {
 	buf     []byte              // headroom, then the body buffer, then tailroom
 	head    []byte              // scratch for heads and chunk lines
 	lr      io.LimitedReader
-	err     error // sticky write error
+	trailer *web.Header // the handler's trailer fields, sent after a chunked body
+	err     error       // sticky write error
 	dateSec int64
 	date    []byte // http-date of dateSec
 	// closeWhen, when set, is read as the head is rendered: true then
@@ -50,7 +51,7 @@ func (s *Writer) Reset(dst io.Writer, r *Request, w *web.ResponseWriter, closeWh
 	if s.buf == nil {
 		s.buf = make([]byte, responseBufferSize)
 	}
-	s.dst, s.req, s.w, s.closeWhen, s.err = dst, r, w, closeWhen, nil
+	s.dst, s.req, s.w, s.closeWhen, s.err, s.trailer = dst, r, w, closeWhen, nil, nil
 	s.committed, s.chunked, s.close, s.more = false, false, r.Close, false
 	if r.ExpectContinue {
 		r.Body.rw = s
@@ -116,13 +117,14 @@ func (s *Writer) Flush(h *web.Head, n int, tail []byte, end bool) error {
 	}
 	data := n + len(tail)
 	start, stop := headroom, headroom+n
+	trailers := end && s.chunked && s.trailer != nil && s.trailer.Len() > 0
 	if s.chunked {
 		if data > 0 {
 			prefix = strconv.AppendInt(prefix, int64(data), 16)
 			prefix = append(prefix, '\r', '\n')
 		}
 		if len(tail) == 0 {
-			stop += len(appendChunkEnd(s.buf[stop:stop], data > 0, end))
+			stop += len(appendChunkEnd(s.buf[stop:stop], data > 0, end && !trailers))
 		}
 	}
 	s.head = prefix
@@ -135,9 +137,16 @@ func (s *Writer) Flush(h *web.Head, n int, tail []byte, end bool) error {
 	if len(tail) > 0 {
 		s.output(tail)
 		if s.chunked {
-			s.head = appendChunkEnd(s.head[:0], true, end)
+			s.head = appendChunkEnd(s.head[:0], true, end && !trailers)
 			s.output(s.head)
 		}
+	}
+	if trailers {
+		// RFC 9112 §7.1.2: the last chunk, then the trailer section.
+		b := append(s.head[:0], "0\r\n"...)
+		b = appendFields(b, s.trailer, true)
+		s.head = append(b, '\r', '\n')
+		s.output(s.head)
 	}
 	return s.err
 }
@@ -198,6 +207,7 @@ func (s *Writer) ReadFrom(h *web.Head, n int, r io.Reader, size int64) (int64, e
 // framing.
 func (s *Writer) appendHead(b []byte, h *web.Head) []byte {
 	s.committed = true
+	s.trailer = h.Trailer
 	switch {
 	case h.Bodiless, h.Length >= 0:
 	case s.req.ProtoMinor >= 1:

@@ -30,8 +30,9 @@ type stream struct {
 	wake   chan struct{} // signalled when something a waiter waits for may have changed
 	timer  *time.Timer
 
-	inline   bool // the handler runs on the reader's goroutine, holding its role
-	detached bool // the reader role was handed off during this handler
+	trailer  *web.Header // the handler's trailer fields, from the head
+	inline   bool        // the handler runs on the reader's goroutine, holding its role
+	detached bool        // the reader role was handed off during this handler
 
 	body []byte // body bytes received and not yet read (mu)
 	streamState
@@ -82,7 +83,7 @@ func (st *stream) free() {
 	st.c = nil
 	st.req.Reset()
 	st.pseudo, st.body = st.pseudo[:0], st.body[:0]
-	st.inline, st.detached = false, false
+	st.inline, st.detached, st.trailer = false, false, nil
 	st.streamState = streamState{}
 	streamPool.Put(st)
 }
@@ -385,12 +386,39 @@ func (st *stream) headLocked(h *web.Head, end bool) error {
 		b = c.enc.AppendField(b, lengthName, appendDecimal(num[:0], h.Length))
 	}
 	c.hbuf = b
-	end = end || h.Bodiless
+	st.trailer = h.Trailer
+	if h.Bodiless {
+		end = true
+		st.trailer = nil
+	}
+	if end && st.hasTrailer() {
+		st.appendHeaders(b, false)
+		st.trailersLocked()
+		return nil
+	}
 	st.appendHeaders(b, end)
 	if end {
 		st.localDone = true
 	}
 	return nil
+}
+
+func (st *stream) hasTrailer() bool { return st.trailer != nil && st.trailer.Len() > 0 }
+
+// trailersLocked ends the stream with the handler's trailer fields, a
+// HEADERS frame with END_STREAM (RFC 9113 §8.1). mu is held.
+func (st *stream) trailersLocked() {
+	c := st.c
+	b := c.enc.BeginBlock(c.hbuf[:0])
+	for i := range st.trailer.Len() {
+		name, value := st.trailer.At(i)
+		if !connectionSpecific(name) {
+			b = c.enc.AppendField(b, name, value)
+		}
+	}
+	c.hbuf = b
+	st.appendHeaders(b, true)
+	st.localDone = true
 }
 
 // appendHeaders frames a header block. mu is held.
@@ -470,6 +498,10 @@ func (st *stream) dataLocked(p []byte, end bool) error {
 		if len(p) == 0 && !end {
 			return nil
 		}
+		if len(p) == 0 && st.hasTrailer() {
+			st.trailersLocked()
+			return nil
+		}
 		if len(c.out) >= outCap {
 			if err := st.roomLocked(); err != nil {
 				return err
@@ -485,7 +517,7 @@ func (st *stream) dataLocked(p []byte, end bool) error {
 		}
 		flags := uint8(0)
 		last := int(n) == len(p)
-		if last && end {
+		if last && end && !st.hasTrailer() {
 			flags = flagEndStream
 			st.localDone = true
 		}
@@ -495,6 +527,9 @@ func (st *stream) dataLocked(p []byte, end bool) error {
 		c.sendWindow -= n
 		p = p[n:]
 		if last {
+			if end && !st.localDone {
+				st.trailersLocked()
+			}
 			return nil
 		}
 	}
@@ -559,7 +594,7 @@ func (st *stream) ReadFrom(h *web.Head, n int, r io.Reader, size int64) (int64, 
 		c.out = slices.Grow(c.out, frameHeaderLen+int(k))[:off+frameHeaderLen+int(k)]
 		got, err := io.ReadFull(r, c.out[off+frameHeaderLen:])
 		flags := uint8(0)
-		if err == nil && sent+k == size {
+		if err == nil && sent+k == size && !st.hasTrailer() {
 			flags = flagEndStream
 			st.localDone = true
 		}

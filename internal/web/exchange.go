@@ -14,6 +14,7 @@ type Exchange struct {
 func (x *Exchange) Begin(s Stream, r *Request) {
 	w := &x.W
 	w.header.Reset()
+	w.trailer.Reset()
 	w.s, w.req, w.buf = s, r, s.Buffer()
 	w.status, w.reason, w.n, w.written, w.declared, w.sent, w.err = 0, "", 0, 0, -1, 0, nil
 	w.committed, w.close, w.upgraded = false, false, false

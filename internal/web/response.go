@@ -18,6 +18,7 @@ type ResponseWriter struct {
 	s        Stream
 	req      *Request
 	header   Header
+	trailer  Header
 	head     Head
 	status   int    // 0 until WriteHeader
 	reason   string // the handler's reason phrase, or ""
@@ -39,6 +40,12 @@ type ResponseWriter struct {
 // Connection set here are not sent as such, and Content-Length is taken as
 // the handler's promise of the body's length.
 func (w *ResponseWriter) Header() *Header { return &w.header }
+
+// Trailer holds fields to send after the body (RFC 9110 §6.5), set
+// before the handler returns: on HTTP/2 always, on HTTP/1.1 when the body
+// went chunked (its length was not known when the head went out);
+// otherwise they are dropped. Framing fields are never sent in it.
+func (w *ResponseWriter) Trailer() *Header { return &w.trailer }
 
 // SetClose asks for the connection to close after this response (on
 // HTTP/1.1; HTTP/2 connections carry other streams and are kept).
@@ -299,7 +306,7 @@ func (w *ResponseWriter) nextHead(end bool) *Head {
 			length = -1 // HEAD whose handler wrote nothing: length unknown
 		}
 	}
-	w.head = Head{Status: w.status, Reason: w.reason, Header: &w.header, Length: length, Bodiless: w.discard, Close: w.close}
+	w.head = Head{Status: w.status, Reason: w.reason, Header: &w.header, Trailer: &w.trailer, Length: length, Bodiless: w.discard, Close: w.close}
 	return &w.head
 }
 

@@ -10,6 +10,9 @@ type Head struct {
 	Status int
 	Reason string  // the reason phrase; "" means StatusText(Status)
 	Header *Header // the handler's fields; framing fields in it are the Stream's to drop
+	// Trailer is the handler's trailer fields, read when the body ends;
+	// a Stream that can send them does. Nil on 1xx and 101 heads.
+	Trailer *Header
 	// Length is the body's length, or -1 when it is not known yet: the
 	// Stream then frames the body as it comes (chunked on HTTP/1.1).
 	Length int64
