@@ -12,6 +12,7 @@ needs=(
   "libnss3-tools:certutil"  # tells that browser to trust the local CA
   "curl:curl"  # a real TLS client for the HTTPS tests
   "openssl:openssl"  # openssl s_client: TLS versions and suites offered and refused
+  "nghttp2-client:h2load"  # nghttp and h2load: HTTP/2 clients for the interop tests
   # nave wsgi's tests run real apps with Debian's Python (/usr/bin/python3).
   "python3-flask:/usr/lib/python3/dist-packages/flask"
   "python3-django:/usr/lib/python3/dist-packages/django"

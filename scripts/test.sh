@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 
 ./scripts/deps.sh
 ./scripts/acme-tools.sh  # Pebble, the ACME test CA (a Go program)
+./scripts/h2-tools.sh    # h2spec, the HTTP/2 conformance suite (a Go program)
 
 echo "== gofmt"
 unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))

@@ -204,8 +204,8 @@ func (c *Conn) readFrames() error {
 		}
 		c.mu.Lock()
 		c.batching = false
-		drained := c.goAway && c.running == 0 && len(c.streams) == 0
 		c.flushLocked()
+		drained := c.drainedLocked()
 		err := c.err
 		c.mu.Unlock()
 		switch {
@@ -231,10 +231,16 @@ func (c *Conn) fill() error {
 		c.r = 0
 	}
 	for {
-		c.setReadDeadline()
-		if c.shutdown.Load() && c.startGoAway() {
-			continue // the GOAWAY is out; now wait for the streams
+		if c.shutdown.Load() {
+			c.startGoAway()
+			c.mu.Lock()
+			drained := c.drainedLocked()
+			c.mu.Unlock()
+			if drained {
+				return errDrained // not at the idle timeout: Shutdown waits for it
+			}
 		}
+		c.setReadDeadline()
 		n, err := c.nc.Read(c.in[c.w:])
 		c.now = time.Now()
 		c.w += n
@@ -246,7 +252,10 @@ func (c *Conn) fill() error {
 		}
 		var ne net.Error
 		if errors.As(err, &ne) && ne.Timeout() {
-			if c.shutdown.Load() {
+			if c.shutdown.Load() && (c.readDl.IsZero() || c.now.Before(c.readDl)) {
+				// A wake-up (Shutdown, or the last response out), not a
+				// deadline: setReadDeadline sets the deadline again.
+				c.readDl = time.Unix(1, 0)
 				continue
 			}
 			return c.timedOut()
@@ -986,6 +995,16 @@ func (c *Conn) flushLocked() {
 		}
 		c.wakeAll()
 	}
+	if c.drainedLocked() {
+		c.nc.SetReadDeadline(time.Unix(1, 0)) // the reader ends the connection
+	}
+}
+
+// drainedLocked: the GOAWAY is out, no stream is left and nothing is left
+// to send, so the connection may close. A write still under way keeps it
+// open: closing the socket would cut the last response short. mu is held.
+func (c *Conn) drainedLocked() bool {
+	return c.goAway && c.running == 0 && len(c.streams) == 0 && !c.writing && len(c.out) == 0
 }
 
 // kick sends the output now, unless the reader will at the end of its
