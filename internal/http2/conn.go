@@ -79,6 +79,7 @@ type Conn struct {
 	tokens     float64 // the flood budget
 	tokensAt   time.Time
 	writeDl    time.Time
+	closing    bool // end is sending the last words: the write deadline stays short
 	dateSec    int64
 	date       []byte
 }
@@ -360,9 +361,16 @@ func (c *Conn) end(err error) {
 	}
 	c.batching = false
 	if c.err == nil && ce != nil {
-		// The last words go out under a short deadline of their own.
+		// The last words go out under a short deadline of their own, which
+		// also cuts short a write under way; its writer is waited for, so
+		// that the GOAWAY follows its frames.
+		c.closing = true
 		c.nc.SetWriteDeadline(time.Now().Add(time.Second))
-		c.writeDl = time.Time{}
+		for i := 0; c.writing && i < 250; i++ {
+			c.mu.Unlock()
+			time.Sleep(5 * time.Millisecond)
+			c.mu.Lock()
+		}
 		c.flushLocked()
 	}
 	c.fail(ErrConnClosed)
@@ -981,7 +989,7 @@ func (c *Conn) flushLocked() {
 		buf := c.out
 		c.out = c.spare[:0]
 		now := time.Now()
-		if dl := now.Add(c.set.write); dl.Sub(c.writeDl) > c.set.write/8 {
+		if dl := now.Add(c.set.write); !c.closing && dl.Sub(c.writeDl) > c.set.write/8 {
 			c.writeDl = dl
 			c.nc.SetWriteDeadline(dl)
 		}
