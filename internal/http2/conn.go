@@ -562,7 +562,7 @@ func (c *Conn) onBlock(block []byte) error {
 			return connErr(ErrCodeCompression, err.Error())
 		}
 		if c.resetLately(id) {
-			return nil
+			return c.spend(1) // ignored, but not for free: a flood's mark
 		}
 		return connErr(ErrCodeStreamClosed, "HEADERS on a closed stream")
 	case id%2 == 0:
@@ -675,6 +675,14 @@ func (c *Conn) onData(h frameHeader, p []byte) error {
 	if err != nil {
 		return err
 	}
+	// Empty DATA without END_STREAM carries nothing (CVE-2019-9518): it
+	// costs, on a stream nave reset lately as well, whose late frames are
+	// otherwise ignored for free.
+	if len(data) == 0 && !h.has(flagEndStream) {
+		if err := c.spend(1); err != nil {
+			return err
+		}
+	}
 	if st == nil {
 		c.credit(nil, size)
 		if h.stream > c.lastID {
@@ -688,11 +696,6 @@ func (c *Conn) onData(h frameHeader, p []byte) error {
 		c.mu.Unlock()
 		c.noteReset(h.stream)
 		return c.spend(1)
-	}
-	if len(data) == 0 && !h.has(flagEndStream) {
-		if err := c.spend(1); err != nil {
-			return err
-		}
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
