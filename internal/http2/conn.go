@@ -47,7 +47,6 @@ type Conn struct {
 	lastID      uint32 // the highest stream the client opened
 	prefaceDone bool   // the client preface and first SETTINGS were read
 	now         time.Time
-	readDl      time.Time
 	recent      [16]uint32 // streams nave reset lately: their late frames are ignored
 	recentN     int
 
@@ -75,6 +74,7 @@ type Conn struct {
 	goAway     bool  // a GOAWAY went out: no new streams
 	goAwayID   uint32
 	acked      bool // the peer acknowledged nave's SETTINGS
+	readDl     time.Time // the read deadline last set on nc
 	settingsAt time.Time
 	tokens     float64 // the flood budget
 	tokensAt   time.Time
@@ -258,14 +258,17 @@ func (c *Conn) fill() error {
 // setReadDeadline applies the one deadline that matters now: the header
 // block's, the SETTINGS acknowledgement's, or the idle timeout; none while
 // streams are open (their handlers have timeouts of their own).
+//
+// It runs under mu, so that finishStream's idle deadline and this one are
+// not set out of order.
 func (c *Conn) setReadDeadline() {
 	var dl time.Time
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	idle := len(c.streams) == 0 && c.running == 0
 	if !c.acked {
 		dl = c.settingsAt.Add(c.set.settingsAck)
 	}
-	c.mu.Unlock()
 	if c.block.active {
 		dl = earliest(dl, c.block.started.Add(c.set.head))
 	}
