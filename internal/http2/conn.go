@@ -73,14 +73,18 @@ type Conn struct {
 	err        error // the connection has failed or closed
 	goAway     bool  // a GOAWAY went out: no new streams
 	goAwayID   uint32
-	acked      bool // the peer acknowledged nave's SETTINGS
+	acked      bool      // the peer acknowledged nave's SETTINGS
 	readDl     time.Time // the read deadline last set on nc
 	settingsAt time.Time
-	tokens     float64 // the flood budget
-	tokensAt   time.Time
 	writeDl    time.Time
 	dateSec    int64
 	date       []byte
+
+	// The flood budget, spent by the reader and, through resetLocked, by
+	// handlers: guarded by floodMu, a leaf lock taken with mu held or not.
+	floodMu  sync.Mutex
+	tokens   float64
+	tokensAt time.Time
 }
 
 // headerBlock is a header block being received, HEADERS then
@@ -467,11 +471,18 @@ func (c *Conn) processFrame(h frameHeader, p []byte) error {
 // peer's frames that cost work and do nothing useful, and streams reset
 // by either side). An empty budget ends the connection with
 // ENHANCE_YOUR_CALM.
+//
+// Any goroutine may call it: a handler's stream that nave resets (its
+// window never opened) spends too. So it reads the clock itself, c.now
+// being the reader's.
 func (c *Conn) spend(n float64) error {
+	now := time.Now()
 	rate := float64(c.set.floodRate)
-	if dt := c.now.Sub(c.tokensAt); dt > 0 {
+	c.floodMu.Lock()
+	defer c.floodMu.Unlock()
+	if dt := now.Sub(c.tokensAt); dt > 0 {
 		c.tokens = min(rate, c.tokens+dt.Seconds()*rate)
-		c.tokensAt = c.now
+		c.tokensAt = now
 	}
 	c.tokens -= n
 	if c.tokens < 0 {
