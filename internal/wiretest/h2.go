@@ -318,16 +318,17 @@ type H2Response struct {
 	Trailer http.Header // nil when none
 }
 
-// Do sends a request on a new stream and reads its whole response. A
-// non-nil body goes in DATA frames within the server's flow-control
+// Do sends a request on a new stream, with the regular fields given as
+// name, value pairs after the pseudo-headers, and reads its whole
+// response. A non-nil body goes in DATA frames within the server's flow-control
 // windows, with a content-length; the response's DATA is credited back at
 // once, so bodies of any size arrive. Frames of other streams are read and
 // dropped. The error is an http2.StreamError when the stream is reset, an
 // http2.GoAwayError when the connection goes away without it, or a read
 // error.
-func (c *H2Conn) Do(method, path string, body []byte) (*H2Response, error) {
+func (c *H2Conn) Do(method, path string, body []byte, fields ...string) (*H2Response, error) {
 	id := c.NextStream()
-	fields := c.RequestFields(method, path)
+	fields = append(c.RequestFields(method, path), fields...)
 	if body != nil {
 		fields = append(fields, "content-length", strconv.Itoa(len(body)))
 	}
