@@ -47,7 +47,6 @@ type Conn struct {
 	lastID      uint32 // the highest stream the client opened
 	prefaceDone bool   // the client preface and first SETTINGS were read
 	now         time.Time
-	readDl      time.Time
 	recent      [16]uint32 // streams nave reset lately: their late frames are ignored
 	recentN     int
 
@@ -74,14 +73,19 @@ type Conn struct {
 	err        error // the connection has failed or closed
 	goAway     bool  // a GOAWAY went out: no new streams
 	goAwayID   uint32
-	acked      bool // the peer acknowledged nave's SETTINGS
+	acked      bool      // the peer acknowledged nave's SETTINGS
+	readDl     time.Time // the read deadline last set on nc
 	settingsAt time.Time
-	tokens     float64 // the flood budget
-	tokensAt   time.Time
 	writeDl    time.Time
 	closing    bool // end is sending the last words: the write deadline stays short
 	dateSec    int64
 	date       []byte
+
+	// The flood budget, spent by the reader and, through resetLocked, by
+	// handlers: guarded by floodMu, a leaf lock taken with mu held or not.
+	floodMu  sync.Mutex
+	tokens   float64
+	tokensAt time.Time
 }
 
 // headerBlock is a header block being received, HEADERS then
@@ -268,14 +272,17 @@ func (c *Conn) fill() error {
 // setReadDeadline applies the one deadline that matters now: the header
 // block's, the SETTINGS acknowledgement's, or the idle timeout; none while
 // streams are open (their handlers have timeouts of their own).
+//
+// It runs under mu, so that finishStream's idle deadline and this one are
+// not set out of order.
 func (c *Conn) setReadDeadline() {
 	var dl time.Time
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	idle := len(c.streams) == 0 && c.running == 0
 	if !c.acked {
 		dl = c.settingsAt.Add(c.set.settingsAck)
 	}
-	c.mu.Unlock()
 	if c.block.active {
 		dl = earliest(dl, c.block.started.Add(c.set.head))
 	}
@@ -481,11 +488,18 @@ func (c *Conn) processFrame(h frameHeader, p []byte) error {
 // peer's frames that cost work and do nothing useful, and streams reset
 // by either side). An empty budget ends the connection with
 // ENHANCE_YOUR_CALM.
+//
+// Any goroutine may call it: a handler's stream that nave resets (its
+// window never opened) spends too. So it reads the clock itself, c.now
+// being the reader's.
 func (c *Conn) spend(n float64) error {
+	now := time.Now()
 	rate := float64(c.set.floodRate)
-	if dt := c.now.Sub(c.tokensAt); dt > 0 {
+	c.floodMu.Lock()
+	defer c.floodMu.Unlock()
+	if dt := now.Sub(c.tokensAt); dt > 0 {
 		c.tokens = min(rate, c.tokens+dt.Seconds()*rate)
-		c.tokensAt = c.now
+		c.tokensAt = now
 	}
 	c.tokens -= n
 	if c.tokens < 0 {
@@ -579,7 +593,7 @@ func (c *Conn) onBlock(block []byte) error {
 			return connErr(ErrCodeCompression, err.Error())
 		}
 		if c.resetLately(id) {
-			return nil
+			return c.spend(1) // ignored, but not for free: a flood's mark
 		}
 		return connErr(ErrCodeStreamClosed, "HEADERS on a closed stream")
 	case id%2 == 0:
@@ -692,6 +706,14 @@ func (c *Conn) onData(h frameHeader, p []byte) error {
 	if err != nil {
 		return err
 	}
+	// Empty DATA without END_STREAM carries nothing (CVE-2019-9518): it
+	// costs, on a stream nave reset lately as well, whose late frames are
+	// otherwise ignored for free.
+	if len(data) == 0 && !h.has(flagEndStream) {
+		if err := c.spend(1); err != nil {
+			return err
+		}
+	}
 	if st == nil {
 		c.credit(nil, size)
 		if h.stream > c.lastID {
@@ -705,11 +727,6 @@ func (c *Conn) onData(h frameHeader, p []byte) error {
 		c.mu.Unlock()
 		c.noteReset(h.stream)
 		return c.spend(1)
-	}
-	if len(data) == 0 && !h.has(flagEndStream) {
-		if err := c.spend(1); err != nil {
-			return err
-		}
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -184,8 +184,19 @@ func (c *Conn) finishStream(st *stream) {
 		c.draining++
 		st.draining = true
 	}
-	if c.goAway && c.running == 0 && len(c.streams) == 0 {
+	switch {
+	case c.running > 0 || len(c.streams) > 0:
+	case c.goAway:
 		c.nc.SetReadDeadline(time.Unix(1, 0)) // the reader ends the connection
+	default:
+		// Idle now. A reader that went back to reading while this stream
+		// was open (its handler had detached) reads with no deadline: the
+		// idle timeout starts here, or a client that goes quiet keeps the
+		// connection for good.
+		if dl := earliest(c.readDl, time.Now().Add(c.set.idle)); !dl.Equal(c.readDl) {
+			c.readDl = dl
+			c.nc.SetReadDeadline(dl)
+		}
 	}
 	c.kick()
 	if st.closed {

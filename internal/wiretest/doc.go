@@ -5,10 +5,17 @@
 // coding with trailers), so that a test can assert on what went over the
 // wire rather than on what a forgiving client made of it.
 //
+// H2Conn is its HTTP/2 counterpart (RFC 9113): DialH2 opens a connection
+// over TLS (ALPN h2) or in the clear (h2c, prior knowledge), and the test
+// writes any frame, valid or not, and reads frames back one by one, or a
+// whole response with Do.
+//
 // It also runs a server under test in the mode the environment asks for:
 // NAVE_TEST_TLS=1 puts the handler tests behind TLS with a certificate from
 // a local CA made for the test (TLSMode, TLSConfigs, Serve).
 //
-// Only tests import it. It imports internal/certs and the standard library,
-// and not internal/server, whose own tests use it too.
+// Only tests import it. It imports internal/certs, golang.org/x/net's
+// http2 Framer and HPACK codec (so x/net stays out of the product's
+// imports) and the standard library, and not internal/server, whose own
+// tests use it too.
 package wiretest
