@@ -257,10 +257,15 @@ func (c *Conn) fill() error {
 		}
 		var ne net.Error
 		if errors.As(err, &ne) && ne.Timeout() {
-			if c.shutdown.Load() && (c.readDl.IsZero() || c.now.Before(c.readDl)) {
+			c.mu.Lock()
+			woken := c.shutdown.Load() && (c.readDl.IsZero() || c.now.Before(c.readDl))
+			if woken {
 				// A wake-up (Shutdown, or the last response out), not a
 				// deadline: setReadDeadline sets the deadline again.
 				c.readDl = time.Unix(1, 0)
+			}
+			c.mu.Unlock()
+			if woken {
 				continue
 			}
 			return c.timedOut()

@@ -24,7 +24,7 @@ import (
 
 // serve runs a server for h on loopback and returns its base URL and the
 // server.
-func serve(t *testing.T, h web.HandlerFunc, h2 http2.Config) (string, *server.Server) {
+func serveFunc(t *testing.T, h web.HandlerFunc, h2 http2.Config) (string, *server.Server) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -48,7 +48,7 @@ func h2c(t *testing.T) *http.Client {
 }
 
 func TestTrailersBothWays(t *testing.T) {
-	url, _ := serve(t, func(w *web.ResponseWriter, r *web.Request) {
+	url, _ := serveFunc(t, func(w *web.ResponseWriter, r *web.Request) {
 		n, _ := io.Copy(io.Discard, r.Body)
 		w.Trailer().SetBytes("X-Echo", r.Trailer.Get("x-check"))
 		w.Trailer().Set("X-Length", strings.Repeat("n", int(n%7)))
@@ -81,7 +81,7 @@ func TestTrailersBothWays(t *testing.T) {
 }
 
 func TestInterimResponses(t *testing.T) {
-	url, _ := serve(t, func(w *web.ResponseWriter, r *web.Request) {
+	url, _ := serveFunc(t, func(w *web.ResponseWriter, r *web.Request) {
 		w.Header().Set("Link", "</style.css>; rel=preload")
 		w.WriteHeader(103)
 		w.Header().Del("Link")
@@ -117,7 +117,7 @@ func TestInterimResponses(t *testing.T) {
 }
 
 func TestExpectContinueSent(t *testing.T) {
-	url, _ := serve(t, func(w *web.ResponseWriter, r *web.Request) {
+	url, _ := serveFunc(t, func(w *web.ResponseWriter, r *web.Request) {
 		b, _ := io.ReadAll(r.Body)
 		w.Write(b)
 	}, http2.Config{})
@@ -138,7 +138,7 @@ func TestExpectContinueSent(t *testing.T) {
 }
 
 func TestCookieCrumbsAndHost(t *testing.T) {
-	url, _ := serve(t, func(w *web.ResponseWriter, r *web.Request) {
+	url, _ := serveFunc(t, func(w *web.ResponseWriter, r *web.Request) {
 		w.Write(r.Header.Get("Cookie"))
 		w.WriteString("|")
 		w.Write(r.Header.Get("Host"))
@@ -161,7 +161,7 @@ func TestCookieCrumbsAndHost(t *testing.T) {
 }
 
 func TestBodylessResponses(t *testing.T) {
-	url, _ := serve(t, func(w *web.ResponseWriter, r *web.Request) {
+	url, _ := serveFunc(t, func(w *web.ResponseWriter, r *web.Request) {
 		switch r.Path[1] {
 		case 'n':
 			w.WriteHeader(204)
@@ -195,7 +195,7 @@ func TestBodylessResponses(t *testing.T) {
 }
 
 func TestHandlerPanic(t *testing.T) {
-	url, _ := serve(t, func(w *web.ResponseWriter, r *web.Request) {
+	url, _ := serveFunc(t, func(w *web.ResponseWriter, r *web.Request) {
 		if r.Path[1] == 'l' {
 			w.WriteString("partial")
 			w.Flush()
@@ -230,7 +230,7 @@ func TestHandlerPanic(t *testing.T) {
 func TestShutdownFinishesStreams(t *testing.T) {
 	release := make(chan struct{})
 	started := make(chan struct{}, 1)
-	url, s := serve(t, func(w *web.ResponseWriter, r *web.Request) {
+	url, s := serveFunc(t, func(w *web.ResponseWriter, r *web.Request) {
 		started <- struct{}{}
 		<-release
 		w.WriteString("finished")
@@ -271,7 +271,7 @@ func TestShutdownFinishesStreams(t *testing.T) {
 func TestBodyBackPressure(t *testing.T) {
 	const window = 64 << 10
 	gate := make(chan struct{})
-	url, _ := serve(t, func(w *web.ResponseWriter, r *web.Request) {
+	url, _ := serveFunc(t, func(w *web.ResponseWriter, r *web.Request) {
 		<-gate
 		n, err := io.Copy(io.Discard, r.Body)
 		if err != nil {
