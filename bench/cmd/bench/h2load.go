@@ -22,7 +22,7 @@ type h2loadRun struct {
 	URL      string // https: h2 by ALPN; http: h2c with prior knowledge
 }
 
-// h2load's TLS offer, narrowed as wrk's is (see wrkOpenSSLConf): AES-128-GCM
+// h2load's TLS offer, narrowed as wrk's is (tlsfiles' wrk configuration): AES-128-GCM
 // alone, so that every server encrypts alike.
 const (
 	h2loadTLS13Ciphers = "TLS_AES_128_GCM_SHA256"

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"nave/bench/internal/tlsfiles"
 )
 
 func TestParseH2load(t *testing.T) {
@@ -52,7 +54,7 @@ func TestH2loadArgs(t *testing.T) {
 // TestH2Check checks a server that speaks h2 and one that does not, over
 // TLS with the run's certificate.
 func TestH2Check(t *testing.T) {
-	f, err := makeTLSFiles(t.TempDir(), time.Now())
+	f, err := tlsfiles.Make(t.TempDir(), time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
