@@ -106,7 +106,7 @@ func (b *bench) measureOnce(ctx context.Context, p *proc.Proc, addr string, w wo
 	if err := check(addr, w, conf); err != nil {
 		return sample{}, err
 	}
-	load := b.loader(addr, w)
+	load := b.loadFor(addr, w)
 	skip := func() map[int]bool { return b.skipSet(p.Tree()) }
 	if err := b.warmUp(ctx, load, skip); err != nil {
 		return sample{}, err
@@ -144,8 +144,8 @@ type loadResult struct {
 // A loader runs the load generator against one workload for d.
 type loader func(ctx context.Context, d time.Duration) (loadResult, error)
 
-// loader is wrk for the HTTP/1.1 workloads, h2load for the HTTP/2 ones.
-func (b *bench) loader(addr string, w workload) loader {
+// loadFor is wrk for the HTTP/1.1 workloads, h2load for the HTTP/2 ones.
+func (b *bench) loadFor(addr string, w workload) loader {
 	if w.h2() {
 		h := h2loadRun{CPU: b.loadCPU, Conns: w.Conns, Streams: w.Streams, URL: "http://" + addr + w.Path}
 		if w.tls() {
@@ -177,7 +177,7 @@ func (b *bench) loader(addr string, w workload) loader {
 	}
 }
 
-// warmUp runs wrk for the warm-up time, and again while other processes
+// warmUp runs the load generator for the warm-up time, and again while other processes
 // use the CPUs, as long as the run's budget for waiting (--quiet-wait) lasts:
 // a figure taken next to a busy neighbour measures the neighbour.
 func (b *bench) warmUp(ctx context.Context, load loader, skip func() map[int]bool) error {
