@@ -3,9 +3,10 @@
 // --baseline), has each served once, measures the
 // server's resident memory with all of them idle, then has every one send a
 // second request at once and checks that every one gets its 200. It does so
-// in HTTP/1.1, and in HTTP/2 in the clear (h2c, prior knowledge) and over
-// TLS (h2), each connection then live past its preface, SETTINGS exchange
-// and first stream. It exits
+// in HTTP/1.1 in the clear and over TLS, and in HTTP/2 in the clear (h2c,
+// prior knowledge) and over TLS (h2), each HTTP/2 connection then live past
+// its preface, SETTINGS exchange and first stream; HTTP/1.1 over TLS tells
+// the TLS layer's share of h2's figure from HTTP/2's. It exits
 // non-zero if any connection was refused or dropped, or any answer was
 // wrong. The server runs pinned to CPU 0 (GOMAXPROCS=1 for nave).
 //
@@ -54,7 +55,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&c.nave, "nave", "bin/bench/nave", "the nave binary")
 	fs.StringVar(&c.baseline, "baseline", "", "another nave binary (say, the build before a change), measured as nave-base")
 	fs.StringVar(&srvs, "servers", "", "servers to measure, comma-separated: nave, nave-base, nginx\n(default nave, nginx, and nave-base with --baseline)")
-	fs.StringVar(&protos, "protocols", "http1,h2c,h2", "protocols to measure each server in, comma-separated: http1, h2c\n(HTTP/2 in the clear, prior knowledge), h2 (HTTP/2 over TLS)")
+	fs.StringVar(&protos, "protocols", "http1,https1,h2c,h2", "protocols to measure each server in, comma-separated: http1, https1\n(HTTP/1.1 over TLS), h2c (HTTP/2 in the clear, prior knowledge), h2 (HTTP/2 over TLS)")
 	fs.DurationVar(&c.settle, "settle", 5*time.Second, "idle time before the memory is read")
 	fs.DurationVar(&c.timeout, "timeout", time.Minute, "limit for each phase (opening, second round)")
 	fs.StringVar(&c.results, "results", "bench/results", "directory for c10k.json and c10k.md")
@@ -219,8 +220,8 @@ func writeReports(dir string, cfg config, rs []report) error {
 	var md strings.Builder
 	fmt.Fprintf(&md, "Measured %s with `%s`: the server pinned to CPU 0, each connection served once, "+
 		"then idle for %v before its RSS was read; then a second request on every connection at once. "+
-		"h2c is HTTP/2 in the clear with prior knowledge, h2 HTTP/2 over TLS (ECDSA P-256, a full handshake "+
-		"each); an HTTP/2 connection is counted served once its first stream is answered.\n\n",
+		"https1 is HTTP/1.1 over TLS, h2c HTTP/2 in the clear with prior knowledge, h2 HTTP/2 over TLS "+
+		"(ECDSA P-256, a full handshake each); an HTTP/2 connection is counted served once its first stream is answered.\n\n",
 		date, command, cfg.settle)
 	markdown(&md, rs)
 	return os.WriteFile(filepath.Join(dir, "c10k.md"), []byte(md.String()), 0o644)

@@ -22,15 +22,17 @@ type protocol struct {
 	TLS  *tls.Config  // nil in the clear
 }
 
-// protocolNames lists --protocols' values: HTTP/1.1 in the clear, HTTP/2 in
-// the clear with prior knowledge, HTTP/2 over TLS.
-var protocolNames = []string{"http1", "h2c", "h2"}
+// protocolNames lists --protocols' values: HTTP/1.1 in the clear and over
+// TLS, HTTP/2 in the clear with prior knowledge, HTTP/2 over TLS.
+var protocolNames = []string{"http1", "https1", "h2c", "h2"}
 
 // protocolKind is the server kind that speaks the protocol name.
 func protocolKind(name string) (servers.Kind, bool) {
 	switch name {
 	case "http1":
 		return servers.Static, true
+	case "https1":
+		return servers.StaticTLS, true
 	case "h2c":
 		return servers.H2C, true
 	case "h2":
@@ -45,12 +47,23 @@ type dialFunc func(ctx context.Context, deadline time.Time) (conn, error)
 // dialer opens connections to addr in p: for HTTP/2, each is a live
 // connection past its preface and SETTINGS exchange and one stream.
 func (p protocol) dialer(addr string) dialFunc {
-	if p.Kind == servers.Static {
+	if p.Kind == servers.Static || p.Kind == servers.StaticTLS {
 		return func(ctx context.Context, deadline time.Time) (conn, error) {
 			d := net.Dialer{Deadline: deadline, KeepAlive: -1}
 			c, err := d.DialContext(ctx, "tcp", addr)
 			if err != nil {
 				return nil, err
+			}
+			if p.TLS != nil {
+				conf := p.TLS.Clone()
+				conf.NextProtos = []string{"http/1.1"}
+				conf.ServerName, _, _ = net.SplitHostPort(addr)
+				tc := tls.Client(c, conf)
+				if err := tc.HandshakeContext(ctx); err != nil {
+					c.Close()
+					return nil, fmt.Errorf("tls: %w", err)
+				}
+				c = tc
 			}
 			cn := &http1Conn{c: c, r: bufio.NewReaderSize(c, 1024)}
 			if err := cn.roundTrip(deadline); err != nil {
