@@ -14,9 +14,9 @@ help:
 	@echo "make fuzz   run each fuzz target for FUZZTIME (default $(FUZZTIME))"
 	@echo "make soak   mixed static (and WSGI) load against $(BIN) for SOAK_DURATION (default 10m):"
 	@echo "            zero errors, RSS flat after warm-up, no fd leak (docs/robustness.md)"
-	@echo "make bench  nave against nginx, h2o, fasthttp, Caddy, uWSGI, gunicorn on one core (~30 min;"
+	@echo "make bench  nave against nginx, h2o, fasthttp, Caddy, uWSGI, gunicorn on one core (~37 min;"
 	@echo "            BENCHFLAGS=--help for flags); make bench-quick checks a change in under 2 min"
-	@echo "make c10k   10,000 idle keep-alive connections: RSS per connection, none dropped"
+	@echo "make c10k   10,000 idle keep-alive connections (HTTP/1.1 clear and TLS, h2c, h2): RSS per connection, none dropped"
 	@echo "make bench-deps  install the Debian packages the benchmarks need (not the tests)"
 
 build:

@@ -7,6 +7,7 @@ exec "$(dirname "$0")/../scripts/deps.sh" \
   "caddy:caddy" \
   "h2o:h2o" \
   "wrk:wrk" \
+  "nghttp2-client:h2load" \
   "gunicorn:gunicorn" \
   "uwsgi:uwsgi" \
   "uwsgi-plugin-python3:/usr/lib/uwsgi/plugins/python3_plugin.so" \

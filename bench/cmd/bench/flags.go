@@ -42,11 +42,12 @@ the chart (full runs), or RESULTS/quick.* (--quick) or RESULTS/partial.*
 it needs first.
 
 Workloads: tiny, html, 1m, 404, close; over HTTPS tls-tiny, tls-html,
-tls-1m, tls-close; wsgi, flask.
+tls-1m, tls-close; over HTTP/2 with h2load h2-tiny, h2-1k, h2-1m (TLS) and
+h2c-tiny (in the clear); wsgi, flask.
 Servers: nave (files: configured as nginx, --file-cache-valid 60s),
 nave-strict (files: nave's defaults, a stat per request), nginx, fasthttp,
-caddy, h2o (HTTPS only), uwsgi, gunicorn-sync, gunicorn-gthread, ceiling
-(the WSGI app called in-process), and nave-base (with --baseline).
+caddy, h2o (HTTPS and HTTP/2 only), uwsgi, gunicorn-sync, gunicorn-gthread,
+ceiling (the WSGI app called in-process), and nave-base (with --baseline).
 
 Flags:
 `
@@ -58,12 +59,12 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.SetOutput(stderr)
 	fs.DurationVar(&c.duration, "duration", 8*time.Second, "measured time of each run (whole seconds)")
 	fs.DurationVar(&c.warmup, "warmup", 2*time.Second, "warm-up before each run, not measured")
-	fs.IntVar(&c.conns, "connections", 64, "wrk's connections")
+	fs.IntVar(&c.conns, "connections", 64, "wrk's connections (each HTTP/2 workload sets h2load's)")
 	fs.IntVar(&c.runs, "runs", 3, "runs of each workload on each server; the table shows the median")
 	fs.StringVar(&only, "only", "", "comma-separated workloads to run (default all)")
 	fs.StringVar(&srvs, "servers", "", "comma-separated servers to run (default all)")
 	fs.BoolVar(&c.quick, "quick", false, "check a change in under 2 minutes: 1 run of 2s after 1s of warm-up,\n"+
-		"workloads tiny, close, tls-tiny, tls-close, wsgi, flask (flags given explicitly win)")
+		"workloads tiny, close, tls-tiny, tls-close, h2-tiny, wsgi, flask (flags given explicitly win)")
 	fs.StringVar(&c.nave, "nave", "bin/bench/nave", "the nave binary")
 	fs.StringVar(&c.baseline, "baseline", "", "another nave binary (say, the build before a change), measured as nave-base")
 	fs.StringVar(&c.fasthttp, "fasthttp", "bin/bench/fasthttp-fs", "the fasthttp file server (built from bench/fasthttp)")

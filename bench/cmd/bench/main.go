@@ -24,6 +24,7 @@ import (
 
 	benchfiles "nave/bench"
 	"nave/bench/internal/servers"
+	"nave/bench/internal/tlsfiles"
 )
 
 // The harness pins servers to serverCPU, and wrk and itself to loadCPU.
@@ -42,7 +43,7 @@ type bench struct {
 	cfg      config
 	env      servers.Env
 	script   string // wrk's report.lua
-	tls      tlsFiles
+	tls      tlsfiles.Files
 	loadCPU  int
 	conns    int
 	duration time.Duration
@@ -153,7 +154,7 @@ func setup(cfg config, log io.Writer) (*bench, func(), error) {
 			return fail(err)
 		}
 	}
-	tf, err := makeTLSFiles(filepath.Join(tmp, "tls"), time.Now())
+	tf, err := tlsfiles.Make(filepath.Join(tmp, "tls"), time.Now())
 	if err != nil {
 		return fail(err)
 	}

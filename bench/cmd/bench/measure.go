@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"nave/bench/internal/h2client"
 	"nave/bench/internal/proc"
 	"nave/bench/internal/servers"
 )
@@ -45,7 +46,9 @@ func (b *bench) session(ctx context.Context, srv servers.Server, g group) {
 		return
 	}
 	defer p.Stop(5 * time.Second)
-	if err := servers.WaitReady(ctx, p, addr, g.Workloads[0].Path, b.clientTLS(g.Workloads[0]), 30*time.Second); err != nil {
+	w0 := g.Workloads[0]
+	probe := func() error { return get(addr, w0, b.clientTLS(w0)) }
+	if err := servers.WaitReadyFunc(ctx, p, addr, probe, 30*time.Second); err != nil {
 		b.logf("%s did not start: %v\n%s", srv.Name, err, p.LogTail(10))
 		failAll("failed: did not start")
 		return
@@ -75,8 +78,12 @@ func (b *bench) session(ctx context.Context, srv servers.Server, g group) {
 		if w.tls() && w.newConnEach() {
 			b.probeResumption(rows[i], addr, w)
 		}
-		b.logf("%-9s %-17s %10.0f req/s  p99 %s  errors %d  cpu %.0f%%", w.Name, srv.Name,
-			s.RPS, fmtLatency(s.P99US), s.Errors, 100*s.ServerCPU)
+		lat := "p99 " + fmtLatency(s.P99US)
+		if s.MeanUS > 0 {
+			lat = "mean " + fmtLatency(s.MeanUS)
+		}
+		b.logf("%-9s %-17s %10.0f req/s  %s  errors %d  cpu %.0f%%", w.Name, srv.Name,
+			s.RPS, lat, s.Errors, 100*s.ServerCPU)
 	}
 }
 
@@ -99,19 +106,13 @@ func (b *bench) measureOnce(ctx context.Context, p *proc.Proc, addr string, w wo
 	if err := check(addr, w, conf); err != nil {
 		return sample{}, err
 	}
-	run := wrkRun{CPU: b.loadCPU, Conns: b.conns, Script: b.script,
-		URL: "http://" + addr + w.Path, Header: w.Header}
-	if w.tls() {
-		run.URL = "https://" + addr + w.Path
-		run.Env = []string{"OPENSSL_CONF=" + b.tls.WrkConf}
-	}
+	load := b.loadFor(addr, w)
 	skip := func() map[int]bool { return b.skipSet(p.Tree()) }
-	if err := b.warmUp(ctx, run, skip); err != nil {
+	if err := b.warmUp(ctx, load, skip); err != nil {
 		return sample{}, err
 	}
-	run.Duration = b.duration
 	snap0, own0 := proc.TakeSnapshot(), proc.CPUTime(p.Tree())
-	rep, err := run.run(ctx)
+	rep, err := load(ctx, b.duration)
 	snap1, own1 := proc.TakeSnapshot(), proc.CPUTime(p.Tree())
 	if err != nil {
 		return sample{}, err
@@ -125,22 +126,67 @@ func (b *bench) measureOnce(ctx context.Context, p *proc.Proc, addr string, w wo
 		return sample{}, fmt.Errorf("after the run: %w", err)
 	}
 	wall := snap1.At.Sub(snap0.At).Seconds()
-	return sample{RPS: rep.RPS(), P50US: rep.P50US, P99US: rep.P99US, Errors: rep.Errors(w.Status),
+	return sample{RPS: rep.RPS, P50US: rep.P50US, P99US: rep.P99US, MeanUS: rep.MeanUS, Errors: rep.Errors,
 		Requests: rep.Requests, ServerCPU: (own1 - own0).Seconds() / wall,
 		OtherCPU: snap1.OthersSince(snap0, skip())}, nil
 }
 
-// warmUp runs wrk for the warm-up time, and again while other processes
+// loadResult is what one run of the load generator, wrk or h2load, found.
+type loadResult struct {
+	RPS      float64
+	Requests int64
+	Errors   int64
+	P50US    int64 // 0: not measured (h2load gives no percentiles)
+	P99US    int64
+	MeanUS   int64 // 0: not measured (wrk's percentiles say more)
+}
+
+// A loader runs the load generator against one workload for d.
+type loader func(ctx context.Context, d time.Duration) (loadResult, error)
+
+// loadFor is wrk for the HTTP/1.1 workloads, h2load for the HTTP/2 ones.
+func (b *bench) loadFor(addr string, w workload) loader {
+	if w.h2() {
+		h := h2loadRun{CPU: b.loadCPU, Conns: w.Conns, Streams: w.Streams, URL: "http://" + addr + w.Path}
+		if w.tls() {
+			h.URL = "https://" + addr + w.Path
+		}
+		return func(ctx context.Context, d time.Duration) (loadResult, error) {
+			h.Duration = d
+			rep, err := h.run(ctx)
+			if err != nil {
+				return loadResult{}, err
+			}
+			return loadResult{RPS: rep.RPS, Requests: rep.Done, Errors: rep.Failed, MeanUS: rep.MeanUS}, nil
+		}
+	}
+	run := wrkRun{CPU: b.loadCPU, Conns: b.conns, Script: b.script,
+		URL: "http://" + addr + w.Path, Header: w.Header}
+	if w.tls() {
+		run.URL = "https://" + addr + w.Path
+		run.Env = []string{"OPENSSL_CONF=" + b.tls.WrkConf}
+	}
+	return func(ctx context.Context, d time.Duration) (loadResult, error) {
+		run.Duration = d
+		rep, err := run.run(ctx)
+		if err != nil {
+			return loadResult{}, err
+		}
+		return loadResult{RPS: rep.RPS(), Requests: rep.Requests, Errors: rep.Errors(w.Status),
+			P50US: rep.P50US, P99US: rep.P99US}, nil
+	}
+}
+
+// warmUp runs the load generator for the warm-up time, and again while other processes
 // use the CPUs, as long as the run's budget for waiting (--quiet-wait) lasts:
 // a figure taken next to a busy neighbour measures the neighbour.
-func (b *bench) warmUp(ctx context.Context, run wrkRun, skip func() map[int]bool) error {
+func (b *bench) warmUp(ctx context.Context, load loader, skip func() map[int]bool) error {
 	if b.warmup <= 0 {
 		return nil
 	}
-	run.Duration = b.warmup
 	for {
 		snap0 := proc.TakeSnapshot()
-		if _, err := run.run(ctx); err != nil {
+		if _, err := load(ctx, b.warmup); err != nil {
 			return err
 		}
 		other := proc.TakeSnapshot().OthersSince(snap0, skip())
@@ -154,7 +200,7 @@ func (b *bench) warmUp(ctx context.Context, run wrkRun, skip func() map[int]bool
 		case <-ctx.Done():
 		case <-time.After(2 * time.Second):
 		}
-		b.quietLeft -= time.Since(start) + run.Duration
+		b.quietLeft -= time.Since(start) + b.warmup
 	}
 }
 
@@ -177,19 +223,37 @@ func (b *bench) clientTLS(w workload) *tls.Config {
 }
 
 // check sends one request and compares the answer with what w expects; over
-// TLS (conf not nil), the server must present the run's certificate.
+// TLS (conf not nil), the server must present the run's certificate, and
+// for an HTTP/2 workload, negotiate h2.
 func check(addr string, w workload, conf *tls.Config) error {
-	resp, err := servers.Get(addr, w.Path, w.Header, conf)
+	status, n, err := getAnswer(addr, w, conf)
 	if err != nil {
 		return fmt.Errorf("check: %w", err)
 	}
-	if resp.Status != w.Status {
-		return fmt.Errorf("check: status %d, want %d", resp.Status, w.Status)
+	if status != w.Status {
+		return fmt.Errorf("check: status %d, want %d", status, w.Status)
 	}
-	if w.Length >= 0 && resp.BodyLen != w.Length {
-		return fmt.Errorf("check: body of %d bytes, want %d", resp.BodyLen, w.Length)
+	if w.Length >= 0 && n != w.Length {
+		return fmt.Errorf("check: body of %d bytes, want %d", n, w.Length)
 	}
 	return nil
+}
+
+// get sends one request of w and reads the answer, whatever it is: the
+// probe of a server starting.
+func get(addr string, w workload, conf *tls.Config) error {
+	_, _, err := getAnswer(addr, w, conf)
+	return err
+}
+
+// getAnswer sends one request of w on a new connection, in w's protocol,
+// and returns the answer's status and body length.
+func getAnswer(addr string, w workload, conf *tls.Config) (status, bodyLen int, err error) {
+	if w.h2() {
+		return h2client.Get(addr, w.Path, conf, 2*time.Second)
+	}
+	resp, err := servers.Get(addr, w.Path, w.Header, conf)
+	return resp.Status, resp.BodyLen, err
 }
 
 // sampler polls the RSS of a process tree and keeps its peak.

@@ -55,6 +55,7 @@ func collectMeta(e *servers.Env, cfg config, args []string) meta {
 		"uwsgi":    {"uwsgi", "--version"},
 		"gunicorn": {"gunicorn", "--version"},
 		"wrk":      {"wrk", "-v"},
+		"h2load":   {"h2load", "--version"},
 		"python":   {e.Python, "-c", "import sys, flask; print(sys.version.split()[0], 'flask', flask.__version__)"},
 	}
 	if e.NaveBase != "" {

@@ -131,6 +131,11 @@ func markdown(w io.Writer, m meta, t *table) {
 	fmt.Fprintf(w, "Measured %s with `%s`: server on CPU %d, `wrk -t1 -c%d` on CPU %d, "+
 		"%s runs after %s of warm-up, median of %d (of the runs on a quiet machine).\n\n",
 		m.Date, m.Command, m.ServerCPU, m.Connections, m.LoadCPU, m.Duration, m.Warmup, m.Runs)
+	if hasH2(t) {
+		fmt.Fprintf(w, "The HTTP/2 workloads run `h2load -t1` on CPU %d instead, with the connections and streams "+
+			"their titles give (AES-128-GCM offered alone, as to wrk); h2load reports no percentiles, so p50 "+
+			"and p99 are blank there (the JSON keeps its mean).\n\n", m.LoadCPU)
+	}
 	fmt.Fprintf(w, "Machine: %s, Linux %s. Load average at start: %s. Source: %s.\n\n",
 		m.CPUModel, m.Kernel, m.LoadAvg, m.Git)
 	fmt.Fprintln(w, "| "+strings.Join(header, " | ")+" |")
@@ -158,6 +163,16 @@ func markdown(w io.Writer, m meta, t *table) {
 	for _, k := range names {
 		fmt.Fprintf(w, "- %s: %s\n", k, m.Versions[k])
 	}
+}
+
+// hasH2 reports whether t has a row of an HTTP/2 workload.
+func hasH2(t *table) bool {
+	for _, r := range t.rows {
+		if w, ok := findWorkload(r.Workload); ok && w.h2() {
+			return true
+		}
+	}
+	return false
 }
 
 // writeOutputs writes RESULTS/NAME.json, NAME.md and the chart.

@@ -11,6 +11,7 @@ type sample struct {
 	RPS       float64 `json:"rps"`
 	P50US     int64   `json:"p50_us"`
 	P99US     int64   `json:"p99_us"`
+	MeanUS    int64   `json:"mean_us,omitempty"` // h2load's mean time per request; it gives no percentiles
 	Errors    int64   `json:"errors"`
 	Requests  int64   `json:"requests"`
 	ServerCPU float64 `json:"server_cpu"` // CPU time of the server's processes / wall time

@@ -3,6 +3,8 @@ package main
 import (
 	"strings"
 	"testing"
+
+	"nave/bench/internal/servers"
 )
 
 func TestTableFinish(t *testing.T) {
@@ -100,8 +102,16 @@ func TestGroups(t *testing.T) {
 		}
 		got = append(got, g.Target+":"+strings.Join(names, ","))
 	}
-	if want := "/root:tiny,close /root:tls-tiny,tls-close hello:app:wsgi flask_hello:app:flask"; strings.Join(got, " ") != want {
+	if want := "/root:tiny,close /root:tls-tiny,tls-close /root:h2-tiny hello:app:wsgi flask_hello:app:flask"; strings.Join(got, " ") != want {
 		t.Errorf("got %q, want %q", strings.Join(got, " "), want)
+	}
+	// The HTTP/2 workloads over TLS share one server start; h2c needs another.
+	gs, err = groups([]string{"h2-tiny", "h2-1k", "h2-1m", "h2c-tiny"}, false, "/root")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(gs) != 2 || len(gs[0].Workloads) != 3 || gs[0].Kind != servers.H2 || gs[1].Kind != servers.H2C {
+		t.Errorf("HTTP/2 groups: got %+v", gs)
 	}
 	if _, err := groups([]string{"nope"}, false, "/root"); err == nil {
 		t.Error("unknown workload: got no error")

@@ -10,7 +10,8 @@ import (
 	"nave/bench/internal/servers"
 )
 
-// A workload is one URL hammered by wrk, and what every answer must be.
+// A workload is one URL hammered by wrk (h2load for HTTP/2), and what
+// every answer must be.
 type workload struct {
 	Name   string // for --only, and the key in the JSON
 	Title  string // for the table
@@ -21,6 +22,9 @@ type workload struct {
 	Status int               // the status every answer must have
 	Length int               // the body length every answer must have; -1: any
 	Quick  bool              // part of --quick
+	// HTTP/2 workloads only: h2load's connections and concurrent streams
+	// on each (--connections is wrk's).
+	Conns, Streams int
 }
 
 var workloads = []workload{
@@ -46,20 +50,34 @@ var workloads = []workload{
 		Path: "/1m.bin", Status: 200, Length: 1 << 20},
 	{Name: "tls-close", Title: "HTTPS: 14 B file, new TLS connection per request", Kind: servers.StaticTLS,
 		Path: "/hello.txt", Header: map[string]string{"Connection": "close"}, Status: 200, Length: 14, Quick: true},
+	// HTTP/2, with h2load: over TLS (ALPN h2) against nave, nginx and h2o,
+	// with the run's certificate; and with prior knowledge in the clear.
+	// Connections and streams as in the issue that set nave's targets.
+	{Name: "h2-tiny", Title: "HTTP/2: 14 B file, 64 conns × 10 streams", Kind: servers.H2,
+		Path: "/hello.txt", Status: 200, Length: 14, Conns: 64, Streams: 10, Quick: true},
+	{Name: "h2-1k", Title: "HTTP/2: 1 KiB HTML page, 32 conns × 10 streams", Kind: servers.H2,
+		Path: "/page.html", Status: 200, Length: 1024, Conns: 32, Streams: 10},
+	{Name: "h2-1m", Title: "HTTP/2: 1 MiB file, 32 conns × 1 stream", Kind: servers.H2,
+		Path: "/1m.bin", Status: 200, Length: 1 << 20, Conns: 32, Streams: 1},
+	{Name: "h2c-tiny", Title: "h2c: 14 B file, 64 conns × 10 streams", Kind: servers.H2C,
+		Path: "/hello.txt", Status: 200, Length: 14, Conns: 64, Streams: 10},
 	{Name: "wsgi", Title: "WSGI hello app", Kind: servers.WSGI, App: "hello:app",
 		Path: "/", Status: 200, Length: 13, Quick: true},
 	{Name: "flask", Title: "Flask hello app", Kind: servers.WSGI, App: "flask_hello:app",
 		Path: "/", Status: 200, Length: 13, Quick: true},
 }
 
-// tls reports whether w is measured over HTTPS.
-func (w workload) tls() bool { return w.Kind == servers.StaticTLS }
+// tls reports whether w is measured over TLS.
+func (w workload) tls() bool { return w.Kind.TLS() }
+
+// h2 reports whether w is measured over HTTP/2, with h2load.
+func (w workload) h2() bool { return w.Kind == servers.H2 || w.Kind == servers.H2C }
 
 // newConnEach reports whether w opens a new connection for every request.
 func (w workload) newConnEach() bool { return strings.EqualFold(w.Header["Connection"], "close") }
 
 // A group is the workloads one server start serves: the static workloads
-// of one kind (plain or HTTPS) share a document root; each WSGI app needs a
+// of one kind (plain, HTTPS, h2, h2c) share a document root; each WSGI app needs a
 // start of its own.
 type group struct {
 	Kind      servers.Kind

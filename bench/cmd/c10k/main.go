@@ -2,7 +2,11 @@
 // with one worker, for comparison, and to another nave build with
 // --baseline), has each served once, measures the
 // server's resident memory with all of them idle, then has every one send a
-// second request at once and checks that every one gets its 200. It exits
+// second request at once and checks that every one gets its 200. It does so
+// in HTTP/1.1 in the clear and over TLS, and in HTTP/2 in the clear (h2c,
+// prior knowledge) and over TLS (h2), each HTTP/2 connection then live past
+// its preface, SETTINGS exchange and first stream; HTTP/1.1 over TLS tells
+// the TLS layer's share of h2's figure from HTTP/2's. It exits
 // non-zero if any connection was refused or dropped, or any answer was
 // wrong. The server runs pinned to CPU 0 (GOMAXPROCS=1 for nave).
 //
@@ -24,6 +28,7 @@ import (
 	"time"
 
 	"nave/bench/internal/servers"
+	"nave/bench/internal/tlsfiles"
 )
 
 type config struct {
@@ -31,6 +36,7 @@ type config struct {
 	nave     string
 	baseline string
 	servers  []string
+	protos   []string // protocolNames
 	settle   time.Duration
 	timeout  time.Duration
 	results  string
@@ -42,13 +48,14 @@ func main() {
 
 func parseFlags(args []string, stderr io.Writer) (config, error) {
 	var c config
-	var srvs string
+	var srvs, protos string
 	fs := flag.NewFlagSet("c10k", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.IntVar(&c.conns, "conns", 10000, "keep-alive connections to open")
 	fs.StringVar(&c.nave, "nave", "bin/bench/nave", "the nave binary")
 	fs.StringVar(&c.baseline, "baseline", "", "another nave binary (say, the build before a change), measured as nave-base")
 	fs.StringVar(&srvs, "servers", "", "servers to measure, comma-separated: nave, nave-base, nginx\n(default nave, nginx, and nave-base with --baseline)")
+	fs.StringVar(&protos, "protocols", "http1,https1,h2c,h2", "protocols to measure each server in, comma-separated: http1, https1\n(HTTP/1.1 over TLS), h2c (HTTP/2 in the clear, prior knowledge), h2 (HTTP/2 over TLS)")
 	fs.DurationVar(&c.settle, "settle", 5*time.Second, "idle time before the memory is read")
 	fs.DurationVar(&c.timeout, "timeout", time.Minute, "limit for each phase (opening, second round)")
 	fs.StringVar(&c.results, "results", "bench/results", "directory for c10k.json and c10k.md")
@@ -60,6 +67,10 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	}
 	if c.conns < 1 || c.conns > 60000 {
 		return c, fmt.Errorf("--conns %d: from 1 to 60000", c.conns)
+	}
+	var err error
+	if c.protos, err = parseProtocols(protos); err != nil {
+		return c, err
 	}
 	if srvs == "" {
 		srvs = "nave,nginx"
@@ -105,12 +116,25 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	env := servers.Env{Tmp: tmp, CPU: 0, Nave: absPath(cfg.nave), NaveBase: absPath(cfg.baseline),
 		NginxConnections: cfg.conns + 1024}
+	tf, err := tlsfiles.Make(filepath.Join(tmp, "tls"), time.Now())
+	if err != nil {
+		fmt.Fprintln(stderr, "c10k:", err)
+		return 1
+	}
+	env.TLSCert, env.TLSKey = tf.Cert, tf.Key
 	var reports []report
 	for _, name := range cfg.servers {
-		if ctx.Err() != nil {
-			break
+		for _, pn := range cfg.protos {
+			if ctx.Err() != nil {
+				break
+			}
+			kind, _ := protocolKind(pn)
+			p := protocol{Name: pn, Kind: kind}
+			if kind.TLS() {
+				p.TLS = tf.Client
+			}
+			reports = append(reports, measure(ctx, cfg, &env, name, p, stderr))
 		}
-		reports = append(reports, measure(ctx, cfg, &env, name, stderr))
 	}
 	printReports(stdout, reports)
 	if ctx.Err() != nil {
@@ -195,7 +219,9 @@ func writeReports(dir string, cfg config, rs []report) error {
 	}
 	var md strings.Builder
 	fmt.Fprintf(&md, "Measured %s with `%s`: the server pinned to CPU 0, each connection served once, "+
-		"then idle for %v before its RSS was read; then a second request on every connection at once.\n\n",
+		"then idle for %v before its RSS was read; then a second request on every connection at once. "+
+		"https1 is HTTP/1.1 over TLS, h2c HTTP/2 in the clear with prior knowledge, h2 HTTP/2 over TLS "+
+		"(ECDSA P-256, a full handshake each); an HTTP/2 connection is counted served once its first stream is answered.\n\n",
 		date, command, cfg.settle)
 	markdown(&md, rs)
 	return os.WriteFile(filepath.Join(dir, "c10k.md"), []byte(md.String()), 0o644)

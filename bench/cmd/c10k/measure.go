@@ -1,13 +1,11 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"path/filepath"
 	"sync"
 	"syscall"
@@ -56,9 +54,10 @@ func (c *counts) add(err error) {
 
 var errBadAnswer = errors.New("c10k: not a 200 with the file")
 
-// report is one server's result.
+// report is one server's result in one protocol.
 type report struct {
 	Server        string  `json:"server"`
+	Protocol      string  `json:"protocol"`
 	Conns         int     `json:"conns"`
 	BaselineKiB   int64   `json:"baseline_rss_kib"` // before any connection
 	OpenedKiB     int64   `json:"opened_rss_kib"`   // right after the first round
@@ -76,16 +75,20 @@ func (r report) clean() bool {
 }
 
 // conn is one client connection, kept open between rounds.
-type conn struct {
-	c net.Conn
-	r *bufio.Reader
+type conn interface {
+	// roundTrip sends one GET and reads the whole answer by deadline.
+	roundTrip(deadline time.Time) error
+	close()
 }
 
-// measure starts the server, runs both rounds, and stops it.
-func measure(ctx context.Context, cfg config, env *servers.Env, name string, log io.Writer) report {
-	rep := report{Server: name, Conns: cfg.conns}
+// measure starts the server, runs both rounds in protocol p, and stops it.
+func measure(ctx context.Context, cfg config, env *servers.Env, name string, p protocol, log io.Writer) report {
+	rep := report{Server: name, Protocol: p.Name, Conns: cfg.conns}
 	fail := func(err error) report { rep.Error = err.Error(); return rep }
-	srv, _ := servers.Lookup(name, servers.Static)
+	srv, ok := servers.Lookup(name, p.Kind)
+	if !ok {
+		return fail(fmt.Errorf("%s does not speak %s here", name, p.Name))
+	}
 	if err := srv.Check(env); err != nil {
 		return fail(err)
 	}
@@ -97,30 +100,38 @@ func measure(ctx context.Context, cfg config, env *servers.Env, name string, log
 	if err != nil {
 		return fail(err)
 	}
-	p, err := proc.Start(spec)
+	pr, err := proc.Start(spec)
 	if err != nil {
 		return fail(err)
 	}
-	defer p.Stop(5 * time.Second)
-	if err := servers.WaitReady(ctx, p, addr, path, nil, 20*time.Second); err != nil {
-		return fail(fmt.Errorf("%v\n%s", err, p.LogTail(10)))
+	defer pr.Stop(5 * time.Second)
+	dial := p.dialer(addr)
+	probe := func() error {
+		c, err := dial(ctx, time.Now().Add(2*time.Second))
+		if err == nil {
+			c.close()
+		}
+		return err
+	}
+	if err := servers.WaitReadyFunc(ctx, pr, addr, probe, 20*time.Second); err != nil {
+		return fail(fmt.Errorf("%v\n%s", err, pr.LogTail(10)))
 	}
 	time.Sleep(time.Second)
-	rep.BaselineKiB = proc.RSS(p.Tree())
-	fmt.Fprintf(log, "c10k: %s: baseline %d KiB; opening %d connections\n", name, rep.BaselineKiB, cfg.conns)
+	rep.BaselineKiB = proc.RSS(pr.Tree())
+	fmt.Fprintf(log, "c10k: %s %s: baseline %d KiB; opening %d connections\n", name, p.Name, rep.BaselineKiB, cfg.conns)
 
 	start := time.Now()
-	conns := openAll(ctx, addr, cfg.conns, cfg.timeout, &rep.First)
+	conns := openAll(ctx, dial, cfg.conns, cfg.timeout, &rep.First)
 	defer closeAll(conns)
 	rep.OpenSeconds = time.Since(start).Seconds()
-	rep.OpenedKiB = proc.RSS(p.Tree())
-	fmt.Fprintf(log, "c10k: %s: %d served once in %.1fs; idle for %v\n", name, rep.First.OK, rep.OpenSeconds, cfg.settle)
+	rep.OpenedKiB = proc.RSS(pr.Tree())
+	fmt.Fprintf(log, "c10k: %s %s: %d served once in %.1fs; idle for %v\n", name, p.Name, rep.First.OK, rep.OpenSeconds, cfg.settle)
 	select {
 	case <-ctx.Done():
 		return fail(ctx.Err())
 	case <-time.After(cfg.settle):
 	}
-	rep.IdleKiB = proc.RSS(p.Tree())
+	rep.IdleKiB = proc.RSS(pr.Tree())
 	if rep.First.OK > 0 {
 		rep.PerConnKiB = float64(rep.IdleKiB-rep.BaselineKiB) / float64(rep.First.OK)
 	}
@@ -129,18 +140,18 @@ func measure(ctx context.Context, cfg config, env *servers.Env, name string, log
 	secondRound(ctx, conns, cfg.timeout, &rep.Second)
 	rep.SecondSeconds = time.Since(start).Seconds()
 	select {
-	case <-p.Exited():
+	case <-pr.Exited():
 		rep.Error = "server exited"
 	default:
 	}
 	return rep
 }
 
-// openAll opens n connections, at most dialBurst at a time, and has each
-// served once; it returns those that were, and counts every outcome.
-func openAll(ctx context.Context, addr string, n int, timeout time.Duration, cnt *counts) []*conn {
+// openAll opens n connections with dial, at most dialBurst at a time,
+// each served once; it returns those that were, and counts every outcome.
+func openAll(ctx context.Context, dial dialFunc, n int, timeout time.Duration, cnt *counts) []conn {
 	deadline := time.Now().Add(timeout)
-	out := make([]*conn, n)
+	out := make([]conn, n)
 	errs := make([]error, n)
 	sem := make(chan struct{}, dialBurst)
 	var wg sync.WaitGroup
@@ -149,22 +160,11 @@ func openAll(ctx context.Context, addr string, n int, timeout time.Duration, cnt
 		wg.Add(1)
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			d := net.Dialer{Deadline: deadline, KeepAlive: -1}
-			c, err := d.DialContext(ctx, "tcp", addr)
-			if err != nil {
-				errs[i] = err
-				return
-			}
-			cn := &conn{c: c, r: bufio.NewReaderSize(c, 1024)}
-			if errs[i] = cn.roundTrip(deadline); errs[i] != nil {
-				c.Close()
-				return
-			}
-			out[i] = cn
+			out[i], errs[i] = dial(ctx, deadline)
 		}()
 	}
 	wg.Wait()
-	var kept []*conn
+	var kept []conn
 	for i := range out {
 		if ctx.Err() == nil {
 			cnt.add(errs[i])
@@ -177,7 +177,7 @@ func openAll(ctx context.Context, addr string, n int, timeout time.Duration, cnt
 }
 
 // secondRound has every connection send a request at the same moment.
-func secondRound(ctx context.Context, conns []*conn, timeout time.Duration, cnt *counts) {
+func secondRound(ctx context.Context, conns []conn, timeout time.Duration, cnt *counts) {
 	deadline := time.Now().Add(timeout)
 	errs := make([]error, len(conns))
 	start := make(chan struct{})
@@ -199,32 +199,10 @@ func secondRound(ctx context.Context, conns []*conn, timeout time.Duration, cnt 
 	}
 }
 
-// roundTrip sends one keep-alive GET and reads the whole answer.
-func (cn *conn) roundTrip(deadline time.Time) error {
-	if err := cn.c.SetDeadline(deadline); err != nil {
-		return err
-	}
-	if _, err := io.WriteString(cn.c, "GET "+path+" HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"); err != nil {
-		return err
-	}
-	resp, err := http.ReadResponse(cn.r, nil)
-	if err != nil {
-		return err
-	}
-	n, err := io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
-	if err != nil {
-		return err
-	}
-	if resp.StatusCode != 200 || n != bodyLen || resp.Close {
-		return fmt.Errorf("%w: status %d, %d bytes, close %v", errBadAnswer, resp.StatusCode, n, resp.Close)
-	}
-	return cn.c.SetDeadline(time.Time{})
-}
-
-func closeAll(conns []*conn) {
-	for _, cn := range conns {
-		cn.c.Close()
+// closeAll closes every connection.
+func closeAll(conns []conn) {
+	for _, c := range conns {
+		c.close()
 	}
 }
 
@@ -235,20 +213,20 @@ func printReports(w io.Writer, rs []report) {
 
 // markdown writes the reports as a table.
 func markdown(w io.Writer, rs []report) {
-	fmt.Fprintln(w, "| server | connections | RSS before | RSS idle | KiB per idle conn | 1st round ok | 2nd round ok | refused | dropped | timeouts | bad | 2nd round time |")
-	fmt.Fprintln(w, "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
+	fmt.Fprintln(w, "| server | protocol | connections | RSS before | RSS idle | KiB per idle conn | 1st round ok | 2nd round ok | refused | dropped | timeouts | bad | 2nd round time |")
+	fmt.Fprintln(w, "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
 	for _, r := range rs {
 		if r.Error != "" && r.First.OK == 0 {
-			fmt.Fprintf(w, "| %s | %d | failed: %s |||||||||| \n", r.Server, r.Conns, firstLineOf(r.Error))
+			fmt.Fprintf(w, "| %s | %s | %d | failed: %s |||||||||| \n", r.Server, r.Protocol, r.Conns, firstLineOf(r.Error))
 			continue
 		}
 		f, s := r.First, r.Second
-		fmt.Fprintf(w, "| %s | %d | %.1f MiB | %.1f MiB | %.2f | %d | %d | %d | %d | %d | %d | %.2f s |\n",
-			r.Server, r.Conns, float64(r.BaselineKiB)/1024, float64(r.IdleKiB)/1024, r.PerConnKiB,
+		fmt.Fprintf(w, "| %s | %s | %d | %.1f MiB | %.1f MiB | %.2f | %d | %d | %d | %d | %d | %d | %.2f s |\n",
+			r.Server, r.Protocol, r.Conns, float64(r.BaselineKiB)/1024, float64(r.IdleKiB)/1024, r.PerConnKiB,
 			f.OK, s.OK, f.Refused+s.Refused, f.Dropped+s.Dropped, f.Timeout+s.Timeout,
 			f.BadAnswer+s.BadAnswer+f.Other+s.Other, r.SecondSeconds)
 		if r.Error != "" {
-			fmt.Fprintf(w, "\n%s: %s\n\n", r.Server, firstLineOf(r.Error))
+			fmt.Fprintf(w, "\n%s %s: %s\n\n", r.Server, r.Protocol, firstLineOf(r.Error))
 		}
 	}
 }

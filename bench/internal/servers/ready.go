@@ -17,12 +17,20 @@ import (
 // response, the process exits, or timeout passes. A non-nil conf polls over
 // TLS with it.
 func WaitReady(ctx context.Context, p *proc.Proc, addr, path string, conf *tls.Config, timeout time.Duration) error {
+	probe := func() error { _, err := Get(addr, path, nil, conf); return err }
+	return WaitReadyFunc(ctx, p, addr, probe, timeout)
+}
+
+// WaitReadyFunc calls probe until it succeeds, the process exits, or
+// timeout passes: for a server that does not speak HTTP/1.1 (nginx's
+// HTTP/2 listener in the clear).
+func WaitReadyFunc(ctx context.Context, p *proc.Proc, addr string, probe func() error, timeout time.Duration) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
 	for {
-		if _, err := Get(addr, path, nil, conf); err == nil {
+		if err := probe(); err == nil {
 			return nil
 		}
 		select {

@@ -24,7 +24,12 @@ const (
 	Static    Kind = iota // a document root
 	WSGI                  // a Python WSGI app
 	StaticTLS             // a document root over HTTPS, with Env's certificate
+	H2                    // a document root over HTTP/2 over TLS (ALPN "h2"), with Env's certificate
+	H2C                   // a document root over HTTP/2 in the clear, with prior knowledge (RFC 9113 §3.3)
 )
+
+// TLS reports whether servers of kind k listen with Env's certificate.
+func (k Kind) TLS() bool { return k == StaticTLS || k == H2 }
 
 // Env is what the servers need to know about this machine and run.
 type Env struct {
@@ -79,6 +84,17 @@ func All() []Server {
 		{Name: StrictName, Kind: StaticTLS, Check: checkNaveTLS, Spec: naveTLS(naveServeStrict)},
 		{Name: "nginx", Kind: StaticTLS, Check: need("nginx"), Spec: nginxTLS},
 		{Name: "h2o", Kind: StaticTLS, Check: need("h2o"), Spec: h2o},
+		// HTTP/2: nave speaks h2 on every TLS listener and h2c on every
+		// plain one by default; the checks before each run make sure the
+		// build at hand does.
+		{Name: "nave", Kind: H2, Check: checkNaveTLS, Spec: naveTLS(naveServe)},
+		{Name: BaseName, Kind: H2, Check: baseCheck(checkNaveTLS), Spec: baseSpec(naveTLS(naveServe))},
+		{Name: "nginx", Kind: H2, Check: need("nginx"), Spec: nginxH2},
+		{Name: "h2o", Kind: H2, Check: need("h2o"), Spec: h2o},
+		{Name: "nave", Kind: H2C, Check: checkNave, Spec: naveServe},
+		{Name: BaseName, Kind: H2C, Check: baseCheck(checkNave), Spec: baseSpec(naveServe)},
+		{Name: "nginx", Kind: H2C, Check: need("nginx"), Spec: nginxH2C},
+		{Name: "h2o", Kind: H2C, Check: need("h2o"), Spec: h2oClear},
 		{Name: "nave", Kind: WSGI, Check: checkNaveWSGI, Spec: naveWSGI},
 		{Name: BaseName, Kind: WSGI, Check: baseCheck(checkNaveWSGI), Spec: baseSpec(naveWSGI)},
 		{Name: "uwsgi", Kind: WSGI, Check: checkUWSGI, Spec: uwsgi},

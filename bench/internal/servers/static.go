@@ -103,7 +103,7 @@ http {
     default_type application/octet-stream;
 
     server {
-        listen {{.Addr}}{{if .TLS}} ssl{{end}} backlog=4096 deferred;
+        listen {{.Addr}}{{if .TLS}} ssl{{end}}{{if .HTTP2}} http2{{end}} backlog=4096 deferred;
         root {{.Root}};
         index index.html;
 {{- with .TLS}}
@@ -118,22 +118,26 @@ http {
 }
 `))
 
-// nginxData fills nginxConf; a nil TLS listens in the clear.
+// nginxData fills nginxConf; a nil TLS listens in the clear. HTTP2 makes
+// the listener speak HTTP/2: by ALPN over TLS, or only HTTP/2 (with prior
+// knowledge) in the clear.
 type nginxData struct {
 	Dir, Addr, Root string
 	Conns           int
 	TLS             *certPair
+	HTTP2           bool
 }
 
 // certPair is a PEM certificate file and its key file.
 type certPair struct{ Cert, Key string }
 
 func nginx(e *Env, addr, root string) (proc.Spec, error) {
-	return nginxSpec(e, addr, root, nil)
+	return nginxSpec(e, addr, root, nil, false)
 }
 
-// nginxSpec writes nginx.conf, over TLS with tls unless it is nil.
-func nginxSpec(e *Env, addr, root string, tls *certPair) (proc.Spec, error) {
+// nginxSpec writes nginx.conf, over TLS with tls unless it is nil, and
+// speaking HTTP/2 if http2.
+func nginxSpec(e *Env, addr, root string, tls *certPair, http2 bool) (proc.Spec, error) {
 	dir, err := scratch(e, "nginx")
 	if err != nil {
 		return proc.Spec{}, err
@@ -143,7 +147,7 @@ func nginxSpec(e *Env, addr, root string, tls *certPair) (proc.Spec, error) {
 		conns = 1024
 	}
 	var b strings.Builder
-	if err := nginxConf.Execute(&b, nginxData{Dir: dir, Addr: addr, Root: root, Conns: conns, TLS: tls}); err != nil {
+	if err := nginxConf.Execute(&b, nginxData{Dir: dir, Addr: addr, Root: root, Conns: conns, TLS: tls, HTTP2: http2}); err != nil {
 		return proc.Spec{}, err
 	}
 	conf := filepath.Join(dir, "nginx.conf")

@@ -70,6 +70,43 @@ func TestNginxConf(t *testing.T) {
 	}
 }
 
+// The HTTP/2 listeners are the plain and TLS ones with "http2" added, in
+// nginx 1.22's syntax.
+func TestNginxH2Conf(t *testing.T) {
+	e := testEnv(t)
+	for _, c := range []struct {
+		name string
+		spec func(*Env, string, string) (proc.Spec, error)
+		want string
+	}{
+		{"h2", nginxH2, "listen 127.0.0.1:8443 ssl http2 backlog=4096 deferred;"},
+		{"h2c", nginxH2C, "listen 127.0.0.1:8443 http2 backlog=4096 deferred;"},
+	} {
+		s, err := c.spec(e, "127.0.0.1:8443", "/srv/www")
+		if err != nil {
+			t.Fatal(err)
+		}
+		conf := readConf(t, s.Args[len(s.Args)-1])
+		if !strings.Contains(conf, "\n        "+c.want+"\n") {
+			t.Errorf("%s: conf lacks %q:\n%s", c.name, c.want, conf)
+		}
+		if tls := strings.Contains(conf, "ssl_certificate "); tls != (c.name == "h2") {
+			t.Errorf("%s: got a certificate %v:\n%s", c.name, tls, conf)
+		}
+	}
+}
+
+func TestH2OClearConf(t *testing.T) {
+	s, err := h2oClear(testEnv(t), "127.0.0.1:8080", "/srv/www")
+	if err != nil {
+		t.Fatal(err)
+	}
+	conf := readConf(t, s.Args[3])
+	if want := "listen:\n  host: 127.0.0.1\n  port: 8080\nhosts:\n"; !strings.Contains(conf, want) || strings.Contains(conf, "ssl") {
+		t.Errorf("h2o.conf in the clear: got\n%s\nwant a listen block without ssl", conf)
+	}
+}
+
 func TestH2OConf(t *testing.T) {
 	e := testEnv(t)
 	s, err := h2o(e, "127.0.0.1:8443", "/srv/www")
@@ -127,6 +164,9 @@ func TestConfsAccepted(t *testing.T) {
 	}{
 		{"nginx", nginxTLS, []string{"-t"}},
 		{"h2o", h2o, []string{"-m", "test"}},
+		{"nginx", nginxH2, []string{"-t"}},
+		{"nginx", nginxH2C, []string{"-t"}},
+		{"h2o", h2oClear, []string{"-m", "test"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			if _, err := exec.LookPath(c.name); err != nil {

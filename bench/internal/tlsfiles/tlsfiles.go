@@ -1,4 +1,8 @@
-package main
+// Package tlsfiles makes what the benchmarks' HTTPS and HTTP/2 servers and
+// clients share: one ECDSA P-256 key and self-signed certificate per run,
+// a client configuration that trusts it alone, and wrk's OpenSSL
+// configuration. Standard library only.
+package tlsfiles
 
 import (
 	"crypto/ecdsa"
@@ -20,8 +24,8 @@ import (
 // expired certificate at start.
 const certLifetime = 7 * 24 * time.Hour
 
-// tlsFiles is what the run's HTTPS servers and clients share.
-type tlsFiles struct {
+// Files is what the run's HTTPS servers and clients share.
+type Files struct {
 	Cert, Key string      // PEM files every server presents
 	Client    *tls.Config // trusts that certificate alone, for the checks
 	// WrkConf is an OpenSSL configuration for wrk: TLS 1.3 offered with
@@ -45,20 +49,20 @@ system_default = tls_defaults
 Ciphersuites = TLS_AES_128_GCM_SHA256
 `
 
-// makeTLSFiles writes into dir an ECDSA P-256 key and a self-signed
+// Make writes into dir an ECDSA P-256 key and a self-signed
 // certificate for localhost, 127.0.0.1 and ::1, and wrk's OpenSSL
 // configuration.
-func makeTLSFiles(dir string, now time.Time) (tlsFiles, error) {
+func Make(dir string, now time.Time) (Files, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return tlsFiles{}, err
+		return Files{}, err
 	}
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
-		return tlsFiles{}, err
+		return Files{}, err
 	}
 	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 128))
 	if err != nil {
-		return tlsFiles{}, err
+		return Files{}, err
 	}
 	tmpl := &x509.Certificate{
 		SerialNumber:          serial,
@@ -73,13 +77,13 @@ func makeTLSFiles(dir string, now time.Time) (tlsFiles, error) {
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
 	if err != nil {
-		return tlsFiles{}, fmt.Errorf("certificate: %w", err)
+		return Files{}, fmt.Errorf("certificate: %w", err)
 	}
 	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
 	if err != nil {
-		return tlsFiles{}, err
+		return Files{}, err
 	}
-	f := tlsFiles{
+	f := Files{
 		Cert:    filepath.Join(dir, "cert.pem"),
 		Key:     filepath.Join(dir, "key.pem"),
 		WrkConf: filepath.Join(dir, "wrk-openssl.cnf"),
@@ -96,12 +100,12 @@ func makeTLSFiles(dir string, now time.Time) (tlsFiles, error) {
 	}
 	for _, w := range writes {
 		if err := os.WriteFile(w.path, w.data, w.perm); err != nil {
-			return tlsFiles{}, err
+			return Files{}, err
 		}
 	}
 	leaf, err := x509.ParseCertificate(der)
 	if err != nil {
-		return tlsFiles{}, err
+		return Files{}, err
 	}
 	pool := x509.NewCertPool()
 	pool.AddCert(leaf)
