@@ -370,6 +370,31 @@ func TestAttackControlFlood(t *testing.T) {
 			},
 		},
 		{
+			// SETTINGS frames of 2,700 entries each: every entry is work,
+			// so a few such frames spend the budget a frame at a time
+			// would not.
+			name: "settings_many_entries", count: 8,
+			frame: func(fr *http2.Framer, _ uint32, _ int) error {
+				entries := make([]http2.Setting, 2700)
+				for i := range entries {
+					entries[i] = http2.Setting{ID: http2.SettingHeaderTableSize, Val: 4096}
+				}
+				return fr.WriteSettings(entries...)
+			},
+		},
+		{
+			// WINDOW_UPDATE on closed streams, with increments too large
+			// to count as tiny.
+			name: "window_update_closed_streams", count: 200000,
+			open: func(t *testing.T, c *wiretest.H2Conn) uint32 {
+				id := c.NextStream()
+				c.WriteHeaders(id, true, get(c, "/")...)
+				c.ReadUntil(func(f http2.Frame) bool { return f.Header().StreamID == id && f.Header().Flags.Has(http2.FlagDataEndStream) })
+				return id
+			},
+			frame: func(fr *http2.Framer, id uint32, _ int) error { return fr.WriteWindowUpdate(id, 1<<16) },
+		},
+		{
 			name: "window_update_flood", count: 20000,
 			frame: func(fr *http2.Framer, _ uint32, _ int) error { return fr.WriteWindowUpdate(0, 1) },
 		},

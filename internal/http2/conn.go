@@ -819,7 +819,8 @@ func (c *Conn) onSettings(h frameHeader, p []byte) error {
 	if h.stream != 0 {
 		return connErr(ErrCodeProtocol, "SETTINGS on a stream")
 	}
-	if err := c.spend(1); err != nil {
+	// A frame with many entries costs in proportion: each is work.
+	if err := c.spend(1 + float64(len(p)/6)/10); err != nil {
 		return err
 	}
 	c.mu.Lock()
@@ -834,6 +835,7 @@ func (c *Conn) onSettings(h frameHeader, p []byte) error {
 	if len(p)%6 != 0 {
 		return connErr(ErrCodeFrameSize, "SETTINGS of a wrong size")
 	}
+	window := c.peerWindow
 	for ; len(p) > 0; p = p[6:] {
 		id, v := uint16(p[0])<<8|uint16(p[1]), uint32(p[2])<<24|uint32(p[3])<<16|uint32(p[4])<<8|uint32(p[5])
 		switch id {
@@ -847,21 +849,25 @@ func (c *Conn) onSettings(h frameHeader, p []byte) error {
 			if v > maxWindow {
 				return connErr(ErrCodeFlowControl, "SETTINGS_INITIAL_WINDOW_SIZE too large")
 			}
-			// §6.9.2: the change applies to every open stream's window.
-			delta := int64(v) - c.peerWindow
-			c.peerWindow = int64(v)
-			for _, st := range c.streams {
-				st.sendWindow += delta
-				if st.sendWindow > maxWindow {
-					return connErr(ErrCodeFlowControl, "a stream window overflowed")
-				}
-				st.signal()
-			}
+			window = int64(v) // applied once the frame is read, below
 		case settingMaxFrameSize:
 			if v < minMaxFrameSize || v > maxMaxFrameSize {
 				return connErr(ErrCodeProtocol, "SETTINGS_MAX_FRAME_SIZE out of range")
 			}
 			c.peerFrame = int(v)
+		}
+	}
+	if delta := window - c.peerWindow; delta != 0 {
+		// §6.9.2: the change applies to every open stream's window. The
+		// frame's last value is the one that counts, so streams are
+		// visited once per frame, not once per entry.
+		c.peerWindow = window
+		for _, st := range c.streams {
+			st.sendWindow += delta
+			if st.sendWindow > maxWindow {
+				return connErr(ErrCodeFlowControl, "a stream window overflowed")
+			}
+			st.signal()
 		}
 	}
 	c.out = appendFrameHeader(c.out, 0, frameSettings, flagAck, 0)
@@ -919,7 +925,9 @@ func (c *Conn) onWindowUpdate(h frameHeader, p []byte) error {
 	defer c.mu.Unlock()
 	st := c.streams[h.stream]
 	if st == nil {
-		return nil
+		// A stream just ended may still get one; a stream of them is a
+		// flood like any other.
+		return c.spend(0.1)
 	}
 	if incr == 0 {
 		return c.resetLocked(st, ErrCodeProtocol)
