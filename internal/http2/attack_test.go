@@ -389,7 +389,9 @@ func TestAttackControlFlood(t *testing.T) {
 			open: func(t *testing.T, c *wiretest.H2Conn) uint32 {
 				id := c.NextStream()
 				c.WriteHeaders(id, true, get(c, "/")...)
-				c.ReadUntil(func(f http2.Frame) bool { return f.Header().StreamID == id && f.Header().Flags.Has(http2.FlagDataEndStream) })
+				c.ReadUntil(func(f http2.Frame) bool {
+					return f.Header().StreamID == id && f.Header().Flags.Has(http2.FlagDataEndStream)
+				})
 				return id
 			},
 			frame: func(fr *http2.Framer, id uint32, _ int) error { return fr.WriteWindowUpdate(id, 1<<16) },
