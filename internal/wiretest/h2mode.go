@@ -284,6 +284,14 @@ func (m *modeConn) handle(f http2.Frame) (reply func() error, err error) {
 // headers takes a response header block: an interim head, the final head,
 // or the trailer section (RFC 9113 §8.1).
 func (m *modeConn) headers(s *modeStream, f *http2.MetaHeadersFrame) {
+	for _, hf := range f.Fields {
+		// RFC 9113 §8.2.1: a field value must not start or end with
+		// whitespace; x/net's framer leaves that check to its caller.
+		if v := hf.Value; v != "" && (strings.ContainsRune(" \t", rune(v[0])) || strings.ContainsRune(" \t", rune(v[len(v)-1]))) {
+			s.reset = fmt.Errorf("wiretest: h2: malformed response on stream %d: %s value %q has surrounding whitespace", s.id, hf.Name, v)
+			return
+		}
+	}
 	if s.final {
 		if !f.StreamEnded() {
 			s.reset = fmt.Errorf("wiretest: h2: trailers on stream %d without END_STREAM", s.id)
