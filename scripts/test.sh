@@ -26,3 +26,11 @@ go test -count=1 -run 'AllocateNothing' ./internal/http2
 
 echo "== go test over TLS"
 NAVE_TEST_TLS=1 go test -race -count=1 ./internal/static ./internal/wsgi
+
+# The handler suites over HTTP/2: h2c with prior knowledge, and h2 by ALPN
+# over TLS, the way browsers reach nave (about 25 s each with -race).
+echo "== go test over HTTP/2 (h2c)"
+NAVE_TEST_H2=1 go test -race -count=1 ./internal/static ./internal/wsgi
+
+echo "== go test over HTTP/2 over TLS (h2)"
+NAVE_TEST_H2=1 NAVE_TEST_TLS=1 go test -race -count=1 ./internal/static ./internal/wsgi

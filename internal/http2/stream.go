@@ -618,6 +618,12 @@ func (st *stream) ReadFrom(h *web.Head, n int, r io.Reader, size int64) (int64, 
 		st.sendWindow -= int64(got)
 		c.sendWindow -= int64(got)
 		sent += int64(got)
+		if err == io.EOF || err == io.ErrUnexpectedEOF {
+			// r ended before size, as one part of a multipart body or a
+			// file that shrank does: as io.Copy does for HTTP/1.1, that
+			// is no error, and the caller sees n short of size.
+			break
+		}
 		if err != nil {
 			return sent, err
 		}

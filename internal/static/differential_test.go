@@ -44,7 +44,12 @@ func TestDifferentialNetHTTP(t *testing.T) {
 	})}
 	// The reference speaks the same mode as nave, so that both see the
 	// same requests through the same client.
-	refSrv := &wiretest.Server{Addr: ln.Addr().String()}
+	refSrv := &wiretest.Server{Addr: ln.Addr().String(), H2: wiretest.H2Mode()}
+	if refSrv.H2 {
+		ref.Protocols = new(http.Protocols)
+		ref.Protocols.SetHTTP2(true)
+		ref.Protocols.SetUnencryptedHTTP2(true)
+	}
 	if wiretest.TLSMode() {
 		var cfg *tls.Config
 		cfg, refSrv.Client = wiretest.TLSConfigs(t)

@@ -77,8 +77,8 @@ func request(t testing.TB, srv *wiretest.Server, method, target string, fields .
 // expect checks a response's status and, when want is non-empty, its body.
 func expect(t testing.TB, r *wiretest.Response, status int, body string) {
 	t.Helper()
-	if r.Proto != "HTTP/1.1" {
-		t.Fatalf("version %q, want HTTP/1.1; head:\n%s", r.Proto, r.Head)
+	if want := proto(); r.Proto != want {
+		t.Fatalf("version %q, want %s; head:\n%s", r.Proto, want, r.Head)
 	}
 	if r.Status != status {
 		t.Fatalf("status %d, want %d; head:\n%s", r.Status, status, r.Head)
@@ -86,6 +86,14 @@ func expect(t testing.TB, r *wiretest.Response, status int, body string) {
 	if body != "" && string(r.Body) != body {
 		t.Fatalf("body %q, want %q", trim(r.Body), trim([]byte(body)))
 	}
+}
+
+// proto is the version of the responses in this run's mode.
+func proto() string {
+	if wiretest.H2Mode() {
+		return "HTTP/2.0"
+	}
+	return "HTTP/1.1"
 }
 
 func trim(b []byte) string {

@@ -37,8 +37,10 @@ type Stream interface {
 	// first n bytes of Buffer, then tail; end says the body is complete.
 	Flush(head *Head, n int, tail []byte, end bool) error
 	// ReadFrom sends head (nil if already sent) and the first n bytes of
-	// Buffer, then exactly size bytes read from r, without a copy where
-	// the platform allows (sendfile). The body's length is known.
+	// Buffer, then size bytes read from r, without a copy where the
+	// platform allows (sendfile). The body's length is known; r may end
+	// sooner (one part of a multipart body, a file that shrank), which is
+	// no error: the count returned is short of size.
 	ReadFrom(head *Head, n int, r io.Reader, size int64) (int64, error)
 	// Interim sends a 1xx response with h's fields, where the protocol
 	// and peer allow one; otherwise it does nothing.

@@ -18,10 +18,14 @@ const Timeout = 5 * time.Second
 // the test (t.Fatal) on an error they do not report, so they must be
 // called from the test's goroutine; ReadResponse serves other goroutines.
 // The connection closes when the test ends.
+//
+// In HTTP/2 mode (see H2Mode) the test still writes HTTP/1.1 requests and
+// reads Responses, which the Conn carries as HTTP/2 streams.
 type Conn struct {
 	t  testing.TB
 	nc net.Conn // *net.TCPConn or *tls.Conn
 	br *bufio.Reader
+	h2 *modeConn // nil over HTTP/1.1
 }
 
 // Dial connects to addr in the clear.
@@ -58,17 +62,57 @@ func NewConn(t testing.TB, nc net.Conn) *Conn {
 	return &Conn{t: t, nc: nc, br: bufio.NewReader(&deadlineConn{Conn: nc})}
 }
 
+// StartH2 switches a fresh connection to HTTP/2: h2c with prior knowledge
+// in the clear, h2 over a TLS connection, whose ALPN must have agreed on
+// it. From then on Send takes HTTP/1.1 requests and sends each as a
+// stream, and the reads return each stream's response, in the order the
+// requests were sent:
+//
+//   - Proto is "HTTP/2.0", Reason empty, Chunked false, and Head the
+//     decoded header block as "name: value" lines, :status first;
+//   - Close says the server sent GOAWAY or ended the connection;
+//   - Closed says the stream was reset, or the connection ended, inside
+//     the body;
+//   - Reader reads the body of the response ReadHead last returned;
+//   - ReadAll and ExpectEOF wait for the connection's end.
+func (c *Conn) StartH2() {
+	c.t.Helper()
+	tc, isTLS := c.nc.(*tls.Conn)
+	if isTLS && tc.ConnectionState().NegotiatedProtocol != "h2" {
+		c.t.Fatalf("ALPN agreed on %q, want h2", tc.ConnectionState().NegotiatedProtocol)
+	}
+	c.h2 = newModeConn(c.t, c.nc, isTLS)
+}
+
+// H2 reports whether the connection speaks HTTP/2.
+func (c *Conn) H2() bool { return c.h2 != nil }
+
 // NetConn is the connection beneath: a *net.TCPConn or a *tls.Conn. Bytes
 // read from it directly bypass Reader's buffer.
 func (c *Conn) NetConn() net.Conn { return c.nc }
 
 // Reader is the buffered reader every Read uses, for a test that reads
 // part of a body itself. Each read through it is bounded by Timeout.
-func (c *Conn) Reader() *bufio.Reader { return c.br }
+// Over HTTP/2 it reads the body of the response ReadHead last returned,
+// and ends at the stream's end, or where a reset cut it.
+func (c *Conn) Reader() *bufio.Reader {
+	c.t.Helper()
+	if c.h2 == nil {
+		return c.br
+	}
+	if c.h2.bodyOf == nil {
+		c.t.Fatal("wiretest: over HTTP/2, Reader reads the body of a response ReadHead returned")
+	}
+	return c.h2.body
+}
 
 // Send writes raw exactly as given.
 func (c *Conn) Send(raw string) {
 	c.t.Helper()
+	if c.h2 != nil {
+		c.h2.send(raw)
+		return
+	}
 	c.nc.SetWriteDeadline(time.Now().Add(Timeout))
 	if _, err := io.WriteString(c.nc, raw); err != nil {
 		c.t.Fatalf("send: %v", err)
@@ -79,6 +123,9 @@ func (c *Conn) Send(raw string) {
 // side: a TCP half-close in the clear, a close_notify alert over TLS.
 func (c *Conn) CloseWrite() {
 	c.t.Helper()
+	if c.h2 != nil {
+		c.t.Fatal("wiretest: CloseWrite is HTTP/1 only")
+	}
 	cw, ok := c.nc.(interface{ CloseWrite() error })
 	if !ok {
 		c.t.Fatalf("%T cannot half-close", c.nc)
@@ -117,6 +164,9 @@ func (c *Conn) ReadWhole(method string) *Response {
 // TryRead is Read that returns the error instead of failing: see
 // ReadResponse.
 func (c *Conn) TryRead(method string) (*Response, error) {
+	if c.h2 != nil {
+		return c.h2.read(method)
+	}
 	return ReadResponse(c.br, method)
 }
 
@@ -124,6 +174,17 @@ func (c *Conn) TryRead(method string) (*Response, error) {
 // connection for the test to read through Reader.
 func (c *Conn) ReadHead() *Response {
 	c.t.Helper()
+	if c.h2 != nil {
+		r, s, err := c.h2.readHead()
+		if err != nil {
+			c.t.Fatalf("reading a response head: %v", err)
+		}
+		if r.Status >= 200 {
+			c.h2.bodyOf = s
+			c.h2.body = bufio.NewReader(&modeBody{m: c.h2, s: s})
+		}
+		return r
+	}
 	r, err := readHead(c.br)
 	if err != nil {
 		c.t.Fatalf("reading a response head: %v (so far %q)", err, r.Head)
@@ -137,6 +198,13 @@ func (c *Conn) ReadHead() *Response {
 // ExpectEOF is for a close that may come as a reset.
 func (c *Conn) ReadAll() []byte {
 	c.t.Helper()
+	if c.h2 != nil {
+		b, err := c.h2.untilEnd()
+		if err != nil {
+			c.t.Fatalf("reading to the close: %v (got %q)", err, b)
+		}
+		return b
+	}
 	b, err := io.ReadAll(c.br)
 	if err != nil {
 		c.t.Fatalf("reading to the close: %v (got %q)", err, b)
@@ -149,6 +217,12 @@ func (c *Conn) ReadAll() []byte {
 // still unread.
 func (c *Conn) ExpectEOF() {
 	c.t.Helper()
+	if c.h2 != nil {
+		if b, err := c.h2.untilEnd(); len(b) > 0 || err != nil {
+			c.t.Fatalf("got %q and %v before the connection's end, want nothing", b, err)
+		}
+		return
+	}
 	b, err := ReadToEOF(c.br)
 	if len(b) > 0 {
 		c.t.Fatalf("got %q before EOF, want nothing", b)

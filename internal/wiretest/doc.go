@@ -12,7 +12,11 @@
 //
 // It also runs a server under test in the mode the environment asks for:
 // NAVE_TEST_TLS=1 puts the handler tests behind TLS with a certificate from
-// a local CA made for the test (TLSMode, TLSConfigs, Serve).
+// a local CA made for the test (TLSMode, TLSConfigs, Serve), and
+// NAVE_TEST_H2=1 puts them over HTTP/2 (H2Mode, Conn.StartH2): the tests
+// still write HTTP/1.1 requests and read Responses, and the Conn carries
+// each request as an HTTP/2 stream (RFC 9113), h2 by ALPN over TLS, h2c
+// with prior knowledge in the clear.
 //
 // Only tests import it. It imports internal/certs, golang.org/x/net's
 // http2 Framer and HPACK codec (so x/net stays out of the product's

@@ -232,3 +232,14 @@ func cut(r *Response, err error) error {
 func isClose(err error) bool {
 	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET)
 }
+
+// Streamed reports whether the body comes without a declared length: in
+// the chunked coding over HTTP/1.1; over HTTP/2, where DATA frames always
+// frame the body, with neither content-length nor transfer-encoding (RFC
+// 9113 §8.2.2 forbids the latter). It serves a head from ReadHead too.
+func (r *Response) Streamed() bool {
+	if r.Proto == "HTTP/2.0" {
+		return !r.Has("Content-Length") && !r.Has("Transfer-Encoding")
+	}
+	return r.Chunked || strings.EqualFold(r.Get("Transfer-Encoding"), "chunked")
+}

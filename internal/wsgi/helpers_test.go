@@ -156,6 +156,16 @@ func (g *gateway) roundTrip(t *testing.T, raw string) *wiretest.Response {
 	return c.Read(method)
 }
 
+// protocol is SERVER_PROTOCOL as nave gives it in the mode g serves:
+// over HTTP/2 it is web.HTTP2.String(), "HTTP/2.0", as Apache's mod_http2
+// and nginx's $server_protocol say it.
+func (g *gateway) protocol() string {
+	if g.H2 {
+		return "HTTP/2.0"
+	}
+	return "HTTP/1.1"
+}
+
 // get fetches path with a plain GET.
 func (g *gateway) get(t *testing.T, path string) *wiretest.Response {
 	t.Helper()

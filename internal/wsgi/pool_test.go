@@ -30,7 +30,7 @@ func (g *gateway) start(t *testing.T, raw string) *pending {
 	method, _, _ := strings.Cut(raw, " ")
 	p := &pending{c: c, method: method, done: make(chan *wiretest.Response, 1)}
 	go func() {
-		r, err := wiretest.ReadResponse(c.Reader(), method)
+		r, err := c.TryRead(method)
 		if err != nil {
 			r = &wiretest.Response{Status: -1, Body: []byte(err.Error())}
 		}

@@ -1,6 +1,7 @@
 package wsgi
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -205,7 +206,10 @@ func parseHead(b []byte, h *responseHead) error {
 		if !web.ValidFieldValue(value) {
 			return &HeadError{"CR, LF or a control byte in a header value"}
 		}
-		h.fields = append(h.fields, name, value)
+		// RFC 9110 §5.5: whitespace around a value is not part of it, and
+		// HTTP/2 forbids sending it (RFC 9113 §8.2.1). Django's cookies
+		// come as " a=1; Path=/", as gunicorn, which strips them, sees.
+		h.fields = append(h.fields, name, bytes.Trim(value, " \t"))
 	}
 	return nil
 }

@@ -177,6 +177,7 @@ var headCases = []struct {
 	{"custom_reason", "299 Fine By Me", 299, nil, ""},
 	{"repeated", "200 OK\x00Set-Cookie\x00a=1\x00Set-Cookie\x00b=2", 200, []string{"Set-Cookie", "a=1", "Set-Cookie", "b=2"}, ""},
 	{"empty_value", "200 OK\x00X-Empty\x00", 200, []string{"X-Empty", ""}, ""},
+	{"value_ows", "200 OK\x00Set-Cookie\x00 a=1; Path=/\t\x00X\x00 \t", 200, []string{"Set-Cookie", "a=1; Path=/", "X", ""}, ""},
 	{"latin1_value", "200 OK\x00X-Name\x00caf\xe9", 200, []string{"X-Name", "caf\xe9"}, ""},
 	{"status_1xx", "100 Continue", 0, nil, "below 200"},
 	{"status_letters", "2x0 OK", 0, nil, "three digits"},
