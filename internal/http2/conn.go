@@ -39,7 +39,9 @@ type Conn struct {
 	log  *slog.Logger
 
 	// The reader role's state.
-	in          []byte // input: frames from in[r:w]
+	in          []byte // input: frames from in[r:w]; small, or *large
+	small       [smallInput]byte
+	large       *[]byte
 	r, w        int
 	dec         Decoder
 	block       headerBlock
@@ -126,17 +128,13 @@ var connPool = sync.Pool{New: func() any { return new(Conn) }}
 // NewConn prepares an HTTP/2 connection over nc; Serve runs it.
 func NewConn(cfg *Config, nc net.Conn, info Info) *Conn {
 	c := connPool.Get().(*Conn)
-	in, out, spare, hbuf, block := c.in, c.out, c.spare, c.hbuf, c.block.buf
+	out, spare, hbuf, block := c.out, c.spare, c.hbuf, c.block.buf
 	*c = Conn{cfg: cfg, set: cfg.resolve(), nc: nc, info: info, log: cfg.Logger, done: make(chan struct{})}
 	c.block.buf = block[:0]
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
 	}
-	size := int(c.set.maxFrame) + frameHeaderLen + 16<<10
-	if cap(in) < size {
-		in = make([]byte, size)
-	}
-	c.in = in[:size]
+	c.in = c.small[:]
 	c.out, c.spare, c.hbuf = out[:0], spare[:0], hbuf[:0]
 	c.streams = make(map[uint32]*stream)
 	c.dec.Init(DefaultTableSize)
@@ -147,10 +145,45 @@ func NewConn(cfg *Config, nc net.Conn, info Info) *Conn {
 	return c
 }
 
+// Input buffers. A connection reads into a small buffer of its own; a
+// frame that does not fit (DATA of an upload, a large header block) moves
+// the input to a large pooled buffer, which goes back to the pool once it
+// is drained. An idle connection so holds 4 KiB for input, not the 32 KiB
+// a whole frame and more would take.
+const smallInput = 4 << 10
+
+var largeInputs sync.Pool // *[]byte
+
+func (c *Conn) growInput() {
+	size := int(c.set.maxFrame) + frameHeaderLen + 16<<10
+	b, _ := largeInputs.Get().(*[]byte)
+	if b == nil || len(*b) < size {
+		nb := make([]byte, size)
+		b = &nb
+	}
+	c.w = copy(*b, c.in[c.r:c.w])
+	c.r = 0
+	c.in, c.large = *b, b
+}
+
+// shrinkInput goes back to the small buffer; the input holds nothing
+// unread.
+func (c *Conn) shrinkInput() {
+	if c.large == nil {
+		return
+	}
+	largeInputs.Put(c.large)
+	c.large = nil
+	c.in, c.r, c.w = c.small[:], 0, 0
+}
+
 // Serve runs the connection until it closes. buffered holds bytes already
 // read from nc: the client preface, or part of it, and maybe more. It
 // returns once every stream's handler has returned.
 func (c *Conn) Serve(buffered []byte) {
+	if len(buffered) > len(c.in) {
+		c.growInput()
+	}
 	c.w = copy(c.in, buffered)
 	c.now = time.Now()
 	c.tokensAt = c.now
@@ -173,8 +206,9 @@ func (c *Conn) Serve(buffered []byte) {
 // Release returns the connection's memory for reuse, once Serve has
 // returned and no one will call Shutdown again.
 func (c *Conn) Release() {
-	in, out, spare, hbuf, block := c.in, c.out, c.spare, c.hbuf, c.block.buf
-	*c = Conn{in: in, out: out[:0], spare: spare[:0], hbuf: hbuf[:0]}
+	c.shrinkInput()
+	out, spare, hbuf, block := c.out, c.spare, c.hbuf, c.block.buf
+	*c = Conn{out: out[:0], spare: spare[:0], hbuf: hbuf[:0]}
 	c.block.buf = block[:0]
 	if cap(c.out) > 256<<10 || cap(c.spare) > 256<<10 {
 		c.out, c.spare = nil, nil
@@ -207,6 +241,9 @@ func (c *Conn) readFrames() error {
 		if err := c.processBuffered(); err != nil {
 			return err
 		}
+		if c.r == c.w {
+			c.shrinkInput()
+		}
 		c.mu.Lock()
 		c.batching = false
 		c.flushLocked()
@@ -234,6 +271,9 @@ func (c *Conn) fill() error {
 	if c.r > 0 {
 		c.w = copy(c.in, c.in[c.r:c.w])
 		c.r = 0
+	}
+	if c.w == len(c.in) {
+		c.growInput() // a frame larger than the small buffer
 	}
 	for {
 		if c.shutdown.Load() {
