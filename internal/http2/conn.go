@@ -18,6 +18,17 @@ import (
 type Info struct {
 	Remote, Local netip.AddrPort
 	TLS           *tls.ConnectionState // nil for h2c
+	// Batch, when set, gathers what one write of the connection puts on
+	// the socket (TLS records, each written alone by crypto/tls) into one
+	// socket write.
+	Batch Batcher
+}
+
+// Batcher gathers writes beneath the connection: Hold starts gathering,
+// Send writes what gathered and stops.
+type Batcher interface {
+	Hold()
+	Send() error
 }
 
 // Conn is one server-side HTTP/2 connection.
@@ -128,14 +139,14 @@ var connPool = sync.Pool{New: func() any { return new(Conn) }}
 // NewConn prepares an HTTP/2 connection over nc; Serve runs it.
 func NewConn(cfg *Config, nc net.Conn, info Info) *Conn {
 	c := connPool.Get().(*Conn)
-	out, spare, hbuf, block := c.out, c.spare, c.hbuf, c.block.buf
+	hbuf, block := c.hbuf, c.block.buf
 	*c = Conn{cfg: cfg, set: cfg.resolve(), nc: nc, info: info, log: cfg.Logger, done: make(chan struct{})}
 	c.block.buf = block[:0]
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
 	}
 	c.in = c.small[:]
-	c.out, c.spare, c.hbuf = out[:0], spare[:0], hbuf[:0]
+	c.out, c.spare, c.hbuf = getOutput(smallOutput), getOutput(smallOutput), hbuf[:0]
 	c.streams = make(map[uint32]*stream)
 	c.dec.Init(DefaultTableSize)
 	c.enc.Init()
@@ -207,12 +218,11 @@ func (c *Conn) Serve(buffered []byte) {
 // returned and no one will call Shutdown again.
 func (c *Conn) Release() {
 	c.shrinkInput()
-	out, spare, hbuf, block := c.out, c.spare, c.hbuf, c.block.buf
-	*c = Conn{out: out[:0], spare: spare[:0], hbuf: hbuf[:0]}
+	putOutput(c.out)
+	putOutput(c.spare)
+	hbuf, block := c.hbuf, c.block.buf
+	*c = Conn{hbuf: hbuf[:0]}
 	c.block.buf = block[:0]
-	if cap(c.out) > 256<<10 || cap(c.spare) > 256<<10 {
-		c.out, c.spare = nil, nil
-	}
 	connPool.Put(c)
 }
 
@@ -1047,8 +1057,67 @@ func (c *Conn) creditLocked(st *stream, n int64) {
 // Output.
 
 // outCap is how much output may wait in the buffer: past it a stream
-// writes (or waits for the writer) before it adds more.
-const outCap = 64 << 10
+// writes (or waits for the writer) before it adds more. Large, because a
+// write of the socket costs more than its bytes (the TCP send path, waking
+// the receiver): a 1 MiB body written in 256 KiB writes took a fifth less
+// CPU than in 64 KiB ones, and 16 KiB ones a third more.
+const outCap = 256 << 10
+
+// Output buffers come in two sizes: small for heads, small bodies and
+// control frames, large for the DATA of a body. A connection moves to a
+// large one when the small one has no room for a frame, and back once it
+// is written; buffers not in use wait in bounded free lists, so that a
+// connection holds a large buffer only while it sends a large body.
+const (
+	smallOutput = 16 << 10
+	largeOutput = outCap + 64<<10
+)
+
+var outputs = [2]chan []byte{make(chan []byte, 1024), make(chan []byte, 64)}
+
+func getOutput(size int) []byte {
+	select {
+	case b := <-outputs[sizeClass(size)]:
+		return b[:0]
+	default:
+		return make([]byte, 0, size)
+	}
+}
+
+// putOutput frees b, unless it is of neither size (an append grew it).
+func putOutput(b []byte) {
+	if cap(b) != smallOutput && cap(b) != largeOutput {
+		return
+	}
+	select {
+	case outputs[sizeClass(cap(b))] <- b[:0]:
+	default:
+	}
+}
+
+func sizeClass(size int) int {
+	if size == largeOutput {
+		return 1
+	}
+	return 0
+}
+
+// frameRoom is the largest DATA payload that fits in a large output
+// buffer after what is pending (which is less than outCap). mu is held.
+func (c *Conn) frameRoom() int64 {
+	return int64(largeOutput - frameHeaderLen - len(c.out))
+}
+
+// reserveLocked makes room for n more bytes of output, moving to a large
+// buffer when the small one is full. mu is held.
+func (c *Conn) reserveLocked(n int) {
+	if cap(c.out)-len(c.out) >= n || cap(c.out) == largeOutput || len(c.out)+n > largeOutput {
+		return
+	}
+	b := append(getOutput(largeOutput), c.out...)
+	putOutput(c.out)
+	c.out = b
+}
 
 // flushLocked writes the pending output unless another goroutine is
 // writing already (it picks this output up when it is done). mu is held;
@@ -1064,8 +1133,24 @@ func (c *Conn) flushLocked() {
 			c.nc.SetWriteDeadline(dl)
 		}
 		c.mu.Unlock()
-		_, err := c.nc.Write(buf)
+		var err error
+		if b := c.info.Batch; b != nil && len(buf) > 16<<10 {
+			b.Hold()
+			_, err = c.nc.Write(buf)
+			if serr := b.Send(); err == nil {
+				err = serr
+			}
+		} else {
+			_, err = c.nc.Write(buf)
+		}
 		c.mu.Lock()
+		if cap(buf) == largeOutput {
+			// Written: back to the free list, and a small buffer in its
+			// place, so that a connection holds a large one only while
+			// it sends a large body.
+			putOutput(buf)
+			buf = getOutput(smallOutput)
+		}
 		c.spare = buf[:0]
 		c.writing = false
 		if err != nil {

@@ -519,7 +519,7 @@ func (st *stream) dataLocked(p []byte, end bool) error {
 			}
 			continue
 		}
-		n := min(int64(len(p)), st.sendWindow, c.sendWindow, int64(c.peerFrame))
+		n := min(int64(len(p)), st.sendWindow, c.sendWindow, int64(c.peerFrame), c.frameRoom())
 		if n <= 0 && len(p) > 0 {
 			if err := st.windowLocked(); err != nil {
 				return err
@@ -532,6 +532,7 @@ func (st *stream) dataLocked(p []byte, end bool) error {
 			flags = flagEndStream
 			st.localDone = true
 		}
+		c.reserveLocked(frameHeaderLen + int(n))
 		c.out = appendFrameHeader(c.out, int(n), frameData, flags, st.id)
 		c.out = append(c.out, p[:n]...)
 		st.sendWindow -= n
@@ -594,13 +595,14 @@ func (st *stream) ReadFrom(h *web.Head, n int, r io.Reader, size int64) (int64, 
 			}
 			continue
 		}
-		k := min(size-sent, st.sendWindow, c.sendWindow, int64(c.peerFrame), outCap)
+		k := min(size-sent, st.sendWindow, c.sendWindow, int64(c.peerFrame), c.frameRoom())
 		if k <= 0 {
 			if err := st.windowLocked(); err != nil {
 				return sent, err
 			}
 			continue
 		}
+		c.reserveLocked(frameHeaderLen + int(k))
 		off := len(c.out)
 		c.out = slices.Grow(c.out, frameHeaderLen+int(k))[:off+frameHeaderLen+int(k)]
 		got, err := io.ReadFull(r, c.out[off+frameHeaderLen:])

@@ -70,6 +70,7 @@ type conn struct {
 	// tlsState is the handshake's outcome, nil in the clear: a pointer,
 	// so that a plain connection does not carry its 192 bytes.
 	tlsState *tls.ConnectionState
+	batch    *recordBatch    // beneath crypto/tls, once it is in use; nil in the clear
 	raw      syscall.RawConn // nil when nc has no file descriptor
 	remote   netip.AddrPort
 	local    netip.AddrPort

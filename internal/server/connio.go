@@ -93,7 +93,15 @@ func (c *conn) ReadFrom(r io.Reader) (int64, error) {
 		c.extendWrite()
 		bp := copyBuffers.Get().(*[]byte)
 		defer copyBuffers.Put(bp)
-		return io.CopyBuffer(writerOnly{c}, r, *bp)
+		if c.batch == nil {
+			return io.CopyBuffer(writerOnly{c}, r, *bp)
+		}
+		c.batch.Hold()
+		n, err := io.CopyBuffer(writerOnly{c}, r, *bp)
+		if serr := c.batch.Send(); err == nil {
+			err = serr
+		}
+		return n, err
 	}
 	left := lr.N
 	defer func() { lr.N = left }()

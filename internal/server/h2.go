@@ -40,7 +40,11 @@ func (c *conn) serveH2(buffered []byte) {
 	c.fd = -1 // an HTTP/2 connection keeps its goroutine: never parked
 	c.s.mu.Unlock()
 	c.nc.SetDeadline(time.Time{})
-	h := http2.NewConn(&c.s.h2, c.nc, http2.Info{Remote: c.remote, Local: c.local, TLS: c.tlsState})
+	info := http2.Info{Remote: c.remote, Local: c.local, TLS: c.tlsState}
+	if c.batch != nil {
+		info.Batch = c.batch
+	}
+	h := http2.NewConn(&c.s.h2, c.nc, info)
 	c.wakeMu.Lock()
 	c.h2 = h
 	c.wakeMu.Unlock()

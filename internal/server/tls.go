@@ -49,7 +49,8 @@ var (
 // the first bytes of the first request. From then on the connection reads
 // through crypto/tls: no more peeking, parking or sendfile.
 func (c *conn) handshake() (*exchange, error) {
-	tc := tls.Server(c.nc, c.tlsConf)
+	c.batch = &recordBatch{Conn: c.nc}
+	tc := tls.Server(c.batch, c.tlsConf)
 	c.tlsConf = nil
 	c.nc.SetDeadline(time.Now().Add(c.s.cfg.handshakeTimeout()))
 	if err := tc.Handshake(); err != nil {
