@@ -70,6 +70,7 @@ type Conn struct {
 	mu sync.Mutex
 	// Guarded by mu:
 	out, spare []byte // frames to send; spare is the buffer being written
+	smallOut   []byte // the connection's own buffer, set aside while a large one is in use
 	writing    bool   // a goroutine is writing spare to nc
 	batching   bool   // the reader is in a batch and will flush at its end
 	enc        Encoder
@@ -139,14 +140,14 @@ var connPool = sync.Pool{New: func() any { return new(Conn) }}
 // NewConn prepares an HTTP/2 connection over nc; Serve runs it.
 func NewConn(cfg *Config, nc net.Conn, info Info) *Conn {
 	c := connPool.Get().(*Conn)
-	hbuf, block := c.hbuf, c.block.buf
+	out, spare, hbuf, block := c.out, c.spare, c.hbuf, c.block.buf
 	*c = Conn{cfg: cfg, set: cfg.resolve(), nc: nc, info: info, log: cfg.Logger, done: make(chan struct{})}
 	c.block.buf = block[:0]
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
 	}
 	c.in = c.small[:]
-	c.out, c.spare, c.hbuf = getOutput(smallOutput), getOutput(smallOutput), hbuf[:0]
+	c.out, c.spare, c.hbuf = out[:0], spare[:0], hbuf[:0]
 	c.streams = make(map[uint32]*stream)
 	c.dec.Init(DefaultTableSize)
 	c.enc.Init()
@@ -218,10 +219,15 @@ func (c *Conn) Serve(buffered []byte) {
 // returned and no one will call Shutdown again.
 func (c *Conn) Release() {
 	c.shrinkInput()
-	putOutput(c.out)
-	putOutput(c.spare)
+	out, spare := c.out, c.spare
+	for _, b := range []*[]byte{&out, &spare} {
+		if cap(*b) == largeOutput {
+			putLargeOutput(*b)
+			*b, c.smallOut = c.smallOut, nil
+		}
+	}
 	hbuf, block := c.hbuf, c.block.buf
-	*c = Conn{hbuf: hbuf[:0]}
+	*c = Conn{out: out[:0], spare: spare[:0], hbuf: hbuf[:0]}
 	c.block.buf = block[:0]
 	connPool.Put(c)
 }
@@ -1063,43 +1069,29 @@ func (c *Conn) creditLocked(st *stream, n int64) {
 // CPU than in 64 KiB ones, and 16 KiB ones a third more.
 const outCap = 256 << 10
 
-// Output buffers come in two sizes: small for heads, small bodies and
-// control frames, large for the DATA of a body. A connection moves to a
-// large one when the small one has no room for a frame, and back once it
-// is written; buffers not in use wait in bounded free lists, so that a
-// connection holds a large buffer only while it sends a large body.
-const (
-	smallOutput = 16 << 10
-	largeOutput = outCap + 64<<10
-)
+// A large output buffer holds the DATA of a body: a connection takes one
+// when its own buffer has no room for a frame, and gives it back once it
+// is written, so that it holds one only while it sends a large body. Those
+// not in use wait in a bounded free list. The connection's own buffers
+// grow by append and stay with it (and with the pooled Conn).
+const largeOutput = outCap + 64<<10
 
-var outputs = [2]chan []byte{make(chan []byte, 1024), make(chan []byte, 64)}
+var largeOutputs = make(chan []byte, 64)
 
-func getOutput(size int) []byte {
+func getLargeOutput() []byte {
 	select {
-	case b := <-outputs[sizeClass(size)]:
+	case b := <-largeOutputs:
 		return b[:0]
 	default:
-		return make([]byte, 0, size)
+		return make([]byte, 0, largeOutput)
 	}
 }
 
-// putOutput frees b, unless it is of neither size (an append grew it).
-func putOutput(b []byte) {
-	if cap(b) != smallOutput && cap(b) != largeOutput {
-		return
-	}
+func putLargeOutput(b []byte) {
 	select {
-	case outputs[sizeClass(cap(b))] <- b[:0]:
+	case largeOutputs <- b[:0]:
 	default:
 	}
-}
-
-func sizeClass(size int) int {
-	if size == largeOutput {
-		return 1
-	}
-	return 0
 }
 
 // frameRoom is the largest DATA payload that fits in a large output
@@ -1114,8 +1106,10 @@ func (c *Conn) reserveLocked(n int) {
 	if cap(c.out)-len(c.out) >= n || cap(c.out) == largeOutput || len(c.out)+n > largeOutput {
 		return
 	}
-	b := append(getOutput(largeOutput), c.out...)
-	putOutput(c.out)
+	b := append(getLargeOutput(), c.out...)
+	if c.smallOut == nil {
+		c.smallOut = c.out[:0] // back in use once the large one is written
+	}
 	c.out = b
 }
 
@@ -1148,8 +1142,8 @@ func (c *Conn) flushLocked() {
 			// Written: back to the free list, and a small buffer in its
 			// place, so that a connection holds a large one only while
 			// it sends a large body.
-			putOutput(buf)
-			buf = getOutput(smallOutput)
+			putLargeOutput(buf)
+			buf, c.smallOut = c.smallOut, nil
 		}
 		c.spare = buf[:0]
 		c.writing = false
