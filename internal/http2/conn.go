@@ -438,6 +438,11 @@ func (c *Conn) end(err error) {
 			c.mu.Lock()
 		}
 		c.flushLocked()
+		if c.err == nil {
+			c.mu.Unlock()
+			c.linger()
+			c.mu.Lock()
+		}
 	}
 	c.fail(ErrConnClosed)
 	c.mu.Unlock()
@@ -450,6 +455,29 @@ func (c *Conn) end(err error) {
 	}
 	c.mu.Unlock()
 	close(c.done)
+}
+
+// Lingering close, after a GOAWAY that ends the connection: a client
+// still sending when the socket closes gets a reset, which can destroy the
+// GOAWAY before the client reads it (as RFC 9112 §9.6 says of HTTP/1.1).
+// So nave stops writing and reads and drops what still comes, for a while.
+const (
+	lingerTime  = 2 * time.Second
+	lingerBytes = 1 << 20
+)
+
+func (c *Conn) linger() {
+	if cw, ok := c.nc.(interface{ CloseWrite() error }); ok {
+		cw.CloseWrite() // FIN in the clear, close_notify over TLS
+	}
+	c.nc.SetReadDeadline(time.Now().Add(lingerTime))
+	for n := 0; n < lingerBytes; {
+		k, err := c.nc.Read(c.small[:])
+		n += k
+		if err != nil {
+			return
+		}
+	}
 }
 
 // fail marks the connection failed and closes the socket, which ends
