@@ -59,8 +59,11 @@ type Request struct {
 	// Path is the path of the target, still percent-encoded: it starts
 	// with "/" for origin- and absolute-form, is "*" for asterisk-form and
 	// empty for CONNECT's authority-form.
-	Path          []byte
-	Query         []byte // after "?", without it; nil when the target has no "?"
+	Path  []byte
+	Query []byte // after "?", without it; nil when the target has no "?"
+	// Protocol is an HTTP/2 extended CONNECT's :protocol (RFC 8441 §4),
+	// "websocket" for a WebSocket; nil on every other request.
+	Protocol      []byte
 	Proto         Proto
 	Header        Header
 	Trailer       Header // filled once Body has been read to its end
