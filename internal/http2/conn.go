@@ -198,7 +198,8 @@ func (c *Conn) Serve(buffered []byte) {
 	c.now = time.Now()
 	c.tokensAt = c.now
 	c.mu.Lock()
-	c.out = appendFrameHeader(c.out, 6*5, frameSettings, 0, 0)
+	c.out = appendFrameHeader(c.out, 6*6, frameSettings, 0, 0)
+	c.out = appendSetting(c.out, settingEnableConnect, 1) // RFC 8441: WebSockets over HTTP/2
 	c.out = appendSetting(c.out, settingMaxConcurrentStreams, c.set.maxStreams)
 	c.out = appendSetting(c.out, settingInitialWindowSize, c.set.streamWindow)
 	c.out = appendSetting(c.out, settingMaxFrameSize, c.set.maxFrame)

@@ -188,7 +188,16 @@ func (s *requestSink) finish() error {
 		}
 		r.Authority = host
 	}
-	if string(r.Method) == "CONNECT" && s.seen&pseudoProtocol == 0 {
+	if s.seen&pseudoProtocol != 0 {
+		// RFC 8441 §4: an extended CONNECT names a protocol (websocket)
+		// and carries :scheme, :path and :authority like any request.
+		if string(r.Method) != "CONNECT" || s.seen != pseudoMethod|pseudoScheme|pseudoPath|pseudoAuthority|pseudoProtocol {
+			return errMalformed
+		}
+		if r.Protocol = span(s.protocol); !web.IsToken(r.Protocol) {
+			return errMalformed
+		}
+	} else if string(r.Method) == "CONNECT" {
 		// §8.5: only :method and :authority. nave serves no tunnels; the
 		// handler answers (405 from most).
 		if s.seen != pseudoMethod|pseudoAuthority {
@@ -196,9 +205,6 @@ func (s *requestSink) finish() error {
 		}
 		r.Target, r.Path = r.Authority, nil
 		return nil
-	}
-	if s.seen&pseudoProtocol != 0 {
-		return errMalformed // RFC 8441 is not enabled (no SETTINGS_ENABLE_CONNECT_PROTOCOL)
 	}
 	if s.seen&(pseudoScheme|pseudoPath) != pseudoScheme|pseudoPath {
 		return errMalformed

@@ -32,6 +32,7 @@ type stream struct {
 
 	trailer  *web.Header // the handler's trailer fields, from the head
 	inline   bool        // the handler runs on the reader's goroutine, holding its role
+	tunnel   bool        // upgraded by an extended CONNECT: reads have no deadline
 	detached bool        // the reader role was handed off during this handler
 
 	body []byte // body bytes received and not yet read (mu)
@@ -83,7 +84,7 @@ func (st *stream) free() {
 	st.c = nil
 	st.req.Reset()
 	st.pseudo, st.body = st.pseudo[:0], st.body[:0]
-	st.inline, st.detached, st.trailer = false, false, nil
+	st.inline, st.detached, st.trailer, st.tunnel = false, false, nil, false
 	st.streamState = streamState{}
 	streamPool.Put(st)
 }
@@ -265,14 +266,18 @@ func (st *stream) waitLocked(d time.Duration, onConn bool) error {
 	}
 	c.mu.Unlock()
 	st.detach()
-	st.timer.Reset(d)
 	var err error
-	select {
-	case <-st.wake:
-	case <-st.timer.C:
-		err = os.ErrDeadlineExceeded
+	if d == 0 {
+		<-st.wake // no deadline: a tunnel (RFC 8441) may be quiet for long
+	} else {
+		st.timer.Reset(d)
+		select {
+		case <-st.wake:
+		case <-st.timer.C:
+			err = os.ErrDeadlineExceeded
+		}
+		st.timer.Stop()
 	}
-	st.timer.Stop()
 	c.mu.Lock()
 	if st.waiting {
 		c.dropWaiter(st)
@@ -324,7 +329,11 @@ func (st *stream) Read(p []byte) (int, error) {
 			}
 		}
 		c.kick()
-		if err := st.waitLocked(c.set.body, false); err != nil {
+		d := c.set.body
+		if st.tunnel {
+			d = 0
+		}
+		if err := st.waitLocked(d, false); err != nil {
 			return 0, err
 		}
 	}
@@ -674,10 +683,56 @@ func (st *stream) Abort() {
 	st.c.mu.Unlock()
 }
 
-// Upgrade implements web.Stream. HTTP/2 has no 101 (RFC 9113 §8.6);
-// WebSockets over HTTP/2 need RFC 8441's extended CONNECT, which nave does
-// not offer yet.
-func (st *stream) Upgrade(*web.Head) (io.ReadWriteCloser, error) { return nil, web.ErrUpgrade }
+// Upgrade implements web.Stream for an extended CONNECT (RFC 8441 §5):
+// HTTP/2 has no 101 (RFC 9113 §8.6), so the head goes out as a 200
+// HEADERS that leaves the stream open, and the stream's DATA become the
+// byte stream, both ways, with no read deadline. Any other request cannot
+// upgrade.
+func (st *stream) Upgrade(h *web.Head) (io.ReadWriteCloser, error) {
+	if st.req.Protocol == nil {
+		return nil, web.ErrUpgrade
+	}
+	c := st.c
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	head := *h
+	head.Status, head.Length, head.Bodiless, head.Trailer = 200, -1, false, nil
+	if err := st.headLocked(&head, false); err != nil {
+		return nil, err
+	}
+	st.tunnel = true
+	c.kick()
+	return tunnel{st}, nil
+}
+
+// tunnel is an upgraded stream as a byte stream: Read takes the client's
+// DATA, Write sends DATA, Close ends nave's side (END_STREAM).
+type tunnel struct{ st *stream }
+
+func (t tunnel) Read(p []byte) (int, error) { return t.st.Read(p) }
+
+func (t tunnel) Write(p []byte) (int, error) {
+	c := t.st.c
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := t.st.dataLocked(p, false); err != nil {
+		return 0, err
+	}
+	c.kick()
+	return len(p), nil
+}
+
+func (t tunnel) Close() error {
+	c := t.st.c
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if t.st.localDone {
+		return nil
+	}
+	err := t.st.dataLocked(nil, true)
+	c.kick()
+	return err
+}
 
 // Detach implements web.Stream: the handler is about to wait on something
 // of its own, so the reader role moves to another goroutine first.

@@ -1,0 +1,108 @@
+package http2_test
+
+import (
+	"bytes"
+	"io"
+	"net"
+	"testing"
+	"time"
+
+	"golang.org/x/net/http2"
+
+	nave "nave/internal/http2"
+	"nave/internal/server"
+	"nave/internal/web"
+	"nave/internal/wiretest"
+)
+
+// TestExtendedConnect runs RFC 8441's extended CONNECT: SETTINGS announce
+// it, the handler's Upgrade answers 200 on an open stream, and DATA flow
+// both ways through the byte stream it returns until each side ends.
+func TestExtendedConnect(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	gotProtocol := make(chan string, 1)
+	s := server.New(server.Config{Handler: web.HandlerFunc(func(w *web.ResponseWriter, r *web.Request) {
+		gotProtocol <- string(r.Protocol)
+		if r.Protocol == nil {
+			web.Error(w, 405, "not a tunnel")
+			return
+		}
+		w.Header().Set("Sec-WebSocket-Protocol", "chat")
+		w.Header().Set("Connection", "upgrade") // connection-specific: not sent on HTTP/2
+		rw, err := w.Upgrade()
+		if err != nil {
+			t.Errorf("Upgrade: %v", err)
+			return
+		}
+		io.Copy(rw, rw) // echo until the client ends its side
+		rw.Close()
+	}), HTTP2: nave.Config{BodyTimeout: 50 * time.Millisecond}}) // a tunnel's reads must not time out
+	done := make(chan struct{})
+	go func() { s.Serve(ln); close(done) }()
+	t.Cleanup(func() { s.Close(); <-done })
+
+	c := wiretest.DialH2(t, ln.Addr().String(), nil)
+	if v := c.Settings[http2.SettingEnableConnectProtocol]; v != 1 {
+		t.Fatalf("SETTINGS_ENABLE_CONNECT_PROTOCOL = %d, want 1", v)
+	}
+	id := c.NextStream()
+	c.WriteHeaders(id, false, append(c.RequestFields("CONNECT", "/chat"), ":protocol", "websocket",
+		"sec-websocket-version", "13")...)
+	f, err := c.ReadUntil(func(f http2.Frame) bool { _, ok := f.(*http2.MetaHeadersFrame); return ok })
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := f.(*http2.MetaHeadersFrame)
+	if h.PseudoValue("status") != "200" || h.StreamEnded() {
+		t.Fatalf("head: status %q, END_STREAM %v; want 200 on an open stream", h.PseudoValue("status"), h.StreamEnded())
+	}
+	for _, hf := range h.RegularFields() {
+		if hf.Name == "connection" || hf.Name == "upgrade" {
+			t.Errorf("connection-specific field sent: %s", hf.Name)
+		}
+	}
+	if got := <-gotProtocol; got != "websocket" {
+		t.Errorf("r.Protocol = %q, want websocket", got)
+	}
+	var echoed bytes.Buffer
+	for i, msg := range []string{"hello", "through", "the tunnel"} {
+		if i == 1 {
+			// Quiet for longer than the body timeout: a tunnel has none.
+			time.Sleep(150 * time.Millisecond)
+		}
+		c.Write(func(fr *http2.Framer) error { return fr.WriteData(id, false, []byte(msg)) })
+		for echoed.Len() < len(msg) {
+			f, err := c.ReadUntil(func(f http2.Frame) bool { _, ok := f.(*http2.DataFrame); return ok })
+			if err != nil {
+				t.Fatal(err)
+			}
+			echoed.Write(f.(*http2.DataFrame).Data())
+		}
+		if echoed.String() != msg {
+			t.Fatalf("echoed %q, want %q", echoed.String(), msg)
+		}
+		echoed.Reset()
+	}
+	c.Write(func(fr *http2.Framer) error { return fr.WriteData(id, true, nil) })
+	f, err = c.ReadUntil(func(f http2.Frame) bool {
+		d, ok := f.(*http2.DataFrame)
+		return ok && d.StreamEnded()
+	})
+	if err != nil {
+		t.Fatalf("the handler did not end its side: %v", err)
+	}
+
+	// A CONNECT without :protocol is a plain CONNECT: the handler answers.
+	id = c.NextStream()
+	c.WriteHeaders(id, true, ":method", "CONNECT", ":authority", "example.com:443")
+	if got := <-gotProtocol; got != "" {
+		t.Errorf("plain CONNECT: r.Protocol = %q", got)
+	}
+	// :protocol on another method is malformed (RFC 8441 §4).
+	id = c.NextStream()
+	c.WriteHeaders(id, true, append(c.RequestFields("GET", "/"), ":protocol", "websocket")...)
+	c.ExpectRST(id, http2.ErrCodeProtocol)
+}
