@@ -106,3 +106,43 @@ func TestExtendedConnect(t *testing.T) {
 	c.WriteHeaders(id, true, append(c.RequestFields("GET", "/"), ":protocol", "websocket")...)
 	c.ExpectRST(id, http2.ErrCodeProtocol)
 }
+
+// TestSettingsAckTimeout: a client that never acknowledges nave's SETTINGS
+// gets GOAWAY SETTINGS_TIMEOUT (RFC 9113 §6.5.3) once the timeout passes.
+func TestSettingsAckTimeout(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := server.New(server.Config{HTTP2: nave.Config{SettingsTimeout: 200 * time.Millisecond}})
+	done := make(chan struct{})
+	go func() { s.Serve(ln); close(done) }()
+	t.Cleanup(func() { s.Close(); <-done })
+	nc, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	nc.SetDeadline(time.Now().Add(5 * time.Second))
+	io.WriteString(nc, http2.ClientPreface)
+	fr := http2.NewFramer(nc, nc)
+	fr.WriteSettings()
+	start := time.Now()
+	for {
+		f, err := fr.ReadFrame()
+		if err != nil {
+			t.Fatalf("no GOAWAY: %v", err)
+		}
+		if g, ok := f.(*http2.GoAwayFrame); ok {
+			if g.ErrCode != http2.ErrCodeSettingsTimeout {
+				t.Fatalf("GOAWAY %v, want SETTINGS_TIMEOUT", g.ErrCode)
+			}
+			if waited := time.Since(start); waited < 150*time.Millisecond {
+				t.Fatalf("GOAWAY after %v, before the timeout", waited)
+			}
+			return
+		}
+		// Everything else (its SETTINGS, the ack of ours) is ignored: ours
+		// is never acknowledged.
+	}
+}
