@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -20,6 +21,10 @@ type Info struct {
 	// the socket (TLS records, each written alone by crypto/tls) into one
 	// socket write.
 	Batch Batcher
+	// Ended, when set, is called once the connection is over: the socket
+	// closed and every handler returned. It runs on whichever goroutine
+	// ended the connection, which may not be the one that called Serve.
+	Ended func()
 }
 
 // Batcher gathers writes beneath the connection: Hold starts gathering,
@@ -61,7 +66,8 @@ type Conn struct {
 	recent      [16]uint32 // streams nave reset lately: their late frames are ignored
 	recentN     int
 
-	shutdown atomic.Bool // Shutdown was called
+	shutdown atomic.Bool   // Shutdown was called
+	role     atomic.Uint64 // the reader role's generation: one more at each hand-off
 	handlers sync.WaitGroup
 	done     chan struct{} // closed once the connection is over
 
@@ -131,6 +137,7 @@ var (
 
 	errHandedOff = errors.New("http2: reader role handed off")
 	errDrained   = errors.New("http2: connection drained")
+	errPanicked  = errors.New("http2: panic")
 )
 
 var connPool = sync.Pool{New: func() any { return new(Conn) }}
@@ -187,9 +194,10 @@ func (c *Conn) shrinkInput() {
 	c.in, c.r, c.w = c.small[:], 0, 0
 }
 
-// Serve runs the connection until it closes. buffered holds bytes already
-// read from nc: the client preface, or part of it, and maybe more. It
-// returns once every stream's handler has returned.
+// Serve runs the connection. buffered holds bytes already read from nc:
+// the client preface, or part of it, and maybe more. It returns when the
+// connection is over, or earlier, when a handler running on this goroutine
+// handed the reading to another one: Info.Ended says when it is over.
 func (c *Conn) Serve(buffered []byte) {
 	if len(buffered) > len(c.in) {
 		c.growInput()
@@ -211,11 +219,10 @@ func (c *Conn) Serve(buffered []byte) {
 	c.settingsAt = c.now
 	c.mu.Unlock()
 	c.read()
-	<-c.done
 }
 
-// Release returns the connection's memory for reuse, once Serve has
-// returned and no one will call Shutdown again.
+// Release returns the connection's memory for reuse, once it is over
+// (Info.Ended) and no one will call Shutdown again.
 func (c *Conn) Release() {
 	c.shrinkInput()
 	out, spare := c.out, c.spare
@@ -244,11 +251,28 @@ func (c *Conn) Shutdown() {
 // read runs the reader role: frames are processed as they arrive, and a
 // batch's output is written when no complete frame is left.
 func (c *Conn) read() {
+	defer c.recoverRead()
 	err := c.readFrames()
 	if err == errHandedOff {
 		return
 	}
 	c.end(err)
+}
+
+// recoverRead is the last line of defence of the goroutine holding the
+// reader role, which may not be the server's connection goroutine and has
+// no other: a panic in the reading (a bug of nave's own) closes this
+// connection, is logged, and the server goes on. (A panic on a stream's
+// goroutine is run's to recover.) The connection ends on a goroutine of its
+// own, since mu may be held by the frame that panicked.
+func (c *Conn) recoverRead() {
+	v := recover()
+	if v == nil {
+		return
+	}
+	c.log.Error("HTTP/2 connection panic", "remote", c.info.Remote.String(), "panic", v, "stack", string(debug.Stack()))
+	c.nc.Close()
+	go c.end(errPanicked)
 }
 
 func (c *Conn) readFrames() error {
@@ -456,6 +480,9 @@ func (c *Conn) end(err error) {
 	}
 	c.mu.Unlock()
 	close(c.done)
+	if c.info.Ended != nil {
+		c.info.Ended()
+	}
 }
 
 // Lingering close, after a GOAWAY that ends the connection: a client

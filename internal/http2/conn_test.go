@@ -31,10 +31,9 @@ func pipeConn(tb testing.TB, cfg *Config) (client net.Conn, done <-chan struct{}
 	}
 	ch := make(chan struct{})
 	go func() {
-		c := NewConn(cfg, server, Info{})
+		var c *Conn
+		c = NewConn(cfg, server, Info{Ended: func() { c.Release(); close(ch) }})
 		c.Serve(nil)
-		c.Release()
-		close(ch)
 	}()
 	tb.Cleanup(func() {
 		client.Close()

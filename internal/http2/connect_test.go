@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"io"
 	"net"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -144,5 +145,44 @@ func TestSettingsAckTimeout(t *testing.T) {
 		}
 		// Everything else (its SETTINGS, the ack of ours) is ignored: ours
 		// is never acknowledged.
+	}
+}
+
+// TestPanicOffTheServerGoroutine: a panic outside a handler (here the
+// access-log hook) on a goroutine the connection handed its reading to —
+// not the server's connection goroutine, with its own recovery — closes
+// that connection and the server goes on.
+func TestPanicOffTheServerGoroutine(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logged atomic.Int32
+	s := server.New(server.Config{
+		Handler: web.HandlerFunc(func(w *web.ResponseWriter, r *web.Request) {
+			io.Copy(io.Discard, r.Body) // waits for the body: the reading moves on
+			w.WriteString("ok")
+		}),
+		AccessLog: func(*web.Request, *web.ResponseWriter) {
+			if logged.Add(1) == 1 {
+				panic("access log")
+			}
+		},
+	})
+	done := make(chan struct{})
+	go func() { s.Serve(ln); close(done) }()
+	t.Cleanup(func() { s.Close(); <-done })
+
+	c := wiretest.DialH2(t, ln.Addr().String(), nil)
+	id := c.NextStream()
+	c.WriteHeaders(id, false, c.RequestFields("POST", "/")...)
+	time.Sleep(20 * time.Millisecond) // the handler waits: its goroutine is no longer the server's
+	c.Write(func(fr *http2.Framer) error { return fr.WriteData(id, true, []byte("body")) })
+	c.ExpectClosed()
+
+	c2 := wiretest.DialH2(t, ln.Addr().String(), nil)
+	resp, err := c2.Do("POST", "/", []byte("again"))
+	if err != nil || resp.Status != 200 {
+		t.Fatalf("after the panic: %v, %v", resp, err)
 	}
 }

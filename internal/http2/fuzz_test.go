@@ -51,9 +51,10 @@ var fuzzHandler = web.HandlerFunc(func(w *web.ResponseWriter, r *web.Request) {
 // its end. It must neither panic nor hang.
 func serveInput(t *testing.T, input []byte, step int) {
 	cfg := &Config{Handler: fuzzHandler, BodyTimeout: 50 * time.Millisecond, WriteTimeout: 50 * time.Millisecond}
-	c := NewConn(cfg, &feedConn{in: input, step: step}, Info{})
 	done := make(chan struct{})
-	go func() { c.Serve(nil); close(done) }()
+	var c *Conn
+	c = NewConn(cfg, &feedConn{in: input, step: step}, Info{Ended: func() { close(done) }})
+	go c.Serve(nil)
 	select {
 	case <-done:
 		c.Release()

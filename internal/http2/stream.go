@@ -109,10 +109,29 @@ func (st *stream) begin(endStream bool) {
 // run runs the handler for st, inline, and ends the stream. It returns
 // errHandedOff when the handler gave the reader role away: the caller is
 // then a stream goroutine and must leave the reader's state alone.
-func (c *Conn) run(st *stream, h web.Handler) error {
+func (c *Conn) run(st *stream, h web.Handler) (err error) {
 	st.inline = true
+	gen := c.role.Load()
+	defer c.handlers.Done()
+	defer func() {
+		// A panic outside the handler (which runHandler recovers): an
+		// access-log hook, a bug of nave's own. The connection closes.
+		// If this goroutine still holds the reader role it ends the
+		// connection; if not, the reader does, once it sees the socket
+		// closed. Either way this runs before handlers.Done, so c is
+		// still this connection.
+		v := recover()
+		if v == nil {
+			return
+		}
+		c.log.Error("HTTP/2 stream panic", "remote", c.info.Remote.String(), "panic", v, "stack", string(debug.Stack()))
+		c.nc.Close()
+		err = errHandedOff
+		if c.role.Load() == gen {
+			err = errPanicked
+		}
+	}()
 	detached := c.serveStream(st, h)
-	c.handlers.Done()
 	if detached {
 		return errHandedOff
 	}
@@ -252,6 +271,7 @@ func (st *stream) detach() {
 		return
 	}
 	st.inline, st.detached = false, true
+	st.c.role.Add(1)
 	go st.c.read()
 }
 

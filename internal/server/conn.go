@@ -157,8 +157,7 @@ func (c *conn) serve() {
 			if ex != nil {
 				buffered = ex.in.Take()
 			}
-			c.serveH2(buffered)
-			c.finish()
+			c.serveH2(buffered) // finishes c when the connection ends
 			return
 		}
 		if err != nil || !c.serveOne(ex) {

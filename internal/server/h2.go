@@ -33,8 +33,11 @@ func (c *conn) isH2C(ex *exchange) bool {
 	return true
 }
 
-// serveH2 runs the connection as HTTP/2 until it ends. buffered holds
-// bytes already read (the preface, for h2c).
+// serveH2 runs the connection as HTTP/2. buffered holds bytes already
+// read (the preface, for h2c). It returns when the connection is over or
+// when its reading moved to another goroutine; either way the connection
+// finishes (closes, leaves the server's books) when HTTP/2 says it ended,
+// so that this goroutine's stack is not kept waiting for it.
 func (c *conn) serveH2(buffered []byte) {
 	c.s.mu.Lock()
 	c.fd = -1 // an HTTP/2 connection keeps its goroutine: never parked
@@ -44,7 +47,15 @@ func (c *conn) serveH2(buffered []byte) {
 	if c.batch != nil {
 		info.Batch = c.batch
 	}
-	h := http2.NewConn(&c.s.h2, c.nc, info)
+	var h *http2.Conn
+	info.Ended = func() {
+		c.wakeMu.Lock()
+		c.h2 = nil
+		c.wakeMu.Unlock()
+		h.Release()
+		c.finish()
+	}
+	h = http2.NewConn(&c.s.h2, c.nc, info)
 	c.wakeMu.Lock()
 	c.h2 = h
 	c.wakeMu.Unlock()
@@ -52,8 +63,4 @@ func (c *conn) serveH2(buffered []byte) {
 		h.Shutdown()
 	}
 	h.Serve(buffered)
-	c.wakeMu.Lock()
-	c.h2 = nil
-	c.wakeMu.Unlock()
-	h.Release()
 }
