@@ -142,7 +142,7 @@ func rawFrame(b0 byte, masked bool, n int64, payload []byte) []byte {
 	return append(b, p...)
 }
 
-func text(s string) []byte   { return frame(finBit|opText, []byte(s)) }
+func text(s string) []byte    { return frame(finBit|opText, []byte(s)) }
 func binary_(s string) []byte { return frame(finBit|opBinary, []byte(s)) }
 
 func (c *client) send(frames ...[]byte) {
