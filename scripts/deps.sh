@@ -17,6 +17,8 @@ needs=(
   "python3-flask:/usr/lib/python3/dist-packages/flask"
   "python3-django:/usr/lib/python3/dist-packages/django"
   "python3-pyramid:/usr/lib/python3/dist-packages/pyramid"
+  # the WebSocket tests' real client (internal/websocket)
+  "python3-websockets:/usr/lib/python3/dist-packages/websockets"
 )
 [ $# -gt 0 ] && needs=("$@")
 

@@ -2,6 +2,7 @@ package http1
 
 import (
 	"io"
+	"time"
 
 	"nave/internal/web"
 )
@@ -52,6 +53,32 @@ func (u *upgraded) Read(p []byte) (int, error) {
 }
 
 func (u *upgraded) Write(p []byte) (int, error) { return u.dst.Write(p) }
+
+// deadliner is a connection whose reads and writes can be bounded.
+type deadliner interface {
+	SetReadDeadline(time.Time) error
+	SetWriteDeadline(time.Time) error
+}
+
+// SetReadDeadline bounds the reads of the connection beneath, when it
+// takes deadlines (the server's does), so that the protocol spoken over it
+// can bound its own waits: a WebSocket's ping timeout, its close
+// handshake. Bytes already buffered are read without waiting.
+func (u *upgraded) SetReadDeadline(t time.Time) error {
+	if d, ok := u.in.Src.(deadliner); ok {
+		return d.SetReadDeadline(t)
+	}
+	return web.ErrUpgrade
+}
+
+// SetWriteDeadline bounds the writes of the connection beneath, as
+// SetReadDeadline does its reads.
+func (u *upgraded) SetWriteDeadline(t time.Time) error {
+	if d, ok := u.dst.(deadliner); ok {
+		return d.SetWriteDeadline(t)
+	}
+	return web.ErrUpgrade
+}
 
 // Close is a no-op: the server closes the connection once the handler
 // returns.

@@ -89,6 +89,9 @@ type conn struct {
 	readDeadline  time.Time // the read deadline last set on nc
 	writeDeadline time.Time // the write deadline last set on nc
 	wrote         time.Time // when a response was last written; zero once the idle wait took it
+	// ownWriteDeadline: the handler of an upgraded connection set its own
+	// write deadline, which the server's write timeout must not move.
+	ownWriteDeadline bool
 
 	// The idle read callback and what it leaves behind; readFn is bound
 	// once so that waiting allocates nothing.

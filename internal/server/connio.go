@@ -35,6 +35,20 @@ func (c *conn) Upgraded() {
 	c.nc.SetReadDeadline(time.Time{})
 }
 
+// SetReadDeadline and SetWriteDeadline are for the handler of an upgraded
+// connection (through http1's upgraded stream), which may bound its own
+// waits. Once it sets a write deadline the server's write timeout no
+// longer applies. They may be called from the handler's other goroutines
+// (a WebSocket's writer, its Close): they touch only nc and, for writes,
+// fields that only the upgraded connection's writes (which the handler
+// serializes) read.
+func (c *conn) SetReadDeadline(t time.Time) error { return c.nc.SetReadDeadline(t) }
+
+func (c *conn) SetWriteDeadline(t time.Time) error {
+	c.ownWriteDeadline = true
+	return c.nc.SetWriteDeadline(t)
+}
+
 // Write is the response destination for http1, under the write deadline.
 func (c *conn) Write(p []byte) (int, error) {
 	c.extendWrite()
@@ -138,6 +152,9 @@ func (c *conn) extendReadAt(now time.Time, d time.Duration) time.Time {
 }
 
 func (c *conn) extendWrite() {
+	if c.ownWriteDeadline {
+		return
+	}
 	d := c.s.cfg.writeTimeout()
 	now := time.Now()
 	c.wrote = now

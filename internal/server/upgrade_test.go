@@ -2,9 +2,13 @@ package server
 
 import (
 	"bufio"
+	"errors"
+	"fmt"
 	"io"
+	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"nave/internal/web"
 	"nave/internal/wiretest"
@@ -62,4 +66,42 @@ func TestUpgradeOverSocket(t *testing.T) {
 		c.Send("bye\n")
 		c.ExpectEOF()
 	}
+}
+
+// TestUpgradeDeadlines: the upgraded stream takes read and write
+// deadlines, so that the protocol over it bounds its own waits (a
+// WebSocket's ping timeout): a read past its deadline fails with
+// os.ErrDeadlineExceeded, and the stream still writes afterwards.
+func TestUpgradeDeadlines(t *testing.T) {
+	h := web.HandlerFunc(func(w *web.ResponseWriter, r *web.Request) {
+		w.Header().Set("Upgrade", "lines")
+		w.Header().Set("Connection", "Upgrade")
+		rw, err := w.Upgrade()
+		if err != nil {
+			return
+		}
+		dl, ok := rw.(interface {
+			SetReadDeadline(time.Time) error
+			SetWriteDeadline(time.Time) error
+		})
+		if !ok {
+			io.WriteString(rw, "no deadlines\n")
+			return
+		}
+		dl.SetWriteDeadline(time.Now().Add(wiretest.Timeout))
+		dl.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
+		_, err = rw.Read(make([]byte, 1))
+		io.WriteString(rw, fmt.Sprintf("%v\n", errors.Is(err, os.ErrDeadlineExceeded)))
+	})
+	_, addr := startServer(t, Config{Handler: h})
+	c := wiretest.Dial(t, addr)
+	c.Send("GET /lines HTTP/1.1\r\nHost: x\r\nUpgrade: lines\r\nConnection: Upgrade\r\n\r\n")
+	if r := c.Read("GET"); r.Status != 101 {
+		t.Fatalf("got %q", r.Head)
+	}
+	got, err := c.Reader().ReadString('\n')
+	if err != nil || got != "true\n" {
+		t.Fatalf("got %q, %v; want the read to time out", got, err)
+	}
+	c.ExpectEOF()
 }
