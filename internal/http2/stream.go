@@ -30,10 +30,12 @@ type stream struct {
 	wake   chan struct{} // signalled when something a waiter waits for may have changed
 	timer  *time.Timer
 
-	trailer  *web.Header // the handler's trailer fields, from the head
-	inline   bool        // the handler runs on the reader's goroutine, holding its role
-	tunnel   bool        // upgraded by an extended CONNECT: reads have no deadline
-	detached bool        // the reader role was handed off during this handler
+	trailer *web.Header // the handler's trailer fields, from the head
+	inline  bool        // the handler runs on the reader's goroutine, holding its role
+	tunnel  bool        // upgraded by an extended CONNECT: reads have no deadline
+	// readDl, writeDl: a tunnel's deadlines, set by its user (mu).
+	readDl, writeDl time.Time
+	detached        bool // the reader role was handed off during this handler
 
 	body []byte // body bytes received and not yet read (mu)
 	streamState
@@ -85,6 +87,7 @@ func (st *stream) free() {
 	st.req.Reset()
 	st.pseudo, st.body = st.pseudo[:0], st.body[:0]
 	st.inline, st.detached, st.trailer, st.tunnel = false, false, nil, false
+	st.readDl, st.writeDl = time.Time{}, time.Time{}
 	st.streamState = streamState{}
 	streamPool.Put(st)
 }
@@ -351,7 +354,12 @@ func (st *stream) Read(p []byte) (int, error) {
 		c.kick()
 		d := c.set.body
 		if st.tunnel {
-			d = 0
+			d = 0 // none, unless the tunnel's user set one
+			if !st.readDl.IsZero() {
+				if d = time.Until(st.readDl); d <= 0 {
+					return 0, os.ErrDeadlineExceeded
+				}
+			}
 		}
 		if err := st.waitLocked(d, false); err != nil {
 			return 0, err
@@ -580,11 +588,20 @@ func (st *stream) dataLocked(p []byte, end bool) error {
 // client that never opens them loses the stream, not nave's memory.
 func (st *stream) windowLocked() error {
 	st.c.kick()
-	if err := st.waitLocked(st.c.set.write, true); err != nil {
+	if err := st.waitLocked(st.writeTimeout(), true); err != nil {
 		st.c.resetLocked(st, ErrCodeFlowControl)
 		return err
 	}
 	return nil
+}
+
+// writeTimeout bounds a wait to send: the connection's write timeout, or
+// the deadline the user of a tunnel set. mu is held.
+func (st *stream) writeTimeout() time.Duration {
+	if st.tunnel && !st.writeDl.IsZero() {
+		return max(time.Until(st.writeDl), time.Nanosecond)
+	}
+	return st.c.set.write
 }
 
 // roomLocked makes room in the output: this goroutine writes it, or waits
@@ -597,7 +614,7 @@ func (st *stream) roomLocked() error {
 		c.flushLocked()
 		return st.sendErr()
 	}
-	if err := st.waitLocked(c.set.write, true); err != nil {
+	if err := st.waitLocked(st.writeTimeout(), true); err != nil {
 		c.resetLocked(st, ErrCodeCancel)
 		return err
 	}
@@ -740,6 +757,28 @@ func (t tunnel) Write(p []byte) (int, error) {
 	}
 	c.kick()
 	return len(p), nil
+}
+
+// SetReadDeadline bounds Read, as net.Conn's does (the WebSocket layer
+// uses it for its ping timeout and closing handshake); zero: none.
+func (t tunnel) SetReadDeadline(dl time.Time) error {
+	c := t.st.c
+	c.mu.Lock()
+	t.st.readDl = dl
+	t.st.signal() // a Read waiting now recomputes its wait
+	c.mu.Unlock()
+	return nil
+}
+
+// SetWriteDeadline bounds a Write waiting for the client's window or for
+// room to send; zero: the connection's write timeout.
+func (t tunnel) SetWriteDeadline(dl time.Time) error {
+	c := t.st.c
+	c.mu.Lock()
+	t.st.writeDl = dl
+	t.st.signal()
+	c.mu.Unlock()
+	return nil
 }
 
 func (t tunnel) Close() error {

@@ -1,7 +1,10 @@
 package websocket
 
 import (
+	"encoding/binary"
 	"testing"
+
+	"golang.org/x/net/http2"
 
 	"nave/internal/web"
 	"nave/internal/wiretest"
@@ -126,8 +129,62 @@ func TestParseHTTP2(t *testing.T) {
 	}
 }
 
-// TestAcceptHTTP2 will run the handshake over a real HTTP/2 stream once
-// the server answers an extended CONNECT (RFC 8441).
+// TestAcceptHTTP2 runs the handshake over a real HTTP/2 stream, an
+// extended CONNECT (RFC 8441): 200 with the subprotocol and no
+// Sec-WebSocket-Accept, then WebSocket frames inside DATA both ways, and
+// the closing handshake ending the stream.
 func TestAcceptHTTP2(t *testing.T) {
-	t.Skip("waiting for HTTP/2 extended CONNECT in internal/http2 (web.ErrUpgrade on HTTP/2 today)")
+	addr := serve(t, echo(Options{}))
+	c := wiretest.DialH2(t, addr, nil)
+	if c.Settings[http2.SettingEnableConnectProtocol] != 1 {
+		t.Fatal("the server does not announce extended CONNECT")
+	}
+	id := c.NextStream()
+	c.WriteHeaders(id, false, ":method", "CONNECT", ":protocol", "websocket", ":scheme", "http",
+		":path", "/chat", ":authority", addr, "sec-websocket-version", "13", "sec-websocket-protocol", "chat")
+	f, err := c.ReadUntil(func(f http2.Frame) bool { _, ok := f.(*http2.MetaHeadersFrame); return ok })
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := f.(*http2.MetaHeadersFrame)
+	fields := map[string]string{}
+	for _, hf := range h.Fields {
+		fields[hf.Name] = hf.Value
+	}
+	if fields[":status"] != "200" || h.StreamEnded() || fields["sec-websocket-protocol"] != "chat" ||
+		fields["x-echo"] != "yes" || fields["sec-websocket-accept"] != "" || fields["upgrade"] != "" {
+		t.Fatalf("head %v (END_STREAM %v): want 200, chat, X-Echo, no Sec-WebSocket-Accept or Upgrade", fields, h.StreamEnded())
+	}
+	var in []byte
+	next := func() (byte, []byte) {
+		t.Helper()
+		for {
+			if len(in) >= 2 && in[1]&0x7f < 126 && len(in) >= 2+int(in[1]&0x7f) {
+				n := int(in[1] & 0x7f)
+				b0, p := in[0], append([]byte(nil), in[2:2+n]...)
+				in = in[2+n:]
+				return b0, p
+			}
+			f, err := c.ReadUntil(func(f http2.Frame) bool { _, ok := f.(*http2.DataFrame); return ok })
+			if err != nil {
+				t.Fatalf("reading DATA: %v", err)
+			}
+			in = append(in, f.(*http2.DataFrame).Data()...)
+		}
+	}
+	c.Write(func(fr *http2.Framer) error { return fr.WriteData(id, false, text("hello over h2")) })
+	if b0, p := next(); b0 != finBit|opText || string(p) != "hello over h2" {
+		t.Fatalf("echo: %#x %q", b0, p)
+	}
+	c.Write(func(fr *http2.Framer) error { return fr.WriteData(id, false, closeFrame(1000, "done")) })
+	if b0, p := next(); b0 != finBit|opClose || len(p) < 2 || binary.BigEndian.Uint16(p) != 1000 {
+		t.Fatalf("close: %#x %q, want a close 1000", b0, p)
+	}
+	c.Write(func(fr *http2.Framer) error { return fr.WriteData(id, true, nil) })
+	if _, err := c.ReadUntil(func(f http2.Frame) bool {
+		d, ok := f.(*http2.DataFrame)
+		return ok && d.StreamEnded()
+	}); err != nil {
+		t.Fatalf("the server did not end the stream: %v", err)
+	}
 }
