@@ -565,6 +565,48 @@ func TestAttackSlowReader(t *testing.T) {
 	})
 }
 
+// A slow reader that pings: the window stays shut, and a PING comes more
+// often than the write timeout. Its answer is a write, and every write
+// wakes the streams waiting on the connection; the wait must go on
+// counting from when it began, or the pings keep the handler, and what it
+// holds, for good. Defence: the deadline dataLocked keeps across
+// windowLocked's wake-ups until a frame goes out.
+func TestAttackSlowReaderPings(t *testing.T) {
+	const write = 300 * time.Millisecond
+	tg := serve(t, nave.Config{WriteTimeout: write})
+	c := tg.dial(t, http2.Setting{ID: http2.SettingInitialWindowSize, Val: 0})
+	id := c.NextStream()
+	c.WriteHeaders(id, true, get(c, "/big")...)
+	var pinging atomic.Bool
+	pinging.Store(true)
+	stop, pinged := make(chan struct{}), make(chan error, 1)
+	go func() {
+		defer pinging.Store(false)
+		for i := range 40 { // 10 write timeouts
+			select {
+			case <-stop:
+				pinged <- nil
+				return
+			case <-time.After(write / 4):
+			}
+			if err := c.Write(func(fr *http2.Framer) error { return fr.WritePing(false, [8]byte{byte(i)}) }); err != nil {
+				pinged <- err
+				return
+			}
+		}
+		pinged <- nil
+	}()
+	c.ExpectRST(id, http2.ErrCodeFlowControl)
+	close(stop)
+	if !pinging.Load() {
+		t.Errorf("stream reset only once the PINGs stopped, %v after the write timeout", 9*write)
+	}
+	expectBigGaveUp(t, tg)
+	if err := <-pinged; err != nil {
+		t.Fatal(err)
+	}
+}
+
 // expectBigGaveUp waits for /big's handler to return and checks that it
 // did with an error, having sent a small part of its body.
 func expectBigGaveUp(t *testing.T, tg *target) {
