@@ -142,11 +142,12 @@ func (c *Conn) onBlock(block []byte) error {
 	selfDep := c.block.stream&(1<<31) != 0
 	c.block.active = false
 	c.mu.Lock()
-	st := c.streams[id]
+	if st := c.streams[id]; st != nil {
+		defer c.mu.Unlock()
+		return c.onTrailersLocked(st, block)
+	}
 	c.mu.Unlock()
 	switch {
-	case st != nil:
-		return c.onTrailers(st, block)
 	case id <= c.lastID:
 		if err := c.dec.Decode(block, discard{}); err != nil {
 			return connErr(ErrCodeCompression, err.Error())
@@ -159,7 +160,7 @@ func (c *Conn) onBlock(block []byte) error {
 		return connErr(ErrCodeProtocol, "client opened an even stream")
 	}
 	c.lastID = id
-	st = newStream(c, id)
+	st := newStream(c, id)
 	req := &st.req
 	c.sink.reset(req, &st.pseudo, false, c.set.maxHeaderList)
 	err := c.dec.Decode(block, &c.sink)
@@ -210,12 +211,11 @@ var headerTooLarge = web.HandlerFunc(func(w *web.ResponseWriter, _ *web.Request)
 	web.Error(w, 431, "request header fields too large")
 })
 
-// onTrailers handles a header block on a stream already open: its
-// trailers, which must end it (§8.1). mu is held throughout: the stream's
-// handler may finish, and the stream go, meanwhile.
-func (c *Conn) onTrailers(st *stream, block []byte) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+// onTrailersLocked handles a header block on a stream already open: its
+// trailers, which must end it (§8.1). mu is held throughout, from the
+// stream's lookup on: its handler may finish, and the stream go back to
+// the pool, as soon as mu is let go.
+func (c *Conn) onTrailersLocked(st *stream, block []byte) error {
 	if st.closed || st.remoteDone {
 		// §5.1: half-closed (remote) takes no HEADERS.
 		if err := c.dec.Decode(block, discard{}); err != nil {
@@ -259,7 +259,6 @@ func (c *Conn) onData(h frameHeader, p []byte) error {
 		return connErr(ErrCodeFlowControl, "DATA beyond the connection window")
 	}
 	c.recvWindow -= size
-	st := c.streams[h.stream]
 	c.mu.Unlock()
 	data, err := stripPadding(h, p)
 	if err != nil {
@@ -273,8 +272,13 @@ func (c *Conn) onData(h frameHeader, p []byte) error {
 			return err
 		}
 	}
+	// The stream is looked up under the lock it is used under: a detached
+	// handler that ends meanwhile may free it (finishStream).
+	c.mu.Lock()
+	st := c.streams[h.stream]
 	if st == nil {
-		c.credit(nil, size)
+		c.creditLocked(nil, size)
+		c.mu.Unlock()
 		if h.stream > c.lastID {
 			return connErr(ErrCodeProtocol, "DATA on an idle stream")
 		}
@@ -287,7 +291,6 @@ func (c *Conn) onData(h frameHeader, p []byte) error {
 		c.noteReset(h.stream)
 		return c.spend(1)
 	}
-	c.mu.Lock()
 	defer c.mu.Unlock()
 	switch {
 	case st.remoteDone:
