@@ -6,6 +6,7 @@ import (
 	"net"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -204,13 +205,15 @@ func TestDataWhileHandlerEnds(t *testing.T) {
 	rc.expect("GOAWAY", func(f rawFrame) bool { return f.h.typ == frameGoAway })
 
 	rc.c.floodMu.Lock()
+	unlock := sync.OnceFunc(rc.c.floodMu.Unlock)
+	defer unlock()
 	// Empty DATA, padded: it costs from the budget, and its 5 bytes count
 	// against the windows.
 	rc.write(append(appendFrameHeader(nil, 5, frameData, flagPadded, 1), 4, 0, 0, 0, 0))
 	waitGoroutine(t, "(*Conn).onData", "(*Conn).spend")
 	close(release)
 	rc.waitHandlersDone()
-	rc.c.floodMu.Unlock()
+	unlock()
 
 	rc.expectRST(1, ErrCodeNo)
 	select {
@@ -218,4 +221,36 @@ func TestDataWhileHandlerEnds(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("the connection did not drain")
 	}
+}
+
+// The streams nave reset lately are noted by the reader, and by handlers
+// too (resetLocked: an Abort, a write timeout, finishStream). Here a
+// handler resets its stream while the reader, without mu, notes a reset
+// of its own (DATA on a closed stream). The notes must be under one lock;
+// run with -race, which reports the two unordered writes.
+func TestResetNotedWhileHandlerResets(t *testing.T) {
+	started, release := make(chan struct{}, 1), make(chan struct{})
+	rc := serveRaw(t, &Config{Handler: waitHandler(started, release, func(w *web.ResponseWriter) {
+		w.Abort()
+	})}, nil)
+	rc.request(1, "GET", "/", true)
+	rc.expect("the answer to stream 1", func(f rawFrame) bool {
+		return f.h.typ == frameData && f.h.stream == 1 && f.h.has(flagEndStream)
+	})
+	rc.request(3, "POST", "/wait", false)
+	<-started
+
+	rc.c.floodMu.Lock()
+	unlock := sync.OnceFunc(rc.c.floodMu.Unlock)
+	defer unlock()
+	rc.write(append(appendFrameHeader(nil, 1, frameData, 0, 1), 'x')) // stream 1 is closed
+	waitGoroutine(t, "(*Conn).onData", "(*Conn).spend")
+	close(release)
+	// The handler waits in Abort: for floodMu in resetLocked's spend, once
+	// it noted its reset, or for mu, while the reader holds it.
+	waitGoroutine(t, "(*stream).Abort", "(*Mutex).lockSlow")
+	unlock()
+
+	rc.expectRST(1, ErrCodeStreamClosed)
+	rc.expectRST(3, ErrCodeInternal)
 }
