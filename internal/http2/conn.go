@@ -58,8 +58,6 @@ type Conn struct {
 	lastID      uint32 // the highest stream the client opened
 	prefaceDone bool   // the client preface and first SETTINGS were read
 	now         time.Time
-	recent      [16]uint32 // streams nave reset lately: their late frames are ignored
-	recentN     int
 
 	shutdown atomic.Bool // Shutdown was called
 	handlers sync.WaitGroup
@@ -92,6 +90,8 @@ type Conn struct {
 	closing    bool // end is sending the last words: the write deadline stays short
 	dateSec    int64
 	date       []byte
+	recent     [16]uint32 // streams nave reset lately: their late frames are ignored
+	recentN    int
 
 	// The flood budget, spent by the reader and, through resetLocked, by
 	// handlers: guarded by floodMu, a leaf lock taken with mu held or not.

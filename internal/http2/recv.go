@@ -152,7 +152,10 @@ func (c *Conn) onBlock(block []byte) error {
 		if err := c.dec.Decode(block, discard{}); err != nil {
 			return connErr(ErrCodeCompression, err.Error())
 		}
-		if c.resetLately(id) {
+		c.mu.Lock()
+		lately := c.resetLately(id)
+		c.mu.Unlock()
+		if lately {
 			return c.spend(1) // ignored, but not for free: a flood's mark
 		}
 		return connErr(ErrCodeStreamClosed, "HEADERS on a closed stream")
@@ -190,8 +193,8 @@ func (c *Conn) onBlock(block []byte) error {
 			code = ErrCodeRefusedStream // §5.1.2; the client may retry it
 		}
 		c.out = appendRSTStream(c.out, id, code)
-		c.mu.Unlock()
 		c.noteReset(id)
+		c.mu.Unlock()
 		st.free()
 		return c.spend(1)
 	}
@@ -275,23 +278,20 @@ func (c *Conn) onData(h frameHeader, p []byte) error {
 	// The stream is looked up under the lock it is used under: a detached
 	// handler that ends meanwhile may free it (finishStream).
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	st := c.streams[h.stream]
 	if st == nil {
 		c.creditLocked(nil, size)
-		c.mu.Unlock()
 		if h.stream > c.lastID {
 			return connErr(ErrCodeProtocol, "DATA on an idle stream")
 		}
 		if c.resetLately(h.stream) {
 			return nil
 		}
-		c.mu.Lock()
 		c.out = appendRSTStream(c.out, h.stream, ErrCodeStreamClosed)
-		c.mu.Unlock()
 		c.noteReset(h.stream)
 		return c.spend(1)
 	}
-	defer c.mu.Unlock()
 	switch {
 	case st.remoteDone:
 		c.creditLocked(nil, size)
@@ -517,12 +517,14 @@ func (c *Conn) resetLocked(st *stream, code ErrCode) error {
 }
 
 // noteReset remembers that nave reset stream id, so that frames the
-// client sent before it learnt of the reset are ignored (§5.1).
+// client sent before it learnt of the reset are ignored (§5.1). mu is
+// held: handlers reset streams too (resetLocked).
 func (c *Conn) noteReset(id uint32) {
 	c.recent[c.recentN%len(c.recent)] = id
 	c.recentN++
 }
 
+// resetLately reports whether nave reset stream id lately. mu is held.
 func (c *Conn) resetLately(id uint32) bool {
 	for _, r := range c.recent {
 		if r == id {
