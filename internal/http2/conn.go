@@ -358,6 +358,16 @@ func (c *Conn) setReadDeadline() {
 	if !dl.Equal(c.readDl) {
 		c.readDl = dl
 		c.nc.SetReadDeadline(dl)
+		c.wakeForShutdown()
+	}
+}
+
+// wakeForShutdown sets Shutdown's wake-up again after a read deadline was
+// set, until the GOAWAY is out: Shutdown may have set its own between the
+// reader's check for it and this deadline, which replaced it. mu is held.
+func (c *Conn) wakeForShutdown() {
+	if c.shutdown.Load() && !c.goAway {
+		c.nc.SetReadDeadline(time.Unix(1, 0))
 	}
 }
 

@@ -197,6 +197,7 @@ func (c *Conn) finishStream(st *stream) {
 		if dl := earliest(c.readDl, time.Now().Add(c.set.idle)); !dl.Equal(c.readDl) {
 			c.readDl = dl
 			c.nc.SetReadDeadline(dl)
+			c.wakeForShutdown()
 		}
 	}
 	c.kick()
