@@ -607,6 +607,52 @@ func TestAttackSlowReaderPings(t *testing.T) {
 	}
 }
 
+// A slow upload that sends nothing but empty DATA frames, more often than
+// the body timeout: each wakes the handler waiting for the body, and the
+// wait must go on counting from when it began, or the frames keep the
+// handler for good without a byte. Defence: the deadline Read keeps
+// across its wake-ups.
+func TestAttackEmptyDataHoldsBody(t *testing.T) {
+	const body = 300 * time.Millisecond
+	tg := serve(t, nave.Config{BodyTimeout: body})
+	c := tg.dial(t)
+	id := openUpload(t, c)
+	var sending atomic.Bool
+	sending.Store(true)
+	stop, sent := make(chan struct{}), make(chan error, 1)
+	go func() {
+		defer sending.Store(false)
+		for range 40 { // 10 body timeouts
+			select {
+			case <-stop:
+				sent <- nil
+				return
+			case <-time.After(body / 4):
+			}
+			if err := c.Write(func(fr *http2.Framer) error { return fr.WriteData(id, false, nil) }); err != nil {
+				sent <- err
+				return
+			}
+		}
+		sent <- nil
+	}()
+	_, err := c.ReadUntil(func(f http2.Frame) bool {
+		_, ok := f.(*http2.MetaHeadersFrame)
+		_, rst := f.(*http2.RSTStreamFrame)
+		return (ok || rst) && f.Header().StreamID == id
+	})
+	close(stop)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !sending.Load() {
+		t.Errorf("the handler gave up on the body only once the empty DATA stopped, %v after the body timeout", 9*body)
+	}
+	if err := <-sent; err != nil {
+		t.Fatal(err)
+	}
+}
+
 // expectBigGaveUp waits for /big's handler to return and checks that it
 // did with an error, having sent a small part of its body.
 func expectBigGaveUp(t *testing.T, tg *target) {
