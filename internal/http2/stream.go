@@ -314,6 +314,9 @@ func (st *stream) Read(p []byte) (int, error) {
 	c := st.c
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	// The wait's deadline, from its start: a wake-up that brought no byte
+	// (empty DATA, a SETTINGS frame) does not start the body timeout over.
+	var dl time.Time
 	for st.bodyOff == len(st.body) {
 		switch {
 		case st.remoteDone && !st.closed || st.closed && st.err == nil:
@@ -330,9 +333,14 @@ func (st *stream) Read(p []byte) (int, error) {
 			}
 		}
 		c.kick()
-		d := c.set.body
-		if st.tunnel {
-			d = 0
+		d := time.Duration(0) // a tunnel's reads have no deadline
+		if !st.tunnel {
+			if dl.IsZero() {
+				dl = time.Now().Add(c.set.body)
+			}
+			if d = time.Until(dl); d <= 0 {
+				return 0, os.ErrDeadlineExceeded
+			}
 		}
 		if err := st.waitLocked(d, false); err != nil {
 			return 0, err
