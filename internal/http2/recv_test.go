@@ -158,7 +158,7 @@ func waitGoroutine(t *testing.T, funcs ...string) {
 	t.Fatalf("no goroutine in %v", funcs)
 }
 
-// waitStreams waits until no handler runs; it gives up after a second,
+// waitHandlersDone waits until no handler runs; it gives up after a second,
 // in case the reader holds mu meanwhile.
 func (rc *rawConn) waitHandlersDone() {
 	for deadline := time.Now().Add(time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
