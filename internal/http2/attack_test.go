@@ -565,6 +565,94 @@ func TestAttackSlowReader(t *testing.T) {
 	})
 }
 
+// A slow reader that pings: the window stays shut, and a PING comes more
+// often than the write timeout. Its answer is a write, and every write
+// wakes the streams waiting on the connection; the wait must go on
+// counting from when it began, or the pings keep the handler, and what it
+// holds, for good. Defence: the deadline dataLocked keeps across
+// windowLocked's wake-ups until a frame goes out.
+func TestAttackSlowReaderPings(t *testing.T) {
+	const write = 300 * time.Millisecond
+	tg := serve(t, nave.Config{WriteTimeout: write})
+	c := tg.dial(t, http2.Setting{ID: http2.SettingInitialWindowSize, Val: 0})
+	id := c.NextStream()
+	c.WriteHeaders(id, true, get(c, "/big")...)
+	var pinging atomic.Bool
+	pinging.Store(true)
+	stop, pinged := make(chan struct{}), make(chan error, 1)
+	go func() {
+		defer pinging.Store(false)
+		for i := range 40 { // 10 write timeouts
+			select {
+			case <-stop:
+				pinged <- nil
+				return
+			case <-time.After(write / 4):
+			}
+			if err := c.Write(func(fr *http2.Framer) error { return fr.WritePing(false, [8]byte{byte(i)}) }); err != nil {
+				pinged <- err
+				return
+			}
+		}
+		pinged <- nil
+	}()
+	c.ExpectRST(id, http2.ErrCodeFlowControl)
+	close(stop)
+	if !pinging.Load() {
+		t.Errorf("stream reset only once the PINGs stopped, %v after the write timeout", 9*write)
+	}
+	expectBigGaveUp(t, tg)
+	if err := <-pinged; err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A slow upload that sends nothing but empty DATA frames, more often than
+// the body timeout: each wakes the handler waiting for the body, and the
+// wait must go on counting from when it began, or the frames keep the
+// handler for good without a byte. Defence: the deadline Read keeps
+// across its wake-ups.
+func TestAttackEmptyDataHoldsBody(t *testing.T) {
+	const body = 300 * time.Millisecond
+	tg := serve(t, nave.Config{BodyTimeout: body})
+	c := tg.dial(t)
+	id := openUpload(t, c)
+	var sending atomic.Bool
+	sending.Store(true)
+	stop, sent := make(chan struct{}), make(chan error, 1)
+	go func() {
+		defer sending.Store(false)
+		for range 40 { // 10 body timeouts
+			select {
+			case <-stop:
+				sent <- nil
+				return
+			case <-time.After(body / 4):
+			}
+			if err := c.Write(func(fr *http2.Framer) error { return fr.WriteData(id, false, nil) }); err != nil {
+				sent <- err
+				return
+			}
+		}
+		sent <- nil
+	}()
+	_, err := c.ReadUntil(func(f http2.Frame) bool {
+		_, ok := f.(*http2.MetaHeadersFrame)
+		_, rst := f.(*http2.RSTStreamFrame)
+		return (ok || rst) && f.Header().StreamID == id
+	})
+	close(stop)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !sending.Load() {
+		t.Errorf("the handler gave up on the body only once the empty DATA stopped, %v after the body timeout", 9*body)
+	}
+	if err := <-sent; err != nil {
+		t.Fatal(err)
+	}
+}
+
 // expectBigGaveUp waits for /big's handler to return and checks that it
 // did with an error, having sent a small part of its body.
 func expectBigGaveUp(t *testing.T, tg *target) {

@@ -63,8 +63,6 @@ type Conn struct {
 	lastID      uint32 // the highest stream the client opened
 	prefaceDone bool   // the client preface and first SETTINGS were read
 	now         time.Time
-	recent      [16]uint32 // streams nave reset lately: their late frames are ignored
-	recentN     int
 
 	shutdown atomic.Bool   // Shutdown was called
 	role     atomic.Uint64 // the reader role's generation: one more at each hand-off
@@ -98,6 +96,8 @@ type Conn struct {
 	closing    bool // end is sending the last words: the write deadline stays short
 	dateSec    int64
 	date       []byte
+	recent     [16]uint32 // streams nave reset lately: their late frames are ignored
+	recentN    int
 
 	// The flood budget, spent by the reader and, through resetLocked, by
 	// handlers: guarded by floodMu, a leaf lock taken with mu held or not.
@@ -382,6 +382,16 @@ func (c *Conn) setReadDeadline() {
 	if !dl.Equal(c.readDl) {
 		c.readDl = dl
 		c.nc.SetReadDeadline(dl)
+		c.wakeForShutdown()
+	}
+}
+
+// wakeForShutdown sets Shutdown's wake-up again after a read deadline was
+// set, until the GOAWAY is out: Shutdown may have set its own between the
+// reader's check for it and this deadline, which replaced it. mu is held.
+func (c *Conn) wakeForShutdown() {
+	if c.shutdown.Load() && !c.goAway {
+		c.nc.SetReadDeadline(time.Unix(1, 0))
 	}
 }
 

@@ -173,3 +173,53 @@ func TestStreamsAllocateNothing(t *testing.T) {
 		t.Errorf("%d allocations per stream (%d B), want 0", a, r.AllocedBytesPerOp())
 	}
 }
+
+// hookConn runs hook, once, when a read deadline is cleared, before
+// clearing it.
+type hookConn struct {
+	net.Conn
+	mu   sync.Mutex
+	hook func()
+}
+
+func (hc *hookConn) SetReadDeadline(t time.Time) error {
+	hc.mu.Lock()
+	hook := hc.hook
+	if t.IsZero() {
+		hc.hook = nil
+	}
+	hc.mu.Unlock()
+	if hook != nil && t.IsZero() {
+		hook()
+	}
+	return hc.Conn.SetReadDeadline(t)
+}
+
+// Shutdown wakes the reader with a read deadline in the past. A reader
+// that checked for Shutdown just before, and then set the deadline its
+// state calls for (none, with a stream open), undid the wake-up: no
+// GOAWAY went out, and the connection stayed until the client went quiet
+// for the idle timeout. hookConn calls Shutdown between the two.
+func TestShutdownWhileReaderSetsDeadline(t *testing.T) {
+	var hc *hookConn
+	started, release := make(chan struct{}, 1), make(chan struct{})
+	defer close(release)
+	rc := serveRaw(t, &Config{Handler: waitHandler(started, release, func(w *web.ResponseWriter) {
+		w.WriteString("ok")
+	})}, func(nc net.Conn) net.Conn {
+		hc = &hookConn{Conn: nc}
+		return hc
+	})
+	fired := make(chan struct{})
+	hc.mu.Lock()
+	hc.hook = func() { rc.c.Shutdown(); close(fired) }
+	hc.mu.Unlock()
+	rc.request(1, "POST", "/wait", false) // its handler detaches: the new reader reads with no deadline
+	<-started
+	select {
+	case <-fired:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the reader never cleared its read deadline")
+	}
+	rc.expect("GOAWAY", func(f rawFrame) bool { return f.h.typ == frameGoAway })
+}

@@ -142,16 +142,20 @@ func (c *Conn) onBlock(block []byte) error {
 	selfDep := c.block.stream&(1<<31) != 0
 	c.block.active = false
 	c.mu.Lock()
-	st := c.streams[id]
+	if st := c.streams[id]; st != nil {
+		defer c.mu.Unlock()
+		return c.onTrailersLocked(st, block)
+	}
 	c.mu.Unlock()
 	switch {
-	case st != nil:
-		return c.onTrailers(st, block)
 	case id <= c.lastID:
 		if err := c.dec.Decode(block, discard{}); err != nil {
 			return connErr(ErrCodeCompression, err.Error())
 		}
-		if c.resetLately(id) {
+		c.mu.Lock()
+		lately := c.resetLately(id)
+		c.mu.Unlock()
+		if lately {
 			return c.spend(1) // ignored, but not for free: a flood's mark
 		}
 		return connErr(ErrCodeStreamClosed, "HEADERS on a closed stream")
@@ -159,7 +163,7 @@ func (c *Conn) onBlock(block []byte) error {
 		return connErr(ErrCodeProtocol, "client opened an even stream")
 	}
 	c.lastID = id
-	st = newStream(c, id)
+	st := newStream(c, id)
 	req := &st.req
 	c.sink.reset(req, &st.pseudo, false, c.set.maxHeaderList)
 	err := c.dec.Decode(block, &c.sink)
@@ -189,8 +193,8 @@ func (c *Conn) onBlock(block []byte) error {
 			code = ErrCodeRefusedStream // §5.1.2; the client may retry it
 		}
 		c.out = appendRSTStream(c.out, id, code)
-		c.mu.Unlock()
 		c.noteReset(id)
+		c.mu.Unlock()
 		st.free()
 		return c.spend(1)
 	}
@@ -210,12 +214,11 @@ var headerTooLarge = web.HandlerFunc(func(w *web.ResponseWriter, _ *web.Request)
 	web.Error(w, 431, "request header fields too large")
 })
 
-// onTrailers handles a header block on a stream already open: its
-// trailers, which must end it (§8.1). mu is held throughout: the stream's
-// handler may finish, and the stream go, meanwhile.
-func (c *Conn) onTrailers(st *stream, block []byte) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+// onTrailersLocked handles a header block on a stream already open: its
+// trailers, which must end it (§8.1). mu is held throughout, from the
+// stream's lookup on: its handler may finish, and the stream go back to
+// the pool, as soon as mu is let go.
+func (c *Conn) onTrailersLocked(st *stream, block []byte) error {
 	if st.closed || st.remoteDone {
 		// §5.1: half-closed (remote) takes no HEADERS.
 		if err := c.dec.Decode(block, discard{}); err != nil {
@@ -259,7 +262,6 @@ func (c *Conn) onData(h frameHeader, p []byte) error {
 		return connErr(ErrCodeFlowControl, "DATA beyond the connection window")
 	}
 	c.recvWindow -= size
-	st := c.streams[h.stream]
 	c.mu.Unlock()
 	data, err := stripPadding(h, p)
 	if err != nil {
@@ -273,22 +275,23 @@ func (c *Conn) onData(h frameHeader, p []byte) error {
 			return err
 		}
 	}
+	// The stream is looked up under the lock it is used under: a detached
+	// handler that ends meanwhile may free it (finishStream).
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	st := c.streams[h.stream]
 	if st == nil {
-		c.credit(nil, size)
+		c.creditLocked(nil, size)
 		if h.stream > c.lastID {
 			return connErr(ErrCodeProtocol, "DATA on an idle stream")
 		}
 		if c.resetLately(h.stream) {
 			return nil
 		}
-		c.mu.Lock()
 		c.out = appendRSTStream(c.out, h.stream, ErrCodeStreamClosed)
-		c.mu.Unlock()
 		c.noteReset(h.stream)
 		return c.spend(1)
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
 	switch {
 	case st.remoteDone:
 		c.creditLocked(nil, size)
@@ -514,12 +517,14 @@ func (c *Conn) resetLocked(st *stream, code ErrCode) error {
 }
 
 // noteReset remembers that nave reset stream id, so that frames the
-// client sent before it learnt of the reset are ignored (§5.1).
+// client sent before it learnt of the reset are ignored (§5.1). mu is
+// held: handlers reset streams too (resetLocked).
 func (c *Conn) noteReset(id uint32) {
 	c.recent[c.recentN%len(c.recent)] = id
 	c.recentN++
 }
 
+// resetLately reports whether nave reset stream id lately. mu is held.
 func (c *Conn) resetLately(id uint32) bool {
 	for _, r := range c.recent {
 		if r == id {

@@ -219,6 +219,7 @@ func (c *Conn) finishStream(st *stream) {
 		if dl := earliest(c.readDl, time.Now().Add(c.set.idle)); !dl.Equal(c.readDl) {
 			c.readDl = dl
 			c.nc.SetReadDeadline(dl)
+			c.wakeForShutdown()
 		}
 	}
 	c.kick()
@@ -336,6 +337,9 @@ func (st *stream) Read(p []byte) (int, error) {
 	c := st.c
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	// The wait's deadline, from its start: a wake-up that brought no byte
+	// (empty DATA, a SETTINGS frame) does not start the body timeout over.
+	var dl time.Time
 	for st.bodyOff == len(st.body) {
 		switch {
 		case st.remoteDone && !st.closed || st.closed && st.err == nil:
@@ -352,13 +356,18 @@ func (st *stream) Read(p []byte) (int, error) {
 			}
 		}
 		c.kick()
-		d := c.set.body
-		if st.tunnel {
-			d = 0 // none, unless the tunnel's user set one
-			if !st.readDl.IsZero() {
-				if d = time.Until(st.readDl); d <= 0 {
-					return 0, os.ErrDeadlineExceeded
-				}
+		var d time.Duration // none: a tunnel's reads wait as long as its user allows
+		switch {
+		case !st.tunnel:
+			if dl.IsZero() {
+				dl = time.Now().Add(c.set.body)
+			}
+			if d = time.Until(dl); d <= 0 {
+				return 0, os.ErrDeadlineExceeded
+			}
+		case !st.readDl.IsZero():
+			if d = time.Until(st.readDl); d <= 0 {
+				return 0, os.ErrDeadlineExceeded
 			}
 		}
 		if err := st.waitLocked(d, false); err != nil {
@@ -536,6 +545,7 @@ func appendDecimal(b []byte, n int64) []byte {
 // to open; end sets END_STREAM on the last. mu is held.
 func (st *stream) dataLocked(p []byte, end bool) error {
 	c := st.c
+	var dl time.Time // of the wait for the windows, from its start until a frame goes out
 	for {
 		if err := st.sendErr(); err != nil {
 			return err
@@ -558,11 +568,12 @@ func (st *stream) dataLocked(p []byte, end bool) error {
 		}
 		n := min(int64(len(p)), st.sendWindow, c.sendWindow, int64(c.peerFrame), c.frameRoom())
 		if n <= 0 && len(p) > 0 {
-			if err := st.windowLocked(); err != nil {
+			if err := st.windowLocked(&dl); err != nil {
 				return err
 			}
 			continue
 		}
+		dl = time.Time{}
 		flags := uint8(0)
 		last := int(n) == len(p)
 		if last && end && !st.hasTrailer() {
@@ -585,10 +596,21 @@ func (st *stream) dataLocked(p []byte, end bool) error {
 }
 
 // windowLocked waits for the windows to open, under the write timeout: a
-// client that never opens them loses the stream, not nave's memory.
-func (st *stream) windowLocked() error {
+// client that never opens them loses the stream, not nave's memory. *dl
+// is the wait's deadline, set by its first call: a wake-up that opened no
+// window (every write of the connection wakes its waiters, and a client
+// can cause writes with PINGs) does not start the timeout over.
+func (st *stream) windowLocked(dl *time.Time) error {
 	st.c.kick()
-	if err := st.waitLocked(st.writeTimeout(), true); err != nil {
+	now := time.Now()
+	if dl.IsZero() {
+		*dl = now.Add(st.writeTimeout())
+	}
+	err := error(os.ErrDeadlineExceeded)
+	if d := dl.Sub(now); d > 0 {
+		err = st.waitLocked(d, true)
+	}
+	if err != nil {
 		st.c.resetLocked(st, ErrCodeFlowControl)
 		return err
 	}
@@ -631,6 +653,7 @@ func (st *stream) ReadFrom(h *web.Head, n int, r io.Reader, size int64) (int64, 
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	var sent int64
+	var dl time.Time // of the wait for the windows, as in dataLocked
 	for sent < size {
 		if err := st.sendErr(); err != nil {
 			return sent, err
@@ -643,11 +666,12 @@ func (st *stream) ReadFrom(h *web.Head, n int, r io.Reader, size int64) (int64, 
 		}
 		k := min(size-sent, st.sendWindow, c.sendWindow, int64(c.peerFrame), c.frameRoom())
 		if k <= 0 {
-			if err := st.windowLocked(); err != nil {
+			if err := st.windowLocked(&dl); err != nil {
 				return sent, err
 			}
 			continue
 		}
+		dl = time.Time{}
 		c.reserveLocked(frameHeaderLen + int(k))
 		off := len(c.out)
 		c.out = slices.Grow(c.out, frameHeaderLen+int(k))[:off+frameHeaderLen+int(k)]
