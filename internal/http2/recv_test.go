@@ -54,12 +54,10 @@ func serveRaw(t *testing.T, cfg *Config, wrap func(net.Conn) net.Conn) *rawConn 
 	if wrap != nil {
 		server = wrap(server)
 	}
-	rc := &rawConn{t: t, c: NewConn(cfg, server, Info{}), nc: client, frames: make(chan rawFrame, 1024), done: make(chan struct{})}
+	rc := &rawConn{t: t, nc: client, frames: make(chan rawFrame, 1024), done: make(chan struct{})}
+	rc.c = NewConn(cfg, server, Info{Ended: func() { close(rc.done) }})
 	rc.enc.Init()
-	go func() {
-		rc.c.Serve(nil)
-		close(rc.done)
-	}()
+	go rc.c.Serve(nil)
 	go func() {
 		defer close(rc.frames)
 		fr := &frameReader{br: bufio.NewReader(client)}
