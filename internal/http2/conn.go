@@ -363,7 +363,7 @@ func (c *Conn) setReadDeadline() {
 	var dl time.Time
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	idle := len(c.streams) == 0 && c.running == 0
+	idle := len(c.streams) == int(c.draining) && c.running == 0
 	if !c.acked {
 		dl = c.settingsAt.Add(c.set.settingsAck)
 	}

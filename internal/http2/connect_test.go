@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"golang.org/x/net/http2"
+	"golang.org/x/net/http2/hpack"
 
 	nave "nave/internal/http2"
 	"nave/internal/server"
@@ -184,5 +185,122 @@ func TestPanicOffTheServerGoroutine(t *testing.T) {
 	resp, err := c2.Do("POST", "/", []byte("again"))
 	if err != nil || resp.Status != 200 {
 		t.Fatalf("after the panic: %v, %v", resp, err)
+	}
+}
+
+// answerEarly answers without reading the body: streams whose uploads go
+// on are left half-closed, draining.
+var answerEarly = web.HandlerFunc(func(w *web.ResponseWriter, _ *web.Request) { w.WriteString("early") })
+
+func startH2(t *testing.T, h web.Handler, cfg nave.Config) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := server.New(server.Config{Handler: h, HTTP2: cfg})
+	done := make(chan struct{})
+	go func() { s.Serve(ln); close(done) }()
+	t.Cleanup(func() { s.Close(); <-done })
+	return ln.Addr().String()
+}
+
+// TestDrainingStreamsIdle: a client that leaves an upload unfinished after
+// its answer, and goes quiet, is idle: the connection ends at the idle
+// timeout instead of being held open by the half-closed stream.
+func TestDrainingStreamsIdle(t *testing.T) {
+	addr := startH2(t, answerEarly, nave.Config{IdleTimeout: 300 * time.Millisecond})
+	c := wiretest.DialH2(t, addr, nil)
+	id := c.NextStream()
+	c.WriteHeaders(id, false, c.RequestFields("POST", "/")...)
+	c.Write(func(fr *http2.Framer) error { return fr.WriteData(id, false, []byte("part of a body")) })
+	if _, err := c.ReadUntil(func(f http2.Frame) bool {
+		d, ok := f.(*http2.DataFrame)
+		return ok && d.StreamEnded()
+	}); err != nil {
+		t.Fatal(err)
+	}
+	c.ExpectGoAway(http2.ErrCodeNo)
+	c.ExpectClosed()
+}
+
+// TestDrainingStreamsBounded: streams left draining take at most half the
+// stream limit; past it they are refused with NO_ERROR (RFC 9113 §8.1), so
+// that new requests still find room.
+func TestDrainingStreamsBounded(t *testing.T) {
+	addr := startH2(t, answerEarly, nave.Config{MaxConcurrentStreams: 4})
+	c := wiretest.DialH2(t, addr, nil)
+	var reset []uint32
+	for range 4 {
+		id := c.NextStream()
+		c.WriteHeaders(id, false, c.RequestFields("POST", "/")...)
+		for {
+			f, err := c.ReadFrame()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r, ok := f.(*http2.RSTStreamFrame); ok && r.StreamID == id && r.ErrCode == http2.ErrCodeNo {
+				reset = append(reset, id)
+				break
+			}
+			if d, ok := f.(*http2.DataFrame); ok && d.StreamID == id && d.StreamEnded() {
+				// Answered; draining unless a reset follows at once.
+				c.Write(func(fr *http2.Framer) error { return fr.WritePing(false, [8]byte{byte(id)}) })
+				for {
+					f, err := c.ReadFrame()
+					if err != nil {
+						t.Fatal(err)
+					}
+					if r, ok := f.(*http2.RSTStreamFrame); ok && r.StreamID == id {
+						reset = append(reset, id)
+					}
+					if _, ok := f.(*http2.PingFrame); ok {
+						break
+					}
+				}
+				break
+			}
+		}
+	}
+	if len(reset) != 2 {
+		t.Fatalf("streams refused with NO_ERROR: %v; want the 3rd and 4th of 4 (limit 4, half may drain)", reset)
+	}
+	if resp, err := c.Do("GET", "/", nil); err != nil || resp.Status != 200 {
+		t.Fatalf("a new request after them: %v, %v", resp, err)
+	}
+}
+
+// TestWindowBeforeAck: until the client acknowledges nave's SETTINGS, a
+// stream window smaller than the protocol's default is not held against
+// it: DATA within 65,535 bytes is accepted (RFC 9113 §6.5.3).
+func TestWindowBeforeAck(t *testing.T) {
+	got := make(chan int, 1)
+	addr := startH2(t, web.HandlerFunc(func(w *web.ResponseWriter, r *web.Request) {
+		b, _ := io.ReadAll(r.Body)
+		got <- len(b)
+	}), nave.Config{StreamWindow: 1024})
+	nc, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	nc.SetDeadline(time.Now().Add(5 * time.Second))
+	io.WriteString(nc, http2.ClientPreface)
+	fr := http2.NewFramer(nc, nc)
+	fr.WriteSettings()
+	var hb bytes.Buffer
+	enc := hpack.NewEncoder(&hb)
+	for _, f := range [][2]string{{":method", "POST"}, {":scheme", "http"}, {":authority", "x"}, {":path", "/"}} {
+		enc.WriteField(hpack.HeaderField{Name: f[0], Value: f[1]})
+	}
+	fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: hb.Bytes(), EndHeaders: true})
+	fr.WriteData(1, true, make([]byte, 4000)) // past 1024, within the default window
+	select {
+	case n := <-got:
+		if n != 4000 {
+			t.Fatalf("the handler read %d bytes, want 4000", n)
+		}
+	case <-time.After(3 * time.Second):
+		t.Fatal("the stream was refused: its DATA counted against a window the client had not acknowledged")
 	}
 }

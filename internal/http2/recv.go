@@ -201,6 +201,13 @@ func (c *Conn) onBlock(block []byte) error {
 	c.streams[id] = st
 	c.running++
 	st.sendWindow = c.peerWindow
+	st.recvWindow = int64(c.set.streamWindow)
+	if !c.acked {
+		// The client may not have applied nave's SETTINGS yet: until it
+		// acknowledges them, a window smaller than the protocol's default
+		// is not held against it (RFC 9113 §6.5.3).
+		st.recvWindow = max(st.recvWindow, defaultWindow)
+	}
 	c.mu.Unlock()
 	st.begin(c.block.endStream)
 	c.handlers.Add(1)

@@ -100,7 +100,6 @@ func (st *stream) begin(endStream bool) {
 		r.Scheme, r.TLS = "https", c.info.TLS
 	}
 	r.Body = st
-	st.recvWindow = int64(c.set.streamWindow)
 	if endStream {
 		st.remoteDone = true
 		r.ContentLength = 0
@@ -199,7 +198,9 @@ func (c *Conn) finishStream(st *stream) {
 	case st.closed:
 	case st.remoteDone:
 		st.closeLocked(nil)
-	case c.goAway || c.running+c.draining >= c.set.maxStreams:
+	case c.goAway || c.draining >= max(c.set.maxStreams/2, 1):
+		// At most half the stream limit waits on bodies no one reads;
+		// the rest are refused, so that new requests still have room.
 		c.out = appendRSTStream(c.out, st.id, ErrCodeNo)
 		c.noteReset(st.id)
 		st.closeLocked(nil)
@@ -208,14 +209,15 @@ func (c *Conn) finishStream(st *stream) {
 		st.draining = true
 	}
 	switch {
-	case c.running > 0 || len(c.streams) > 0:
+	case c.running > 0 || len(c.streams) > int(c.draining):
 	case c.goAway:
 		c.nc.SetReadDeadline(time.Unix(1, 0)) // the reader ends the connection
 	default:
-		// Idle now. A reader that went back to reading while this stream
-		// was open (its handler had detached) reads with no deadline: the
-		// idle timeout starts here, or a client that goes quiet keeps the
-		// connection for good.
+		// Idle now (draining streams aside: a client that stops sending
+		// their bodies is as quiet as one with none). A reader that went
+		// back to reading while this stream was open (its handler had
+		// detached) reads with no deadline: the idle timeout starts here,
+		// or a client that goes quiet keeps the connection for good.
 		if dl := earliest(c.readDl, time.Now().Add(c.set.idle)); !dl.Equal(c.readDl) {
 			c.readDl = dl
 			c.nc.SetReadDeadline(dl)
