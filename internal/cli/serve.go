@@ -24,7 +24,7 @@ import (
 
 const serveUsage = `Usage: nave serve [flags] [DIR]
 
-Serves the files under DIR over HTTP/1.1, or HTTPS: "/" gives
+Serves the files under DIR over HTTP/1.1 and HTTP/2, or HTTPS: "/" gives
 DIR/index.html, a missing file a 404 page. Without DIR, nave serves its
 built-in demo site. Flags may come before or after DIR. SIGINT or SIGTERM
 stops accepting and lets requests in flight finish (up to --drain-timeout);
@@ -77,7 +77,7 @@ Timeouts (durations as 500ms, 30s, 2m):
   --idle-timeout D       for the next request on a kept-alive connection (default 75s)
   --drain-timeout D      for requests in flight to finish at shutdown (default 30s)
 
-` + tlsFlagsUsage
+` + tlsFlagsUsage + h2FlagsUsage
 
 // DefaultDrainTimeout is how long a signalled shutdown waits for requests
 // in flight, as gunicorn's graceful timeout.

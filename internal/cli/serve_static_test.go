@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"flag"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -136,4 +137,19 @@ func TestServeUsageNamesStaticFlags(t *testing.T) {
 			t.Errorf("serve usage does not mention %s", flag)
 		}
 	}
+}
+
+// TestUsageNamesEveryServerFlag: every flag the serving commands share is
+// in the help of nave serve and of nave wsgi.
+func TestUsageNamesEveryServerFlag(t *testing.T) {
+	fs := flag.NewFlagSet("x", flag.ContinueOnError)
+	var f serverFlags
+	f.register(fs)
+	fs.VisitAll(func(fl *flag.Flag) {
+		for name, usage := range map[string]string{"serve": serveUsage, "wsgi": wsgiUsage + serverFlagsUsage} {
+			if !strings.Contains(usage, "--"+fl.Name) {
+				t.Errorf("nave %s --help does not mention --%s", name, fl.Name)
+			}
+		}
+	})
 }
