@@ -14,7 +14,7 @@ import (
 // Version is nave's release.
 const Version = "0.1.0"
 
-const mainUsage = `nave is a web server: its own HTTP/1.1, static files, and Python WSGI apps.
+const mainUsage = `nave is a web server: its own HTTP/1.1 and HTTP/2, HTTPS, static files, and Python WSGI apps.
 
 Usage:
   nave serve [flags] [DIR]   serve DIR (without DIR, a built-in demo site)
