@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"sync/atomic"
 	"time"
+
+	"nave/internal/web"
 )
 
 // rep is one representation of a file: its own bytes, or a
@@ -27,6 +29,9 @@ type rep struct {
 	lastMod           string // an IMF-fixdate; "" when the time is unknown
 	modSec            int64  // lastMod as Unix seconds
 	clen              string // the length in decimal; "" for a stream
+	// head holds Content-Type and the representation's fields, rendered
+	// when the entry is built; read-only after.
+	head web.Header
 }
 
 // entry is what the cache keeps for a request key: the file it resolves
@@ -144,7 +149,22 @@ func (h *Handler) fill(key, name string, dir *fileID, fallbackIndex bool) (*entr
 		}
 	}
 	e.vary = e.compressible && (e.have.any() || h.gzip && e.ident.id.size >= h.gzipMinSize)
+	h.describe(e, &e.ident)
+	for _, rp := range e.enc {
+		if rp != nil {
+			h.describe(e, rp)
+		}
+	}
 	return e, nil
+}
+
+// describe renders the fields that describe rp's bytes (Content-Type and
+// representation's) once, into rp.head, for every response that sends
+// them.
+func (h *Handler) describe(e *entry, rp *rep) {
+	rp.head.Reset()
+	rp.head.Add("Content-Type", e.ctype)
+	h.representation(&rp.head, e, rp)
 }
 
 // findSidecars looks for name.br, name.zst and name.gz, and makes a gzip

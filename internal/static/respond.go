@@ -106,8 +106,7 @@ func (h *Handler) validators(hd *web.Header, e *entry, rp *rep) {
 // that grows is cut at the length declared.
 func (h *Handler) sendWhole(w *web.ResponseWriter, rq *reqInfo, e *entry, rp *rep, f fs.File) {
 	hd := w.Header()
-	hd.Add("Content-Type", e.ctype)
-	h.representation(hd, e, rp)
+	hd.AddAll(&rp.head)
 	if rp.clen != "" {
 		hd.Add("Content-Length", rp.clen)
 	}
@@ -136,8 +135,7 @@ func (h *Handler) sendRange(w *web.ResponseWriter, rq *reqInfo, e *entry, rp *re
 		}
 	}
 	hd := w.Header()
-	hd.Add("Content-Type", e.ctype)
-	h.representation(hd, e, rp)
+	hd.AddAll(&rp.head)
 	var b [64]byte
 	hd.AddBytes("Content-Range", appendContentRange(b[:0], r, rp.size()))
 	hd.AddBytes("Content-Length", strconv.AppendInt(b[:0], r.length, 10))

@@ -89,6 +89,17 @@ func (h *Header) index(name string, from int) int {
 	return -1
 }
 
+// AddAll appends every field of src, in order: fields prepared once, and
+// checked then, that many responses carry (a file's Content-Type, ETag
+// and Last-Modified), without checking them again each time.
+func (h *Header) AddAll(src *Header) {
+	base := int32(len(h.arena))
+	h.arena = append(h.arena, src.arena...)
+	for _, f := range src.fields {
+		h.fields = append(h.fields, field{f.n0 + base, f.n1 + base, f.v0 + base, f.v1 + base})
+	}
+}
+
 // Add appends a field. It panics if name is not a token or value holds a
 // control byte: a handler that lets CR or LF into a header is a programming
 // error that would otherwise split the response.

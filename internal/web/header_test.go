@@ -3,6 +3,7 @@ package web
 import (
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -179,5 +180,26 @@ func TestHeaderTruncate(t *testing.T) {
 	h.Truncate(5) // past the end: nothing changes
 	if h.Len() != 1 {
 		t.Errorf("Truncate past the end: %d fields", h.Len())
+	}
+}
+
+func TestHeaderAddAll(t *testing.T) {
+	var tmpl, h Header
+	tmpl.Add("Content-Type", "text/plain")
+	tmpl.Add("ETag", `"x"`)
+	h.Add("Date", "now")
+	h.AddAll(&tmpl)
+	h.AddAll(&tmpl)
+	h.Add("Content-Length", "3")
+	var got []string
+	for name, value := range h.All() {
+		got = append(got, string(name)+": "+string(value))
+	}
+	want := []string{"Date: now", "Content-Type: text/plain", `ETag: "x"`, "Content-Type: text/plain", `ETag: "x"`, "Content-Length: 3"}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Fatalf("got %q, want %q", got, want)
+	}
+	if tmpl.Len() != 2 {
+		t.Fatalf("the source changed: %d fields", tmpl.Len())
 	}
 }
