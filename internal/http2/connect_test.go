@@ -21,12 +21,8 @@ import (
 // it, the handler's Upgrade answers 200 on an open stream, and DATA flow
 // both ways through the byte stream it returns until each side ends.
 func TestExtendedConnect(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
 	gotProtocol := make(chan string, 1)
-	s := server.New(server.Config{Handler: web.HandlerFunc(func(w *web.ResponseWriter, r *web.Request) {
+	addr := startH2(t, web.HandlerFunc(func(w *web.ResponseWriter, r *web.Request) {
 		gotProtocol <- string(r.Protocol)
 		if r.Protocol == nil {
 			web.Error(w, 405, "not a tunnel")
@@ -41,12 +37,9 @@ func TestExtendedConnect(t *testing.T) {
 		}
 		io.Copy(rw, rw) // echo until the client ends its side
 		rw.Close()
-	}), HTTP2: nave.Config{BodyTimeout: 50 * time.Millisecond}}) // a tunnel's reads must not time out
-	done := make(chan struct{})
-	go func() { s.Serve(ln); close(done) }()
-	t.Cleanup(func() { s.Close(); <-done })
+	}), nave.Config{BodyTimeout: 50 * time.Millisecond}) // a tunnel's reads must not time out
 
-	c := wiretest.DialH2(t, ln.Addr().String(), nil)
+	c := wiretest.DialH2(t, addr, nil)
 	if v := c.Settings[http2.SettingEnableConnectProtocol]; v != 1 {
 		t.Fatalf("SETTINGS_ENABLE_CONNECT_PROTOCOL = %d, want 1", v)
 	}
@@ -112,15 +105,8 @@ func TestExtendedConnect(t *testing.T) {
 // TestSettingsAckTimeout: a client that never acknowledges nave's SETTINGS
 // gets GOAWAY SETTINGS_TIMEOUT (RFC 9113 §6.5.3) once the timeout passes.
 func TestSettingsAckTimeout(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := server.New(server.Config{HTTP2: nave.Config{SettingsTimeout: 200 * time.Millisecond}})
-	done := make(chan struct{})
-	go func() { s.Serve(ln); close(done) }()
-	t.Cleanup(func() { s.Close(); <-done })
-	nc, err := net.Dial("tcp", ln.Addr().String())
+	addr := startServer(t, server.Config{HTTP2: nave.Config{SettingsTimeout: 200 * time.Millisecond}})
+	nc, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -154,12 +140,8 @@ func TestSettingsAckTimeout(t *testing.T) {
 // not the server's connection goroutine, with its own recovery — closes
 // that connection and the server goes on.
 func TestPanicOffTheServerGoroutine(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
 	var logged atomic.Int32
-	s := server.New(server.Config{
+	addr := startServer(t, server.Config{
 		Handler: web.HandlerFunc(func(w *web.ResponseWriter, r *web.Request) {
 			io.Copy(io.Discard, r.Body) // waits for the body: the reading moves on
 			w.WriteString("ok")
@@ -170,18 +152,15 @@ func TestPanicOffTheServerGoroutine(t *testing.T) {
 			}
 		},
 	})
-	done := make(chan struct{})
-	go func() { s.Serve(ln); close(done) }()
-	t.Cleanup(func() { s.Close(); <-done })
 
-	c := wiretest.DialH2(t, ln.Addr().String(), nil)
+	c := wiretest.DialH2(t, addr, nil)
 	id := c.NextStream()
 	c.WriteHeaders(id, false, c.RequestFields("POST", "/")...)
 	time.Sleep(20 * time.Millisecond) // the handler waits: its goroutine is no longer the server's
 	c.Write(func(fr *http2.Framer) error { return fr.WriteData(id, true, []byte("body")) })
 	c.ExpectClosed()
 
-	c2 := wiretest.DialH2(t, ln.Addr().String(), nil)
+	c2 := wiretest.DialH2(t, addr, nil)
 	resp, err := c2.Do("POST", "/", []byte("again"))
 	if err != nil || resp.Status != 200 {
 		t.Fatalf("after the panic: %v, %v", resp, err)
@@ -193,12 +172,17 @@ func TestPanicOffTheServerGoroutine(t *testing.T) {
 var answerEarly = web.HandlerFunc(func(w *web.ResponseWriter, _ *web.Request) { w.WriteString("early") })
 
 func startH2(t *testing.T, h web.Handler, cfg nave.Config) string {
+	return startServer(t, server.Config{Handler: h, HTTP2: cfg})
+}
+
+// startServer runs a server for cfg on loopback and returns its address.
+func startServer(t *testing.T, cfg server.Config) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := server.New(server.Config{Handler: h, HTTP2: cfg})
+	s := server.New(cfg)
 	done := make(chan struct{})
 	go func() { s.Serve(ln); close(done) }()
 	t.Cleanup(func() { s.Close(); <-done })
