@@ -23,6 +23,7 @@ import (
 
 	"nave/internal/asgi"
 	"nave/internal/server"
+	"nave/internal/web"
 )
 
 func main() {
@@ -33,6 +34,7 @@ func main() {
 	noBatch := flag.Bool("nobatch", false, "write each request to the worker at once")
 	noYield := flag.Bool("noyield", false, "the writer does not yield before a batch")
 	cpuprofile := flag.String("cpuprofile", "", "write a Go CPU profile here")
+	floor := flag.Bool("floor", false, "answer from Go, without the worker: the HTTP side's floor")
 	flag.Parse()
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	h := asgi.New(asgi.Config{App: *app, Dir: *dir, Python: *python, Logger: log,
@@ -58,7 +60,15 @@ func main() {
 		pprof.StartCPUProfile(f)
 		defer pprof.StopCPUProfile()
 	}
-	srv := server.New(server.Config{Handler: h, Logger: log})
+	var handler web.Handler = h
+	if *floor {
+		handler = web.HandlerFunc(func(w *web.ResponseWriter, r *web.Request) {
+			w.Header().Set("content-type", "text/plain")
+			w.Header().Set("content-length", "13")
+			w.WriteString("Hello, World!")
+		})
+	}
+	srv := server.New(server.Config{Handler: handler, Logger: log})
 	go srv.Serve(ln)
 	fmt.Printf("ready %d %d\n", os.Getpid(), h.Pid())
 	sig := make(chan os.Signal, 1)

@@ -11,9 +11,9 @@ proto.go for the framing).
 
 Switches, for the prototype's measurements (environment variables):
 NAVE_ASGI_LOOP=asyncio (no uvloop), NAVE_ASGI_READ=buffered|stream (how
-frames are read; default a Protocol's data_received), NAVE_ASGI_RUN=task
-(every request in a Task; default: step the coroutine at once and make a
-Task only if it suspends), NAVE_ASGI_FLUSH=each (a write per frame;
+frames are read; default a Protocol's data_received), NAVE_ASGI_RUN=task|
+eager|step (how a request's coroutine runs; see Conn.request),
+NAVE_ASGI_FLUSH=each (a write per frame;
 default one write per loop iteration), NAVE_ASGI_PROFILE=FILE (cProfile
 to FILE at exit).
 """
@@ -36,8 +36,7 @@ import struct
 import traceback
 
 HDR = struct.Struct("<IBI")
-FLAGS_LEN = struct.Struct("<BI")
-U32 = struct.Struct("<I")
+REQUEST_PREFIX = struct.Struct("<BIII")  # flags and the lengths of the three segments
 START_HDR = struct.Struct("<IBIH")  # a START frame's header and its status
 RESPONSE_HDR = struct.Struct("<IBIHI")  # a RESPONSE frame's header, status, headers' length
 
@@ -52,26 +51,36 @@ METHODS = {m.encode(): m for m in ("GET", "HEAD", "POST", "PUT", "DELETE", "PATC
 VERSIONS = {b"1.1": "1.1", b"1.0": "1.0", b"2": "2", b"3": "3"}
 SCHEMES = {b"http": "http", b"https": "https"}
 DISCONNECTED = {"type": "http.disconnect"}
+SENT = None  # send()'s awaitable: a future of the loop, done (serve sets it)
 chain = itertools.chain.from_iterable
 
 # Request states.
-NEW, STARTED, DONE = 0, 1, 2
+NEW, STARTED, ENDED = 0, 1, 2
 
 
-def address(field, cache={}):
-    """("host", port) from b"host:port" or b"[v6]:port"; None for b"".
-    Cached: a client's address repeats on every request of its
-    connection, the server's on every request."""
-    a = cache.get(field)
-    if a is None:
-        if not field:
-            return None
-        host, _, port = field.rpartition(b":")
-        a = (host.strip(b"[]").decode("latin-1"), int(port))
-        if len(cache) > 4096:
+def address(field):
+    """("host", port) from b"host:port" or b"[v6]:port"; None for b""."""
+    if not field:
+        return None
+    host, _, port = field.rpartition(b":")
+    return (host.strip(b"[]").decode("latin-1"), int(port))
+
+
+def connection(segment, cache={}):
+    """The connection's scope facts, decoded from a REQUEST's second
+    segment: (scheme, http_version, root_path, client, server). Cached by
+    the segment's bytes, which repeat on every request of a connection
+    (the client's port tells connections apart)."""
+    facts = cache.get(segment)
+    if facts is None:
+        scheme, version, root, client, server = segment.split(b"\0")
+        facts = (SCHEMES.get(scheme) or scheme.decode("latin-1"),
+                 VERSIONS.get(version) or version.decode("latin-1"),
+                 root.decode("utf-8", "replace"), address(client), address(server))
+        if len(cache) >= 4096:
             cache.clear()
-        cache[field] = a
-    return a
+        cache[segment] = facts
+    return facts
 
 
 class Request:
@@ -101,7 +110,7 @@ class Request:
             if self.chunks:
                 body, self.more = self.chunks.pop(0)
                 return {"type": "http.request", "body": body, "more_body": self.more}
-            if self.disconnected or (self.state == DONE and not self.more):
+            if self.disconnected or (self.state == ENDED and not self.more):
                 return DISCONNECTED
             self.waiter = self.conn.loop.create_future()
             try:
@@ -114,13 +123,16 @@ class Request:
         if w is not None and not w.done():
             w.set_result(None)
 
-    async def send(self, message):
+    def send(self, message):
+        """ASGI's send, as a plain function that returns an awaitable done
+        at once (SENT): cheaper than a coroutine, and the same to an app
+        that awaits it."""
         kind = message["type"]
         if kind == "http.response.body":
             if self.state != STARTED:
                 raise RuntimeError("http.response.body before http.response.start, or after the end")
             if self.disconnected:
-                return
+                return SENT
             body = message.get("body", b"")
             more = message.get("more_body", False)
             conn = self.conn
@@ -128,9 +140,9 @@ class Request:
             if head is not None:
                 self.head = None
                 if not more and len(body) <= MAX_DATA:
-                    self.state = DONE
+                    self.state = ENDED
                     conn.emit3(RESPONSE_HDR.pack(6 + len(head) + len(body), RESPONSE, self.rid, self.status, len(head)), head, body)
-                    return
+                    return SENT
                 conn.emit2(START_HDR.pack(2 + len(head), START, self.rid, self.status), head)
             while len(body) > MAX_DATA:
                 conn.emit2(HDR.pack(MAX_DATA, DATA, self.rid), body[:MAX_DATA])
@@ -138,9 +150,10 @@ class Request:
             if more:
                 conn.emit2(HDR.pack(len(body), DATA, self.rid), body)
             else:
-                self.state = DONE
+                self.state = ENDED
                 conn.emit2(HDR.pack(len(body), END, self.rid), body)
                 self.wakeup()
+            return SENT
         elif kind == "http.response.start":
             if self.state != NEW:
                 raise RuntimeError("http.response.start sent twice")
@@ -154,36 +167,48 @@ class Request:
             self.status = status
             self.head = head
             self.state = STARTED
+            return SENT
         else:
             raise ValueError("unknown message type %r" % (kind,))
+
+    def failed(self, exc):
+        sys.stderr.write("".join(traceback.format_exception(type(exc), exc, exc.__traceback__)))
+        self.finished(exc)
+        if not isinstance(exc, Exception):
+            raise exc
 
     def finished(self, exc):
         """The app returned (exc None) or raised: the terminal frame."""
         conn = self.conn
+        conn.running -= 1
+        if conn.running == 0 and conn.idle is not None and not conn.idle.done():
+            conn.idle.set_result(None)
         if conn.requests.get(self.rid) is self:
             # After END, nave may reuse the id for a new request while
             # this app runs on (background tasks): only its own entry goes.
             del conn.requests[self.rid]
         if exc is not None:
-            if self.state == DONE:
+            if self.state == ENDED:
                 return  # the reply went whole; the error is logged only
-            self.state = DONE
+            self.state = ENDED
             reason = ("%s: %s" % (type(exc).__name__, exc)).encode("utf-8", "replace")[:4096]
             conn.emit2(HDR.pack(len(reason), ERROR, self.rid), reason)
             return
-        if self.state != DONE:
+        if self.state != ENDED:
             reason = b"the app returned without completing the response"
-            self.state = DONE
+            self.state = ENDED
             conn.emit2(HDR.pack(len(reason), ERROR, self.rid), reason)
 
 
 class Conn:
     """The socket to nave: frames in, requests run, replies batched out."""
 
-    def __init__(self, app, loop, step, flush_each):
+    def __init__(self, app, loop, run, flush_each):
         self.app = app
         self.loop = loop
-        self.step = step
+        self.step = run == "step"
+        if run == "eager":
+            loop.set_task_factory(asyncio.eager_task_factory)
         self.flush_each = flush_each
         self.transport = None
         self.out = []  # reply pieces not yet written
@@ -192,7 +217,8 @@ class Conn:
         self.pending = bytearray()  # a partial frame
         self.need = 0  # bytes pending must hold before it is parsed again
         self.closed = loop.create_future()
-        self.tasks = set()
+        self.running = 0  # apps that have not returned
+        self.idle = None  # a future set when running falls to 0, once wanted
 
     # -- output ------------------------------------------------------------
 
@@ -265,58 +291,62 @@ class Conn:
             pending += memoryview(data)[p:]
 
     def request(self, rid, data, p, end):
-        flags, flen = FLAGS_LEN.unpack_from(data, p)
-        a = p + 5
-        b = a + flen
-        method, scheme, version, path, raw_path, query, root, client, server = data[a:b].split(b"\0")
-        (hlen,) = U32.unpack_from(data, b)
-        b += 4
-        c = b + hlen
+        flags, rlen, clen, hlen = REQUEST_PREFIX.unpack_from(data, p)
+        a = p + 13
+        b = a + rlen
+        c = b + clen
+        d = c + hlen
+        method, path, raw_path, query = data[a:b].split(b"\0")
+        scheme, version, root, client, server = connection(data[b:c])
         if hlen:
-            it = iter(data[b:c].split(b"\0"))
+            it = iter(data[c:d].split(b"\0"))
             headers = list(zip(it, it))
         else:
             headers = []
-        req = Request(self, rid, data[c:end], flags & FLAG_MORE_BODY == FLAG_MORE_BODY)
+        req = Request(self, rid, data[d:end], flags & FLAG_MORE_BODY == FLAG_MORE_BODY)
         self.requests[rid] = req
+        self.running += 1
         scope = {
             "type": "http",
             "asgi": ASGI,
-            "http_version": VERSIONS.get(version) or version.decode("latin-1"),
-            "server": address(server),
-            "client": address(client),
-            "scheme": SCHEMES.get(scheme) or scheme.decode("latin-1"),
+            "http_version": version,
+            "server": server,
+            "client": client,
+            "scheme": scheme,
             "method": METHODS.get(method) or method.decode("latin-1"),
-            "root_path": root.decode("utf-8", "replace") if root else "",
+            "root_path": root,
             "path": path.decode("utf-8", "replace"),
             "raw_path": raw_path,
             "query_string": query,
             "headers": headers,
         }
-        coro = self.run(req, scope)
-        if not self.step:
-            task = self.loop.create_task(coro)
-            self.tasks.add(task)
-            task.add_done_callback(self.tasks.discard)
-            return
-        # Run the app at once, until it first suspends: most requests end
-        # here, without a Task. One that suspends continues in a Task.
-        try:
-            yielded = coro.send(None)
-        except StopIteration:
-            return
-        task = self.loop.create_task(resume(coro, yielded))
-        self.tasks.add(task)
-        task.add_done_callback(self.tasks.discard)
+        coro = self.app(scope, req.receive, req.send)
+        # "task": the coroutine runs in a Task, from the loop's next turn.
+        # "eager" (Python 3.12 and later): in a Task, but at once, until it
+        # first suspends. "step": at once and without a Task, which goes
+        # on in one if it suspends: the fastest, but wrong for apps that
+        # ask for the current task in their first step, as anyio and
+        # sniffio do (FastAPI's plain-def endpoints fail), so only opt-in.
+        if self.step:
+            try:
+                yielded = coro.send(None)
+            except StopIteration:
+                req.finished(None)
+                return
+            except BaseException as exc:
+                req.failed(exc)
+                return
+            coro = resume(coro, yielded)
+        # run() reports the end itself: cheaper than done callbacks, which
+        # each cost a turn of the loop. The loop holds the Task while it
+        # runs (scheduled, or in the callbacks of what it awaits).
+        self.loop.create_task(self.run(req, coro))
 
-    async def run(self, req, scope):
+    async def run(self, req, coro):
         try:
-            await self.app(scope, req.receive, req.send)
+            await coro
         except BaseException as exc:
-            sys.stderr.write("".join(traceback.format_exception(type(exc), exc, exc.__traceback__)))
-            req.finished(exc)
-            if not isinstance(exc, Exception):
-                raise
+            req.failed(exc)
         else:
             req.finished(None)
 
@@ -401,9 +431,13 @@ def load(spec):
 
 
 async def serve(app, sock):
+    global SENT
     loop = asyncio.get_running_loop()
+    SENT = loop.create_future()
+    SENT.set_result(None)
     env = os.environ.get
-    conn = Conn(app, loop, env("NAVE_ASGI_RUN") != "task", env("NAVE_ASGI_FLUSH") == "each")
+    run = env("NAVE_ASGI_RUN") or ("eager" if sys.version_info >= (3, 12) else "task")
+    conn = Conn(app, loop, run, env("NAVE_ASGI_FLUSH") == "each")
     mode = env("NAVE_ASGI_READ", "")
     if mode == "stream":
         reader, writer = await asyncio.open_unix_connection(sock=sock, limit=1 << 20)
@@ -422,8 +456,9 @@ async def serve(app, sock):
         conn.lost()
     else:
         await conn.closed
-    while conn.tasks:
-        await asyncio.wait(list(conn.tasks))
+    if conn.running:
+        conn.idle = loop.create_future()
+        await conn.idle
     conn.flush()
 
 

@@ -221,6 +221,12 @@ func TestFastAPI(t *testing.T) {
 	if r.Status != 200 || string(r.Body) != `{"message":"Hello, World!"}` {
 		t.Errorf("GET /json: got %q %q", r.Head, r.Body)
 	}
+	// A plain def endpoint runs in anyio's thread pool, which needs the
+	// request to run in an asyncio Task (sniffio asks for the current one).
+	r = roundTrip(t, addr, "GET /sync HTTP/1.1\r\nHost: x\r\n\r\n")
+	if r.Status != 200 || string(r.Body) != `{"sync":true}` {
+		t.Errorf("GET /sync: got %q %q", r.Head, r.Body)
+	}
 	r = roundTrip(t, addr, "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 8\r\n\r\n{\"a\": 1}")
 	if r.Status != 200 || string(r.Body) != `{"a":1}` {
 		t.Errorf("POST /echo: got %q %q", r.Head, r.Body)

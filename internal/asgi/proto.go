@@ -25,12 +25,14 @@ type frameType uint8
 
 // Frames nave sends.
 const (
-	// frameRequest: u8 flags (flagMoreBody), u32 length of the fixed
-	// fields, the fixed fields (NUL-separated: method, scheme,
-	// http_version, path (decoded), raw_path, query_string, root_path
-	// (decoded), client "host:port", server "host:port"), u32 length of
-	// the headers, the headers (NUL-separated names, lower-cased, and
-	// values), then the first body chunk.
+	// frameRequest: u8 flags (flagMoreBody); the u32 lengths of three
+	// segments of NUL-separated fields: the request's (method, path
+	// decoded, raw_path, query_string), the connection's (scheme,
+	// http_version, root_path decoded, client "host:port", server
+	// "host:port": the same on every request of a connection, so that
+	// the adapter decodes them once and caches them by their bytes), and
+	// the headers (names lower-cased, values); the three segments; then
+	// the first body chunk.
 	frameRequest frameType = 1
 	frameBody    frameType = 2 // a further body chunk; more follow
 	frameBodyEnd frameType = 3 // the last body chunk (maybe empty)
@@ -245,27 +247,30 @@ func appendFrameHeader(b []byte, t frameType, id uint32, n int) []byte {
 func appendRequest(b []byte, id uint32, r *web.Request, path, root, body []byte) []byte {
 	first := body[:min(len(body), bodyChunk)]
 	start := len(b)
-	b = appendFrameHeader(b, frameRequest, id, 0) // length patched below
+	b = appendFrameHeader(b, frameRequest, id, 0) // the length is patched below
 	flags := byte(0)
 	if len(first) < len(body) {
 		flags = flagMoreBody
 	}
-	b = append(b, flags, 0, 0, 0, 0)
-	fixed := len(b)
+	b = append(b, flags)
+	lengths := len(b)
+	b = append(b, make([]byte, 12)...) // the three lengths, patched below
+	seg := len(b)
 	b = append(b, r.Method...)
-	b = append(b, 0)
-	b = append(b, r.Scheme...)
-	if r.Scheme == "" {
-		b = append(b, "http"...)
-	}
-	b = append(b, 0)
-	b = append(b, httpVersion(r.Proto)...)
 	b = append(b, 0)
 	b = append(b, path...)
 	b = append(b, 0)
 	b = append(b, r.Path...)
 	b = append(b, 0)
 	b = append(b, r.Query...)
+	binary.LittleEndian.PutUint32(b[lengths:], uint32(len(b)-seg))
+	seg = len(b)
+	b = append(b, r.Scheme...)
+	if r.Scheme == "" {
+		b = append(b, "http"...)
+	}
+	b = append(b, 0)
+	b = append(b, httpVersion(r.Proto)...)
 	b = append(b, 0)
 	b = append(b, root...)
 	b = append(b, 0)
@@ -276,12 +281,11 @@ func appendRequest(b []byte, id uint32, r *web.Request, path, root, body []byte)
 	if r.LocalAddr.IsValid() {
 		b = netAddrPort(b, r.LocalAddr)
 	}
-	binary.LittleEndian.PutUint32(b[fixed-4:], uint32(len(b)-fixed))
-	b = append(b, 0, 0, 0, 0)
-	hs := len(b)
+	binary.LittleEndian.PutUint32(b[lengths+4:], uint32(len(b)-seg))
+	seg = len(b)
 	for i := range r.Header.Len() {
 		name, value := r.Header.At(i)
-		if len(b) > hs {
+		if len(b) > seg {
 			b = append(b, 0)
 		}
 		for _, c := range name { // ASGI: names lower-cased
@@ -293,7 +297,7 @@ func appendRequest(b []byte, id uint32, r *web.Request, path, root, body []byte)
 		b = append(b, 0)
 		b = append(b, value...)
 	}
-	binary.LittleEndian.PutUint32(b[hs-4:], uint32(len(b)-hs))
+	binary.LittleEndian.PutUint32(b[lengths+8:], uint32(len(b)-seg))
 	b = append(b, first...)
 	binary.LittleEndian.PutUint32(b[start:], uint32(len(b)-start-frameHeaderSize))
 	for rest := body[len(first):]; len(rest) > 0; {

@@ -19,3 +19,10 @@ async def hello_json():
 @app.post("/echo")
 async def echo(body: dict):
     return body
+
+
+@app.get("/sync")
+def hello_sync():
+    """A plain def: FastAPI runs it in anyio's thread pool, which wants
+    asyncio.current_task()."""
+    return {"sync": True}
