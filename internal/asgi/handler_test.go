@@ -172,7 +172,6 @@ func TestConcurrentInOneWorker(t *testing.T) {
 	const n = 100
 	client := &http.Client{Transport: &http.Transport{MaxConnsPerHost: n, MaxIdleConnsPerHost: n}}
 	defer client.CloseIdleConnections()
-	start := time.Now()
 	var wg sync.WaitGroup
 	errs := make(chan error, n)
 	for range n {
@@ -199,10 +198,9 @@ func TestConcurrentInOneWorker(t *testing.T) {
 	for err := range errs {
 		t.Fatal(err)
 	}
-	// Serially they would take 5 s; at once, 50 ms and the overheads.
-	if el := time.Since(start); el > 2*time.Second {
-		t.Errorf("%d requests of 50 ms took %v: they did not run concurrently", n, el)
-	}
+	// Each answers "slept" only once all n are in flight in the worker at
+	// once (apps.py's barrier); one at a time, each would wait 10 s and
+	// answer "alone", which fails above.
 }
 
 func TestFastAPI(t *testing.T) {

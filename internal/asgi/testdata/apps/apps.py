@@ -48,12 +48,31 @@ async def raise_after(scope, receive, send):
     raise RuntimeError("boom after the response began")
 
 
+_waiting = 0
+_all_in = None
+
+
 async def sleep(scope, receive, send):
-    """Answers after 50 ms: a hundred at once take about as long as one."""
-    await asyncio.sleep(0.05)
+    """Answers once BARRIER requests are in flight at once in this worker
+    ("slept"), or after 10 s without that ("alone"): only a worker that runs
+    them concurrently can answer them all "slept"."""
+    global _waiting, _all_in
+    if _all_in is None:
+        _all_in = asyncio.Event()
+    _waiting += 1
+    if _waiting >= BARRIER:
+        _all_in.set()
+    try:
+        await asyncio.wait_for(_all_in.wait(), 10)
+        body = b"slept"
+    except asyncio.TimeoutError:
+        body = b"alone"
     await send({"type": "http.response.start", "status": 200,
                 "headers": [(b"content-type", b"text/plain"), (b"content-length", b"5")]})
-    await send({"type": "http.response.body", "body": b"slept"})
+    await send({"type": "http.response.body", "body": body})
+
+
+BARRIER = 100
 
 
 async def hello(scope, receive, send):
