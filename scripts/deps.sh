@@ -17,6 +17,14 @@ needs=(
   "python3-flask:/usr/lib/python3/dist-packages/flask"
   "python3-django:/usr/lib/python3/dist-packages/django"
   "python3-pyramid:/usr/lib/python3/dist-packages/pyramid"
+  # nave's ASGI prototype (internal/asgi): uvloop for the worker, FastAPI
+  # (with Starlette) for its app test; uvicorn and httptools are its peer
+  # in bench/asgiproto
+  "python3-uvloop:/usr/lib/python3/dist-packages/uvloop"
+  "python3-fastapi:/usr/lib/python3/dist-packages/fastapi"
+  "python3-starlette:/usr/lib/python3/dist-packages/starlette"
+  "python3-uvicorn:/usr/lib/python3/dist-packages/uvicorn"
+  "python3-httptools:/usr/lib/python3/dist-packages/httptools"
   # the WebSocket tests' real client (internal/websocket)
   "python3-websockets:/usr/lib/python3/dist-packages/websockets"
 )

@@ -1,0 +1,154 @@
+package asgi
+
+import (
+	"sync"
+	"sync/atomic"
+)
+
+// call is one request's trip through the worker: what the handler sent,
+// and the reply the worker's reader goroutine hands over.
+//
+// Lifetime: refs counts holders: the handler, and the worker while the
+// request is in flight (from submit to its terminal frame, or the
+// worker's death). The last release returns the call to callPool.
+type call struct {
+	refs atomic.Int32
+
+	// Set by the handler before submit; read-only after.
+	path []byte // the decoded path; path[:root] is the decoded mount
+	root int
+	body []byte // the whole request body
+
+	id uint32 // guarded by the worker's mu: the id in flight, 0 when none
+
+	notify chan struct{} // cap 1: the reply moved on
+
+	mu sync.Mutex
+	// Guarded by mu.
+	status    int    // from START or RESPONSE; 0 before
+	head      []byte // the app's headers, "name\x00value..."; written once, before headNew
+	headNew   bool   // the head came and the handler has not taken it
+	data      []byte // body bytes the handler has not taken
+	ended     bool   // a terminal frame came (or the worker died)
+	failed    bool   // ERROR, or the worker died
+	reason    string // why it failed, for the log
+	abandoned bool   // the handler is gone: drop what comes
+
+	spare []byte // the handler's: body bytes taken, swapped with data
+}
+
+var callPool = sync.Pool{New: func() any { return &call{notify: make(chan struct{}, 1)} }}
+
+func getCall() *call {
+	c := callPool.Get().(*call)
+	c.refs.Store(1)
+	return c
+}
+
+func (c *call) retain() { c.refs.Add(1) }
+
+// maxPooled bounds the buffers a pooled call keeps.
+const maxPooled = 64 << 10
+
+func (c *call) release() {
+	if c.refs.Add(-1) != 0 {
+		return
+	}
+	c.path, c.root, c.body = c.path[:0], 0, c.body[:0]
+	c.status, c.head, c.headNew, c.data = 0, c.head[:0], false, c.data[:0]
+	c.ended, c.failed, c.reason, c.abandoned = false, false, "", false
+	c.spare = c.spare[:0]
+	select {
+	case <-c.notify:
+	default:
+	}
+	if cap(c.body) > maxPooled {
+		c.body = nil
+	}
+	if cap(c.data) > maxPooled {
+		c.data = nil
+	}
+	if cap(c.spare) > maxPooled {
+		c.spare = nil
+	}
+	callPool.Put(c)
+}
+
+func (c *call) wake() {
+	select {
+	case c.notify <- struct{}{}:
+	default:
+	}
+}
+
+// deliverHead records a START or RESPONSE head.
+func (c *call) deliverHead(status int, head []byte) {
+	c.mu.Lock()
+	if !c.abandoned {
+		c.status, c.head, c.headNew = status, append(c.head[:0], head...), true
+	}
+	c.mu.Unlock()
+}
+
+// deliverData buffers body bytes; end says the reply is complete.
+func (c *call) deliverData(p []byte, end bool) {
+	c.mu.Lock()
+	if !c.abandoned {
+		c.data = append(c.data, p...)
+	}
+	c.ended = c.ended || end
+	c.mu.Unlock()
+	c.wake()
+}
+
+// fail ends the reply: the app failed, or the worker is gone.
+func (c *call) fail(reason string) {
+	c.mu.Lock()
+	if !c.ended {
+		c.ended, c.failed, c.reason = true, true, reason
+	}
+	c.mu.Unlock()
+	c.wake()
+}
+
+// reply is what the handler takes from the call in one step.
+type reply struct {
+	status  int
+	head    []byte // non-nil once, when the head came
+	data    []byte // body bytes, valid until the next take
+	ended   bool
+	failed  bool
+	reason  string
+	started bool // a head came at some point
+}
+
+// take waits until the reply moved on and returns what came since the
+// last take.
+func (c *call) take() reply {
+	for {
+		c.mu.Lock()
+		if c.headNew || len(c.data) > 0 || c.ended {
+			var r reply
+			if c.headNew {
+				c.headNew = false
+				r.head = c.head
+			}
+			r.status, r.started = c.status, c.status != 0
+			c.spare, c.data = c.data, c.spare[:0]
+			r.data = c.spare
+			r.ended, r.failed, r.reason = c.ended, c.failed, c.reason
+			c.mu.Unlock()
+			return r
+		}
+		c.mu.Unlock()
+		<-c.notify
+	}
+}
+
+// abandon tells the reader to drop the rest of the reply.
+func (c *call) abandon() {
+	c.mu.Lock()
+	c.abandoned = true
+	c.data = c.data[:0]
+	c.mu.Unlock()
+}

@@ -1,0 +1,406 @@
+package asgi
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+
+	"nave/internal/web"
+)
+
+// The wire between nave and a worker is a stream of frames, both ways:
+//
+//	[u32 payload length][u8 type][u32 request id][payload]
+//
+// little-endian, as the WSGI gateway's. Many requests are in flight at
+// once; each frame names its request. Every REQUEST gets exactly one
+// terminal frame back (END, RESPONSE or ERROR), even after a DISCONNECT:
+// until then nave keeps the id, so that it is never reused while the
+// worker may still speak of it.
+const frameHeaderSize = 9
+
+type frameType uint8
+
+// Frames nave sends.
+const (
+	// frameRequest: u8 flags (flagMoreBody); the u32 lengths of three
+	// segments of NUL-separated fields: the request's (method, path
+	// decoded, raw_path, query_string), the connection's (scheme,
+	// http_version, root_path decoded, client "host:port", server
+	// "host:port": the same on every request of a connection, so that
+	// the adapter decodes them once and caches them by their bytes), and
+	// the headers (names lower-cased, values); the three segments; then
+	// the first body chunk.
+	frameRequest frameType = 1
+	frameBody    frameType = 2 // a further body chunk; more follow
+	frameBodyEnd frameType = 3 // the last body chunk (maybe empty)
+	// frameDisconnect: the client is gone; receive() says http.disconnect
+	// and the app's sends are dropped.
+	frameDisconnect frameType = 4
+)
+
+// flagMoreBody: BODY frames follow the REQUEST.
+const flagMoreBody = 1
+
+// Frames a worker sends.
+const (
+	frameReady frameType = 16 // "pid\x00python version\x00loop": the app imported
+	// frameStart: u16 status, then the headers "name\x00value\x00...".
+	frameStart frameType = 17
+	frameData  frameType = 18 // body bytes, more_body: more follow
+	frameEnd   frameType = 19 // the last body bytes (maybe none): terminal
+	// frameResponse is START and END in one: u16 status, u32 length of
+	// the headers, the headers, the whole body. Terminal. Most responses
+	// travel this way.
+	frameResponse frameType = 20
+	frameError    frameType = 22 // the app failed; a one-line reason. Terminal.
+)
+
+// Bounds on what a worker may send; a frame past its bound is a protocol
+// error, and nave stops talking to the worker.
+const (
+	maxHeadBytes    = 256 << 10
+	maxHeaderFields = 500
+	maxDataBytes    = 1 << 20 // one DATA or END frame; the adapter splits larger bodies
+	maxReadyBytes   = 1 << 10
+	maxErrorBytes   = 8 << 10
+	maxFrameBytes   = 6 + maxHeadBytes + maxDataBytes // the largest payload: a RESPONSE
+)
+
+// bodyChunk is the largest body chunk nave puts in one frame.
+const bodyChunk = 256 << 10
+
+// ProtocolError is a worker that broke the framing.
+type ProtocolError struct{ Reason string }
+
+func (e *ProtocolError) Error() string { return "asgi: worker protocol error: " + e.Reason }
+
+func protocolErrorf(format string, args ...any) error {
+	return &ProtocolError{fmt.Sprintf(format, args...)}
+}
+
+var errWorkerEOF = errors.New("asgi: worker closed its socket")
+
+// frame is one decoded frame; payload aliases the reader's buffer until
+// the next read.
+type frame struct {
+	typ     frameType
+	id      uint32
+	payload []byte
+}
+
+func payloadLimit(t frameType) int {
+	switch t {
+	case frameReady:
+		return maxReadyBytes
+	case frameStart:
+		return 2 + maxHeadBytes
+	case frameData, frameEnd:
+		return maxDataBytes
+	case frameResponse:
+		return maxFrameBytes
+	case frameError:
+		return maxErrorBytes
+	}
+	return -1
+}
+
+// parseFrame decodes the frame at the start of b; n == 0 without an error
+// means b does not hold all of it yet. Limits are checked from the header
+// alone, before nave buffers what a bad length announces.
+func parseFrame(b []byte) (f frame, n int, err error) {
+	if len(b) < frameHeaderSize {
+		return frame{}, 0, nil
+	}
+	size := binary.LittleEndian.Uint32(b)
+	f.typ = frameType(b[4])
+	f.id = binary.LittleEndian.Uint32(b[5:])
+	limit := payloadLimit(f.typ)
+	if limit < 0 {
+		return frame{}, 0, protocolErrorf("unknown frame type %d", f.typ)
+	}
+	if uint64(size) > uint64(limit) {
+		return frame{}, 0, protocolErrorf("frame type %d of %d bytes, limit %d", f.typ, size, limit)
+	}
+	end := frameHeaderSize + int(size)
+	if len(b) < end {
+		return frame{}, 0, nil
+	}
+	f.payload = b[frameHeaderSize:end:end]
+	return f, end, nil
+}
+
+// splitStart splits a START payload into status and headers.
+func splitStart(p []byte) (status int, head []byte, err error) {
+	if len(p) < 2 {
+		return 0, nil, protocolErrorf("START frame of %d bytes", len(p))
+	}
+	return int(binary.LittleEndian.Uint16(p)), p[2:], nil
+}
+
+// splitResponse splits a RESPONSE payload into status, headers and body.
+func splitResponse(p []byte) (status int, head, body []byte, err error) {
+	if len(p) < 6 {
+		return 0, nil, nil, protocolErrorf("RESPONSE frame of %d bytes", len(p))
+	}
+	n := binary.LittleEndian.Uint32(p[2:])
+	if uint64(n) > maxHeadBytes || uint64(n) > uint64(len(p)-6) {
+		return 0, nil, nil, protocolErrorf("RESPONSE head of %d bytes in %d", n, len(p))
+	}
+	if len(p)-6-int(n) > maxDataBytes {
+		return 0, nil, nil, protocolErrorf("RESPONSE body of %d bytes", len(p)-6-int(n))
+	}
+	return int(binary.LittleEndian.Uint16(p)), p[6 : 6+n], p[6+n:], nil
+}
+
+// HeadError is a response head nave refuses to send: a status outside
+// 200–999 (1xx are the server's), a header name that is not a token, a
+// value with CR, LF or another control byte. The client gets a 500.
+type HeadError struct{ Reason string }
+
+func (e *HeadError) Error() string { return "asgi: invalid response head: " + e.Reason }
+
+// addHead validates an app's status and "name\x00value\x00..." headers
+// (RFC 9110 §5.5) and adds the fields to h. On error h may hold some of
+// them: the caller truncates it.
+func addHead(h *web.Header, status int, head []byte) error {
+	if status < 200 || status > 999 {
+		return &HeadError{fmt.Sprintf("status %d", status)}
+	}
+	n := 0
+	for len(head) > 0 {
+		name, rest, more := cut(head)
+		if !more {
+			return &HeadError{"header name without a value"}
+		}
+		value, rest, _ := cut(rest)
+		head = rest
+		if n++; n > maxHeaderFields {
+			return &HeadError{"too many header fields"}
+		}
+		if !web.IsToken(name) {
+			return &HeadError{"header name is not a token"}
+		}
+		if !web.ValidFieldValue(value) {
+			return &HeadError{"CR, LF or a control byte in a header value"}
+		}
+		h.AddBytes(fieldName(name), trimOWS(value))
+	}
+	return nil
+}
+
+// cut splits b at its first NUL; more reports whether there was one.
+func cut(b []byte) (before, after []byte, more bool) {
+	for i, c := range b {
+		if c == 0 {
+			return b[:i], b[i+1:], true
+		}
+	}
+	return b, nil, false
+}
+
+// trimOWS drops the whitespace around a value (RFC 9110 §5.5), which
+// HTTP/2 forbids sending (RFC 9113 §8.2.1).
+func trimOWS(b []byte) []byte {
+	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t') {
+		b = b[1:]
+	}
+	for len(b) > 0 && (b[len(b)-1] == ' ' || b[len(b)-1] == '\t') {
+		b = b[:len(b)-1]
+	}
+	return b
+}
+
+// commonNames interns the lower-case names ASGI apps send most, so that
+// relaying them allocates nothing. Read-only.
+var commonNames = func() map[string]string {
+	m := map[string]string{}
+	for _, n := range []string{
+		"content-type", "content-length", "set-cookie", "location", "cache-control", "expires",
+		"last-modified", "etag", "vary", "content-encoding", "content-disposition", "date", "server",
+		"x-frame-options", "x-content-type-options", "access-control-allow-origin", "allow",
+	} {
+		m[n] = n
+	}
+	return m
+}()
+
+func fieldName(name []byte) string {
+	if s, ok := commonNames[string(name)]; ok {
+		return s
+	}
+	return string(name)
+}
+
+// appendFrameHeader appends the header of a frame of n payload bytes.
+func appendFrameHeader(b []byte, t frameType, id uint32, n int) []byte {
+	b = binary.LittleEndian.AppendUint32(b, uint32(n))
+	b = append(b, byte(t))
+	return binary.LittleEndian.AppendUint32(b, id)
+}
+
+// appendRequest appends r's REQUEST frame, with body's first chunk, and
+// BODY frames for the rest. path and root are the decoded path and mount.
+// It allocates nothing once b has grown.
+func appendRequest(b []byte, id uint32, r *web.Request, path, root, body []byte) []byte {
+	first := body[:min(len(body), bodyChunk)]
+	start := len(b)
+	b = appendFrameHeader(b, frameRequest, id, 0) // the length is patched below
+	flags := byte(0)
+	if len(first) < len(body) {
+		flags = flagMoreBody
+	}
+	b = append(b, flags)
+	lengths := len(b)
+	b = append(b, make([]byte, 12)...) // the three lengths, patched below
+	seg := len(b)
+	b = append(b, r.Method...)
+	b = append(b, 0)
+	b = append(b, path...)
+	b = append(b, 0)
+	b = append(b, r.Path...)
+	b = append(b, 0)
+	b = append(b, r.Query...)
+	binary.LittleEndian.PutUint32(b[lengths:], uint32(len(b)-seg))
+	seg = len(b)
+	b = append(b, r.Scheme...)
+	if r.Scheme == "" {
+		b = append(b, "http"...)
+	}
+	b = append(b, 0)
+	b = append(b, httpVersion(r.Proto)...)
+	b = append(b, 0)
+	b = append(b, root...)
+	b = append(b, 0)
+	if r.RemoteAddr.IsValid() {
+		b = netAddrPort(b, r.RemoteAddr)
+	}
+	b = append(b, 0)
+	if r.LocalAddr.IsValid() {
+		b = netAddrPort(b, r.LocalAddr)
+	}
+	binary.LittleEndian.PutUint32(b[lengths+4:], uint32(len(b)-seg))
+	seg = len(b)
+	for i := range r.Header.Len() {
+		name, value := r.Header.At(i)
+		if len(b) > seg {
+			b = append(b, 0)
+		}
+		for _, c := range name { // ASGI: names lower-cased
+			if 'A' <= c && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			b = append(b, c)
+		}
+		b = append(b, 0)
+		b = append(b, value...)
+	}
+	binary.LittleEndian.PutUint32(b[lengths+8:], uint32(len(b)-seg))
+	b = append(b, first...)
+	binary.LittleEndian.PutUint32(b[start:], uint32(len(b)-start-frameHeaderSize))
+	for rest := body[len(first):]; len(rest) > 0; {
+		chunk := rest[:min(len(rest), bodyChunk)]
+		rest = rest[len(chunk):]
+		t := frameBody
+		if len(rest) == 0 {
+			t = frameBodyEnd
+		}
+		b = appendFrameHeader(b, t, id, len(chunk))
+		b = append(b, chunk...)
+	}
+	return b
+}
+
+// netAddrPort appends "host:port", "[v6]:port" for IPv6; an IPv4-mapped
+// address as IPv4.
+func netAddrPort(b []byte, ap netip.AddrPort) []byte {
+	return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()).AppendTo(b)
+}
+
+func httpVersion(p web.Proto) string {
+	switch p {
+	case web.HTTP10:
+		return "1.0"
+	case web.HTTP2:
+		return "2"
+	case web.HTTP3:
+		return "3"
+	}
+	return "1.1"
+}
+
+// decodePath percent-decodes a path once (RFC 3986 §2.1), as ASGI wants
+// scope["path"]; a "%" without two hex digits stays as it is, as
+// urllib.parse.unquote leaves it.
+func decodePath(dst, raw []byte) []byte {
+	for i := 0; i < len(raw); i++ {
+		c := raw[i]
+		if c == '%' && i+2 < len(raw) {
+			if h, l := web.Unhex(raw[i+1]), web.Unhex(raw[i+2]); h >= 0 && l >= 0 {
+				dst = append(dst, byte(h<<4|l))
+				i += 2
+				continue
+			}
+		}
+		dst = append(dst, c)
+	}
+	return dst
+}
+
+// frameReader reads a worker's frames; one goroutine uses it.
+type frameReader struct {
+	conn *net.UnixConn
+	buf  []byte
+	r, w int // unread bytes are buf[r:w]
+}
+
+const readBufferSize = 64 << 10
+
+// next returns the next frame; its payload is valid until the next call.
+func (fr *frameReader) next() (frame, error) {
+	for {
+		f, n, err := parseFrame(fr.buf[fr.r:fr.w])
+		if err != nil {
+			return frame{}, err
+		}
+		if n > 0 {
+			fr.r += n
+			return f, nil
+		}
+		if err := fr.fill(); err != nil {
+			return frame{}, err
+		}
+	}
+}
+
+// buffered reports whether a whole frame is waiting, so that the reader
+// can tell the end of a batch.
+func (fr *frameReader) buffered() bool {
+	_, n, err := parseFrame(fr.buf[fr.r:fr.w])
+	return n > 0 || err != nil
+}
+
+func (fr *frameReader) fill() error {
+	switch {
+	case fr.r == fr.w:
+		fr.r, fr.w = 0, 0
+	case fr.w == len(fr.buf) && fr.r > 0:
+		fr.w = copy(fr.buf, fr.buf[fr.r:fr.w])
+		fr.r = 0
+	case fr.w == len(fr.buf):
+		grown := make([]byte, min(2*len(fr.buf), frameHeaderSize+maxFrameBytes))
+		fr.w = copy(grown, fr.buf[fr.r:fr.w])
+		fr.buf, fr.r = grown, 0
+	}
+	n, err := fr.conn.Read(fr.buf[fr.w:])
+	fr.w += n
+	if n > 0 {
+		return nil
+	}
+	if err == nil {
+		err = errWorkerEOF
+	}
+	return err
+}

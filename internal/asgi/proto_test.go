@@ -1,0 +1,131 @@
+package asgi
+
+import (
+	"bytes"
+	"encoding/binary"
+	"net/netip"
+	"strings"
+	"testing"
+
+	"nave/internal/web"
+)
+
+func testRequest() *web.Request {
+	r := &web.Request{
+		Method: []byte("POST"), Scheme: "http", Target: []byte("/a%20b?x=1"), Path: []byte("/a%20b"), Query: []byte("x=1"),
+		RemoteAddr: netip.MustParseAddrPort("[::ffff:127.0.0.1]:5000"), LocalAddr: netip.MustParseAddrPort("[::1]:8000"),
+	}
+	r.Header.Add("Host", "example")
+	r.Header.Add("X-Two", "a")
+	return r
+}
+
+func TestAppendRequest(t *testing.T) {
+	r := testRequest()
+	body := bytes.Repeat([]byte("b"), bodyChunk+10)
+	path := decodePath(nil, r.Path)
+	b := appendRequest(nil, 7, r, path, nil, body)
+	f, n, err := parseFrameAny(b)
+	if err != nil || f.typ != frameRequest || f.id != 7 {
+		t.Fatalf("first frame: %+v %v", f, err)
+	}
+	p := f.payload
+	if p[0] != flagMoreBody {
+		t.Errorf("flags: got %d, want more_body", p[0])
+	}
+	rl, cl, hl := binary.LittleEndian.Uint32(p[1:]), binary.LittleEndian.Uint32(p[5:]), binary.LittleEndian.Uint32(p[9:])
+	segs := p[13:]
+	want := []string{"POST\x00/a b\x00/a%20b\x00x=1", "http\x001.1\x00\x00127.0.0.1:5000\x00[::1]:8000", "host\x00example\x00x-two\x00a"}
+	for i, l := range []uint32{rl, cl, hl} {
+		if got := string(segs[:l]); got != want[i] {
+			t.Errorf("segment %d: got %q, want %q", i, got, want[i])
+		}
+		segs = segs[l:]
+	}
+	if len(segs) != bodyChunk {
+		t.Errorf("first chunk: got %d bytes, want %d", len(segs), bodyChunk)
+	}
+	f, _, err = parseFrameAny(b[n:])
+	if err != nil || f.typ != frameBodyEnd || len(f.payload) != 10 {
+		t.Errorf("second frame: type %d, %d bytes, %v; want BODY_END of 10", f.typ, len(f.payload), err)
+	}
+}
+
+// parseFrameAny is parseFrame without the limits on what a worker sends.
+func parseFrameAny(b []byte) (frame, int, error) {
+	size := int(binary.LittleEndian.Uint32(b))
+	return frame{typ: frameType(b[4]), id: binary.LittleEndian.Uint32(b[5:]), payload: b[9 : 9+size]}, 9 + size, nil
+}
+
+func TestAppendRequestNoAlloc(t *testing.T) {
+	r := testRequest()
+	var b, path []byte
+	body := []byte("hello")
+	run := func() {
+		path = decodePath(path[:0], r.Path)
+		b = appendRequest(b[:0], 1, r, path, nil, body)
+	}
+	run()
+	if n := testing.AllocsPerRun(100, run); n != 0 {
+		t.Errorf("allocations per request: got %v, want 0", n)
+	}
+}
+
+func TestAddHead(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		status  int
+		head    string
+		wantErr string
+	}{
+		{"ok", 200, "content-type\x00text/plain\x00x-a\x00 v ", ""},
+		{"empty", 204, "", ""},
+		{"status_1xx", 101, "", "status"},
+		{"status_big", 1000, "", "status"},
+		{"name_without_value", 200, "content-type", "without a value"},
+		{"crlf_in_value", 200, "x-a\x00a\r\nset-cookie: b", "control byte"},
+		{"space_in_name", 200, "x a\x00v", "not a token"},
+		{"empty_name", 200, "\x00v", "not a token"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var h web.Header
+			err := addHead(&h, tc.status, []byte(tc.head))
+			if tc.wantErr == "" && err != nil || tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)) {
+				t.Errorf("got %v, want %q", err, tc.wantErr)
+			}
+		})
+	}
+	var h web.Header
+	addHead(&h, 200, []byte("content-type\x00text/plain\x00x-a\x00 v "))
+	if got := string(h.Get("x-a")); got != "v" {
+		t.Errorf("value: got %q, want it trimmed to %q", got, "v")
+	}
+	head := []byte("content-type\x00text/plain\x00content-length\x0013")
+	if n := testing.AllocsPerRun(100, func() { h.Reset(); addHead(&h, 200, head) }); n != 0 {
+		t.Errorf("allocations relaying common fields: got %v, want 0", n)
+	}
+}
+
+func TestParseFrameLimits(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		typ  frameType
+		size int
+	}{
+		{"unknown_type", 99, 0},
+		{"huge_data", frameData, maxDataBytes + 1},
+		{"huge_error", frameError, maxErrorBytes + 1},
+		{"request_from_worker", frameRequest, 10},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b := appendFrameHeader(nil, tc.typ, 1, tc.size)
+			if _, _, err := parseFrame(b); err == nil {
+				t.Errorf("no error for a frame of type %d and %d bytes, announced", tc.typ, tc.size)
+			}
+		})
+	}
+	b := appendFrameHeader(nil, frameEnd, 3, 5)
+	if _, n, err := parseFrame(append(b, "abc"...)); n != 0 || err != nil {
+		t.Errorf("partial frame: got n %d, %v; want 0, nil", n, err)
+	}
+}

@@ -1,0 +1,337 @@
+package asgi
+
+import (
+	"context"
+	_ "embed"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"runtime"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"nave/internal/web"
+	"nave/internal/workers"
+)
+
+// adapterSource is the worker's program, run with "python -".
+//
+//go:embed adapter.py
+var adapterSource string
+
+// exitImport is adapter.py's exit code when the app failed to import.
+const exitImport = 3
+
+// worker is one Python process running adapter.py, with many requests in
+// flight. Handlers append their frames to out; the writer goroutine sends
+// what gathered in one write. The reader goroutine hands each reply frame
+// to the call its id names.
+type worker struct {
+	cfg    *Config
+	log    *slog.Logger
+	proc   *workers.Process
+	conn   *net.UnixConn
+	python string // "3.11.2 uvloop": what it reported
+
+	ready chan struct{} // closed when READY came
+	wake  chan struct{} // cap 1: out has frames
+	gone  chan struct{} // closed by die
+
+	mu sync.Mutex
+	// Guarded by mu.
+	out    []byte   // frames waiting for the writer
+	calls  []*call  // in flight: calls[id-1]; nil where free
+	free   []uint32 // ids free for reuse
+	err    error    // why the worker is gone; nil while it works
+	closed bool     // no more requests: Stop began
+}
+
+// StartError is a worker that did not become ready; Output is what it
+// printed first (the traceback).
+type StartError struct {
+	Reason string
+	Output string
+}
+
+func (e *StartError) Error() string { return "asgi: worker did not start: " + e.Reason }
+
+// startWorker spawns the worker and waits for READY.
+func startWorker(cfg *Config, log *slog.Logger) (*worker, error) {
+	w := &worker{cfg: cfg, log: log, ready: make(chan struct{}), wake: make(chan struct{}, 1), gone: make(chan struct{})}
+	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("asgi: socketpair: %w", err)
+	}
+	mine := os.NewFile(uintptr(fds[0]), "asgi-socket")
+	theirs := os.NewFile(uintptr(fds[1]), "asgi-socket")
+	defer theirs.Close()
+	fc, err := net.FileConn(mine)
+	mine.Close()
+	if err != nil {
+		return nil, err
+	}
+	w.conn = fc.(*net.UnixConn)
+	var env []string
+	if len(cfg.Env) > 0 {
+		env = append(os.Environ(), cfg.Env...)
+	}
+	w.proc, err = workers.Start(workers.Spec{
+		ID:         1,
+		Path:       cfg.python(),
+		Args:       []string{"-", cfg.App},
+		Dir:        cfg.Dir,
+		Env:        env,
+		Stdin:      strings.NewReader(adapterSource),
+		ExtraFiles: []*os.File{theirs},
+		Logger:     log,
+	})
+	if err != nil {
+		w.conn.Close()
+		return nil, &StartError{Reason: err.Error()}
+	}
+	go func() {
+		<-w.proc.Exited()
+		w.die(fmt.Errorf("asgi: worker ended: %v", w.proc.Err()))
+	}()
+	go w.readLoop()
+	timer := time.NewTimer(cfg.startTimeout())
+	defer timer.Stop()
+	select {
+	case <-w.ready:
+		w.proc.Ready()
+		go w.writeLoop()
+		return w, nil
+	case <-w.gone:
+	case <-timer.C:
+	}
+	w.proc.Kill()
+	<-w.proc.Exited()
+	out := w.proc.EarlyOutput()
+	reason := w.proc.Status()
+	if w.proc.ExitCode() == exitImport {
+		reason = "cannot import " + cfg.App
+	}
+	if line := workers.LastLine(out); line != "" {
+		reason += ": " + line
+	}
+	return nil, &StartError{Reason: reason, Output: out}
+}
+
+// submit sends c's request. On success the worker holds a reference to c
+// until the request's terminal frame.
+func (w *worker) submit(c *call, r *web.Request) error {
+	w.mu.Lock()
+	if w.err != nil || w.closed {
+		err := w.err
+		w.mu.Unlock()
+		if err == nil {
+			err = errStopped
+		}
+		return err
+	}
+	var id uint32
+	if n := len(w.free); n > 0 {
+		id, w.free = w.free[n-1], w.free[:n-1]
+	} else {
+		w.calls = append(w.calls, nil)
+		id = uint32(len(w.calls))
+	}
+	c.retain()
+	c.id = id
+	w.calls[id-1] = c
+	w.out = appendRequest(w.out, id, r, c.path, c.path[:c.root], c.body)
+	var err error
+	if w.cfg.Experiment.NoBatch {
+		_, err = w.conn.Write(w.out)
+		w.out = w.out[:0]
+	}
+	w.mu.Unlock()
+	if err != nil {
+		w.die(fmt.Errorf("asgi: writing to the worker: %w", err))
+		return nil // die failed c
+	}
+	w.signal()
+	return nil
+}
+
+// disconnect tells the app that c's client is gone.
+func (w *worker) disconnect(c *call) {
+	w.mu.Lock()
+	if w.err == nil && c.id != 0 {
+		w.out = appendFrameHeader(w.out, frameDisconnect, c.id, 0)
+	}
+	w.mu.Unlock()
+	w.signal()
+}
+
+var errStopped = errors.New("asgi: stopped")
+
+func (w *worker) signal() {
+	select {
+	case w.wake <- struct{}{}:
+	default:
+	}
+}
+
+// writeLoop sends what gathered in out, in one write each time.
+func (w *worker) writeLoop() {
+	var spare []byte
+	for {
+		select {
+		case <-w.wake:
+		case <-w.gone:
+			return
+		}
+		if !w.cfg.Experiment.NoYield {
+			// The handler that woke the writer would otherwise run it at
+			// once (the scheduler's runnext), before the other
+			// connections' handlers that are runnable have appended
+			// their requests: a write per request. Yielding once lets
+			// them join this batch.
+			runtime.Gosched()
+		}
+		w.mu.Lock()
+		buf := w.out
+		w.out = spare[:0]
+		w.mu.Unlock()
+		if len(buf) == 0 {
+			spare = buf
+			continue
+		}
+		if _, err := w.conn.Write(buf); err != nil {
+			w.die(fmt.Errorf("asgi: writing to the worker: %w", err))
+			return
+		}
+		if cap(buf) > 4<<20 {
+			buf = nil
+		}
+		spare = buf
+	}
+}
+
+// readLoop reads READY, then hands each reply frame to its call.
+func (w *worker) readLoop() {
+	fr := &frameReader{conn: w.conn, buf: make([]byte, readBufferSize)}
+	f, err := fr.next()
+	if err == nil && f.typ != frameReady {
+		err = protocolErrorf("first frame of type %d, want READY", f.typ)
+	}
+	if err != nil {
+		w.die(err)
+		return
+	}
+	w.python = strings.ReplaceAll(string(f.payload), "\x00", " ")
+	close(w.ready)
+	for {
+		f, err := fr.next()
+		if err == nil {
+			err = w.handle(f)
+		}
+		if err != nil {
+			w.die(err)
+			return
+		}
+	}
+}
+
+// handle applies one reply frame.
+func (w *worker) handle(f frame) error {
+	terminal := f.typ == frameEnd || f.typ == frameResponse || f.typ == frameError
+	w.mu.Lock()
+	if f.id == 0 || int(f.id) > len(w.calls) || w.calls[f.id-1] == nil {
+		w.mu.Unlock()
+		return protocolErrorf("frame type %d for request %d, not in flight", f.typ, f.id)
+	}
+	c := w.calls[f.id-1]
+	if terminal {
+		w.calls[f.id-1] = nil
+		w.free = append(w.free, f.id)
+		c.id = 0
+	}
+	w.mu.Unlock()
+	if terminal {
+		defer c.release()
+	}
+	switch f.typ {
+	case frameStart:
+		status, head, err := splitStart(f.payload)
+		if err != nil {
+			return err
+		}
+		c.deliverHead(status, head)
+		c.wake()
+	case frameData, frameEnd:
+		c.deliverData(f.payload, f.typ == frameEnd)
+	case frameResponse:
+		status, head, body, err := splitResponse(f.payload)
+		if err != nil {
+			return err
+		}
+		c.deliverHead(status, head)
+		c.deliverData(body, true)
+	case frameError:
+		c.fail(string(f.payload))
+	default:
+		return protocolErrorf("unexpected frame type %d", f.typ)
+	}
+	return nil
+}
+
+// die takes the worker out of service: every request in flight fails.
+// Safe to call any number of times.
+func (w *worker) die(err error) {
+	w.mu.Lock()
+	if w.err != nil {
+		w.mu.Unlock()
+		return
+	}
+	w.err = err
+	calls := w.calls
+	w.calls, w.free = nil, nil
+	w.mu.Unlock()
+	close(w.gone)
+	w.conn.Close()
+	w.proc.Kill()
+	for _, c := range calls {
+		if c != nil {
+			c.fail("the worker is gone")
+			c.release()
+		}
+	}
+}
+
+// stop shuts the socket's write side, which the adapter takes as the end:
+// it finishes what runs and exits. Past ctx it is killed.
+func (w *worker) stop(ctx context.Context) error {
+	w.mu.Lock()
+	w.closed = true
+	w.mu.Unlock()
+	// Whatever the writer has not sent yet goes first.
+	for {
+		w.mu.Lock()
+		empty := len(w.out) == 0
+		w.mu.Unlock()
+		if empty {
+			break
+		}
+		select {
+		case <-w.gone:
+		case <-time.After(time.Millisecond):
+			continue
+		}
+		break
+	}
+	w.conn.CloseWrite()
+	select {
+	case <-w.proc.Exited():
+		return nil
+	case <-ctx.Done():
+		w.proc.Kill()
+		<-w.proc.Exited()
+		return ctx.Err()
+	}
+}
