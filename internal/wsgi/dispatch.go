@@ -94,15 +94,18 @@ func (p *Pool) feedIdle() {
 
 // takeWrites hands the writer what it must send: the calls not yet sent
 // (retained for it), cancellations, and whether to shut the socket.
-func (p *Pool) takeWrites(w *worker, calls []*call, cancels []uint32) ([]*call, []uint32, bool) {
+func (p *Pool) takeWrites(w *worker, calls []*call, ids, cancels []uint32) ([]*call, []uint32, []uint32, bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if w.state == stateDead || w.state == stateStuck {
-		return calls, cancels, false
+		return calls, ids, cancels, false
 	}
 	for _, c := range w.batch[w.sent:] {
 		c.retain()
 		calls = append(calls, c)
+		// The id is read here, under mu: once w dies, c may be assigned
+		// to another worker, with a new id, while this write is encoded.
+		ids = append(ids, c.id)
 	}
 	w.sent = len(w.batch)
 	cancels = append(cancels, w.cancels...)
@@ -111,7 +114,7 @@ func (p *Pool) takeWrites(w *worker, calls []*call, cancels []uint32) ([]*call, 
 	if shut {
 		w.shut = false
 	}
-	return calls, cancels, shut
+	return calls, ids, cancels, shut
 }
 
 // current returns, retained, the call a frame with this id answers: the

@@ -224,9 +224,11 @@ func TestParseHeadTooManyFields(t *testing.T) {
 }
 
 func TestEncodeBatch(t *testing.T) {
-	small := &call{env: []byte("REQUEST_METHOD\x00GET"), id: 1}
-	large := &call{env: []byte("REQUEST_METHOD\x00POST"), id: 2, body: bytes.Repeat([]byte("b"), inlineCopy+1)}
-	buf, bufs, fds := encodeBatch(nil, nil, nil, []*call{small, large}, []uint32{9})
+	// The ids passed in are the ones encoded (taken under the pool's
+	// lock), not what the calls hold now.
+	small := &call{env: []byte("REQUEST_METHOD\x00GET"), id: 77}
+	large := &call{env: []byte("REQUEST_METHOD\x00POST"), id: 78, body: bytes.Repeat([]byte("b"), inlineCopy+1)}
+	buf, bufs, fds := encodeBatch(nil, nil, nil, []*call{small, large}, []uint32{1, 2}, []uint32{9})
 	if len(fds) != 0 {
 		t.Errorf("fds %v", fds)
 	}

@@ -317,6 +317,7 @@ const (
 func (w *worker) writeLoop() {
 	var (
 		calls   []*call
+		ids     []uint32
 		cancels []uint32
 		buf     []byte
 		bufs    net.Buffers
@@ -329,10 +330,10 @@ func (w *worker) writeLoop() {
 			return
 		}
 		var shut bool
-		calls, cancels, shut = w.p.takeWrites(w, calls[:0], cancels[:0])
+		calls, ids, cancels, shut = w.p.takeWrites(w, calls[:0], ids[:0], cancels[:0])
 		var err error
 		if len(calls) > 0 || len(cancels) > 0 {
-			buf, bufs, fds = encodeBatch(buf[:0], bufs[:0], fds[:0], calls, cancels)
+			buf, bufs, fds = encodeBatch(buf[:0], bufs[:0], fds[:0], calls, ids, cancels)
 			err = writeFrames(w.conn, bufs, fds)
 		}
 		for i, c := range calls {
@@ -352,19 +353,20 @@ func (w *worker) writeLoop() {
 	}
 }
 
-// encodeBatch encodes REQUEST frames for calls, then CANCEL frames.
-func encodeBatch(buf []byte, bufs net.Buffers, fds []int, calls []*call, cancels []uint32) ([]byte, net.Buffers, []int) {
+// encodeBatch encodes REQUEST frames for calls, with the ids they had
+// when taken, then CANCEL frames.
+func encodeBatch(buf []byte, bufs net.Buffers, fds []int, calls []*call, ids, cancels []uint32) ([]byte, net.Buffers, []int) {
 	mark := 0
-	for _, c := range calls {
+	for i, c := range calls {
 		switch {
 		case c.bodyFile != nil:
-			buf = appendRequestHead(buf, frameRequestFD, c.id, c.env, 0)
+			buf = appendRequestHead(buf, frameRequestFD, ids[i], c.env, 0)
 			fds = append(fds, int(c.bodyFile.Fd()))
 		case len(c.body) <= inlineCopy:
-			buf = appendRequestHead(buf, frameRequest, c.id, c.env, len(c.body))
+			buf = appendRequestHead(buf, frameRequest, ids[i], c.env, len(c.body))
 			buf = append(buf, c.body...)
 		default:
-			buf = appendRequestHead(buf, frameRequest, c.id, c.env, len(c.body))
+			buf = appendRequestHead(buf, frameRequest, ids[i], c.env, len(c.body))
 			bufs = append(bufs, buf[mark:], c.body)
 			mark = len(buf)
 		}
