@@ -116,9 +116,9 @@ func (h *Handler) Serve(w *web.ResponseWriter, r *web.Request) {
 		return
 	}
 	prefix := r.Prefix()
-	c.path = decodePath(c.path[:0], prefix)
+	c.path = web.AppendUnescaped(c.path[:0], prefix)
 	c.root = len(c.path)
-	c.path = decodePath(c.path, r.Path[len(prefix):])
+	c.path = web.AppendUnescaped(c.path, r.Path[len(prefix):])
 	w.Detach() // the wait for the worker begins
 	if err := h.w.submit(c, r); err != nil {
 		w.SetClose()

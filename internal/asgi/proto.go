@@ -331,24 +331,6 @@ func httpVersion(p web.Proto) string {
 	return "1.1"
 }
 
-// decodePath percent-decodes a path once (RFC 3986 §2.1), as ASGI wants
-// scope["path"]; a "%" without two hex digits stays as it is, as
-// urllib.parse.unquote leaves it.
-func decodePath(dst, raw []byte) []byte {
-	for i := 0; i < len(raw); i++ {
-		c := raw[i]
-		if c == '%' && i+2 < len(raw) {
-			if h, l := web.Unhex(raw[i+1]), web.Unhex(raw[i+2]); h >= 0 && l >= 0 {
-				dst = append(dst, byte(h<<4|l))
-				i += 2
-				continue
-			}
-		}
-		dst = append(dst, c)
-	}
-	return dst
-}
-
 // frameReader reads a worker's frames; one goroutine uses it.
 type frameReader struct {
 	conn *net.UnixConn

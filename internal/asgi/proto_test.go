@@ -23,7 +23,7 @@ func testRequest() *web.Request {
 func TestAppendRequest(t *testing.T) {
 	r := testRequest()
 	body := bytes.Repeat([]byte("b"), bodyChunk+10)
-	path := decodePath(nil, r.Path)
+	path := web.AppendUnescaped(nil, r.Path)
 	b := appendRequest(nil, 7, r, path, nil, body)
 	f, n, err := parseFrameAny(b)
 	if err != nil || f.typ != frameRequest || f.id != 7 {
@@ -62,7 +62,7 @@ func TestAppendRequestNoAlloc(t *testing.T) {
 	var b, path []byte
 	body := []byte("hello")
 	run := func() {
-		path = decodePath(path[:0], r.Path)
+		path = web.AppendUnescaped(path[:0], r.Path)
 		b = appendRequest(b[:0], 1, r, path, nil, body)
 	}
 	run()

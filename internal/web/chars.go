@@ -127,6 +127,25 @@ func HasToken(list []byte, token string) bool {
 	return false
 }
 
+// AppendUnescaped appends raw with its percent-escapes decoded once (RFC
+// 3986 §2.1): a path as CGI's PATH_INFO and ASGI's scope["path"] want it.
+// A "%" not followed by two hex digits stays as it is, as Python's
+// urllib.parse.unquote leaves it.
+func AppendUnescaped(dst, raw []byte) []byte {
+	for i := 0; i < len(raw); i++ {
+		c := raw[i]
+		if c == '%' && i+2 < len(raw) {
+			if h, l := Unhex(raw[i+1]), Unhex(raw[i+2]); h >= 0 && l >= 0 {
+				dst = append(dst, byte(h<<4|l))
+				i += 2
+				continue
+			}
+		}
+		dst = append(dst, c)
+	}
+	return dst
+}
+
 // Unhex is the value of the hexadecimal digit c, or -1 (chunk sizes,
 // RFC 9112 §7.1; percent-encoding, RFC 3986 §2.1).
 func Unhex(c byte) int {

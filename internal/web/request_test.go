@@ -16,3 +16,22 @@ func TestHostName(t *testing.T) {
 		}
 	}
 }
+
+func TestAppendUnescaped(t *testing.T) {
+	for _, tc := range []struct{ raw, want string }{
+		{"/", "/"},
+		{"/a%20b", "/a b"},
+		{"/caf%C3%A9", "/caf\xc3\xa9"}, // bytes, carried as latin-1 by the adapter
+		{"/%e9t%E9", "/\xe9t\xe9"},
+		{"/100%", "/100%"},    // not an escape: left as is
+		{"/%zz%4", "/%zz%4"},  // neither
+		{"/a%2Fb", "/a/b"},    // decoded once, as PEP 3333 says
+		{"/%2525", "/%25"},    // once only
+		{"/x%00y", "/x\x00y"}, // the handler refuses this one
+		{"/%41%42%43", "/ABC"},
+	} {
+		if got := string(AppendUnescaped(nil, []byte(tc.raw))); got != tc.want {
+			t.Errorf("AppendUnescaped(%q): got %q, want %q", tc.raw, got, tc.want)
+		}
+	}
+}

@@ -14,32 +14,14 @@ import (
 // hold NUL: http1 refuses it in header values, the method and the target,
 // and the handler refuses a path whose decoding has one.
 
-// decodePath percent-decodes a request path once (RFC 3986 §2.1), as
-// PEP 3333 wants PATH_INFO, appending the bytes to dst. A "%" not followed
-// by two hex digits stays as it is, as urllib.parse.unquote leaves it.
-func decodePath(dst, raw []byte) []byte {
-	for i := 0; i < len(raw); i++ {
-		c := raw[i]
-		if c == '%' && i+2 < len(raw) {
-			if h, l := web.Unhex(raw[i+1]), web.Unhex(raw[i+2]); h >= 0 && l >= 0 {
-				dst = append(dst, byte(h<<4|l))
-				i += 2
-				continue
-			}
-		}
-		dst = append(dst, c)
-	}
-	return dst
-}
-
 // scriptAndPath appends SCRIPT_NAME and PATH_INFO to dst, each decoded
 // once (PEP 3333), split where the router mounted the app: the first
 // script bytes are SCRIPT_NAME.
 func scriptAndPath(dst []byte, r *web.Request) (path []byte, script int) {
 	prefix := r.Prefix()
-	dst = decodePath(dst, prefix)
+	dst = web.AppendUnescaped(dst, prefix)
 	script = len(dst)
-	return decodePath(dst, r.Path[len(prefix):]), script
+	return web.AppendUnescaped(dst, r.Path[len(prefix):]), script
 }
 
 // envRequest is what appendEnviron needs beyond the request itself.

@@ -6,26 +6,8 @@ import (
 	"testing"
 
 	"nave/internal/http1"
+	"nave/internal/web"
 )
-
-func TestDecodePath(t *testing.T) {
-	for _, tc := range []struct{ raw, want string }{
-		{"/", "/"},
-		{"/a%20b", "/a b"},
-		{"/caf%C3%A9", "/caf\xc3\xa9"}, // bytes, carried as latin-1 by the adapter
-		{"/%e9t%E9", "/\xe9t\xe9"},
-		{"/100%", "/100%"},    // not an escape: left as is
-		{"/%zz%4", "/%zz%4"},  // neither
-		{"/a%2Fb", "/a/b"},    // decoded once, as PEP 3333 says
-		{"/%2525", "/%25"},    // once only
-		{"/x%00y", "/x\x00y"}, // the handler refuses this one
-		{"/%41%42%43", "/ABC"},
-	} {
-		if got := string(decodePath(nil, []byte(tc.raw))); got != tc.want {
-			t.Errorf("decodePath(%q): got %q, want %q", tc.raw, got, tc.want)
-		}
-	}
-}
 
 // environOf parses raw and builds its environ as the handler would.
 func environOf(t *testing.T, raw, mount string, bodyLen int64) map[string]string {
@@ -175,7 +157,7 @@ func BenchmarkAppendEnviron(b *testing.B) {
 	var blob, path []byte
 	b.ReportAllocs()
 	for b.Loop() {
-		path = decodePath(path[:0], r.Path)
+		path = web.AppendUnescaped(path[:0], r.Path)
 		blob = appendEnviron(blob[:0], &r.Request, &envRequest{pathInfo: path, bodyLen: -1})
 	}
 }
