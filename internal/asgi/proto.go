@@ -186,7 +186,7 @@ func addHead(h *web.Header, status int, head []byte) error {
 		if !web.ValidFieldValue(value) {
 			return &HeadError{"CR, LF or a control byte in a header value"}
 		}
-		h.AddBytes(fieldName(name), trimOWS(value))
+		h.AddBytes(fieldName(name), web.TrimOWS(value))
 	}
 	return nil
 }
@@ -199,18 +199,6 @@ func cut(b []byte) (before, after []byte, more bool) {
 		}
 	}
 	return b, nil, false
-}
-
-// trimOWS drops the whitespace around a value (RFC 9110 §5.5), which
-// HTTP/2 forbids sending (RFC 9113 §8.2.1).
-func trimOWS(b []byte) []byte {
-	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t') {
-		b = b[1:]
-	}
-	for len(b) > 0 && (b[len(b)-1] == ' ' || b[len(b)-1] == '\t') {
-		b = b[:len(b)-1]
-	}
-	return b
 }
 
 // commonNames interns the lower-case names ASGI apps send most, so that

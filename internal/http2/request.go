@@ -135,13 +135,11 @@ func (s *requestSink) pseudoField(name, value []byte) error {
 // validValue: RFC 9113 §8.2.1, no NUL, CR or LF, and no leading or
 // trailing whitespace. Other control bytes are refused too, as on HTTP/1.
 func validValue(v []byte) bool {
-	if len(v) > 0 && (isSpace(v[0]) || isSpace(v[len(v)-1])) {
+	if len(v) > 0 && (web.IsOWS(v[0]) || web.IsOWS(v[len(v)-1])) {
 		return false
 	}
 	return web.ValidFieldValue(v)
 }
-
-func isSpace(c byte) bool { return c == ' ' || c == '\t' }
 
 // finish checks the request as a whole and points req's fields at the
 // pseudo-header values. It returns errMalformed for a request RFC 9113

@@ -1,6 +1,10 @@
 package static
 
-import "time"
+import (
+	"time"
+
+	"nave/internal/web"
+)
 
 // httpDateLayout is the IMF-fixdate form of an HTTP-date (RFC 9110
 // §5.6.7), the only one sent.
@@ -18,7 +22,7 @@ const (
 // parsed by hand without allocating; the obsolete forms go through
 // time.Parse.
 func parseHTTPDate(b []byte) (int64, bool) {
-	b = trimOWS(b)
+	b = web.TrimOWS(b)
 	if t, ok := parseIMFFixdate(b); ok {
 		return t, true
 	}
@@ -97,7 +101,7 @@ func preconditions(rq *reqInfo, rp *rep) int {
 // Range may be honoured. An entity-tag must match strongly; a date must
 // equal Last-Modified exactly.
 func ifRangeHolds(v []byte, rp *rep) bool {
-	v = trimOWS(v)
+	v = web.TrimOWS(v)
 	if len(v) > 0 && (v[0] == '"' || v[0] == 'W') {
 		return rp.etag != "" && rp.etag[0] == '"' && string(v) == rp.etag
 	}

@@ -5,6 +5,8 @@ import (
 	"compress/gzip"
 	"io"
 	"sync"
+
+	"nave/internal/web"
 )
 
 // coding is a content coding (RFC 9110 §8.4.1). The order of the
@@ -76,9 +78,9 @@ func parseAcceptEncoding(v []byte) accepted {
 // nextMember splits the first member off a comma-separated list.
 func nextMember(v []byte) (member, rest []byte) {
 	if i := bytes.IndexByte(v, ','); i >= 0 {
-		return trimOWS(v[:i]), v[i+1:]
+		return web.TrimOWS(v[:i]), v[i+1:]
 	}
-	return trimOWS(v), nil
+	return web.TrimOWS(v), nil
 }
 
 // splitWeight splits "token;q=0.5" into the token and the weight in
@@ -88,14 +90,14 @@ func splitWeight(m []byte) (tok []byte, q uint16, ok bool) {
 	q = 1000
 	tok = m
 	if i := bytes.IndexByte(m, ';'); i >= 0 {
-		tok = trimOWS(m[:i])
+		tok = web.TrimOWS(m[:i])
 		params := m[i+1:]
 		for len(params) > 0 {
 			var p []byte
 			if j := bytes.IndexByte(params, ';'); j >= 0 {
-				p, params = trimOWS(params[:j]), params[j+1:]
+				p, params = web.TrimOWS(params[:j]), params[j+1:]
 			} else {
-				p, params = trimOWS(params), nil
+				p, params = web.TrimOWS(params), nil
 			}
 			if len(p) >= 2 && (p[0] == 'q' || p[0] == 'Q') && p[1] == '=' {
 				if q, ok = parseQValue(p[2:]); !ok {
@@ -131,16 +133,6 @@ func parseQValue(b []byte) (uint16, bool) {
 		return 0, false
 	}
 	return q, true
-}
-
-func trimOWS(b []byte) []byte {
-	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t') {
-		b = b[1:]
-	}
-	for len(b) > 0 && (b[len(b)-1] == ' ' || b[len(b)-1] == '\t') {
-		b = b[:len(b)-1]
-	}
-	return b
 }
 
 // asciiEqualFold reports whether b equals s, ignoring ASCII case.

@@ -1,8 +1,9 @@
 package static
 
 import (
-	"nave/internal/web"
 	"strconv"
+
+	"nave/internal/web"
 )
 
 // maxRanges is the most ranges one request may ask for; a Range field
@@ -27,7 +28,7 @@ const (
 // response) make it rangeIgnore; no satisfiable range at all makes it
 // rangeUnsatisfiable. Ranges are kept in the order asked.
 func parseRange(v []byte, size int64, out []byteRange) ([]byteRange, int) {
-	v = trimOWS(v)
+	v = web.TrimOWS(v)
 	if len(v) < 6 || !asciiEqualFold(v[:6], "bytes=") {
 		return out, rangeIgnore
 	}
@@ -79,7 +80,7 @@ func parseSpec(spec []byte, size int64) (r byteRange, satisfiable, ok bool) {
 	if dash < 0 {
 		return r, false, false
 	}
-	first, last := trimOWS(spec[:dash]), trimOWS(spec[dash+1:])
+	first, last := web.TrimOWS(spec[:dash]), web.TrimOWS(spec[dash+1:])
 	if len(first) == 0 {
 		n, ok := web.ParseLength(last)
 		if !ok {

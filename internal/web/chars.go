@@ -85,13 +85,17 @@ func lower(c byte) byte {
 	return c
 }
 
-func isOWS(c byte) bool { return c == ' ' || c == '\t' }
+// IsOWS reports whether c is optional whitespace: SP or HTAB (RFC 9110
+// §5.6.3).
+func IsOWS(c byte) bool { return c == ' ' || c == '\t' }
 
-func trimOWS(b []byte) []byte {
-	for len(b) > 0 && isOWS(b[0]) {
+// TrimOWS drops the whitespace around a field value (RFC 9110 §5.5),
+// which HTTP/2 forbids sending (RFC 9113 §8.2.1).
+func TrimOWS(b []byte) []byte {
+	for len(b) > 0 && IsOWS(b[0]) {
 		b = b[1:]
 	}
-	for len(b) > 0 && isOWS(b[len(b)-1]) {
+	for len(b) > 0 && IsOWS(b[len(b)-1]) {
 		b = b[:len(b)-1]
 	}
 	return b
@@ -105,7 +109,7 @@ func NextListItem(b []byte) (item, rest []byte, ok bool) {
 		for i < len(b) && b[i] != ',' {
 			i++
 		}
-		item, b = trimOWS(b[:i]), b[i:]
+		item, b = TrimOWS(b[:i]), b[i:]
 		if len(b) > 0 {
 			b = b[1:]
 		}
