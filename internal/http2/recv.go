@@ -226,13 +226,11 @@ var headerTooLarge = web.HandlerFunc(func(w *web.ResponseWriter, _ *web.Request)
 // stream's lookup on: its handler may finish, and the stream go back to
 // the pool, as soon as mu is let go.
 func (c *Conn) onTrailersLocked(st *stream, block []byte) error {
-	if st.closed || st.remoteDone {
-		// §5.1: half-closed (remote) takes no HEADERS.
+	if st.remoteDone {
+		// §5.1: half-closed (remote) takes no HEADERS. (A closed stream
+		// is no longer in c.streams: onBlock handles it.)
 		if err := c.dec.Decode(block, discard{}); err != nil {
 			return connErr(ErrCodeCompression, err.Error())
-		}
-		if st.closed {
-			return connErr(ErrCodeStreamClosed, "HEADERS on a closed stream")
 		}
 		return c.resetLocked(st, ErrCodeStreamClosed)
 	}
