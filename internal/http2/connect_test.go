@@ -288,3 +288,24 @@ func TestWindowBeforeAck(t *testing.T) {
 		t.Fatal("the stream was refused: its DATA counted against a window the client had not acknowledged")
 	}
 }
+
+// TestValuesTrimmed: whitespace around a response field's value, which
+// HTTP/1.1 ignores and HTTP/2 forbids (RFC 9113 §8.2.1), is trimmed on
+// HTTP/2, in the head and in trailers alike.
+func TestValuesTrimmed(t *testing.T) {
+	addr := startH2(t, web.HandlerFunc(func(w *web.ResponseWriter, _ *web.Request) {
+		w.Header().Add("Set-Cookie", " a=1; Path=/")
+		w.Header().Add("X-Padded", "\tv ")
+		w.Trailer().Add("X-Sum", " 42 ")
+		w.WriteString("body")
+		w.Flush()
+	}), nave.Config{})
+	c := wiretest.DialH2(t, addr, nil)
+	resp, err := c.Do("GET", "/", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.Header.Get("set-cookie") != "a=1; Path=/" || resp.Header.Get("x-padded") != "v" || resp.Trailer.Get("x-sum") != "42" {
+		t.Fatalf("head %v, trailers %v: values not trimmed", resp.Header, resp.Trailer)
+	}
+}

@@ -438,7 +438,7 @@ func (st *stream) headLocked(h *web.Head, end bool) error {
 		if connectionSpecific(name) {
 			continue
 		}
-		b = c.enc.AppendField(b, name, value)
+		b = c.enc.AppendField(b, name, web.TrimOWS(value))
 	}
 	if h.Length >= 0 {
 		var num [20]byte
@@ -472,13 +472,17 @@ func (st *stream) trailersLocked() {
 	for i := range st.trailer.Len() {
 		name, value := st.trailer.At(i)
 		if !connectionSpecific(name) {
-			b = c.enc.AppendField(b, name, value)
+			b = c.enc.AppendField(b, name, web.TrimOWS(value))
 		}
 	}
 	c.hbuf = b
 	st.appendHeaders(b, true)
 	st.localDone = true
 }
+
+// Field values go out with the whitespace around them trimmed: HTTP/1.1
+// ignores it (RFC 9110 §5.5), HTTP/2 forbids it (RFC 9113 §8.2.1), and a
+// handler or an app behind a gateway may well send it.
 
 // appendHeaders frames a header block. mu is held.
 func (st *stream) appendHeaders(b []byte, end bool) {
@@ -726,7 +730,7 @@ func (st *stream) interimLocked(status int, h *web.Header) error {
 		for i := range h.Len() {
 			name, value := h.At(i)
 			if !connectionSpecific(name) {
-				b = c.enc.AppendField(b, name, value)
+				b = c.enc.AppendField(b, name, web.TrimOWS(value))
 			}
 		}
 	}
