@@ -160,6 +160,35 @@ func TestCookieCrumbsAndHost(t *testing.T) {
 	}
 }
 
+// TestArrived: a request's Arrived is set, no earlier than its Start and
+// no earlier than the client began sending it, and no later than the
+// handler runs.
+func TestArrived(t *testing.T) {
+	var got, start atomic.Pointer[time.Time]
+	var ran atomic.Int64
+	url, _ := serveFunc(t, func(w *web.ResponseWriter, r *web.Request) {
+		ran.Store(time.Now().UnixNano())
+		a, st := r.Arrived, r.Start // r is the stream's, reused after
+		got.Store(&a)
+		start.Store(&st)
+	}, http2.Config{})
+	sent := time.Now()
+	resp, err := h2c(t).Get(url + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	a := *got.Load()
+	switch {
+	case a.IsZero():
+		t.Fatal("Arrived not set")
+	case a.Before(*start.Load()) || a.Before(sent):
+		t.Errorf("Arrived %v is before Start %v or the send %v", a, *start.Load(), sent)
+	case a.UnixNano() > ran.Load():
+		t.Errorf("Arrived %v is after the handler ran", a)
+	}
+}
+
 func TestBodylessResponses(t *testing.T) {
 	url, _ := serveFunc(t, func(w *web.ResponseWriter, r *web.Request) {
 		switch r.Path[1] {

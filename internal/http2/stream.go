@@ -95,7 +95,7 @@ func (st *stream) free() {
 // begin completes the request once its header block was accepted.
 func (st *stream) begin(endStream bool) {
 	c, r := st.c, &st.req
-	r.Proto, r.Scheme, r.RemoteAddr, r.LocalAddr, r.Start = web.HTTP2, "http", c.info.Remote, c.info.Local, c.now
+	r.Proto, r.Scheme, r.RemoteAddr, r.LocalAddr, r.Start, r.Arrived = web.HTTP2, "http", c.info.Remote, c.info.Local, c.now, c.now
 	if c.info.TLS != nil {
 		r.Scheme, r.TLS = "https", c.info.TLS
 	}

@@ -13,7 +13,11 @@ import (
 	"testing"
 	"time"
 
+	"nave/internal/route"
+	"nave/internal/server"
 	"nave/internal/static"
+	"nave/internal/web"
+	"nave/internal/wiretest"
 )
 
 // rewriteInPlace overwrites path's content without changing its inode,
@@ -429,4 +433,54 @@ func TestAlwaysChanging(t *testing.T) {
 	if n, _ := static.CacheStats(h); n != 0 {
 		t.Errorf("an always-changing file was cached")
 	}
+}
+
+// arriving hands the static handler each request with Arrived set to
+// what the test says, as HTTP/2 sets it to the time of its read.
+type arriving struct {
+	h  *static.Handler
+	at atomic.Pointer[time.Time]
+}
+
+func (a *arriving) Serve(w *web.ResponseWriter, r *web.Request) {
+	r.Arrived = *a.at.Load()
+	a.h.Serve(w, r)
+}
+
+// TestArrivedSharesCheck: a request that had arrived before a cached
+// file's last check began is answered from that check without a stat
+// (what requests read together share); one that arrived after a change
+// sees it; one without Arrived is checked on its own.
+func TestArrivedSharesCheck(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "page.html")
+	writeFiles(t, dir, map[string]string{"page.html": "version 1"})
+	h, err := static.New(static.Config{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	static.SetRacyWindow(h, 0)
+	t.Cleanup(func() { h.Close() })
+	a := &arriving{h: h}
+	table, err := route.New([]route.Mount{{Prefix: "", Handler: a}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := wiretest.Serve(t, server.New(server.Config{Handler: table}))
+
+	before := time.Now()
+	a.at.Store(&before)
+	expect(t, get(t, srv, "/page.html"), 200, "version 1") // filled: checked after before
+	rewriteInPlace(t, p, "version 2")
+	expect(t, get(t, srv, "/page.html"), 200, "version 1")
+	after := time.Now()
+	a.at.Store(&after)
+	expect(t, get(t, srv, "/page.html"), 200, "version 2")
+	var none time.Time
+	a.at.Store(&none)
+	rewriteInPlace(t, p, "version 3")
+	expect(t, get(t, srv, "/page.html"), 200, "version 3")
+	a.at.Store(&before) // the entry was refilled after before
+	rewriteInPlace(t, p, "version 4")
+	expect(t, get(t, srv, "/page.html"), 200, "version 3")
 }

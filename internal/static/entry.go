@@ -59,9 +59,10 @@ type entry struct {
 	missing bool
 	cost    int64 // bytes held, for the cache's bound
 
-	// checked is when the entry was last found unchanged, in nanoseconds
-	// since the Handler's epoch plus one; 0 is never. Used with CacheValid
-	// only.
+	// checked is when the last check that found the entry unchanged
+	// began (no later than its first stat), in nanoseconds since the
+	// Handler's epoch plus one; 0 is never. Used with CacheValid and for
+	// requests that carry web.Request.Arrived.
 	checked atomic.Int64
 
 	ref  atomic.Bool // set on a hit: the CLOCK's second chance

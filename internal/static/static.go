@@ -7,8 +7,10 @@
 // A folder is served through os.Root, so that no request reads outside it;
 // an fs.FS (the embedded demo site) through the same code. Small files and
 // every file's metadata live in a bounded cache that is revalidated with
-// one fstatat(2) per request, so it never serves a changed file's old
-// bytes (unless Config.CacheValid trusts it for a while, as nginx's
+// one fstatat(2) per request (requests that had arrived before a check
+// began share it: web.Request.Arrived), so it never serves a changed
+// file's old bytes to a request that arrived after the change (unless
+// Config.CacheValid trusts it for a while, as nginx's
 // open_file_cache_valid); a cached small file is answered without
 // allocating. Large files go out with sendfile(2) through the
 // ResponseWriter's ReadFrom.
@@ -257,7 +259,7 @@ func (h *Handler) Close() error {
 // Serve answers GET and HEAD with the file, folder index or listing that
 // r's path names, OPTIONS with 204 and Allow, and anything else with 405.
 func (h *Handler) Serve(w *web.ResponseWriter, r *web.Request) {
-	rq := reqInfo{now: w.Now()}
+	rq := reqInfo{now: w.Now(), arrived: r.Arrived}
 	switch string(r.Method) {
 	case "GET":
 	case "HEAD":
@@ -285,7 +287,7 @@ func (h *Handler) Serve(w *web.ResponseWriter, r *web.Request) {
 	switch {
 	case e == nil:
 	case e.missing:
-		if h.fresh(e, h.clock(rq.now)) {
+		if h.fresh(e, &rq) {
 			h.fail(w, &rq, 404)
 			return
 		}
@@ -302,6 +304,7 @@ func (h *Handler) Serve(w *web.ResponseWriter, r *web.Request) {
 // one pass. The slices alias the request and live as long as it does.
 type reqInfo struct {
 	now          time.Time // when the request began (the ResponseWriter's clock)
+	arrived      time.Time // web.Request.Arrived
 	head         bool      // HEAD rather than GET
 	ifMatch      []byte
 	ifNoneMatch  []byte
@@ -363,13 +366,15 @@ func joinField(have, v []byte) []byte {
 // current returns the representation of e to send, or nil when e is
 // stale: its file (and the folder, or the chosen sidecar, when they
 // matter) must stat exactly as when e was filled. With CacheValid, e is
-// trusted without a stat for that long after a check of all of it.
+// trusted without a stat for that long after a check of all of it; and
+// a request that arrived before e's last full check began is answered
+// from that check (see currentChecked).
 func (h *Handler) current(e *entry, rq *reqInfo) *rep {
 	if e.missing {
 		return nil
 	}
-	if h.cacheValid > 0 {
-		return h.currentWithin(e, rq)
+	if h.cacheValid > 0 || !rq.arrived.IsZero() {
+		return h.currentChecked(e, rq)
 	}
 	if !h.unchanged(e.ident.name, &e.ident.id) {
 		return nil
@@ -384,25 +389,37 @@ func (h *Handler) current(e *entry, rq *reqInfo) *rep {
 	return rp
 }
 
-// currentWithin is current when CacheValid is set: an entry checked less
-// than CacheValid ago is used as it is; an older one has everything it
-// depends on stat'ed again (the file, the folder when a new sidecar or
-// index file would change the answer, every sidecar), so that no part
-// of it is trusted for longer than CacheValid since it was last seen.
-func (h *Handler) currentWithin(e *entry, rq *reqInfo) *rep {
-	if now := h.clock(rq.now); !h.fresh(e, now) {
+// currentChecked is current for an entry whose last full check can stand
+// for this request: one that began after the request had arrived (the
+// state it saw is one the request could have been answered with: HTTP/2
+// requests read together share one check), or, with CacheValid, one less
+// than CacheValid old. Otherwise everything the entry depends on is
+// stat'ed again (the file, the folder when a new sidecar or index file
+// would change the answer, every sidecar) and the check's start recorded.
+func (h *Handler) currentChecked(e *entry, rq *reqInfo) *rep {
+	if !h.fresh(e, rq) {
+		began := h.clock(time.Now())
 		if !h.unchangedAll(e) {
 			return nil
 		}
-		e.checked.Store(now)
+		e.checked.Store(began)
 	}
 	return e.choose(&rq.enc, rq.rng != nil)
 }
 
-// fresh reports whether e was checked less than CacheValid before now.
-func (h *Handler) fresh(e *entry, now int64) bool {
+// fresh reports whether e's last check stands for rq: it began no earlier
+// than rq arrived, or, with CacheValid, less than CacheValid before rq
+// began.
+func (h *Handler) fresh(e *entry, rq *reqInfo) bool {
 	checked := e.checked.Load()
-	return checked != 0 && now-checked < int64(h.cacheValid)
+	switch {
+	case checked == 0:
+		return false
+	case !rq.arrived.IsZero() && checked >= h.clock(rq.arrived):
+		return true
+	default:
+		return h.cacheValid > 0 && h.clock(rq.now)-checked < int64(h.cacheValid)
+	}
 }
 
 // clock is t on entry.checked's scale: monotonic nanoseconds since the

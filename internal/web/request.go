@@ -76,6 +76,12 @@ type Request struct {
 	LocalAddr  netip.AddrPort
 	TLS        *tls.ConnectionState // nil on cleartext
 	Start      time.Time            // when the request began arriving
+	// Arrived, when not zero, is a time by which the whole request head
+	// had been read: what is true of the world at or after Arrived is a
+	// fair answer to the request, so a cache checked since then need not
+	// be checked again for it. HTTP/2 sets it to the time of the read that
+	// brought the head in; HTTP/1.1 leaves it zero.
+	Arrived time.Time
 
 	mount int // len(Prefix()): set by SetMount
 }
