@@ -76,7 +76,8 @@ type Conn struct {
 	writing    bool   // a goroutine is writing spare to nc
 	batching   bool   // the reader is in a batch and will flush at its end
 	enc        Encoder
-	hbuf       []byte // scratch for header blocks
+	memo       headMemo // the last response block worth remembering
+	hbuf       []byte   // scratch for header blocks
 	streams    map[uint32]*stream
 	running    uint32 // handlers running, reset streams included
 	draining   uint32 // streams answered whose request body still comes

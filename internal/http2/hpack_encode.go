@@ -44,6 +44,11 @@ type Encoder struct {
 	minSize uint32
 
 	lower []byte // the lowercased name of the field being encoded
+
+	// gen counts the changes to what the encoder would write for a given
+	// field list: table insertions and size changes. A block encoded
+	// without changing it encodes to the same bytes while it stays.
+	gen uint64
 }
 
 // maxIndexedValue is the longest value the encoder adds to the table.
@@ -78,6 +83,7 @@ func (e *Encoder) SetMaxTableSize(n uint32) {
 	}
 	e.pending = true
 	e.table.setMax(n)
+	e.gen++
 }
 
 // AppendStatus begins a header block: it appends any pending table size update
@@ -118,6 +124,7 @@ func (e *Encoder) BeginBlock(dst []byte) []byte {
 		dst = appendInt(dst, 0x20, 5, uint64(e.minSize))
 	}
 	e.pending = false
+	e.gen++
 	return appendInt(dst, 0x20, 5, uint64(e.table.max))
 }
 
@@ -132,16 +139,17 @@ func (e *Encoder) AppendField(dst []byte, name, value []byte) []byte {
 // appendField appends a field whose name is lowercase and does not alias
 // the dynamic table.
 func (e *Encoder) appendField(dst, name, value []byte) []byte {
-	rep := e.representation(name, value)
-	nameIdx, full := staticSearch(name, value)
+	nameIdx, class := staticName(name)
+	rep := e.representation(class, name, value)
+	if rep != litNeverIndexed {
+		// A never-indexed field is sent as such even when its value is
+		// in a table, so that the peer knows to keep it out of its own.
+		if full := staticFull(nameIdx, name, value); full != 0 {
+			return appendInt(dst, 0x80, 7, uint64(full))
+		}
+	}
 	dynFull, dynName := e.table.search(name, value)
-	switch {
-	case rep == litNeverIndexed:
-		// Sent as such even when its value is in a table, so that the
-		// peer knows to keep it out of its own tables.
-	case full:
-		return appendInt(dst, 0x80, 7, uint64(nameIdx))
-	case dynFull != 0:
+	if dynFull != 0 && rep != litNeverIndexed {
 		return appendInt(dst, 0x80, 7, uint64(staticLen+dynFull))
 	}
 	if nameIdx == 0 && dynName != 0 {
@@ -158,17 +166,25 @@ func (e *Encoder) appendField(dst, name, value []byte) []byte {
 	dst = appendString(dst, value)
 	if rep == litIndexed {
 		e.table.add(name, value)
+		e.gen++
 	}
 	return dst
 }
 
-// representation chooses the literal representation of a field by the
-// policy documented on Encoder.
-func (e *Encoder) representation(name, value []byte) byte {
-	switch string(name) {
-	case "set-cookie", "cookie", "authorization", "proxy-authorization":
+// Classes of field names for the encoding policy documented on Encoder.
+const (
+	classIndexed    = iota // added to the table unless too large
+	classNotIndexed        // values that rarely repeat on a connection
+	classNever             // credentials
+)
+
+// representation chooses the literal representation of a field of class
+// class by the policy documented on Encoder.
+func (e *Encoder) representation(class int, name, value []byte) byte {
+	switch class {
+	case classNever:
 		return litNeverIndexed
-	case "content-length", "content-range", "location":
+	case classNotIndexed:
 		return litNotIndexed
 	}
 	if len(value) > maxIndexedValue || len(name)+len(value)+entryOverhead > int(e.table.max) {
@@ -197,131 +213,136 @@ func (t *dynamicTable) search(name, value []byte) (full, nameOnly int) {
 	return 0, nameOnly
 }
 
-// staticSearch returns the static index of the first entry named name (0
-// if none), and whether an entry holds both name and value, in which case
-// the index is that entry's.
-func staticSearch(name, value []byte) (idx int, full bool) {
-	idx = staticIndex(name)
+// staticFull returns the static index of the entry holding name and
+// value, given idx, the first entry named name (0: none); 0 if none does.
+func staticFull(idx int, name, value []byte) int {
 	if idx == 0 {
-		return 0, false
+		return 0
 	}
 	for i := idx; i <= staticLen && staticTable[i-1].name == string(name); i++ {
 		if staticTable[i-1].value == string(value) {
-			return i, true
+			return i
 		}
 	}
-	return idx, false
+	return 0
 }
 
 // staticIndex is the static index of the first entry named name, or 0.
 func staticIndex(name []byte) int {
+	idx, _ := staticName(name)
+	return idx
+}
+
+// staticName is the static index of the first entry named name (0 if
+// none), and the name's class in the encoding policy: one switch for both.
+func staticName(name []byte) (idx, class int) {
 	switch string(name) {
 	case ":authority":
-		return 1
+		return 1, classIndexed
 	case ":method":
-		return 2
+		return 2, classIndexed
 	case ":path":
-		return 4
+		return 4, classIndexed
 	case ":scheme":
-		return 6
+		return 6, classIndexed
 	case ":status":
-		return 8
+		return 8, classIndexed
 	case "accept-charset":
-		return 15
+		return 15, classIndexed
 	case "accept-encoding":
-		return 16
+		return 16, classIndexed
 	case "accept-language":
-		return 17
+		return 17, classIndexed
 	case "accept-ranges":
-		return 18
+		return 18, classIndexed
 	case "accept":
-		return 19
+		return 19, classIndexed
 	case "access-control-allow-origin":
-		return 20
+		return 20, classIndexed
 	case "age":
-		return 21
+		return 21, classIndexed
 	case "allow":
-		return 22
+		return 22, classIndexed
 	case "authorization":
-		return 23
+		return 23, classNever
 	case "cache-control":
-		return 24
+		return 24, classIndexed
 	case "content-disposition":
-		return 25
+		return 25, classIndexed
 	case "content-encoding":
-		return 26
+		return 26, classIndexed
 	case "content-language":
-		return 27
+		return 27, classIndexed
 	case "content-length":
-		return 28
+		return 28, classNotIndexed
 	case "content-location":
-		return 29
+		return 29, classIndexed
 	case "content-range":
-		return 30
+		return 30, classNotIndexed
 	case "content-type":
-		return 31
+		return 31, classIndexed
 	case "cookie":
-		return 32
+		return 32, classNever
 	case "date":
-		return 33
+		return 33, classIndexed
 	case "etag":
-		return 34
+		return 34, classIndexed
 	case "expect":
-		return 35
+		return 35, classIndexed
 	case "expires":
-		return 36
+		return 36, classIndexed
 	case "from":
-		return 37
+		return 37, classIndexed
 	case "host":
-		return 38
+		return 38, classIndexed
 	case "if-match":
-		return 39
+		return 39, classIndexed
 	case "if-modified-since":
-		return 40
+		return 40, classIndexed
 	case "if-none-match":
-		return 41
+		return 41, classIndexed
 	case "if-range":
-		return 42
+		return 42, classIndexed
 	case "if-unmodified-since":
-		return 43
+		return 43, classIndexed
 	case "last-modified":
-		return 44
+		return 44, classIndexed
 	case "link":
-		return 45
+		return 45, classIndexed
 	case "location":
-		return 46
+		return 46, classNotIndexed
 	case "max-forwards":
-		return 47
+		return 47, classIndexed
 	case "proxy-authenticate":
-		return 48
+		return 48, classIndexed
 	case "proxy-authorization":
-		return 49
+		return 49, classNever
 	case "range":
-		return 50
+		return 50, classIndexed
 	case "referer":
-		return 51
+		return 51, classIndexed
 	case "refresh":
-		return 52
+		return 52, classIndexed
 	case "retry-after":
-		return 53
+		return 53, classIndexed
 	case "server":
-		return 54
+		return 54, classIndexed
 	case "set-cookie":
-		return 55
+		return 55, classNever
 	case "strict-transport-security":
-		return 56
+		return 56, classIndexed
 	case "transfer-encoding":
-		return 57
+		return 57, classIndexed
 	case "user-agent":
-		return 58
+		return 58, classIndexed
 	case "vary":
-		return 59
+		return 59, classIndexed
 	case "via":
-		return 60
+		return 60, classIndexed
 	case "www-authenticate":
-		return 61
+		return 61, classIndexed
 	}
-	return 0
+	return 0, classIndexed
 }
 
 // appendInt appends the integer v with an n-bit prefix (RFC 7541 §5.1);

@@ -189,6 +189,31 @@ func TestArrived(t *testing.T) {
 	}
 }
 
+// TestRepeatedHeads: responses that repeat on a connection, between
+// others that change the HPACK table, arrive each with its own fields (a
+// remembered block is reused only while the table is as it was).
+func TestRepeatedHeads(t *testing.T) {
+	url, _ := serveFunc(t, func(w *web.ResponseWriter, r *web.Request) {
+		name := strings.TrimPrefix(string(r.Path), "/")
+		w.Header().Add("X-"+name, "value of "+name)
+		w.Header().Add("Content-Type", "text/"+name)
+		w.WriteString(name)
+	}, http2.Config{})
+	c := h2c(t)
+	for i, name := range strings.Fields("a a a b a a b b c a c a a b") {
+		resp, err := c.Get(url + "/" + name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		got := resp.Header.Get("X-"+name) + "|" + resp.Header.Get("Content-Type") + "|" + string(body)
+		if want := "value of " + name + "|text/" + name + "|" + name; got != want || len(resp.Header) != 5 {
+			t.Errorf("response %d (/%s): %q, want %q; header %v", i, name, got, want, resp.Header)
+		}
+	}
+}
+
 func TestBodylessResponses(t *testing.T) {
 	url, _ := serveFunc(t, func(w *web.ResponseWriter, r *web.Request) {
 		switch r.Path[1] {

@@ -425,26 +425,7 @@ func (st *stream) headLocked(h *web.Head, end bool) error {
 			return err
 		}
 	}
-	b := c.enc.AppendStatus(c.hbuf[:0], h.Status)
-	hd := h.Header
-	if !hd.Has("Date") {
-		b = c.enc.AppendField(b, dateName, c.httpDate(st.req.Start))
-	}
-	if !hd.Has("Server") {
-		b = c.enc.AppendField(b, serverName, serverValue)
-	}
-	for i := range hd.Len() {
-		name, value := hd.At(i)
-		if connectionSpecific(name) {
-			continue
-		}
-		b = c.enc.AppendField(b, name, web.TrimOWS(value))
-	}
-	if h.Length >= 0 {
-		var num [20]byte
-		b = c.enc.AppendField(b, lengthName, appendDecimal(num[:0], h.Length))
-	}
-	c.hbuf = b
+	b := st.headBlock(h)
 	st.trailer = h.Trailer
 	if h.Bodiless {
 		end = true
@@ -460,6 +441,57 @@ func (st *stream) headLocked(h *web.Head, end bool) error {
 		st.localDone = true
 	}
 	return nil
+}
+
+// headBlock is the header block of a response head: the connection's
+// remembered one when it is the same head, else encoded (and remembered
+// when encoding it changed nothing). mu is held.
+func (st *stream) headBlock(h *web.Head) []byte {
+	c := st.c
+	hd, date := h.Header, c.httpDate(st.req.Start)
+	if b := c.memo.lookup(c.enc.gen, h.Status, h.Length, date, hd); b != nil {
+		return b
+	}
+	gen := c.enc.gen
+	b := st.encodeHead(h, date)
+	if c.enc.gen == gen {
+		c.memo.remember(gen, h.Status, h.Length, date, hd, b)
+	}
+	return b
+}
+
+// encodeHead encodes a response head into c.hbuf: :status, the handler's
+// fields but the connection-specific ones, Date and Server unless the
+// handler set them, and content-length when the length is known. mu is
+// held.
+func (st *stream) encodeHead(h *web.Head, date []byte) []byte {
+	c, hd := st.c, h.Header
+	b := c.enc.AppendStatus(c.hbuf[:0], h.Status)
+	var hasDate, hasServer bool
+	for i := range hd.Len() {
+		name, value := hd.At(i)
+		switch responseField(name) {
+		case fieldDropped:
+			continue
+		case fieldDate:
+			hasDate = true
+		case fieldServer:
+			hasServer = true
+		}
+		b = c.enc.AppendField(b, name, web.TrimOWS(value))
+	}
+	if !hasDate {
+		b = c.enc.appendField(b, dateName, date)
+	}
+	if !hasServer {
+		b = c.enc.appendField(b, serverName, serverValue)
+	}
+	if h.Length >= 0 {
+		var num [20]byte
+		b = c.enc.appendField(b, lengthName, appendDecimal(num[:0], h.Length))
+	}
+	c.hbuf = b
+	return b
 }
 
 func (st *stream) hasTrailer() bool { return st.trailer != nil && st.trailer.Len() > 0 }
@@ -517,6 +549,34 @@ var (
 
 // connectionSpecific: fields HTTP/2 does not carry (RFC 9113 §8.2.2), and
 // Content-Length, which comes from the head's length.
+// What headLocked does with a response field.
+const (
+	fieldSent    = iota
+	fieldDropped // connection-specific
+	fieldDate
+	fieldServer
+)
+
+// responseField classifies a response field's name, in any case, with one
+// look at its length.
+func responseField(name []byte) int {
+	switch len(name) {
+	case 4:
+		if web.EqualFold(name, "Date") {
+			return fieldDate
+		}
+	case 6:
+		if web.EqualFold(name, "Server") {
+			return fieldServer
+		}
+	default:
+		if connectionSpecific(name) {
+			return fieldDropped
+		}
+	}
+	return fieldSent
+}
+
 func connectionSpecific(name []byte) bool {
 	switch len(name) {
 	case 7:
