@@ -19,22 +19,27 @@ type Listener struct {
 	net.Listener
 }
 
+// ParentEnv names the variable a process that hands its sockets to a
+// child it starts (nave's binary upgrade) sets instead of LISTEN_PID,
+// which it cannot know before the child exists: its own pid, which the
+// child finds as its parent's.
+const ParentEnv = "NAVE_LISTEN_PARENT"
+
 // Listeners returns the sockets passed to this process, in order, or none
-// when nothing was passed (LISTEN_PID names another process, or is unset).
+// when nothing was passed (LISTEN_PID names another process, or is unset,
+// and NAVE_LISTEN_PARENT does not name this process's parent).
 // It unsets the variables, so that child processes (app workers) do not
 // take the sockets for theirs, and marks the descriptors close-on-exec.
 // A passed descriptor that is not a listening stream socket is an error
 // naming it.
 func Listeners() ([]Listener, error) {
-	pid, fds, names := os.Getenv("LISTEN_PID"), os.Getenv("LISTEN_FDS"), os.Getenv("LISTEN_FDNAMES")
-	os.Unsetenv("LISTEN_PID")
-	os.Unsetenv("LISTEN_FDS")
-	os.Unsetenv("LISTEN_FDNAMES")
-	if pid == "" {
-		return nil, nil
+	pid, parent := os.Getenv("LISTEN_PID"), os.Getenv(ParentEnv)
+	fds, names := os.Getenv("LISTEN_FDS"), os.Getenv("LISTEN_FDNAMES")
+	for _, v := range []string{"LISTEN_PID", ParentEnv, "LISTEN_FDS", "LISTEN_FDNAMES"} {
+		os.Unsetenv(v)
 	}
-	if p, err := strconv.Atoi(pid); err != nil || p != os.Getpid() {
-		return nil, nil // meant for another process
+	if !isPid(pid, os.Getpid()) && !isPid(parent, os.Getppid()) {
+		return nil, nil // meant for another process, or nothing passed
 	}
 	n, err := strconv.Atoi(fds)
 	if err != nil || n < 0 {
@@ -61,6 +66,12 @@ func Listeners() ([]Listener, error) {
 		ls = append(ls, l)
 	}
 	return ls, nil
+}
+
+// isPid reports whether a variable's value v is the pid given.
+func isPid(v string, pid int) bool {
+	p, err := strconv.Atoi(v)
+	return err == nil && p == pid
 }
 
 // listener wraps descriptor fd, which must be a listening stream socket.
