@@ -3,10 +3,9 @@ package cli
 import (
 	"errors"
 	"flag"
-	"fmt"
 	"io"
-	"strconv"
-	"strings"
+
+	"nave/internal/config"
 )
 
 // errUsage marks an error whose message was already printed; the command
@@ -62,39 +61,8 @@ func (v sizeValue) Set(s string) error {
 	return nil
 }
 
-func parseSize(s string) (int64, error) {
-	num := strings.TrimRight(s, "kKmMgGiIbB")
-	unit := strings.ToLower(s[len(num):])
-	mult := int64(1)
-	switch unit {
-	case "", "b":
-	case "k", "kb", "kib":
-		mult = 1 << 10
-	case "m", "mb", "mib":
-		mult = 1 << 20
-	case "g", "gb", "gib":
-		mult = 1 << 30
-	default:
-		return 0, fmt.Errorf("%q is not a size (use a number with k, m or g)", s)
-	}
-	n, err := strconv.ParseInt(num, 10, 64)
-	if err != nil && !errors.Is(err, strconv.ErrRange) {
-		return 0, fmt.Errorf("%q is not a size (use a number with k, m or g)", s)
-	}
-	if err != nil || n <= 0 || n > (1<<62)/mult {
-		return 0, fmt.Errorf("%q is not a positive size below 4 exabytes", s)
-	}
-	return n * mult, nil
-}
+// parseSize and formatSize are config's, so that a size reads the same in
+// a flag and in a config file.
+func parseSize(s string) (int64, error) { return config.ParseSize(s) }
 
-func formatSize(n int64) string {
-	switch {
-	case n >= 1<<30 && n%(1<<30) == 0:
-		return strconv.FormatInt(n>>30, 10) + "g"
-	case n >= 1<<20 && n%(1<<20) == 0:
-		return strconv.FormatInt(n>>20, 10) + "m"
-	case n >= 1<<10 && n%(1<<10) == 0:
-		return strconv.FormatInt(n>>10, 10) + "k"
-	}
-	return strconv.FormatInt(n, 10)
-}
+func formatSize(n int64) string { return config.FormatSize(n) }

@@ -17,7 +17,7 @@ func (x *Exchange) Begin(s Stream, r *Request) {
 	w.trailer.Reset()
 	w.s, w.req, w.buf = s, r, s.Buffer()
 	w.status, w.reason, w.n, w.written, w.declared, w.sent, w.err = 0, "", 0, 0, -1, 0, nil
-	w.committed, w.close, w.upgraded = false, false, false
+	w.committed, w.close, w.upgraded, w.onHead = false, false, false, nil
 	w.discard = string(r.Method) == "HEAD"
 }
 

@@ -29,6 +29,8 @@ type ResponseWriter struct {
 	sent     int64 // body bytes handed to the stream
 	err      error // sticky: a failed write or an abort
 
+	onHead func(h *Header) // called once, as the head is about to be sent; or nil
+
 	committed bool // the head has gone to the stream
 	upgraded  bool // the connection was handed over by Upgrade
 	close     bool // the handler asked to close the connection
@@ -46,6 +48,14 @@ func (w *ResponseWriter) Header() *Header { return &w.header }
 // went chunked (its length was not known when the head went out);
 // otherwise they are dropped. Framing fields are never sent in it.
 func (w *ResponseWriter) Trailer() *Header { return &w.trailer }
+
+// OnHead has f called with the response header once, as the head is about
+// to be sent, after the handler set its fields: a router's rules that set
+// or remove fields whatever the handler wrote. f must not touch framing
+// fields (Content-Length, Transfer-Encoding, Connection). One at a time: a
+// later call replaces an earlier one; each exchange starts with none. f is
+// typically a method value made once, so that setting it allocates nothing.
+func (w *ResponseWriter) OnHead(f func(h *Header)) { w.onHead = f }
 
 // SetClose asks for the connection to close after this response (on
 // HTTP/1.1; HTTP/2 connections carry other streams and are kept).
@@ -82,6 +92,9 @@ func (w *ResponseWriter) Upgrade() (io.ReadWriteCloser, error) {
 		return nil, ErrUpgrade
 	}
 	w.status, w.committed, w.discard = 101, true, true
+	if w.onHead != nil {
+		w.onHead(&w.header)
+	}
 	w.head = Head{Status: 101, Reason: w.reason, Header: &w.header, Length: -1, Bodiless: true}
 	rw, err := w.s.Upgrade(&w.head)
 	if err != nil {
@@ -294,6 +307,9 @@ func (w *ResponseWriter) nextHead(end bool) *Head {
 		return nil
 	}
 	w.committed = true
+	if w.onHead != nil {
+		w.onHead(&w.header)
+	}
 	length := w.declared
 	switch {
 	case !BodyAllowed(w.status):

@@ -1,0 +1,309 @@
+package config
+
+import (
+	"errors"
+	"io/fs"
+	"net"
+	"net/netip"
+	"os"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// Validate checks a completed config and returns every problem at once,
+// as a List, or nil. Parse and Load call it; a config built in code (the
+// nave serve and nave wsgi shorthands) calls it too.
+func (c *Config) Validate() error {
+	e := &errs{}
+	c.validate(e)
+	return e.err()
+}
+
+func (c *Config) validate(e *errs) {
+	for _, name := range sortedNames(c.Listeners) {
+		c.checkListener(e, "listeners."+name, name, c.Listeners[name])
+	}
+	c.checkAddresses(e)
+	if len(c.Sites) == 0 {
+		e.add("sites", "no sites: nothing to serve (add a [sites.NAME] with routes)")
+	}
+	for _, name := range sortedNames(c.Sites) {
+		c.checkSite(e, "sites."+name, c.Sites[name])
+	}
+	c.checkHosts(e)
+	for _, name := range sortedNames(c.Apps) {
+		checkApp(e, "apps."+name, c.Apps[name])
+	}
+	for _, name := range sortedNames(c.Upstreams) {
+		checkUpstream(e, "upstreams."+name, c.Upstreams[name])
+	}
+	c.checkServer(e)
+}
+
+func (c *Config) checkListener(e *errs, path, name string, l *Listener) {
+	if l == nil {
+		return
+	}
+	checkAddress(e, path+".address", l.Address)
+	if len(l.Protocols) == 0 {
+		e.add(path+".protocols", "names no protocol: give h1, and h2 or h2c if wanted")
+	}
+	for i, p := range l.Protocols {
+		switch {
+		case p != "h1" && p != "h2" && p != "h2c":
+			e.add(index(path+".protocols", i), "%q is not h1, h2 or h2c", p)
+		case slices.Index(l.Protocols, p) != i:
+			e.add(index(path+".protocols", i), "%q is named twice", p)
+		}
+	}
+	if len(l.Protocols) > 0 && !slices.Contains(l.Protocols, "h1") {
+		e.add(path+".protocols", "must include h1: nave has no HTTP/2-only listener")
+	}
+	for i, p := range l.TrustedProxies {
+		if _, err := netip.ParsePrefix(p); err != nil {
+			if _, err := netip.ParseAddr(p); err != nil {
+				e.add(index(path+".trusted_proxies", i), "%q is not an address or a CIDR prefix (as 10.0.0.0/8)", p)
+			}
+		}
+	}
+	if l.TLS != nil {
+		c.checkTLS(e, path+".tls", name, l)
+	}
+	if l.RedirectHTTPS != "" {
+		target, ok := c.Listeners[l.RedirectHTTPS]
+		switch {
+		case !ok:
+			e.add(path+".redirect_https", "no listener %q%s", l.RedirectHTTPS, suggestName(l.RedirectHTTPS, c.Listeners))
+		case target.TLS == nil:
+			e.add(path+".redirect_https", "listener %q has no tls to redirect to", l.RedirectHTTPS)
+		case l.TLS != nil:
+			e.add(path+".redirect_https", "a listener with tls redirects to nothing: only a cleartext listener can redirect to https")
+		}
+	}
+}
+
+func (c *Config) checkTLS(e *errs, path, name string, l *Listener) {
+	t := l.TLS
+	sources := 0
+	for _, on := range []bool{len(t.Certificates) > 0, t.SelfSigned, t.ACME != nil} {
+		if on {
+			sources++
+		}
+	}
+	switch {
+	case sources == 0:
+		e.add(path, "no certificates: give certificates, self_signed = true, or acme with names")
+	case sources > 1:
+		e.add(path, "certificates, self_signed and acme exclude each other")
+	}
+	for i, cf := range t.Certificates {
+		p := index(path+".certificates", i)
+		checkFile(e, p+".cert", cf.Cert)
+		checkFile(e, p+".key", cf.Key)
+	}
+	if t.TicketKeys != "" {
+		checkFile(e, path+".ticket_keys", t.TicketKeys)
+	}
+	for i, n := range t.Names {
+		if n == "" || strings.ContainsAny(n, "/: \t*") && net.ParseIP(n) == nil {
+			e.add(index(path+".names", i), "%q is not a host name", n)
+		}
+	}
+	if t.HandshakeTimeout <= 0 {
+		e.add(path+".handshake_timeout", "must be positive")
+	}
+	if t.HSTS < 0 {
+		e.add(path+".hsts", "must not be negative (0, the default, sends none)")
+	}
+	if t.ACME == nil {
+		return
+	}
+	a := t.ACME
+	if len(t.Names) == 0 {
+		e.add(path+".names", "acme needs the names to get certificates for")
+	}
+	if a.CARoot != "" {
+		checkFile(e, path+".acme.ca_root", a.CARoot)
+	}
+	for i, ch := range a.Challenges {
+		p := index(path+".acme.challenges", i)
+		switch {
+		case ch != "http-01" && ch != "tls-alpn-01":
+			e.add(p, "%q is not http-01 or tls-alpn-01", ch)
+		case ch == "http-01" && !c.redirectsTo(name):
+			e.add(p, "http-01 needs a cleartext listener with redirect_https = %q: the CA asks on port 80", name)
+		}
+	}
+}
+
+// redirectsTo reports whether a listener redirects to the named one.
+func (c *Config) redirectsTo(name string) bool {
+	for _, l := range c.Listeners {
+		if l != nil && l.RedirectHTTPS == name {
+			return true
+		}
+	}
+	return false
+}
+
+// checkAddresses finds two listeners on one address.
+func (c *Config) checkAddresses(e *errs) {
+	seen := map[string]string{}
+	for _, name := range sortedNames(c.Listeners) {
+		l := c.Listeners[name]
+		if l == nil || strings.HasSuffix(l.Address, ":0") {
+			continue
+		}
+		if other, ok := seen[l.Address]; ok {
+			e.add("listeners."+name+".address", "%s is also listeners.%s's address", l.Address, other)
+			continue
+		}
+		seen[l.Address] = name
+	}
+}
+
+func checkAddress(e *errs, path, addr string) {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		e.add(path, "%q is not HOST:PORT (as 127.0.0.1:8000 or 0.0.0.0:443)", addr)
+		return
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		e.add(path, "port %q is not a number from 0 to 65535", port)
+	}
+	_ = host // a name is looked up when the listener opens
+}
+
+// checkFile checks that a file can be read.
+func checkFile(e *errs, path, file string) {
+	if file == "" {
+		e.add(path, "is empty: name a file")
+		return
+	}
+	f, err := os.Open(file)
+	if err != nil {
+		e.add(path, "%s", fileProblem(err))
+		return
+	}
+	f.Close()
+}
+
+// checkFolder checks that a folder exists.
+func checkFolder(e *errs, path, dir string) {
+	info, err := os.Stat(dir)
+	switch {
+	case err != nil:
+		e.add(path, "%s", strings.Replace(fileProblem(err), "file", "folder", 1))
+	case !info.IsDir():
+		e.add(path, "%s is not a folder", dir)
+	}
+}
+
+// fileProblem says what is wrong with a path, shortly.
+func fileProblem(err error) string {
+	var pe *fs.PathError
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return "file does not exist"
+	case errors.Is(err, fs.ErrPermission):
+		return "file cannot be read (permission denied)"
+	case errors.As(err, &pe):
+		return pe.Err.Error()
+	}
+	return err.Error()
+}
+
+func checkUpstream(e *errs, path string, u *Upstream) {
+	if u == nil {
+		return
+	}
+	if len(u.Servers) == 0 {
+		e.add(path+".servers", "names no server")
+	}
+	for i, s := range u.Servers {
+		checkAddress(e, index(path+".servers", i), s)
+	}
+	switch u.Balance {
+	case "round_robin", "least_conn", "random2", "hash":
+	default:
+		e.add(path+".balance", "%q is not round_robin, least_conn, random2 or hash", u.Balance)
+	}
+}
+
+func (c *Config) checkServer(e *errs) {
+	l := c.Limits
+	for _, s := range []struct {
+		key string
+		n   Size
+	}{{"max_request_line", l.MaxRequestLine}, {"max_header_bytes", l.MaxHeaderBytes}} {
+		if s.n < 0 || s.n > 1<<30 {
+			e.add("limits."+s.key, "must be from 1 to 1g")
+		}
+	}
+	if l.MaxBody < 0 {
+		e.add("limits.max_body", "cannot be off")
+	}
+	if l.MaxHeaders <= 0 {
+		e.add("limits.max_headers", "must be positive")
+	}
+	t := c.Timeouts
+	for _, d := range []struct {
+		key string
+		v   Duration
+	}{{"head", t.Head}, {"body", t.Body}, {"write", t.Write}, {"idle", t.Idle}, {"drain", t.Drain}} {
+		if d.v <= 0 {
+			e.add("timeouts."+d.key, "must be positive")
+		}
+	}
+	h := c.HTTP2
+	for _, v := range []struct {
+		key      string
+		n        int64
+		min, max int64
+	}{
+		{"max_streams", h.MaxStreams, 1, 1 << 20},
+		{"max_header_list", int64(h.MaxHeaderList), 1 << 10, 16 << 20},
+		{"max_frame", int64(h.MaxFrame), 16 << 10, 1<<24 - 1},
+		{"stream_window", int64(h.StreamWindow), 65535, 1<<31 - 1},
+		{"conn_window", int64(h.ConnWindow), 65535, 1<<31 - 1},
+		{"flood_rate", h.FloodRate, 1, 1 << 30},
+	} {
+		if v.n < v.min || v.n > v.max {
+			e.add("http2."+v.key, "must be from %s to %s", FormatSize(v.min), FormatSize(v.max))
+		}
+	}
+	if h.SettingsTimeout <= 0 {
+		e.add("http2.settings_timeout", "must be positive")
+	}
+	if f := c.Log.Format; f != "combined" && f != "json" {
+		e.add("log.format", "%q is not combined or json", f)
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		e.add("log.level", "%q is not debug, info, warn or error", c.Log.Level)
+	}
+}
+
+// sortedNames lists a map's keys in order, so that errors come in a
+// stable order.
+func sortedNames[T any](m map[string]T) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// suggestName is " (did you mean \"x\"?)" for the name in m nearest to
+// name, or "".
+func suggestName[T any](name string, m map[string]T) string {
+	known := make(map[string][]int, len(m))
+	for k := range m {
+		known[k] = nil
+	}
+	return suggest(name, known)
+}
