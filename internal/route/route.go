@@ -1,7 +1,10 @@
-// Package route sends each request to the handler mounted at the longest
-// path prefix that holds it, and records the mount in the request
-// (web.Request.Prefix and PathInfo), so that every handler sees one idea
-// of where it is mounted.
+// Package route sends each request to its handler, and records where the
+// handler is mounted in the request (web.Request.Prefix and PathInfo), so
+// that every handler sees one idea of where it is mounted. A Table picks
+// the mount at the longest path prefix that holds the request (nave wsgi's
+// --static and --mount); a config's sites are a Hosts (host names to
+// sites) over Lists (rules tried in order, matching on a path prefix or
+// glob, the method, the host, header fields and query arguments).
 //
 // Prefixes match whole segments of the percent-decoded path, as nginx's
 // locations do: "/static" holds "/static" and "/static/app.css" (and
