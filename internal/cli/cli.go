@@ -20,6 +20,9 @@ Usage:
   nave serve [flags] [DIR]   serve DIR (without DIR, a built-in demo site)
   nave wsgi [flags] MODULE:CALLABLE
                              run a Python WSGI app (Flask, Django, Pyramid...)
+  nave run [--config FILE]   serve what a config file describes (default nave.toml):
+                             sites, routes, folders, apps, redirects
+  nave validate FILE         check a config file, as nginx -t
   nave version               print the version
   nave help [COMMAND]        show help for nave or a command
 
@@ -40,6 +43,10 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = serve(ctx, rest, stdout, stderr)
 	case "wsgi":
 		err = runWSGI(ctx, rest, stdout, stderr)
+	case "run":
+		err = runConfig(ctx, rest, stdout, stderr)
+	case "validate":
+		err = validate(rest, stdout, stderr)
 	case "version", "--version":
 		err = version(rest, stdout)
 	case "help", "-h", "-help", "--help":
@@ -64,6 +71,10 @@ func help(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprint(stdout, serveUsage)
 	case "wsgi":
 		fmt.Fprint(stdout, wsgiUsage+serverFlagsUsage)
+	case "run":
+		fmt.Fprint(stdout, runUsage)
+	case "validate":
+		fmt.Fprint(stdout, validateUsage)
 	case "version":
 		fmt.Fprint(stdout, versionUsage)
 	default:

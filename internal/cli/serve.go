@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -183,43 +184,67 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 // down gracefully. The --redirect-http listener has a server of its own,
 // with the same limits and timeouts.
 func run(ctx context.Context, cfg server.Config, ls *listeners, drain time.Duration, stderr io.Writer) error {
-	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	srvs := []*server.Server{server.New(cfg)}
-	served := make(chan error, 2)
+	all := []serving{{srv: server.New(cfg), ln: ls.main}}
 	if ls.tls != nil {
-		go func() { served <- srvs[0].ServeTLS(ls.main, ls.tls.config) }()
-	} else {
-		go func() { served <- srvs[0].Serve(ls.main) }()
+		all[0].tls = ls.tls.config
 	}
 	if ls.redirect != nil {
 		rcfg := cfg
 		rcfg.Handler = &redirectHandler{port: httpsPort(ls.main), acme: ls.tls.acme} // check: a redirect needs HTTPS
-		srvs = append(srvs, server.New(rcfg))
-		go func() { served <- srvs[1].Serve(ls.redirect) }()
+		all = append(all, serving{srv: server.New(rcfg), ln: ls.redirect})
 	}
+	return serveAll(ctx, all, drain, stderr)
+}
+
+// serving is a server and the listener it serves, over TLS when tls is
+// set.
+type serving struct {
+	srv *server.Server
+	ln  net.Listener
+	tls *tls.Config
+}
+
+// serveAll serves each listener until ctx ends or a signal arrives, then
+// shuts every server down gracefully, waiting up to drain for requests in
+// flight. A server that stops on its own stops them all.
+func serveAll(ctx context.Context, all []serving, drain time.Duration, stderr io.Writer) error {
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	served := make(chan error, len(all))
+	for _, s := range all {
+		if s.tls != nil {
+			go func() { served <- s.srv.ServeTLS(s.ln, s.tls) }()
+		} else {
+			go func() { served <- s.srv.Serve(s.ln) }()
+		}
+	}
+	var failed error
 	select {
 	case err := <-served:
-		return fmt.Errorf("serving stopped: %w", err)
+		failed = fmt.Errorf("serving stopped: %w", err)
 	case <-ctx.Done():
 	}
 	stop() // from here a second signal ends the process at once
-	fmt.Fprintf(stderr, "nave: shutting down; waiting up to %v for requests in flight (signal again to stop now)\n", drain)
+	if failed == nil {
+		fmt.Fprintf(stderr, "nave: shutting down; waiting up to %v for requests in flight (signal again to stop now)\n", drain)
+	}
 	sctx, cancel := context.WithTimeout(context.Background(), drain)
 	defer cancel()
-	drained := make(chan error, len(srvs))
-	for _, srv := range srvs {
-		go func() { drained <- srv.Shutdown(sctx) }()
+	drained := make(chan error, len(all))
+	for _, s := range all {
+		go func() { drained <- s.srv.Shutdown(sctx) }()
 	}
 	late := false
-	for range srvs {
+	for i := range all {
 		late = <-drained != nil || late
-		<-served
+		if failed == nil || i > 0 {
+			<-served
+		}
 	}
-	if late {
+	if late && failed == nil {
 		fmt.Fprintf(stderr, "nave: drain timeout passed; closed the remaining connections\n")
 	}
-	return nil
+	return failed
 }
 
 // httpsPort is the port part of a redirect to ln: "" for 443.

@@ -62,7 +62,7 @@ func Parse(data []byte, f Format, dir string) (*Config, error) {
 	e := &errs{lines: lines}
 	c := &Config{}
 	decode(e, "", tree, reflect.ValueOf(c).Elem())
-	c.Dir = dir
+	c.Dir, c.lines = dir, lines
 	c.Complete()
 	c.validate(e)
 	if err := e.err(); err != nil {

@@ -16,6 +16,17 @@ type Config struct {
 	// Dir is the folder relative paths in the file are resolved against:
 	// the config file's own folder. It is not part of the file.
 	Dir string `json:"-"`
+
+	lines map[string]int // path → line in the TOML file, for At
+}
+
+// At is an error about the field at path, with its line in the file the
+// config came from (a listener that cannot listen, a feature nave cannot
+// run yet), formatted as Validate's.
+func (c *Config) At(path, format string, args ...any) *Error {
+	e := &errs{lines: c.lines}
+	e.add(path, format, args...)
+	return e.list[0]
 }
 
 // Listener is an address nave accepts connections on.

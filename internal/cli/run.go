@@ -1,0 +1,132 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"nave/internal/config"
+)
+
+// DefaultConfigFile is the file nave run reads without --config.
+const DefaultConfigFile = "nave.toml"
+
+const runUsage = `Usage: nave run [--config FILE]
+
+Serves what the config file describes: listeners, sites and their routes
+(folders, WSGI apps, redirects, fixed responses, header rules), apps.
+FILE is TOML, or JSON if its name ends in .json (default nave.toml in the
+current folder). Relative paths in it are taken from the file's folder.
+docs/config.md describes the file.
+
+A config with problems is refused, every problem listed, with exit code 2;
+'nave validate FILE' checks a file without serving it. SIGHUP reloads the
+certificates and the apps' code; SIGINT or SIGTERM stops accepting, lets
+requests in flight finish (up to timeouts.drain), then stops the apps.
+
+Flags:
+  --config FILE          the config file (default nave.toml)
+`
+
+const validateUsage = `Usage: nave validate FILE
+
+Checks a config file as nave run would, without serving it, as nginx -t:
+prints "FILE: ok", or every problem, one a line, as
+"FILE:LINE: FIELD.PATH: what is wrong". Exit code 0 when it is good, 2
+when it has problems, 1 when it cannot be read.
+`
+
+func runConfig(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("run")
+	file := fs.String("config", DefaultConfigFile, "")
+	pos, err := parseInterleaved(fs, args)
+	if errors.Is(err, flag.ErrHelp) {
+		fmt.Fprint(stdout, runUsage)
+		return nil
+	}
+	if err != nil {
+		return &usageError{err}
+	}
+	if len(pos) > 0 {
+		return usagef("takes no arguments (give the file with --config), got %q", pos[0])
+	}
+	c, err := loadConfig(*file, stderr)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	// SIGHUP must not kill nave (its default action) from here on, even
+	// while the workers start: it is caught now and acted on once they run.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	s, err := build(ctx, c, nil, stdout, stderr)
+	if err != nil {
+		return reportConfig(*file, err, stderr)
+	}
+	defer s.close()
+	if err := s.start(stderr); err != nil {
+		return err
+	}
+	s.announce(stdout)
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		for {
+			select {
+			case <-hup:
+				s.reload()
+			case <-done:
+				return
+			}
+		}
+	}()
+	return s.serve(ctx, stderr)
+}
+
+// loadConfig loads and validates file, and checks that nave run can do
+// all it asks; problems are printed, one a line.
+func loadConfig(file string, stderr io.Writer) (*config.Config, error) {
+	c, err := config.Load(file)
+	if err == nil {
+		if l := unsupported(c); len(l) > 0 {
+			err = l
+		}
+	}
+	if err != nil {
+		return nil, reportConfig(file, err, stderr)
+	}
+	return c, nil
+}
+
+// reportConfig prints a config's problems and returns errUsage (exit 2);
+// any other error is returned as it is (exit 1).
+func reportConfig(file string, err error, stderr io.Writer) error {
+	var l config.List
+	if !errors.As(err, &l) {
+		return err
+	}
+	fmt.Fprint(stderr, l.Format(file))
+	return errUsage
+}
+
+func validate(args []string, stdout, stderr io.Writer) error {
+	if len(args) == 1 && (args[0] == "-h" || args[0] == "-help" || args[0] == "--help") {
+		fmt.Fprint(stdout, validateUsage)
+		return nil
+	}
+	if len(args) != 1 {
+		return usagef("want one FILE, got %d arguments", len(args))
+	}
+	if _, err := loadConfig(args[0], stderr); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%s: ok\n", args[0])
+	return nil
+}
