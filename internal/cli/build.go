@@ -10,6 +10,7 @@ import (
 	"maps"
 	"net"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -98,6 +99,7 @@ func build(ctx context.Context, c *config.Config, demo fs.FS, stdout, stderr io.
 	}
 	s := &site{log: logger, pools: map[string]*wsgi.Pool{}, drain: c.Timeouts.Drain.D(), demo: demo}
 	if err := s.open(ctx, c, stdout); err != nil {
+		s.drain = 0 // nothing was started: stop at once
 		s.close()
 		return nil, err
 	}
@@ -250,18 +252,26 @@ func (s *site) handler(c *config.Config, l *listener, apps map[string]web.Handle
 		}
 		vhosts = append(vhosts, route.VHost{Hosts: st.Hosts, Handler: list})
 	}
-	hosts, err := route.NewHosts(vhosts)
-	if err != nil {
-		return nil, config.List{c.At("sites", "%v", err)}
+	var h web.Handler
+	if len(vhosts) == 1 && (len(vhosts[0].Hosts) == 0 || slices.Equal(vhosts[0].Hosts, []string{"*"})) {
+		h = vhosts[0].Handler // one site for every host: nothing to choose
+	} else {
+		hosts, err := route.NewHosts(vhosts)
+		if err != nil {
+			return nil, config.List{c.At("sites", "%v", err)}
+		}
+		h = hosts
 	}
 	if l.tls == nil {
-		return hosts, nil
+		return h, nil
 	}
-	return tlsFlagsOf(c, l.name).wrap(hosts), nil
+	return tlsFlagsOf(c, l.name).wrap(h), nil
 }
 
-// routes compiles a site's routes, each with its handler.
-func (s *site) routes(c *config.Config, name string, apps map[string]web.Handler) (*route.List, error) {
+// routes compiles a site's routes, each with its handler. A site of one
+// route that takes every request is that route's handler, so that nave
+// serve's requests go straight to the files, as they always did.
+func (s *site) routes(c *config.Config, name string, apps map[string]web.Handler) (web.Handler, error) {
 	st := c.Sites[name]
 	var rules []route.Rule
 	for i, r := range st.Routes {
@@ -274,6 +284,9 @@ func (s *site) routes(c *config.Config, name string, apps map[string]web.Handler
 			h = action.NewHeaders(h, set, remove)
 		}
 		rules = append(rules, route.Rule{Match: matchOf(&r.Match), Handler: h})
+	}
+	if len(rules) == 1 && reflect.ValueOf(rules[0].Match).IsZero() {
+		return rules[0].Handler, nil
 	}
 	list, err := route.NewList(rules)
 	if err != nil {
@@ -386,18 +399,19 @@ func serverConfig(c *config.Config, cl *config.Listener, h web.Handler, log *slo
 	return sc
 }
 
-// start starts every app's workers, all before any listener serves.
-func (s *site) start(stderr io.Writer) error {
+// start starts every app's workers, all before any listener serves. On a
+// failure it prints the worker's output and returns the app's name.
+func (s *site) start(stderr io.Writer) (string, error) {
 	for _, name := range slices.Sorted(maps.Keys(s.pools)) {
 		if err := s.pools[name].Start(); err != nil {
 			var se *wsgi.StartError
 			if errors.As(err, &se) && se.Output != "" {
 				fmt.Fprintln(stderr, strings.TrimRight(se.Output, "\n"))
 			}
-			return fmt.Errorf("app %s: %w", name, err)
+			return name, err
 		}
 	}
-	return nil
+	return "", nil
 }
 
 // serve serves every listener until ctx ends or a signal, then drains
@@ -443,6 +457,21 @@ func (s *site) close() {
 	if s.alog != nil {
 		s.alog.Close()
 	}
+}
+
+// shorthandListeners are a shorthand config's listeners as nave serve
+// and nave wsgi print and reload them.
+func (s *site) shorthandListeners() *listeners {
+	ls := &listeners{}
+	for _, l := range s.listeners {
+		switch l.name {
+		case mainName:
+			ls.main, ls.tls = l.ln, l.tls
+		case redirectName:
+			ls.redirect = l.ln
+		}
+	}
+	return ls
 }
 
 // urls says where each listener serves, one line each.

@@ -71,8 +71,8 @@ func runConfig(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return reportConfig(*file, err, stderr)
 	}
 	defer s.close()
-	if err := s.start(stderr); err != nil {
-		return err
+	if app, err := s.start(stderr); err != nil {
+		return fmt.Errorf("app %s: %w", app, err)
 	}
 	s.announce(stdout)
 	done := make(chan struct{})

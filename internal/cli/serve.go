@@ -131,69 +131,30 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	logger, err := newLogger(o.server.logLevel, stderr)
-	if err != nil {
-		return err
-	}
 	what, err := checkDir(o.dir)
 	if err != nil {
 		return err
 	}
-	scfg := o.static
-	scfg.Logger = logger
-	if o.dir == "" {
-		scfg.FS = demo.FS()
-	} else {
-		scfg.Dir = o.dir
-	}
-	handler, err := static.New(scfg)
-	if err != nil {
-		return &usageError{err}
-	}
-	defer handler.Close()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	alog, ls, err := o.server.open(ctx, logger, stdout)
+	s, err := build(ctx, o.config(), demo.FS(), stdout, stderr)
 	if err != nil {
-		return err
+		return shorthandError(err)
 	}
-	defer alog.Close()
-	defer ls.close()
+	defer s.close()
+	ls := s.shorthandListeners()
 	if ls.tls != nil {
 		// SIGHUP reloads the certificates; in the clear there is nothing
 		// to reload and it keeps its default action.
 		hup := make(chan os.Signal, 1)
 		signal.Notify(hup, syscall.SIGHUP)
 		defer signal.Stop(hup)
-		defer reloadOnHangup(hup, logger, ls, nil)()
-	}
-	cfg := o.server.timeouts
-	cfg.Handler = o.server.tls.wrap(handler)
-	cfg.Limits = o.server.limits()
-	cfg.Logger = logger
-	if alog != nil {
-		cfg.AccessLog = alog.Log
+		defer reloadOnHangup(hup, s.log, ls, nil)()
 	}
 	addr := ls.main.Addr().(*net.TCPAddr)
 	fmt.Fprintf(stdout, "Serving %s on %s port %d (%s) ...\n", what, addr.IP, addr.Port, ls.url())
 	ls.announceRedirect(stdout)
-	return run(ctx, cfg, ls, o.server.drainTimeout, stderr)
-}
-
-// run serves cfg on ls until ctx ends or a signal arrives, then shuts
-// down gracefully. The --redirect-http listener has a server of its own,
-// with the same limits and timeouts.
-func run(ctx context.Context, cfg server.Config, ls *listeners, drain time.Duration, stderr io.Writer) error {
-	all := []serving{{srv: server.New(cfg), ln: ls.main}}
-	if ls.tls != nil {
-		all[0].tls = ls.tls.config
-	}
-	if ls.redirect != nil {
-		rcfg := cfg
-		rcfg.Handler = &redirectHandler{port: httpsPort(ls.main), acme: ls.tls.acme} // check: a redirect needs HTTPS
-		all = append(all, serving{srv: server.New(rcfg), ln: ls.redirect})
-	}
-	return serveAll(ctx, all, drain, stderr)
+	return s.serve(ctx, stderr)
 }
 
 // serving is a server and the listener it serves, over TLS when tls is

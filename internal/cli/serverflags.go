@@ -5,11 +5,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"time"
 
-	"nave/internal/accesslog"
 	"nave/internal/http1"
 	"nave/internal/server"
 )
@@ -123,39 +121,6 @@ func (l *listeners) announceRedirect(w io.Writer) {
 	if l.redirect != nil {
 		fmt.Fprintf(w, "Redirecting http://%s/ to https\n", l.redirect.Addr())
 	}
-}
-
-// open opens the access log, the TLS certificates and then the listeners
-// the flags name. On an error nothing is left open, and the error is a
-// usage error (exit 2). Certificates are kept fresh until ctx ends.
-func (f *serverFlags) open(ctx context.Context, logger *slog.Logger, stdout io.Writer) (*accesslog.Logger, *listeners, error) {
-	format, err := accesslog.ParseFormat(f.logFormat)
-	if err != nil {
-		return nil, nil, &usageError{err}
-	}
-	alog, err := accesslog.Open(f.accessLog, format, logger)
-	if err != nil {
-		return nil, nil, &usageError{err}
-	}
-	ls := &listeners{}
-	if f.tls.enabled() {
-		if ls.tls, err = f.tls.setup(ctx, logger, stdout); err != nil {
-			alog.Close()
-			return nil, nil, err
-		}
-	}
-	if ls.main, err = listen(f.listen); err != nil {
-		alog.Close()
-		return nil, nil, err
-	}
-	if f.tls.redirectHTTP != "" {
-		if ls.redirect, err = listen(f.tls.redirectHTTP); err != nil {
-			ls.main.Close()
-			alog.Close()
-			return nil, nil, err
-		}
-	}
-	return alog, ls, nil
 }
 
 // listen opens a TCP listener, with a usage error naming the address.

@@ -17,8 +17,6 @@ import (
 	"syscall"
 	"time"
 
-	"nave/internal/route"
-	"nave/internal/static"
 	"nave/internal/wsgi"
 )
 
@@ -178,60 +176,37 @@ func runWSGI(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			return usagef("--chdir %s: not a folder", o.pool.Dir)
 		}
 	}
-	logger, err := newLogger(o.server.logLevel, stderr)
-	if err != nil {
-		return err
+	for _, st := range o.statics {
+		if info, err := os.Stat(st.dir); err != nil || !info.IsDir() {
+			return usagef("--static %s: not a folder", st.dir)
+		}
+		if st.prefix == strings.TrimRight(o.mount, "/") {
+			return usagef("--mount %s and --static: %q is mounted twice", o.mount, o.mount)
+		}
 	}
-	routes, err := staticRoutes(o.statics, logger)
-	if err != nil {
-		return err
-	}
-	defer routes.close()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	alog, ls, err := o.server.open(ctx, logger, stdout)
-	if err != nil {
-		return err
-	}
-	defer alog.Close()
-	defer ls.close()
 	// SIGHUP must not kill nave (its default action) from here on, even
 	// while the workers start: it is caught now and acted on once they run.
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
-	o.pool.Logger = logger
-	pool := wsgi.New(o.pool)
-	app := wsgi.NewHandler(pool, wsgi.HandlerConfig{Logger: logger})
-	table, err := route.New(append(routes.mounts, route.Mount{Prefix: o.mount, Handler: app}))
+	s, err := build(ctx, o.config(), nil, stdout, stderr)
 	if err != nil {
-		return usagef("--mount %s and --static: %v", o.mount, err)
+		return shorthandError(err)
 	}
-	if err := pool.Start(); err != nil {
-		var se *wsgi.StartError
-		if errors.As(err, &se) && se.Output != "" {
-			fmt.Fprintln(stderr, strings.TrimRight(se.Output, "\n"))
-		}
+	defer s.close()
+	if _, err := s.start(stderr); err != nil {
 		return err
 	}
-	cfg := o.server.timeouts
-	cfg.Handler = o.server.tls.wrap(table)
-	cfg.Limits = o.server.limits()
-	cfg.Logger = logger
-	if alog != nil {
-		cfg.AccessLog = alog.Log
-	}
+	ls, pool := s.shorthandListeners(), s.pools[appName]
 	addr := ls.main.Addr().(*net.TCPAddr)
 	fmt.Fprintf(stdout, "Serving WSGI app %s (%d workers, Python %s at %s) on %s port %d (%s) ...\n",
 		o.pool.App, pool.Workers(), pool.Python(), o.pool.Python, addr.IP, addr.Port, ls.url())
 	ls.announceRedirect(stdout)
-	stopReload := reloadOnHangup(hup, logger, ls, pool)
+	stopReload := reloadOnHangup(hup, s.log, ls, pool)
 	defer stopReload()
-	err = run(ctx, cfg, ls, o.server.drainTimeout, stderr)
-	sctx, cancel := context.WithTimeout(context.Background(), o.server.drainTimeout)
-	defer cancel()
-	pool.Stop(sctx)
-	return err
+	return s.serve(ctx, stderr)
 }
 
 // reloadOnHangup reloads the TLS certificates and the app's code (when
@@ -270,44 +245,4 @@ func reloadPool(pool *wsgi.Pool, log *slog.Logger) {
 		return
 	}
 	log.Info("reloaded: new workers serve")
-}
-
-// staticMounts are the handlers of the --static flags, and their mounts.
-type staticMounts struct {
-	handlers []*static.Handler
-	mounts   []route.Mount
-}
-
-// staticRoutes makes a static-files handler per --static. The caller
-// closes them.
-func staticRoutes(flags []staticRoute, log *slog.Logger) (*staticMounts, error) {
-	sm := &staticMounts{}
-	for _, s := range flags {
-		h, err := staticHandler(s.dir, log)
-		if err != nil {
-			sm.close()
-			return nil, err
-		}
-		sm.handlers = append(sm.handlers, h)
-		sm.mounts = append(sm.mounts, route.Mount{Prefix: s.prefix, Handler: h})
-	}
-	return sm, nil
-}
-
-func (sm *staticMounts) close() {
-	for _, h := range sm.handlers {
-		h.Close()
-	}
-}
-
-// staticHandler is the one place nave wsgi builds internal/static's handler.
-func staticHandler(dir string, log *slog.Logger) (*static.Handler, error) {
-	if info, err := os.Stat(dir); err != nil || !info.IsDir() {
-		return nil, usagef("--static %s: not a folder", dir)
-	}
-	h, err := static.New(static.Config{Dir: dir, Logger: log})
-	if err != nil {
-		return nil, usagef("--static %s: %v", dir, err)
-	}
-	return h, nil
 }
