@@ -1,8 +1,6 @@
 package cli
 
 import (
-	"bufio"
-	"io"
 	"nave/internal/wiretest"
 	"os"
 	"os/exec"
@@ -46,28 +44,13 @@ func startBinary(t *testing.T, bin, dir string) (*exec.Cmd, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd.Stderr = &syncBuffer{}
+	stderr := &syncBuffer{}
+	cmd.Stderr = stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { cmd.Process.Kill() })
-	lines := make(chan string, 1)
-	go func() {
-		line, _ := bufio.NewReader(stdout).ReadString('\n')
-		lines <- line
-		io.Copy(io.Discard, stdout)
-	}()
-	select {
-	case line := <-lines:
-		m := servingLine.FindStringSubmatch(line)
-		if m == nil {
-			t.Fatalf("first line %q", line)
-		}
-		return cmd, m[1]
-	case <-time.After(10 * time.Second):
-		t.Fatal("nave printed no serving line")
-	}
-	return nil, ""
+	return cmd, servingAddr(t, stdout, stderr, servingLine)
 }
 
 // TestBinarySecondSignal: a second signal ends nave at once, even with a

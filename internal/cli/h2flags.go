@@ -2,8 +2,10 @@ package cli
 
 import (
 	"flag"
+	"strings"
 	"time"
 
+	"nave/internal/config"
 	"nave/internal/http2"
 	"nave/internal/server"
 )
@@ -40,20 +42,11 @@ func (f *h2Flags) register(fs *flag.FlagSet) {
 
 // check validates the values and applies them to cfg.
 func (f *h2Flags) check(cfg *server.Config) error {
-	for _, v := range []struct {
-		name     string
-		n        int64
-		min, max int64
-	}{
-		{"h2-max-streams", f.streams, 1, 1 << 20},
-		{"h2-max-header-list", f.headerList, 1 << 10, 16 << 20},
-		{"h2-max-frame", f.frame, 16 << 10, 1<<24 - 1},
-		{"h2-stream-window", f.streamWindow, 65535, 1<<31 - 1},
-		{"h2-conn-window", f.connWindow, 65535, 1<<31 - 1},
-		{"h2-flood-rate", f.floodRate, 1, 1 << 30},
-	} {
-		if v.n < v.min || v.n > v.max {
-			return usagef("--%s must be from %s to %s, got %s", v.name, formatSize(v.min), formatSize(v.max), formatSize(v.n))
+	h := config.HTTP2{MaxStreams: f.streams, MaxHeaderList: config.Size(f.headerList), MaxFrame: config.Size(f.frame),
+		StreamWindow: config.Size(f.streamWindow), ConnWindow: config.Size(f.connWindow), FloodRate: f.floodRate}
+	for _, b := range h.Bounds() {
+		if b.N < b.Min || b.N > b.Max {
+			return usagef("--h2-%s must be from %s to %s, got %s", strings.ReplaceAll(b.Key, "_", "-"), formatSize(b.Min), formatSize(b.Max), formatSize(b.N))
 		}
 	}
 	if f.settingsTimeout <= 0 {

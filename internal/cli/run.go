@@ -6,9 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
-	"os/signal"
-	"syscall"
 
 	"nave/internal/config"
 )
@@ -63,9 +60,8 @@ func runConfig(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	defer cancel()
 	// SIGHUP must not kill nave (its default action) from here on, even
 	// while the workers start: it is caught now and acted on once they run.
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
+	hup, stopHup := catchHangup()
+	defer stopHup()
 	s, err := build(ctx, c, nil, stdout, stderr)
 	if err != nil {
 		return reportConfig(*file, err, stderr)
@@ -75,18 +71,7 @@ func runConfig(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return fmt.Errorf("app %s: %w", app, err)
 	}
 	s.announce(stdout)
-	done := make(chan struct{})
-	defer close(done)
-	go func() {
-		for {
-			select {
-			case <-hup:
-				s.reload()
-			case <-done:
-				return
-			}
-		}
-	}()
+	defer onHangup(hup, s.reload)()
 	return s.serve(ctx, stderr)
 }
 

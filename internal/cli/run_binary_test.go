@@ -15,7 +15,7 @@ import (
 
 var listeningLine = regexp.MustCompile(`^Listening as main on .* \(http://(127\.0\.0\.1:\d+)/\)`)
 
-// runConfigFile writes config into dir as nave.toml and starts nave run
+// startRun writes config into dir as nave.toml and starts nave run
 // on it, returning the address it listens on.
 func startRun(t *testing.T, dir, config string) string {
 	t.Helper()
@@ -26,6 +26,13 @@ func startRun(t *testing.T, dir, config string) string {
 	}
 	cmd := exec.Command(buildNave(t), "run", "--config", file)
 	stdout, stderr := startCommand(t, cmd)
+	return servingAddr(t, stdout, stderr, listeningLine)
+}
+
+// servingAddr waits for the first line of a command's output and returns
+// the address re finds in it.
+func servingAddr(t *testing.T, stdout io.Reader, stderr *syncBuffer, re *regexp.Regexp) string {
+	t.Helper()
 	lines := make(chan string, 1)
 	go func() {
 		line, _ := bufio.NewReader(stdout).ReadString('\n')
@@ -34,13 +41,13 @@ func startRun(t *testing.T, dir, config string) string {
 	}()
 	select {
 	case line := <-lines:
-		m := listeningLine.FindStringSubmatch(line)
+		m := re.FindStringSubmatch(line)
 		if m == nil {
 			t.Fatalf("first line %q; stderr %q", line, stderr.String())
 		}
 		return m[1]
 	case <-time.After(30 * time.Second):
-		t.Fatalf("nave run printed no listening line; stderr %q", stderr.String())
+		t.Fatalf("nave printed no serving line; stderr %q", stderr.String())
 	}
 	return ""
 }

@@ -146,10 +146,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if ls.tls != nil {
 		// SIGHUP reloads the certificates; in the clear there is nothing
 		// to reload and it keeps its default action.
-		hup := make(chan os.Signal, 1)
-		signal.Notify(hup, syscall.SIGHUP)
-		defer signal.Stop(hup)
-		defer reloadOnHangup(hup, s.log, ls, nil)()
+		hup, stopHup := catchHangup()
+		defer stopHup()
+		defer onHangup(hup, s.reload)()
 	}
 	addr := ls.main.Addr().(*net.TCPAddr)
 	fmt.Fprintf(stdout, "Serving %s on %s port %d (%s) ...\n", what, addr.IP, addr.Port, ls.url())

@@ -188,9 +188,8 @@ func runWSGI(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	defer cancel()
 	// SIGHUP must not kill nave (its default action) from here on, even
 	// while the workers start: it is caught now and acted on once they run.
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
+	hup, stopHup := catchHangup()
+	defer stopHup()
 	s, err := build(ctx, o.config(), nil, stdout, stderr)
 	if err != nil {
 		return shorthandError(err)
@@ -204,27 +203,27 @@ func runWSGI(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fmt.Fprintf(stdout, "Serving WSGI app %s (%d workers, Python %s at %s) on %s port %d (%s) ...\n",
 		o.pool.App, pool.Workers(), pool.Python(), o.pool.Python, addr.IP, addr.Port, ls.url())
 	ls.announceRedirect(stdout)
-	stopReload := reloadOnHangup(hup, s.log, ls, pool)
-	defer stopReload()
+	defer onHangup(hup, s.reload)()
 	return s.serve(ctx, stderr)
 }
 
-// reloadOnHangup reloads the TLS certificates and the app's code (when
-// pool is not nil) on each signal from hup until the returned function is
-// called. A failed reload keeps what runs.
-func reloadOnHangup(hup <-chan os.Signal, log *slog.Logger, ls *listeners, pool *wsgi.Pool) (stop func()) {
+// catchHangup catches SIGHUP from now on, so that it no longer ends nave
+// (its default action), until stop.
+func catchHangup() (hup chan os.Signal, stop func()) {
+	hup = make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	return hup, func() { signal.Stop(hup) }
+}
+
+// onHangup calls reload on each signal from hup until the returned
+// function is called.
+func onHangup(hup <-chan os.Signal, reload func()) (stop func()) {
 	done := make(chan struct{})
 	go func() {
 		for {
 			select {
 			case <-hup:
-				if ls.tls != nil {
-					log.Info("SIGHUP: reloading the certificates")
-					ls.tls.store.Reload() // logs what it refuses
-				}
-				if pool != nil {
-					reloadPool(pool, log)
-				}
+				reload()
 			case <-done:
 				return
 			}

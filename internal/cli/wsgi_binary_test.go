@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"bufio"
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
@@ -30,23 +29,7 @@ func startWSGIBinary(t *testing.T, args ...string) (*exec.Cmd, string, *syncBuff
 	args = append([]string{"wsgi", "--listen", "127.0.0.1:0", "--python", testPython, "--access-log", "off"}, args...)
 	cmd := exec.Command(bin, args...)
 	stdout, stderr := startCommand(t, cmd)
-	lines := make(chan string, 1)
-	go func() {
-		line, _ := bufio.NewReader(stdout).ReadString('\n')
-		lines <- line
-		io.Copy(io.Discard, stdout)
-	}()
-	select {
-	case line := <-lines:
-		m := wsgiServingLine.FindStringSubmatch(line)
-		if m == nil {
-			t.Fatalf("first line %q; stderr %q", line, stderr.String())
-		}
-		return cmd, m[1], stderr
-	case <-time.After(30 * time.Second):
-		t.Fatalf("nave printed no serving line; stderr %q", stderr.String())
-	}
-	return nil, "", nil
+	return cmd, servingAddr(t, stdout, stderr, wsgiServingLine), stderr
 }
 
 // procKiB reads a "Name: N kB" line of /proc/PID/status.

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"math"
 	"reflect"
-	"sort"
 	"strconv"
 	"strings"
 )
@@ -87,7 +86,7 @@ func decodeStruct(e *errs, path string, src any, dst reflect.Value) {
 		return
 	}
 	fields := fieldsOf(dst.Type())
-	for _, k := range sortedKeys(m) {
+	for _, k := range sortedNames(m) {
 		f, ok := fields[k]
 		if !ok {
 			e.add(join(path, k), "unknown key%s", suggest(k, fields))
@@ -106,7 +105,7 @@ func decodeMap(e *errs, path string, src any, dst reflect.Value) {
 	if dst.IsNil() {
 		dst.Set(reflect.MakeMap(dst.Type()))
 	}
-	for _, k := range sortedKeys(m) {
+	for _, k := range sortedNames(m) {
 		v := reflect.New(dst.Type().Elem()).Elem()
 		decode(e, join(path, k), m[k], v)
 		dst.SetMapIndex(reflect.ValueOf(k), v)
@@ -189,15 +188,6 @@ func kindOf(v any) string {
 		return "null"
 	}
 	return "a date or time"
-}
-
-func sortedKeys(m map[string]any) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 // suggest names the known key nearest to k, if one is near enough to be

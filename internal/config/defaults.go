@@ -60,8 +60,8 @@ func (c *Config) Complete() {
 		}
 	}
 	for _, u := range c.Upstreams {
-		if u != nil && u.Balance == "" {
-			u.Balance = DefaultBalance
+		if u != nil {
+			or(&u.Balance, DefaultBalance)
 		}
 	}
 	c.completeServer()
@@ -77,7 +77,7 @@ func (c *Config) completeListener(l *Listener) {
 	}
 	or(&l.Address, DefaultListenTLS)
 	t := l.TLS
-	orDuration(&t.HandshakeTimeout, server.DefaultHandshakeTimeout)
+	or(&t.HandshakeTimeout, Duration(server.DefaultHandshakeTimeout))
 	for i := range t.Certificates {
 		c.abs(&t.Certificates[i].Cert)
 		c.abs(&t.Certificates[i].Key)
@@ -91,9 +91,9 @@ func (c *Config) completeListener(l *Listener) {
 func (c *Config) completeRoute(r *Route) {
 	switch {
 	case r.Redirect != "":
-		orInt(&r.Status, DefaultRedirect)
+		or(&r.Status, DefaultRedirect)
 	case r.Respond != nil:
-		orInt(&r.Status, 200)
+		or(&r.Status, 200)
 		or(&r.ContentType, DefaultContentType)
 	case r.Root != "":
 		c.abs(&r.Root)
@@ -113,35 +113,31 @@ func (c *Config) completeApp(a *App) {
 	if filepath.Base(a.Python) != a.Python { // a path, not a name looked up on PATH
 		c.abs(&a.Python)
 	}
-	orDuration(&a.Timeout, wsgi.DefaultTimeout)
-	orDuration(&a.StartTimeout, wsgi.DefaultStartTimeout)
-	orInt(&a.Backlog, wsgi.DefaultBacklog)
+	or(&a.Timeout, Duration(wsgi.DefaultTimeout))
+	or(&a.StartTimeout, Duration(wsgi.DefaultStartTimeout))
+	or(&a.Backlog, wsgi.DefaultBacklog)
 }
 
 func (c *Config) completeServer() {
 	l := &c.Limits
-	orSize(&l.MaxRequestLine, http1.DefaultMaxRequestLine)
-	orSize(&l.MaxHeaderBytes, http1.DefaultMaxHeaderBytes)
-	orInt(&l.MaxHeaders, http1.DefaultMaxHeaderCount)
-	orSize(&l.MaxBody, http1.DefaultMaxBodyBytes)
+	or(&l.MaxRequestLine, Size(http1.DefaultMaxRequestLine))
+	or(&l.MaxHeaderBytes, Size(http1.DefaultMaxHeaderBytes))
+	or(&l.MaxHeaders, http1.DefaultMaxHeaderCount)
+	or(&l.MaxBody, Size(http1.DefaultMaxBodyBytes))
 	t := &c.Timeouts
-	orDuration(&t.Head, server.DefaultHeadTimeout)
-	orDuration(&t.Body, server.DefaultBodyTimeout)
-	orDuration(&t.Write, server.DefaultWriteTimeout)
-	orDuration(&t.Idle, server.DefaultIdleTimeout)
-	orDuration(&t.Drain, DefaultDrainTimeout)
+	or(&t.Head, Duration(server.DefaultHeadTimeout))
+	or(&t.Body, Duration(server.DefaultBodyTimeout))
+	or(&t.Write, Duration(server.DefaultWriteTimeout))
+	or(&t.Idle, Duration(server.DefaultIdleTimeout))
+	or(&t.Drain, Duration(DefaultDrainTimeout))
 	h := &c.HTTP2
-	if h.MaxStreams == 0 {
-		h.MaxStreams = http2.DefaultMaxConcurrentStreams
-	}
-	orSize(&h.MaxHeaderList, http2.DefaultMaxHeaderListSize)
-	orSize(&h.MaxFrame, http2.DefaultMaxFrameSize)
-	orSize(&h.StreamWindow, http2.DefaultStreamWindow)
-	orSize(&h.ConnWindow, http2.DefaultConnWindow)
-	if h.FloodRate == 0 {
-		h.FloodRate = http2.DefaultFloodRate
-	}
-	orDuration(&h.SettingsTimeout, http2.DefaultSettingsTimeout)
+	or(&h.MaxStreams, http2.DefaultMaxConcurrentStreams)
+	or(&h.MaxHeaderList, Size(http2.DefaultMaxHeaderListSize))
+	or(&h.MaxFrame, Size(http2.DefaultMaxFrameSize))
+	or(&h.StreamWindow, Size(http2.DefaultStreamWindow))
+	or(&h.ConnWindow, Size(http2.DefaultConnWindow))
+	or(&h.FloodRate, http2.DefaultFloodRate)
+	or(&h.SettingsTimeout, Duration(http2.DefaultSettingsTimeout))
 	g := &c.Log
 	or(&g.Access, DefaultAccessLog)
 	or(&g.Format, DefaultLogFormat)
@@ -158,26 +154,10 @@ func (c *Config) abs(p *string) {
 	}
 }
 
-func or(s *string, def string) {
-	if *s == "" {
-		*s = def
-	}
-}
-
-func orInt(n *int, def int) {
-	if *n == 0 {
-		*n = def
-	}
-}
-
-func orSize(n *Size, def int64) {
-	if *n == 0 {
-		*n = Size(def)
-	}
-}
-
-func orDuration(d *Duration, def time.Duration) {
-	if *d == 0 {
-		*d = Duration(def)
+// or sets *p to def when it is the zero value.
+func or[T comparable](p *T, def T) {
+	var zero T
+	if *p == zero {
+		*p = def
 	}
 }

@@ -3,11 +3,11 @@ package config
 import (
 	"errors"
 	"io/fs"
+	"maps"
 	"net"
 	"net/netip"
 	"os"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 )
@@ -258,20 +258,9 @@ func (c *Config) checkServer(e *errs) {
 		}
 	}
 	h := c.HTTP2
-	for _, v := range []struct {
-		key      string
-		n        int64
-		min, max int64
-	}{
-		{"max_streams", h.MaxStreams, 1, 1 << 20},
-		{"max_header_list", int64(h.MaxHeaderList), 1 << 10, 16 << 20},
-		{"max_frame", int64(h.MaxFrame), 16 << 10, 1<<24 - 1},
-		{"stream_window", int64(h.StreamWindow), 65535, 1<<31 - 1},
-		{"conn_window", int64(h.ConnWindow), 65535, 1<<31 - 1},
-		{"flood_rate", h.FloodRate, 1, 1 << 30},
-	} {
-		if v.n < v.min || v.n > v.max {
-			e.add("http2."+v.key, "must be from %s to %s", FormatSize(v.min), FormatSize(v.max))
+	for _, b := range h.Bounds() {
+		if b.N < b.Min || b.N > b.Max {
+			e.add("http2."+b.Key, "must be from %s to %s", FormatSize(b.Min), FormatSize(b.Max))
 		}
 	}
 	if h.SettingsTimeout <= 0 {
@@ -289,14 +278,7 @@ func (c *Config) checkServer(e *errs) {
 
 // sortedNames lists a map's keys in order, so that errors come in a
 // stable order.
-func sortedNames[T any](m map[string]T) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}
+func sortedNames[T any](m map[string]T) []string { return slices.Sorted(maps.Keys(m)) }
 
 // suggestName is " (did you mean \"x\"?)" for the name in m nearest to
 // name, or "".
@@ -306,4 +288,24 @@ func suggestName[T any](name string, m map[string]T) string {
 		known[k] = nil
 	}
 	return suggest(name, known)
+}
+
+// Bound is a numeric setting and the range it must be in.
+type Bound struct {
+	Key         string
+	N, Min, Max int64
+}
+
+// Bounds are HTTP/2's numeric settings with their ranges (RFC 9113 §6.5.2
+// for the frame size and windows; the rest bound what a client can make
+// nave hold).
+func (h *HTTP2) Bounds() []Bound {
+	return []Bound{
+		{"max_streams", h.MaxStreams, 1, 1 << 20},
+		{"max_header_list", int64(h.MaxHeaderList), 1 << 10, 16 << 20},
+		{"max_frame", int64(h.MaxFrame), 16 << 10, 1<<24 - 1},
+		{"stream_window", int64(h.StreamWindow), 65535, 1<<31 - 1},
+		{"conn_window", int64(h.ConnWindow), 65535, 1<<31 - 1},
+		{"flood_rate", h.FloodRate, 1, 1 << 30},
+	}
 }
