@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bufio"
+	"crypto/tls"
 	"io"
 	"net/http"
 	"os"
@@ -164,5 +165,75 @@ func TestBinaryRunDefaultsServeH2C(t *testing.T) {
 	out, err := exec.Command("curl", "-s", "--http2-prior-knowledge", "-w", " %{http_version}", "http://"+addr+"/").CombinedOutput()
 	if err != nil || strings.TrimSpace(string(out)) != "h2\n 2" {
 		t.Errorf("curl: got %q, %v", out, err)
+	}
+}
+
+// TestBinaryRunTLS: an HTTPS listener from certificate files, with HSTS
+// and HTTP/2 by ALPN, and a cleartext listener that redirects to it, as
+// nave serve's --tls-cert, --hsts and --redirect-http do.
+func TestBinaryRunTLS(t *testing.T) {
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, "www"), 0o755)
+	os.WriteFile(filepath.Join(dir, "www", "index.html"), []byte("secure\n"), 0o644)
+	writePair(t, dir, "site", "a.test")
+	file := filepath.Join(dir, "nave.toml")
+	os.WriteFile(file, []byte(`
+[listeners.https]
+address = "127.0.0.1:0"
+tls = { certificates = [{ cert = "site.crt", key = "site.key" }], names = ["a.test"], hsts = "1h" }
+
+[listeners.http]
+address = "127.0.0.1:0"
+redirect_https = "https"
+
+[log]
+access = "off"
+
+[sites.a]
+hosts = ["a.test"]
+[[sites.a.routes]]
+root = "www"
+`), 0o644)
+	cmd := exec.Command(buildNave(t), "run", "--config", file)
+	cmd.Env = append(os.Environ(), "NAVE_STATE_DIR="+t.TempDir())
+	stdout, stderr := startCommand(t, cmd)
+	br := bufio.NewReader(stdout)
+	addrs := map[string]string{}
+	line := regexp.MustCompile(`^Listening as (\w+) on .* \((https?)://(127\.0\.0\.1:\d+)/\)`)
+	for range 2 {
+		l, err := br.ReadString('\n')
+		m := line.FindStringSubmatch(l)
+		if err != nil || m == nil {
+			t.Fatalf("line %q, %v; stderr %q", l, err, stderr.String())
+		}
+		addrs[m[1]] = m[2] + "://" + m[3]
+	}
+	go io.Copy(io.Discard, br)
+
+	client := &http.Client{
+		Transport:     &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true, ServerName: "a.test"}, ForceAttemptHTTP2: true},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+	req, _ := http.NewRequest("GET", addrs["https"]+"/", nil)
+	req.Host = "a.test"
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || string(body) != "secure\n" || resp.Proto != "HTTP/2.0" || resp.Header.Get("Strict-Transport-Security") != "max-age=3600" {
+		t.Errorf("https: got %d %s %q, HSTS %q", resp.StatusCode, resp.Proto, body, resp.Header.Get("Strict-Transport-Security"))
+	}
+	req, _ = http.NewRequest("GET", addrs["http"]+"/x?y=1", nil)
+	req.Host = "a.test"
+	resp, err = client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	_, port, _ := strings.Cut(strings.TrimPrefix(addrs["https"], "https://"), ":")
+	if want := "https://a.test:" + port + "/x?y=1"; resp.StatusCode != 308 || resp.Header.Get("Location") != want {
+		t.Errorf("http: got %d, Location %q, want 308 and %q", resp.StatusCode, resp.Header.Get("Location"), want)
 	}
 }

@@ -14,7 +14,8 @@ import (
 
 // Validate checks a completed config and returns every problem at once,
 // as a List, or nil. Parse and Load call it; a config built in code (the
-// nave serve and nave wsgi shorthands) calls it too.
+// admin API to come) should too. The nave serve and nave wsgi shorthands
+// do not: their flags are checked as flags, with the flags' messages.
 func (c *Config) Validate() error {
 	e := &errs{}
 	c.validate(e)
