@@ -456,3 +456,21 @@ func TestSizeAndDuration(t *testing.T) {
 		t.Errorf("Duration marshal: got %s", b)
 	}
 }
+
+// TestJSONRoundTrip: a completed config written as JSON (as the admin API
+// will show it) reads back as the same config.
+func TestJSONRoundTrip(t *testing.T) {
+	dir := fixture(t)
+	c, err := Parse([]byte(full), TOML, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := mustJSON(t, c)
+	back, err := Parse([]byte(out), JSON, dir)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if again := mustJSON(t, back); again != out {
+		t.Errorf("round trip differs:\n%s\n%s", out, again)
+	}
+}
