@@ -484,4 +484,8 @@ func (s *site) announce(w io.Writer) {
 		addr := l.ln.Addr().(*net.TCPAddr)
 		fmt.Fprintf(w, "Listening as %s on %s port %d (%s://%s/)\n", l.name, addr.IP, addr.Port, scheme, l.ln.Addr())
 	}
+	for _, name := range slices.Sorted(maps.Keys(s.pools)) {
+		p := s.pools[name]
+		fmt.Fprintf(w, "Running app %s: %d workers, Python %s\n", name, p.Workers(), p.Python())
+	}
 }

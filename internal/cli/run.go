@@ -6,7 +6,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 
+	"nave/internal/certs"
 	"nave/internal/config"
 )
 
@@ -109,9 +112,40 @@ func validate(args []string, stdout, stderr io.Writer) error {
 	if len(args) != 1 {
 		return usagef("want one FILE, got %d arguments", len(args))
 	}
-	if _, err := loadConfig(args[0], stderr); err != nil {
+	c, err := loadConfig(args[0], stderr)
+	if err != nil {
 		return err
+	}
+	if l := checkCertificates(c); len(l) > 0 {
+		return reportConfig(args[0], l, stderr)
 	}
 	fmt.Fprintf(stdout, "%s: ok\n", args[0])
 	return nil
+}
+
+// checkCertificates loads each listener's certificate files, as nave run
+// will, into a store that serves nothing: a key that does not match its
+// certificate, or names that no certificate covers, are found without
+// starting anything.
+func checkCertificates(c *config.Config) config.List {
+	var l config.List
+	for _, name := range slices.Sorted(maps.Keys(c.Listeners)) {
+		t := c.Listeners[name].TLS
+		if t == nil || len(t.Certificates) == 0 {
+			continue
+		}
+		pairs := make([]certs.Pair, len(t.Certificates))
+		for i, cf := range t.Certificates {
+			pairs[i] = certs.Pair{CertFile: cf.Cert, KeyFile: cf.Key}
+		}
+		store := certs.NewStore(nil)
+		err := store.LoadFiles(pairs)
+		if err == nil {
+			err = store.CheckNames(t.Names)
+		}
+		if err != nil {
+			l = append(l, c.At("listeners."+name+".tls.certificates", "%v", err))
+		}
+	}
+	return l
 }

@@ -75,3 +75,20 @@ func TestRunHelp(t *testing.T) {
 		}
 	}
 }
+
+// TestValidateCertificates: nave validate loads certificate files as nave
+// run would: a key that is not the certificate's is a problem.
+func TestValidateCertificates(t *testing.T) {
+	dir, file := writeConfig(t, "[listeners.s]\naddress = \"127.0.0.1:0\"\ntls = { certificates = [{ cert = \"a.crt\", key = \"b.key\" }] }\n[sites.s]\n[[sites.s.routes]]\nroot = \"www\"\n")
+	writePair(t, dir, "a", "a.test")
+	writePair(t, dir, "b", "b.test")
+	code, stdout, stderr := runMain("validate", file)
+	if code != 2 || stdout != "" || !strings.HasPrefix(stderr, file+":3: listeners.s.tls.certificates: ") || strings.Count(stderr, "\n") != 1 {
+		t.Errorf("got %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+	writePair(t, dir, "b", "a.test")
+	os.Rename(filepath.Join(dir, "b.crt"), filepath.Join(dir, "a.crt"))
+	if code, stdout, stderr := runMain("validate", file); code != 0 || stdout != file+": ok\n" {
+		t.Errorf("a matching pair: got %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+}

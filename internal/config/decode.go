@@ -120,7 +120,11 @@ func decodeSlice(e *errs, path string, src any, dst reflect.Value) {
 			dst.Set(reflect.ValueOf([]string{s}))
 			return
 		}
-		e.add(path, "want a list, got %s", kindOf(src))
+		hint := ""
+		if _, isTable := src.(map[string]any); isTable && dst.Type().Elem().Kind() == reflect.Pointer {
+			hint = " (write [[" + path + "]] before each element)"
+		}
+		e.add(path, "want a list, got %s%s", kindOf(src), hint)
 		return
 	}
 	out := reflect.MakeSlice(dst.Type(), len(a), len(a))

@@ -341,6 +341,10 @@ app = "a"
 			"9: apps.b.python: /no/python is not an executable",
 			"10: apps.b.virtualenv: DIR/app has no bin/python",
 		}},
+		{"a table for a list", "[sites.s.routes]\nroot = \"www\"\n", []string{
+			"1: sites.s.routes: want a list, got a table (write [[sites.s.routes]] before each element)",
+			"1: sites.s.routes: no routes: the site would answer nothing",
+		}},
 		{"no sites", "[log]\nformat = \"xml\"\n", []string{
 			`2: log.format: "xml" is not combined or json`,
 			"0: sites: no sites: nothing to serve (add a [sites.NAME] with routes)",
