@@ -341,6 +341,10 @@ app = "a"
 			"9: apps.b.python: /no/python is not an executable",
 			"10: apps.b.virtualenv: DIR/app has no bin/python",
 		}},
+		{"dotted keys", "apps.a.workers = 2\n[sites.s]\n[[sites.s.routes]]\nroot = \"www\"\nmatch.pth = \"/x\"\n", []string{
+			"1: apps.a.module: is missing: name the app as MODULE:CALLABLE (app:app, mysite.wsgi)",
+			`5: sites.s.routes[0].match.pth: unknown key (did you mean "path"?)`,
+		}},
 		{"a table for a list", "[sites.s.routes]\nroot = \"www\"\n", []string{
 			"1: sites.s.routes: want a list, got a table (write [[sites.s.routes]] before each element)",
 			"1: sites.s.routes: no routes: the site would answer nothing",

@@ -44,11 +44,9 @@ func tomlLines(data []byte) (map[string]int, error) {
 		n := x.p.Expression()
 		switch n.Kind {
 		case unstable.Table:
-			x.table = x.resolve("", n.Key(), false)
-			x.mark(x.table, n)
+			x.table = x.resolve("", n.Key(), false, n)
 		case unstable.ArrayTable:
-			x.table = x.resolve("", n.Key(), true)
-			x.mark(x.table, n)
+			x.table = x.resolve("", n.Key(), true, n)
 		case unstable.KeyValue:
 			x.keyValue(x.table, n)
 		}
@@ -58,26 +56,27 @@ func tomlLines(data []byte) (map[string]int, error) {
 
 // resolve turns a dotted key into a path under base, stepping into the
 // last element of each array of tables on the way; with newElem the key
-// names an array of tables and gets its next element.
-func (x *tomlIndex) resolve(base string, key unstable.Iterator, newElem bool) string {
+// names an array of tables and gets its next element. Each path on the
+// way that has no line yet gets n's ("app" of "app.name = 1").
+func (x *tomlIndex) resolve(base string, key unstable.Iterator, newElem bool, n *unstable.Node) string {
 	path := base
 	for key.Next() {
 		path = join(path, string(key.Node().Data))
-		n, isArray := x.arrays[path]
+		count, isArray := x.arrays[path]
 		switch {
 		case key.IsLast() && newElem:
-			x.arrays[path] = n + 1
-			path = index(path, n)
+			x.arrays[path] = count + 1
+			path = index(path, count)
 		case isArray:
-			path = index(path, n-1)
+			path = index(path, count-1)
 		}
+		x.mark(path, n)
 	}
 	return path
 }
 
 func (x *tomlIndex) keyValue(table string, n *unstable.Node) {
-	path := x.resolve(table, n.Key(), false)
-	x.mark(path, n)
+	path := x.resolve(table, n.Key(), false, n)
 	x.value(path, n.Value())
 }
 
