@@ -56,12 +56,7 @@ type Respond struct {
 func (h *Respond) Serve(w *web.ResponseWriter, r *web.Request) {
 	w.Header().Set("Content-Type", h.ContentType)
 	w.WriteHeader(h.Status)
-	if h.Body.Static() {
-		w.WriteString(h.Body.literal)
-		return
-	}
-	var buf [512]byte
-	w.Write(h.Body.Append(buf[:0], r))
+	h.Body.WriteTo(w, r)
 }
 
 // Headers is a handler whose response fields are changed as its head goes

@@ -80,3 +80,27 @@ func TestHeadersOverTheHandler(t *testing.T) {
 		t.Errorf("got fields %v", rec.Header)
 	}
 }
+
+// TestAllocs: once built, a redirect, a response and the header rules
+// around them allocate nothing per request.
+func TestAllocs(t *testing.T) {
+	loc, _ := ParseTemplate("https://$host$request_uri")
+	body, _ := ParseTemplate("hello $uri\n")
+	for name, h := range map[string]web.Handler{
+		"redirect": NewHeaders(NewRedirect(308, loc), []Field{{"X-Frame-Options", "DENY"}}, []string{"X-Powered-By"}),
+		"respond":  NewHeaders(&Respond{Status: 200, ContentType: "text/plain", Body: body}, []Field{{"Cache-Control", "no-store"}}, nil),
+	} {
+		r := request("GET", "example.com:8443", "/a/b", "c=d")
+		var rec webtest.Recorder
+		rec.Discard = true
+		serve := func() {
+			h.Serve(rec.Begin(r), r)
+			rec.End()
+			rec.Header.Reset()
+		}
+		serve() // grow the buffers once
+		if n := testing.AllocsPerRun(100, serve); n != 0 {
+			t.Errorf("%s: %v allocations per request, want 0", name, n)
+		}
+	}
+}

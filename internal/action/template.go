@@ -90,44 +90,71 @@ func placeholderAt(s string) (name string, n int, err error) {
 	return "", 0, fmt.Errorf("unknown placeholder $%s (known: $%s)", name, strings.Join(Placeholders, ", $"))
 }
 
-// Static reports whether t has no placeholder.
-func (t *Template) Static() bool { return len(t.parts) == 0 }
-
 // Append appends t, filled from r, to b.
 func (t *Template) Append(b []byte, r *web.Request) []byte {
 	if len(t.parts) == 0 {
 		return append(b, t.literal...)
 	}
 	for _, p := range t.parts {
-		switch p.name {
-		case "":
+		if p.name == "" {
 			b = append(b, p.lit...)
-		case "request_uri":
-			b = append(b, r.Path...)
-			if r.Query != nil {
-				b = append(append(b, '?'), r.Query...)
-			}
-		case "uri":
-			b = append(b, r.Path...)
-		case "args":
-			b = append(b, r.Query...)
-		case "host":
-			b = append(b, web.Hostname(r.Authority)...)
-		case "scheme":
-			b = append(b, scheme(r)...)
-		case "method":
-			b = append(b, r.Method...)
+			continue
 		}
+		x, sep, y := fill(p.name, r)
+		b = append(append(append(b, x...), sep...), y...)
 	}
 	return b
 }
 
-func scheme(r *web.Request) string {
-	switch {
-	case r.Scheme != "":
-		return r.Scheme
-	case r.TLS != nil:
-		return "https"
+// WriteTo writes t, filled from r, to w as a body, without building it
+// in a buffer first.
+func (t *Template) WriteTo(w *web.ResponseWriter, r *web.Request) {
+	if len(t.parts) == 0 {
+		w.WriteString(t.literal)
+		return
 	}
-	return "http"
+	for _, p := range t.parts {
+		if p.name == "" {
+			w.WriteString(p.lit)
+			continue
+		}
+		x, sep, y := fill(p.name, r)
+		for _, piece := range [3][]byte{x, sep, y} {
+			if len(piece) > 0 {
+				w.Write(piece)
+			}
+		}
+	}
+}
+
+var (
+	question  = []byte{'?'}
+	httpName  = []byte("http")
+	httpsName = []byte("https")
+)
+
+// fill is a placeholder's value for r, in up to three pieces (the path,
+// "?" and the query, for $request_uri), all aliases of r or constants.
+func fill(name string, r *web.Request) (x, sep, y []byte) {
+	switch name {
+	case "request_uri":
+		if r.Query != nil {
+			return r.Path, question, r.Query
+		}
+		return r.Path, nil, nil
+	case "uri":
+		return r.Path, nil, nil
+	case "args":
+		return r.Query, nil, nil
+	case "host":
+		return web.Hostname(r.Authority), nil, nil
+	case "scheme":
+		if r.Scheme == "https" || r.Scheme == "" && r.TLS != nil {
+			return httpsName, nil, nil
+		}
+		return httpName, nil, nil
+	case "method":
+		return r.Method, nil, nil
+	}
+	return nil, nil, nil
 }
