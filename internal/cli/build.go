@@ -28,9 +28,9 @@ import (
 	"nave/internal/wsgi"
 )
 
-// site is what a config turns into: the open listeners with their
+// built is what a config turns into: the open listeners with their
 // servers, the app pools, and what must be closed at the end.
-type site struct {
+type built struct {
 	log       *slog.Logger
 	alog      *accesslog.Logger
 	listeners []*listener
@@ -89,7 +89,7 @@ func unsupported(c *config.Config) config.List {
 // handlers, the certificates and the listeners, each listener with its
 // server. On an error nothing is left open. Problems that belong to a
 // field come back as a config.List.
-func build(ctx context.Context, c *config.Config, demo fs.FS, stdout, stderr io.Writer) (*site, error) {
+func build(ctx context.Context, c *config.Config, demo fs.FS, stdout, stderr io.Writer) (*built, error) {
 	if l := unsupported(c); len(l) > 0 {
 		return nil, l
 	}
@@ -97,7 +97,7 @@ func build(ctx context.Context, c *config.Config, demo fs.FS, stdout, stderr io.
 	if err != nil {
 		return nil, err
 	}
-	s := &site{log: logger, pools: map[string]*wsgi.Pool{}, drain: c.Timeouts.Drain.D(), demo: demo}
+	s := &built{log: logger, pools: map[string]*wsgi.Pool{}, drain: c.Timeouts.Drain.D(), demo: demo}
 	if err := s.open(ctx, c, stdout); err != nil {
 		s.drain = 0 // nothing was started: stop at once
 		s.close()
@@ -106,7 +106,7 @@ func build(ctx context.Context, c *config.Config, demo fs.FS, stdout, stderr io.
 	return s, nil
 }
 
-func (s *site) open(ctx context.Context, c *config.Config, stdout io.Writer) error {
+func (s *built) open(ctx context.Context, c *config.Config, stdout io.Writer) error {
 	format, err := accesslog.ParseFormat(c.Log.Format)
 	if err != nil {
 		return config.List{c.At("log.format", "%v", err)}
@@ -136,7 +136,7 @@ func (s *site) open(ctx context.Context, c *config.Config, stdout io.Writer) err
 }
 
 // apps makes a pool and a handler for each app a route names.
-func (s *site) apps(c *config.Config) (map[string]web.Handler, error) {
+func (s *built) apps(c *config.Config) (map[string]web.Handler, error) {
 	handlers := map[string]web.Handler{}
 	for _, name := range slices.Sorted(maps.Keys(c.Apps)) {
 		if !usedApp(c, name) {
@@ -177,7 +177,7 @@ func usedApp(c *config.Config, name string) bool {
 }
 
 // listen opens a listener and its certificates.
-func (s *site) listen(ctx context.Context, c *config.Config, name string, stdout io.Writer) (*listener, error) {
+func (s *built) listen(ctx context.Context, c *config.Config, name string, stdout io.Writer) (*listener, error) {
 	cl := c.Listeners[name]
 	l := &listener{name: name}
 	if cl.TLS != nil {
@@ -231,7 +231,7 @@ func tlsFlagsOf(c *config.Config, name string) *tlsFlags {
 
 // handler is a listener's handler: its sites by host name, or the
 // redirect to https.
-func (s *site) handler(c *config.Config, l *listener, apps map[string]web.Handler) (web.Handler, error) {
+func (s *built) handler(c *config.Config, l *listener, apps map[string]web.Handler) (web.Handler, error) {
 	cl := c.Listeners[l.name]
 	if cl.RedirectHTTPS != "" {
 		for _, t := range s.listeners {
@@ -271,12 +271,12 @@ func (s *site) handler(c *config.Config, l *listener, apps map[string]web.Handle
 // routes compiles a site's routes, each with its handler. A site of one
 // route that takes every request is that route's handler, so that nave
 // serve's requests go straight to the files, as they always did.
-func (s *site) routes(c *config.Config, name string, apps map[string]web.Handler) (web.Handler, error) {
+func (s *built) routes(c *config.Config, name string, apps map[string]web.Handler) (web.Handler, error) {
 	st := c.Sites[name]
 	var rules []route.Rule
 	for i, r := range st.Routes {
 		path := fmt.Sprintf("sites.%s.routes[%d]", name, i)
-		h, err := s.action(c, path, r, apps)
+		h, err := s.handlerFor(c, path, r, apps)
 		if err != nil {
 			return nil, err
 		}
@@ -295,8 +295,8 @@ func (s *site) routes(c *config.Config, name string, apps map[string]web.Handler
 	return list, nil
 }
 
-// action makes a route's handler.
-func (s *site) action(c *config.Config, path string, r *config.Route, apps map[string]web.Handler) (web.Handler, error) {
+// handlerFor makes the handler of a route's action.
+func (s *built) handlerFor(c *config.Config, path string, r *config.Route, apps map[string]web.Handler) (web.Handler, error) {
 	switch {
 	case r.Root != "":
 		h, err := static.New(s.staticConfig(r))
@@ -317,7 +317,7 @@ func (s *site) action(c *config.Config, path string, r *config.Route, apps map[s
 	return nil, config.List{c.At(path, "no action this nave can run")}
 }
 
-func (s *site) staticConfig(r *config.Route) static.Config {
+func (s *built) staticConfig(r *config.Route) static.Config {
 	sc := static.Config{
 		Dir: r.Root, Index: r.Index, Browse: r.Browse, ShowHidden: r.ShowHidden,
 		FollowSymlinks: r.FollowSymlinks, CacheControl: r.CacheControl, Gzip: r.Gzip,
@@ -401,7 +401,7 @@ func serverConfig(c *config.Config, cl *config.Listener, h web.Handler, log *slo
 
 // start starts every app's workers, all before any listener serves. On a
 // failure it prints the worker's output and returns the app's name.
-func (s *site) start(stderr io.Writer) (string, error) {
+func (s *built) start(stderr io.Writer) (string, error) {
 	for _, name := range slices.Sorted(maps.Keys(s.pools)) {
 		if err := s.pools[name].Start(); err != nil {
 			var se *wsgi.StartError
@@ -416,7 +416,7 @@ func (s *site) start(stderr io.Writer) (string, error) {
 
 // serve serves every listener until ctx ends or a signal, then drains
 // and stops the apps.
-func (s *site) serve(ctx context.Context, stderr io.Writer) error {
+func (s *built) serve(ctx context.Context, stderr io.Writer) error {
 	all := make([]serving, len(s.listeners))
 	for i, l := range s.listeners {
 		all[i] = serving{srv: l.srv, ln: l.ln}
@@ -429,7 +429,7 @@ func (s *site) serve(ctx context.Context, stderr io.Writer) error {
 
 // reload reloads every listener's certificates and every app's code, as
 // SIGHUP asks.
-func (s *site) reload() {
+func (s *built) reload() {
 	for _, l := range s.listeners {
 		if l.tls != nil {
 			s.log.Info("SIGHUP: reloading the certificates", "listener", l.name)
@@ -442,7 +442,7 @@ func (s *site) reload() {
 }
 
 // close stops the apps and closes the listeners, handlers and logs.
-func (s *site) close() {
+func (s *built) close() {
 	sctx, cancel := context.WithTimeout(context.Background(), s.drain)
 	defer cancel()
 	for _, p := range s.pools {
@@ -461,7 +461,7 @@ func (s *site) close() {
 
 // shorthandListeners are a shorthand config's listeners as nave serve
 // and nave wsgi print and reload them.
-func (s *site) shorthandListeners() *listeners {
+func (s *built) shorthandListeners() *listeners {
 	ls := &listeners{}
 	for _, l := range s.listeners {
 		switch l.name {
@@ -475,7 +475,7 @@ func (s *site) shorthandListeners() *listeners {
 }
 
 // urls says where each listener serves, one line each.
-func (s *site) announce(w io.Writer) {
+func (s *built) announce(w io.Writer) {
 	for _, l := range s.listeners {
 		scheme := "http"
 		if l.tls != nil {
