@@ -2,6 +2,7 @@ package route
 
 import (
 	"fmt"
+	"net/netip"
 	"strings"
 
 	"nave/internal/web"
@@ -75,9 +76,13 @@ func newHostMap[T any]() hostMap[T] {
 	return hostMap[T]{exact: map[string]T{}, wild: map[string]T{}}
 }
 
-// add records name, lower-cased, without a trailing dot.
+// add records name, lower-cased, without a trailing dot; an IPv6 address
+// in brackets, as a Host field writes it.
 func (m hostMap[T]) add(name string, v T) error {
 	name = strings.TrimSuffix(strings.ToLower(name), ".")
+	if a, err := netip.ParseAddr(name); err == nil && a.Is6() {
+		name = "[" + name + "]"
+	}
 	table := m.exact
 	if rest, ok := strings.CutPrefix(name, "*."); ok {
 		table, name = m.wild, rest

@@ -83,7 +83,7 @@ func TestHosts(t *testing.T) {
 	h, err := NewHosts([]VHost{
 		{[]string{"example.com", "www.example.com"}, tag("main")},
 		{[]string{"*.example.com"}, tag("wild")},
-		{[]string{"[::1]", "127.0.0.1"}, tag("ip")},
+		{[]string{"[::1]", "127.0.0.1", "fe80::1"}, tag("ip")},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -95,6 +95,7 @@ func TestHosts(t *testing.T) {
 		{"api.example.com", "wild"},
 		{"[::1]:8000", "ip"},
 		{"127.0.0.1", "ip"},
+		{"[fe80::1]:443", "ip"},
 		{"other.org", "421"},
 		{"", "421"},
 		{strings.Repeat("a", 300) + ".example.com", "421"},
