@@ -36,6 +36,7 @@ type built struct {
 	listeners []*listener
 	pools     map[string]*wsgi.Pool // by app name
 	statics   []*static.Handler
+	sites     map[string]web.Handler // by site name, shared by its listeners
 	drain     time.Duration
 	// demo, when set, is served for a route whose Root is demoRoot: the
 	// built-in site of nave serve without DIR.
@@ -97,7 +98,7 @@ func build(ctx context.Context, c *config.Config, demo fs.FS, stdout, stderr io.
 	if err != nil {
 		return nil, err
 	}
-	s := &built{log: logger, pools: map[string]*wsgi.Pool{}, drain: c.Timeouts.Drain.D(), demo: demo}
+	s := &built{log: logger, pools: map[string]*wsgi.Pool{}, sites: map[string]web.Handler{}, drain: c.Timeouts.Drain.D(), demo: demo}
 	if err := s.open(ctx, c, stdout); err != nil {
 		s.drain = 0 // nothing was started: stop at once
 		s.close()
@@ -246,11 +247,15 @@ func (s *built) handler(c *config.Config, l *listener, apps map[string]web.Handl
 		if !slices.Contains(c.SiteListeners(st), l.name) {
 			continue
 		}
-		list, err := s.routes(c, name, apps)
-		if err != nil {
-			return nil, err
+		site, ok := s.sites[name]
+		if !ok {
+			var err error
+			if site, err = s.routes(c, name, apps); err != nil {
+				return nil, err
+			}
+			s.sites[name] = site
 		}
-		vhosts = append(vhosts, route.VHost{Hosts: st.Hosts, Handler: list})
+		vhosts = append(vhosts, route.VHost{Hosts: st.Hosts, Handler: site})
 	}
 	var h web.Handler
 	if len(vhosts) == 1 && (len(vhosts[0].Hosts) == 0 || slices.Equal(vhosts[0].Hosts, []string{"*"})) {
