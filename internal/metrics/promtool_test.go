@@ -22,10 +22,13 @@ func lookTool(t *testing.T, name, pkg string) string {
 }
 
 // TestPromtool: Prometheus's own linter (promtool check metrics) passes the
-// text exposition: names, suffixes, units, help, and that it parses.
+// text exposition, the runtime and process figures included: names,
+// suffixes, units, help, and that it parses.
 func TestPromtool(t *testing.T) {
 	promtool := lookTool(t, "promtool", "prometheus")
 	r := small()
+	r.RegisterGo()
+	r.RegisterProcess()
 	cmd := exec.Command(promtool, "check", "metrics")
 	cmd.Stdin = bytes.NewReader(r.AppendText(nil, FormatText))
 	if out, err := cmd.CombinedOutput(); err != nil || len(out) > 0 {
