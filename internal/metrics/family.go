@@ -57,6 +57,11 @@ type child struct {
 	m      metric
 }
 
+// namespaces are the prefixes a name may have: nave's own, and those of
+// the Go runtime's and the process's figures, whose names the Prometheus
+// client libraries fixed.
+var namespaces = []string{"nave_", "go_", "process_"}
+
 // units are the base units (Prometheus's conventions) a name may end in;
 // nonBase are the suffixes of other units, refused with the base to use.
 var (
@@ -69,8 +74,11 @@ var (
 )
 
 func newFamily(k kind, name, help string, bounds []float64, labels []string) *family {
-	if !validName(name) || strings.Contains(name, "__") {
+	if !validName(name) {
 		panic(fmt.Sprintf("metrics: invalid metric name %q", name))
+	}
+	if !slices.ContainsFunc(namespaces, func(ns string) bool { return strings.HasPrefix(name, ns) && len(name) > len(ns) }) {
+		panic(fmt.Sprintf("metrics: %q must begin with one of %q", name, namespaces))
 	}
 	if help == "" || !utf8.ValidString(help) {
 		panic(fmt.Sprintf("metrics: %q needs help text, in UTF-8", name))

@@ -21,6 +21,8 @@ func TestRegisterRefuses(t *testing.T) {
 		{"colon", func(r *Registry) { r.Gauge("nave:x", "h") }, "invalid metric name"},
 		{"leading_digit", func(r *Registry) { r.Gauge("1nave", "h") }, "invalid metric name"},
 		{"empty_name", func(r *Registry) { r.Gauge("", "h") }, "invalid metric name"},
+		{"no_namespace", func(r *Registry) { r.Gauge("requests_in_flight", "h") }, "must begin with"},
+		{"namespace_only", func(r *Registry) { r.Gauge("nave_", "h") }, "must begin with"},
 		{"no_help", func(r *Registry) { r.Gauge("nave_x", "") }, "help"},
 		{"milliseconds", func(r *Registry) { r.Histogram("nave_latency_milliseconds", "h", nil) }, "base unit, seconds"},
 		{"kilobytes", func(r *Registry) { r.Counter("nave_sent_kilobytes_total", "h") }, "base unit, bytes"},
