@@ -109,12 +109,14 @@ func newFamily(k kind, name, help string, bounds []float64, labels []string) *fa
 		seen[l] = true
 	}
 	f.labels = slices.Clone(labels)
-	for _, b := range bounds {
-		f.leText = append(f.leText, string(appendFloat(nil, b, FormatText)))
-		f.leOM = append(f.leOM, string(appendFloat(nil, b, FormatOpenMetrics)))
+	if k == kindHistogram {
+		for _, b := range bounds {
+			f.leText = append(f.leText, string(appendFloat(nil, b, FormatText)))
+			f.leOM = append(f.leOM, string(appendFloat(nil, b, FormatOpenMetrics)))
+		}
+		f.leText = append(f.leText, "+Inf")
+		f.leOM = append(f.leOM, "+Inf")
 	}
-	f.leText = append(f.leText, "+Inf")
-	f.leOM = append(f.leOM, "+Inf")
 	return f
 }
 
