@@ -35,6 +35,8 @@ func TestNegotiate(t *testing.T) {
 	}{
 		{"none", nil, FormatText},
 		{"prometheus_2", []string{"application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1"}, FormatOpenMetrics},
+		{"prometheus_3", []string{"application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.5,application/openmetrics-text;version=0.0.1;q=0.4,text/plain;version=1.0.0;escaping=allow-utf-8;q=0.3,text/plain;version=0.0.4;q=0.2,*/*;q=0.1"}, FormatOpenMetrics},
+		{"protobuf_first", []string{"application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited,text/plain;version=0.0.4;q=0.5"}, FormatText},
 		{"openmetrics_no_version", []string{"application/openmetrics-text"}, FormatOpenMetrics},
 		{"openmetrics_spaces_case", []string{"Application/OpenMetrics-Text ; Version=1.0.0 ; q=0.9"}, FormatOpenMetrics},
 		{"openmetrics_other_version", []string{"application/openmetrics-text; version=2.0.0"}, FormatText},

@@ -9,7 +9,7 @@ import (
 )
 
 // Registry holds metric families and renders them for a scrape. Its zero
-// value is not usable; NewRegistry makes one. Registering (a family, or a
+// value is an empty registry ready to use. Registering (a family, or a
 // label combination with With) is meant for start-up and config reloads:
 // it takes locks and allocates. Updating what it returned is the hot path,
 // and takes neither.
@@ -20,16 +20,14 @@ import (
 type Registry struct {
 	mu       sync.Mutex         // guards families and names
 	families []*family          // sorted by name
-	names    map[string]*family // every name a family renders (samples and metadata), for collisions
+	names    map[string]*family // every name a family renders (samples and metadata), for collisions; made on first use
 
 	scrape sync.Mutex // serializes scrapes, so that collectors' refresh and read see one snapshot
 	hooks  []func()   // run under scrape before rendering (collectors' refresh); guarded by mu
 }
 
 // NewRegistry returns an empty registry.
-func NewRegistry() *Registry {
-	return &Registry{names: make(map[string]*family)}
-}
+func NewRegistry() *Registry { return new(Registry) }
 
 // Counter registers a counter without labels. name ends in _total.
 func (r *Registry) Counter(name, help string) *Counter {
@@ -68,8 +66,9 @@ func (r *Registry) HistogramVec(name, help string, buckets []float64, labels ...
 }
 
 // CounterFunc registers a counter whose value fn reads at scrape time (a
-// total another component keeps, such as CPU seconds). fn must be cheap,
-// must not block, and must never decrease.
+// total another component keeps, such as CPU seconds). fn runs under the
+// scrape's locks: it must be cheap, must not block or register metrics,
+// and must never decrease.
 func (r *Registry) CounterFunc(name, help string, fn func() float64) {
 	r.CounterFuncVec(name, help).Set(fn)
 }
@@ -81,7 +80,8 @@ func (r *Registry) CounterFuncVec(name, help string, labels ...string) *FuncVec 
 
 // GaugeFunc registers a gauge whose value fn reads at scrape time: a
 // figure another component owns (workers by state in a pool, the time of
-// the last reload). fn must be cheap and must not block.
+// the last reload). fn runs under the scrape's locks: it must be cheap and
+// must not block or register metrics.
 func (r *Registry) GaugeFunc(name, help string, fn func() float64) {
 	r.GaugeFuncVec(name, help).Set(fn)
 }
@@ -105,6 +105,9 @@ func (r *Registry) register(k kind, name, help string, bounds []float64, labels 
 	f := newFamily(k, name, help, bounds, labels)
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if r.names == nil {
+		r.names = make(map[string]*family)
+	}
 	rendered := f.renderedNames()
 	for _, n := range rendered {
 		if other := r.names[n]; other != nil {

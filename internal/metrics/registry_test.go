@@ -56,6 +56,15 @@ func TestRegisterRefuses(t *testing.T) {
 	}
 }
 
+// TestZeroRegistry: a Registry's zero value works.
+func TestZeroRegistry(t *testing.T) {
+	var r Registry
+	r.Gauge("nave_g", "h").Set(2)
+	if got, want := string(r.AppendText(nil, FormatText)), "# HELP nave_g h\n# TYPE nave_g gauge\nnave_g 2\n"; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+}
+
 func TestUnits(t *testing.T) {
 	r := NewRegistry()
 	tests := []struct{ name, unit string }{
