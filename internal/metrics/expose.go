@@ -87,6 +87,19 @@ func (e *encoder) family(f *family) {
 	}
 }
 
+// histogram writes a histogram child's samples from its n per-bucket
+// counts (not cumulative, +Inf last): cumulative _bucket series, _sum, and
+// _count as the +Inf bucket's count. sum is read after the buckets.
+func (e *encoder) histogram(f *family, ch *child, n int, count func(i int) uint64, sum func() float64) {
+	var cum uint64
+	for i := range n {
+		cum += count(i)
+		e.uintSample(f.name, "_bucket", ch.labels, f.le(e.format, i), cum)
+	}
+	e.floatSample(f.name, "_sum", ch.labels, "", sum())
+	e.uintSample(f.name, "_count", ch.labels, "", cum)
+}
+
 // head writes a sample's name and labels, up to the space before its
 // value. le, if not "", is added as the last label.
 func (e *encoder) head(name, suffix, labels, le string) {

@@ -64,7 +64,7 @@ func (r *Registry) RegisterGo() {
 		if !supported[h.sample] {
 			continue
 		}
-		s := &rebucketed{i: len(g.samples), g: g, counts: make([]uint64, len(pauseBuckets)+1)}
+		s := &rebucketed{i: len(g.samples), counts: make([]uint64, len(pauseBuckets)+1)}
 		g.samples = append(g.samples, rm.Sample{Name: h.sample})
 		g.hists = append(g.hists, s)
 		f := r.register(kindHistogram, h.name, h.help, checkBuckets(h.name, pauseBuckets), nil)
@@ -103,8 +103,7 @@ func sampleValue(v rm.Value) float64 {
 // le="x" never includes a value above x; the sum, which the runtime does
 // not keep, is estimated from each bucket's midpoint.
 type rebucketed struct {
-	i      int // the sample's index
-	g      *goCollector
+	i      int      // the sample's index in goCollector.samples
 	counts []uint64 // per pauseBuckets bucket, +Inf last; not cumulative
 	sum    float64
 }
@@ -130,11 +129,5 @@ func (h *rebucketed) load(rh *rm.Float64Histogram) {
 }
 
 func (h *rebucketed) write(e *encoder, f *family, ch *child) {
-	var cum uint64
-	for i, n := range h.counts {
-		cum += n
-		e.uintSample(f.name, "_bucket", ch.labels, f.le(e.format, i), cum)
-	}
-	e.floatSample(f.name, "_sum", ch.labels, "", h.sum)
-	e.uintSample(f.name, "_count", ch.labels, "", cum)
+	e.histogram(f, ch, len(h.counts), func(i int) uint64 { return h.counts[i] }, func() float64 { return h.sum })
 }

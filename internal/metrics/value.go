@@ -124,11 +124,5 @@ func bucketOf(bounds []float64, v float64) int {
 }
 
 func (h *Histogram) write(e *encoder, f *family, ch *child) {
-	var cum uint64
-	for i := range h.counts {
-		cum += h.counts[i].Load()
-		e.uintSample(f.name, "_bucket", ch.labels, f.le(e.format, i), cum)
-	}
-	e.floatSample(f.name, "_sum", ch.labels, "", math.Float64frombits(h.sum.Load()))
-	e.uintSample(f.name, "_count", ch.labels, "", cum)
+	e.histogram(f, ch, len(h.counts), func(i int) uint64 { return h.counts[i].Load() }, func() float64 { return math.Float64frombits(h.sum.Load()) })
 }
