@@ -65,8 +65,12 @@
 //
 // Sharding was measured and not taken: eight cache-line-padded cells, one
 // picked per add with math/rand/v2, cost 7.5–12 ns/op on one core and
-// 14–21 ns/op on two, against 3.1–4.5 for the one shared atomic: picking a
-// cell costs more than the contention it saves on two cores. Counters and
+// 11–21 ns/op on two, against 3.1–4.6 for the one shared atomic: picking a
+// cell costs more than the contention it saves on two cores. Even ideal
+// sharding, a cell per goroutine chosen once (as a connection could carry
+// a shard index through the API), did 2.9–4.7 ns/op on two cores against
+// 3.9–4.6: under 1 ns per update, about 15 ns of a request's 10 µs, not
+// worth a shard argument on every call. Counters and
 // gauges are padded to a cache line each, so that two handles updated by
 // different cores (two routes) never share one. On a machine with many
 // more cores, BenchmarkShardedCounterIncParallel against
