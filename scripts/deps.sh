@@ -27,6 +27,9 @@ needs=(
   "python3-httptools:/usr/lib/python3/dist-packages/httptools"
   # the WebSocket tests' real client (internal/websocket)
   "python3-websockets:/usr/lib/python3/dist-packages/websockets"
+  # promtool checks the metrics exposition; the prometheus server scrapes
+  # nave in the metrics tests (internal/metrics)
+  "prometheus:promtool"
 )
 [ $# -gt 0 ] && needs=("$@")
 
