@@ -74,8 +74,7 @@ func (p *Pool[J, W]) stall(m *member[J, W]) {
 	prev := m.state
 	m.state = stateStuck
 	p.takeBack(m, CauseTimeout)
-	if s := &p.slots[m.slot]; s.m == m {
-		s.m = nil
+	if p.vacate(m, CauseTimeout) {
 		if prev == stateActive {
 			p.startSlot(m.slot)
 		}

@@ -156,13 +156,23 @@ func (p *Pool[J, W]) retire(m *member[J, W], why Cause) {
 		return
 	}
 	m.state = stateRetiring
-	if s := &p.slots[m.slot]; s.m == m {
-		s.m = nil
-	}
-	p.log.Debug("retiring worker", "worker", m.id, "cause", why)
+	p.vacate(m, why)
 	if m.jobs == 0 {
 		p.shut(m)
 	}
+}
+
+// vacate takes m out of its slot, if it holds it, for why: the one place
+// a worker leaves service, where restarts are to be counted by why (issue
+// 15). mu held.
+func (p *Pool[J, W]) vacate(m *member[J, W], why Cause) bool {
+	s := &p.slots[m.slot]
+	if s.m != m {
+		return false
+	}
+	s.m = nil
+	p.log.Debug("worker leaves service", "worker", m.id, "cause", why)
+	return true
 }
 
 // shut tells a retiring worker with no jobs to exit, and bounds the exit.
@@ -234,11 +244,9 @@ func (p *Pool[J, W]) died(m *member[J, W]) {
 	m.state = stateDead
 	lost := p.takeBack(m, CauseCrash)
 	delete(p.all, m.w)
-	s := &p.slots[m.slot]
-	if s.m == m {
-		s.m = nil
+	if p.vacate(m, CauseCrash) {
 		if m.served == 0 {
-			s.failures++
+			p.slots[m.slot].failures++
 		}
 		p.startSlot(m.slot)
 		p.strand()
