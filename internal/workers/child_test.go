@@ -25,6 +25,12 @@ import (
 // (exits as an app that does not import), "hang" (never ready).
 const childEnv = "NAVE_WORKERS_TEST_CHILD"
 
+// failIDEnv makes the worker with that id fail as "fail" does.
+const failIDEnv = "NAVE_WORKERS_TEST_FAIL_ID"
+
+// idEnv passes the worker's id to the child.
+const idEnv = "NAVE_WORKERS_TEST_ID"
+
 // failIfEnv names a file whose presence makes a serving child fail as
 // "fail" does: code on disk that breaks, then is fixed.
 const failIfEnv = "NAVE_WORKERS_TEST_FAIL_IF"
@@ -42,6 +48,9 @@ func runChild(mode string) {
 		if _, err := os.Stat(f); err == nil {
 			mode = "fail"
 		}
+	}
+	if id := os.Getenv(failIDEnv); id != "" && id == os.Getenv(idEnv) {
+		mode = "fail"
 	}
 	switch mode {
 	case "fail":
@@ -159,7 +168,7 @@ func (h *harness) start(id int) (*tWorker, error) {
 	}
 	w := &tWorker{h: h, conn: fc.(*net.UnixConn), ready: make(chan struct{}), jobs: map[int]*tJob{}, started: map[int]bool{}}
 	w.proc, err = Start(Spec{
-		ID: id, Path: os.Args[0], Env: h.env,
+		ID: id, Path: os.Args[0], Env: append(h.env[:len(h.env):len(h.env)], fmt.Sprintf("%s=%d", idEnv, id)),
 		ExtraFiles: []*os.File{theirs}, Logger: h.pool.log,
 	})
 	if err != nil {

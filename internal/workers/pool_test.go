@@ -18,9 +18,7 @@ func TestPoolReady(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := range 3 {
-		select {
-		case <-h.worker(i).ready:
-		default:
+		if !isClosed(h.worker(i).ready) {
 			t.Errorf("worker %d not ready when Start returned", i)
 		}
 	}
@@ -43,6 +41,16 @@ func TestPoolStartFailure(t *testing.T) {
 	}
 	if err := h.pool.Submit(&tJob{}); err != ErrStopped {
 		t.Errorf("Submit after a failed Start: got %v, want ErrStopped", err)
+	}
+
+	h = newHarness(t, "serve", Config[*tJob, *tWorker]{Workers: 2}, failIDEnv+"=2")
+	if err := h.pool.Start(); !errors.As(err, &se) || !se.Import {
+		t.Fatalf("one of two failing: got %v", err)
+	}
+	for i := range 2 {
+		if w := h.worker(i); isClosed(w.ready) {
+			gone(t, w.proc.Pid()) // the one that was ready is killed
+		}
 	}
 
 	h = newHarness(t, "hang", Config[*tJob, *tWorker]{Workers: 2, StartTimeout: 200 * time.Millisecond})
@@ -331,5 +339,14 @@ func TestPoolBatch(t *testing.T) {
 	}
 	if _, m, n := w.stats(); m != 5 || n != 6 {
 		t.Errorf("held at most %d of %d jobs, want the 5 queued as one batch", m, n)
+	}
+}
+
+func isClosed(c <-chan struct{}) bool {
+	select {
+	case <-c:
+		return true
+	default:
+		return false
 	}
 }
