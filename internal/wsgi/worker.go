@@ -2,6 +2,7 @@ package wsgi
 
 import (
 	_ "embed"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -122,14 +123,16 @@ func (w *worker) Process() *workers.Process { return w.proc }
 func (w *worker) Ready() <-chan struct{}    { return w.ready }
 
 // broken ends a worker that broke the protocol or could not be written
-// to; the supervisor detaches its batch once it exited.
+// to; the supervisor detaches its batch once it exited. The end of its
+// socket is how a worker that exits looks from here: no news.
 func (w *worker) broken(err error) {
-	select {
-	case <-w.proc.Exited(): // its end, seen from the socket: not news
-	default:
-		w.p.log.Error("worker failed", "worker", w.id, "pid", w.pid, "err", err)
-		w.proc.Kill()
+	var pe *ProtocolError
+	if errors.As(err, &pe) {
+		w.p.log.Error("worker broke the protocol", "worker", w.id, "pid", w.pid, "err", err)
+	} else {
+		w.p.log.Debug("worker connection ended", "worker", w.id, "pid", w.pid, "err", err)
 	}
+	w.proc.Kill()
 }
 
 // readLoop reads the worker's frames: READY, then replies, which it hands
