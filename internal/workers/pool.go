@@ -17,11 +17,11 @@ const (
 	// DefaultStuckGrace bounds how long a stuck worker lives while its
 	// replacement starts.
 	DefaultStuckGrace = 10 * time.Second
+	// DefaultBackoffMin and DefaultBackoffMax pace a slot whose workers
+	// keep failing: 100ms doubling up to 10s.
+	DefaultBackoffMin = 100 * time.Millisecond
+	DefaultBackoffMax = 10 * time.Second
 )
-
-// DefaultBackoff paces a slot whose workers keep failing: 100ms doubling
-// up to 10s.
-var DefaultBackoff = Backoff{Min: 100 * time.Millisecond, Max: 10 * time.Second}
 
 // Errors Submit, Reload and Stop return.
 var (
@@ -64,7 +64,7 @@ type Config[J Job, W Worker[J]] struct {
 	// Stuck, if set, is called for a stuck worker once its jobs are
 	// detached (to log its stack, say), before it is killed.
 	Stuck       func(w W)
-	Backoff     Backoff       // zero means DefaultBackoff
+	Backoff     Backoff       // zero means DefaultBackoffMin and Max
 	RetireGrace time.Duration // 0 means DefaultRetireGrace
 	StuckGrace  time.Duration // 0 means DefaultStuckGrace
 	Logger      *slog.Logger
@@ -127,7 +127,7 @@ func NewPool[J Job, W Worker[J]](cfg Config[J, W]) *Pool[J, W] {
 		p.log = slog.New(slog.DiscardHandler)
 	}
 	p.cfg.StartTimeout = orDefault(cfg.StartTimeout, DefaultStartTimeout)
-	p.cfg.Backoff = orDefault(cfg.Backoff, DefaultBackoff)
+	p.cfg.Backoff = orDefault(cfg.Backoff, Backoff{Min: DefaultBackoffMin, Max: DefaultBackoffMax})
 	p.cfg.RetireGrace = orDefault(cfg.RetireGrace, DefaultRetireGrace)
 	p.cfg.StuckGrace = orDefault(cfg.StuckGrace, DefaultStuckGrace)
 	p.slots = make([]slot[J, W], p.workers)

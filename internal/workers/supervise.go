@@ -258,7 +258,9 @@ func (p *Pool[J, W]) died(m *member[J, W]) {
 	p.feedIdle()
 	p.mu.Unlock()
 	if prev == stateActive || lost > 0 {
-		p.log.Error("worker died", "worker", m.id, "pid", m.proc.Pid(), "status", m.proc.Status(), "cause", CauseCrash, "lost", lost)
+		// lost_request, as nave has always logged it: operators and
+		// test/robust count the requests lost by it.
+		p.log.Error("worker died", "worker", m.id, "pid", m.proc.Pid(), "status", m.proc.Status(), "lost_request", lost > 0)
 		return
 	}
 	p.log.Debug("worker exited", "worker", m.id, "pid", m.proc.Pid(), "status", m.proc.Status())
