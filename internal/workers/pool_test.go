@@ -208,6 +208,24 @@ func TestPoolTimeout(t *testing.T) {
 	gone(t, first.proc.Pid())
 }
 
+// TestPoolStuckGrace: a stuck worker whose replacement cannot start is
+// killed after StuckGrace all the same.
+func TestPoolStuckGrace(t *testing.T) {
+	broken := filepath.Join(t.TempDir(), "broken")
+	h := newHarness(t, "serve", Config[*tJob, *tWorker]{Timeout: 200 * time.Millisecond, StuckGrace: 300 * time.Millisecond},
+		failIfEnv+"="+broken)
+	if err := h.pool.Start(); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(broken, nil, 0o644)
+	stuck := h.submit(60_000)
+	if r := h.result(stuck); r != "timeout" {
+		t.Fatalf("got %q, want timeout", r)
+	}
+	h.waitLog("a worker failed to start; retrying")
+	gone(t, h.worker(0).proc.Pid())
+}
+
 // TestPoolStop: Stop lets the jobs in flight and queued finish; then jobs
 // are refused. When its context ends first, what is left fails.
 func TestPoolStop(t *testing.T) {
