@@ -4,7 +4,8 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
-	"time"
+
+	"nave/internal/workers"
 )
 
 // outcome is how a call ended. Each maps to one status in the handler.
@@ -45,7 +46,7 @@ type segment struct {
 // and the reply the worker's reader goroutine buffers for the handler.
 //
 // Lifetime: refs counts holders: the handler, the pool while the call is
-// queued or in a worker's batch, and a reader while it delivers a frame.
+// queued (in the supervisor) or in a worker's batch, and a reader while it delivers a frame.
 // The last release resets the call and returns it to callPool.
 type call struct {
 	refs atomic.Int32
@@ -59,9 +60,7 @@ type call struct {
 	path     []byte       // the decoded path; scratch for the handler
 	hd       responseHead // the parsed head; scratch for the handler
 
-	// Guarded by the pool's mu.
-	id     uint32 // in its worker's sequence
-	queued time.Time
+	id uint32 // in its worker's sequence; guarded by that worker's mu
 
 	notify chan struct{} // cap 1: the reply moved on
 
@@ -111,7 +110,7 @@ func (c *call) release() {
 	c.env, c.body, c.bodyFile, c.safe, c.path = c.env[:0], c.body[:0], nil, false, c.path[:0]
 	clear(c.hd.fields)
 	c.hd.fields = c.hd.fields[:0]
-	c.id, c.queued = 0, time.Time{}
+	c.id = 0
 	c.owner, c.head, c.headSeen = nil, c.head[:0], false
 	c.segs, c.fast, c.memBytes = c.segs[:0], c.fast[:0], 0
 	c.outcome, c.reason, c.abandoned, c.delivered = outcomePending, "", false, false
@@ -269,6 +268,20 @@ func (c *call) fail(o outcome, reason string) {
 	c.wake()
 	c.spoolWait.Broadcast()
 }
+
+// Fail ends a call no worker took: workers.Job. It drops the pool's
+// reference.
+func (c *call) Fail(why workers.Refusal) {
+	if why == workers.RefusedWaited {
+		c.fail(outcomeWaited, "waited for a worker past the timeout")
+	} else {
+		c.fail(outcomeStopped, "stopped")
+	}
+	c.release()
+}
+
+// Size is what the call adds to a batch's bytes: workers.Job.
+func (c *call) Size() int { return len(c.env) + len(c.body) }
 
 // abandon tells the reader to drop the rest of the reply. It reports
 // whether the worker may still be producing it.

@@ -10,15 +10,15 @@
 // client never holds a worker.
 //
 // Files: proto.go (the framing, both directions, bounded), environ.go
-// (request → environ, PEP 3333 and RFC 3875 rules), worker.go (one Python
-// process over a workers.Process, and its framing loops), pool.go (the
-// Pool's configuration and lifecycle: start, reload, stop), dispatch.go
-// (queue to batches to replies), supervise.go (slots, deaths, restarts
-// with back-off, recycling), timeouts.go (504 and the stuck worker's
-// traceback), queue.go (the bounded backlog),
-// call.go (one request's trip through a worker and its buffered reply),
-// body.go (request bodies, spooled to an unlinked temporary file when
-// large), handler.go (the web.Handler), adapter.py (the worker's side).
+// (request → environ, PEP 3333 and RFC 3875 rules), pool.go (the Pool:
+// its configuration, and a thin layer over a workers.Pool, which owns
+// slots, start, restart with back-off, recycling, reload, the backlog,
+// timeouts and stop), worker.go (one Python process over a
+// workers.Process, and its framing loops), batch.go (a worker's batch of
+// requests, and what becomes of them when it dies or is stuck), call.go
+// (one request's trip through a worker and its buffered reply), body.go
+// (request bodies, spooled to an unlinked temporary file when large),
+// handler.go (the web.Handler), adapter.py (the worker's side).
 // docs/wsgi.md is the user's reference.
 //
 // It imports internal/web, internal/workers and the standard library only; it must not

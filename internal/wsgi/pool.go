@@ -6,24 +6,18 @@ import (
 	"log/slog"
 	"runtime"
 	"sync"
+	"syscall"
 	"time"
+
+	"nave/internal/workers"
 )
 
 // Defaults for Config.
 const (
 	DefaultPython       = "python3"
-	DefaultStartTimeout = 60 * time.Second
+	DefaultStartTimeout = workers.DefaultStartTimeout
 	DefaultTimeout      = 30 * time.Second // as gunicorn's
-	DefaultBacklog      = 1024
-)
-
-const (
-	// retireGrace is how long a retired worker has to exit after nave shut
-	// its socket; then it is killed.
-	retireGrace = 10 * time.Second
-	// stuckGrace bounds how long a stuck worker lives while its
-	// replacement starts.
-	stuckGrace = 10 * time.Second
+	DefaultBacklog      = workers.DefaultBacklog
 )
 
 // Errors Submit returns.
@@ -31,6 +25,10 @@ var (
 	ErrBacklogFull = errors.New("wsgi: every worker is busy and the backlog is full")
 	ErrStopped     = errors.New("wsgi: the pool is stopped")
 )
+
+// StartError is a worker that did not become ready; Import is set when the
+// app failed to import (adapter.py exited with its dedicated code).
+type StartError = workers.StartError
 
 // Config configures a Pool. Its zero value runs "application" from the
 // module named by App with python3; each zero field means its default.
@@ -66,13 +64,6 @@ func (c *Config) workers() int {
 	return runtime.NumCPU()
 }
 
-func (c *Config) startTimeout() time.Duration {
-	if c.StartTimeout > 0 {
-		return c.StartTimeout
-	}
-	return DefaultStartTimeout
-}
-
 func (c *Config) timeout() time.Duration {
 	switch {
 	case c.Timeout < 0:
@@ -83,73 +74,61 @@ func (c *Config) timeout() time.Duration {
 	return c.Timeout
 }
 
-func (c *Config) backlog() int {
-	if c.Backlog > 0 {
-		return c.Backlog
-	}
-	return DefaultBacklog
-}
+// Batch bounds: how many requests, and how many bytes of environ and
+// inline body, travel to a worker in one write.
+const (
+	maxBatch      = 64
+	maxBatchBytes = 1 << 20
+)
 
-// slot is a place for one active worker.
-type slot struct {
-	w        *worker // the active worker; nil while one starts
-	spawning bool    // a start is under way for this slot
-	failures int     // consecutive failed starts or early deaths
-}
-
-// Pool supervises the workers and dispatches requests to them.
+// Pool runs the app's worker processes, supervised by a workers.Pool: it
+// starts them, restarts, recycles, reloads and stops them, and queues
+// requests for them.
 //
-// Requests wait in one bounded queue. A worker takes a batch from it when
-// it is free, all the queued requests up to maxBatch (shared fairly when
-// there are several workers), and gets them in one write; it answers them
-// in order. While a batch is out, new requests pile up in the queue, so
-// the busier the pool, the larger the batches.
+// A WSGI worker runs its requests one after the other, so it takes work
+// as a batch (workers.Config.Batch): when it is free, all the queued
+// requests up to maxBatch (shared fairly when there are several workers),
+// in one write; it answers them in order. While a batch is out, new
+// requests pile up in the queue, so the busier the pool, the larger the
+// batches.
 type Pool struct {
-	cfg     Config
-	log     *slog.Logger
-	stopped chan struct{} // closed when Stop finished
-	reload  sync.Mutex    // one Reload at a time
+	cfg Config
+	log *slog.Logger
+	sup *workers.Pool[*call, *worker]
 
-	mu         sync.Mutex
-	slots      []slot               // guarded by mu
-	all        map[*worker]struct{} // guarded by mu: every live process
-	queue      callQueue            // guarded by mu
-	gen        int                  // guarded by mu: the code generation new workers load
-	nextWorker int                  // guarded by mu
-	stopping   bool                 // guarded by mu
-	started    bool                 // guarded by mu
-	python     string               // guarded by mu: the version workers reported
-	allGone    chan struct{}        // guarded by mu: closed when all is empty while stopping
+	mu     sync.Mutex
+	python string // guarded by mu: the version the last ready worker reported
 }
 
 // New returns a Pool for cfg; Start starts its workers. cfg is copied.
 func New(cfg Config) *Pool {
-	p := &Pool{cfg: cfg, log: cfg.Logger, stopped: make(chan struct{}), all: make(map[*worker]struct{})}
+	p := &Pool{cfg: cfg, log: cfg.Logger}
 	if p.log == nil {
 		p.log = slog.New(slog.DiscardHandler)
 	}
-	p.slots = make([]slot, cfg.workers())
-	p.queue.init(cfg.backlog())
+	p.sup = workers.NewPool(workers.Config[*call, *worker]{
+		Start:        p.startWorker,
+		Workers:      cfg.workers(),
+		StartTimeout: cfg.StartTimeout,
+		Timeout:      cfg.timeout(),
+		MaxJobs:      cfg.MaxRequests,
+		Backlog:      cfg.Backlog,
+		Concurrency:  maxBatch,
+		Batch:        true,
+		BatchBytes:   maxBatchBytes,
+		ImportExit:   exitImport,
+		UsageExit:    exitUsage,
+		App:          cfg.App,
+		Stuck:        p.stuck,
+		Logger:       p.log,
+	})
 	return p
 }
 
 // Start starts the workers and returns when all are ready. If one fails,
 // it stops the others and returns its *StartError: at start nave does not
 // retry, since an app that cannot import will not import on a second try.
-func (p *Pool) Start() error {
-	ws, err := p.spawnAll(0)
-	if err != nil {
-		return err
-	}
-	p.mu.Lock()
-	p.started = true
-	for _, w := range ws {
-		p.install(w)
-	}
-	p.mu.Unlock()
-	go p.watch()
-	return nil
-}
+func (p *Pool) Start() error { return p.sup.Start() }
 
 // Python is the version of Python the workers run, once started.
 func (p *Pool) Python() string {
@@ -159,83 +138,60 @@ func (p *Pool) Python() string {
 }
 
 // Workers is the number of worker slots.
-func (p *Pool) Workers() int { return len(p.slots) }
+func (p *Pool) Workers() int { return p.sup.Workers() }
 
 // Reload starts a new generation of workers with the app's code as it now
 // is on disk; once all are ready they replace the old ones, which finish
 // the requests they have and exit. If a new worker fails to start, the
 // old ones stay and Reload returns the *StartError.
 func (p *Pool) Reload() error {
-	p.reload.Lock()
-	defer p.reload.Unlock()
-	p.mu.Lock()
-	if p.stopping {
-		p.mu.Unlock()
-		return ErrStopped
-	}
-	gen := p.gen + 1
-	p.mu.Unlock()
-	ws, err := p.spawnAll(gen)
-	if err != nil {
+	if err := p.sup.Reload(); err != workers.ErrStopped {
 		return err
 	}
-	p.mu.Lock()
-	p.gen = gen
-	for _, w := range ws {
-		p.install(w)
-	}
-	p.feedIdle()
-	p.mu.Unlock()
-	return nil
+	return ErrStopped
 }
 
 // Stop refuses new requests, lets the queued and running ones finish, and
 // stops the workers; when ctx ends first it kills them, and requests still
 // waiting get 503.
-func (p *Pool) Stop(ctx context.Context) error {
-	p.mu.Lock()
-	if p.stopping {
-		p.mu.Unlock()
-		<-p.stopped
-		return nil
-	}
-	p.stopping = true
-	gone := make(chan struct{})
-	p.allGone = gone
-	if len(p.all) == 0 {
-		close(gone)
-		p.allGone = nil
-	}
-	for w := range p.all {
-		if w.state == stateActive && len(w.batch) == 0 && p.queue.len() == 0 {
-			p.retire(w)
-		}
-	}
-	p.mu.Unlock()
-	var err error
-	select {
-	case <-gone:
-	case <-ctx.Done():
-		err = ctx.Err()
-		p.mu.Lock()
-		for p.queue.len() > 0 {
-			c := p.queue.popFront()
-			c.fail(outcomeStopped, "stopped")
-			c.release()
-		}
-		for w := range p.all {
-			w.kill()
-		}
-		p.mu.Unlock()
-		<-gone
-	}
-	close(p.stopped)
-	return err
-}
+func (p *Pool) Stop(ctx context.Context) error { return p.sup.Stop(ctx) }
 
 // Kill stops at once: every worker is killed.
-func (p *Pool) Kill() {
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	p.Stop(ctx)
+func (p *Pool) Kill() { p.sup.Kill() }
+
+// submit queues c for a worker. On success the pool holds a reference to
+// c until its reply is complete or it fails.
+func (p *Pool) submit(c *call) error {
+	c.retain()
+	switch err := p.sup.Submit(c); err {
+	case nil:
+		return nil
+	case workers.ErrBacklogFull:
+		c.release()
+		return ErrBacklogFull
+	default:
+		c.release()
+		return ErrStopped
+	}
+}
+
+// stuck is called for a worker past the timeout, its request failed with
+// 504: it dumps every thread's stack to the log (SIGUSR1, faulthandler,
+// even while the app blocks in C code) before the pool kills it.
+func (p *Pool) stuck(w *worker) { w.proc.Signal(syscall.SIGUSR1) }
+
+func (p *Pool) setPython(version string) {
+	p.mu.Lock()
+	p.python = version
+	p.mu.Unlock()
+}
+
+// cancel tells the worker running c that its client is gone.
+func (p *Pool) cancel(c *call) {
+	c.mu.Lock()
+	w := c.owner
+	c.mu.Unlock()
+	if w != nil {
+		w.cancel(c)
+	}
 }

@@ -2,7 +2,7 @@ package wsgi
 
 import (
 	_ "embed"
-	"encoding/binary"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -10,7 +10,6 @@ import (
 	"strings"
 	"sync"
 	"syscall"
-	"time"
 
 	"nave/internal/workers"
 )
@@ -27,111 +26,44 @@ const (
 )
 
 // progressSize is the shared page the worker writes the id of the request
-// it runs into (see adapter.py and Pool.detach).
+// it runs into (see adapter.py and worker.Detach).
 const progressSize = 4096
 
-type workerState uint8
-
-const (
-	stateStarting workerState = iota // spawned, not READY yet
-	stateActive                      // in a slot, takes batches
-	stateRetiring                    // finishes its batch, then its socket is shut
-	stateStuck                       // past the timeout: its replies are dropped, it will be killed
-	stateDead                        // gone
-)
-
 // worker is one Python process running adapter.py, supervised as a
-// workers.Process.
+// workers.Process by the pool's workers.Pool. Its reader goroutine reads
+// READY and replies, its writer goroutine writes batches.
 type worker struct {
-	id     int
-	slot   int
-	gen    int
-	p      *Pool
-	proc   *workers.Process
-	conn   *net.UnixConn
-	pid    int
-	python string // the version it reported
+	id   int
+	p    *Pool
+	proc *workers.Process
+	conn *net.UnixConn
+	pid  int
 
-	progress *os.File // the progress page; read under p.mu
-	progBuf  [4]byte  // guarded by p.mu
+	ready chan struct{} // closed when READY arrived
+	wake  chan struct{} // cap 1: the writer has work
 
-	ready    chan struct{} // closed when READY arrived
-	dead     chan struct{} // closed when the pool let go of the worker
-	wake     chan struct{} // cap 1: the writer has work
-	deadOnce sync.Once
-
-	// Guarded by p.mu.
-	state     workerState
-	batch     []*call // in flight, in order; the pool holds a reference to each
-	sent      int     // batch[:sent] handed to the writer
-	done      int     // batch[:done] answered
-	nextID    uint32
-	served    int
-	limit     int // recycle after this many requests; 0 never
-	cancels   []uint32
-	shut      bool // the writer should shut the socket's write side
-	recycling bool
-	progID    uint32
-	progAt    time.Time
+	mu sync.Mutex
+	// Guarded by mu.
+	batch    []*call // in flight, in order; the pool holds a reference to each
+	sent     int     // batch[:sent] handed to the writer
+	done     int     // batch[:done] answered
+	nextID   uint32
+	cancels  []uint32
+	shut     bool     // the writer should shut the socket's write side
+	detached bool     // the supervisor took the batch back: drop what comes
+	progress *os.File // the progress page; nil once the worker exited
+	lastProg uint32   // what the page said when the worker exited
+	progBuf  [4]byte
 }
 
-// StartError is a worker that did not become ready. Import is set when the
-// app failed to import (adapter.py exited with its dedicated code); Output
-// is what the worker printed first, the traceback.
-type StartError struct {
-	App    string
-	Import bool
-	Reason string // one line: the exception, or why the start failed
-	Output string
-}
-
-func (e *StartError) Error() string {
-	if e.Import {
-		return fmt.Sprintf("cannot import app '%s': %s", e.App, e.Reason)
-	}
-	return fmt.Sprintf("worker for app '%s' did not start: %s", e.App, e.Reason)
-}
-
-// spawn starts a worker and waits until it is ready.
-func (p *Pool) spawn(slot, gen int) (*worker, error) {
-	p.mu.Lock()
-	p.nextWorker++
-	id := p.nextWorker
-	p.mu.Unlock()
-	w := &worker{
-		id: id, slot: slot, gen: gen, p: p,
-		ready: make(chan struct{}),
-		dead:  make(chan struct{}),
-		wake:  make(chan struct{}, 1),
-	}
-	if err := w.start(); err != nil {
-		return nil, &StartError{App: p.cfg.App, Reason: err.Error()}
-	}
-	timer := time.NewTimer(p.cfg.startTimeout())
-	defer timer.Stop()
-	select {
-	case <-w.ready:
-		w.proc.Ready()
-		go w.writeLoop()
-		return w, nil
-	case <-w.proc.Exited():
-	case <-w.dead:
-	case <-timer.C:
-		p.workerDied(w, fmt.Errorf("not ready within %v", p.cfg.startTimeout()))
-		return nil, &StartError{App: p.cfg.App, Reason: fmt.Sprintf("not ready within %v", p.cfg.startTimeout()), Output: w.proc.EarlyOutput()}
-	}
-	w.kill()
-	<-w.proc.Exited()
-	return nil, w.startFailure()
-}
-
-// start runs the process: the socketpair end and the progress page become
-// descriptors 3 and 4, stdout and stderr pipes nave logs.
-func (w *worker) start() error {
-	p := w.p
+// startWorker starts a worker's process; the supervisor waits for its
+// READY. The socketpair end and the progress page become descriptors 3
+// and 4, stdout and stderr pipes nave logs.
+func (p *Pool) startWorker(id int) (*worker, error) {
+	w := &worker{id: id, p: p, ready: make(chan struct{}), wake: make(chan struct{}, 1)}
 	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
 	if err != nil {
-		return fmt.Errorf("socketpair: %w", err)
+		return nil, fmt.Errorf("socketpair: %w", err)
 	}
 	mine := os.NewFile(uintptr(fds[0]), "wsgi-socket")
 	theirs := os.NewFile(uintptr(fds[1]), "wsgi-socket")
@@ -139,7 +71,7 @@ func (w *worker) start() error {
 	fc, err := net.FileConn(mine)
 	mine.Close()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	w.conn = fc.(*net.UnixConn)
 	if w.progress, err = openTemp(p.cfg.TempDir); err == nil {
@@ -147,7 +79,7 @@ func (w *worker) start() error {
 	}
 	if err != nil {
 		w.conn.Close()
-		return fmt.Errorf("progress page: %w", err)
+		return nil, fmt.Errorf("progress page: %w", err)
 	}
 	multi := "0"
 	if p.cfg.workers() > 1 {
@@ -168,51 +100,39 @@ func (w *worker) start() error {
 	if err != nil {
 		w.conn.Close()
 		w.progress.Close()
-		return err
+		return nil, err
 	}
 	w.pid = w.proc.Pid()
 	go func() {
+		// A forked grandchild may hold the worker's end of the socket:
+		// the reader ends when the worker does.
 		<-w.proc.Exited()
-		p.workerDied(w, w.proc.Err())
+		w.conn.Close()
+		w.mu.Lock()
+		w.lastProg = w.readProgress()
+		w.progress.Close()
+		w.progress = nil
+		w.mu.Unlock()
 	}()
 	go w.readLoop()
-	return nil
+	return w, nil
 }
 
-// startFailure describes a worker that exited before READY.
-func (w *worker) startFailure() *StartError {
-	out := w.proc.EarlyOutput()
-	e := &StartError{App: w.p.cfg.App, Output: out}
-	switch w.proc.ExitCode() {
-	case exitImport:
-		e.Import = true
-		e.Reason = workers.LastLine(out)
-	case exitUsage:
-		e.Reason = workers.LastLine(out)
-	default:
-		e.Reason = w.proc.Status()
-		if line := workers.LastLine(out); line != "" {
-			e.Reason += ": " + line
-		}
-	}
-	return e
-}
+// Process, Ready: workers.Worker.
+func (w *worker) Process() *workers.Process { return w.proc }
+func (w *worker) Ready() <-chan struct{}    { return w.ready }
 
-// kill ends the process at once. It is safe to call any number of times,
-// and before the process started.
-func (w *worker) kill() {
-	if w.proc != nil {
-		w.proc.Kill()
+// broken ends a worker that broke the protocol or could not be written
+// to; the supervisor detaches its batch once it exited. The end of its
+// socket is how a worker that exits looks from here: no news.
+func (w *worker) broken(err error) {
+	var pe *ProtocolError
+	if errors.As(err, &pe) {
+		w.p.log.Error("worker broke the protocol", "worker", w.id, "pid", w.pid, "err", err)
+	} else {
+		w.p.log.Debug("worker connection ended", "worker", w.id, "pid", w.pid, "err", err)
 	}
-}
-
-// readProgress returns the id of the request the worker last started.
-// p.mu held.
-func (w *worker) readProgress() uint32 {
-	if _, err := w.progress.ReadAt(w.progBuf[:], 0); err != nil {
-		return 0
-	}
-	return binary.LittleEndian.Uint32(w.progBuf[:])
+	w.proc.Kill()
 }
 
 // readLoop reads the worker's frames: READY, then replies, which it hands
@@ -225,12 +145,13 @@ func (w *worker) readLoop() {
 		err = protocolErrorf("first frame of type %d, want READY", f.typ)
 	}
 	if err != nil {
-		w.p.workerDied(w, err)
+		w.broken(err)
 		return
 	}
 	if pid, version, ok := strings.Cut(string(f.payload), "\x00"); ok && pid == strconv.Itoa(w.pid) {
-		w.python = version
+		w.p.setPython(version)
 	}
+	go w.writeLoop()
 	close(w.ready)
 	started := false // a START arrived for the current call
 	for {
@@ -239,7 +160,7 @@ func (w *worker) readLoop() {
 			err = w.handle(fr, f, &started)
 		}
 		if err != nil {
-			w.p.workerDied(w, err)
+			w.broken(err)
 			return
 		}
 	}
@@ -247,7 +168,7 @@ func (w *worker) readLoop() {
 
 // handle applies one reply frame to the call it answers.
 func (w *worker) handle(fr *frameReader, f frame, started *bool) error {
-	c, err := w.p.current(w, f.id)
+	c, err := w.current(f.id)
 	if err != nil {
 		return err
 	}
@@ -287,7 +208,7 @@ func (w *worker) handle(fr *frameReader, f frame, started *bool) error {
 			return err
 		}
 		c.deliverResponse(w, head, body)
-		w.p.completed(w, c)
+		w.completed(c)
 	case frameEnd, frameError:
 		*started = false
 		if f.typ == frameEnd {
@@ -295,22 +216,16 @@ func (w *worker) handle(fr *frameReader, f frame, started *bool) error {
 		} else {
 			c.finish(w, outcomeAppError, string(f.payload))
 		}
-		w.p.completed(w, c)
+		w.completed(c)
 	default:
 		return protocolErrorf("unexpected frame type %d", f.typ)
 	}
 	return nil
 }
 
-// Batch bounds: how many requests, and how many bytes of environ and
-// inline body, travel to a worker in one write.
-const (
-	maxBatch      = 64
-	maxBatchBytes = 1 << 20
-	// inlineCopy: bodies up to this size are copied into the batch buffer;
-	// larger ones are written from where they lie (writev).
-	inlineCopy = 64 << 10
-)
+// inlineCopy: bodies up to this size are copied into the batch buffer;
+// larger ones are written from where they lie (writev).
+const inlineCopy = 64 << 10
 
 // writeLoop writes batches and cancellations to the worker, and shuts the
 // socket's write side when the pool retires it.
@@ -326,11 +241,11 @@ func (w *worker) writeLoop() {
 	for {
 		select {
 		case <-w.wake:
-		case <-w.dead:
+		case <-w.proc.Exited():
 			return
 		}
 		var shut bool
-		calls, ids, cancels, shut = w.p.takeWrites(w, calls[:0], ids[:0], cancels[:0])
+		calls, ids, cancels, shut = w.takeWrites(calls[:0], ids[:0], cancels[:0])
 		var err error
 		if len(calls) > 0 || len(cancels) > 0 {
 			buf, bufs, fds = encodeBatch(buf[:0], bufs[:0], fds[:0], calls, ids, cancels)
@@ -344,7 +259,7 @@ func (w *worker) writeLoop() {
 			err = w.conn.CloseWrite()
 		}
 		if err != nil {
-			w.p.workerDied(w, fmt.Errorf("writing to the worker: %w", err))
+			w.broken(fmt.Errorf("writing to the worker: %w", err))
 			return
 		}
 		if cap(buf) > 4*maxBatchBytes {
