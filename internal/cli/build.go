@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"maps"
 	"net"
+	"os"
 	"path/filepath"
 	"reflect"
 	"slices"
@@ -71,9 +72,6 @@ func unsupported(c *config.Config) config.List {
 		a := c.Apps[name]
 		if a.Interface == "asgi" {
 			l = append(l, c.At("apps."+name+".interface", "interface asgi is not supported yet: the ASGI gateway is being built (issue 14); use wsgi"))
-		}
-		if len(a.Environment) > 0 {
-			l = append(l, c.At("apps."+name+".environment", "not supported yet: the WSGI gateway cannot pass variables to its workers (issue 14); export them before nave run"))
 		}
 	}
 	for _, name := range slices.Sorted(maps.Keys(c.Sites)) {
@@ -159,11 +157,25 @@ func (s *built) apps(c *config.Config) (map[string]web.Handler, error) {
 		}
 		pool := wsgi.New(wsgi.Config{App: a.Module, Python: python, Dir: a.Chdir, Workers: a.Workers,
 			StartTimeout: a.StartTimeout.D(), Timeout: timeout, MaxRequests: a.MaxRequests, Backlog: a.Backlog,
-			Logger: s.log.With("app", name)})
+			Env: appEnv(a), Logger: s.log.With("app", name)})
 		s.pools[name] = pool
 		handlers[name] = wsgi.NewHandler(pool, wsgi.HandlerConfig{Logger: s.log.With("app", name)})
 	}
 	return handlers, nil
+}
+
+// appEnv is an app's environment entries as KEY=VALUE, in key order; a
+// virtualenv's app also gets VIRTUAL_ENV and its bin first on PATH, as
+// activating it would.
+func appEnv(a *config.App) []string {
+	var env []string
+	if a.Virtualenv != "" {
+		env = append(env, "VIRTUAL_ENV="+a.Virtualenv, "PATH="+filepath.Join(a.Virtualenv, "bin")+string(filepath.ListSeparator)+os.Getenv("PATH"))
+	}
+	for _, k := range slices.Sorted(maps.Keys(a.Environment)) {
+		env = append(env, k+"="+a.Environment[k])
+	}
+	return env
 }
 
 func usedApp(c *config.Config, name string) bool {

@@ -3,8 +3,11 @@ package cli
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+
+	"nave/internal/config"
 )
 
 func writeConfig(t *testing.T, text string) (dir, file string) {
@@ -90,5 +93,19 @@ func TestValidateCertificates(t *testing.T) {
 	os.Rename(filepath.Join(dir, "b.crt"), filepath.Join(dir, "a.crt"))
 	if code, stdout, stderr := runMain("validate", file); code != 0 || stdout != file+": ok\n" {
 		t.Errorf("a matching pair: got %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+}
+
+// TestAppEnv: an app's environment goes to its workers in key order, after
+// what activating its virtualenv would set.
+func TestAppEnv(t *testing.T) {
+	t.Setenv("PATH", "/usr/bin")
+	got := appEnv(&config.App{Virtualenv: "/srv/venv", Environment: map[string]string{"B": "2", "A": "1=one"}})
+	want := []string{"VIRTUAL_ENV=/srv/venv", "PATH=/srv/venv/bin:/usr/bin", "A=1=one", "B=2"}
+	if !slices.Equal(got, want) {
+		t.Errorf("appEnv = %q, want %q", got, want)
+	}
+	if got := appEnv(&config.App{}); got != nil {
+		t.Errorf("no environment: %q, want nil (nave's own)", got)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"os"
 	"runtime"
 	"sync"
 	"syscall"
@@ -47,7 +48,18 @@ type Config struct {
 	MaxRequests int
 	Backlog     int    // requests that may wait for a worker; beyond, 503
 	TempDir     string // spooled bodies and replies; "" means os.TempDir()
-	Logger      *slog.Logger
+	// Env holds variables (KEY=VALUE) set for the workers on top of
+	// nave's own environment; a key given twice takes its last value.
+	Env    []string
+	Logger *slog.Logger
+}
+
+// env is the workers' environment: nil (nave's) without Env.
+func (c *Config) env() []string {
+	if len(c.Env) == 0 {
+		return nil
+	}
+	return append(os.Environ(), c.Env...)
 }
 
 func (c *Config) python() string {

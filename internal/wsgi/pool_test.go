@@ -384,6 +384,22 @@ func TestStop(t *testing.T) {
 	}
 }
 
+// TestWorkerEnv: Env reaches the app's os.environ on top of nave's own,
+// the last of a repeated key winning.
+func TestWorkerEnv(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "envapp.py"), []byte(`import os
+def app(environ, start_response):
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [(os.environ.get("NAVE_TEST_GREETING", "-") + "|" + os.environ.get("NAVE_TEST_INHERITED", "-")).encode()]
+`), 0o644)
+	t.Setenv("NAVE_TEST_INHERITED", "from nave")
+	g := startGateway(t, wsgi.Config{App: "envapp:app", Dir: dir, Env: []string{"NAVE_TEST_GREETING=hi", "NAVE_TEST_GREETING=hello"}}, wsgi.HandlerConfig{})
+	if r := g.get(t, "/"); r.Status != 200 || string(r.Body) != "hello|from nave" {
+		t.Errorf("got %d %q, want hello|from nave", r.Status, r.Body)
+	}
+}
+
 // TestStartTimeout: a worker that does not say READY in time fails the
 // start, and is killed.
 func TestStartTimeout(t *testing.T) {

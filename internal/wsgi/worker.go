@@ -93,6 +93,7 @@ func (p *Pool) startWorker(id int) (*worker, error) {
 		Path:       p.cfg.python(),
 		Args:       []string{"-", p.cfg.App, strconv.Itoa(w.id), multi},
 		Dir:        p.cfg.Dir,
+		Env:        p.cfg.env(),
 		Stdin:      strings.NewReader(adapterSource),
 		ExtraFiles: []*os.File{theirs, w.progress},
 		Logger:     p.log,
