@@ -43,6 +43,9 @@ type Writer struct {
 	chunked   bool
 	close     bool // close the connection after this response
 	more      bool // output uses WriteMore: a body follows at once (ReadFrom)
+	// watch, set by the server, starts watching the connection for the
+	// client's close (Gone); nil where it cannot.
+	watch func() <-chan struct{}
 }
 
 // Reset prepares s to frame the response to r, written through w, over
@@ -74,6 +77,19 @@ func (s *Writer) Buffer() []byte { return s.buf[headroom : len(s.buf)-tailroom] 
 // Abort closes the connection after the handler returns, so that the
 // client sees the response is incomplete.
 func (s *Writer) Abort() { s.close = true }
+
+// SetWatch gives the function that starts watching the connection for
+// the client's close, for Gone; nil: no watching. The server sets it.
+func (s *Writer) SetWatch(f func() <-chan struct{}) { s.watch = f }
+
+// Gone implements web.Stream: once the request body has been read to its
+// end, the server watches the connection for the client's close.
+func (s *Writer) Gone() <-chan struct{} {
+	if s.watch == nil || !s.req.Body.Done() {
+		return nil
+	}
+	return s.watch()
+}
 
 // Detach does nothing: an HTTP/1 handler has its connection's goroutine
 // to itself.

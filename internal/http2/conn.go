@@ -529,6 +529,7 @@ func (c *Conn) fail(err error) {
 	c.nc.Close()
 	c.wakeAll()
 	for _, st := range c.streams {
+		st.shutGoneLocked()
 		st.signal()
 	}
 }

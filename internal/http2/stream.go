@@ -58,6 +58,10 @@ type streamState struct {
 	// handlerDone: the handler returned. draining: and the stream stays
 	// open for the rest of the request body, which is dropped.
 	handlerDone, draining bool
+	// gone is made by Gone, for a handler that watches for the client
+	// leaving, and closed (goneShut) when the stream or connection ends.
+	gone     chan struct{}
+	goneShut bool
 }
 
 var streamPool = sync.Pool{New: func() any {
@@ -242,6 +246,7 @@ func (st *stream) closeLocked(err error) {
 	if st.err == nil {
 		st.err = err
 	}
+	st.shutGoneLocked()
 	delete(c.streams, st.id)
 	st.signal()
 	if st.draining {
@@ -881,6 +886,29 @@ func (t tunnel) Close() error {
 	err := t.st.dataLocked(nil, true)
 	c.kick()
 	return err
+}
+
+// Gone implements web.Stream: the channel is closed when the stream is
+// reset or closed, or the connection ends.
+func (st *stream) Gone() <-chan struct{} {
+	c := st.c
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if st.gone == nil {
+		st.gone = make(chan struct{})
+		if st.closed || c.err != nil {
+			st.shutGoneLocked()
+		}
+	}
+	return st.gone
+}
+
+// shutGoneLocked closes gone, once, if a handler asked for it. mu is held.
+func (st *stream) shutGoneLocked() {
+	if st.gone != nil && !st.goneShut {
+		st.goneShut = true
+		close(st.gone)
+	}
 }
 
 // Detach implements web.Stream: the handler is about to wait on something

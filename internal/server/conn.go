@@ -32,6 +32,7 @@ type exchange struct {
 // begin prepares the response to the request just read.
 func (ex *exchange) begin(c *conn) {
 	ex.out.Reset(c, &ex.req, &ex.x.W, &c.s.shutting)
+	ex.out.SetWatch(c.watchFn)
 	ex.x.Begin(&ex.out, &ex.req.Request)
 }
 
@@ -105,11 +106,22 @@ type conn struct {
 	moreBuf []byte
 	moreN   int
 	moreErr error
+
+	// The watcher of a handler that asked web.ResponseWriter.Gone (see
+	// watch.go): watching is closed when its goroutine is done; nil when
+	// none runs. watchFn is c.watch, bound once.
+	gone       chan struct{}
+	watching   chan struct{}
+	unwatching atomic.Bool
+	watchFn    func() <-chan struct{}
 }
 
 func (s *Server) newConn(nc net.Conn, tc *tls.Config) *conn {
 	c := &conn{s: s, nc: nc, fd: -1, tlsConf: tc}
 	c.tcp, _ = nc.(*net.TCPConn)
+	if c.tcp != nil {
+		c.watchFn = c.watch
+	}
 	c.mayH2C = tc == nil && !s.cfg.DisableH2C
 	// Not idle until await says so: the zero state is stateIdle, and the
 	// zero idleSince is long ago, so the sweep would wake the connection
@@ -215,7 +227,9 @@ func (c *conn) serveOne(ex *exchange) bool {
 	}
 	c.phase = phaseBody
 	ex.begin(c)
-	if !c.runHandler(ex) {
+	ok := c.runHandler(ex)
+	c.unwatch()
+	if !ok {
 		c.linger = true
 		return false
 	}

@@ -113,6 +113,13 @@ func (w *ResponseWriter) Upgrade() (io.ReadWriteCloser, error) {
 // request body or on the client reading the response needs no Detach.
 func (w *ResponseWriter) Detach() { w.s.Detach() }
 
+// Gone returns a channel closed when the client goes away while the
+// handler runs, for a gateway whose upstream should hear of it (ASGI's
+// http.disconnect); nil when the protocol cannot tell (see Stream.Gone:
+// HTTP/1 watches only once the request body has been read to its end, so
+// ask after that). It costs a goroutine on HTTP/1: ask only to wait on it.
+func (w *ResponseWriter) Gone() <-chan struct{} { return w.s.Gone() }
+
 // Status is the status written so far, 0 before WriteHeader.
 func (w *ResponseWriter) Status() int { return w.status }
 

@@ -60,4 +60,11 @@ type Stream interface {
 	// reading goroutine and moves the reading elsewhere first; HTTP/1
 	// does nothing.
 	Detach()
+	// Gone returns a channel closed when the client is known to be gone
+	// from this exchange (HTTP/2: the stream reset or the connection
+	// ended; HTTP/1: the connection closed), or nil where the protocol
+	// cannot tell now. HTTP/1 watches only once the request body has been
+	// read to its end (until then a read of the body tells), and until
+	// the handler returns.
+	Gone() <-chan struct{}
 }

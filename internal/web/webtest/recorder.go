@@ -86,6 +86,9 @@ func (rc *Recorder) Interim(status int, _ *web.Header) error {
 // Abort implements web.Stream.
 func (rc *Recorder) Abort() { rc.Aborted = true }
 
+// Gone implements web.Stream: a recorder's client never leaves.
+func (rc *Recorder) Gone() <-chan struct{} { return nil }
+
 // Detach implements web.Stream; it counts the calls.
 func (rc *Recorder) Detach() { rc.Detached++ }
 
