@@ -1,27 +1,26 @@
-"""nave's ASGI worker (prototype: HTTP only, no lifespan, no WebSockets).
+"""nave's ASGI worker: ASGI 3.0, HTTP spec 2.4, lifespan, and the
+http.response.pathsend, early_hint and trailers extensions.
 
 nave starts it as
 
-    python - MODULE:CALLABLE
+    python - MODULE:CALLABLE [lifespan=auto|on|off] [loop=auto|asyncio|uvloop]
 
 with this source on stdin and a unix stream socket to nave on descriptor
-3. It runs the app on one event loop (uvloop when the interpreter has it),
-many requests in flight, each request's frames carrying its id (see
-proto.go for the framing).
+3. MODULE:FACTORY() calls FACTORY for the app. It runs the app on one
+event loop, many requests in flight, each frame naming its request (see
+proto.go for the framing and doc.go for the protocol).
 
-Switches, for the prototype's measurements (environment variables):
-NAVE_ASGI_LOOP=asyncio (no uvloop), NAVE_ASGI_READ=buffered|stream (how
-frames are read; default a Protocol's data_received), NAVE_ASGI_RUN=task|
+Switches, for measurements (environment variables): NAVE_ASGI_RUN=task|
 eager|step (how a request's coroutine runs; see Conn.request),
-NAVE_ASGI_FLUSH=each (a write per frame;
-default one write per loop iteration), NAVE_ASGI_PROFILE=FILE (cProfile
-to FILE at exit).
+NAVE_ASGI_FLUSH=each (a write per frame; default one write per loop
+iteration), NAVE_ASGI_PROFILE=FILE (cProfile to FILE at exit).
 """
 
 import sys
 
 EXIT_IMPORT = 3
 EXIT_USAGE = 4
+EXIT_LIFESPAN = 5
 
 if sys.version_info < (3, 8):
     sys.stderr.write("Python 3.8 or later is needed, this is %s\n" % sys.version.split()[0])
@@ -36,17 +35,28 @@ import struct
 import traceback
 
 HDR = struct.Struct("<IBI")
+U32 = struct.Struct("<I")
 REQUEST_PREFIX = struct.Struct("<BIII")  # flags and the lengths of the three segments
 START_HDR = struct.Struct("<IBIH")  # a START frame's header and its status
 RESPONSE_HDR = struct.Struct("<IBIHI")  # a RESPONSE frame's header, status, headers' length
 
-REQUEST, BODY, BODY_END, DISCONNECT = 1, 2, 3, 4
-READY, START, DATA, END, RESPONSE, ERROR = 16, 17, 18, 19, 20, 22
+# nave to worker.
+REQUEST, BODY, BODY_END, DISCONNECT, SENT_BYTES = 1, 2, 3, 4, 5
+# Worker to nave.
+READY, START, DATA, END, RESPONSE, RECEIVE, ERROR, FATAL = 16, 17, 18, 19, 20, 21, 22, 23
+EARLY_HINT, PATHSEND, TRAILERS = 24, 25, 26
 
-MAX_DATA = 1 << 20
+MAX_DATA = 1 << 20  # the largest DATA frame nave takes
+# WINDOW bounds a request's response bytes that nave has not yet written
+# to its client (it says so with SENT frames): past it, send() waits, so
+# that a slow client slows the app instead of filling memory.
+WINDOW = 256 << 10
 FLAG_MORE_BODY = 1
 
-ASGI = {"version": "3.0", "spec_version": "2.3"}
+ASGI = {"version": "3.0", "spec_version": "2.4"}
+# Shared by every request's scope: apps read it, none is known to write it.
+EXTENSIONS = {"http.response.pathsend": {}, "http.response.early_hint": {},
+              "http.response.trailers": {}}
 METHODS = {m.encode(): m for m in ("GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS")}
 VERSIONS = {b"1.1": "1.1", b"1.0": "1.0", b"2": "2", b"3": "3"}
 SCHEMES = {b"http": "http", b"https": "https"}
@@ -54,8 +64,12 @@ DISCONNECTED = {"type": "http.disconnect"}
 SENT = None  # send()'s awaitable: a future of the loop, done (serve sets it)
 chain = itertools.chain.from_iterable
 
-# Request states.
-NEW, STARTED, ENDED = 0, 1, 2
+# Request states: the response's progress.
+NEW, STARTED, TRAILING, ENDED = 0, 1, 2, 3
+
+
+class ClientDisconnected(OSError):
+    """send() after the client went away (ASGI HTTP spec 2.4)."""
 
 
 def address(field):
@@ -83,11 +97,22 @@ def connection(segment, cache={}):
     return facts
 
 
+def fields(headers, what):
+    """b"name\\0value\\0..." from an ASGI header list."""
+    if type(headers) is not list:
+        headers = list(headers)
+    head = b"\0".join(chain(headers))
+    if headers and head.count(b"\0") != 2 * len(headers) - 1:
+        raise ValueError("a %s name or value holds NUL" % what)
+    return head
+
+
 class Request:
-    """One request's receive and send, and its reply's state."""
+    """One request's receive and send, and its response's state."""
 
     __slots__ = ("conn", "rid", "body", "more", "chunks", "waiter", "state", "status", "head",
-                 "disconnected", "__weakref__")
+                 "disconnected", "asked", "unacked", "credit", "trailers", "trailer",
+                 "__weakref__")
 
     def __init__(self, conn, rid, body, more):
         self.conn = conn
@@ -100,6 +125,11 @@ class Request:
         self.status = 0
         self.head = None  # START's headers, held until the first body
         self.disconnected = False
+        self.asked = False  # a RECEIVE is out, its chunk not yet here
+        self.unacked = 0  # response bytes sent that nave has not written
+        self.credit = None  # the future send() waits on for SENT_BYTES
+        self.trailers = False  # the app said it will send trailers
+        self.trailer = b""  # trailer fields gathered, while more_trailers
 
     async def receive(self):
         body = self.body
@@ -110,8 +140,14 @@ class Request:
             if self.chunks:
                 body, self.more = self.chunks.pop(0)
                 return {"type": "http.request", "body": body, "more_body": self.more}
-            if self.disconnected or (self.state == ENDED and not self.more):
+            if self.disconnected or self.state == ENDED:
+                # After the response nave sends no more of the body.
                 return DISCONNECTED
+            if self.more and not self.asked:
+                # nave reads the next chunk from the client only now: the
+                # app's pace is the upload's.
+                self.asked = True
+                self.conn.emit1(HDR.pack(0, RECEIVE, self.rid))
             self.waiter = self.conn.loop.create_future()
             try:
                 await self.waiter
@@ -122,59 +158,141 @@ class Request:
         w = self.waiter
         if w is not None and not w.done():
             w.set_result(None)
+        c = self.credit
+        if c is not None and not c.done():
+            c.set_result(None)
 
     def send(self, message):
-        """ASGI's send, as a plain function that returns an awaitable done
-        at once (SENT): cheaper than a coroutine, and the same to an app
-        that awaits it."""
+        """ASGI's send, as a plain function that returns an awaitable,
+        done at once (SENT) while the response is within its window:
+        cheaper than a coroutine, and the same to an app that awaits it."""
         kind = message["type"]
         if kind == "http.response.body":
             if self.state != STARTED:
-                raise RuntimeError("http.response.body before http.response.start, or after the end")
+                raise RuntimeError("http.response.body before http.response.start, or after the last")
             if self.disconnected:
-                return SENT
+                raise ClientDisconnected("the client went away")
             body = message.get("body", b"")
             more = message.get("more_body", False)
-            conn = self.conn
             head = self.head
-            if head is not None:
+            if head is not None and not more and not self.trailers and len(body) <= WINDOW:
                 self.head = None
-                if not more and len(body) <= MAX_DATA:
-                    self.state = ENDED
-                    conn.emit3(RESPONSE_HDR.pack(6 + len(head) + len(body), RESPONSE, self.rid, self.status, len(head)), head, body)
-                    return SENT
-                conn.emit2(START_HDR.pack(2 + len(head), START, self.rid, self.status), head)
-            while len(body) > MAX_DATA:
-                conn.emit2(HDR.pack(MAX_DATA, DATA, self.rid), body[:MAX_DATA])
-                body = body[MAX_DATA:]
-            if more:
-                conn.emit2(HDR.pack(len(body), DATA, self.rid), body)
-            else:
                 self.state = ENDED
-                conn.emit2(HDR.pack(len(body), END, self.rid), body)
+                self.conn.emit3(RESPONSE_HDR.pack(6 + len(head) + len(body), RESPONSE, self.rid,
+                                                  self.status, len(head)), head, body)
                 self.wakeup()
-            return SENT
+                return SENT
+            self.flush_head()
+            if self.unacked + len(body) <= WINDOW:
+                self.emit_body(body, more)
+                return SENT
+            return self.send_slowly(body, more)
         elif kind == "http.response.start":
             if self.state != NEW:
                 raise RuntimeError("http.response.start sent twice")
-            status = message["status"]
-            headers = message.get("headers", ())
-            if type(headers) is not list:
-                headers = list(headers)
-            head = b"\0".join(chain(headers))
-            if headers and head.count(b"\0") != 2 * len(headers) - 1:
-                raise ValueError("a header name or value holds NUL")
-            self.status = status
-            self.head = head
+            if self.disconnected:
+                raise ClientDisconnected("the client went away")
+            self.head = fields(message.get("headers", ()), "header")
+            self.status = message["status"]
+            self.trailers = bool(message.get("trailers", False))
             self.state = STARTED
             return SENT
+        return self.send_other(kind, message)
+
+    def send_other(self, kind, message):
+        """The extensions' messages."""
+        if kind == "http.response.trailers":
+            if self.state != TRAILING:
+                raise RuntimeError("http.response.trailers without trailers announced, or before the last body")
+            if self.disconnected:
+                raise ClientDisconnected("the client went away")
+            head = fields(message.get("headers", ()), "trailer")
+            if head:
+                self.trailer = self.trailer + b"\0" + head if self.trailer else head
+            if not message.get("more_trailers", False):
+                self.state = ENDED
+                self.conn.emit2(HDR.pack(len(self.trailer), TRAILERS, self.rid), self.trailer)
+                self.wakeup()
+            return SENT
+        if kind == "http.response.pathsend":
+            if self.state != STARTED:
+                raise RuntimeError("http.response.pathsend before http.response.start, or after the last body")
+            if self.disconnected:
+                raise ClientDisconnected("the client went away")
+            path = os.fsencode(message["path"])
+            if b"\0" in path:
+                raise ValueError("a path holds NUL")
+            self.flush_head()
+            self.conn.emit2(HDR.pack(len(path), PATHSEND, self.rid), path)
+            self.emit_body(b"", False)
+            return SENT
+        if kind == "http.response.early_hint":
+            if self.disconnected:
+                raise ClientDisconnected("the client went away")
+            if self.state == ENDED or (self.state == STARTED and self.head is None):
+                return SENT  # the final head went: too late for a 103, ignored as the spec allows
+            links = b"\0".join(message.get("links", ()))
+            self.conn.emit2(HDR.pack(len(links), EARLY_HINT, self.rid), links)
+            return SENT
+        raise ValueError("unknown message type %r" % (kind,))
+
+    def flush_head(self):
+        head = self.head
+        if head is not None:
+            self.head = None
+            self.conn.emit2(START_HDR.pack(2 + len(head), START, self.rid, self.status), head)
+
+    def emit_body(self, body, more):
+        """body as frames of at most MAX_DATA; more=False ends the body:
+        with END, or (trailers due) with DATA, TRAILERS to follow."""
+        conn = self.conn
+        while len(body) > MAX_DATA:
+            conn.emit2(HDR.pack(MAX_DATA, DATA, self.rid), body[:MAX_DATA])
+            self.unacked += MAX_DATA
+            body = body[MAX_DATA:]
+        if more or self.trailers:
+            if body or not more:
+                conn.emit2(HDR.pack(len(body), DATA, self.rid), body)
+                self.unacked += len(body)
+            if not more:
+                self.state = TRAILING
         else:
-            raise ValueError("unknown message type %r" % (kind,))
+            self.state = ENDED
+            conn.emit2(HDR.pack(len(body), END, self.rid), body)
+            self.wakeup()
+
+    async def send_slowly(self, body, more):
+        """A body past the window goes out as nave takes it."""
+        view = memoryview(body)
+        while True:
+            if self.disconnected:
+                raise ClientDisconnected("the client went away")
+            room = WINDOW - self.unacked
+            if room <= 0:
+                self.credit = self.conn.loop.create_future()
+                try:
+                    await self.credit
+                finally:
+                    self.credit = None
+                continue
+            if room >= len(view):
+                self.emit_body(bytes(view), more)
+                return
+            self.emit_body(bytes(view[:room]), True)
+            view = view[room:]
+
+    def acked(self, n):
+        self.unacked -= n
+        c = self.credit
+        if c is not None and not c.done():
+            c.set_result(None)
 
     def failed(self, exc):
-        sys.stderr.write("".join(traceback.format_exception(type(exc), exc, exc.__traceback__)))
+        if not (self.disconnected and isinstance(exc, (ClientDisconnected, asyncio.CancelledError))):
+            # The spec: a server does not log the OSError it raised itself.
+            sys.stderr.write("".join(traceback.format_exception(type(exc), exc, exc.__traceback__)))
         self.finished(exc)
-        if not isinstance(exc, Exception):
+        if not isinstance(exc, Exception) and not isinstance(exc, asyncio.CancelledError):
             raise exc
 
     def finished(self, exc):
@@ -184,32 +302,31 @@ class Request:
         if conn.running == 0 and conn.idle is not None and not conn.idle.done():
             conn.idle.set_result(None)
         if conn.requests.get(self.rid) is self:
-            # After END, nave may reuse the id for a new request while
-            # this app runs on (background tasks): only its own entry goes.
+            # After the terminal frame, nave may reuse the id for a new
+            # request while this app runs on (background tasks): only its
+            # own entry goes.
             del conn.requests[self.rid]
+        if self.state == ENDED:
+            return  # the response went whole; an error is logged only
+        self.state = ENDED
         if exc is not None:
-            if self.state == ENDED:
-                return  # the reply went whole; the error is logged only
-            self.state = ENDED
             reason = ("%s: %s" % (type(exc).__name__, exc)).encode("utf-8", "replace")[:4096]
-            conn.emit2(HDR.pack(len(reason), ERROR, self.rid), reason)
-            return
-        if self.state != ENDED:
+        else:
             reason = b"the app returned without completing the response"
-            self.state = ENDED
-            conn.emit2(HDR.pack(len(reason), ERROR, self.rid), reason)
+        conn.emit2(HDR.pack(len(reason), ERROR, self.rid), reason)
 
 
-class Conn:
+class Conn(asyncio.Protocol):
     """The socket to nave: frames in, requests run, replies batched out."""
 
-    def __init__(self, app, loop, run, flush_each):
+    def __init__(self, app, loop, run, flush_each, state):
         self.app = app
         self.loop = loop
         self.step = run == "step"
         if run == "eager":
             loop.set_task_factory(asyncio.eager_task_factory)
         self.flush_each = flush_each
+        self.state = state  # the lifespan's state, copied into each scope
         self.transport = None
         self.out = []  # reply pieces not yet written
         self.scheduled = False  # a flush is scheduled
@@ -220,7 +337,37 @@ class Conn:
         self.running = 0  # apps that have not returned
         self.idle = None  # a future set when running falls to 0, once wanted
 
+    # -- asyncio.Protocol --------------------------------------------------
+
+    def connection_made(self, transport):
+        self.transport = transport
+
+    def data_received(self, data):
+        self.feed(data)
+
+    def eof_received(self):
+        # nave is done sending: the requests in flight finish, their
+        # replies go out (the write side stays open), and serve() returns.
+        if not self.closed.done():
+            self.closed.set_result(None)
+        return True
+
+    def connection_lost(self, exc):
+        self.lost()  # nave is gone: receive() says http.disconnect
+        if not self.closed.done():
+            self.closed.set_result(None)
+
     # -- output ------------------------------------------------------------
+
+    def emit1(self, a):
+        if self.flush_each:
+            self.transport.write(a)
+            return
+        out = self.out
+        if not out and not self.scheduled:
+            self.scheduled = True
+            self.loop.call_soon(self.flush)
+        out.append(a)
 
     def emit2(self, a, b):
         if self.flush_each:
@@ -274,16 +421,19 @@ class Conn:
                 break
             if kind == REQUEST:
                 self.request(rid, data, p + 9, end)
-            elif kind == BODY or kind == BODY_END:
+            else:
                 req = self.requests.get(rid)
-                if req is not None:
+                if req is None:
+                    pass  # the app ended; nave's frame crossed its end
+                elif kind == BODY or kind == BODY_END:
                     if req.chunks is None:
                         req.chunks = []
                     req.chunks.append((data[p + 9:end], kind == BODY))
+                    req.asked = False
                     req.wakeup()
-            elif kind == DISCONNECT:
-                req = self.requests.get(rid)
-                if req is not None:
+                elif kind == SENT_BYTES:
+                    req.acked(U32.unpack_from(data, p + 9)[0])
+                elif kind == DISCONNECT:
                     req.disconnected = True
                     req.wakeup()
             p = end
@@ -319,6 +469,8 @@ class Conn:
             "raw_path": raw_path,
             "query_string": query,
             "headers": headers,
+            "state": self.state.copy(),
+            "extensions": EXTENSIONS,
         }
         coro = self.app(scope, req.receive, req.send)
         # "task": the coroutine runs in a Task, from the loop's next turn.
@@ -378,116 +530,191 @@ async def resume(coro, yielded):
             return
 
 
-class StreamProto(asyncio.Protocol):
-    """Frames read with data_received: the bytes arrive in a callback."""
-
-    def __init__(self, conn):
-        self.conn = conn
-
-    def connection_made(self, transport):
-        self.conn.transport = transport
-
-    def data_received(self, data):
-        self.conn.feed(data)
-
-    def eof_received(self):
-        # nave is done sending: the requests in flight finish, their
-        # replies go out (the write side stays open), and serve() returns.
-        if not self.conn.closed.done():
-            self.conn.closed.set_result(None)
-        return True
-
-    def connection_lost(self, exc):
-        self.conn.lost()  # nave is gone: receive() says http.disconnect
-        if not self.conn.closed.done():
-            self.conn.closed.set_result(None)
+class LifespanFailed(Exception):
+    """Startup failed: the message goes to nave as a FATAL frame."""
 
 
-class BufferedProto(asyncio.BufferedProtocol, StreamProto):
-    """Frames read into a persistent buffer (get_buffer/buffer_updated)."""
+class Lifespan:
+    """The lifespan protocol (ASGI lifespan spec 2.0) as uvicorn runs it:
+    mode "on" requires it, "auto" goes on without it when the app raises
+    before startup completes, "off" never calls the app with it."""
 
-    def __init__(self, conn):
-        super().__init__(conn)
-        self.buf = bytearray(256 << 10)
-        self.view = memoryview(self.buf)
+    def __init__(self, app, mode, state):
+        self.app = app
+        self.mode = mode
+        self.state = state
+        self.events = asyncio.Queue()
+        self.startup = None  # future: None when done, or the failure message
+        self.shutdown = None
+        self.task = None
+        self.unsupported = False
 
-    def get_buffer(self, sizehint):
-        return self.view
+    async def start(self):
+        loop = asyncio.get_running_loop()
+        self.startup = loop.create_future()
+        self.shutdown = loop.create_future()
+        self.task = loop.create_task(self.main())
+        self.events.put_nowait({"type": "lifespan.startup"})
+        failure = await self.startup
+        if failure is not None:
+            raise LifespanFailed(failure)
 
-    def buffer_updated(self, nbytes):
-        self.conn.feed(bytes(self.view[:nbytes]))
+    async def main(self):
+        scope = {"type": "lifespan", "asgi": {"version": "3.0", "spec_version": "2.0"},
+                 "state": self.state}
+        try:
+            await self.app(scope, self.events.get, self.send)
+        except BaseException as exc:
+            if not self.startup.done() and self.mode == "auto":
+                self.unsupported = True
+                sys.stderr.write("ASGI 'lifespan' protocol appears unsupported (%s: %s)\n"
+                                 % (type(exc).__name__, exc))
+            else:
+                sys.stderr.write("Exception in 'lifespan' protocol\n")
+                sys.stderr.write("".join(traceback.format_exception(type(exc), exc, exc.__traceback__)))
+                if not self.startup.done():
+                    self.startup.set_result("%s: %s" % (type(exc).__name__, exc))
+        finally:
+            if not self.startup.done():
+                self.startup.set_result(None)
+            if not self.shutdown.done():
+                self.shutdown.set_result(None)
+
+    async def send(self, message):
+        kind = message["type"]
+        if kind == "lifespan.startup.complete":
+            if not self.startup.done():
+                self.startup.set_result(None)
+        elif kind == "lifespan.startup.failed":
+            if not self.startup.done():
+                self.startup.set_result(message.get("message", "") or "lifespan.startup.failed")
+        elif kind == "lifespan.shutdown.complete":
+            if not self.shutdown.done():
+                self.shutdown.set_result(None)
+        elif kind == "lifespan.shutdown.failed":
+            sys.stderr.write("lifespan shutdown failed: %s\n" % message.get("message", ""))
+            if not self.shutdown.done():
+                self.shutdown.set_result(None)
+        else:
+            raise ValueError("unknown lifespan message type %r" % (kind,))
+
+    async def stop(self):
+        if self.task is None or self.task.done():
+            return
+        self.events.put_nowait({"type": "lifespan.shutdown"})
+        await self.shutdown
+
+
+def parse_args(argv):
+    if not argv or argv[0].startswith("-"):
+        usage()
+    opts = {"lifespan": "auto", "loop": "auto"}
+    for arg in argv[1:]:
+        key, eq, value = arg.partition("=")
+        if not eq or key not in opts:
+            usage()
+        opts[key] = value
+    if opts["lifespan"] not in ("auto", "on", "off") or opts["loop"] not in ("auto", "asyncio", "uvloop"):
+        usage()
+    return argv[0], opts
+
+
+def usage():
+    sys.stderr.write("usage: python - MODULE:CALLABLE [lifespan=auto|on|off] [loop=auto|asyncio|uvloop]\n")
+    sys.exit(EXIT_USAGE)
 
 
 def load(spec):
     module, _, name = spec.partition(":")
     if not module or not name:
-        sys.stderr.write("usage: python - MODULE:CALLABLE\n")
-        sys.exit(EXIT_USAGE)
+        usage()
+    factory = name.endswith("()")
+    if factory:
+        name = name[:-2]
     sys.path.insert(0, os.getcwd())
     obj = importlib.import_module(module)
     for part in name.split("."):
         obj = getattr(obj, part)
+    if factory:
+        obj = obj()
     return obj
 
 
-async def serve(app, sock):
+def install_loop(choice):
+    """uvloop when asked, or when importable and the choice is auto."""
+    if choice == "asyncio":
+        return
+    try:
+        import uvloop
+    except ImportError:
+        if choice == "uvloop":
+            sys.stderr.write("loop=uvloop: uvloop is not installed\n")
+            sys.exit(EXIT_USAGE)
+        return
+    asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+
+
+def fatal(sock, message):
+    data = message.encode("utf-8", "replace")[:4096]
+    try:
+        sock.sendall(HDR.pack(len(data), FATAL, 0) + data)
+    except OSError:
+        pass
+
+
+async def serve(app, sock, opts):
     global SENT
     loop = asyncio.get_running_loop()
     SENT = loop.create_future()
     SENT.set_result(None)
+    state = {}
+    lifespan = None
+    if opts["lifespan"] != "off":
+        lifespan = Lifespan(app, opts["lifespan"], state)
+        try:
+            await lifespan.start()
+        except LifespanFailed as exc:
+            sys.stderr.write("lifespan startup failed: %s\n" % exc)
+            fatal(sock, "lifespan startup failed: %s" % exc)
+            return EXIT_LIFESPAN
     env = os.environ.get
     run = env("NAVE_ASGI_RUN") or ("eager" if sys.version_info >= (3, 12) else "task")
-    conn = Conn(app, loop, run, env("NAVE_ASGI_FLUSH") == "each")
-    mode = env("NAVE_ASGI_READ", "")
-    if mode == "stream":
-        reader, writer = await asyncio.open_unix_connection(sock=sock, limit=1 << 20)
-        conn.transport = writer.transport
-    else:
-        proto = BufferedProto(conn) if mode == "buffered" else StreamProto(conn)
-        await loop.create_unix_connection(lambda: proto, sock=sock)
-    ready = ("%d\0%s\0%s" % (os.getpid(), sys.version.split()[0], type(loop).__module__.split(".")[0])).encode()
+    conn = Conn(app, loop, run, env("NAVE_ASGI_FLUSH") == "each", state)
+    await loop.create_unix_connection(lambda: conn, sock=sock)
+    lifespan_mode = "off" if lifespan is None else "unsupported" if lifespan.unsupported else "on"
+    ready = ("%d\0%s\0%s\0%s" % (os.getpid(), sys.version.split()[0], type(loop).__module__.split(".")[0],
+                                 lifespan_mode)).encode()
     conn.transport.write(HDR.pack(len(ready), READY, 0) + ready)
-    if mode == "stream":
-        while True:
-            data = await reader.read(256 << 10)
-            if not data:
-                break
-            conn.feed(data)
-        conn.lost()
-    else:
-        await conn.closed
+    await conn.closed
     if conn.running:
         conn.idle = loop.create_future()
         await conn.idle
     conn.flush()
+    if lifespan is not None:
+        await lifespan.stop()
+    return 0
 
 
 def main():
-    if len(sys.argv) != 2:
-        sys.stderr.write("usage: python - MODULE:CALLABLE\n")
-        sys.exit(EXIT_USAGE)
+    app_spec, opts = parse_args(sys.argv[1:])
     sys.stdout.reconfigure(line_buffering=True)
     sys.stderr.reconfigure(line_buffering=True)
     sock = socket.socket(fileno=3)
     os.set_inheritable(3, False)
     try:
-        app = load(sys.argv[1])
+        app = load(app_spec)
     except BaseException:
         traceback.print_exc()
         sys.exit(EXIT_IMPORT)
-    if os.environ.get("NAVE_ASGI_LOOP") != "asyncio":
-        try:
-            import uvloop
-            uvloop.install()
-        except ImportError:
-            pass
+    install_loop(opts["loop"])
     profile = os.environ.get("NAVE_ASGI_PROFILE")
     if profile:
         import cProfile
         prof = cProfile.Profile()
         prof.enable()
+    code = 0
     try:
-        asyncio.run(serve(app, sock))
+        code = asyncio.run(serve(app, sock, opts))
     except (BrokenPipeError, ConnectionResetError):
         pass
     finally:
@@ -496,7 +723,7 @@ def main():
             prof.dump_stats(profile)
     sys.stdout.flush()
     sys.stderr.flush()
-    os._exit(0)
+    os._exit(code)
 
 
 if __name__ == "__main__":

@@ -17,22 +17,29 @@ type call struct {
 	// Set by the handler before submit; read-only after.
 	path []byte // the decoded path; path[:root] is the decoded mount
 	root int
-	body []byte // the whole request body
+	body []byte // the first body chunk; then the handler's buffer for the next
 
-	id uint32 // guarded by the worker's mu: the id in flight, 0 when none
+	// Guarded by the worker's mu.
+	id   uint32 // the id in flight, 0 when none
+	slot bool   // it holds one of the worker's concurrency slots
 
 	notify chan struct{} // cap 1: the reply moved on
 
 	mu sync.Mutex
 	// Guarded by mu.
-	status    int    // from START or RESPONSE; 0 before
-	head      []byte // the app's headers, "name\x00value..."; written once, before headNew
-	headNew   bool   // the head came and the handler has not taken it
-	data      []byte // body bytes the handler has not taken
-	ended     bool   // a terminal frame came (or the worker died)
-	failed    bool   // ERROR, or the worker died
-	reason    string // why it failed, for the log
-	abandoned bool   // the handler is gone: drop what comes
+	status     int    // from START or RESPONSE; 0 before
+	head       []byte // the app's headers, "name\x00value..."; written once, before headNew
+	headNew    bool   // the head came and the handler has not taken it
+	hints      []byte // early hints' Link values, NUL-separated, not taken; handed over whole
+	data       []byte // body bytes the handler has not taken
+	file       []byte // a pathsend's path, not taken; handed over whole
+	trailer    []byte // the trailer fields, with hasTrailer; handed over whole
+	hasTrailer bool
+	wantBody   bool   // the app waits in receive() for the next chunk
+	ended      bool   // a terminal frame came (or the worker died)
+	failed     bool   // ERROR, or the worker died
+	reason     string // why it failed, for the log
+	abandoned  bool   // the handler is gone: drop what comes
 
 	spare []byte // the handler's: body bytes taken, swapped with data
 }
@@ -56,6 +63,7 @@ func (c *call) release() {
 	}
 	c.path, c.root, c.body = c.path[:0], 0, c.body[:0]
 	c.status, c.head, c.headNew, c.data = 0, c.head[:0], false, c.data[:0]
+	c.hints, c.file, c.trailer, c.hasTrailer, c.wantBody = nil, nil, nil, false, false
 	c.ended, c.failed, c.reason, c.abandoned = false, false, "", false
 	c.spare = c.spare[:0]
 	select {
@@ -101,6 +109,48 @@ func (c *call) deliverData(p []byte, end bool) {
 	c.wake()
 }
 
+// deliverHint adds an early hint's links.
+func (c *call) deliverHint(links []byte) {
+	c.mu.Lock()
+	if !c.abandoned && len(links) > 0 {
+		if len(c.hints) > 0 {
+			c.hints = append(c.hints, 0)
+		}
+		c.hints = append(c.hints, links...)
+	}
+	c.mu.Unlock()
+	c.wake()
+}
+
+// deliverFile records a pathsend.
+func (c *call) deliverFile(path []byte) {
+	c.mu.Lock()
+	if !c.abandoned {
+		c.file = append([]byte(nil), path...)
+	}
+	c.mu.Unlock()
+	c.wake()
+}
+
+// deliverTrailer records the trailer fields; it ends the reply.
+func (c *call) deliverTrailer(fields []byte) {
+	c.mu.Lock()
+	if !c.abandoned {
+		c.trailer, c.hasTrailer = append([]byte(nil), fields...), true
+	}
+	c.ended = true
+	c.mu.Unlock()
+	c.wake()
+}
+
+// askBody records that the app waits for the next body chunk.
+func (c *call) askBody() {
+	c.mu.Lock()
+	c.wantBody = !c.abandoned
+	c.mu.Unlock()
+	c.wake()
+}
+
 // fail ends the reply: the app failed, or the worker is gone.
 func (c *call) fail(reason string) {
 	c.mu.Lock()
@@ -113,22 +163,26 @@ func (c *call) fail(reason string) {
 
 // reply is what the handler takes from the call in one step.
 type reply struct {
-	status  int
-	head    []byte // non-nil once, when the head came
-	data    []byte // body bytes, valid until the next take
-	ended   bool
-	failed  bool
-	reason  string
-	started bool // a head came at some point
+	status     int
+	head       []byte // non-nil once, when the head came
+	hints      []byte
+	data       []byte // body bytes, valid until the next take
+	file       []byte
+	trailer    []byte
+	hasTrailer bool
+	wantBody   bool
+	ended      bool
+	failed     bool
+	reason     string
+	started    bool // a head came at some point
 }
 
-// take waits until the reply moved on and returns what came since the
-// last take.
-func (c *call) take() reply {
+// take waits until the reply moved on, or gone is closed (then ok is
+// false), and returns what came since the last take.
+func (c *call) take(gone <-chan struct{}) (r reply, ok bool) {
 	for {
 		c.mu.Lock()
-		if c.headNew || len(c.data) > 0 || c.ended {
-			var r reply
+		if c.headNew || len(c.data) > 0 || c.ended || c.wantBody || c.hints != nil || c.file != nil {
 			if c.headNew {
 				c.headNew = false
 				r.head = c.head
@@ -136,12 +190,19 @@ func (c *call) take() reply {
 			r.status, r.started = c.status, c.status != 0
 			c.spare, c.data = c.data, c.spare[:0]
 			r.data = c.spare
+			r.hints, r.file, r.trailer, r.hasTrailer = c.hints, c.file, c.trailer, c.hasTrailer
+			c.hints, c.file, c.trailer = nil, nil, nil
+			r.wantBody, c.wantBody = c.wantBody, false
 			r.ended, r.failed, r.reason = c.ended, c.failed, c.reason
 			c.mu.Unlock()
-			return r
+			return r, true
 		}
 		c.mu.Unlock()
-		<-c.notify
+		select {
+		case <-c.notify:
+		case <-gone:
+			return r, false
+		}
 	}
 }
 

@@ -14,18 +14,33 @@ import (
 const (
 	DefaultPython       = "python3"
 	DefaultStartTimeout = 30 * time.Second
-	DefaultMaxBody      = 16 << 20
 )
 
 // Config configures a Handler. Its zero value needs only App.
 type Config struct {
-	App          string   // "module:callable", imported in Dir
+	// App is "module:callable", imported in Dir; "module:factory()"
+	// calls factory for the app.
+	App          string
 	Python       string   // the interpreter; "" is DefaultPython
 	Dir          string   // the worker's folder; "" is nave's
 	Env          []string // added to nave's environment for the worker
 	StartTimeout time.Duration
-	MaxBody      int64 // the largest request body, read whole before the app runs; 413 past it
-	Logger       *slog.Logger
+	// MaxBody bounds a request body: a Content-Length past it gets 413
+	// before the app runs; a chunked body past it is cut off (the app
+	// hears http.disconnect; the client gets 413 if the response has not
+	// begun). 0: no bound (bodies stream, so memory does not need one).
+	MaxBody int64
+	// Lifespan is "auto" (""), "on" or "off", as uvicorn's --lifespan:
+	// auto runs the lifespan protocol and goes on without it if the app
+	// raises before startup completes; on makes that an error.
+	Lifespan string
+	// Loop is "auto" (""), "asyncio" or "uvloop": auto is uvloop when
+	// the interpreter can import it.
+	Loop string
+	// LimitConcurrency bounds the requests in the app at once in a
+	// worker; the rest wait in nave. 0: no bound.
+	LimitConcurrency int
+	Logger           *slog.Logger
 	// Experiment switches the prototype's measured ideas off, to
 	// measure what each buys. The zero value is the fast path.
 	Experiment Experiment
@@ -52,11 +67,18 @@ func (c *Config) startTimeout() time.Duration {
 	return DefaultStartTimeout
 }
 
-func (c *Config) maxBody() int64 {
-	if c.MaxBody > 0 {
-		return c.MaxBody
+func (c *Config) lifespan() string {
+	if c.Lifespan != "" {
+		return c.Lifespan
 	}
-	return DefaultMaxBody
+	return "auto"
+}
+
+func (c *Config) loop() string {
+	if c.Loop != "" {
+		return c.Loop
+	}
+	return "auto"
 }
 
 // Handler is the web.Handler that runs an ASGI app's HTTP requests in one
@@ -83,7 +105,7 @@ func (h *Handler) Start() error {
 		return err
 	}
 	h.w = w
-	h.log.Info("asgi worker ready", "app", h.cfg.App, "pid", w.proc.Pid(), "python", w.python)
+	h.log.Info("asgi worker ready", "app", h.cfg.App, "pid", w.proc.Pid(), "python", w.python, "lifespan", w.lifespan)
 	return nil
 }
 
@@ -99,17 +121,18 @@ func (h *Handler) Stop(ctx context.Context) error {
 	return h.w.stop(ctx)
 }
 
-// Serve reads the request body, sends the request to the worker and
-// relays the reply as it comes.
+// Serve sends the request to the worker and relays the reply as it
+// comes, reading the request body as the app asks for it.
 func (h *Handler) Serve(w *web.ResponseWriter, r *web.Request) {
 	c := getCall()
 	defer c.release()
-	if err := h.readBody(c, r); err != nil {
-		if err == errTooLarge {
-			w.SetClose()
-			web.Error(w, 413, "request body too large")
-			return
-		}
+	if limit := h.cfg.MaxBody; limit > 0 && r.ContentLength > limit {
+		w.SetClose()
+		web.Error(w, 413, "request body too large")
+		return
+	}
+	more, err := h.firstChunk(c, r)
+	if err != nil {
 		if !web.Refuse(w, err) {
 			w.SetClose()
 		}
@@ -120,95 +143,34 @@ func (h *Handler) Serve(w *web.ResponseWriter, r *web.Request) {
 	c.root = len(c.path)
 	c.path = web.AppendUnescaped(c.path, r.Path[len(prefix):])
 	w.Detach() // the wait for the worker begins
-	if err := h.w.submit(c, r); err != nil {
+	if err := h.w.submit(c, r, more); err != nil {
 		w.SetClose()
 		web.Error(w, 503, "the app is not running")
 		return
 	}
-	h.relay(w, r, c)
+	rl := relay{h: h, w: w, r: r, c: c, ours: w.Header().Len(), bodyDone: !more}
+	rl.run()
+}
+
+// firstChunk reads a small body of known length whole, so that the app
+// gets it with the request; more reports whether the body is to be read
+// as the app asks (a large or chunked one, or one whose client waits
+// for 100 Continue, which the first read would send).
+func (h *Handler) firstChunk(c *call, r *web.Request) (more bool, err error) {
+	switch {
+	case r.Body == nil || r.ContentLength == 0:
+		return false, nil
+	case r.ContentLength < 0 || r.ContentLength > preread || r.Header.Has("Expect"):
+		return true, nil
+	}
+	n := int(r.ContentLength)
+	c.body = slices.Grow(c.body[:0], n)[:n]
+	_, err = io.ReadFull(r.Body, c.body)
+	return false, err
 }
 
 var errTooLarge = &web.ProtocolError{Status: 413, Reason: "request body too large"}
 
-// readBody reads the whole body into c.body, up to the limit.
-func (h *Handler) readBody(c *call, r *web.Request) error {
-	limit := h.cfg.maxBody()
-	switch {
-	case r.ContentLength == 0 || r.Body == nil:
-		return nil
-	case r.ContentLength > limit:
-		return errTooLarge
-	case r.ContentLength > 0:
-		n := int(r.ContentLength)
-		c.body = slices.Grow(c.body[:0], n)[:n]
-		_, err := io.ReadFull(r.Body, c.body)
-		return err
-	}
-	for {
-		if len(c.body) == cap(c.body) {
-			c.body = slices.Grow(c.body, 32<<10)
-		}
-		n, err := r.Body.Read(c.body[len(c.body):cap(c.body)])
-		c.body = c.body[:len(c.body)+n]
-		if int64(len(c.body)) > limit {
-			return errTooLarge
-		}
-		if err == io.EOF {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-	}
-}
-
-// relay writes the reply as it comes: each body chunk the app sent with
-// more_body is flushed to the client at once.
-func (h *Handler) relay(w *web.ResponseWriter, r *web.Request, c *call) {
-	ours := w.Header().Len() // fields set before the app's
-	for {
-		rep := c.take()
-		if rep.head != nil {
-			if err := addHead(w.Header(), rep.status, rep.head); err != nil {
-				h.log.Error("invalid response from the app", "method", string(r.Method), "target", string(r.Target), "err", err)
-				w.Header().Truncate(ours)
-				h.giveUp(c)
-				web.Error(w, 500, "internal server error")
-				return
-			}
-			w.WriteHeader(rep.status)
-		}
-		if rep.failed {
-			h.log.Error("app error", "method", string(r.Method), "target", string(r.Target), "err", rep.reason)
-			if !rep.started {
-				web.Error(w, 500, "internal server error")
-				return
-			}
-			// The head is the app's: the client can only tell the
-			// response failed by the connection closing.
-			w.Abort()
-			return
-		}
-		if len(rep.data) > 0 {
-			if _, err := w.Write(rep.data); err != nil {
-				h.giveUp(c)
-				return
-			}
-		}
-		if rep.ended {
-			return
-		}
-		if len(rep.data) > 0 {
-			if err := w.Flush(); err != nil {
-				h.giveUp(c)
-				return
-			}
-		}
-	}
-}
-
-// giveUp stops relaying; the app hears http.disconnect.
-func (h *Handler) giveUp(c *call) {
-	c.abandon()
-	h.w.disconnect(c)
-}
+// Lifespan is what the worker said of the lifespan protocol: "on", "off",
+// or "unsupported" (auto, and the app raised on its scope).
+func (h *Handler) Lifespan() string { return h.w.lifespan }

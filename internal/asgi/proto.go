@@ -23,7 +23,7 @@ const frameHeaderSize = 9
 
 type frameType uint8
 
-// Frames nave sends.
+// Frames nave sends. Types 6–15 are kept for WebSocket frames.
 const (
 	// frameRequest: u8 flags (flagMoreBody); the u32 lengths of three
 	// segments of NUL-separated fields: the request's (method, path
@@ -32,21 +32,31 @@ const (
 	// "host:port": the same on every request of a connection, so that
 	// the adapter decodes them once and caches them by their bytes), and
 	// the headers (names lower-cased, values); the three segments; then
-	// the first body chunk.
+	// the first body chunk, which is the whole body unless flagMoreBody.
 	frameRequest frameType = 1
-	frameBody    frameType = 2 // a further body chunk; more follow
-	frameBodyEnd frameType = 3 // the last body chunk (maybe empty)
-	// frameDisconnect: the client is gone; receive() says http.disconnect
-	// and the app's sends are dropped.
+	// frameBody is a further body chunk, more to follow; frameBodyEnd
+	// the last (maybe empty). Each answers a RECEIVE: nave reads the
+	// client's body only as the app asks for it.
+	frameBody    frameType = 2
+	frameBodyEnd frameType = 3
+	// frameDisconnect: the client is gone; receive() says
+	// http.disconnect, send() raises an OSError.
 	frameDisconnect frameType = 4
+	// frameSent: u32 n: nave has written n more of the request's
+	// response body bytes to its client, which the app may now fill
+	// again (the adapter's window, adapter.py WINDOW).
+	frameSent frameType = 5
 )
 
-// flagMoreBody: BODY frames follow the REQUEST.
+// flagMoreBody: BODY frames follow the REQUEST, each asked for.
 const flagMoreBody = 1
 
-// Frames a worker sends.
+// Frames a worker sends. Types 27–40 are kept for WebSocket frames.
 const (
-	frameReady frameType = 16 // "pid\x00python version\x00loop": the app imported
+	// frameReady: "pid\x00python version\x00loop\x00lifespan": the app
+	// imported and its lifespan startup done ("on", "off", or
+	// "unsupported" when auto found the app without one).
+	frameReady frameType = 16
 	// frameStart: u16 status, then the headers "name\x00value\x00...".
 	frameStart frameType = 17
 	frameData  frameType = 18 // body bytes, more_body: more follow
@@ -55,7 +65,21 @@ const (
 	// the headers, the headers, the whole body. Terminal. Most responses
 	// travel this way.
 	frameResponse frameType = 20
-	frameError    frameType = 22 // the app failed; a one-line reason. Terminal.
+	// frameReceive: the app waits in receive(): send the next body chunk.
+	frameReceive frameType = 21
+	frameError   frameType = 22 // the app failed; a one-line reason. Terminal.
+	// frameFatal, id 0, instead of READY: the worker cannot serve (its
+	// lifespan startup failed); a one-line reason, then it exits.
+	frameFatal frameType = 23
+	// frameEarlyHint: the Link values of a 103 (RFC 8297), NUL-separated;
+	// only before the final head.
+	frameEarlyHint frameType = 24
+	// framePathsend: the path of a file to send as the body
+	// (http.response.pathsend); END or DATA and TRAILERS follow.
+	framePathsend frameType = 25
+	// frameTrailers: the trailer fields "name\x00value\x00..." after a body
+	// ended with DATA (http.response.trailers). Terminal.
+	frameTrailers frameType = 26
 )
 
 // Bounds on what a worker may send; a frame past its bound is a protocol
@@ -66,11 +90,19 @@ const (
 	maxDataBytes    = 1 << 20 // one DATA or END frame; the adapter splits larger bodies
 	maxReadyBytes   = 1 << 10
 	maxErrorBytes   = 8 << 10
+	maxPathBytes    = 4 << 10                         // PATH_MAX
 	maxFrameBytes   = 6 + maxHeadBytes + maxDataBytes // the largest payload: a RESPONSE
 )
 
-// bodyChunk is the largest body chunk nave puts in one frame.
-const bodyChunk = 256 << 10
+// bodyChunk is the largest request body chunk nave reads for one
+// RECEIVE, so the most it holds per request; preread is the largest body
+// of a known length read whole before the request goes to the worker
+// (unless the client waits for 100 Continue): small bodies cost no
+// RECEIVE round trip.
+const (
+	bodyChunk = 64 << 10
+	preread   = 64 << 10
+)
 
 // ProtocolError is a worker that broke the framing.
 type ProtocolError struct{ Reason string }
@@ -101,8 +133,14 @@ func payloadLimit(t frameType) int {
 		return maxDataBytes
 	case frameResponse:
 		return maxFrameBytes
-	case frameError:
+	case frameError, frameFatal:
 		return maxErrorBytes
+	case frameReceive:
+		return 0
+	case frameEarlyHint, frameTrailers:
+		return maxHeadBytes
+	case framePathsend:
+		return maxPathBytes
 	}
 	return -1
 }
@@ -169,6 +207,11 @@ func addHead(h *web.Header, status int, head []byte) error {
 	if status < 200 || status > 999 {
 		return &HeadError{fmt.Sprintf("status %d", status)}
 	}
+	return addFields(h, head)
+}
+
+// addFields validates "name\x00value\x00..." fields and adds them to h.
+func addFields(h *web.Header, head []byte) error {
 	n := 0
 	for len(head) > 0 {
 		name, rest, more := cut(head)
@@ -229,15 +272,14 @@ func appendFrameHeader(b []byte, t frameType, id uint32, n int) []byte {
 	return binary.LittleEndian.AppendUint32(b, id)
 }
 
-// appendRequest appends r's REQUEST frame, with body's first chunk, and
-// BODY frames for the rest. path and root are the decoded path and mount.
-// It allocates nothing once b has grown.
-func appendRequest(b []byte, id uint32, r *web.Request, path, root, body []byte) []byte {
-	first := body[:min(len(body), bodyChunk)]
+// appendRequest appends r's REQUEST frame with body, the first chunk of
+// the request body (all of it unless more). path and root are the decoded
+// path and mount. It allocates nothing once b has grown.
+func appendRequest(b []byte, id uint32, r *web.Request, path, root, body []byte, more bool) []byte {
 	start := len(b)
 	b = appendFrameHeader(b, frameRequest, id, 0) // the length is patched below
 	flags := byte(0)
-	if len(first) < len(body) {
+	if more {
 		flags = flagMoreBody
 	}
 	b = append(b, flags)
@@ -271,8 +313,28 @@ func appendRequest(b []byte, id uint32, r *web.Request, path, root, body []byte)
 	}
 	binary.LittleEndian.PutUint32(b[lengths+4:], uint32(len(b)-seg))
 	seg = len(b)
+	b = appendHeaders(b, r)
+	binary.LittleEndian.PutUint32(b[lengths+8:], uint32(len(b)-seg))
+	b = append(b, body...)
+	binary.LittleEndian.PutUint32(b[start:], uint32(len(b)-start-frameHeaderSize))
+	return b
+}
+
+// appendHeaders appends r's fields, "name\x00value\x00...", names
+// lower-cased, repeats kept in order. On HTTP/2 the ASGI spec wants
+// :authority first, as host, in place of any host field.
+func appendHeaders(b []byte, r *web.Request) []byte {
+	seg := len(b)
+	authority := r.Proto == web.HTTP2 && len(r.Authority) > 0
+	if authority {
+		b = append(b, "host\x00"...)
+		b = append(b, r.Authority...)
+	}
 	for i := range r.Header.Len() {
 		name, value := r.Header.At(i)
+		if authority && web.EqualFold(name, "host") {
+			continue
+		}
 		if len(b) > seg {
 			b = append(b, 0)
 		}
@@ -285,20 +347,23 @@ func appendRequest(b []byte, id uint32, r *web.Request, path, root, body []byte)
 		b = append(b, 0)
 		b = append(b, value...)
 	}
-	binary.LittleEndian.PutUint32(b[lengths+8:], uint32(len(b)-seg))
-	b = append(b, first...)
-	binary.LittleEndian.PutUint32(b[start:], uint32(len(b)-start-frameHeaderSize))
-	for rest := body[len(first):]; len(rest) > 0; {
-		chunk := rest[:min(len(rest), bodyChunk)]
-		rest = rest[len(chunk):]
-		t := frameBody
-		if len(rest) == 0 {
-			t = frameBodyEnd
-		}
-		b = appendFrameHeader(b, t, id, len(chunk))
-		b = append(b, chunk...)
-	}
 	return b
+}
+
+// appendBody appends a BODY frame, or BODY_END for the last chunk.
+func appendBody(b []byte, id uint32, chunk []byte, end bool) []byte {
+	t := frameBody
+	if end {
+		t = frameBodyEnd
+	}
+	b = appendFrameHeader(b, t, id, len(chunk))
+	return append(b, chunk...)
+}
+
+// appendSent appends a SENT frame crediting n response bytes.
+func appendSent(b []byte, id uint32, n int) []byte {
+	b = appendFrameHeader(b, frameSent, id, 4)
+	return binary.LittleEndian.AppendUint32(b, uint32(n))
 }
 
 // netAddrPort appends "host:port", "[v6]:port" for IPv6; an IPv4-mapped

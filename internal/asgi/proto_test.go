@@ -1,7 +1,6 @@
 package asgi
 
 import (
-	"bytes"
 	"encoding/binary"
 	"net/netip"
 	"strings"
@@ -22,12 +21,12 @@ func testRequest() *web.Request {
 
 func TestAppendRequest(t *testing.T) {
 	r := testRequest()
-	body := bytes.Repeat([]byte("b"), bodyChunk+10)
+	body := []byte("first chunk")
 	path := web.AppendUnescaped(nil, r.Path)
-	b := appendRequest(nil, 7, r, path, nil, body)
+	b := appendRequest(nil, 7, r, path, nil, body, true)
 	f, n, err := parseFrameAny(b)
-	if err != nil || f.typ != frameRequest || f.id != 7 {
-		t.Fatalf("first frame: %+v %v", f, err)
+	if err != nil || f.typ != frameRequest || f.id != 7 || n != len(b) {
+		t.Fatalf("frame: %+v %v, %d of %d bytes", f, err, n, len(b))
 	}
 	p := f.payload
 	if p[0] != flagMoreBody {
@@ -42,12 +41,39 @@ func TestAppendRequest(t *testing.T) {
 		}
 		segs = segs[l:]
 	}
-	if len(segs) != bodyChunk {
-		t.Errorf("first chunk: got %d bytes, want %d", len(segs), bodyChunk)
+	if string(segs) != string(body) {
+		t.Errorf("first chunk: got %q, want %q", segs, body)
 	}
-	f, _, err = parseFrameAny(b[n:])
-	if err != nil || f.typ != frameBodyEnd || len(f.payload) != 10 {
-		t.Errorf("second frame: type %d, %d bytes, %v; want BODY_END of 10", f.typ, len(f.payload), err)
+}
+
+// TestAppendHeadersH2: the ASGI spec puts :authority first, as host,
+// in place of the host field HTTP/2 added at the end.
+func TestAppendHeadersH2(t *testing.T) {
+	r := testRequest()
+	r.Proto, r.Authority = web.HTTP2, []byte("h2.example")
+	r.Header.Reset()
+	r.Header.Add("Cookie", "a=1")
+	r.Header.Add("Cookie", "b=2")
+	r.Header.Add("host", "h2.example")
+	got := string(appendHeaders(nil, r))
+	if want := "host\x00h2.example\x00cookie\x00a=1\x00cookie\x00b=2"; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+}
+
+func TestAppendBodyAndSent(t *testing.T) {
+	b := appendBody(nil, 3, []byte("abc"), false)
+	b = appendBody(b, 3, nil, true)
+	b = appendSent(b, 3, 70000)
+	for _, want := range []struct {
+		typ     frameType
+		payload string
+	}{{frameBody, "abc"}, {frameBodyEnd, ""}, {frameSent, "\x70\x11\x01\x00"}} {
+		f, n, _ := parseFrameAny(b)
+		if f.typ != want.typ || f.id != 3 || string(f.payload) != want.payload {
+			t.Errorf("got type %d id %d %q, want type %d id 3 %q", f.typ, f.id, f.payload, want.typ, want.payload)
+		}
+		b = b[n:]
 	}
 }
 
@@ -63,7 +89,7 @@ func TestAppendRequestNoAlloc(t *testing.T) {
 	body := []byte("hello")
 	run := func() {
 		path = web.AppendUnescaped(path[:0], r.Path)
-		b = appendRequest(b[:0], 1, r, path, nil, body)
+		b = appendRequest(b[:0], 1, r, path, nil, body, false)
 	}
 	run()
 	if n := testing.AllocsPerRun(100, run); n != 0 {

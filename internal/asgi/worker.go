@@ -23,23 +23,35 @@ import (
 //go:embed adapter.py
 var adapterSource string
 
-// exitImport is adapter.py's exit code when the app failed to import.
-const exitImport = 3
+// adapter.py's exit codes: the app failed to import; bad arguments (or
+// loop=uvloop without uvloop).
+const (
+	exitImport = 3
+	exitUsage  = 4
+)
 
-// worker is one Python process running adapter.py, with many requests in
-// flight. Handlers append their frames to out; the writer goroutine sends
-// what gathered in one write. The reader goroutine hands each reply frame
-// to the call its id names.
+// worker is one Python process running adapter.py, with its socket and
+// the calls in flight on it: the unit a supervisor runs N of. Handlers
+// append their frames to out; the writer goroutine sends what gathered in
+// one write. The reader goroutine hands each reply frame to the call its
+// id names. Its death (the process ended, the socket broke, a protocol
+// error) fails every call in flight and closes Done; Err says why.
 type worker struct {
-	cfg    *Config
-	log    *slog.Logger
-	proc   *workers.Process
-	conn   *net.UnixConn
-	python string // "3.11.2 uvloop": what it reported
+	cfg      *Config
+	log      *slog.Logger
+	proc     *workers.Process
+	conn     *net.UnixConn
+	python   string // "3.11.2 uvloop": what it reported
+	lifespan string // "on", "off" or "unsupported", as it reported
+	fatal    string // FATAL's reason, when it sent one instead of READY
 
 	ready chan struct{} // closed when READY came
 	wake  chan struct{} // cap 1: out has frames
 	gone  chan struct{} // closed by die
+	// slots bounds the requests in the app at once (Config.LimitConcurrency):
+	// a request takes one before it is sent and gives it back with its
+	// terminal frame, so that the rest wait here, not in Python. Nil: no bound.
+	slots chan struct{}
 
 	mu sync.Mutex
 	// Guarded by mu.
@@ -62,6 +74,9 @@ func (e *StartError) Error() string { return "asgi: worker did not start: " + e.
 // startWorker spawns the worker and waits for READY.
 func startWorker(cfg *Config, log *slog.Logger) (*worker, error) {
 	w := &worker{cfg: cfg, log: log, ready: make(chan struct{}), wake: make(chan struct{}, 1), gone: make(chan struct{})}
+	if n := cfg.LimitConcurrency; n > 0 {
+		w.slots = make(chan struct{}, n)
+	}
 	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return nil, fmt.Errorf("asgi: socketpair: %w", err)
@@ -82,7 +97,7 @@ func startWorker(cfg *Config, log *slog.Logger) (*worker, error) {
 	w.proc, err = workers.Start(workers.Spec{
 		ID:         1,
 		Path:       cfg.python(),
-		Args:       []string{"-", cfg.App},
+		Args:       []string{"-", cfg.App, "lifespan=" + cfg.lifespan(), "loop=" + cfg.loop()},
 		Dir:        cfg.Dir,
 		Env:        env,
 		Stdin:      strings.NewReader(adapterSource),
@@ -112,8 +127,13 @@ func startWorker(cfg *Config, log *slog.Logger) (*worker, error) {
 	<-w.proc.Exited()
 	out := w.proc.EarlyOutput()
 	reason := w.proc.Status()
-	if w.proc.ExitCode() == exitImport {
+	switch {
+	case w.fatal != "":
+		return nil, &StartError{Reason: w.fatal, Output: out}
+	case w.proc.ExitCode() == exitImport:
 		reason = "cannot import " + cfg.App
+	case w.proc.ExitCode() == exitUsage:
+		reason = "bad arguments"
 	}
 	if line := workers.LastLine(out); line != "" {
 		reason += ": " + line
@@ -121,13 +141,25 @@ func startWorker(cfg *Config, log *slog.Logger) (*worker, error) {
 	return nil, &StartError{Reason: reason, Output: out}
 }
 
-// submit sends c's request. On success the worker holds a reference to c
-// until the request's terminal frame.
-func (w *worker) submit(c *call, r *web.Request) error {
+// submit sends c's request, whose first body chunk is c.body; more says
+// chunks follow, each when the app asks. It waits first for a
+// concurrency slot. On success the worker holds a reference to c until
+// the request's terminal frame.
+func (w *worker) submit(c *call, r *web.Request, more bool) error {
+	if w.slots != nil {
+		select {
+		case w.slots <- struct{}{}:
+		case <-w.gone:
+			return w.Err()
+		}
+	}
 	w.mu.Lock()
 	if w.err != nil || w.closed {
 		err := w.err
 		w.mu.Unlock()
+		if w.slots != nil {
+			<-w.slots
+		}
 		if err == nil {
 			err = errStopped
 		}
@@ -141,9 +173,9 @@ func (w *worker) submit(c *call, r *web.Request) error {
 		id = uint32(len(w.calls))
 	}
 	c.retain()
-	c.id = id
+	c.id, c.slot = id, w.slots != nil
 	w.calls[id-1] = c
-	w.out = appendRequest(w.out, id, r, c.path, c.path[:c.root], c.body)
+	w.out = appendRequest(w.out, id, r, c.path, c.path[:c.root], c.body, more)
 	var err error
 	if w.cfg.Experiment.NoBatch {
 		_, err = w.conn.Write(w.out)
@@ -158,6 +190,27 @@ func (w *worker) submit(c *call, r *web.Request) error {
 	return nil
 }
 
+// sendBody sends the next body chunk the app asked for.
+func (w *worker) sendBody(c *call, chunk []byte, end bool) {
+	w.mu.Lock()
+	if w.err == nil && c.id != 0 {
+		w.out = appendBody(w.out, c.id, chunk, end)
+	}
+	w.mu.Unlock()
+	w.signal()
+}
+
+// sent tells the app that n more of its response bytes reached the
+// client's connection, so that it may send as many more.
+func (w *worker) sent(c *call, n int) {
+	w.mu.Lock()
+	if w.err == nil && c.id != 0 {
+		w.out = appendSent(w.out, c.id, n)
+	}
+	w.mu.Unlock()
+	w.signal()
+}
+
 // disconnect tells the app that c's client is gone.
 func (w *worker) disconnect(c *call) {
 	w.mu.Lock()
@@ -166,6 +219,16 @@ func (w *worker) disconnect(c *call) {
 	}
 	w.mu.Unlock()
 	w.signal()
+}
+
+// Done is closed when the worker is out of service; Err then says why.
+func (w *worker) Done() <-chan struct{} { return w.gone }
+
+// Err is why the worker is gone; nil while it serves.
+func (w *worker) Err() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.err
 }
 
 var errStopped = errors.New("asgi: stopped")
@@ -217,14 +280,20 @@ func (w *worker) writeLoop() {
 func (w *worker) readLoop() {
 	fr := &frameReader{conn: w.conn, buf: make([]byte, readBufferSize)}
 	f, err := fr.next()
-	if err == nil && f.typ != frameReady {
+	if err == nil && f.typ == frameFatal {
+		w.fatal = string(f.payload)
+		err = errors.New("asgi: " + w.fatal)
+	} else if err == nil && f.typ != frameReady {
 		err = protocolErrorf("first frame of type %d, want READY", f.typ)
 	}
 	if err != nil {
 		w.die(err)
 		return
 	}
-	w.python = strings.ReplaceAll(string(f.payload), "\x00", " ")
+	facts := strings.Split(string(f.payload), "\x00")
+	if len(facts) == 4 {
+		w.python, w.lifespan = facts[1]+" "+facts[2], facts[3]
+	}
 	close(w.ready)
 	for {
 		f, err := fr.next()
@@ -240,20 +309,24 @@ func (w *worker) readLoop() {
 
 // handle applies one reply frame.
 func (w *worker) handle(f frame) error {
-	terminal := f.typ == frameEnd || f.typ == frameResponse || f.typ == frameError
+	terminal := f.typ == frameEnd || f.typ == frameResponse || f.typ == frameError || f.typ == frameTrailers
 	w.mu.Lock()
 	if f.id == 0 || int(f.id) > len(w.calls) || w.calls[f.id-1] == nil {
 		w.mu.Unlock()
 		return protocolErrorf("frame type %d for request %d, not in flight", f.typ, f.id)
 	}
 	c := w.calls[f.id-1]
+	slot := false
 	if terminal {
 		w.calls[f.id-1] = nil
 		w.free = append(w.free, f.id)
-		c.id = 0
+		c.id, slot, c.slot = 0, c.slot, false
 	}
 	w.mu.Unlock()
 	if terminal {
+		if slot {
+			<-w.slots
+		}
 		defer c.release()
 	}
 	switch f.typ {
@@ -273,6 +346,14 @@ func (w *worker) handle(f frame) error {
 		}
 		c.deliverHead(status, head)
 		c.deliverData(body, true)
+	case frameReceive:
+		c.askBody()
+	case frameEarlyHint:
+		c.deliverHint(f.payload)
+	case framePathsend:
+		c.deliverFile(f.payload)
+	case frameTrailers:
+		c.deliverTrailer(f.payload)
 	case frameError:
 		c.fail(string(f.payload))
 	default:
@@ -298,6 +379,13 @@ func (w *worker) die(err error) {
 	w.proc.Kill()
 	for _, c := range calls {
 		if c != nil {
+			w.mu.Lock()
+			slot := c.slot
+			c.id, c.slot = 0, false
+			w.mu.Unlock()
+			if slot {
+				<-w.slots
+			}
 			c.fail("the worker is gone")
 			c.release()
 		}
