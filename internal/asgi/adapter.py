@@ -30,6 +30,7 @@ import asyncio
 import importlib
 import itertools
 import os
+import signal
 import socket
 import struct
 import traceback
@@ -112,7 +113,7 @@ class Request:
 
     __slots__ = ("conn", "rid", "body", "more", "chunks", "waiter", "state", "status", "head",
                  "disconnected", "asked", "unacked", "credit", "trailers", "trailer",
-                 "__weakref__")
+                 "task", "__weakref__")
 
     def __init__(self, conn, rid, body, more):
         self.conn = conn
@@ -130,6 +131,7 @@ class Request:
         self.credit = None  # the future send() waits on for SENT_BYTES
         self.trailers = False  # the app said it will send trailers
         self.trailer = b""  # trailer fields gathered, while more_trailers
+        self.task = None  # the Task running the app
 
     async def receive(self):
         body = self.body
@@ -492,7 +494,7 @@ class Conn(asyncio.Protocol):
         # run() reports the end itself: cheaper than done callbacks, which
         # each cost a turn of the loop. The loop holds the Task while it
         # runs (scheduled, or in the callbacks of what it awaits).
-        self.loop.create_task(self.run(req, coro))
+        req.task = self.loop.create_task(self.run(req, coro))
 
     async def run(self, req, coro):
         try:
@@ -506,6 +508,19 @@ class Conn(asyncio.Protocol):
         for req in list(self.requests.values()):
             req.disconnected = True
             req.wakeup()
+
+    def cancel_all(self):
+        """SIGTERM: nave's stop ran out of time. As uvicorn does once its
+        graceful shutdown times out, the apps still running are cancelled
+        (each hears of it as a disconnect first), so that the lifespan
+        shutdown can run before the worker exits."""
+        running = [req for req in self.requests.values() if req.task is not None]
+        if running:
+            sys.stderr.write("cancelling %d request(s) still running at shutdown\n" % len(running))
+        for req in running:
+            req.disconnected = True
+            req.wakeup()
+            req.task.cancel()
 
 
 async def resume(coro, yielded):
@@ -685,6 +700,7 @@ async def serve(app, sock, opts):
     ready = ("%d\0%s\0%s\0%s" % (os.getpid(), sys.version.split()[0], type(loop).__module__.split(".")[0],
                                  lifespan_mode)).encode()
     conn.transport.write(HDR.pack(len(ready), READY, 0) + ready)
+    loop.add_signal_handler(signal.SIGTERM, conn.cancel_all)
     await conn.closed
     if conn.running:
         conn.idle = loop.create_future()

@@ -2,6 +2,7 @@ package asgi_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -401,5 +402,68 @@ func TestLifespanStartError(t *testing.T) {
 				t.Fatalf("got %v, want a StartError saying %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// TestStopCancelsRunningApps: an app that would wait forever is
+// cancelled once Stop's context is done, and the lifespan shutdown still
+// runs before the worker exits.
+func TestStopCancelsRunningApps(t *testing.T) {
+	marker := filepath.Join(t.TempDir(), "shutdown")
+	t.Setenv("NAVE_TEST_SHUTDOWN_MARKER", marker)
+	srv, h, log := serveApp(t, asgi.Config{App: "gateway:app"})
+	c := srv.Dial(t)
+	defer c.Close()
+	c.Send("GET /wait-disconnect?stop HTTP/1.1\r\nHost: x\r\n\r\n")
+	waitResult(t, srv, "stop", equals("waiting"))
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	if err := h.Stop(ctx); err != context.DeadlineExceeded {
+		t.Errorf("Stop: got %v, want the deadline exceeded", err)
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Errorf("Stop took %v: the worker was killed, not cancelled", d)
+	}
+	if b, _ := os.ReadFile(marker); string(b) != "shut down" {
+		t.Errorf("lifespan shutdown: got marker %q, want it run after the cancel", b)
+	}
+	if !strings.Contains(log.String(), "cancelling 1 request(s) still running at shutdown") {
+		t.Error("the cancel is not in the log")
+	}
+}
+
+// TestExpectContinue: 100 Continue goes when the app first asks for the
+// body, and not at all when it answers without reading it.
+func TestExpectContinue(t *testing.T) {
+	srv, _, _ := serveApp(t, asgi.Config{App: "apps:app"})
+	c := srv.Dial(t)
+	defer c.Close()
+	c.Send("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n")
+	if r := c.ReadHead(); r.Status != 100 {
+		t.Fatalf("got %q, want 100 Continue", r.Head)
+	}
+	c.Send("hello")
+	if r := c.ReadWhole("POST"); r.Status != 200 || string(r.Body) != "hello" {
+		t.Errorf("got %d %q, want the body echoed", r.Status, r.Body)
+	}
+	c2 := srv.Dial(t)
+	defer c2.Close()
+	c2.Send("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n")
+	if r := c2.ReadHead(); r.Status != 200 {
+		t.Errorf("an app that reads no body: got %q, want 200 without 100 Continue", r.Head)
+	}
+}
+
+func TestChunkedUploadAndHTTP10(t *testing.T) {
+	srv, _, _ := serveApp(t, asgi.Config{App: "apps:app"})
+	r := roundTrip(t, srv, "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n")
+	if r.Status != 200 || string(r.Body) != "hello world" {
+		t.Errorf("chunked: got %d %q, want hello world", r.Status, r.Body)
+	}
+	wiretest.SkipInH2(t, "HTTP/1.0")
+	r = roundTrip(t, srv, "GET /echo HTTP/1.0\r\n\r\n")
+	if got := r.Get("X-Scope"); !strings.Contains(got, " 1.0 ") {
+		t.Errorf("HTTP/1.0: got scope %q, want http_version 1.0", got)
 	}
 }

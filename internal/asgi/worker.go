@@ -392,8 +392,15 @@ func (w *worker) die(err error) {
 	}
 }
 
+// cancelGrace is how long a worker has, once stop's context is done and
+// it was told to cancel the apps still running, before it is killed.
+const cancelGrace = time.Second
+
 // stop shuts the socket's write side, which the adapter takes as the end:
-// it finishes what runs and exits. Past ctx it is killed.
+// it lets the apps running finish, runs the lifespan shutdown and exits.
+// Once ctx is done, the apps still running are cancelled (SIGTERM, as
+// uvicorn cancels its tasks when its graceful shutdown times out) and the
+// worker has cancelGrace more before it is killed.
 func (w *worker) stop(ctx context.Context) error {
 	w.mu.Lock()
 	w.closed = true
@@ -418,8 +425,13 @@ func (w *worker) stop(ctx context.Context) error {
 	case <-w.proc.Exited():
 		return nil
 	case <-ctx.Done():
+	}
+	w.proc.Signal(syscall.SIGTERM)
+	select {
+	case <-w.proc.Exited():
+	case <-time.After(cancelGrace):
 		w.proc.Kill()
 		<-w.proc.Exited()
-		return ctx.Err()
 	}
+	return ctx.Err()
 }
