@@ -25,12 +25,12 @@ echo "== allocation tests without -race (it makes sync.Pool drop items)"
 go test -count=1 -run 'AllocateNothing' ./internal/http2
 
 echo "== go test over TLS"
-NAVE_TEST_TLS=1 go test -race -count=1 ./internal/static ./internal/wsgi
+NAVE_TEST_TLS=1 go test -race -count=1 ./internal/static ./internal/wsgi ./internal/asgi
 
 # The handler suites over HTTP/2: h2c with prior knowledge, and h2 by ALPN
 # over TLS, the way browsers reach nave (about 25 s each with -race).
 echo "== go test over HTTP/2 (h2c)"
-NAVE_TEST_H2=1 go test -race -count=1 ./internal/static ./internal/wsgi
+NAVE_TEST_H2=1 go test -race -count=1 ./internal/static ./internal/wsgi ./internal/asgi
 
 echo "== go test over HTTP/2 over TLS (h2)"
-NAVE_TEST_H2=1 NAVE_TEST_TLS=1 go test -race -count=1 ./internal/static ./internal/wsgi
+NAVE_TEST_H2=1 NAVE_TEST_TLS=1 go test -race -count=1 ./internal/static ./internal/wsgi ./internal/asgi

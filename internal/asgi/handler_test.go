@@ -197,3 +197,47 @@ func TestFastAPI(t *testing.T) {
 		t.Errorf("GET /missing: got %d, want 404", r.Status)
 	}
 }
+
+func TestStarlette(t *testing.T) {
+	srv, _, _ := serveApp(t, asgi.Config{App: "starlette_app:app"})
+	if r := get(t, srv, "/"); r.Status != 200 || string(r.Body) != "Hello from Starlette" {
+		t.Errorf("GET /: got %d %q", r.Status, r.Body)
+	}
+	if r := get(t, srv, "/state"); !strings.Contains(string(r.Body), `"started":"yes"`) {
+		t.Errorf("lifespan state: got %q", r.Body)
+	}
+	// Mounted, Starlette 0.26 does not route: it predates the spec's
+	// word that path includes root_path, which nave follows (as uvicorn
+	// 0.26 and later do).
+	body := strings.Repeat("s", 300<<10)
+	r := roundTrip(t, srv, fmt.Sprintf("POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n%s", len(body), body))
+	if string(r.Body) != strconv.Itoa(len(body)) {
+		t.Errorf("upload: got %q, want %d", r.Body, len(body))
+	}
+	if r := get(t, srv, "/stream"); string(r.Body) != "part 0\npart 1\npart 2\n" {
+		t.Errorf("stream: got %q %q", r.Head, r.Body)
+	}
+	if r := get(t, srv, "/file"); string(r.Body) != "a file sent by path\n" || r.Get("Content-Length") != "20" {
+		t.Errorf("file: got %q %q", r.Head, r.Body)
+	}
+}
+
+func TestDjango(t *testing.T) {
+	if _, err := os.Stat("/usr/lib/python3/dist-packages/django"); err != nil {
+		t.Skip("python3-django is missing")
+	}
+	srv, _, _ := serveApp(t, asgi.Config{App: "django_app:app"})
+	if r := get(t, srv, "/"); r.Status != 200 || string(r.Body) != "Hello from Django" {
+		t.Errorf("GET /: got %d %q", r.Status, r.Body)
+	}
+	r := roundTrip(t, srv, "POST /echo?q=%C3%A9 HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nContent-Length: 4\r\n\r\nbody")
+	if want := `{"method": "POST", "path": "/echo", "script_name": "", "body": "body", "query": "\u00e9"}`; string(r.Body) != want {
+		t.Errorf("POST /echo: got %q, want %q", r.Body, want)
+	}
+	if r := get(t, srv, "/sync"); string(r.Body) != "sync view" {
+		t.Errorf("sync view: got %d %q", r.Status, r.Body)
+	}
+	if r := get(t, srv, "/missing"); r.Status != 404 {
+		t.Errorf("GET /missing: got %d, want 404", r.Status)
+	}
+}

@@ -1,0 +1,48 @@
+"""A Starlette app (Debian's 0.26, whose FileResponse predates pathsend
+and streams the file through http.response.body)."""
+
+import contextlib
+import os
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, StreamingResponse
+from starlette.routing import Route
+
+FILES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "files")
+
+
+@contextlib.asynccontextmanager
+async def lifespan(app):
+    yield {"started": "yes"}  # the lifespan state, Starlette 0.26's way
+
+
+async def home(request: Request):
+    return PlainTextResponse("Hello from Starlette")
+
+
+async def state(request: Request):
+    return JSONResponse({"started": request.state.started, "root_path": request.scope["root_path"],
+                         "url": str(request.url)})
+
+
+async def upload(request: Request):
+    n = 0
+    async for chunk in request.stream():
+        n += len(chunk)
+    return PlainTextResponse(str(n))
+
+
+async def stream(request: Request):
+    async def parts():
+        for i in range(3):
+            yield "part %d\n" % i
+    return StreamingResponse(parts(), media_type="text/plain")
+
+
+async def file(request: Request):
+    return FileResponse(os.path.join(FILES, "hello.txt"), media_type="text/plain")
+
+
+app = Starlette(routes=[Route("/", home), Route("/state", state), Route("/upload", upload, methods=["POST"]),
+                        Route("/stream", stream), Route("/file", file)], lifespan=lifespan)
