@@ -182,7 +182,8 @@ class Request:
                 self.state = ENDED
                 self.conn.emit3(RESPONSE_HDR.pack(6 + len(head) + len(body), RESPONSE, self.rid,
                                                   self.status, len(head)), head, body)
-                self.wakeup()
+                if self.waiter is not None:
+                    self.wakeup()  # a receive() waiting hears http.disconnect
                 return SENT
             self.flush_head()
             if self.unacked + len(body) <= WINDOW:

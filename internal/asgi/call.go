@@ -3,6 +3,7 @@ package asgi
 import (
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // call is one request's trip through the worker: what the handler sent,
@@ -24,6 +25,9 @@ type call struct {
 	slot bool   // it holds one of the worker's concurrency slots
 
 	notify chan struct{} // cap 1: the reply moved on
+	// later fires watchDelay into a wait, for the relay to start watching
+	// the client then; stopped when the relay is done. The handler's.
+	later *time.Timer
 
 	mu sync.Mutex
 	// Guarded by mu.
@@ -44,7 +48,11 @@ type call struct {
 	spare []byte // the handler's: body bytes taken, swapped with data
 }
 
-var callPool = sync.Pool{New: func() any { return &call{notify: make(chan struct{}, 1)} }}
+var callPool = sync.Pool{New: func() any {
+	c := &call{notify: make(chan struct{}, 1), later: time.NewTimer(time.Hour)}
+	c.later.Stop()
+	return c
+}}
 
 func getCall() *call {
 	c := callPool.Get().(*call)
@@ -177,9 +185,18 @@ type reply struct {
 	started    bool // a head came at some point
 }
 
-// take waits until the reply moved on, or gone is closed (then ok is
-// false), and returns what came since the last take.
-func (c *call) take(gone <-chan struct{}) (r reply, ok bool) {
+// What ended a take's wait.
+type event uint8
+
+const (
+	evReply event = iota // the reply moved on
+	evGone               // the client is gone
+	evLater              // the later timer fired
+)
+
+// take waits until the reply moved on, gone is closed or later fires,
+// and returns what came since the last take.
+func (c *call) take(gone <-chan struct{}, later <-chan time.Time) (r reply, ev event) {
 	for {
 		c.mu.Lock()
 		if c.headNew || len(c.data) > 0 || c.ended || c.wantBody || c.hints != nil || c.file != nil {
@@ -195,13 +212,15 @@ func (c *call) take(gone <-chan struct{}) (r reply, ok bool) {
 			r.wantBody, c.wantBody = c.wantBody, false
 			r.ended, r.failed, r.reason = c.ended, c.failed, c.reason
 			c.mu.Unlock()
-			return r, true
+			return r, evReply
 		}
 		c.mu.Unlock()
 		select {
 		case <-c.notify:
 		case <-gone:
-			return r, false
+			return r, evGone
+		case <-later:
+			return r, evLater
 		}
 	}
 }
