@@ -1,39 +1,122 @@
-// Package asgi runs Python ASGI applications (the ASGI 3.0 HTTP protocol,
-// spec 2.3) behind nave: a measured prototype of the hot path. nave does
-// all of HTTP; one Python worker, over a unix socketpair, only runs the
+// Package asgi runs Python ASGI applications behind nave: the ASGI 3.0
+// HTTP protocol (spec 2.4), the lifespan protocol (2.0), and the
+// http.response.pathsend, http.response.early_hint and
+// http.response.trailers extensions. nave does all of HTTP (HTTP/1.x and
+// HTTP/2, TLS); a Python worker, over a unix socketpair, only runs the
 // app, many requests in flight on its event loop.
 //
-// Files: proto.go (the framing, both directions, bounded), worker.go (the
-// process, its writer and reader goroutines), call.go (one request's trip
-// and its reply), handler.go (the web.Handler), adapter.py (the worker's
-// side). No supervision beyond start and stop; no lifespan, WebSockets,
-// extensions, request-body streaming (bodies are read whole, up to
-// Config.MaxBody, then sent in 256 KiB frames), client-disconnect watching
-// while the app runs, or flow control on streamed replies.
+// Files: proto.go (the framing, both directions, bounded), worker.go (one
+// process, its socket, its calls in flight, its death: the unit a
+// supervisor will run N of), call.go (one request's trip and its reply),
+// relay.go (the handler's side while the app runs: body, reply, flow
+// control, disconnect), handler.go (the web.Handler and its Config),
+// adapter.py (the worker's side). Supervision (restart, recycling,
+// several workers) is internal/workers' to add; WebSockets come later,
+// and the framing keeps frame types free for them (6–15, 27–40).
 //
-// # Design
+// # The protocol
 //
-// Frames both ways are [u32 length][u8 type][u32 request id][payload].
-// nave sends REQUEST (flags, then three NUL-separated segments: the
-// request's method, path, raw_path, query_string; the connection's scheme,
-// http_version, root_path, client, server, which the adapter decodes once
-// and caches by their bytes; the lower-cased headers), BODY, BODY_END and
-// DISCONNECT. The worker sends START, DATA, END, RESPONSE (START and END in
-// one: what most replies are) and ERROR; each request gets exactly one
-// terminal frame, and only then is its id reused. Handlers append their
-// frames to the worker's buffer under a mutex (no allocation in steady
-// state) and wake the writer goroutine, which yields once so that the
-// other runnable handlers join the batch, then sends it in one write. The
-// reader hands each reply frame to its call. The adapter reads with an
-// asyncio Protocol's data_received, builds the scope as one dict display,
-// runs each request's coroutine in a Task whose wrapper reports the end
-// (no done callbacks), and gathers replies into one write per loop turn.
+// Frames both ways are [u32 length][u8 type][u32 request id][payload],
+// little-endian. The worker starts with READY ("pid\x00python\x00loop\x00
+// lifespan", after the lifespan startup) or FATAL (a one-line reason: the
+// startup failed; Start returns a StartError with it). Then, per request:
 //
-// # Measured (one worker; nave and worker on CPU 0, GOMAXPROCS=1; wrk -t1
-// -c64 on CPU 1; Debian 12, Python 3.11, uvloop 0.17; uvicorn 0.17.6 with
-// httptools and uvloop; this VM's speed drifts ±20% within minutes, so each
-// figure is the median of 6–8 rounds of 4 s, all servers kept up and run in
-// turn, and ratios are medians of per-round ratios)
+//	nave → worker                        worker → nave
+//	REQUEST  scope + first body chunk    START     status, headers
+//	BODY     a chunk, more to come       DATA      body bytes, more to come
+//	BODY_END the last chunk              END       the last body bytes       (terminal)
+//	SENT     u32: response bytes written RESPONSE  START + END in one        (terminal)
+//	DISCONNECT the client is gone        RECEIVE   the app waits for a chunk
+//	                                     ERROR     the app failed: a reason  (terminal)
+//	                                     EARLY_HINT Link values of a 103
+//	                                     PATHSEND  a file to send as the body
+//	                                     TRAILERS  trailer fields            (terminal)
+//
+// REQUEST carries three NUL-separated segments: the request's (method,
+// path decoded, raw_path, query_string), the connection's (scheme,
+// http_version, root_path decoded, client, server: the same on every
+// request of a connection, so the adapter decodes them once and caches
+// them by their bytes) and the headers (names lower-cased, repeats in
+// order; on HTTP/2 :authority first, as host); then the first body chunk,
+// which is the whole body when it is small (a known length up to 64 KiB,
+// and no Expect). Otherwise flag more_body is set and nave reads the body
+// only as the app asks: each receive() that finds nothing buffered sends
+// one RECEIVE, and nave answers with one read of at most 64 KiB (BODY, or
+// BODY_END at the end). So an app that reads slowly holds the client back
+// through TCP or HTTP/2 flow control, and nave holds at most 64 KiB of
+// body per request; the first read sends 100 Continue where the client
+// waits for one (the web layer does), so an app that answers without
+// reading the body never invites it.
+//
+// Each request gets exactly one terminal frame back, even after
+// DISCONNECT; only then does nave reuse its id. Frames for an id that
+// crossed its end are dropped by the adapter.
+//
+// Responses: the adapter holds START until the first body message, so a
+// response sent whole goes as one RESPONSE frame (most do). A streamed
+// one goes as START, DATA..., END; nave writes each take of DATA to the
+// client and flushes it (chunked on HTTP/1.1, DATA frames on HTTP/2),
+// then credits the bytes back with SENT. The adapter lets a request have
+// at most 256 KiB unacknowledged (WINDOW): within it send() returns a done
+// future, past it send() waits for SENT, a large body goes out as nave
+// takes it. So a slow client slows the app, and nave buffers at most the
+// window per request. nave writes the app's status with the first of its
+// body, so an ERROR before then still becomes a 500.
+//
+// The scope: asgi {version 3.0, spec_version 2.4}, http_version "1.0",
+// "1.1" or "2", scheme "https" over TLS, path decoded as UTF-8 (bad bytes
+// replaced) and including root_path, raw_path and query_string as
+// received, root_path the handler's mount (web.Request.Prefix), client
+// and server as (host, port), state a shallow copy of the lifespan's
+// state, and extensions naming the three supported.
+//
+// Extensions: early hints become a 103 with Link fields before the final
+// head (after it they are dropped, as the spec allows); pathsend opens the
+// file in nave, adds its Content-Length if the app gave none, and sends it
+// with ResponseWriter.ReadFrom (sendfile on HTTP/1.1 in the clear);
+// trailers (start's trailers: true, then http.response.trailers, gathered
+// until more_trailers is false) go out only if the client sent TE:
+// trailers, as the extension says; on HTTP/1.1 the body is then chunked.
+//
+// Disconnects: when the client goes away (HTTP/1.1 close, HTTP/2
+// RST_STREAM or the connection's end, the server closing connections at
+// shutdown) or a write to it fails, nave sends DISCONNECT: receive()
+// returns http.disconnect, and send() raises ClientDisconnected, an
+// OSError (spec 2.4), which the adapter does not log when the app lets it
+// propagate. nave learns of the leaving from web.ResponseWriter.Gone,
+// asked once the body is read and the app has run 100 ms (watching costs
+// HTTP/1 ~5 µs a request, which most requests need not pay). Like
+// uvicorn, nave does not cancel an app when its client leaves: the app
+// runs to its end, its sends failing, its id held. receive() after the
+// response is complete also says http.disconnect, as uvicorn's does.
+//
+// Errors: an app that raises before its response began gets the client a
+// 500 (the traceback goes to the worker's stderr, logged by nave); after,
+// the exchange is aborted (HTTP/1.1: the connection closes; HTTP/2: the
+// stream is reset). The worker goes on. An invalid head (status outside
+// 200–999, a header name not a token, CR/LF in a value) is a 500.
+//
+// Lifespan (Config.Lifespan, as uvicorn's --lifespan): startup runs before
+// READY; "auto" goes on without lifespan when the app raises before
+// startup completes, "on" makes that a start error, "off" skips it;
+// lifespan.startup.failed is a start error in both. Stop closes nave's
+// side of the socket: the worker lets its running apps finish, runs the
+// lifespan shutdown and exits. When Stop's context ends first, nave sends
+// SIGTERM, and the worker cancels the apps still running (as uvicorn does
+// when its graceful shutdown times out) so that the shutdown still runs;
+// a second later it is killed.
+//
+// Concurrency: Config.LimitConcurrency bounds the requests in the app at
+// once; the rest wait in nave for a slot, which a request gives back with
+// its terminal frame. Config.Loop picks uvloop or asyncio (auto: uvloop
+// when importable); "module:factory()" calls factory for the app.
+//
+// # Speed
+//
+// The prototype's measurements (one worker; nave and worker on CPU 0,
+// GOMAXPROCS=1; wrk -t1 -c64 on CPU 1; Debian 12, Python 3.11, uvloop
+// 0.17; uvicorn 0.17.6 with httptools and uvloop; each figure the median
+// of 6–8 rounds, ratios medians of per-round ratios):
 //
 //	                        req/s    CPU µs/req   vs uvicorn
 //	raw hello   uvicorn     46.7k    21.4
@@ -42,62 +125,26 @@
 //	FastAPI     uvicorn     23.8k    42.0
 //	            nave        25.0k    39.8         1.05×
 //	            nave, step  25.7k    38.8         1.10×
-//	Go alone (a Go handler, no worker): 8–9 µs/req, ~115k req/s
-//	in-process ceiling: raw 0.8 µs/call, FastAPI 19.5 µs/call (51k/s)
 //
-// So the targets (1.3× raw, 1.1× FastAPI) are not met by this design on
-// Python 3.11; FastAPI reaches 1.1× only with the opt-in step mode.
+// The complete gateway keeps the prototype's hot path: a small request
+// is one REQUEST frame and its reply one RESPONSE frame; the per-request
+// additions are a copy of the (usually empty) state dict and a Task
+// reference in the adapter (+0.2 µs of glue, glue.py), a timer armed and
+// stopped in nave (75 ns), and nothing on the wire. See the branch's
+// commit for the before/after run.
 //
-// Where a raw request's ~18 µs go: the Go side 11–12 µs (its HTTP floor is
-// 8–9: kernel TCP ~6.5, Go user ~1.6; the gateway adds ~1.3 µs of Go user
-// time: encode, lock, park/wake, header relay; and ~1–2 µs of kernel time:
-// IPC, 0.17 process switches per request), the worker 5–6 µs (glue 3.1,
-// the app 0.8, socket and loop ~1). Per request nave makes 2 reads (one
-// returns EAGAIN) and 1 write on the client socket; the worker makes one
-// read, one write and one epoll_wait per batch of ~35 requests. Go's pprof:
-// 74% in syscalls (54% the response write), the gateway's code 10%.
-// cProfile of FastAPI: the adapter is ~16%, FastAPI and Starlette the rest.
-//
-// What each idea bought (raw hello, median of per-round ratios, CPU per
-// request against the default):
-//
-//   - Go-side batching (the writer's one write per wake): without it, a
-//     write per request, −18% req/s, +3.6 µs.
-//   - The writer's runtime.Gosched before taking the batch: without it the
-//     woken writer runs next (runnext) and sends one request at a time,
-//     −24% req/s, +5.3 µs, process switches 0.16 → 0.29 per request.
-//   - Replies flushed once per loop turn, not per frame: +5% req/s, −1 µs.
-//   - uvloop over asyncio's loop: +10% req/s, −2.1 µs.
-//   - Reporting a request's end from a wrapper coroutine rather than
-//     two Task done callbacks: −0.9 µs of glue (glue.py, in-process).
-//   - Caching the connection's scope facts: −0.35 µs; send as a plain
-//     function returning a done future, not a coroutine: −0.05 µs.
-//   - Stepping the coroutine at once without a Task (NAVE_ASGI_RUN=step):
-//     −0.9 µs more of glue, +5% req/s; but asyncio.current_task() is then
-//     None in the app's first step, and sniffio, anyio, so FastAPI's plain
-//     def endpoints, fail: opt-in only. Python 3.12's eager task factory
-//     keeps a real Task and is used there ("eager"), but measured no
-//     cheaper than a Task on pyenv's 3.12 and 3.13 builds.
-//   - No gain: a BufferedProtocol (read into a persistent buffer, then a
-//     bytes copy anyway), StreamReader (+5% CPU), renicing either process
-//     (fewer switches, 0.19 → 0.12, no steady throughput change).
-//
-// # Recommendation for the full gateway
-//
-// Keep this framing, the id-per-request multiplexing with one terminal
-// frame, the writer that yields before it batches, RESPONSE frames, the
-// adapter's Protocol reader with one flush per loop turn, uvloop when
-// present, and Tasks with an end-reporting wrapper (eager tasks on 3.12+).
-// The remaining gap to 1.3× (about 15 µs a request, from ~18) is mostly on
-// the Go side: nave's goroutine-per-connection front costs 8–9 µs a
-// request before any ASGI work, and the hand-off adds ~3 µs more there
-// (uvicorn's whole kernel share is ~6.7 µs). Closing it takes the front the
-// WSGI prototype measured as design D (an event loop that does not wake
-// for each arriving request while a batch is out: 7.4 µs a request
-// all-in, Go 0.4 of it) or fewer syscalls per request (no EAGAIN read):
-// the server's work, not the gateway's. Still to build: supervision
-// (internal/workers), lifespan, WebSockets, streamed request bodies with
-// flow control both ways, disconnect detection while the app runs.
+// What the prototype found each idea bought (raw hello, against the
+// default): the writer's one write per wake (without: −18% req/s), its
+// runtime.Gosched before taking the batch, which lets the other runnable
+// handlers join it (without: −24%), replies flushed once per loop turn
+// (+5%), uvloop (+10%), reporting a request's end from a wrapper
+// coroutine rather than done callbacks (−0.9 µs), caching the
+// connection's scope facts (−0.35 µs). Stepping the coroutine without a
+// Task (NAVE_ASGI_RUN=step) is faster still but breaks sniffio and anyio
+// (FastAPI's plain def endpoints), so it is opt-in; Python 3.12's eager
+// task factory is used there. Most of the remaining gap to a faster
+// gateway is nave's front (a goroutine per connection, ~8–9 µs a request
+// before any ASGI work), the server's work rather than the gateway's.
 //
 // It imports internal/web, internal/workers and the standard library only;
 // it must not import internal/server or any other handler package.
