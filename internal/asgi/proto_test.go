@@ -142,6 +142,11 @@ func TestParseFrameLimits(t *testing.T) {
 		{"huge_data", frameData, maxDataBytes + 1},
 		{"huge_error", frameError, maxErrorBytes + 1},
 		{"request_from_worker", frameRequest, 10},
+		{"sent_from_worker", frameSent, 4},
+		{"receive_with_payload", frameReceive, 1},
+		{"huge_path", framePathsend, maxPathBytes + 1},
+		{"huge_trailers", frameTrailers, maxHeadBytes + 1},
+		{"huge_fatal", frameFatal, maxErrorBytes + 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			b := appendFrameHeader(nil, tc.typ, 1, tc.size)
@@ -153,5 +158,30 @@ func TestParseFrameLimits(t *testing.T) {
 	b := appendFrameHeader(nil, frameEnd, 3, 5)
 	if _, n, err := parseFrame(append(b, "abc"...)); n != 0 || err != nil {
 		t.Errorf("partial frame: got n %d, %v; want 0, nil", n, err)
+	}
+}
+
+// TestReplyPathNoAlloc: a reply's trip through a call (head and body
+// delivered by the reader, taken by the handler), and the frames a
+// streamed request adds, allocate nothing in steady state.
+func TestReplyPathNoAlloc(t *testing.T) {
+	c := &call{notify: make(chan struct{}, 1)}
+	head, body := []byte("content-type\x00text/plain"), []byte("Hello, World!")
+	var b []byte
+	run := func() {
+		c.deliverHead(200, head)
+		c.deliverData(body, false)
+		c.deliverData(body, true)
+		r, ev := c.take(nil, nil)
+		if ev != evReply || !r.ended || len(r.data) != 2*len(body) {
+			t.Fatalf("take: got %+v %v", r, ev)
+		}
+		c.ended, c.status = false, 0
+		b = appendBody(b[:0], 1, body, false)
+		b = appendSent(b, 1, len(body))
+	}
+	run()
+	if n := testing.AllocsPerRun(100, run); n != 0 {
+		t.Errorf("allocations per reply: got %v, want 0", n)
 	}
 }
