@@ -3,7 +3,6 @@ package asgi
 import (
 	"sync"
 	"sync/atomic"
-	"time"
 )
 
 // call is one request's trip through the worker: what the handler sent,
@@ -23,11 +22,9 @@ type call struct {
 	// Guarded by the worker's mu.
 	id   uint32 // the id in flight, 0 when none
 	slot bool   // it holds one of the worker's concurrency slots
+	gen  uint32 // the worker's sweep generation when it was sent
 
 	notify chan struct{} // cap 1: the reply moved on
-	// later fires watchDelay into a wait, for the relay to start watching
-	// the client then; stopped when the relay is done. The handler's.
-	later *time.Timer
 
 	mu sync.Mutex
 	// Guarded by mu.
@@ -40,6 +37,7 @@ type call struct {
 	trailer    []byte // the trailer fields, with hasTrailer; handed over whole
 	hasTrailer bool
 	wantBody   bool   // the app waits in receive() for the next chunk
+	watchNow   bool   // the app has run long: the relay should watch the client
 	ended      bool   // a terminal frame came (or the worker died)
 	failed     bool   // ERROR, or the worker died
 	reason     string // why it failed, for the log
@@ -48,11 +46,7 @@ type call struct {
 	spare []byte // the handler's: body bytes taken, swapped with data
 }
 
-var callPool = sync.Pool{New: func() any {
-	c := &call{notify: make(chan struct{}, 1), later: time.NewTimer(time.Hour)}
-	c.later.Stop()
-	return c
-}}
+var callPool = sync.Pool{New: func() any { return &call{notify: make(chan struct{}, 1)} }}
 
 func getCall() *call {
 	c := callPool.Get().(*call)
@@ -71,7 +65,7 @@ func (c *call) release() {
 	}
 	c.path, c.root, c.body = c.path[:0], 0, c.body[:0]
 	c.status, c.head, c.headNew, c.data = 0, c.head[:0], false, c.data[:0]
-	c.hints, c.file, c.trailer, c.hasTrailer, c.wantBody = nil, nil, nil, false, false
+	c.hints, c.file, c.trailer, c.hasTrailer, c.wantBody, c.watchNow = nil, nil, nil, false, false, false
 	c.ended, c.failed, c.reason, c.abandoned = false, false, "", false
 	c.spare = c.spare[:0]
 	select {
@@ -159,6 +153,14 @@ func (c *call) askBody() {
 	c.wake()
 }
 
+// nudge tells the relay that the app has run long (the worker's sweep).
+func (c *call) nudge() {
+	c.mu.Lock()
+	c.watchNow = true
+	c.mu.Unlock()
+	c.wake()
+}
+
 // fail ends the reply: the app failed, or the worker is gone.
 func (c *call) fail(reason string) {
 	c.mu.Lock()
@@ -191,12 +193,12 @@ type event uint8
 const (
 	evReply event = iota // the reply moved on
 	evGone               // the client is gone
-	evLater              // the later timer fired
+	evLong               // the app has run long (nudge)
 )
 
-// take waits until the reply moved on, gone is closed or later fires,
-// and returns what came since the last take.
-func (c *call) take(gone <-chan struct{}, later <-chan time.Time) (r reply, ev event) {
+// take waits until the reply moved on, gone is closed or the call is
+// nudged, and returns what came since the last take.
+func (c *call) take(gone <-chan struct{}) (r reply, ev event) {
 	for {
 		c.mu.Lock()
 		if c.headNew || len(c.data) > 0 || c.ended || c.wantBody || c.hints != nil || c.file != nil {
@@ -214,13 +216,16 @@ func (c *call) take(gone <-chan struct{}, later <-chan time.Time) (r reply, ev e
 			c.mu.Unlock()
 			return r, evReply
 		}
+		if c.watchNow {
+			c.watchNow = false
+			c.mu.Unlock()
+			return r, evLong
+		}
 		c.mu.Unlock()
 		select {
 		case <-c.notify:
 		case <-gone:
 			return r, evGone
-		case <-later:
-			return r, evLater
 		}
 	}
 }

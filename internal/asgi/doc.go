@@ -84,8 +84,9 @@
 // returns http.disconnect, and send() raises ClientDisconnected, an
 // OSError (spec 2.4), which the adapter does not log when the app lets it
 // propagate. nave learns of the leaving from web.ResponseWriter.Gone,
-// asked once the body is read and the app has run 100 ms (watching costs
-// HTTP/1 ~5 µs a request, which most requests need not pay). Like
+// asked once the body is read and the app has run 50–100 ms (the worker's
+// sweep says when; watching costs HTTP/1 ~5 µs a request, which most
+// requests need not pay). Like
 // uvicorn, nave does not cancel an app when its client leaves: the app
 // runs to its end, its sends failing, its id held. receive() after the
 // response is complete also says http.disconnect, as uvicorn's does.
@@ -128,10 +129,11 @@
 //
 // The complete gateway keeps the prototype's hot path: a small request
 // is one REQUEST frame and its reply one RESPONSE frame; the per-request
-// additions are a copy of the (usually empty) state dict and a Task
-// reference in the adapter (+0.2 µs of glue, glue.py), a timer armed and
-// stopped in nave (75 ns), and nothing on the wire. See the branch's
-// commit for the before/after run.
+// additions are a copy of the (usually empty) state dict, the
+// extensions and a Task reference in the adapter (+0.2 µs of glue,
+// glue.py), a few branches in nave, and nothing on the wire: no timer per
+// request (one sweep per worker nudges the calls that ran long), and no
+// watch of the client for a request answered within the sweep.
 //
 // What the prototype found each idea bought (raw hello, against the
 // default): the writer's one write per wake (without: −18% req/s), its

@@ -172,7 +172,7 @@ func TestReplyPathNoAlloc(t *testing.T) {
 		c.deliverHead(200, head)
 		c.deliverData(body, false)
 		c.deliverData(body, true)
-		r, ev := c.take(nil, nil)
+		r, ev := c.take(nil)
 		if ev != evReply || !r.ended || len(r.data) != 2*len(body) {
 			t.Fatalf("take: got %+v %v", r, ev)
 		}

@@ -5,7 +5,6 @@ import (
 	"io"
 	"os"
 	"strconv"
-	"time"
 
 	"nave/internal/web"
 )
@@ -27,34 +26,22 @@ type relay struct {
 	bodyRead int64 // request body bytes sent to the app
 	// gone is closed when the client goes away. It is asked for
 	// (web.ResponseWriter.Gone) only once the body is read to its end, as
-	// HTTP/1 wants, and the app has run for watchDelay.
-	gone  <-chan struct{}
-	later <-chan time.Time // c.later's, while armed
-	armed bool
+	// HTTP/1 wants, and the app has run for a while (the worker's sweep
+	// nudges the call): watching costs HTTP/1 a goroutine and two deadline
+	// changes, ~5 µs, which most requests, answered sooner, need not pay.
+	gone     <-chan struct{}
+	long     bool // nudged: the app has run long
+	watching bool
 }
 
-// watchDelay is how long the app runs before the relay watches for the
-// client leaving, so that the app hears of it at most that much later.
-// Watching costs HTTP/1 a goroutine and two deadline changes, ~5 µs, which
-// most requests, answered sooner, need not pay; the delay is well past
-// the queueing of a loaded worker (64 connections on one: ~1.5 ms), where
-// a shorter one cost every request the watch (+10% CPU a request).
-const watchDelay = 100 * time.Millisecond
-
 func (rl *relay) run() {
-	defer func() {
-		if rl.armed {
-			rl.c.later.Stop()
-		}
-	}()
 	for {
-		if !rl.armed && rl.bodyDone {
-			rl.armed, rl.later = true, rl.c.later.C
-			rl.c.later.Reset(watchDelay)
+		if rl.long && rl.bodyDone && !rl.watching {
+			rl.watching, rl.gone = true, rl.w.Gone()
 		}
-		rep, ev := rl.c.take(rl.gone, rl.later)
-		if ev == evLater {
-			rl.later, rl.gone = nil, rl.w.Gone()
+		rep, ev := rl.c.take(rl.gone)
+		if ev == evLong {
+			rl.long = true
 			continue
 		}
 		if ev == evGone {
