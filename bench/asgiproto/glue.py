@@ -41,7 +41,7 @@ def main():
     frames = b"".join(request_frame(i + 1) for i in range(batch))
     modes = ["step", "task"] + (["eager"] if sys.version_info >= (3, 12) else [])
     for mode in modes:
-        conn = adapter.Conn(app, loop, mode, False)
+        conn = adapter.Conn(app, loop, mode, False, {})
         conn.transport = NullTransport()
 
         def once():

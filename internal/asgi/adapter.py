@@ -127,11 +127,12 @@ class Request:
         self.head = None  # START's headers, held until the first body
         self.disconnected = False
         self.asked = False  # a RECEIVE is out, its chunk not yet here
-        self.unacked = 0  # response bytes sent that nave has not written
         self.credit = None  # the future send() waits on for SENT_BYTES
-        self.trailers = False  # the app said it will send trailers
-        self.trailer = b""  # trailer fields gathered, while more_trailers
         self.task = None  # the Task running the app
+        # Set when first needed, off the path of a response sent whole:
+        # unacked (response bytes sent that nave has not written yet: set
+        # with START), trailers (the app will send trailers: set by
+        # http.response.start) and trailer (trailer fields gathered).
 
     async def receive(self):
         body = self.body
@@ -197,7 +198,9 @@ class Request:
                 raise ClientDisconnected("the client went away")
             self.head = fields(message.get("headers", ()), "header")
             self.status = message["status"]
-            self.trailers = bool(message.get("trailers", False))
+            self.trailers = trailers = bool(message.get("trailers", False))
+            if trailers:
+                self.trailer = b""
             self.state = STARTED
             return SENT
         return self.send_other(kind, message)
@@ -243,6 +246,7 @@ class Request:
         head = self.head
         if head is not None:
             self.head = None
+            self.unacked = 0
             self.conn.emit2(START_HDR.pack(2 + len(head), START, self.rid, self.status), head)
 
     def emit_body(self, body, more):
