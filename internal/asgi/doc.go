@@ -105,7 +105,7 @@
 // lifespan shutdown and exits. When Stop's context ends first, nave sends
 // SIGTERM, and the worker cancels the apps still running (as uvicorn does
 // when its graceful shutdown times out) so that the shutdown still runs;
-// a second later it is killed.
+// three seconds later it is killed.
 //
 // Concurrency: Config.LimitConcurrency bounds the requests in the app at
 // once; the rest wait in nave for a slot, which a request gives back with

@@ -418,13 +418,10 @@ func TestStopCancelsRunningApps(t *testing.T) {
 	waitResult(t, srv, "stop", equals("waiting"))
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
-	start := time.Now()
 	if err := h.Stop(ctx); err != context.DeadlineExceeded {
 		t.Errorf("Stop: got %v, want the deadline exceeded", err)
 	}
-	if d := time.Since(start); d > time.Second {
-		t.Errorf("Stop took %v: the worker was killed, not cancelled", d)
-	}
+	// Killed, the worker would not have written it.
 	if b, _ := os.ReadFile(marker); string(b) != "shut down" {
 		t.Errorf("lifespan shutdown: got marker %q, want it run after the cancel", b)
 	}

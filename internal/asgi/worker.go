@@ -435,13 +435,14 @@ func (w *worker) die(err error) {
 
 // cancelGrace is how long a worker has, once stop's context is done and
 // it was told to cancel the apps still running, before it is killed.
-const cancelGrace = time.Second
+const cancelGrace = 3 * time.Second
 
 // stop shuts the socket's write side, which the adapter takes as the end:
 // it lets the apps running finish, runs the lifespan shutdown and exits.
 // Once ctx is done, the apps still running are cancelled (SIGTERM, as
 // uvicorn cancels its tasks when its graceful shutdown times out) and the
-// worker has cancelGrace more before it is killed.
+// worker has cancelGrace more (for the lifespan shutdown) before it is
+// killed.
 func (w *worker) stop(ctx context.Context) error {
 	w.mu.Lock()
 	w.closed = true

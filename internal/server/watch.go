@@ -23,7 +23,10 @@ func (c *conn) watch() <-chan struct{} {
 	}
 	rc, err := c.tcp.SyscallConn()
 	if err != nil {
-		return nil
+		// Closed under the handler already (Shutdown's deadline).
+		gone := make(chan struct{})
+		close(gone)
+		return gone
 	}
 	// The watcher waits without a deadline: the body's would cut it short
 	// while the app runs, and unwatch's own may still be set.

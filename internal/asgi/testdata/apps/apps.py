@@ -1,16 +1,7 @@
-"""ASGI apps for nave's asgi tests."""
+"""ASGI apps for nave's asgi tests: the echo, the concurrency barrier,
+the hello; gateway.py has the rest."""
 
 import asyncio
-
-
-async def stream(scope, receive, send):
-    """Three chunks with more_body, a pause between them, then the end."""
-    await send({"type": "http.response.start", "status": 200,
-                "headers": [(b"content-type", b"text/plain")]})
-    for i in range(3):
-        await send({"type": "http.response.body", "body": b"chunk %d\n" % i, "more_body": True})
-        await asyncio.sleep(0.01)
-    await send({"type": "http.response.body", "body": b""})
 
 
 async def echo(scope, receive, send):
@@ -34,18 +25,6 @@ async def echo(scope, receive, send):
                             (b"x-headers", repr(scope["headers"]).encode()),
                             (b"x-client", repr((type(scope["client"][0]).__name__, type(scope["client"][1]).__name__)).encode())]})
     await send({"type": "http.response.body", "body": bytes(body)})
-
-
-async def raise_before(scope, receive, send):
-    raise RuntimeError("boom before the response")
-
-
-async def raise_after(scope, receive, send):
-    await send({"type": "http.response.start", "status": 200,
-                "headers": [(b"content-type", b"text/plain")]})
-    await send({"type": "http.response.body", "body": b"partial", "more_body": True})
-    await asyncio.sleep(0.01)
-    raise RuntimeError("boom after the response began")
 
 
 _waiting = 0
@@ -81,8 +60,7 @@ async def hello(scope, receive, send):
     await send({"type": "http.response.body", "body": b"Hello, World!"})
 
 
-ROUTES = {"/": hello, "/stream": stream, "/raise-before": raise_before,
-          "/raise-after": raise_after, "/sleep": sleep}
+ROUTES = {"/": hello, "/sleep": sleep}
 
 
 async def app(scope, receive, send):
