@@ -464,3 +464,18 @@ func TestChunkedUploadAndHTTP10(t *testing.T) {
 		t.Errorf("HTTP/1.0: got scope %q, want http_version 1.0", got)
 	}
 }
+
+// TestMaxBody: a declared length past the bound is refused before the app
+// runs; a chunked body is cut off where it passes it.
+func TestMaxBody(t *testing.T) {
+	srv, _, _ := serveApp(t, asgi.Config{App: "apps:app", MaxBody: 10})
+	if r := roundTrip(t, srv, "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 11\r\n\r\nhello world"); r.Status != 413 {
+		t.Errorf("Content-Length past the bound: got %d, want 413", r.Status)
+	}
+	if r := roundTrip(t, srv, "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nb\r\nhello world\r\n0\r\n\r\n"); r.Status != 413 {
+		t.Errorf("chunked past the bound: got %d, want 413", r.Status)
+	}
+	if r := roundTrip(t, srv, "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n"); r.Status != 200 || string(r.Body) != "hello" {
+		t.Errorf("chunked within the bound: got %d %q", r.Status, r.Body)
+	}
+}
