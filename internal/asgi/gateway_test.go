@@ -479,3 +479,19 @@ func TestMaxBody(t *testing.T) {
 		t.Errorf("chunked within the bound: got %d %q", r.Status, r.Body)
 	}
 }
+
+// TestWorkerDeath: a worker that dies fails its request in flight (a
+// 500, since nothing was sent), says so on Done, and later requests get
+// 503 until a supervisor starts another.
+func TestWorkerDeath(t *testing.T) {
+	srv, _, log := serveApp(t, asgi.Config{App: "gateway:app"})
+	if r := get(t, srv, "/exit"); r.Status != 500 {
+		t.Errorf("in flight: got %d, want 500", r.Status)
+	}
+	if r := get(t, srv, "/"); r.Status != 503 {
+		t.Errorf("after: got %d, want 503", r.Status)
+	}
+	if !strings.Contains(log.String(), "asgi worker gone") {
+		t.Error("the failure is not in the log")
+	}
+}

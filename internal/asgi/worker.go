@@ -414,7 +414,11 @@ func (w *worker) die(err error) {
 	w.err = err
 	calls := w.calls
 	w.calls, w.free = nil, nil
+	stopping := w.closed
 	w.mu.Unlock()
+	if !stopping && isReady(w.ready) {
+		w.log.Error("asgi worker gone", "pid", w.proc.Pid(), "err", err, "in_flight", inFlight(calls))
+	}
 	close(w.gone)
 	w.conn.Close()
 	w.proc.Kill()
@@ -436,6 +440,25 @@ func (w *worker) die(err error) {
 // cancelGrace is how long a worker has, once stop's context is done and
 // it was told to cancel the apps still running, before it is killed.
 const cancelGrace = 3 * time.Second
+
+func isReady(ready chan struct{}) bool {
+	select {
+	case <-ready:
+		return true
+	default:
+		return false
+	}
+}
+
+func inFlight(calls []*call) int {
+	n := 0
+	for _, c := range calls {
+		if c != nil {
+			n++
+		}
+	}
+	return n
+}
 
 // stop shuts the socket's write side, which the adapter takes as the end:
 // it lets the apps running finish, runs the lifespan shutdown and exits.

@@ -195,6 +195,12 @@ async def loop(scope, receive, send):
     await text(send, type(asyncio.get_running_loop()).__module__.split(".")[0].encode())
 
 
+async def exit_now(scope, receive, send):
+    """The worker dies mid-request."""
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    os._exit(7)
+
+
 async def hello(scope, receive, send):
     await text(send, b"Hello, World!", headers=[(b"content-length", b"13")])
 
@@ -203,7 +209,8 @@ ROUTES = {"/": hello, "/upload": upload, "/release": release, "/result": result,
           "/firehose": firehose, "/wait-disconnect": wait_disconnect, "/stream": stream,
           "/pathsend": pathsend, "/early-hint": early_hint, "/trailers": trailers,
           "/length": length, "/big": big, "/raise-before": raise_before,
-          "/raise-after": raise_after, "/concurrent": concurrent, "/loop": loop}
+          "/raise-after": raise_after, "/concurrent": concurrent, "/loop": loop,
+          "/exit": exit_now}
 
 
 async def app(scope, receive, send):
