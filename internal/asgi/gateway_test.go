@@ -351,6 +351,9 @@ func TestLoopAndFactory(t *testing.T) {
 }
 
 func TestLifespanShutdown(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a Python worker")
+	}
 	marker := filepath.Join(t.TempDir(), "shutdown")
 	t.Setenv("NAVE_TEST_SHUTDOWN_MARKER", marker)
 	t.Run("serve", func(t *testing.T) {
