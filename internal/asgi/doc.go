@@ -11,8 +11,11 @@
 // relay.go (the handler's side while the app runs: body, reply, flow
 // control, disconnect), handler.go (the web.Handler and its Config),
 // adapter.py (the worker's side). Supervision (restart, recycling,
-// several workers) is internal/workers' to add; WebSockets come later,
-// and the framing keeps frame types free for them (6–15, 27–40).
+// several workers) is internal/workers' Pool to take on: a worker has its
+// Process, its ready channel, submit (the Pool's Assign), die (Detach's
+// failing of the calls in flight) and stop (Retire); LimitConcurrency
+// becomes the Pool's Concurrency. WebSockets come later, and the framing
+// keeps frame types free for them (6–15, 27–40).
 //
 // # The protocol
 //
@@ -129,16 +132,17 @@
 //
 // The complete gateway, against the prototype on the same setup (raw
 // hello, 16 rounds of 3 s, the three servers in turn; the VM was shared,
-// load average 4–6, so req/s swung 2× between rounds and only CPU per
+// load average 5–6, so req/s swung 2× between rounds and only CPU per
 // request and per-round ratios mean much; medians):
 //
-//	                 CPU µs/req (Go + Python)   after/before, per round
-//	prototype        22.8 (14.6 + 8.2)
-//	complete         23.2 (14.7 + 8.2)          CPU/req 1.00, req/s 1.03
-//	uvicorn          24.2                       (uvicorn/complete CPU/req 1.09)
+//	                 CPU µs/req (Go + Python)   complete/prototype, per round
+//	prototype        22.6 (14.4 + 8.2)
+//	complete         22.5 (14.2 + 8.2)          CPU/req 1.00
+//	uvicorn          26.6                       (uvicorn/complete CPU/req 1.19)
 //
-// Two earlier runs gave CPU/req ratios of 0.98 and 1.01; FastAPI's hello
-// 1.07 (noisier; its adapter alone, fed over a socket without HTTP, 1.02).
+// Three earlier runs gave CPU/req ratios of 0.98, 1.00 and 1.01;
+// FastAPI's hello 1.07 (noisier; its adapter alone, fed over a socket
+// without HTTP by bench/asgiproto/feed.py, 1.02).
 // The complete gateway keeps the prototype's hot path: a small request
 // is one REQUEST frame and its reply one RESPONSE frame; the per-request
 // additions are a copy of the (usually empty) state dict, the
