@@ -63,7 +63,7 @@ const (
 // methods, which Shutdown calls.
 type conn struct {
 	s   *Server
-	nc  net.Conn // a *tls.Conn once a TLS handshake is done
+	nc  net.Conn // a *tls.Conn once the TLS handshake is done, set under s.mu (closeConns reads it)
 	tcp *net.TCPConn
 	// tlsConf is the listener's TLS configuration: non-nil until the
 	// handshake is done on a TLS connection (see tls.go).

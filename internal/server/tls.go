@@ -57,10 +57,10 @@ func (c *conn) handshake() (*exchange, error) {
 		c.s.log.Debug("TLS handshake failed", "remote", c.remote.String(), "err", err)
 		return nil, err
 	}
-	c.nc, c.raw = tc, nil
 	// No more parking: crypto/tls may hold bytes the socket no longer
-	// shows. The sweep reads fd under s.mu.
+	// shows. The sweep reads fd, and closeConns nc, under s.mu.
 	c.s.mu.Lock()
+	c.nc, c.raw = tc, nil
 	c.fd = -1
 	c.s.mu.Unlock()
 	st := tc.ConnectionState()
