@@ -24,10 +24,11 @@ import (
 var adapterSource string
 
 // adapter.py's exit codes: the app failed to import; bad arguments (or
-// loop=uvloop without uvloop).
+// loop=uvloop without uvloop); its lifespan startup failed.
 const (
-	exitImport = 3
-	exitUsage  = 4
+	exitImport   = 3
+	exitUsage    = 4
+	exitLifespan = 5 // after a FATAL frame
 )
 
 // worker is one Python process running adapter.py, with its socket and
@@ -43,7 +44,6 @@ type worker struct {
 	conn     *net.UnixConn
 	python   string // "3.11.2 uvloop": what it reported
 	lifespan string // "on", "off" or "unsupported", as it reported
-	fatal    string // FATAL's reason, when it sent one instead of READY
 
 	ready chan struct{} // closed when READY came
 	wake  chan struct{} // cap 1: out has frames
@@ -60,6 +60,7 @@ type worker struct {
 	free   []uint32 // ids free for reuse
 	gen    uint32   // the sweep's generation: counts its ticks
 	err    error    // why the worker is gone; nil while it works
+	fatal  string   // FATAL's reason, when it sent one instead of READY
 	closed bool     // no more requests: Stop began
 }
 
@@ -129,9 +130,15 @@ func startWorker(cfg *Config, log *slog.Logger) (*worker, error) {
 	<-w.proc.Exited()
 	out := w.proc.EarlyOutput()
 	reason := w.proc.Status()
+	w.mu.Lock()
+	fatal := w.fatal
+	w.mu.Unlock()
 	switch {
-	case w.fatal != "":
-		return nil, &StartError{Reason: w.fatal, Output: out}
+	case fatal != "":
+		return nil, &StartError{Reason: fatal, Output: out}
+	case w.proc.ExitCode() == exitLifespan && workers.LastLine(out) != "":
+		// Its exit can beat its FATAL frame here; its last line says the same.
+		return nil, &StartError{Reason: workers.LastLine(out), Output: out}
 	case w.proc.ExitCode() == exitImport:
 		reason = "cannot import " + cfg.App
 	case w.proc.ExitCode() == exitUsage:
@@ -322,8 +329,10 @@ func (w *worker) readLoop() {
 	fr := &frameReader{conn: w.conn, buf: make([]byte, readBufferSize)}
 	f, err := fr.next()
 	if err == nil && f.typ == frameFatal {
+		w.mu.Lock()
 		w.fatal = string(f.payload)
-		err = errors.New("asgi: " + w.fatal)
+		w.mu.Unlock()
+		err = errors.New("asgi: " + string(f.payload))
 	} else if err == nil && f.typ != frameReady {
 		err = protocolErrorf("first frame of type %d, want READY", f.typ)
 	}
