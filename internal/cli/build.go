@@ -1,23 +1,15 @@
 package cli
 
 import (
-	"context"
-	"errors"
 	"fmt"
-	"io"
-	"io/fs"
-	"log/slog"
 	"maps"
-	"net"
 	"os"
 	"path/filepath"
 	"reflect"
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
-	"nave/internal/accesslog"
 	"nave/internal/action"
 	"nave/internal/config"
 	"nave/internal/http1"
@@ -26,31 +18,7 @@ import (
 	"nave/internal/server"
 	"nave/internal/static"
 	"nave/internal/web"
-	"nave/internal/wsgi"
 )
-
-// built is what a config turns into: the open listeners with their
-// servers, the app pools, and what must be closed at the end.
-type built struct {
-	log       *slog.Logger
-	alog      *accesslog.Logger
-	listeners []*listener
-	pools     map[string]*wsgi.Pool // by app name
-	statics   []*static.Handler
-	sites     map[string]web.Handler // by site name, shared by its listeners
-	drain     time.Duration
-	// demo, when set, is served for a route whose Root is demoRoot: the
-	// built-in site of nave serve without DIR.
-	demo fs.FS
-}
-
-// listener is one config listener, open.
-type listener struct {
-	name string
-	ln   net.Listener
-	tls  *tlsSetup // nil in the clear
-	srv  *server.Server
-}
 
 // demoRoot is the Root a shorthand config gives the built-in demo site.
 const demoRoot = "\x00demo"
@@ -84,86 +52,6 @@ func unsupported(c *config.Config) config.List {
 	return l
 }
 
-// build opens what c names: the logs, the app pools (not started), the
-// handlers, the certificates and the listeners, each listener with its
-// server. On an error nothing is left open. Problems that belong to a
-// field come back as a config.List.
-func build(ctx context.Context, c *config.Config, demo fs.FS, stdout, stderr io.Writer) (*built, error) {
-	if l := unsupported(c); len(l) > 0 {
-		return nil, l
-	}
-	logger, err := newLogger(c.Log.Level, stderr)
-	if err != nil {
-		return nil, err
-	}
-	s := &built{log: logger, pools: map[string]*wsgi.Pool{}, sites: map[string]web.Handler{}, drain: c.Timeouts.Drain.D(), demo: demo}
-	if err := s.open(ctx, c, stdout); err != nil {
-		s.drain = 0 // nothing was started: stop at once
-		s.close()
-		return nil, err
-	}
-	return s, nil
-}
-
-func (s *built) open(ctx context.Context, c *config.Config, stdout io.Writer) error {
-	format, err := accesslog.ParseFormat(c.Log.Format)
-	if err != nil {
-		return config.List{c.At("log.format", "%v", err)}
-	}
-	if s.alog, err = accesslog.Open(c.Log.Access, format, s.log); err != nil {
-		return config.List{c.At("log.access", "%v", err)}
-	}
-	apps, err := s.apps(c)
-	if err != nil {
-		return err
-	}
-	for _, name := range slices.Sorted(maps.Keys(c.Listeners)) {
-		l, err := s.listen(ctx, c, name, stdout)
-		if err != nil {
-			return err
-		}
-		s.listeners = append(s.listeners, l)
-	}
-	for _, l := range s.listeners {
-		h, err := s.handler(c, l, apps)
-		if err != nil {
-			return err
-		}
-		l.srv = server.New(serverConfig(c, c.Listeners[l.name], h, s.log, s.alog))
-	}
-	return nil
-}
-
-// apps makes a pool and a handler for each app a route names.
-func (s *built) apps(c *config.Config) (map[string]web.Handler, error) {
-	handlers := map[string]web.Handler{}
-	for _, name := range slices.Sorted(maps.Keys(c.Apps)) {
-		if !usedApp(c, name) {
-			s.log.Warn("no route runs this app; it is not started", "app", name)
-			continue
-		}
-		a := c.Apps[name]
-		python := a.Python
-		if a.Virtualenv != "" {
-			python = filepath.Join(a.Virtualenv, "bin", "python")
-		}
-		python, err := choosePython(python)
-		if err != nil {
-			return nil, config.List{c.At("apps."+name+".python", "no Python interpreter: %v", err)}
-		}
-		timeout := a.Timeout.D()
-		if a.Timeout == config.Off {
-			timeout = -1
-		}
-		pool := wsgi.New(wsgi.Config{App: a.Module, Python: python, Dir: a.Chdir, Workers: a.Workers,
-			StartTimeout: a.StartTimeout.D(), Timeout: timeout, MaxRequests: a.MaxRequests, Backlog: a.Backlog,
-			Env: appEnv(a), Logger: s.log.With("app", name)})
-		s.pools[name] = pool
-		handlers[name] = wsgi.NewHandler(pool, wsgi.HandlerConfig{Logger: s.log.With("app", name)})
-	}
-	return handlers, nil
-}
-
 // appEnv is an app's environment entries as KEY=VALUE, in key order; a
 // virtualenv's app also gets VIRTUAL_ENV and its bin first on PATH, as
 // activating it would.
@@ -176,41 +64,6 @@ func appEnv(a *config.App) []string {
 		env = append(env, k+"="+a.Environment[k])
 	}
 	return env
-}
-
-func usedApp(c *config.Config, name string) bool {
-	for _, st := range c.Sites {
-		for _, r := range st.Routes {
-			if r.App == name {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-// listen opens a listener and its certificates.
-func (s *built) listen(ctx context.Context, c *config.Config, name string, stdout io.Writer) (*listener, error) {
-	cl := c.Listeners[name]
-	l := &listener{name: name}
-	if cl.TLS != nil {
-		tf := tlsFlagsOf(c, name)
-		ts, err := tf.setup(ctx, s.log, stdout)
-		if err != nil {
-			return nil, config.List{c.At("listeners."+name+".tls", "%v", err)}
-		}
-		l.tls = ts
-	}
-	ln, err := listen(cl.Address)
-	if err != nil {
-		var ue *usageError
-		if errors.As(err, &ue) {
-			err = ue.err
-		}
-		return nil, config.List{c.At("listeners."+name+".address", "%v", err)}
-	}
-	l.ln = ln
-	return l, nil
 }
 
 // tlsFlagsOf expresses a listener's TLS as the flags that set the same
@@ -244,13 +97,12 @@ func tlsFlagsOf(c *config.Config, name string) *tlsFlags {
 
 // handler is a listener's handler: its sites by host name, or the
 // redirect to https.
-func (s *built) handler(c *config.Config, l *listener, apps map[string]web.Handler) (web.Handler, error) {
+func (g *gen) handler(l *listener) (web.Handler, error) {
+	c := g.c
 	cl := c.Listeners[l.name]
 	if cl.RedirectHTTPS != "" {
-		for _, t := range s.listeners {
-			if t.name == cl.RedirectHTTPS {
-				return &redirectHandler{port: httpsPort(t.ln), acme: t.tls.acme}, nil
-			}
+		if t, ok := g.listeners.Get(cl.RedirectHTTPS); ok {
+			return &redirectHandler{port: httpsPort(t.ln), acme: t.tls.acme}, nil
 		}
 	}
 	var vhosts []route.VHost
@@ -259,13 +111,13 @@ func (s *built) handler(c *config.Config, l *listener, apps map[string]web.Handl
 		if !slices.Contains(c.SiteListeners(st), l.name) {
 			continue
 		}
-		site, ok := s.sites[name]
+		site, ok := g.sites[name]
 		if !ok {
 			var err error
-			if site, err = s.routes(c, name, apps); err != nil {
+			if site, err = g.routes(name); err != nil {
 				return nil, err
 			}
-			s.sites[name] = site
+			g.sites[name] = site
 		}
 		vhosts = append(vhosts, route.VHost{Hosts: st.Hosts, Handler: site})
 	}
@@ -288,12 +140,13 @@ func (s *built) handler(c *config.Config, l *listener, apps map[string]web.Handl
 // routes compiles a site's routes, each with its handler. A site of one
 // route that takes every request is that route's handler, so that nave
 // serve's requests go straight to the files, as they always did.
-func (s *built) routes(c *config.Config, name string, apps map[string]web.Handler) (web.Handler, error) {
+func (g *gen) routes(name string) (web.Handler, error) {
+	c := g.c
 	st := c.Sites[name]
 	var rules []route.Rule
 	for i, r := range st.Routes {
 		path := fmt.Sprintf("sites.%s.routes[%d]", name, i)
-		h, err := s.handlerFor(c, path, r, apps)
+		h, err := g.handlerFor(path, r)
 		if err != nil {
 			return nil, err
 		}
@@ -312,18 +165,15 @@ func (s *built) routes(c *config.Config, name string, apps map[string]web.Handle
 	return list, nil
 }
 
-// handlerFor makes the handler of a route's action.
-func (s *built) handlerFor(c *config.Config, path string, r *config.Route, apps map[string]web.Handler) (web.Handler, error) {
+// handlerFor makes the handler of a route's action. Handlers that hold
+// something (a folder's caches, an app's workers) come from the running
+// generation when their config is unchanged; the small ones are made anew.
+func (g *gen) handlerFor(path string, r *config.Route) (web.Handler, error) {
 	switch {
 	case r.Root != "":
-		h, err := static.New(s.staticConfig(r))
-		if err != nil {
-			return nil, config.List{c.At(path+".root", "%v", err)}
-		}
-		s.statics = append(s.statics, h)
-		return h, nil
+		return g.static(path, r)
 	case r.App != "":
-		return apps[r.App], nil
+		return g.appHandlers[r.App], nil
 	case r.Redirect != "":
 		loc, _ := action.ParseTemplate(r.Redirect) // validated
 		return action.NewRedirect(r.Status, loc), nil
@@ -331,17 +181,34 @@ func (s *built) handlerFor(c *config.Config, path string, r *config.Route, apps 
 		body, _ := action.ParseTemplate(*r.Respond) // validated
 		return &action.Respond{Status: r.Status, ContentType: r.ContentType, Body: body}, nil
 	}
-	return nil, config.List{c.At(path, "no action this nave can run")}
+	return nil, config.List{g.c.At(path, "no action this nave can run")}
 }
 
-func (s *built) staticConfig(r *config.Route) static.Config {
+// static is the handler of a folder route: the running one when a route
+// with the same options had one, so that its caches stay warm.
+func (g *gen) static(path string, r *config.Route) (web.Handler, error) {
+	sc := g.b.staticConfig(r)
+	sc.Logger = nil // the spec: the logger is the same for all
+	key := fmt.Sprintf("%+v", sc)
+	h, _, err := g.statics.Use(key, sc, func() (*static.Handler, error) {
+		sc.Logger = g.b.log
+		h, err := static.New(sc)
+		if err != nil {
+			return nil, config.List{g.c.At(path+".root", "%v", err)}
+		}
+		return h, nil
+	})
+	return h, err
+}
+
+func (b *built) staticConfig(r *config.Route) static.Config {
 	sc := static.Config{
 		Dir: r.Root, Index: r.Index, Browse: r.Browse, ShowHidden: r.ShowHidden,
 		FollowSymlinks: r.FollowSymlinks, CacheControl: r.CacheControl, Gzip: r.Gzip,
-		CacheBytes: int64(r.FileCache), CacheValid: r.FileCacheValid.D(), Logger: s.log,
+		CacheBytes: int64(r.FileCache), CacheValid: r.FileCacheValid.D(), Logger: b.log,
 	}
 	if r.Root == demoRoot {
-		sc.Dir, sc.FS = "", s.demo
+		sc.Dir, sc.FS = "", b.demo
 	}
 	for code, page := range r.ErrorPages {
 		n, _ := strconv.Atoi(code) // validated
@@ -382,12 +249,12 @@ func matchOf(m *config.Match) route.Match {
 	return rm
 }
 
-// serverConfig is a listener's server.Config: the server-wide limits and
-// timeouts, the listener's protocols.
-func serverConfig(c *config.Config, cl *config.Listener, h web.Handler, log *slog.Logger, alog *accesslog.Logger) server.Config {
+// serverConfig is a listener's server.Config without its handler and
+// logs: the server-wide limits and timeouts, the listener's protocols.
+// Two listeners whose serverConfig is the same can share a server.
+func serverConfig(c *config.Config, cl *config.Listener) server.Config {
 	t, hc := c.Timeouts, c.HTTP2
 	sc := server.Config{
-		Handler: h,
 		Limits: http1.Limits{
 			MaxRequestLine: int(c.Limits.MaxRequestLine),
 			MaxHeaderBytes: int(c.Limits.MaxHeaderBytes),
@@ -395,7 +262,6 @@ func serverConfig(c *config.Config, cl *config.Listener, h web.Handler, log *slo
 			MaxBodyBytes:   int64(c.Limits.MaxBody),
 		},
 		HeadTimeout: t.Head.D(), BodyTimeout: t.Body.D(), WriteTimeout: t.Write.D(), IdleTimeout: t.Idle.D(),
-		Logger: log,
 		HTTP2: http2.Config{
 			MaxConcurrentStreams: uint32(hc.MaxStreams),
 			MaxHeaderListSize:    uint32(hc.MaxHeaderList),
@@ -410,99 +276,5 @@ func serverConfig(c *config.Config, cl *config.Listener, h web.Handler, log *slo
 	if cl.TLS != nil {
 		sc.HandshakeTimeout = cl.TLS.HandshakeTimeout.D()
 	}
-	if alog != nil {
-		sc.AccessLog = alog.Log
-	}
 	return sc
-}
-
-// start starts every app's workers, all before any listener serves. On a
-// failure it prints the worker's output and returns the app's name.
-func (s *built) start(stderr io.Writer) (string, error) {
-	for _, name := range slices.Sorted(maps.Keys(s.pools)) {
-		if err := s.pools[name].Start(); err != nil {
-			var se *wsgi.StartError
-			if errors.As(err, &se) && se.Output != "" {
-				fmt.Fprintln(stderr, strings.TrimRight(se.Output, "\n"))
-			}
-			return name, err
-		}
-	}
-	return "", nil
-}
-
-// serve serves every listener until ctx ends or a signal, then drains
-// and stops the apps.
-func (s *built) serve(ctx context.Context, stderr io.Writer) error {
-	all := make([]serving, len(s.listeners))
-	for i, l := range s.listeners {
-		all[i] = serving{srv: l.srv, ln: l.ln}
-		if l.tls != nil {
-			all[i].tls = l.tls.config
-		}
-	}
-	return serveAll(ctx, all, s.drain, stderr)
-}
-
-// reload reloads every listener's certificates and every app's code, as
-// SIGHUP asks.
-func (s *built) reload() {
-	for _, l := range s.listeners {
-		if l.tls != nil {
-			s.log.Info("SIGHUP: reloading the certificates", "listener", l.name)
-			l.tls.store.Reload()
-		}
-	}
-	for _, name := range slices.Sorted(maps.Keys(s.pools)) {
-		reloadPool(s.pools[name], s.log.With("app", name))
-	}
-}
-
-// close stops the apps and closes the listeners, handlers and logs.
-func (s *built) close() {
-	sctx, cancel := context.WithTimeout(context.Background(), s.drain)
-	defer cancel()
-	for _, p := range s.pools {
-		p.Stop(sctx)
-	}
-	for _, l := range s.listeners {
-		l.ln.Close()
-	}
-	for _, h := range s.statics {
-		h.Close()
-	}
-	if s.alog != nil {
-		s.alog.Close()
-	}
-}
-
-// shorthandListeners are a shorthand config's listeners as nave serve
-// and nave wsgi print and reload them.
-func (s *built) shorthandListeners() *listeners {
-	ls := &listeners{}
-	for _, l := range s.listeners {
-		switch l.name {
-		case mainName:
-			ls.main, ls.tls = l.ln, l.tls
-		case redirectName:
-			ls.redirect = l.ln
-		}
-	}
-	return ls
-}
-
-// urls says where each listener serves, one line each.
-func (s *built) announce(w io.Writer) {
-	for _, l := range s.listeners {
-		scheme := "http"
-		if l.tls != nil {
-			scheme = "https"
-		}
-		addr := l.ln.Addr().(*net.TCPAddr)
-		fmt.Fprintf(w, "Listening as %s on %s port %d (%s://%s/)\n", l.name, addr.IP, addr.Port, scheme, l.ln.Addr())
-	}
-	for _, name := range slices.Sorted(maps.Keys(s.pools)) {
-		p := s.pools[name]
-		fmt.Fprintf(w, "Running app %s: %d workers, Python %s\n", name, p.Workers(), p.Python())
-	}
 }

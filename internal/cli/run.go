@@ -70,9 +70,6 @@ func runConfig(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return reportConfig(*file, err, stderr)
 	}
 	defer s.close()
-	if app, err := s.start(stderr); err != nil {
-		return fmt.Errorf("app %s: %w", app, err)
-	}
 	s.announce(stdout)
 	defer onHangup(hup, s.reload)()
 	return s.serve(ctx, stderr)
@@ -97,7 +94,11 @@ func loadConfig(file string, stderr io.Writer) (*config.Config, error) {
 // any other error is returned as it is (exit 1).
 func reportConfig(file string, err error, stderr io.Writer) error {
 	var l config.List
-	if !errors.As(err, &l) {
+	var ae *applyError
+	switch {
+	case errors.As(err, &ae):
+		return fmt.Errorf("%s: %w", ae.Path, ae.Err)
+	case !errors.As(err, &l):
 		return err
 	}
 	fmt.Fprint(stderr, l.Format(file))

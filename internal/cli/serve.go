@@ -2,13 +2,11 @@ package cli
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"io/fs"
-	"log/slog"
 	"net"
 	"os"
 	"os/signal"
@@ -19,7 +17,6 @@ import (
 	"time"
 
 	"nave/internal/demo"
-	"nave/internal/server"
 	"nave/internal/static"
 )
 
@@ -156,55 +153,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return s.serve(ctx, stderr)
 }
 
-// serving is a server and the listener it serves, over TLS when tls is
-// set.
-type serving struct {
-	srv *server.Server
-	ln  net.Listener
-	tls *tls.Config
-}
-
-// serveAll serves each listener until ctx ends or a signal arrives, then
-// shuts every server down gracefully, waiting up to drain for requests in
-// flight. A server that stops on its own stops them all.
-func serveAll(ctx context.Context, all []serving, drain time.Duration, stderr io.Writer) error {
-	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	served := make(chan error, len(all))
-	for _, s := range all {
-		if s.tls != nil {
-			go func() { served <- s.srv.ServeTLS(s.ln, s.tls) }()
-		} else {
-			go func() { served <- s.srv.Serve(s.ln) }()
-		}
-	}
-	var failed error
-	select {
-	case err := <-served:
-		failed = fmt.Errorf("serving stopped: %w", err)
-	case <-ctx.Done():
-	}
-	stop() // from here a second signal ends the process at once
-	if failed == nil {
-		fmt.Fprintf(stderr, "nave: shutting down; waiting up to %v for requests in flight (signal again to stop now)\n", drain)
-	}
-	sctx, cancel := context.WithTimeout(context.Background(), drain)
-	defer cancel()
-	drained := make(chan error, len(all))
-	for _, s := range all {
-		go func() { drained <- s.srv.Shutdown(sctx) }()
-	}
-	late := false
-	for i := range all {
-		late = <-drained != nil || late
-		if failed == nil || i > 0 {
-			<-served
-		}
-	}
-	if late && failed == nil {
-		fmt.Fprintf(stderr, "nave: drain timeout passed; closed the remaining connections\n")
-	}
-	return failed
+// signalContext is ctx, ended by SIGINT or SIGTERM until stop.
+func signalContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	return signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 }
 
 // httpsPort is the port part of a redirect to ln: "" for 443.
@@ -235,14 +186,6 @@ func checkDir(dir string) (string, error) {
 		abs = dir
 	}
 	return abs, nil
-}
-
-func newLogger(level string, stderr io.Writer) (*slog.Logger, error) {
-	var l slog.Level
-	if err := l.UnmarshalText([]byte(level)); err != nil {
-		return nil, usagef("--log-level %q: use debug, info, warn or error", level)
-	}
-	return slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: l})), nil
 }
 
 // listenReason shortens a listen error to its cause ("address already in use").

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"time"
 
@@ -59,6 +60,10 @@ const (
 
 // check validates the values after parsing.
 func (f *serverFlags) check() error {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(f.logLevel)); err != nil {
+		return usagef("--log-level %q: use debug, info, warn or error", f.logLevel)
+	}
 	if err := f.tls.check(); err != nil {
 		return err
 	}

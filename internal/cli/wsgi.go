@@ -195,10 +195,7 @@ func runWSGI(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return shorthandError(err)
 	}
 	defer s.close()
-	if _, err := s.start(stderr); err != nil {
-		return err
-	}
-	ls, pool := s.shorthandListeners(), s.pools[appName]
+	ls, pool := s.shorthandListeners(), s.pool(appName)
 	addr := ls.main.Addr().(*net.TCPAddr)
 	fmt.Fprintf(stdout, "Serving WSGI app %s (%d workers, Python %s at %s) on %s port %d (%s) ...\n",
 		o.pool.App, pool.Workers(), pool.Python(), o.pool.Python, addr.IP, addr.Port, ls.url())

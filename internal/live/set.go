@@ -76,6 +76,16 @@ func (t *Tx[V]) Use(key string, spec any, build func() (V, error)) (v V, reused 
 	return v, false, nil
 }
 
+// Get is the resource this Tx has for key, if Use gave it one.
+func (t *Tx[V]) Get(key string) (V, bool) {
+	it, ok := t.next[key]
+	if !ok {
+		var zero V
+		return zero, false
+	}
+	return it.v, true
+}
+
 // Commit installs the Tx's resources and returns the running ones it did
 // not reuse.
 func (t *Tx[V]) Commit() (retired []V) {

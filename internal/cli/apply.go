@@ -1,0 +1,607 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"maps"
+	"net"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"nave/internal/accesslog"
+	"nave/internal/config"
+	"nave/internal/live"
+	"nave/internal/server"
+	"nave/internal/static"
+	"nave/internal/web"
+	"nave/internal/wsgi"
+)
+
+// built is nave running a config: its listeners with their servers, its
+// apps' worker pools, its folders' handlers and its access log, each kept
+// in a live.Set so that apply can carry over what a new config leaves
+// unchanged and retire only the rest.
+type built struct {
+	log    *slog.Logger
+	level  *slog.LevelVar
+	stdout io.Writer
+	stderr io.Writer
+	// demo, when set, is served for a route whose Root is demoRoot: the
+	// built-in site of nave serve without DIR.
+	demo fs.FS
+	ctx  context.Context // nave's lifetime: the TLS setups run until it ends
+	// closing is closed by close, so that retirements stop waiting.
+	closing  chan struct{}
+	retiring sync.WaitGroup
+	stopped  chan error // a server that stopped on its own
+
+	alog atomic.Pointer[accesslog.Logger] // the access log in use
+
+	mu        sync.Mutex // one apply at a time; guards what follows
+	cfg       *config.Config
+	listeners live.Set[*listener]
+	apps      live.Set[*app]
+	statics   live.Set[*static.Handler]
+	logs      live.Set[*accesslog.Logger]
+	drain     time.Duration
+	shut      bool // serve is shutting down: no more applies
+	applied   int  // configs applied, the first included
+}
+
+// listener is one config listener, open, with its server. Its server
+// serves h, which apply swaps; the server itself is replaced only when
+// the listener's own settings change.
+type listener struct {
+	name    string
+	addr    string // as configured
+	ln      net.Listener
+	tls     *tlsSetup // nil in the clear
+	stopTLS context.CancelFunc
+	srv     *server.Server
+	h       live.Handler
+	serving bool
+}
+
+// app is an app's worker pool and the guard its routes go through.
+type app struct {
+	name  string
+	pool  *wsgi.Pool
+	guard *live.Guard
+}
+
+// applyError is a valid config that could not be applied, at a field: an
+// app whose workers do not start.
+type applyError struct {
+	Path string
+	Err  error
+}
+
+func (e *applyError) Error() string { return e.Err.Error() }
+func (e *applyError) Unwrap() error { return e.Err }
+
+// errShuttingDown refuses an apply once nave is shutting down.
+var errShuttingDown = errors.New("nave is shutting down")
+
+// build starts what c names: the logs, the apps, the handlers, the
+// certificates and the listeners, each listener with its server, serving.
+// On an error nothing is left open. Problems that belong to a field come
+// back as a config.List.
+func build(ctx context.Context, c *config.Config, demo fs.FS, stdout, stderr io.Writer) (*built, error) {
+	level := &slog.LevelVar{}
+	b := &built{
+		log:   slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})),
+		level: level, stdout: stdout, stderr: stderr, demo: demo, ctx: ctx,
+		closing: make(chan struct{}), stopped: make(chan error, 1),
+	}
+	if err := b.apply(c); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+// config is the config being served.
+func (b *built) config() *config.Config {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.cfg
+}
+
+// apply makes c the config served: it builds what c needs beside what
+// runs, reusing every listener, app, folder handler and log whose config
+// is unchanged; swaps each listener's handler; and retires what c no
+// longer uses, in the background, once its requests have finished. If a
+// part cannot be built, nothing of c stays and the running config serves
+// on.
+func (b *built) apply(c *config.Config) error {
+	if l := unsupported(c); len(l) > 0 {
+		return l
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(c.Log.Level)); err != nil {
+		return config.List{c.At("log.level", "%q is not debug, info, warn or error", c.Log.Level)}
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.shut {
+		return errShuttingDown
+	}
+	g := &gen{b: b, c: c,
+		listeners: b.listeners.Begin(), apps: b.apps.Begin(), statics: b.statics.Begin(), logs: b.logs.Begin(),
+		appHandlers: map[string]web.Handler{}, sites: map[string]web.Handler{}, handlers: map[*listener]web.Handler{},
+	}
+	if err := g.build(); err != nil {
+		g.abort()
+		return err
+	}
+	b.level.Set(level)
+	g.commit()
+	return nil
+}
+
+// gen is one apply: the next generation, being built.
+type gen struct {
+	b           *built
+	c           *config.Config
+	listeners   *live.Tx[*listener]
+	apps        *live.Tx[*app]
+	statics     *live.Tx[*static.Handler]
+	logs        *live.Tx[*accesslog.Logger]
+	alog        *accesslog.Logger
+	appHandlers map[string]web.Handler    // by app name
+	sites       map[string]web.Handler    // by site name, shared by its listeners
+	handlers    map[*listener]web.Handler // what each listener serves once swapped
+}
+
+func (g *gen) build() error {
+	c := g.c
+	format, err := accesslog.ParseFormat(c.Log.Format)
+	if err != nil {
+		return config.List{c.At("log.format", "%v", err)}
+	}
+	g.alog, _, err = g.logs.Use("access", c.Log.Access+" "+c.Log.Format, func() (*accesslog.Logger, error) {
+		l, err := accesslog.Open(c.Log.Access, format, g.b.log)
+		if err != nil {
+			return nil, config.List{c.At("log.access", "%v", err)}
+		}
+		return l, nil
+	})
+	if err != nil {
+		return err
+	}
+	if err := g.startApps(); err != nil {
+		return err
+	}
+	names := slices.Sorted(maps.Keys(c.Listeners))
+	for _, name := range names {
+		if _, err := g.listener(name); err != nil {
+			return err
+		}
+	}
+	for _, name := range names {
+		l, _ := g.listeners.Get(name)
+		h, err := g.handler(l)
+		if err != nil {
+			return err
+		}
+		g.handlers[l] = h
+	}
+	return nil
+}
+
+// startApps starts a pool for each app a route runs whose config changed
+// (new workers first: the running ones serve until the swap), and reuses
+// the running pool of each app whose config did not.
+func (g *gen) startApps() error {
+	c := g.c
+	for _, name := range slices.Sorted(maps.Keys(c.Apps)) {
+		if !usedApp(c, name) {
+			g.b.log.Warn("no route runs this app; it is not started", "app", name)
+			continue
+		}
+		spec, err := poolConfig(c, name)
+		if err != nil {
+			return err
+		}
+		a, _, err := g.apps.Use(name, spec, func() (*app, error) { return g.b.startApp(name, spec) })
+		if err != nil {
+			return err
+		}
+		g.appHandlers[name] = a.guard
+	}
+	return nil
+}
+
+// poolConfig is an app's wsgi.Config, without its logger: the spec that
+// tells whether the app changed.
+func poolConfig(c *config.Config, name string) (wsgi.Config, error) {
+	a := c.Apps[name]
+	python := a.Python
+	if a.Virtualenv != "" {
+		python = filepath.Join(a.Virtualenv, "bin", "python")
+	}
+	python, err := choosePython(python)
+	if err != nil {
+		return wsgi.Config{}, config.List{c.At("apps."+name+".python", "no Python interpreter: %v", err)}
+	}
+	timeout := a.Timeout.D()
+	if a.Timeout == config.Off {
+		timeout = -1
+	}
+	return wsgi.Config{App: a.Module, Python: python, Dir: a.Chdir, Workers: a.Workers,
+		StartTimeout: a.StartTimeout.D(), Timeout: timeout, MaxRequests: a.MaxRequests, Backlog: a.Backlog,
+		Env: appEnv(a)}, nil
+}
+
+// startApp starts an app's workers and returns when all are ready. A
+// worker that fails prints its output (the traceback) on stderr.
+func (b *built) startApp(name string, cfg wsgi.Config) (*app, error) {
+	cfg.Logger = b.log.With("app", name)
+	pool := wsgi.New(cfg)
+	if err := pool.Start(); err != nil {
+		var se *wsgi.StartError
+		if errors.As(err, &se) && se.Output != "" {
+			fmt.Fprintln(b.stderr, strings.TrimRight(se.Output, "\n"))
+		}
+		return nil, &applyError{Path: "apps." + name + ".module", Err: err}
+	}
+	h := wsgi.NewHandler(pool, wsgi.HandlerConfig{Logger: cfg.Logger})
+	return &app{name: name, pool: pool, guard: live.NewGuard(h)}, nil
+}
+
+func usedApp(c *config.Config, name string) bool {
+	for _, st := range c.Sites {
+		for _, r := range st.Routes {
+			if r.App == name {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// listenerSpec is what a listener's socket, certificates and server are
+// made from; a listener whose spec is unchanged is kept as it is.
+type listenerSpec struct {
+	Address string
+	TLS     *tlsFlags // nil in the clear
+	Server  server.Config
+}
+
+// listener is the named listener of the next generation: the running one
+// when its spec is unchanged, else a new one (not yet serving).
+func (g *gen) listener(name string) (*listener, error) {
+	c, cl := g.c, g.c.Listeners[name]
+	spec := listenerSpec{Address: cl.Address, Server: serverConfig(c, cl)}
+	if cl.TLS != nil {
+		spec.TLS = tlsFlagsOf(c, name)
+	}
+	l, _, err := g.listeners.Use(name, spec, func() (*listener, error) { return g.b.openListener(c, name, spec) })
+	return l, err
+}
+
+// openListener opens a listener's certificates and socket and makes its
+// server. The socket is the running one of the same address when there
+// is one (a copy of its descriptor, so that both servers can accept on it
+// while the old one drains), else a new one.
+func (b *built) openListener(c *config.Config, name string, spec listenerSpec) (*listener, error) {
+	l := &listener{name: name, addr: spec.Address}
+	if spec.TLS != nil {
+		ctx, cancel := context.WithCancel(b.ctx)
+		ts, err := spec.TLS.setup(ctx, b.log, b.stdout)
+		if err != nil {
+			cancel()
+			return nil, config.List{c.At("listeners."+name+".tls", "%v", err)}
+		}
+		l.tls, l.stopTLS = ts, cancel
+	}
+	ln, err := b.socket(name, spec.Address)
+	if err != nil {
+		l.close()
+		var ue *usageError
+		if errors.As(err, &ue) {
+			err = ue.err
+		}
+		return nil, config.List{c.At("listeners."+name+".address", "%v", err)}
+	}
+	l.ln = ln
+	sc := spec.Server
+	sc.Handler, sc.Logger, sc.AccessLog = &l.h, b.log, b.logAccess
+	l.srv = server.New(sc)
+	return l, nil
+}
+
+// socket is a listening socket for addr: a copy of the running one on the
+// same address (of the same listener, for port 0), or a new one.
+func (b *built) socket(name, addr string) (net.Listener, error) {
+	anyPort := strings.HasSuffix(addr, ":0")
+	for _, l := range b.listeners.All() {
+		if l.addr == addr && (!anyPort || l.name == name) {
+			return dupListener(l.ln)
+		}
+	}
+	return listen(addr)
+}
+
+// dupListener is a second listener on ln's socket.
+func dupListener(ln net.Listener) (net.Listener, error) {
+	fl, ok := ln.(interface{ File() (*os.File, error) })
+	if !ok {
+		return nil, fmt.Errorf("cannot share a %T", ln)
+	}
+	f, err := fl.File()
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return net.FileListener(f)
+}
+
+// logAccess is every server's access log hook: the log in use now.
+func (b *built) logAccess(r *web.Request, w *web.ResponseWriter) {
+	b.alog.Load().Log(r, w)
+}
+
+// abort closes what the generation built; the running one is untouched.
+func (g *gen) abort() {
+	for _, a := range g.apps.Abort() {
+		a.pool.Kill()
+	}
+	for _, l := range g.listeners.Abort() {
+		l.close()
+	}
+	for _, h := range g.statics.Abort() {
+		h.Close()
+	}
+	for _, l := range g.logs.Abort() {
+		l.Close()
+	}
+}
+
+// commit swaps the generation in: every listener serves its new handler
+// (a new listener starts accepting), and what the running generation had
+// that this one does not is retired.
+func (g *gen) commit() {
+	b := g.b
+	b.alog.Store(g.alog)
+	for l, h := range g.handlers {
+		l.h.Store(h)
+	}
+	var r retired
+	r.listeners = g.listeners.Commit()
+	r.apps = g.apps.Commit()
+	r.statics = g.statics.Commit()
+	r.logs = g.logs.Commit()
+	for _, l := range b.listeners.All() {
+		if !l.serving {
+			l.serving = true
+			go b.run(l)
+		}
+	}
+	for _, old := range r.listeners {
+		// Its kept-alive connections take their next requests from the
+		// new generation until the drain closes them.
+		if l, ok := b.listeners.Running(old.name); ok {
+			old.h.Store(g.handlers[l])
+		}
+	}
+	r.successors = g.appHandlers
+	b.cfg, b.drain = g.c, g.c.Timeouts.Drain.D()
+	b.applied++
+	if b.applied > 1 {
+		b.log.Info("config applied", "listeners_replaced", len(r.listeners), "apps_replaced", len(r.apps),
+			"folders_replaced", len(r.statics))
+	}
+	b.retire(r)
+}
+
+// run serves a listener until its server shuts down; a server that stops
+// on its own stops nave.
+func (b *built) run(l *listener) {
+	var err error
+	if l.tls != nil {
+		err = l.srv.ServeTLS(l.ln, l.tls.config)
+	} else {
+		err = l.srv.Serve(l.ln)
+	}
+	if !errors.Is(err, server.ErrServerClosed) {
+		select {
+		case b.stopped <- fmt.Errorf("listener %s: %w", l.name, err):
+		default:
+		}
+	}
+}
+
+// retired is what a generation no longer uses.
+type retired struct {
+	listeners  []*listener
+	apps       []*app
+	statics    []*static.Handler
+	logs       []*accesslog.Logger
+	successors map[string]web.Handler // the new generation's apps, by name
+}
+
+// retire drains what r holds, in the background: a retired listener's
+// server stops accepting and lets its requests finish (up to the drain
+// timeout); a retired app sends later requests to its successor, lets the
+// ones inside finish and stops its workers. Folder handlers and logs are
+// closed once the drain timeout has passed, or nave stops: a request that
+// took one just before the swap has had that long to open its file.
+func (b *built) retire(r retired) {
+	if len(r.listeners)+len(r.apps)+len(r.statics)+len(r.logs) == 0 {
+		return
+	}
+	b.retiring.Add(1)
+	go func() {
+		defer b.retiring.Done()
+		ctx, cancel := context.WithTimeout(context.Background(), b.drain)
+		defer cancel()
+		var wg sync.WaitGroup
+		for _, l := range r.listeners {
+			wg.Go(func() {
+				l.srv.Shutdown(ctx)
+				l.close()
+			})
+		}
+		for _, a := range r.apps {
+			wg.Go(func() {
+				a.guard.Retire(ctx, r.successors[a.name])
+				a.pool.Stop(ctx)
+			})
+		}
+		wg.Wait()
+		select {
+		case <-ctx.Done():
+		case <-b.closing:
+		}
+		for _, h := range r.statics {
+			h.Close()
+		}
+		for _, l := range r.logs {
+			l.Close()
+		}
+	}()
+}
+
+// close stops the listener's certificate upkeep and closes its socket.
+func (l *listener) close() {
+	if l.ln != nil {
+		l.ln.Close()
+	}
+	if l.stopTLS != nil {
+		l.stopTLS()
+	}
+}
+
+// serve waits until ctx ends, a signal arrives or a server stops on its
+// own, then shuts every server down gracefully, waiting up to the drain
+// timeout for requests in flight.
+func (b *built) serve(ctx context.Context, stderr io.Writer) error {
+	ctx, stop := signalContext(ctx)
+	defer stop()
+	var failed error
+	select {
+	case err := <-b.stopped:
+		failed = fmt.Errorf("serving stopped: %w", err)
+	case <-ctx.Done():
+	}
+	stop() // from here a second signal ends the process at once
+	b.mu.Lock()
+	b.shut = true
+	drain := b.drain
+	all := b.listeners.All()
+	b.mu.Unlock()
+	if failed == nil {
+		fmt.Fprintf(stderr, "nave: shutting down; waiting up to %v for requests in flight (signal again to stop now)\n", drain)
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), drain)
+	defer cancel()
+	var late atomic.Bool
+	var wg sync.WaitGroup
+	for _, l := range all {
+		wg.Go(func() {
+			if l.srv.Shutdown(sctx) != nil {
+				late.Store(true)
+			}
+		})
+	}
+	wg.Wait()
+	if late.Load() && failed == nil {
+		fmt.Fprintf(stderr, "nave: drain timeout passed; closed the remaining connections\n")
+	}
+	return failed
+}
+
+// reload reloads every listener's certificates and every app's code, as
+// SIGHUP asks of nave serve and nave wsgi.
+func (b *built) reload() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	ls := b.listeners.All()
+	for _, name := range slices.Sorted(maps.Keys(ls)) {
+		if l := ls[name]; l.tls != nil {
+			b.log.Info("SIGHUP: reloading the certificates", "listener", l.name)
+			l.tls.store.Reload()
+		}
+	}
+	apps := b.apps.All()
+	for _, name := range slices.Sorted(maps.Keys(apps)) {
+		reloadPool(apps[name].pool, b.log.With("app", name))
+	}
+}
+
+// close stops the apps and closes the listeners, handlers and logs, once
+// the retirements under way have ended.
+func (b *built) close() {
+	close(b.closing)
+	b.retiring.Wait()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.shut = true
+	sctx, cancel := context.WithTimeout(context.Background(), b.drain)
+	defer cancel()
+	var wg sync.WaitGroup
+	for _, a := range b.apps.All() {
+		wg.Go(func() { a.pool.Stop(sctx) })
+	}
+	wg.Wait()
+	for _, l := range b.listeners.All() {
+		l.close()
+	}
+	for _, h := range b.statics.All() {
+		h.Close()
+	}
+	for _, l := range b.logs.All() {
+		l.Close()
+	}
+}
+
+// shorthandListeners are a shorthand config's listeners as nave serve
+// and nave wsgi print and reload them.
+func (b *built) shorthandListeners() *listeners {
+	ls := &listeners{}
+	all := b.listeners.All()
+	if l, ok := all[mainName]; ok {
+		ls.main, ls.tls = l.ln, l.tls
+	}
+	if l, ok := all[redirectName]; ok {
+		ls.redirect = l.ln
+	}
+	return ls
+}
+
+// pool is the named app's worker pool, nil when it has none.
+func (b *built) pool(name string) *wsgi.Pool {
+	if a, ok := b.apps.All()[name]; ok {
+		return a.pool
+	}
+	return nil
+}
+
+// announce says where each listener serves, one line each, and which
+// apps run.
+func (b *built) announce(w io.Writer) {
+	ls := b.listeners.All()
+	for _, name := range slices.Sorted(maps.Keys(ls)) {
+		l := ls[name]
+		scheme := "http"
+		if l.tls != nil {
+			scheme = "https"
+		}
+		addr := l.ln.Addr().(*net.TCPAddr)
+		fmt.Fprintf(w, "Listening as %s on %s port %d (%s://%s/)\n", l.name, addr.IP, addr.Port, scheme, l.ln.Addr())
+	}
+	apps := b.apps.All()
+	for _, name := range slices.Sorted(maps.Keys(apps)) {
+		p := apps[name].pool
+		fmt.Fprintf(w, "Running app %s: %d workers, Python %s\n", name, p.Workers(), p.Python())
+	}
+}
