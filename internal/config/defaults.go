@@ -145,6 +145,9 @@ func (c *Config) completeServer() {
 	if g.Access != "-" && g.Access != "off" {
 		c.abs(&g.Access)
 	}
+	if c.Admin.Socket != "off" {
+		c.abs(&c.Admin.Socket)
+	}
 }
 
 // abs makes a relative path absolute against c.Dir.

@@ -349,6 +349,10 @@ app = "a"
 			"1: sites.s.routes: want a list, got a table (write [[sites.s.routes]] before each element)",
 			"1: sites.s.routes: no routes: the site would answer nothing",
 		}},
+		{"admin", "[admin]\nlisten = \"0.0.0.0:2019\"\nsocket = \"/" + strings.Repeat("s", 120) + "\"\n[sites.s]\n[[sites.s.routes]]\nroot = \"www\"\n", []string{
+			`2: admin.listen: "0.0.0.0:2019" is not a loopback address (as 127.0.0.1:2019): the admin API reconfigures nave and has no password`,
+			`3: admin.socket: is 121 bytes long; a Unix socket's path is at most 107`,
+		}},
 		{"no sites", "[log]\nformat = \"xml\"\n", []string{
 			`2: log.format: "xml" is not combined or json`,
 			"0: sites: no sites: nothing to serve (add a [sites.NAME] with routes)",

@@ -12,6 +12,7 @@ type Config struct {
 	Timeouts  Timeouts             `json:"timeouts"`
 	HTTP2     HTTP2                `json:"http2"`
 	Log       Log                  `json:"log"`
+	Admin     Admin                `json:"admin"`
 
 	// Dir is the folder relative paths in the file are resolved against:
 	// the config file's own folder. It is not part of the file.
@@ -202,4 +203,15 @@ type Log struct {
 	Access string `json:"access,omitempty"` // a file, "-" for stdout, or "off"
 	Format string `json:"format,omitempty"` // combined or json
 	Level  string `json:"level,omitempty"`  // debug, info, warn, error
+}
+
+// Admin is where nave run serves its admin API (docs/config.md): a Unix
+// socket, and optionally a loopback TCP address.
+type Admin struct {
+	// Socket is the Unix socket's path; "" is admin.sock in nave run's
+	// state directory (--state-dir), "off" serves no socket.
+	Socket string `json:"socket,omitempty"`
+	// Listen is a loopback HOST:PORT to serve the API on as well; "" none.
+	// Anyone who can connect to it can reconfigure nave.
+	Listen string `json:"listen,omitempty"`
 }

@@ -41,6 +41,30 @@ func (c *Config) validate(e *errs) {
 		checkUpstream(e, "upstreams."+name, c.Upstreams[name])
 	}
 	c.checkServer(e)
+	c.checkAdmin(e)
+}
+
+// maxSocketPath is the longest path a Unix socket can be bound to
+// (sun_path is 108 bytes on Linux, with its NUL).
+const maxSocketPath = 107
+
+func (c *Config) checkAdmin(e *errs) {
+	if s := c.Admin.Socket; s != "off" && len(s) > maxSocketPath {
+		e.add("admin.socket", "is %d bytes long; a Unix socket's path is at most %d", len(s), maxSocketPath)
+	}
+	if c.Admin.Listen == "" {
+		return
+	}
+	host, _, err := net.SplitHostPort(c.Admin.Listen)
+	if err != nil {
+		checkAddress(e, "admin.listen", c.Admin.Listen)
+		return
+	}
+	if ip, err := netip.ParseAddr(host); host != "localhost" && (err != nil || !ip.IsLoopback()) {
+		e.add("admin.listen", "%q is not a loopback address (as 127.0.0.1:2019): the admin API reconfigures nave and has no password", c.Admin.Listen)
+		return
+	}
+	checkAddress(e, "admin.listen", c.Admin.Listen)
 }
 
 func (c *Config) checkListener(e *errs, path, name string, l *Listener) {
