@@ -22,6 +22,7 @@ import (
 	"nave/internal/live"
 	"nave/internal/server"
 	"nave/internal/static"
+	"nave/internal/systemd"
 	"nave/internal/web"
 	"nave/internal/wsgi"
 )
@@ -52,9 +53,13 @@ type built struct {
 	apps      live.Set[*app]
 	statics   live.Set[*static.Handler]
 	logs      live.Set[*accesslog.Logger]
+	endpoints live.Set[*endpoint] // the admin API's sockets
 	drain     time.Duration
 	shut      bool // serve is shutting down: no more applies
 	applied   int  // configs applied, the first included
+	// admin, when set, is served on the sockets the config's admin
+	// section names (nave run); nil serves none (the shorthands).
+	admin *adminSetup
 }
 
 // listener is one config listener, open, with its server. Its server
@@ -96,16 +101,21 @@ var errShuttingDown = errors.New("nave is shutting down")
 // On an error nothing is left open. Problems that belong to a field come
 // back as a config.List.
 func build(ctx context.Context, c *config.Config, demo fs.FS, stdout, stderr io.Writer) (*built, error) {
-	level := &slog.LevelVar{}
-	b := &built{
-		log:   slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})),
-		level: level, stdout: stdout, stderr: stderr, demo: demo, ctx: ctx,
-		closing: make(chan struct{}), stopped: make(chan error, 1),
-	}
+	b := newBuilt(ctx, demo, stdout, stderr)
 	if err := b.apply(c); err != nil {
 		return nil, err
 	}
 	return b, nil
+}
+
+// newBuilt is nave running nothing yet: apply starts a config.
+func newBuilt(ctx context.Context, demo fs.FS, stdout, stderr io.Writer) *built {
+	level := &slog.LevelVar{}
+	return &built{
+		log:   slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})),
+		level: level, stdout: stdout, stderr: stderr, demo: demo, ctx: ctx,
+		closing: make(chan struct{}), stopped: make(chan error, 1),
+	}
 }
 
 // config is the config being served.
@@ -122,6 +132,35 @@ func (b *built) config() *config.Config {
 // part cannot be built, nothing of c stays and the running config serves
 // on.
 func (b *built) apply(c *config.Config) error {
+	return b.update(func(*config.Config) (*config.Config, error) { return c, nil })
+}
+
+// update applies the config change makes from the one being served, with
+// no other apply in between. An error from change is returned as it is.
+func (b *built) update(change func(cur *config.Config) (*config.Config, error)) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.shut {
+		return errShuttingDown
+	}
+	if b.admin != nil {
+		b.admin.nextFile = ""
+	}
+	c, err := change(b.cfg)
+	if err != nil {
+		return err
+	}
+	if err := b.applyLocked(c); err != nil {
+		return err
+	}
+	if b.admin != nil && b.admin.nextFile != "" {
+		b.admin.file = b.admin.nextFile // a file read for this config: SIGHUP reads it from now on
+	}
+	return nil
+}
+
+// applyLocked is apply, with b.mu held.
+func (b *built) applyLocked(c *config.Config) error {
 	if l := unsupported(c); len(l) > 0 {
 		return l
 	}
@@ -129,12 +168,7 @@ func (b *built) apply(c *config.Config) error {
 	if err := level.UnmarshalText([]byte(c.Log.Level)); err != nil {
 		return config.List{c.At("log.level", "%q is not debug, info, warn or error", c.Log.Level)}
 	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.shut {
-		return errShuttingDown
-	}
-	g := &gen{b: b, c: c,
+	g := &gen{b: b, c: c, endpoints: b.endpoints.Begin(),
 		listeners: b.listeners.Begin(), apps: b.apps.Begin(), statics: b.statics.Begin(), logs: b.logs.Begin(),
 		appHandlers: map[string]web.Handler{}, sites: map[string]web.Handler{}, handlers: map[*listener]web.Handler{},
 	}
@@ -155,6 +189,7 @@ type gen struct {
 	apps        *live.Tx[*app]
 	statics     *live.Tx[*static.Handler]
 	logs        *live.Tx[*accesslog.Logger]
+	endpoints   *live.Tx[*endpoint]
 	alog        *accesslog.Logger
 	appHandlers map[string]web.Handler    // by app name
 	sites       map[string]web.Handler    // by site name, shared by its listeners
@@ -194,7 +229,7 @@ func (g *gen) build() error {
 		}
 		g.handlers[l] = h
 	}
-	return nil
+	return g.adminEndpoints()
 }
 
 // startApps starts a pool for each app a route runs whose config changed
@@ -364,6 +399,9 @@ func (g *gen) abort() {
 	for _, l := range g.logs.Abort() {
 		l.Close()
 	}
+	for _, e := range g.endpoints.Abort() {
+		e.ln.Close()
+	}
 }
 
 // commit swaps the generation in: every listener serves its new handler
@@ -380,10 +418,17 @@ func (g *gen) commit() {
 	r.apps = g.apps.Commit()
 	r.statics = g.statics.Commit()
 	r.logs = g.logs.Commit()
+	r.endpoints = g.endpoints.Commit()
 	for _, l := range b.listeners.All() {
 		if !l.serving {
 			l.serving = true
 			go b.run(l)
+		}
+	}
+	for _, e := range b.endpoints.All() {
+		if !e.serving {
+			e.serving = true
+			go e.srv.Serve(e.ln)
 		}
 	}
 	for _, old := range r.listeners {
@@ -426,6 +471,7 @@ type retired struct {
 	apps       []*app
 	statics    []*static.Handler
 	logs       []*accesslog.Logger
+	endpoints  []*endpoint
 	successors map[string]web.Handler // the new generation's apps, by name
 }
 
@@ -436,13 +482,14 @@ type retired struct {
 // closed once the drain timeout has passed, or nave stops: a request that
 // took one just before the swap has had that long to open its file.
 func (b *built) retire(r retired) {
-	if len(r.listeners)+len(r.apps)+len(r.statics)+len(r.logs) == 0 {
+	if len(r.listeners)+len(r.apps)+len(r.statics)+len(r.logs)+len(r.endpoints) == 0 {
 		return
 	}
 	b.retiring.Add(1)
+	drain := b.drain
 	go func() {
 		defer b.retiring.Done()
-		ctx, cancel := context.WithTimeout(context.Background(), b.drain)
+		ctx, cancel := context.WithTimeout(context.Background(), drain)
 		defer cancel()
 		var wg sync.WaitGroup
 		for _, l := range r.listeners {
@@ -450,6 +497,9 @@ func (b *built) retire(r retired) {
 				l.srv.Shutdown(ctx)
 				l.close()
 			})
+		}
+		for _, e := range r.endpoints {
+			wg.Go(func() { e.srv.Shutdown(ctx) })
 		}
 		for _, a := range r.apps {
 			wg.Go(func() {
@@ -494,10 +544,17 @@ func (b *built) serve(ctx context.Context, stderr io.Writer) error {
 	case <-ctx.Done():
 	}
 	stop() // from here a second signal ends the process at once
+	systemd.Notify("STOPPING=1")
 	b.mu.Lock()
 	b.shut = true
 	drain := b.drain
-	all := b.listeners.All()
+	var all []*server.Server
+	for _, l := range b.listeners.All() {
+		all = append(all, l.srv)
+	}
+	for _, e := range b.endpoints.All() {
+		all = append(all, e.srv)
+	}
 	b.mu.Unlock()
 	if failed == nil {
 		fmt.Fprintf(stderr, "nave: shutting down; waiting up to %v for requests in flight (signal again to stop now)\n", drain)
@@ -506,9 +563,9 @@ func (b *built) serve(ctx context.Context, stderr io.Writer) error {
 	defer cancel()
 	var late atomic.Bool
 	var wg sync.WaitGroup
-	for _, l := range all {
+	for _, srv := range all {
 		wg.Go(func() {
-			if l.srv.Shutdown(sctx) != nil {
+			if srv.Shutdown(sctx) != nil {
 				late.Store(true)
 			}
 		})
@@ -562,6 +619,9 @@ func (b *built) close() {
 	for _, l := range b.logs.All() {
 		l.Close()
 	}
+	for _, e := range b.endpoints.All() {
+		e.ln.Close()
+	}
 }
 
 // shorthandListeners are a shorthand config's listeners as nave serve
@@ -603,5 +663,9 @@ func (b *built) announce(w io.Writer) {
 	for _, name := range slices.Sorted(maps.Keys(apps)) {
 		p := apps[name].pool
 		fmt.Fprintf(w, "Running app %s: %d workers, Python %s\n", name, p.Workers(), p.Python())
+	}
+	es := b.endpoints.All()
+	for _, key := range slices.Sorted(maps.Keys(es)) {
+		fmt.Fprintf(w, "Admin API on %s:%s\n", es[key].ln.Addr().Network(), es[key].ln.Addr())
 	}
 }

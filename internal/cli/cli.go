@@ -23,6 +23,8 @@ Usage:
   nave run [--config FILE]   serve what a config file describes (default nave.toml):
                              sites, routes, folders, apps, redirects
   nave validate FILE         check a config file, as nginx -t
+  nave reload [--config FILE]
+                             have the running nave run read its config again
   nave version               print the version
   nave help [COMMAND]        show help for nave or a command
 
@@ -47,6 +49,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = runConfig(ctx, rest, stdout, stderr)
 	case "validate":
 		err = validate(rest, stdout, stderr)
+	case "reload":
+		err = reload(ctx, rest, stdout, stderr)
 	case "version", "--version":
 		err = version(rest, stdout)
 	case "help", "-h", "-help", "--help":
@@ -55,7 +59,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "nave: unknown command %q (run 'nave help')\n", cmd)
 		return 2
 	}
-	if err != nil && !errors.Is(err, errUsage) {
+	if err != nil && !errors.Is(err, errUsage) && !errors.Is(err, errReported) {
 		fmt.Fprintf(stderr, "nave %s: %v\n", cmd, err)
 	}
 	return exitCode(err)
@@ -75,6 +79,8 @@ func help(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprint(stdout, runUsage)
 	case "validate":
 		fmt.Fprint(stdout, validateUsage)
+	case "reload":
+		fmt.Fprint(stdout, reloadUsage)
 	case "version":
 		fmt.Fprint(stdout, versionUsage)
 	default:

@@ -12,6 +12,9 @@ import (
 // exits 2.
 var errUsage = errors.New("usage")
 
+// errReported is a failure whose message was already printed: exit 1.
+var errReported = errors.New("reported")
+
 // newFlagSet returns a flag set that reports nothing itself: Main prints
 // one line per error and the usage only on --help.
 func newFlagSet(name string) *flag.FlagSet {

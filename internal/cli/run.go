@@ -7,16 +7,18 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"path/filepath"
 	"slices"
 
 	"nave/internal/certs"
 	"nave/internal/config"
+	"nave/internal/systemd"
 )
 
 // DefaultConfigFile is the file nave run reads without --config.
 const DefaultConfigFile = "nave.toml"
 
-const runUsage = `Usage: nave run [--config FILE]
+const runUsage = `Usage: nave run [--config FILE] [--state-dir DIR]
 
 Serves what the config file describes: listeners, sites and their routes
 (folders, WSGI apps, redirects, fixed responses, header rules), apps.
@@ -25,12 +27,21 @@ current folder). Relative paths in it are taken from the file's folder.
 docs/config.md describes the file.
 
 A config with problems is refused, every problem listed, with exit code 2;
-'nave validate FILE' checks a file without serving it. SIGHUP reloads the
-certificates and the apps' code; SIGINT or SIGTERM stops accepting, lets
-requests in flight finish (up to timeouts.drain), then stops the apps.
+'nave validate FILE' checks a file without serving it.
+
+SIGHUP (or 'nave reload') reads the file again and applies what changed,
+dropping nothing: unchanged listeners keep their sockets and connections,
+unchanged apps their workers; a changed app's new workers start before the
+old ones stop; a file with problems, or a change that cannot be applied,
+leaves the running config serving. The admin API (docs/config.md) changes
+the config live over a Unix socket, DIR/admin.sock unless admin.socket
+says otherwise. SIGINT or SIGTERM stops accepting, lets requests in flight
+finish (up to timeouts.drain), then stops the apps.
 
 Flags:
   --config FILE          the config file (default nave.toml)
+  --state-dir DIR        where the admin socket is (default
+                         $XDG_RUNTIME_DIR/nave; /run/nave for root)
 `
 
 const validateUsage = `Usage: nave validate FILE
@@ -44,6 +55,7 @@ when it has problems, 1 when it cannot be read.
 func runConfig(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("run")
 	file := fs.String("config", DefaultConfigFile, "")
+	stateDir := fs.String("state-dir", defaultStateDir(), "")
 	pos, err := parseInterleaved(fs, args)
 	if errors.Is(err, flag.ErrHelp) {
 		fmt.Fprint(stdout, runUsage)
@@ -65,13 +77,19 @@ func runConfig(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	// while the workers start: it is caught now and acted on once they run.
 	hup, stopHup := catchHangup()
 	defer stopHup()
-	s, err := build(ctx, c, nil, stdout, stderr)
+	abs, err := filepath.Abs(*file)
 	if err != nil {
+		return err
+	}
+	s := newBuilt(ctx, nil, stdout, stderr)
+	s.enableAdmin(*stateDir, abs)
+	if err := s.apply(c); err != nil {
 		return reportConfig(*file, err, stderr)
 	}
 	defer s.close()
 	s.announce(stdout)
-	defer onHangup(hup, s.reload)()
+	systemd.Notify("READY=1")
+	defer onHangup(hup, s.reloadFile)()
 	return s.serve(ctx, stderr)
 }
 

@@ -25,7 +25,7 @@ func startRun(t *testing.T, dir, config string) string {
 	if err := os.WriteFile(file, []byte(config), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(buildNave(t), "run", "--config", file)
+	cmd := exec.Command(buildNave(t), "run", "--config", file, "--state-dir", shortTempDir(t))
 	stdout, stderr := startCommand(t, cmd)
 	return servingAddr(t, stdout, stderr, listeningLine)
 }
@@ -194,7 +194,7 @@ hosts = ["a.test"]
 [[sites.a.routes]]
 root = "www"
 `), 0o644)
-	cmd := exec.Command(buildNave(t), "run", "--config", file)
+	cmd := exec.Command(buildNave(t), "run", "--config", file, "--state-dir", shortTempDir(t))
 	cmd.Env = append(os.Environ(), "NAVE_STATE_DIR="+t.TempDir())
 	stdout, stderr := startCommand(t, cmd)
 	br := bufio.NewReader(stdout)

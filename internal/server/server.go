@@ -235,6 +235,14 @@ func (s *Server) Close() error {
 	return nil
 }
 
+// Conns is how many connections the server holds open now, idle and
+// parked ones included.
+func (s *Server) Conns() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.active)
+}
+
 func (s *Server) beginShutdown() {
 	s.closeOnce.Do(func() {
 		s.shutting.Store(true)

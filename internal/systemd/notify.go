@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"strconv"
 )
 
 // Notify sends state (as "READY=1", "RELOADING=1\nMONOTONIC_USEC=…",
@@ -28,4 +29,15 @@ func Notify(state string) (bool, error) {
 		return false, fmt.Errorf("systemd: notify: %w", err)
 	}
 	return true, nil
+}
+
+// Reloading tells the service manager that a reload has begun
+// (sd_notify(3): RELOADING=1, with the CLOCK_MONOTONIC time that
+// Type=notify-reload services must send); Notify("READY=1") says it ended.
+func Reloading() (bool, error) {
+	state := "RELOADING=1"
+	if usec, ok := monotonicUsec(); ok {
+		state += "\nMONOTONIC_USEC=" + strconv.FormatInt(usec, 10)
+	}
+	return Notify(state)
 }

@@ -179,3 +179,32 @@ func TestNotify(t *testing.T) {
 		t.Error("a relative NOTIFY_SOCKET was accepted")
 	}
 }
+
+// TestReloading: RELOADING=1 carries the monotonic clock, which counts
+// from boot as /proc/uptime does (without the time suspended).
+func TestReloading(t *testing.T) {
+	sock := filepath.Join(t.TempDir(), "notify")
+	c, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: sock, Net: "unixgram"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	t.Setenv("NOTIFY_SOCKET", sock)
+	if ok, err := Reloading(); !ok || err != nil {
+		t.Fatalf("%v, %v", ok, err)
+	}
+	buf := make([]byte, 100)
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	n, _ := c.Read(buf)
+	state, usec, _ := strings.Cut(string(buf[:n]), "\nMONOTONIC_USEC=")
+	got, err := strconv.ParseInt(usec, 10, 64)
+	if state != "RELOADING=1" || err != nil || got <= 0 {
+		t.Fatalf("got %q", buf[:n])
+	}
+	if up, err := os.ReadFile("/proc/uptime"); err == nil {
+		secs, _, _ := strings.Cut(string(up), ".")
+		if n, _ := strconv.ParseInt(secs, 10, 64); got/1e6 > n+5 {
+			t.Errorf("MONOTONIC_USEC %d is past the uptime, %ds", got, n)
+		}
+	}
+}

@@ -1,0 +1,263 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"maps"
+	"net"
+	"os"
+	"path/filepath"
+	"slices"
+	"syscall"
+
+	"nave/internal/admin"
+	"nave/internal/config"
+	"nave/internal/server"
+	"nave/internal/systemd"
+)
+
+// adminSetup is what nave run's admin API needs beside the config: its
+// handler, the state directory its default socket is in, and the config
+// file SIGHUP and POST /reload read.
+type adminSetup struct {
+	handler  *admin.Handler
+	stateDir string
+	file     string // guarded by built.mu
+	nextFile string // guarded by built.mu: the file of the config being applied
+}
+
+// endpoint is a socket the admin API is served on.
+type endpoint struct {
+	ln      net.Listener
+	srv     *server.Server
+	serving bool
+}
+
+// AdminSocketName is the admin socket's name in the state directory.
+const AdminSocketName = "admin.sock"
+
+// defaultStateDir is where nave run keeps its runtime state (the admin
+// socket) without --state-dir: $XDG_RUNTIME_DIR/nave, the per-user
+// runtime directory systemd makes; /run/nave for root; else a folder of
+// the user's own in the temporary directory.
+func defaultStateDir() string {
+	if d := os.Getenv("XDG_RUNTIME_DIR"); d != "" && filepath.IsAbs(d) {
+		return filepath.Join(d, "nave")
+	}
+	if os.Geteuid() == 0 {
+		return "/run/nave"
+	}
+	return filepath.Join(os.TempDir(), fmt.Sprintf("nave-%d", os.Geteuid()))
+}
+
+// enableAdmin makes b serve the admin API as the config's admin section
+// says, with its default socket in stateDir, and makes file the config
+// SIGHUP and POST /reload read.
+func (b *built) enableAdmin(stateDir, file string) {
+	a := &adminSetup{stateDir: stateDir, file: file}
+	a.handler = admin.New(admin.Config{
+		Current: b.config,
+		Update: func(change func(*config.Config) (*config.Config, error)) error {
+			return b.update(change)
+		},
+		Load:   b.loadFile,
+		Status: func() any { return b.status() },
+		Logger: b.log,
+	})
+	b.admin = a
+}
+
+// adminSocket is the path of the admin API's Unix socket, "" for none.
+func (b *built) adminSocket(c *config.Config) string {
+	switch s := c.Admin.Socket; {
+	case b.admin == nil || s == "off":
+		return ""
+	case s != "":
+		return s
+	}
+	return filepath.Join(b.admin.stateDir, AdminSocketName)
+}
+
+// adminEndpoints opens the admin API's sockets that the running
+// generation does not have already.
+func (g *gen) adminEndpoints() error {
+	b, c := g.b, g.c
+	if b.admin == nil {
+		return nil
+	}
+	if path := b.adminSocket(c); path != "" {
+		_, _, err := g.endpoints.Use("unix "+path, path, func() (*endpoint, error) {
+			ln, err := listenAdminSocket(path, path == filepath.Join(b.admin.stateDir, AdminSocketName))
+			if err != nil {
+				return nil, config.List{c.At("admin.socket", "%v", err)}
+			}
+			return b.newEndpoint(ln), nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	if addr := c.Admin.Listen; addr != "" {
+		_, _, err := g.endpoints.Use("tcp "+addr, addr, func() (*endpoint, error) {
+			ln, err := net.Listen("tcp", addr)
+			if err != nil {
+				return nil, config.List{c.At("admin.listen", "cannot listen on %s: %v", addr, listenReason(err))}
+			}
+			return b.newEndpoint(ln), nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (b *built) newEndpoint(ln net.Listener) *endpoint {
+	return &endpoint{ln: ln, srv: server.New(server.Config{Handler: b.admin.handler, Logger: b.log})}
+}
+
+// listenAdminSocket listens on a Unix socket at path that only this user
+// can connect to (mode 0600). The state directory (inState) is made with
+// mode 0700 and must belong to this user, so that the socket is private
+// from the moment it is bound; a socket left by a nave that is gone is
+// replaced, one that answers is another nave's.
+func listenAdminSocket(path string, inState bool) (net.Listener, error) {
+	dir := filepath.Dir(path)
+	if inState {
+		if err := privateDir(dir); err != nil {
+			return nil, err
+		}
+	}
+	if info, err := os.Lstat(path); err == nil {
+		if info.Mode().Type() != fs.ModeSocket {
+			return nil, fmt.Errorf("%s exists and is not a socket", path)
+		}
+		if c, err := net.Dial("unix", path); err == nil {
+			c.Close()
+			return nil, fmt.Errorf("%s is in use: another nave serves its admin API there (give another --state-dir or admin.socket)", path)
+		}
+		os.Remove(path) // left by a nave that is gone
+	}
+	ln, err := net.Listen("unix", path)
+	if err != nil {
+		return nil, fmt.Errorf("cannot listen on %s: %v", path, listenReason(err))
+	}
+	if err := os.Chmod(path, 0o600); err != nil {
+		ln.Close()
+		return nil, err
+	}
+	return ln, nil
+}
+
+// privateDir makes dir with mode 0700 if it is missing, and checks that it
+// is this user's and no one else's: a folder another user made in /tmp
+// beforehand must not hold the socket.
+func privateDir(dir string) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("cannot make the state directory: %v", err)
+	}
+	info, err := os.Lstat(dir)
+	if err != nil {
+		return err
+	}
+	st, ok := info.Sys().(*syscall.Stat_t)
+	switch {
+	case !info.IsDir():
+		return fmt.Errorf("the state directory %s is not a folder", dir)
+	case ok && int(st.Uid) != os.Geteuid():
+		return fmt.Errorf("the state directory %s belongs to another user", dir)
+	case info.Mode().Perm()&0o077 != 0:
+		return fmt.Errorf("the state directory %s is open to other users (mode %v; want 0700)", dir, info.Mode().Perm())
+	}
+	return nil
+}
+
+// loadFile reads and validates a config file, file "" being the one nave
+// serves, and checks that nave run can do all it asks. It runs inside
+// update: the file becomes the one SIGHUP reads once its config applies.
+func (b *built) loadFile(file string) (*config.Config, error) {
+	if file == "" {
+		file = b.admin.file
+	}
+	c, err := config.Load(file)
+	if err == nil {
+		if l := unsupported(c); len(l) > 0 {
+			err = l
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	b.admin.nextFile = file
+	return c, nil
+}
+
+// reloadFile re-reads the config file and applies it, as SIGHUP asks,
+// telling systemd the reload's start and end.
+func (b *built) reloadFile() {
+	systemd.Reloading()
+	defer systemd.Notify("READY=1")
+	b.log.Info("SIGHUP: reading the config file again")
+	err := b.update(func(*config.Config) (*config.Config, error) { return b.loadFile("") })
+	var l config.List
+	switch {
+	case err == nil:
+		b.log.Info("reloaded: the config file's changes serve")
+	case errors.As(err, &l):
+		b.log.Error("reload refused; the running config serves on", "problems", l.Error())
+	default:
+		b.log.Error("reload failed; the running config serves on", "err", err)
+	}
+}
+
+// status is what GET /status reports: each listener's address, open
+// connections and requests taken (by its current server: a change to the
+// listener's own settings starts a new count), and each app's workers.
+type status struct {
+	Config      statusConfig              `json:"config"`
+	Connections int                       `json:"connections"`
+	Requests    uint64                    `json:"requests"`
+	Listeners   map[string]listenerStatus `json:"listeners"`
+	Apps        map[string]appStatus      `json:"apps"`
+}
+
+type statusConfig struct {
+	File    string `json:"file"`
+	Applied int    `json:"applied"` // configs applied since nave started, the first included
+	ETag    string `json:"etag"`
+}
+
+type listenerStatus struct {
+	Address     string `json:"address"`
+	Connections int    `json:"connections"`
+	Requests    uint64 `json:"requests"`
+}
+
+type appStatus struct {
+	Module  string `json:"module"`
+	Workers int    `json:"workers"`
+	Python  string `json:"python"`
+	Inside  int64  `json:"requests_in_flight"`
+}
+
+func (b *built) status() status {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	st := status{
+		Config:    statusConfig{File: b.admin.file, Applied: b.applied, ETag: admin.ETag(b.cfg)},
+		Listeners: map[string]listenerStatus{}, Apps: map[string]appStatus{},
+	}
+	ls := b.listeners.All()
+	for _, name := range slices.Sorted(maps.Keys(ls)) {
+		l := ls[name]
+		ln := listenerStatus{Address: l.ln.Addr().String(), Connections: l.srv.Conns(), Requests: l.h.Requests()}
+		st.Listeners[name] = ln
+		st.Connections += ln.Connections
+		st.Requests += ln.Requests
+	}
+	for name, a := range b.apps.All() {
+		st.Apps[name] = appStatus{Module: b.cfg.Apps[name].Module, Workers: a.pool.Workers(), Python: a.pool.Python(), Inside: a.guard.Inside()}
+	}
+	return st
+}

@@ -1,0 +1,132 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"nave/internal/config"
+)
+
+const reloadUsage = `Usage: nave reload [--config FILE] [--state-dir DIR]
+
+Tells the nave run serving from DIR to read its config file again and apply
+what changed, as SIGHUP does, and waits for the outcome: "applied", or
+every problem, one a line, with the running config left serving. With
+--config, nave reads FILE instead, and SIGHUP reads FILE from then on.
+
+nave reload speaks to nave run's admin API over its Unix socket: the
+admin.socket FILE names, else DIR/admin.sock (DIR as nave run's
+--state-dir; default $XDG_RUNTIME_DIR/nave, /run/nave for root). Exit code
+0 when the config applied, 2 when it has problems, 1 when it could not be
+applied or nave could not be reached.
+
+Flags:
+  --config FILE          the config file nave is to read (default: the one
+                         it serves)
+  --state-dir DIR        nave run's --state-dir
+`
+
+// reloadTimeout bounds the wait for nave's answer: a reload that starts
+// apps waits for their workers to import.
+const reloadTimeout = 5 * time.Minute
+
+func reload(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("reload")
+	file := fs.String("config", "", "")
+	stateDir := fs.String("state-dir", defaultStateDir(), "")
+	pos, err := parseInterleaved(fs, args)
+	if errors.Is(err, flag.ErrHelp) {
+		fmt.Fprint(stdout, reloadUsage)
+		return nil
+	}
+	if err != nil {
+		return &usageError{err}
+	}
+	if len(pos) > 0 {
+		return usagef("takes no arguments (give the file with --config), got %q", pos[0])
+	}
+	socket := filepath.Join(*stateDir, AdminSocketName)
+	var body struct {
+		Config string `json:"config,omitempty"`
+	}
+	if *file != "" {
+		if body.Config, err = filepath.Abs(*file); err != nil {
+			return err
+		}
+		if c, err := config.Load(*file); err == nil && c.Admin.Socket != "" && c.Admin.Socket != "off" {
+			socket = c.Admin.Socket
+		}
+	}
+	data, _ := json.Marshal(body)
+	reply, status, err := adminPost(ctx, socket, "/reload", data)
+	if err != nil {
+		return fmt.Errorf("cannot reach nave at %s: %v (is nave run serving, with this --state-dir?)", socket, listenReason(err))
+	}
+	return reportReload(reply, status, *file, stdout, stderr)
+}
+
+// adminReply is the admin API's answer to a change.
+type adminReply struct {
+	Status   string `json:"status"`
+	Error    string `json:"error"`
+	Problems []struct {
+		Path    string `json:"path"`
+		Line    int    `json:"line"`
+		Message string `json:"message"`
+	} `json:"problems"`
+}
+
+// adminPost posts body to the admin API on the Unix socket at socket.
+func adminPost(ctx context.Context, socket, path string, body []byte) (*adminReply, int, error) {
+	client := &http.Client{Timeout: reloadTimeout, Transport: &http.Transport{
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, "unix", socket)
+		},
+	}}
+	req, err := http.NewRequestWithContext(ctx, "POST", "http://nave"+path, strings.NewReader(string(body)))
+	if err != nil {
+		return nil, 0, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := client.Do(req)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer resp.Body.Close()
+	var r adminReply
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&r); err != nil {
+		return nil, resp.StatusCode, fmt.Errorf("an answer that is not the admin API's: %v", err)
+	}
+	return &r, resp.StatusCode, nil
+}
+
+// reportReload prints the outcome as nave validate prints problems.
+func reportReload(r *adminReply, status int, file string, stdout, stderr io.Writer) error {
+	if status == http.StatusOK {
+		fmt.Fprintln(stdout, "nave reload: applied")
+		return nil
+	}
+	if file == "" {
+		file = "config"
+	}
+	var l config.List
+	for _, p := range r.Problems {
+		l = append(l, &config.Error{Path: p.Path, Line: p.Line, Msg: p.Message})
+	}
+	fmt.Fprintf(stderr, "nave reload: %s\n", r.Error)
+	fmt.Fprint(stderr, l.Format(file))
+	if status == http.StatusBadRequest {
+		return errUsage
+	}
+	return errReported
+}
