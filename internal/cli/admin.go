@@ -245,8 +245,11 @@ func (b *built) status() status {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	st := status{
-		Config:    statusConfig{File: b.admin.file, Applied: b.applied, ETag: admin.ETag(b.cfg)},
+		Config:    statusConfig{Applied: b.applied, ETag: admin.ETag(b.cfg)},
 		Listeners: map[string]listenerStatus{}, Apps: map[string]appStatus{},
+	}
+	if b.admin != nil {
+		st.Config.File = b.admin.file
 	}
 	ls := b.listeners.All()
 	for _, name := range slices.Sorted(maps.Keys(ls)) {

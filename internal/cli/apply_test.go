@@ -423,6 +423,10 @@ func TestApplyKeepsWhatIsUnchanged(t *testing.T) {
 	if err := events.next(); err != nil {
 		t.Errorf("app b's stream at the end: %v", err)
 	}
+	st := b.status()
+	if m := st.Listeners["main"]; m.Connections < 2 || m.Requests < 30 || st.Apps["b"].Workers != 2 || st.Apps["b"].Inside != 1 || st.Config.Applied != 2 {
+		t.Errorf("status: %+v", st)
+	}
 }
 
 func isSubset(a, of []string) bool {
