@@ -193,13 +193,15 @@ func (b *built) loadFile(file string) (*config.Config, error) {
 	return c, nil
 }
 
-// reloadFile re-reads the config file and applies it, as SIGHUP asks,
-// telling systemd the reload's start and end.
+// reloadFile re-reads the config file and applies it, and reads the
+// certificate files again, as SIGHUP asks, telling systemd the reload's
+// start and end.
 func (b *built) reloadFile() {
 	systemd.Reloading()
 	defer systemd.Notify("READY=1")
 	b.log.Info("SIGHUP: reading the config file again")
 	err := b.update(func(*config.Config) (*config.Config, error) { return b.loadFile("") })
+	b.reloadCertificates() // those of the listeners the file left as they were
 	var l config.List
 	switch {
 	case err == nil:

@@ -580,6 +580,18 @@ func (b *built) serve(ctx context.Context, stderr io.Writer) error {
 // reload reloads every listener's certificates and every app's code, as
 // SIGHUP asks of nave serve and nave wsgi.
 func (b *built) reload() {
+	b.reloadCertificates()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	apps := b.apps.All()
+	for _, name := range slices.Sorted(maps.Keys(apps)) {
+		reloadPool(apps[name].pool, b.log.With("app", name))
+	}
+}
+
+// reloadCertificates reads every listener's certificate files again, as
+// SIGHUP asks (they are also watched, and read when they change).
+func (b *built) reloadCertificates() {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	ls := b.listeners.All()
@@ -588,10 +600,6 @@ func (b *built) reload() {
 			b.log.Info("SIGHUP: reloading the certificates", "listener", l.name)
 			l.tls.store.Reload()
 		}
-	}
-	apps := b.apps.All()
-	for _, name := range slices.Sorted(maps.Keys(apps)) {
-		reloadPool(apps[name].pool, b.log.With("app", name))
 	}
 }
 
