@@ -390,16 +390,22 @@ func (g *gen) abort() {
 	for _, a := range g.apps.Abort() {
 		a.pool.Kill()
 	}
-	for _, l := range g.listeners.Abort() {
+	closeAll(g.listeners.Abort(), g.statics.Abort(), g.logs.Abort(), g.endpoints.Abort())
+}
+
+// closeAll closes listeners' sockets, folder handlers, logs and admin
+// sockets.
+func closeAll(ls []*listener, hs []*static.Handler, logs []*accesslog.Logger, es []*endpoint) {
+	for _, l := range ls {
 		l.close()
 	}
-	for _, h := range g.statics.Abort() {
+	for _, h := range hs {
 		h.Close()
 	}
-	for _, l := range g.logs.Abort() {
+	for _, l := range logs {
 		l.Close()
 	}
-	for _, e := range g.endpoints.Abort() {
+	for _, e := range es {
 		e.ln.Close()
 	}
 }
@@ -512,12 +518,7 @@ func (b *built) retire(r retired) {
 		case <-ctx.Done():
 		case <-b.closing:
 		}
-		for _, h := range r.statics {
-			h.Close()
-		}
-		for _, l := range r.logs {
-			l.Close()
-		}
+		closeAll(nil, r.statics, r.logs, nil)
 	}()
 }
 
@@ -618,19 +619,10 @@ func (b *built) close() {
 		wg.Go(func() { a.pool.Stop(sctx) })
 	}
 	wg.Wait()
-	for _, l := range b.listeners.All() {
-		l.close()
-	}
-	for _, h := range b.statics.All() {
-		h.Close()
-	}
-	for _, l := range b.logs.All() {
-		l.Close()
-	}
-	for _, e := range b.endpoints.All() {
-		e.ln.Close()
-	}
+	closeAll(values(b.listeners.All()), values(b.statics.All()), values(b.logs.All()), values(b.endpoints.All()))
 }
+
+func values[V any](m map[string]V) []V { return slices.Collect(maps.Values(m)) }
 
 // shorthandListeners are a shorthand config's listeners as nave serve
 // and nave wsgi print and reload them.

@@ -43,10 +43,11 @@ func TestHandlerSwap(t *testing.T) {
 	}
 }
 
-// TestHandlerAllocatesNothing: the swap costs a request no allocation.
-func TestHandlerAllocatesNothing(t *testing.T) {
+// TestAllocatesNothing: the swap and an app's guard cost a request no
+// allocation.
+func TestAllocatesNothing(t *testing.T) {
 	var h Handler
-	h.Store(web.HandlerFunc(func(*web.ResponseWriter, *web.Request) {}))
+	h.Store(NewGuard(web.HandlerFunc(func(*web.ResponseWriter, *web.Request) {})))
 	r := &web.Request{}
 	if n := testing.AllocsPerRun(100, func() { h.Serve(nil, r) }); n != 0 {
 		t.Errorf("got %v allocations, want 0", n)

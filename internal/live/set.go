@@ -34,14 +34,7 @@ func (s *Set[V]) Begin() *Tx[V] {
 }
 
 // Running is the resource of key in the running generation.
-func (s *Set[V]) Running(key string) (V, bool) {
-	it, ok := s.items[key]
-	if !ok {
-		var zero V
-		return zero, false
-	}
-	return it.v, true
-}
+func (s *Set[V]) Running(key string) (V, bool) { return lookup(s.items, key) }
 
 // All lists the running resources by key.
 func (s *Set[V]) All() map[string]V {
@@ -77,8 +70,10 @@ func (t *Tx[V]) Use(key string, spec any, build func() (V, error)) (v V, reused 
 }
 
 // Get is the resource this Tx has for key, if Use gave it one.
-func (t *Tx[V]) Get(key string) (V, bool) {
-	it, ok := t.next[key]
+func (t *Tx[V]) Get(key string) (V, bool) { return lookup(t.next, key) }
+
+func lookup[V any](items map[string]*item[V], key string) (V, bool) {
+	it, ok := items[key]
 	if !ok {
 		var zero V
 		return zero, false
