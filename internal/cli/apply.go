@@ -74,6 +74,11 @@ type listener struct {
 	srv     *server.Server
 	h       live.Handler
 	serving bool
+	// retiring is set before the listener's socket is closed to retire
+	// it, so that run does not take the accept error for a failure;
+	// served is closed when its accept loop has ended.
+	retiring atomic.Bool
+	served   chan struct{}
 }
 
 // app is an app's worker pool and the guard its routes go through.
@@ -328,7 +333,7 @@ func (g *gen) listener(name string) (*listener, error) {
 // is one (a copy of its descriptor, so that both servers can accept on it
 // while the old one drains), else a new one.
 func (b *built) openListener(c *config.Config, name string, spec listenerSpec) (*listener, error) {
-	l := &listener{name: name, addr: spec.Address}
+	l := &listener{name: name, addr: spec.Address, served: make(chan struct{})}
 	if spec.TLS != nil {
 		ctx, cancel := context.WithCancel(b.ctx)
 		ts, err := spec.TLS.setup(ctx, b.log, b.stdout)
@@ -457,13 +462,14 @@ func (g *gen) commit() {
 // run serves a listener until its server shuts down; a server that stops
 // on its own stops nave.
 func (b *built) run(l *listener) {
+	defer close(l.served)
 	var err error
 	if l.tls != nil {
 		err = l.srv.ServeTLS(l.ln, l.tls.config)
 	} else {
 		err = l.srv.Serve(l.ln)
 	}
-	if !errors.Is(err, server.ErrServerClosed) {
+	if !errors.Is(err, server.ErrServerClosed) && !l.retiring.Load() {
 		select {
 		case b.stopped <- fmt.Errorf("listener %s: %w", l.name, err):
 		default:
@@ -499,10 +505,7 @@ func (b *built) retire(r retired) {
 		defer cancel()
 		var wg sync.WaitGroup
 		for _, l := range r.listeners {
-			wg.Go(func() {
-				l.srv.Shutdown(ctx)
-				l.close()
-			})
+			wg.Go(func() { l.retire(ctx) })
 		}
 		for _, e := range r.endpoints {
 			wg.Go(func() { e.srv.Shutdown(ctx) })
@@ -520,6 +523,19 @@ func (b *built) retire(r retired) {
 		}
 		closeAll(nil, r.statics, r.logs, nil)
 	}()
+}
+
+// retire drains a listener that a new generation replaced or removed.
+// Its socket is closed first and its accept loop let end, so that every
+// connection it accepted is its server's before Shutdown: one accepted
+// as Shutdown began would be closed unanswered, and the socket, when a new
+// server shares it, goes on accepting.
+func (l *listener) retire(ctx context.Context) {
+	l.retiring.Store(true)
+	l.ln.Close()
+	<-l.served
+	l.srv.Shutdown(ctx)
+	l.close()
 }
 
 // close stops the listener's certificate upkeep and closes its socket.

@@ -64,6 +64,7 @@ type liveVars struct {
 	extra    string // the address of a listener "extra", "" for none
 	third    bool   // a listener "third"
 	cacheCtl string // the /files/ route's cache_control
+	idle     string // timeouts.idle: a change gives every listener a new server
 }
 
 // liveConfig is a site of two apps (a, b), a folder, a fixed response and
@@ -72,6 +73,9 @@ func liveConfig(t *testing.T, dir string, v liveVars) *config.Config {
 	t.Helper()
 	if v.aModule == "" {
 		v.aModule = "app:app"
+	}
+	if v.idle == "" {
+		v.idle = "75s"
 	}
 	text := fmt.Sprintf(`
 [listeners.main]
@@ -82,6 +86,7 @@ access = "off"
 
 [timeouts]
 drain = "10s"
+idle = %q
 
 [apps.a]
 module = %q
@@ -112,7 +117,7 @@ root = "www"
 cache_control = %q
 [[sites.s.routes]]
 root = "www"
-`, v.aModule, testPython, v.aMax, testPython, v.respond, v.cacheCtl)
+`, v.idle, v.aModule, testPython, v.aMax, testPython, v.respond, v.cacheCtl)
 	if v.extra != "" {
 		text += fmt.Sprintf("[listeners.extra]\naddress = %q\n", v.extra)
 	}
@@ -424,7 +429,7 @@ func TestApplyKeepsWhatIsUnchanged(t *testing.T) {
 		t.Errorf("app b's stream at the end: %v", err)
 	}
 	st := b.status()
-	if m := st.Listeners["main"]; m.Connections < 2 || m.Requests < 30 || st.Apps["b"].Workers != 2 || st.Apps["b"].Inside != 1 || st.Config.Applied != 2 {
+	if m := st.Listeners["main"]; m.Connections < 1 || m.Requests < 30 || st.Apps["b"].Workers != 2 || st.Apps["b"].Inside != 1 || st.Config.Applied != 2 {
 		t.Errorf("status: %+v", st)
 	}
 }
@@ -581,4 +586,62 @@ func TestReloadUnderLoad(t *testing.T) {
 		t.Errorf("only %d requests: the load was no load", ok.Load())
 	}
 	t.Logf("%d reloads, %d requests, %d failed; the stream reached event %d", reloads, ok.Load(), failed.Load(), events.last)
+}
+
+// TestApplyNewServerSameSocket: a change to the server-wide timeouts gives
+// the listener a new server on the same socket (port 0 stays the port it
+// was): clients connecting all along are all answered, and the old
+// server drains, closing its idle connection.
+func TestApplyNewServerSameSocket(t *testing.T) {
+	dir := liveSite(t)
+	b := startLive(t, liveConfig(t, dir, liveVars{respond: "0"}))
+	main := b.addr("main")
+	idle := &client{addr: main, keepAlive: true}
+	if _, err := idle.get("/gen"); err != nil {
+		t.Fatal(err)
+	}
+	var ok, failed atomic.Int64
+	var firstErr atomic.Value
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			c := &client{addr: main}
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				if _, err := c.get("/index.html"); err != nil {
+					failed.Add(1)
+					firstErr.CompareAndSwap(nil, err.Error())
+					continue
+				}
+				ok.Add(1)
+			}
+		})
+	}
+	for i := range 10 {
+		time.Sleep(50 * time.Millisecond)
+		v := liveVars{respond: strconv.Itoa(i + 1), idle: strconv.Itoa(60+i) + "s"}
+		if err := b.apply(liveConfig(t, dir, v)); err != nil {
+			t.Fatal(err)
+		}
+		if got := b.addr("main"); got != main {
+			t.Fatalf("apply %d moved the listener from %s to %s", i, main, got)
+		}
+	}
+	close(stop)
+	wg.Wait()
+	if failed.Load() != 0 || ok.Load() == 0 {
+		t.Errorf("%d of %d new connections failed across 10 new servers; first: %v", failed.Load(), failed.Load()+ok.Load(), firstErr.Load())
+	}
+	if body := mustGet(t, main, "/gen"); body != "10" {
+		t.Errorf("after the applies: %q", body)
+	}
+	idle.nc.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if n, err := idle.br.Read(make([]byte, 1)); n != 0 || err == nil {
+		t.Errorf("the idle connection of the first server: read %d, %v; want it closed by the drain", n, err)
+	}
 }
