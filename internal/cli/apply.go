@@ -10,11 +10,13 @@ import (
 	"maps"
 	"net"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"nave/internal/accesslog"
@@ -44,6 +46,10 @@ type built struct {
 	closing  chan struct{}
 	retiring sync.WaitGroup
 	stopped  chan error // a server that stopped on its own
+	// signals gets SIGINT and SIGTERM from the start, before any server
+	// serves, so that a signal is never met with its default action while
+	// nave serves; serve stops it at the first.
+	signals chan os.Signal
 
 	alog atomic.Pointer[accesslog.Logger] // the access log in use
 
@@ -108,6 +114,7 @@ var errShuttingDown = errors.New("nave is shutting down")
 func build(ctx context.Context, c *config.Config, demo fs.FS, stdout, stderr io.Writer) (*built, error) {
 	b := newBuilt(ctx, demo, stdout, stderr)
 	if err := b.apply(c); err != nil {
+		b.close()
 		return nil, err
 	}
 	return b, nil
@@ -116,11 +123,13 @@ func build(ctx context.Context, c *config.Config, demo fs.FS, stdout, stderr io.
 // newBuilt is nave running nothing yet: apply starts a config.
 func newBuilt(ctx context.Context, demo fs.FS, stdout, stderr io.Writer) *built {
 	level := &slog.LevelVar{}
-	return &built{
+	b := &built{
 		log:   slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})),
 		level: level, stdout: stdout, stderr: stderr, demo: demo, ctx: ctx,
-		closing: make(chan struct{}), stopped: make(chan error, 1),
+		closing: make(chan struct{}), stopped: make(chan error, 1), signals: make(chan os.Signal, 1),
 	}
+	signal.Notify(b.signals, os.Interrupt, syscall.SIGTERM)
+	return b
 }
 
 // config is the config being served.
@@ -552,15 +561,14 @@ func (l *listener) close() {
 // own, then shuts every server down gracefully, waiting up to the drain
 // timeout for requests in flight.
 func (b *built) serve(ctx context.Context, stderr io.Writer) error {
-	ctx, stop := signalContext(ctx)
-	defer stop()
 	var failed error
 	select {
 	case err := <-b.stopped:
 		failed = fmt.Errorf("serving stopped: %w", err)
+	case <-b.signals:
 	case <-ctx.Done():
 	}
-	stop() // from here a second signal ends the process at once
+	signal.Stop(b.signals) // from here a second signal ends the process at once
 	systemd.Notify("STOPPING=1")
 	b.mu.Lock()
 	b.shut = true
@@ -623,6 +631,7 @@ func (b *built) reloadCertificates() {
 // close stops the apps and closes the listeners, handlers and logs, once
 // the retirements under way have ended.
 func (b *built) close() {
+	signal.Stop(b.signals)
 	close(b.closing)
 	b.retiring.Wait()
 	b.mu.Lock()

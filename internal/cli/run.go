@@ -84,6 +84,7 @@ func runConfig(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	s := newBuilt(ctx, nil, stdout, stderr)
 	s.enableAdmin(*stateDir, abs)
 	if err := s.apply(c); err != nil {
+		s.close()
 		return reportConfig(*file, err, stderr)
 	}
 	defer s.close()

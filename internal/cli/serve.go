@@ -9,11 +9,9 @@ import (
 	"io/fs"
 	"net"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"nave/internal/demo"
@@ -151,11 +149,6 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "Serving %s on %s port %d (%s) ...\n", what, addr.IP, addr.Port, ls.url())
 	ls.announceRedirect(stdout)
 	return s.serve(ctx, stderr)
-}
-
-// signalContext is ctx, ended by SIGINT or SIGTERM until stop.
-func signalContext(ctx context.Context) (context.Context, context.CancelFunc) {
-	return signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 }
 
 // httpsPort is the port part of a redirect to ln: "" for 443.
