@@ -9,13 +9,15 @@ import (
 // maxChunkLine bounds a chunk-size line with its extensions.
 const maxChunkLine = 4 << 10
 
-// Body reads a request body, framed by Content-Length or chunked
-// (RFC 9112 §6, §7.1). Reading past the end returns io.EOF; errors are
-// sticky. A client that expects 100-continue is sent "100 Continue" on the
-// first Read, not before.
+// Body reads a message body, framed by Content-Length or chunked
+// (RFC 9112 §6, §7.1), or, for a response, by the end of the connection
+// (§6.3 rule 8). Reading past the end returns io.EOF; errors are sticky. A
+// client that expects 100-continue is sent "100 Continue" on the first
+// Read, not before.
 type Body struct {
 	in        *Input
-	req       *Request
+	trailer   *web.Header // where the trailer section goes
+	chunked   bool
 	rw        *Writer // to send 100 Continue; nil when not expected
 	lim       *Limits
 	remaining int64 // bytes left in the body or the current chunk
@@ -31,15 +33,24 @@ const (
 	bodyData                       // reading remaining bytes
 	bodyChunkHead                  // before a chunk-size line
 	bodyChunkEnd                   // before the CRLF that ends chunk data
+	bodyUntilEOF                   // a response delimited by the connection's end
 )
 
 func (b *Body) init(in *Input, r *Request, lim *Limits) {
-	*b = Body{in: in, req: r, lim: lim}
+	b.start(in, &r.Trailer, r.Chunked, r.ContentLength, lim)
+}
+
+// start prepares b for a body of length bytes, or chunked, or (length < 0
+// and not chunked) one that runs to the end of the input.
+func (b *Body) start(in *Input, trailer *web.Header, chunked bool, length int64, lim *Limits) {
+	*b = Body{in: in, trailer: trailer, chunked: chunked, lim: lim}
 	switch {
-	case r.Chunked:
+	case chunked:
 		b.state = bodyChunkHead
-	case r.ContentLength > 0:
-		b.state, b.remaining = bodyData, r.ContentLength
+	case length > 0:
+		b.state, b.remaining = bodyData, length
+	case length < 0:
+		b.state, b.remaining = bodyUntilEOF, 1<<62
 	}
 }
 
@@ -83,11 +94,15 @@ func (b *Body) read(p []byte, max int) (int, error) {
 	b.total += int64(n)
 	if b.remaining == 0 {
 		b.state = bodyDone
-		if b.req.Chunked {
+		if b.chunked {
 			b.state = bodyChunkEnd
 		}
 	}
 	if err != nil {
+		if err == io.EOF && b.state == bodyUntilEOF {
+			b.state = bodyDone
+			return n, nil
+		}
 		return n, b.fail(unexpectedEOF(err))
 	}
 	return n, nil
@@ -255,7 +270,7 @@ func quotedLen(b []byte) int {
 // readTrailer reads the trailer section into req.Trailer, copying its bytes
 // (the input buffer is reused), under the header limits.
 func (b *Body) readTrailer() error {
-	t := &b.req.Trailer
+	t := b.trailer
 	size := 0
 	for {
 		line, err := b.in.readLine(b.lim.headerBytes(), ErrHeaderTooLarge)
