@@ -22,6 +22,7 @@ import (
 	"nave/internal/accesslog"
 	"nave/internal/config"
 	"nave/internal/live"
+	"nave/internal/proxy"
 	"nave/internal/server"
 	"nave/internal/static"
 	"nave/internal/systemd"
@@ -58,6 +59,7 @@ type built struct {
 	listeners live.Set[*listener]
 	apps      live.Set[*app]
 	statics   live.Set[*static.Handler]
+	proxies   live.Set[*proxy.Handler] // by upstream name
 	logs      live.Set[*accesslog.Logger]
 	endpoints live.Set[*endpoint] // the admin API's sockets
 	drain     time.Duration
@@ -183,7 +185,7 @@ func (b *built) applyLocked(c *config.Config) error {
 		return config.List{c.At("log.level", "%q is not debug, info, warn or error", c.Log.Level)}
 	}
 	g := &gen{b: b, c: c, endpoints: b.endpoints.Begin(),
-		listeners: b.listeners.Begin(), apps: b.apps.Begin(), statics: b.statics.Begin(), logs: b.logs.Begin(),
+		listeners: b.listeners.Begin(), apps: b.apps.Begin(), statics: b.statics.Begin(), proxies: b.proxies.Begin(), logs: b.logs.Begin(),
 		appHandlers: map[string]web.Handler{}, sites: map[string]web.Handler{}, handlers: map[*listener]web.Handler{},
 	}
 	if err := g.build(); err != nil {
@@ -202,6 +204,7 @@ type gen struct {
 	listeners   *live.Tx[*listener]
 	apps        *live.Tx[*app]
 	statics     *live.Tx[*static.Handler]
+	proxies     *live.Tx[*proxy.Handler]
 	logs        *live.Tx[*accesslog.Logger]
 	endpoints   *live.Tx[*endpoint]
 	alog        *accesslog.Logger
@@ -405,6 +408,7 @@ func (g *gen) abort() {
 		a.pool.Kill()
 	}
 	closeAll(g.listeners.Abort(), g.statics.Abort(), g.logs.Abort(), g.endpoints.Abort())
+	closeProxies(g.proxies.Abort())
 }
 
 // closeAll closes listeners' sockets, folder handlers, logs and admin
@@ -437,6 +441,7 @@ func (g *gen) commit() {
 	r.listeners = g.listeners.Commit()
 	r.apps = g.apps.Commit()
 	r.statics = g.statics.Commit()
+	r.proxies = g.proxies.Commit()
 	r.logs = g.logs.Commit()
 	r.endpoints = g.endpoints.Commit()
 	for _, l := range b.listeners.All() {
@@ -491,6 +496,7 @@ type retired struct {
 	listeners  []*listener
 	apps       []*app
 	statics    []*static.Handler
+	proxies    []*proxy.Handler
 	logs       []*accesslog.Logger
 	endpoints  []*endpoint
 	successors map[string]web.Handler // the new generation's apps, by name
@@ -503,7 +509,7 @@ type retired struct {
 // closed once the drain timeout has passed, or nave stops: a request that
 // took one just before the swap has had that long to open its file.
 func (b *built) retire(r retired) {
-	if len(r.listeners)+len(r.apps)+len(r.statics)+len(r.logs)+len(r.endpoints) == 0 {
+	if len(r.listeners)+len(r.apps)+len(r.statics)+len(r.proxies)+len(r.logs)+len(r.endpoints) == 0 {
 		return
 	}
 	b.retiring.Add(1)
@@ -531,6 +537,7 @@ func (b *built) retire(r retired) {
 		case <-b.closing:
 		}
 		closeAll(nil, r.statics, r.logs, nil)
+		closeProxies(r.proxies)
 	}()
 }
 
@@ -645,6 +652,7 @@ func (b *built) close() {
 	}
 	wg.Wait()
 	closeAll(values(b.listeners.All()), values(b.statics.All()), values(b.logs.All()), values(b.endpoints.All()))
+	closeProxies(values(b.proxies.All()))
 }
 
 func values[V any](m map[string]V) []V { return slices.Collect(maps.Values(m)) }

@@ -32,21 +32,11 @@ func unsupported(c *config.Config) config.List {
 		if ln.ProxyProtocol {
 			l = append(l, c.At("listeners."+name+".proxy_protocol", "not supported yet: the PROXY protocol comes with the reverse proxy (issue 14)"))
 		}
-		if len(ln.TrustedProxies) > 0 {
-			l = append(l, c.At("listeners."+name+".trusted_proxies", "not supported yet: forwarded client addresses come with the reverse proxy (issue 14)"))
-		}
 	}
 	for _, name := range slices.Sorted(maps.Keys(c.Apps)) {
 		a := c.Apps[name]
 		if a.Interface == "asgi" {
 			l = append(l, c.At("apps."+name+".interface", "interface asgi is not supported yet: the ASGI gateway is being built (issue 14); use wsgi"))
-		}
-	}
-	for _, name := range slices.Sorted(maps.Keys(c.Sites)) {
-		for i, r := range c.Sites[name].Routes {
-			if r.Proxy != "" {
-				l = append(l, c.At(fmt.Sprintf("sites.%s.routes[%d].proxy", name, i), "not supported yet: the reverse proxy is to come (issue 14)"))
-			}
 		}
 	}
 	return l
@@ -174,6 +164,8 @@ func (g *gen) handlerFor(path string, r *config.Route) (web.Handler, error) {
 		return g.static(path, r)
 	case r.App != "":
 		return g.appHandlers[r.App], nil
+	case r.Proxy != "":
+		return g.proxy(r.Proxy)
 	case r.Redirect != "":
 		loc, _ := action.ParseTemplate(r.Redirect) // validated
 		return action.NewRedirect(r.Status, loc), nil

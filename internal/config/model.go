@@ -163,11 +163,47 @@ type App struct {
 	Backlog      int      `json:"backlog,omitempty"`
 }
 
-// Upstream is a set of servers a route proxies to (the proxy is to come;
-// the model is here so that configs can name upstreams now).
+// Upstream is a set of servers a route proxies to (docs/proxy.md). Zero
+// fields mean the proxy's defaults (proxy.Default...).
 type Upstream struct {
-	Servers []string `json:"servers"`
-	Balance string   `json:"balance,omitempty"` // round_robin (default), least_conn, random2, hash
+	Servers []string       `json:"servers"`
+	Weights map[string]int `json:"weights,omitempty"` // by server; 1 for one not named
+	Balance string         `json:"balance,omitempty"` // round_robin (default), least_conn, random2, hash
+	// HashKey is what balance hash hashes: "client" (the default), "header:NAME", "cookie:NAME".
+	HashKey string `json:"hash_key,omitempty"`
+	// Host is the Host sent upstream; empty passes the client's.
+	Host        string `json:"host,omitempty"`
+	StripPrefix bool   `json:"strip_prefix,omitempty"`
+	// ProxyProtocol is 1 or 2 to open upstream connections with a PROXY
+	// protocol header of that version; 0 for none.
+	ProxyProtocol int `json:"proxy_protocol,omitempty"`
+
+	ConnectTimeout Duration `json:"connect_timeout,omitempty"`
+	HeaderTimeout  Duration `json:"header_timeout,omitempty"`
+	ReadTimeout    Duration `json:"read_timeout,omitempty"`
+	WriteTimeout   Duration `json:"write_timeout,omitempty"`
+	TunnelIdle     Duration `json:"tunnel_idle,omitempty"`
+	IdleTimeout    Duration `json:"idle_timeout,omitempty"`
+	// KeepAlive is how many idle connections are kept per server; 0 none.
+	KeepAlive *int `json:"keepalive,omitempty"`
+
+	Retries      *int     `json:"retries,omitempty"` // further tries where safe; 0 none
+	RetryTimeout Duration `json:"retry_timeout,omitempty"`
+	MaxFails     *int     `json:"max_fails,omitempty"` // 0: passive checks off
+	FailTimeout  Duration `json:"fail_timeout,omitempty"`
+	SlowStart    Duration `json:"slow_start,omitempty"` // "off" for none
+
+	Health *HealthCheck `json:"health,omitempty"`
+}
+
+// HealthCheck is an upstream's active check.
+type HealthCheck struct {
+	Path     string   `json:"path"`
+	Interval Duration `json:"interval,omitempty"`
+	Timeout  Duration `json:"timeout,omitempty"`
+	Status   int      `json:"status,omitempty"` // 0: any 2xx or 3xx
+	Rise     int      `json:"rise,omitempty"`
+	Fall     int      `json:"fall,omitempty"`
 }
 
 // Limits bound a request.

@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"nave/internal/web"
 )
 
 // Validate checks a completed config and returns every problem at once,
@@ -250,10 +252,63 @@ func checkUpstream(e *errs, path string, u *Upstream) {
 	for i, s := range u.Servers {
 		checkAddress(e, index(path+".servers", i), s)
 	}
+	for _, s := range sortedNames(u.Weights) {
+		switch {
+		case !slices.Contains(u.Servers, s):
+			e.add(path+".weights."+s, "is not one of servers")
+		case u.Weights[s] < 1 || u.Weights[s] > 1000:
+			e.add(path+".weights."+s, "must be from 1 to 1000")
+		}
+	}
 	switch u.Balance {
 	case "round_robin", "least_conn", "random2", "hash":
 	default:
 		e.add(path+".balance", "%q is not round_robin, least_conn, random2 or hash", u.Balance)
+	}
+	switch k := u.HashKey; {
+	case k == "", k == "client":
+	case (strings.HasPrefix(k, "header:") || strings.HasPrefix(k, "cookie:")) && len(k) > 7 && web.IsToken(k[7:]):
+	default:
+		e.add(path+".hash_key", "%q is not client, header:NAME or cookie:NAME", k)
+	}
+	if u.HashKey != "" && u.Balance != "hash" {
+		e.add(path+".hash_key", "is used only with balance = \"hash\"")
+	}
+	if u.ProxyProtocol < 0 || u.ProxyProtocol > 2 {
+		e.add(path+".proxy_protocol", "must be 0 (none), 1 or 2")
+	}
+	for _, n := range []struct {
+		key string
+		v   *int
+	}{{"keepalive", u.KeepAlive}, {"retries", u.Retries}, {"max_fails", u.MaxFails}} {
+		if n.v != nil && *n.v < 0 {
+			e.add(path+"."+n.key, "cannot be negative")
+		}
+	}
+	for _, d := range []struct {
+		key string
+		v   Duration
+	}{{"connect_timeout", u.ConnectTimeout}, {"header_timeout", u.HeaderTimeout}, {"read_timeout", u.ReadTimeout},
+		{"write_timeout", u.WriteTimeout}, {"tunnel_idle", u.TunnelIdle}, {"idle_timeout", u.IdleTimeout},
+		{"retry_timeout", u.RetryTimeout}, {"fail_timeout", u.FailTimeout}, {"slow_start", u.SlowStart}} {
+		if d.v < 0 && d.v != Off {
+			e.add(path+"."+d.key, "cannot be negative")
+		}
+	}
+	if h := u.Health; h != nil {
+		hp := path + ".health"
+		if !strings.HasPrefix(h.Path, "/") {
+			e.add(hp+".path", "must be a path starting with /")
+		}
+		if h.Status != 0 && (h.Status < 100 || h.Status > 599) {
+			e.add(hp+".status", "must be from 100 to 599")
+		}
+		if h.Rise < 0 || h.Fall < 0 {
+			e.add(hp, "rise and fall cannot be negative")
+		}
+		if h.Interval < 0 || h.Timeout < 0 {
+			e.add(hp, "interval and timeout must be positive")
+		}
 	}
 }
 

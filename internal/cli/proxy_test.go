@@ -1,0 +1,52 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+)
+
+// TestBinaryRunProxy: nave run proxies a route to an upstream, mounted
+// under a path with the prefix stripped, with forwarding fields set.
+func TestBinaryRunProxy(t *testing.T) {
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "%s %s host=%s xff=%s via=%s", r.Method, r.URL.RequestURI(), r.Host, r.Header.Get("X-Forwarded-For"), r.Header.Get("Via"))
+	}))
+	defer up.Close()
+	addr := startRun(t, t.TempDir(), fmt.Sprintf(`
+[listeners.main]
+address = "127.0.0.1:0"
+
+[log]
+access = "off"
+
+[upstreams.svc]
+servers = [%q]
+strip_prefix = true
+health = { path = "/", interval = "1s" }
+
+[sites.main]
+[[sites.main.routes]]
+match = { path = "/svc/" }
+proxy = "svc"
+
+[[sites.main.routes]]
+respond = "not proxied\n"
+`, up.Listener.Addr().String()))
+	for _, tt := range []struct{ path, want string }{
+		{"/svc/a/b?c=d", "GET /a/b?c=d host=" + addr + " xff=127.0.0.1 via=1.1 nave"},
+		{"/other", "not proxied\n"},
+	} {
+		resp, err := http.Get("http://" + addr + tt.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if string(body) != tt.want {
+			t.Errorf("%s: got %q, want %q", tt.path, body, tt.want)
+		}
+	}
+}
