@@ -43,10 +43,12 @@ it needs first.
 
 Workloads: tiny, html, 1m, 404, close; over HTTPS tls-tiny, tls-html,
 tls-1m, tls-close; over HTTP/2 with h2load h2-tiny, h2-1k, h2-1m (TLS) and
-h2c-tiny (in the clear); wsgi, flask.
+h2c-tiny (in the clear); wsgi, flask; through a reverse proxy to nginx on
+the load CPU proxy-tiny, proxy-1k, proxy-1m, proxy-close.
 Servers: nave (files: configured as nginx, --file-cache-valid 60s),
 nave-strict (files: nave's defaults, a stat per request), nginx, fasthttp,
-caddy, h2o (HTTPS and HTTP/2 only), uwsgi, gunicorn-sync, gunicorn-gthread,
+caddy, h2o (HTTPS and HTTP/2 only), haproxy (proxy only), uwsgi,
+gunicorn-sync, gunicorn-gthread,
 ceiling (the WSGI app called in-process), and nave-base (with --baseline).
 
 Flags:

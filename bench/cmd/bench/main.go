@@ -23,6 +23,7 @@ import (
 	"time"
 
 	benchfiles "nave/bench"
+	"nave/bench/internal/proc"
 	"nave/bench/internal/servers"
 	"nave/bench/internal/tlsfiles"
 )
@@ -51,6 +52,7 @@ type bench struct {
 	table    table
 	log      io.Writer
 
+	upstream  *proc.Proc    // the proxy workloads' upstream while it runs
 	quietLeft time.Duration // what is left of --quiet-wait
 	start     time.Time
 }
@@ -194,26 +196,43 @@ func (b *bench) loop(ctx context.Context, gs []group) {
 	for rep := 0; rep < b.cfg.runs && ctx.Err() == nil; rep++ {
 		b.logf("run %d of %d", rep+1, b.cfg.runs)
 		for _, g := range gs {
-			for _, srv := range servers.All() {
-				if srv.Kind != g.Kind || !b.cfg.wantServer(srv.Name) || ctx.Err() != nil {
-					continue
-				}
-				key := srv.Name + "/" + strconv.Itoa(int(srv.Kind))
-				if _, seen := avail[key]; !seen {
-					avail[key] = srv.Check(&b.env)
-				}
-				if err := avail[key]; err != nil {
-					for _, w := range g.Workloads {
-						b.table.row(w, srv.Name).fail(naStatus(err))
-					}
-					continue
-				}
-				b.session(ctx, srv, g)
-			}
-			if g.Kind == servers.WSGI && b.cfg.wantServer(ceilingName) && ctx.Err() == nil {
-				b.ceiling(ctx, g)
-			}
+			b.group(ctx, g, avail)
 		}
+	}
+}
+
+// group runs every selected server on g, with the upstream running
+// around them for a proxy group.
+func (b *bench) group(ctx context.Context, g group, avail map[string]error) {
+	if g.Kind == servers.Proxy {
+		stop, err := b.startUpstream(ctx, &g)
+		if err != nil {
+			b.logf("upstream: %v", err)
+			for _, w := range g.Workloads {
+				b.table.row(w, "nave").fail("failed: no upstream")
+			}
+			return
+		}
+		defer stop()
+	}
+	for _, srv := range servers.All() {
+		if srv.Kind != g.Kind || !b.cfg.wantServer(srv.Name) || ctx.Err() != nil {
+			continue
+		}
+		key := srv.Name + "/" + strconv.Itoa(int(srv.Kind))
+		if _, seen := avail[key]; !seen {
+			avail[key] = srv.Check(&b.env)
+		}
+		if err := avail[key]; err != nil {
+			for _, w := range g.Workloads {
+				b.table.row(w, srv.Name).fail(naStatus(err))
+			}
+			continue
+		}
+		b.session(ctx, srv, g)
+	}
+	if g.Kind == servers.WSGI && b.cfg.wantServer(ceilingName) && ctx.Err() == nil {
+		b.ceiling(ctx, g)
 	}
 }
 

@@ -211,6 +211,11 @@ func (b *bench) skipSet(server []int) map[int]bool {
 	for _, pid := range server {
 		m[pid] = true
 	}
+	if b.upstream != nil {
+		for _, pid := range b.upstream.Tree() {
+			m[pid] = true // the proxies' upstream: part of the setup, on the load CPU
+		}
+	}
 	return m
 }
 
@@ -302,4 +307,28 @@ func (s *sampler) takePeak() int64 {
 func (s *sampler) close() {
 	close(s.stop)
 	<-s.done
+}
+
+// startUpstream starts the proxies' upstream, nginx serving the document
+// root on the load generator's CPU, and points g at it.
+func (b *bench) startUpstream(ctx context.Context, g *group) (func(), error) {
+	addr, err := servers.FreePort()
+	if err != nil {
+		return nil, err
+	}
+	spec, err := servers.Upstream(&b.env, addr, g.Target, b.loadCPU)
+	if err != nil {
+		return nil, err
+	}
+	p, err := proc.Start(spec)
+	if err != nil {
+		return nil, err
+	}
+	w0 := g.Workloads[0]
+	if err := servers.WaitReadyFunc(ctx, p, addr, func() error { return get(addr, w0, nil) }, 30*time.Second); err != nil {
+		p.Stop(5 * time.Second)
+		return nil, fmt.Errorf("did not start: %w\n%s", err, p.LogTail(10))
+	}
+	g.Target, b.upstream = addr, p
+	return func() { b.upstream = nil; p.Stop(5 * time.Second) }, nil
 }

@@ -102,7 +102,7 @@ func TestGroups(t *testing.T) {
 		}
 		got = append(got, g.Target+":"+strings.Join(names, ","))
 	}
-	if want := "/root:tiny,close /root:tls-tiny,tls-close /root:h2-tiny hello:app:wsgi flask_hello:app:flask"; strings.Join(got, " ") != want {
+	if want := "/root:tiny,close /root:tls-tiny,tls-close /root:h2-tiny /root:proxy-tiny,proxy-close hello:app:wsgi flask_hello:app:flask"; strings.Join(got, " ") != want {
 		t.Errorf("got %q, want %q", strings.Join(got, " "), want)
 	}
 	// The HTTP/2 workloads over TLS share one server start; h2c needs another.

@@ -61,6 +61,16 @@ var workloads = []workload{
 		Path: "/1m.bin", Status: 200, Length: 1 << 20, Conns: 32, Streams: 1},
 	{Name: "h2c-tiny", Title: "h2c: 14 B file, 64 conns × 10 streams", Kind: servers.H2C,
 		Path: "/hello.txt", Status: 200, Length: 14, Conns: 64, Streams: 10},
+	// A reverse proxy on the server CPU, in front of nginx serving the
+	// same files on the load generator's CPU.
+	{Name: "proxy-tiny", Title: "proxy: 14 B, keep-alive", Kind: servers.Proxy,
+		Path: "/hello.txt", Status: 200, Length: 14, Quick: true},
+	{Name: "proxy-1k", Title: "proxy: 1 KiB", Kind: servers.Proxy,
+		Path: "/page.html", Status: 200, Length: 1024},
+	{Name: "proxy-1m", Title: "proxy: 1 MiB", Kind: servers.Proxy,
+		Path: "/1m.bin", Status: 200, Length: 1 << 20},
+	{Name: "proxy-close", Title: "proxy: 14 B, new connection per request", Kind: servers.Proxy,
+		Path: "/hello.txt", Header: map[string]string{"Connection": "close"}, Status: 200, Length: 14, Quick: true},
 	{Name: "wsgi", Title: "WSGI hello app", Kind: servers.WSGI, App: "hello:app",
 		Path: "/", Status: 200, Length: 13, Quick: true},
 	{Name: "flask", Title: "Flask hello app", Kind: servers.WSGI, App: "flask_hello:app",

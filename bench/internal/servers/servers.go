@@ -26,6 +26,7 @@ const (
 	StaticTLS             // a document root over HTTPS, with Env's certificate
 	H2                    // a document root over HTTP/2 over TLS (ALPN "h2"), with Env's certificate
 	H2C                   // a document root over HTTP/2 in the clear, with prior knowledge (RFC 9113 §3.3)
+	Proxy                 // a reverse proxy to an upstream (the target: its host:port)
 )
 
 // TLS reports whether servers of kind k listen with Env's certificate.
@@ -100,6 +101,11 @@ func All() []Server {
 		{Name: "uwsgi", Kind: WSGI, Check: checkUWSGI, Spec: uwsgi},
 		{Name: "gunicorn-sync", Kind: WSGI, Check: need("gunicorn"), Spec: gunicorn("sync")},
 		{Name: "gunicorn-gthread", Kind: WSGI, Check: need("gunicorn"), Spec: gunicorn("gthread")},
+		{Name: "nave", Kind: Proxy, Check: checkNave, Spec: naveProxy},
+		{Name: BaseName, Kind: Proxy, Check: baseCheck(checkNave), Spec: baseSpec(naveProxy)},
+		{Name: "nginx", Kind: Proxy, Check: need("nginx"), Spec: nginxProxy},
+		{Name: "caddy", Kind: Proxy, Check: need("caddy"), Spec: caddyProxy},
+		{Name: "haproxy", Kind: Proxy, Check: need("haproxy"), Spec: haproxyProxy},
 	}
 }
 
