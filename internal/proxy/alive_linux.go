@@ -19,10 +19,12 @@ func (c *conn) alive() bool {
 	return !c.peekDead
 }
 
-// peek runs with the socket: MSG_PEEK leaves any byte where it is.
+// peek runs with the socket: MSG_PEEK leaves any byte where it is. Only
+// "nothing to read" (EAGAIN) means alive: a byte is one nobody asked for,
+// zero bytes is the server's FIN, anything else an error.
 func (c *conn) peek(fd uintptr) bool {
-	n, _, errno := syscall.Syscall6(syscall.SYS_RECVFROM, fd, uintptr(unsafe.Pointer(&c.peekByte[0])), 1,
+	_, _, errno := syscall.Syscall6(syscall.SYS_RECVFROM, fd, uintptr(unsafe.Pointer(&c.peekByte[0])), 1,
 		syscall.MSG_PEEK|syscall.MSG_DONTWAIT, 0, 0)
-	c.peekDead = errno != syscall.EAGAIN && errno != syscall.EWOULDBLOCK || n > 0
+	c.peekDead = errno != syscall.EAGAIN && errno != syscall.EWOULDBLOCK
 	return true
 }
