@@ -26,6 +26,8 @@ type conn struct {
 	private bool
 
 	idleSince time.Time
+	readDue   time.Time             // the read deadline set on nc
+	writeDue  time.Time             // the write deadline set on nc
 	peekFn    func(fd uintptr) bool // c.peek, bound once
 	peekDead  bool
 	peekByte  [1]byte
@@ -40,7 +42,7 @@ const (
 
 func newConn(nc net.Conn, s *server, read time.Duration) *conn {
 	c := &conn{nc: nc, srv: s, out: make([]byte, 0, 2<<10)}
-	c.src = deadlineReader{nc: nc, timeout: read}
+	c.src = deadlineReader{c: c, timeout: read}
 	c.in.Src = &c.src
 	c.in.SetBuffer(make([]byte, readBufferSize), 0)
 	if sc, ok := nc.(syscall.Conn); ok {
@@ -54,16 +56,53 @@ func newConn(nc net.Conn, s *server, read time.Duration) *conn {
 
 func (c *conn) close() { c.nc.Close() }
 
-// deadlineReader reads from nc with a deadline timeout from each read: the
-// time allowed between two reads.
+// deadlineReader reads from its conn with a deadline timeout from each
+// read: the time allowed between two reads. A read the caller armed
+// already (the response head's, with its own timeout) uses that one.
 type deadlineReader struct {
-	nc      net.Conn
+	c       *conn
 	timeout time.Duration
+	armed   bool
 }
 
 func (d *deadlineReader) Read(p []byte) (int, error) {
-	if d.timeout > 0 {
-		d.nc.SetReadDeadline(time.Now().Add(d.timeout))
+	if d.armed {
+		d.armed = false
+	} else {
+		d.c.armRead(time.Now(), d.timeout)
 	}
-	return d.nc.Read(p)
+	return d.c.nc.Read(p)
+}
+
+// armRead and armWrite set the deadline now+timeout, but leave one set
+// moments ago in place when the new one would come less than an eighth
+// of timeout later: on a busy connection the runtime's timers are then
+// touched every few seconds, not on every request, and a timeout is
+// between 7/8 of its value and its value.
+func (c *conn) armRead(now time.Time, timeout time.Duration) {
+	if due, ok := moveDeadline(&c.readDue, now, timeout); ok {
+		c.nc.SetReadDeadline(due)
+	}
+}
+
+func (c *conn) armWrite(now time.Time, timeout time.Duration) {
+	if due, ok := moveDeadline(&c.writeDue, now, timeout); ok {
+		c.nc.SetWriteDeadline(due)
+	}
+}
+
+func moveDeadline(cur *time.Time, now time.Time, timeout time.Duration) (time.Time, bool) {
+	if timeout <= 0 {
+		if cur.IsZero() {
+			return time.Time{}, false
+		}
+		*cur = time.Time{}
+		return time.Time{}, true // none
+	}
+	due := now.Add(timeout)
+	if later := due.Sub(*cur); later >= 0 && later < timeout/8 {
+		return *cur, false
+	}
+	*cur = due
+	return due, true
 }

@@ -34,11 +34,11 @@ func (h *Handler) appendRequest(b []byte, r *web.Request, s *server, upgrade boo
 	}
 	b = append(b, '\r', '\n')
 	trusted := h.trusted(r.RemoteAddr.Addr())
-	connection := r.Header.Get("Connection")
+	connection := namesFields(&r.Header)
 	cookies := false
 	for i := range r.Header.Len() {
 		name, value := r.Header.At(i)
-		if skipRequestField(name, trusted) || connection != nil && listed(&r.Header, name) {
+		if skipRequestField(name, trusted) || connection && listed(&r.Header, name) {
 			continue
 		}
 		if r.Proto == web.HTTP2 && web.EqualFold(name, "cookie") {
@@ -261,9 +261,28 @@ func listed(h *web.Header, name []byte) bool {
 	return false
 }
 
+// namesFields reports whether h's Connection fields name any field
+// beyond the options every message may carry (close, keep-alive,
+// upgrade), whose fields are dropped anyway: usually they do not, and
+// then no field need be looked up in them.
+func namesFields(h *web.Header) bool {
+	for i := range h.Len() {
+		n, v := h.At(i)
+		if !web.EqualFold(n, "connection") {
+			continue
+		}
+		for item, rest, ok := web.NextListItem(v); ok; item, rest, ok = web.NextListItem(rest) {
+			if !web.EqualFold(item, "close") && !web.EqualFold(item, "keep-alive") && !web.EqualFold(item, "upgrade") {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // copyFields adds src's end-to-end fields to dst.
 func copyFields(dst, src *web.Header) {
-	connection := src.Get("Connection") != nil
+	connection := namesFields(src)
 	for i := range src.Len() {
 		name, value := src.At(i)
 		if hopByHop(name) || connection && listed(src, name) {

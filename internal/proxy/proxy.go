@@ -93,7 +93,10 @@ func (h *Handler) Serve(w *web.ResponseWriter, r *web.Request) {
 		web.Error(w, 405, "this is not a forward proxy")
 		return
 	}
-	start := time.Now()
+	start := r.Start // the clock reading every step of this request uses
+	if start.IsZero() {
+		start = time.Now()
+	}
 	var tried uint64
 	idem := idempotent(r.Method)
 	upgrade := isUpgrade(r)
@@ -105,7 +108,7 @@ func (h *Handler) Serve(w *web.ResponseWriter, r *web.Request) {
 		}
 		s := h.servers[i]
 		s.inflight.Add(1)
-		a := h.try(w, r, s, upgrade, idem)
+		a := h.try(w, r, s, start, upgrade, idem)
 		s.inflight.Add(-1)
 		if a.err == nil {
 			return
@@ -144,8 +147,8 @@ func statusReason(status int) string {
 }
 
 // try sends r to s over a pooled or new connection and relays the answer.
-func (h *Handler) try(w *web.ResponseWriter, r *web.Request, s *server, upgrade, idem bool) attempt {
-	c, err := h.connect(s, r, idem)
+func (h *Handler) try(w *web.ResponseWriter, r *web.Request, s *server, start time.Time, upgrade, idem bool) attempt {
+	c, err := h.connect(s, r, start, idem)
 	if err != nil {
 		h.markFailed(s, err)
 		return attempt{err: err, status: failStatus(err)}
@@ -163,7 +166,7 @@ func (h *Handler) try(w *web.ResponseWriter, r *web.Request, s *server, upgrade,
 		c.close()
 		s.succeeded()
 	default:
-		s.put(c, time.Now(), h.set.maxIdle)
+		s.put(c, start, h.set.maxIdle) // idle since a little earlier than now: on the safe side
 		s.succeeded()
 	}
 	return a
@@ -176,9 +179,8 @@ func (h *Handler) markFailed(s *server, err error) {
 }
 
 // connect takes a live pooled connection to s, or dials one.
-func (h *Handler) connect(s *server, r *web.Request, idem bool) (*conn, error) {
+func (h *Handler) connect(s *server, r *web.Request, now time.Time, idem bool) (*conn, error) {
 	if h.cfg.ProxyProtocol == 0 {
-		now := time.Now()
 		for c := s.get(now, h.set.idle); c != nil; c = s.get(now, h.set.idle) {
 			// A connection idle a while may have been closed by the server:
 			// look before using it, rather than fail a request that cannot
@@ -227,9 +229,7 @@ func failStatus(err error) int {
 
 // send writes p to c with the write timeout.
 func (h *Handler) send(c *conn, p []byte) error {
-	if h.set.write > 0 {
-		c.nc.SetWriteDeadline(time.Now().Add(h.set.write))
-	}
+	c.armWrite(time.Now(), h.set.write)
 	_, err := c.nc.Write(p)
 	return err
 }

@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"io"
+	"time"
 
 	"nave/internal/http1"
 	"nave/internal/web"
@@ -13,7 +14,8 @@ import (
 func (h *Handler) relay(c *conn, w *web.ResponseWriter, r *web.Request, upgrade bool) attempt {
 	head := string(r.Method) == "HEAD"
 	resp := &c.resp
-	c.src.timeout = h.set.header
+	c.armRead(time.Now(), h.set.header)
+	c.src.armed = true
 	for {
 		if err := http1.ReadResponse(&c.in, resp, head, &h.lim); err != nil {
 			if err == io.ErrUnexpectedEOF || err == io.EOF {
@@ -38,6 +40,7 @@ func (h *Handler) relay(c *conn, w *web.ResponseWriter, r *web.Request, upgrade 
 			copyFields(hd, &resp.Header)
 			w.WriteHeader(resp.Status)
 			hd.Truncate(n)
+			c.src.armed = true // the final head is due within the same timeout
 		}
 	}
 	c.src.timeout = h.set.read
