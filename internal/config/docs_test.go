@@ -13,7 +13,7 @@ import (
 // names, which this machine does not have.
 func TestDocsExamples(t *testing.T) {
 	var blocks [][][]byte
-	for _, file := range []string{"../../docs/config.md", "../../README.md"} {
+	for _, file := range []string{"../../docs/config.md", "../../docs/proxy.md", "../../README.md"} {
 		doc, err := os.ReadFile(file)
 		if err != nil {
 			t.Fatal(err)
