@@ -100,6 +100,7 @@ func (h *Handler) Serve(w *web.ResponseWriter, r *web.Request) {
 	var tried uint64
 	idem := idempotent(r.Method)
 	upgrade := isUpgrade(r)
+	free := 0 // tries on connections the server had closed, which do not count
 	for try := 0; ; try++ {
 		i := h.bal.pick(r, tried, h.seq.Add(1)-1, start.UnixNano())
 		if i < 0 {
@@ -113,9 +114,17 @@ func (h *Handler) Serve(w *web.ResponseWriter, r *web.Request) {
 		if a.err == nil {
 			return
 		}
-		if !(a.reused && errors.Is(a.err, io.EOF)) {
+		if a.reused && errors.Is(a.err, io.EOF) {
 			// A pooled connection the server had closed says nothing
-			// against the server: the next try may go there again.
+			// against the server: the next try may go there again, on a
+			// new connection, since the ones that idled longer than this
+			// one are likely closed too. Such a try does not count.
+			s.closeIdle()
+			if free < 2 {
+				free++
+				try--
+			}
+		} else {
 			tried |= bit(i)
 		}
 		if w.Status() != 0 {
@@ -130,7 +139,7 @@ func (h *Handler) Serve(w *web.ResponseWriter, r *web.Request) {
 			return
 		}
 		retry := !a.body && (!a.sent || idem)
-		if !retry || try >= h.set.retries || time.Since(start) >= h.set.retryTimeout {
+		if !retry || try >= h.set.retries || h.set.retryTimeout > 0 && time.Since(start) >= h.set.retryTimeout {
 			h.log.Info("upstream failed", "server", s.addr, "err", a.err, "tries", try+1)
 			web.Error(w, a.status, statusReason(a.status))
 			return

@@ -343,3 +343,37 @@ func TestNoRetryOfSentPost(t *testing.T) {
 		t.Errorf("servers got %d and %d requests, want more than 1 (GETs sent to a) and 4", a, b)
 	}
 }
+
+// TestServerClosedIdlePool: the server closes every kept-alive connection
+// at once (a restart); the next request finds the pool stale and still
+// gets its answer, on a new connection.
+func TestServerClosedIdlePool(t *testing.T) {
+	conns := make(chan net.Conn, 16)
+	up := rawUpstream(t, func(c net.Conn, br *bufio.Reader) {
+		conns <- c
+		for {
+			if _, _, err := readRequest(br); err != nil {
+				return
+			}
+			time.Sleep(20 * time.Millisecond) // so that the requests overlap
+			io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+		}
+	})
+	_, addr := newProxy(t, Config{Servers: servers(up), Retries: 1})
+	done := make(chan int, 4)
+	for range 4 {
+		go func() { done <- get(t, addr, "GET / HTTP/1.1\r\nHost: a\r\n\r\n", "GET").Status }()
+	}
+	for range 4 {
+		if s := <-done; s != 200 {
+			t.Fatalf("warming up: got %d", s)
+		}
+	}
+	for n := len(conns); n > 0; n-- {
+		(<-conns).Close()
+	}
+	time.Sleep(20 * time.Millisecond)
+	if r := get(t, addr, "GET / HTTP/1.1\r\nHost: a\r\n\r\n", "GET"); r.Status != 200 {
+		t.Errorf("after the server closed its connections: got %d, want 200", r.Status)
+	}
+}
