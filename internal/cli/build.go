@@ -27,12 +27,6 @@ const demoRoot = "\x00demo"
 // at once, so that a config that validates is not half-applied.
 func unsupported(c *config.Config) config.List {
 	var l config.List
-	for _, name := range slices.Sorted(maps.Keys(c.Listeners)) {
-		ln := c.Listeners[name]
-		if ln.ProxyProtocol {
-			l = append(l, c.At("listeners."+name+".proxy_protocol", "not supported yet: the PROXY protocol comes with the reverse proxy (issue 14)"))
-		}
-	}
 	for _, name := range slices.Sorted(maps.Keys(c.Apps)) {
 		a := c.Apps[name]
 		if a.Interface == "asgi" {
@@ -263,7 +257,9 @@ func serverConfig(c *config.Config, cl *config.Listener) server.Config {
 			FloodRate:            uint32(hc.FloodRate),
 			SettingsTimeout:      hc.SettingsTimeout.D(),
 		},
-		DisableH2C: !slices.Contains(cl.Protocols, "h2c"),
+		DisableH2C:     !slices.Contains(cl.Protocols, "h2c"),
+		ProxyProtocol:  cl.ProxyProtocol,
+		TrustedProxies: prefixes(cl.TrustedProxies),
 	}
 	if cl.TLS != nil {
 		sc.HandshakeTimeout = cl.TLS.HandshakeTimeout.D()

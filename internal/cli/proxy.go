@@ -57,13 +57,7 @@ func proxyConfig(c *config.Config, name string, log *slog.Logger) proxy.Config {
 		pc.Health = proxy.Health{Path: h.Path, Interval: h.Interval.D(), Timeout: h.Timeout.D(), Status: h.Status, Rise: h.Rise, Fall: h.Fall}
 	}
 	for _, ln := range c.Listeners {
-		for _, tp := range ln.TrustedProxies {
-			if p, err := netip.ParsePrefix(tp); err == nil {
-				pc.TrustedProxies = append(pc.TrustedProxies, p)
-			} else if a, err := netip.ParseAddr(tp); err == nil {
-				pc.TrustedProxies = append(pc.TrustedProxies, netip.PrefixFrom(a, a.BitLen()))
-			}
-		}
+		pc.TrustedProxies = append(pc.TrustedProxies, prefixes(ln.TrustedProxies)...)
 	}
 	slices.SortFunc(pc.TrustedProxies, func(a, b netip.Prefix) int { return a.Addr().Compare(b.Addr()) })
 	return pc
@@ -91,4 +85,17 @@ func balanceOf(b string) proxy.Balance {
 		return proxy.Hash
 	}
 	return proxy.RoundRobin
+}
+
+// prefixes are a listener's trusted_proxies (validated: CIDRs or addresses).
+func prefixes(list []string) []netip.Prefix {
+	var out []netip.Prefix
+	for _, tp := range list {
+		if p, err := netip.ParsePrefix(tp); err == nil {
+			out = append(out, p.Masked())
+		} else if a, err := netip.ParseAddr(tp); err == nil {
+			out = append(out, netip.PrefixFrom(a, a.BitLen()))
+		}
+	}
+	return out
 }

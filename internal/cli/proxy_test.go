@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
+
+	"nave/internal/wiretest"
 )
 
 // TestBinaryRunProxy: nave run proxies a route to an upstream, mounted
@@ -48,5 +50,37 @@ respond = "not proxied\n"
 		if string(body) != tt.want {
 			t.Errorf("%s: got %q, want %q", tt.path, body, tt.want)
 		}
+	}
+}
+
+// TestBinaryRunProxyProtocol: a listener behind a load balancer takes the
+// client's address from the PROXY protocol header, and a proxy route
+// forwards that address, not the balancer's.
+func TestBinaryRunProxyProtocol(t *testing.T) {
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "xff=%s", r.Header.Get("X-Forwarded-For"))
+	}))
+	defer up.Close()
+	addr := startRun(t, t.TempDir(), fmt.Sprintf(`
+[listeners.main]
+address = "127.0.0.1:0"
+proxy_protocol = true
+trusted_proxies = ["127.0.0.1"]
+
+[log]
+access = "off"
+
+[upstreams.svc]
+servers = [%q]
+
+[sites.main]
+[[sites.main.routes]]
+proxy = "svc"
+`, up.Listener.Addr().String()))
+	c := wiretest.Dial(t, addr)
+	defer c.Close()
+	c.Send("PROXY TCP4 203.0.113.9 127.0.0.1 40000 80\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n")
+	if r := c.Read("GET"); string(r.Body) != "xff=203.0.113.9" {
+		t.Errorf("got %d %q, want xff=203.0.113.9", r.Status, r.Body)
 	}
 }

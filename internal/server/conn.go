@@ -159,6 +159,13 @@ func (s *Server) newConn(nc net.Conn, tc *tls.Config) *conn {
 // connection is served again by a new goroutine when it becomes readable.
 func (c *conn) serve() {
 	defer c.recoverConn()
+	if c.s.cfg.ProxyProtocol {
+		if err := c.readProxyHeader(); err != nil {
+			c.s.log.Debug("PROXY protocol header refused", "remote", c.remote.String(), "err", err)
+			c.finish()
+			return
+		}
+	}
 	for {
 		ex, err := c.await()
 		if err == errPark {

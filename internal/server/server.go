@@ -13,6 +13,7 @@ import (
 	"errors"
 	"log/slog"
 	"net"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -61,6 +62,13 @@ type Config struct {
 	// open with its preface (h2c), unless DisableH2C.
 	HTTP2      http2.Config
 	DisableH2C bool
+	// ProxyProtocol: every connection opens with a PROXY protocol v1 or v2
+	// header (a load balancer in front sends it), read within HeadTimeout;
+	// one without is closed. The header's client address becomes the
+	// connection's remote address when the sender is in TrustedProxies, or
+	// TrustedProxies is empty.
+	ProxyProtocol  bool
+	TrustedProxies []netip.Prefix
 }
 
 func (c *Config) headTimeout() time.Duration  { return orDefault(c.HeadTimeout, DefaultHeadTimeout) }
