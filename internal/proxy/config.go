@@ -110,34 +110,24 @@ type settings struct {
 
 func (c *Config) resolve() settings {
 	s := settings{
-		connect: dur(c.ConnectTimeout, DefaultConnectTimeout), header: dur(c.HeaderTimeout, DefaultHeaderTimeout),
-		read: dur(c.ReadTimeout, DefaultReadTimeout), write: dur(c.WriteTimeout, DefaultWriteTimeout),
-		tunnel: dur(c.TunnelIdle, DefaultTunnelIdle), idle: dur(c.IdleTimeout, DefaultIdleTimeout),
-		maxIdle: num(c.MaxIdle, DefaultMaxIdle), retries: num(c.Retries, DefaultRetries),
-		maxFails: num(c.MaxFails, DefaultMaxFails), retryTimeout: dur(c.RetryTimeout, DefaultRetryTimeout),
-		failTimeout: dur(c.FailTimeout, DefaultFailTimeout), slowStart: dur(c.SlowStart, DefaultSlowStart),
+		connect: orDefault(c.ConnectTimeout, DefaultConnectTimeout), header: orDefault(c.HeaderTimeout, DefaultHeaderTimeout),
+		read: orDefault(c.ReadTimeout, DefaultReadTimeout), write: orDefault(c.WriteTimeout, DefaultWriteTimeout),
+		tunnel: orDefault(c.TunnelIdle, DefaultTunnelIdle), idle: orDefault(c.IdleTimeout, DefaultIdleTimeout),
+		maxIdle: orDefault(c.MaxIdle, DefaultMaxIdle), retries: orDefault(c.Retries, DefaultRetries),
+		maxFails: orDefault(c.MaxFails, DefaultMaxFails), retryTimeout: orDefault(c.RetryTimeout, DefaultRetryTimeout),
+		failTimeout: orDefault(c.FailTimeout, DefaultFailTimeout), slowStart: orDefault(c.SlowStart, DefaultSlowStart),
 		health: c.Health,
 	}
 	h := &s.health
-	h.Interval = dur(h.Interval, DefaultHealthInterval)
-	h.Timeout = dur(h.Timeout, DefaultHealthTimeout)
-	h.Rise = num(h.Rise, DefaultHealthRise)
-	h.Fall = num(h.Fall, DefaultHealthFall)
+	h.Interval = orDefault(h.Interval, DefaultHealthInterval)
+	h.Timeout = orDefault(h.Timeout, DefaultHealthTimeout)
+	h.Rise = orDefault(h.Rise, DefaultHealthRise)
+	h.Fall = orDefault(h.Fall, DefaultHealthFall)
 	return s
 }
 
-// dur and num resolve a field: 0 is the default, Off is 0 (none).
-func dur(v, def time.Duration) time.Duration {
-	switch {
-	case v == Off:
-		return 0
-	case v <= 0:
-		return def
-	}
-	return v
-}
-
-func num(v, def int) int {
+// orDefault resolves a field: 0 is the default, Off is 0 (none).
+func orDefault[T int | time.Duration](v, def T) T {
 	switch {
 	case v == Off:
 		return 0

@@ -102,7 +102,7 @@ func (h *Handler) appendForwarded(b []byte, r *web.Request, trusted bool) []byte
 		b = append(b, v...)
 		b = append(b, ", "...)
 	}
-	b = append(b, viaProto(r.Proto)...)
+	b = append(b, r.Proto.Version()...)
 	b = append(b, " nave\r\nX-Forwarded-For: "...)
 	if v := r.Header.Get("X-Forwarded-For"); trusted && v != nil {
 		b = append(b, v...)
@@ -160,18 +160,6 @@ func scheme(r *web.Request) string {
 		return "http"
 	}
 	return r.Scheme
-}
-
-func viaProto(p web.Proto) string {
-	switch p {
-	case web.HTTP10:
-		return "1.0"
-	case web.HTTP2:
-		return "2"
-	case web.HTTP3:
-		return "3"
-	}
-	return "1.1"
 }
 
 // quotable reports whether v can go in a quoted-string as it is.

@@ -45,6 +45,20 @@ func (p Proto) String() string {
 	return "HTTP/1.1"
 }
 
+// Version is the protocol's version as Via (RFC 9110 §7.6.3) and ASGI's
+// http_version write it: "1.0", "1.1", "2", "3".
+func (p Proto) Version() string {
+	switch p {
+	case HTTP10:
+		return "1.0"
+	case HTTP2:
+		return "2"
+	case HTTP3:
+		return "3"
+	}
+	return "1.1"
+}
+
 // Request is one request, as every protocol delivers it. Its byte slices
 // alias the protocol's buffers: they are valid only until the Handler
 // returns.

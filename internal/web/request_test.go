@@ -35,3 +35,11 @@ func TestAppendUnescaped(t *testing.T) {
 		}
 	}
 }
+
+func TestProtoVersion(t *testing.T) {
+	for p, want := range map[Proto]string{HTTP10: "1.0", HTTP11: "1.1", HTTP2: "2", HTTP3: "3"} {
+		if got := p.Version(); got != want {
+			t.Errorf("%v.Version() = %q, want %q", p, got, want)
+		}
+	}
+}
