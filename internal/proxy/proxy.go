@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"runtime"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -255,6 +256,13 @@ func (h *Handler) exchange(c *conn, w *web.ResponseWriter, r *web.Request, upgra
 			return attempt{err: err, status: failStatus(err), sent: true, body: true}
 		}
 	}
+	// The answer cannot be there yet: it is a round trip away. Reading now
+	// would find nothing (a wasted read(2), then a park and a wake-up by
+	// the poller); letting the other connections' goroutines run first
+	// gives it time to arrive. Measured on 14 B through nginx, 64
+	// connections: reads per request 3.6 → 2.8, empty reads 1.6 → 0.8,
+	// system calls 5.8 → 5.0. With nothing else to run, it costs nothing.
+	runtime.Gosched()
 	a := h.relay(c, w, r, upgrade)
 	a.sent, a.body = true, hasBody
 	return a
