@@ -199,8 +199,12 @@ func (c *conn) proxyHeaderSizeSlow(buf []byte) (int, error) {
 			return 0, err
 		}
 		if n, _, _, _, err := parseProxyHeader(buf[:i+1]); err != nil || n > 0 {
-			// The bytes are read already: present them as not read.
-			c.nc = &prefixConn{Conn: c.nc, prefix: append([]byte(nil), buf[:i+1]...)}
+			// The bytes are read already: present them as not read. nc is
+			// set under s.mu, which closeConns reads it under.
+			pc := &prefixConn{Conn: c.nc, prefix: append([]byte(nil), buf[:i+1]...)}
+			c.s.mu.Lock()
+			c.nc = pc
+			c.s.mu.Unlock()
 			return n, err
 		}
 	}

@@ -141,3 +141,45 @@ func TestProxyProtocolBeforeTLS(t *testing.T) {
 		t.Errorf("got %d %q", r.Status, r.Body)
 	}
 }
+
+// pipeListener hands out in-memory connections, which have no file
+// descriptor to peek at.
+type pipeListener struct {
+	conns chan net.Conn
+	done  chan struct{}
+}
+
+func (l *pipeListener) Accept() (net.Conn, error) {
+	select {
+	case c := <-l.conns:
+		return c, nil
+	case <-l.done:
+		return nil, net.ErrClosed
+	}
+}
+
+func (l *pipeListener) Close() error {
+	select {
+	case <-l.done:
+	default:
+		close(l.done)
+	}
+	return nil
+}
+
+func (l *pipeListener) Addr() net.Addr { return &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)} }
+
+// TestProxyProtocolWithoutDescriptor: on a connection nave cannot peek
+// at, the header is read byte by byte and what follows it is not lost.
+func TestProxyProtocolWithoutDescriptor(t *testing.T) {
+	ln := &pipeListener{conns: make(chan net.Conn), done: make(chan struct{})}
+	serveOn(t, Config{Handler: remoteEcho, ProxyProtocol: true}, ln)
+	client, srv := net.Pipe()
+	ln.conns <- srv
+	c := wiretest.NewConn(t, client)
+	defer c.Close()
+	c.Send("PROXY TCP4 192.0.2.1 198.51.100.1 56324 443\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n")
+	if r := c.Read("GET"); !strings.HasPrefix(string(r.Body), "192.0.2.1:56324 ") {
+		t.Errorf("got %d %q", r.Status, r.Body)
+	}
+}
