@@ -62,11 +62,12 @@ func New(cfg Config) (*Handler, error) {
 }
 
 // Close stops the health checks and closes the idle connections.
-// Requests in flight finish.
+// Requests in flight finish, and close their connections after.
 func (h *Handler) Close() error {
 	h.stop()
 	h.done.Wait()
 	for _, s := range h.servers {
+		s.retired.Store(true)
 		s.closeIdle()
 	}
 	return nil

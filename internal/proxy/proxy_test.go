@@ -225,6 +225,14 @@ func TestFaults(t *testing.T) {
 		readRequest(br)
 		io.WriteString(c, "SSH-2.0-OpenSSH\r\n\r\n")
 	})
+	hugeHead := rawUpstream(t, func(c net.Conn, br *bufio.Reader) {
+		readRequest(br)
+		io.WriteString(c, "HTTP/1.1 200 OK\r\n")
+		for range 2000 {
+			io.WriteString(c, "X-Filler: "+strings.Repeat("y", 60)+"\r\n")
+		}
+		io.WriteString(c, "Content-Length: 0\r\n\r\n")
+	})
 	stall := rawUpstream(t, func(c net.Conn, br *bufio.Reader) {
 		readRequest(br)
 		time.Sleep(2 * time.Second)
@@ -245,6 +253,7 @@ func TestFaults(t *testing.T) {
 		{"refused", closedAddr(t), 502, false, -1},
 		{"malformed_framing", malformed, 502, false, -1},
 		{"not_http", garbage, 502, false, -1},
+		{"huge_head", hugeHead, 502, false, -1},
 		{"stalled", stall, 504, false, -1},
 		{"reset_mid_body", reset, 200, true, 1000},
 	}
@@ -375,5 +384,60 @@ func TestServerClosedIdlePool(t *testing.T) {
 	time.Sleep(20 * time.Millisecond)
 	if r := get(t, addr, "GET / HTTP/1.1\r\nHost: a\r\n\r\n", "GET"); r.Status != 200 {
 		t.Errorf("after the server closed its connections: got %d, want 200", r.Status)
+	}
+}
+
+// TestInterimFlood: a server that answers with 1xx heads without end gets
+// a 502 after a bounded number, which the client saw pass.
+func TestInterimFlood(t *testing.T) {
+	up := rawUpstream(t, func(c net.Conn, br *bufio.Reader) {
+		readRequest(br)
+		for range 100 {
+			if _, err := io.WriteString(c, "HTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\n"); err != nil {
+				return
+			}
+		}
+		io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+	})
+	_, addr := newProxy(t, Config{Servers: servers(up), Retries: Off})
+	c := wiretest.Dial(t, addr)
+	defer c.Close()
+	c.Send("GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+	n := 0
+	for {
+		r := c.Read("GET")
+		if r.Status != 103 {
+			if r.Status != 502 || n != maxInterim {
+				t.Errorf("got %d after %d interim heads, want 502 after %d", r.Status, n, maxInterim)
+			}
+			return
+		}
+		n++
+	}
+}
+
+// TestClosedHandlerKeepsNoConnection: a request that finishes after Close
+// (a reload retired the upstream) closes its connection instead of
+// pooling it.
+func TestClosedHandlerKeepsNoConnection(t *testing.T) {
+	release := make(chan struct{})
+	up := serve(t, web.HandlerFunc(func(w *web.ResponseWriter, r *web.Request) {
+		<-release
+		w.WriteString("late")
+	}))
+	p, addr := newProxy(t, Config{Servers: servers(up)})
+	done := make(chan *wiretest.Response)
+	go func() { done <- get(t, addr, "GET / HTTP/1.1\r\nHost: a\r\n\r\n", "GET") }()
+	waitFor(t, "the request in flight", func() bool { return p.servers[0].inflight.Load() == 1 })
+	p.Close()
+	close(release)
+	if r := <-done; string(r.Body) != "late" {
+		t.Errorf("got %q", r.Body)
+	}
+	p.servers[0].mu.Lock()
+	n := len(p.servers[0].idle)
+	p.servers[0].mu.Unlock()
+	if n != 0 {
+		t.Errorf("a closed handler pooled %d connections", n)
 	}
 }

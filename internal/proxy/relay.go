@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"errors"
 	"io"
 	"time"
 
@@ -16,7 +17,7 @@ func (h *Handler) relay(c *conn, w *web.ResponseWriter, r *web.Request, upgrade 
 	resp := &c.resp
 	c.armRead(time.Now(), h.set.header)
 	c.src.armed = true
-	for {
+	for interim := 0; ; interim++ {
 		if err := http1.ReadResponse(&c.in, resp, head, &h.lim); err != nil {
 			if err == io.ErrUnexpectedEOF || err == io.EOF {
 				err = io.EOF // a close before a whole head: what a stale pooled connection gives
@@ -25,6 +26,9 @@ func (h *Handler) relay(c *conn, w *web.ResponseWriter, r *web.Request, upgrade 
 		}
 		if resp.Status >= 200 {
 			break
+		}
+		if interim == maxInterim {
+			return attempt{err: errTooManyInterim, status: 502}
 		}
 		if resp.Status == 101 {
 			if !upgrade {
@@ -86,3 +90,9 @@ func (h *Handler) relayBody(c *conn, w *web.ResponseWriter, resp *http1.Response
 		}
 	}
 }
+
+// maxInterim bounds the 1xx heads before a final one: a server that sends
+// them without end would hold the request until the header timeout.
+const maxInterim = 16
+
+var errTooManyInterim = errors.New("proxy: too many 1xx responses")

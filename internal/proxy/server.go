@@ -21,6 +21,7 @@ type server struct {
 	fails     atomic.Int32 // failures since failStart
 	unhealthy atomic.Bool  // the active check says out
 	upSince   atomic.Int64 // unix nanoseconds: when it last came back (slow start)
+	retired   atomic.Bool  // the handler is closed: keep no connection
 }
 
 // available reports whether s may take requests at now.
@@ -99,7 +100,7 @@ func (s *server) get(now time.Time, idle time.Duration) *conn {
 func (s *server) put(c *conn, now time.Time, maxIdle int) {
 	c.idleSince = now
 	s.mu.Lock()
-	if len(s.idle) < maxIdle {
+	if len(s.idle) < maxIdle && !s.retired.Load() {
 		s.idle = append(s.idle, c)
 		s.mu.Unlock()
 		return
