@@ -18,9 +18,10 @@ type conn struct {
 	in    http1.Input
 	src   deadlineReader
 	resp  http1.Response
-	out   []byte // the request head is rendered here
-	buf   []byte // response body bytes pass through here
-	reuse bool   // came from the pool: the server may have closed it meanwhile
+	out   []byte  // the request head is rendered here
+	buf   []byte  // body bytes pass through here; from Handler.bufs, nil until needed
+	bufp  *[]byte // buf's pool entry
+	reuse bool    // came from the pool: the server may have closed it meanwhile
 	// private: opened with a PROXY protocol header naming one client, so
 	// never pooled.
 	private bool

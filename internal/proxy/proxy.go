@@ -31,6 +31,11 @@ type Handler struct {
 	log     *slog.Logger
 	via     string // "1.1 nave" and the like, per client protocol
 
+	// bufs holds body buffers between a connection that handed its own
+	// away with a held body and the next that needs one. It saves a 32 KiB
+	// allocation per such response (TestProxiedRequestAllocatesNothing).
+	bufs sync.Pool // *[]byte
+
 	stop context.CancelFunc
 	done sync.WaitGroup
 }
@@ -85,7 +90,9 @@ type attempt struct {
 	status int  // 502 or 504 when err is not nil
 	sent   bool // the request may have reached the server (it may have acted on it)
 	reused bool
-	body   bool // request body bytes were taken from the client: no replay
+	body   bool    // request body bytes were taken from the client: no replay
+	held   *[]byte // the response body, read whole, to send once the connection is pooled
+	heldN  int     // its length
 }
 
 // Serve proxies r.
@@ -180,6 +187,10 @@ func (h *Handler) try(w *web.ResponseWriter, r *web.Request, s *server, start ti
 		s.put(c, start, h.set.maxIdle) // idle since a little earlier than now: on the safe side
 		s.succeeded()
 	}
+	if a.held != nil {
+		h.release(w, a.held, a.heldN)
+		a.held = nil
+	}
 	return a
 }
 
@@ -272,9 +283,7 @@ func (h *Handler) exchange(c *conn, w *web.ResponseWriter, r *web.Request, upgra
 // sendBody streams the request body to the server: as it came when its
 // length is known, chunked otherwise.
 func (h *Handler) sendBody(c *conn, r *web.Request) error {
-	if c.buf == nil {
-		c.buf = make([]byte, bodyBufferSize)
-	}
+	h.buffer(c)
 	chunked := r.ContentLength < 0
 	const room = 16 // a chunk-size line before the data
 	for {

@@ -56,8 +56,12 @@ func (h *Handler) relay(c *conn, w *web.ResponseWriter, r *web.Request, upgrade 
 	if head || !web.BodyAllowed(resp.Status) {
 		return attempt{}
 	}
-	if err := h.relayBody(c, w, resp); err != nil {
+	held, n, err := h.relayBody(c, w, resp)
+	if err != nil {
 		return attempt{err: err, status: failStatus(err)}
+	}
+	if held != nil {
+		return attempt{held: held, heldN: n}
 	}
 	for i := range resp.Trailer.Len() {
 		name, value := resp.Trailer.At(i)
@@ -70,25 +74,63 @@ func (h *Handler) relay(c *conn, w *web.ResponseWriter, r *web.Request, upgrade 
 
 // relayBody copies the response body through c's buffer, so that a client
 // slower than the server holds the server back rather than growing any
-// buffer: at most len(c.buf) bytes are in nave at a time.
-func (h *Handler) relayBody(c *conn, w *web.ResponseWriter, resp *http1.Response) error {
-	if c.buf == nil {
-		c.buf = make([]byte, bodyBufferSize)
+// buffer: at most len(c.buf) bytes are in nave at a time. A body of a
+// known length that fits the buffer is read whole first and handed back
+// as held, so that the connection can go back to the pool before the
+// client has taken the answer: a slow client then holds a buffer, not an
+// upstream connection.
+func (h *Handler) relayBody(c *conn, w *web.ResponseWriter, resp *http1.Response) (held *[]byte, n int, err error) {
+	h.buffer(c)
+	if size := resp.ContentLength; size > 0 && size <= int64(len(c.buf)) {
+		if _, err := io.ReadFull(&resp.Body, c.buf[:size]); err != nil {
+			return nil, 0, unexpected(err)
+		}
+		held, c.buf, c.bufp = c.bufp, nil, nil
+		return held, int(size), nil
 	}
 	for {
 		n, err := resp.Body.Read(c.buf)
 		if n > 0 {
 			if _, werr := w.Write(c.buf[:n]); werr != nil {
-				return &clientError{werr}
+				return nil, 0, &clientError{werr}
 			}
 		}
 		if err == io.EOF {
-			return nil
+			return nil, 0, nil
 		}
 		if err != nil {
-			return err
+			return nil, 0, err
 		}
 	}
+}
+
+// unexpected turns the end of the connection inside a body into the
+// error it is.
+func unexpected(err error) error {
+	if err == io.EOF {
+		return io.ErrUnexpectedEOF
+	}
+	return err
+}
+
+// buffer gives c a body buffer, from the handler's pool of them.
+func (h *Handler) buffer(c *conn) {
+	if c.buf != nil {
+		return
+	}
+	p, ok := h.bufs.Get().(*[]byte)
+	if !ok {
+		b := make([]byte, bodyBufferSize)
+		p = &b
+	}
+	c.bufp, c.buf = p, *p
+}
+
+// release sends the first n bytes of a body held while its upstream
+// connection went back to the pool, and returns the buffer to the pool.
+func (h *Handler) release(w *web.ResponseWriter, held *[]byte, n int) {
+	w.Write((*held)[:n]) // a failure is the client's, and the exchange knows it
+	h.bufs.Put(held)
 }
 
 // maxInterim bounds the 1xx heads before a final one: a server that sends
