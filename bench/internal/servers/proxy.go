@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
-	"text/template"
 
 	"nave/bench/internal/proc"
 )
@@ -45,67 +43,10 @@ func naveProxy(e *Env, addr, upstream string) (proc.Spec, error) {
 	return s, nil
 }
 
-var nginxProxyConf = template.Must(template.New("nginx-proxy").Parse(`daemon off;
-master_process on;
-worker_processes 1;
-pid {{.Dir}}/nginx.pid;
-error_log {{.Dir}}/error.log warn;
-
-events {
-    worker_connections {{.Conns}};
-    use epoll;
-}
-
-http {
-    access_log off;
-    tcp_nodelay on;
-    keepalive_timeout 75s;
-    keepalive_requests 100000;
-    server_tokens off;
-
-    client_body_temp_path {{.Dir}}/body;
-    proxy_temp_path {{.Dir}}/proxy;
-    fastcgi_temp_path {{.Dir}}/fastcgi;
-    uwsgi_temp_path {{.Dir}}/uwsgi;
-    scgi_temp_path {{.Dir}}/scgi;
-
-    upstream up {
-        server {{.Upstream}};
-        keepalive 64;
-        keepalive_requests 100000;
-    }
-
-    server {
-        listen {{.Addr}} backlog=4096 deferred;
-        location / {
-            proxy_pass http://up;
-            proxy_http_version 1.1;
-            proxy_set_header Connection "";
-            proxy_set_header Host $host;
-            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
-        }
-    }
-}
-`))
-
+// nginxProxy is nginx as it serves files here (nginxConf), with a
+// location that proxies to the upstream instead.
 func nginxProxy(e *Env, addr, upstream string) (proc.Spec, error) {
-	dir, err := scratch(e, "nginx-proxy")
-	if err != nil {
-		return proc.Spec{}, err
-	}
-	var b strings.Builder
-	data := struct {
-		Dir, Addr, Upstream string
-		Conns               int
-	}{dir, addr, upstream, max(e.NginxConnections, 1024) * 2}
-	if err := nginxProxyConf.Execute(&b, data); err != nil {
-		return proc.Spec{}, err
-	}
-	conf := filepath.Join(dir, "nginx.conf")
-	if err := os.WriteFile(conf, []byte(b.String()), 0o644); err != nil {
-		return proc.Spec{}, err
-	}
-	return spec(e, "nginx", "nginx", "-p", dir, "-e", filepath.Join(dir, "error.log"), "-c", conf), nil
+	return nginxSpecData(e, nginxData{Addr: addr, Upstream: upstream})
 }
 
 func caddyProxy(e *Env, addr, upstream string) (proc.Spec, error) {

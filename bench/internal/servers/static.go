@@ -102,10 +102,29 @@ http {
     }
     default_type application/octet-stream;
 
+{{- with .Upstream}}
+
+    upstream up {
+        server {{.}};
+        keepalive 64;
+        keepalive_requests 100000;
+    }
+{{- end}}
+
     server {
         listen {{.Addr}}{{if .TLS}} ssl{{end}}{{if .HTTP2}} http2{{end}} backlog=4096 deferred;
+{{- if .Upstream}}
+        location / {
+            proxy_pass http://up;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_set_header Host $host;
+            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+        }
+{{- else}}
         root {{.Root}};
         index index.html;
+{{- end}}
 {{- with .TLS}}
         ssl_certificate {{.Cert}};
         ssl_certificate_key {{.Key}};
@@ -123,6 +142,7 @@ http {
 // knowledge) in the clear.
 type nginxData struct {
 	Dir, Addr, Root string
+	Upstream        string // proxy to this host:port (keep-alive 64) instead of serving Root
 	Conns           int
 	TLS             *certPair
 	HTTP2           bool
@@ -138,6 +158,11 @@ func nginx(e *Env, addr, root string) (proc.Spec, error) {
 // nginxSpec writes nginx.conf, over TLS with tls unless it is nil, and
 // speaking HTTP/2 if http2.
 func nginxSpec(e *Env, addr, root string, tls *certPair, http2 bool) (proc.Spec, error) {
+	return nginxSpecData(e, nginxData{Addr: addr, Root: root, TLS: tls, HTTP2: http2})
+}
+
+// nginxSpecData writes nginx.conf for d (its Dir and Conns filled in here).
+func nginxSpecData(e *Env, d nginxData) (proc.Spec, error) {
 	dir, err := scratch(e, "nginx")
 	if err != nil {
 		return proc.Spec{}, err
@@ -147,7 +172,8 @@ func nginxSpec(e *Env, addr, root string, tls *certPair, http2 bool) (proc.Spec,
 		conns = 1024
 	}
 	var b strings.Builder
-	if err := nginxConf.Execute(&b, nginxData{Dir: dir, Addr: addr, Root: root, Conns: conns, TLS: tls, HTTP2: http2}); err != nil {
+	d.Dir, d.Conns = dir, conns
+	if err := nginxConf.Execute(&b, d); err != nil {
 		return proc.Spec{}, err
 	}
 	conf := filepath.Join(dir, "nginx.conf")
