@@ -5,6 +5,7 @@ set -euo pipefail
 exec "$(dirname "$0")/../scripts/deps.sh" \
   "nginx:nginx" \
   "caddy:caddy" \
+  "haproxy:haproxy" \
   "h2o:h2o" \
   "wrk:wrk" \
   "nghttp2-client:h2load" \
