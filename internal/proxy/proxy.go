@@ -184,7 +184,13 @@ func (h *Handler) try(w *web.ResponseWriter, r *web.Request, s *server, start ti
 		c.close()
 		s.succeeded()
 	default:
-		s.put(c, start, h.set.maxIdle) // idle since a little earlier than now: on the safe side
+		// Idle since the request's start, a little early, on the safe side;
+		// but a request body may have taken long to come: then since now.
+		idle := start
+		if r.ContentLength != 0 {
+			idle = time.Now()
+		}
+		s.put(c, idle, h.set.maxIdle)
 		s.succeeded()
 	}
 	if a.held != nil {

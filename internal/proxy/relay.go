@@ -78,10 +78,10 @@ func (h *Handler) relay(c *conn, w *web.ResponseWriter, r *web.Request, upgrade 
 // known length that fits the buffer is read whole first and handed back
 // as held, so that the connection can go back to the pool before the
 // client has taken the answer: a slow client then holds a buffer, not an
-// upstream connection.
+// upstream connection. (A body of at most holdMin is in that case anyway.)
 func (h *Handler) relayBody(c *conn, w *web.ResponseWriter, resp *http1.Response) (held *[]byte, n int, err error) {
 	h.buffer(c)
-	if size := resp.ContentLength; size > 0 && size <= int64(len(c.buf)) {
+	if size := resp.ContentLength; size > holdMin && size <= int64(len(c.buf)) {
 		if _, err := io.ReadFull(&resp.Body, c.buf[:size]); err != nil {
 			return nil, 0, unexpected(err)
 		}
@@ -103,6 +103,12 @@ func (h *Handler) relayBody(c *conn, w *web.ResponseWriter, resp *http1.Response
 		}
 	}
 }
+
+// holdMin: a body this small is not held, since the ResponseWriter's own
+// buffer (8 KiB on HTTP/1.1 and HTTP/2) keeps it until the handler returns,
+// after the connection is pooled, without writing to the client; holding
+// it would only cost a trip through the buffer pool.
+const holdMin = 4 << 10
 
 // unexpected turns the end of the connection inside a body into the
 // error it is.
