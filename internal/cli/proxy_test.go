@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"testing"
 
+	"nave/internal/config"
 	"nave/internal/wiretest"
 )
 
@@ -82,5 +83,58 @@ proxy = "svc"
 	c.Send("PROXY TCP4 203.0.113.9 127.0.0.1 40000 80\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n")
 	if r := c.Read("GET"); string(r.Body) != "xff=203.0.113.9" {
 		t.Errorf("got %d %q, want xff=203.0.113.9", r.Status, r.Body)
+	}
+}
+
+// TestApplyKeepsUnchangedUpstream: a reload that leaves an upstream as it
+// was keeps its handler, with its pools and health; one that changes it
+// gets a new handler (the old one is closed once retired, after the drain).
+func TestApplyKeepsUnchangedUpstream(t *testing.T) {
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "up") }))
+	defer up.Close()
+	dir := t.TempDir()
+	parse := func(respond, balance string) *config.Config {
+		t.Helper()
+		c, err := config.Parse([]byte(fmt.Sprintf(`
+[listeners.main]
+address = "127.0.0.1:0"
+[log]
+access = "off"
+[timeouts]
+drain = "100ms"
+[upstreams.svc]
+servers = [%q]
+balance = %q
+[sites.main]
+[[sites.main.routes]]
+match = { path = "/other" }
+respond = %q
+[[sites.main.routes]]
+proxy = "svc"
+`, up.Listener.Addr().String(), balance, respond)), config.TOML, dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	b := startLive(t, parse("one", "round_robin"))
+	first, _ := b.proxies.Running("svc")
+	if got := mustGet(t, b.addr("main"), "/"); got != "up" {
+		t.Fatalf("got %q", got)
+	}
+	if err := b.apply(parse("two", "round_robin")); err != nil {
+		t.Fatal(err)
+	}
+	if kept, _ := b.proxies.Running("svc"); kept != first {
+		t.Error("an unrelated change replaced the upstream's handler")
+	}
+	if err := b.apply(parse("two", "least_conn")); err != nil {
+		t.Fatal(err)
+	}
+	if next, _ := b.proxies.Running("svc"); next == first {
+		t.Error("a changed upstream kept its old handler")
+	}
+	if got := mustGet(t, b.addr("main"), "/"); got != "up" {
+		t.Fatalf("after the change: got %q", got)
 	}
 }
