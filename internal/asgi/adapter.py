@@ -27,6 +27,7 @@ if sys.version_info < (3, 8):
     sys.exit(EXIT_USAGE)
 
 import asyncio
+import collections
 import importlib
 import itertools
 import os
@@ -46,6 +47,11 @@ REQUEST, BODY, BODY_END, DISCONNECT, SENT_BYTES = 1, 2, 3, 4, 5
 # Worker to nave.
 READY, START, DATA, END, RESPONSE, RECEIVE, ERROR, FATAL = 16, 17, 18, 19, 20, 21, 22, 23
 EARLY_HINT, PATHSEND, TRAILERS = 24, 25, 26
+# WebSockets (ws.go): nave to worker, then worker to nave.
+WS_CONNECT, WS_TEXT, WS_BYTES, WS_DISCONNECT, WS_SENT = 6, 7, 8, 9, 10
+WS_ACCEPT, WS_PART, WS_SEND_TEXT, WS_SEND_BYTES, WS_CLOSE, WS_TAKEN, WS_END = 27, 28, 29, 30, 31, 32, 33
+WS_MESSAGE_COST = 64  # what a message counts in nave's receive window beyond its bytes
+U16 = struct.Struct("<H")
 
 MAX_DATA = 1 << 20  # the largest DATA frame nave takes
 # WINDOW bounds a request's response bytes that nave has not yet written
@@ -58,6 +64,8 @@ ASGI = {"version": "3.0", "spec_version": "2.4"}
 # Shared by every request's scope: apps read it, none is known to write it.
 EXTENSIONS = {"http.response.pathsend": {}, "http.response.early_hint": {},
               "http.response.trailers": {}}
+WS_EXTENSIONS = {"websocket.http.response": {}}
+WS_SCHEMES = {"http": "ws", "https": "wss"}
 METHODS = {m.encode(): m for m in ("GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS")}
 VERSIONS = {b"1.1": "1.1", b"1.0": "1.0", b"2": "2", b"3": "3"}
 SCHEMES = {b"http": "http", b"https": "https"}
@@ -305,14 +313,7 @@ class Request:
     def finished(self, exc):
         """The app returned (exc None) or raised: the terminal frame."""
         conn = self.conn
-        conn.running -= 1
-        if conn.running == 0 and conn.idle is not None and not conn.idle.done():
-            conn.idle.set_result(None)
-        if conn.requests.get(self.rid) is self:
-            # After the terminal frame, nave may reuse the id for a new
-            # request while this app runs on (background tasks): only its
-            # own entry goes.
-            del conn.requests[self.rid]
+        conn.returned(self)
         if self.state == ENDED:
             return  # the response went whole; an error is logged only
         self.state = ENDED
@@ -343,6 +344,17 @@ class Conn(asyncio.Protocol):
         self.closed = loop.create_future()
         self.running = 0  # apps that have not returned
         self.idle = None  # a future set when running falls to 0, once wanted
+
+    def returned(self, req):
+        """The app of req returned or raised."""
+        self.running -= 1
+        if self.running == 0 and self.idle is not None and not self.idle.done():
+            self.idle.set_result(None)
+        if self.requests.get(req.rid) is req:
+            # After the terminal frame, nave may reuse the id for a new
+            # request while this app runs on (background tasks): only its
+            # own entry goes.
+            del self.requests[req.rid]
 
     # -- asyncio.Protocol --------------------------------------------------
 
@@ -428,6 +440,8 @@ class Conn(asyncio.Protocol):
                 break
             if kind == REQUEST:
                 self.request(rid, data, p + 9, end)
+            elif kind == WS_CONNECT:
+                self.websocket(rid, data, p + 9, end)
             else:
                 req = self.requests.get(rid)
                 if req is None:
@@ -443,6 +457,8 @@ class Conn(asyncio.Protocol):
                 elif kind == DISCONNECT:
                     req.disconnected = True
                     req.wakeup()
+                else:
+                    req.frame(kind, data[p + 9:end])
             p = end
         if p < n:
             pending += memoryview(data)[p:]
@@ -501,6 +517,41 @@ class Conn(asyncio.Protocol):
         # runs (scheduled, or in the callbacks of what it awaits).
         req.task = self.loop.create_task(self.run(req, coro))
 
+    def websocket(self, rid, data, p, end):
+        alen, blen, hlen = struct.unpack_from("<III", data, p)
+        a = p + 12
+        b = a + alen
+        c = b + blen
+        d = c + hlen
+        path, raw_path, query = data[a:b].split(b"\0")
+        scheme, version, root, client, server = connection(data[b:c])
+        if hlen:
+            it = iter(data[c:d].split(b"\0"))
+            headers = list(zip(it, it))
+        else:
+            headers = []
+        subprotocols = [s.decode("latin-1") for s in data[d:end].split(b"\0")] if end > d else []
+        ws = WebSocket(self, rid)
+        self.requests[rid] = ws
+        self.running += 1
+        scope = {
+            "type": "websocket",
+            "asgi": ASGI,
+            "http_version": version,
+            "server": server,
+            "client": client,
+            "scheme": WS_SCHEMES.get(scheme, scheme),
+            "root_path": root,
+            "path": path.decode("utf-8", "replace"),
+            "raw_path": raw_path,
+            "query_string": query,
+            "headers": headers,
+            "subprotocols": subprotocols,
+            "state": self.state.copy(),
+            "extensions": WS_EXTENSIONS,
+        }
+        ws.task = self.loop.create_task(self.run(ws, self.app(scope, ws.receive, ws.send)))
+
     async def run(self, req, coro):
         try:
             await coro
@@ -526,6 +577,177 @@ class Conn(asyncio.Protocol):
             req.disconnected = True
             req.wakeup()
             req.task.cancel()
+
+
+# WebSocket states.
+WS_CONNECTING, WS_OPEN, WS_CLOSED, WS_RESPONSE, WS_DENIED = 0, 1, 2, 3, 4
+
+
+class WebSocket:
+    """One WebSocket's receive and send (ASGI websocket spec, and the
+    websocket.http.response extension). nave speaks the protocol; this
+    sees whole messages. Messages come within nave's receive window,
+    which WS_TAKEN frames give back as the app receives; messages sent
+    count against WINDOW until nave says it wrote them (WS_SENT), past
+    which send() waits: a client that does not read slows the app."""
+
+    __slots__ = ("conn", "rid", "state", "connected", "queue", "waiter", "credit", "unacked",
+                 "disconnected", "gone", "head", "status", "ended", "task", "__weakref__")
+
+    def __init__(self, conn, rid):
+        self.conn = conn
+        self.rid = rid
+        self.state = WS_CONNECTING
+        self.connected = False  # receive() has said websocket.connect
+        self.queue = collections.deque()  # (kind, bytes) not received yet
+        self.waiter = None  # the future receive() waits on
+        self.credit = None  # the future send() waits on for WS_SENT
+        self.unacked = 0
+        self.disconnected = False
+        self.gone = None  # the websocket.disconnect event, once nave sent it
+        self.head = None  # a denial's headers, until its first body
+        self.status = 0
+        self.ended = False  # the terminal frame went
+        self.task = None
+
+    def frame(self, kind, payload):
+        if kind == WS_TEXT or kind == WS_BYTES:
+            self.queue.append((kind, payload))
+        elif kind == WS_SENT:
+            self.unacked -= U32.unpack_from(payload)[0]
+        elif kind == WS_DISCONNECT:
+            self.disconnected = True
+            self.gone = {"type": "websocket.disconnect", "code": U16.unpack_from(payload)[0],
+                         "reason": payload[2:].decode("utf-8", "replace")}
+        self.wakeup()
+
+    def wakeup(self):
+        for f in (self.waiter, self.credit):
+            if f is not None and not f.done():
+                f.set_result(None)
+
+    async def receive(self):
+        if not self.connected:
+            self.connected = True
+            return {"type": "websocket.connect"}
+        while True:
+            if self.queue:
+                kind, data = self.queue.popleft()
+                self.conn.emit2(HDR.pack(4, WS_TAKEN, self.rid), U32.pack(len(data) + WS_MESSAGE_COST))
+                if kind == WS_TEXT:
+                    return {"type": "websocket.receive", "text": data.decode("utf-8")}
+                return {"type": "websocket.receive", "bytes": data}
+            if self.disconnected:
+                return self.gone or {"type": "websocket.disconnect", "code": 1006, "reason": ""}
+            self.waiter = self.conn.loop.create_future()
+            try:
+                await self.waiter
+            finally:
+                self.waiter = None
+
+    async def send(self, message):
+        kind = message["type"]
+        if kind == "websocket.send":
+            if self.disconnected:
+                raise ClientDisconnected("the client went away")
+            if self.state != WS_OPEN:
+                raise RuntimeError("websocket.send before websocket.accept, or after websocket.close")
+            data = message.get("bytes")
+            final = WS_SEND_BYTES
+            if data is None:
+                data = message["text"].encode("utf-8")
+                final = WS_SEND_TEXT
+            while self.unacked > 0 and self.unacked + len(data) > WINDOW:
+                self.credit = self.conn.loop.create_future()
+                try:
+                    await self.credit
+                finally:
+                    self.credit = None
+                if self.disconnected:
+                    raise ClientDisconnected("the client went away")
+            self.unacked += len(data)
+            conn, rid = self.conn, self.rid
+            view = memoryview(data)
+            while len(view) > MAX_DATA:
+                conn.emit2(HDR.pack(MAX_DATA, WS_PART, rid), bytes(view[:MAX_DATA]))
+                view = view[MAX_DATA:]
+            conn.emit2(HDR.pack(len(view), final, rid), bytes(view))
+        elif kind == "websocket.accept":
+            if self.disconnected:
+                raise ClientDisconnected("the client went away")
+            if self.state != WS_CONNECTING:
+                raise RuntimeError("websocket.accept twice, or after websocket.close")
+            sub = (message.get("subprotocol") or "").encode("utf-8")
+            head = fields(message.get("headers", ()), "header")
+            payload = sub + b"\0" + head if head else sub
+            self.state = WS_OPEN
+            self.conn.emit2(HDR.pack(len(payload), WS_ACCEPT, self.rid), payload)
+        elif kind == "websocket.close":
+            if self.state not in (WS_CONNECTING, WS_OPEN):
+                return
+            if self.disconnected and self.state == WS_OPEN:
+                raise ClientDisconnected("the client went away")
+            code = message.get("code")
+            reason = (message.get("reason") or "").encode("utf-8")
+            payload = U16.pack(1000 if code is None else code) + reason
+            self.state = WS_CLOSED
+            self.conn.emit2(HDR.pack(len(payload), WS_CLOSE, self.rid), payload)
+        elif kind == "websocket.http.response.start":
+            if self.state != WS_CONNECTING:
+                raise RuntimeError("websocket.http.response.start after websocket.accept or close")
+            self.head = fields(message.get("headers", ()), "header")
+            self.status = message["status"]
+            self.state = WS_RESPONSE
+        elif kind == "websocket.http.response.body":
+            if self.state != WS_RESPONSE:
+                raise RuntimeError("websocket.http.response.body without its start")
+            self.deny(message.get("body", b""), message.get("more_body", False))
+        else:
+            raise ValueError("unknown message type %r" % (kind,))
+
+    def deny(self, body, more):
+        """A denial's body: RESPONSE when whole, else START, DATA..., END."""
+        conn, rid = self.conn, self.rid
+        head = self.head
+        if head is not None:
+            self.head = None
+            if not more and len(body) <= MAX_DATA:
+                self.ended = True
+                self.state = WS_DENIED
+                conn.emit3(RESPONSE_HDR.pack(6 + len(head) + len(body), RESPONSE, rid, self.status,
+                                             len(head)), head, body)
+                return
+            conn.emit2(START_HDR.pack(2 + len(head), START, rid, self.status), head)
+        while len(body) > MAX_DATA:
+            conn.emit2(HDR.pack(MAX_DATA, DATA, rid), body[:MAX_DATA])
+            body = body[MAX_DATA:]
+        if more:
+            if body:
+                conn.emit2(HDR.pack(len(body), DATA, rid), body)
+            return
+        self.ended = True
+        self.state = WS_DENIED
+        conn.emit2(HDR.pack(len(body), END, rid), body)
+
+    def failed(self, exc):
+        if not (self.disconnected and isinstance(exc, (ClientDisconnected, asyncio.CancelledError))):
+            sys.stderr.write("".join(traceback.format_exception(type(exc), exc, exc.__traceback__)))
+        self.finished(exc)
+        if not isinstance(exc, Exception) and not isinstance(exc, asyncio.CancelledError):
+            raise exc
+
+    def finished(self, exc):
+        """The app returned (exc None) or raised: the terminal frame,
+        unless a denial's end was one."""
+        self.conn.returned(self)
+        if self.ended:
+            return
+        self.ended = True
+        if exc is None or isinstance(exc, ClientDisconnected) and self.disconnected:
+            self.conn.emit1(HDR.pack(0, WS_END, self.rid))
+            return
+        reason = ("%s: %s" % (type(exc).__name__, exc)).encode("utf-8", "replace")[:4096]
+        self.conn.emit2(HDR.pack(len(reason), ERROR, self.rid), reason)
 
 
 async def resume(coro, yielded):

@@ -44,6 +44,8 @@ type call struct {
 	abandoned  bool   // the handler is gone: drop what comes
 
 	spare []byte // the handler's: body bytes taken, swapped with data
+
+	ws *wsState // a WebSocket's; nil for an HTTP request. Set before submit.
 }
 
 var callPool = sync.Pool{New: func() any { return &call{notify: make(chan struct{}, 1)} }}
@@ -67,7 +69,7 @@ func (c *call) release() {
 	c.status, c.head, c.headNew, c.data = 0, c.head[:0], false, c.data[:0]
 	c.hints, c.file, c.trailer, c.hasTrailer, c.wantBody, c.watchNow = nil, nil, nil, false, false, false
 	c.ended, c.failed, c.reason, c.abandoned = false, false, "", false
-	c.spare = c.spare[:0]
+	c.spare, c.ws = c.spare[:0], nil
 	select {
 	case <-c.notify:
 	default:

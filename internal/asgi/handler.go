@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"nave/internal/web"
+	"nave/internal/websocket"
 )
 
 // Defaults for Config.
@@ -40,7 +41,14 @@ type Config struct {
 	// LimitConcurrency bounds the requests in the app at once in a
 	// worker; the rest wait in nave. 0: no bound.
 	LimitConcurrency int
-	Logger           *slog.Logger
+	// WSMaxMessage bounds a WebSocket message from a client, as
+	// reassembled and decompressed: a larger one closes the socket with
+	// 1009. 0: websocket.DefaultMaxMessage (16 MiB).
+	WSMaxMessage int64
+	// WSPingInterval: a WebSocket silent this long is pinged, and closed
+	// with 1011 when nothing arrives within as long again. 0: no pings.
+	WSPingInterval time.Duration
+	Logger         *slog.Logger
 	// Experiment switches the prototype's measured ideas off, to
 	// measure what each buys. The zero value is the fast path.
 	Experiment Experiment
@@ -124,6 +132,12 @@ func (h *Handler) Stop(ctx context.Context) error {
 // Serve sends the request to the worker and relays the reply as it
 // comes, reading the request body as the app asks for it.
 func (h *Handler) Serve(w *web.ResponseWriter, r *web.Request) {
+	if isUpgrade(r) {
+		if hs, err := websocket.Parse(r); err != websocket.ErrNotWebSocket {
+			h.serveWS(w, r, hs, err)
+			return
+		}
+	}
 	c := getCall()
 	defer c.release()
 	if limit := h.cfg.MaxBody; limit > 0 && r.ContentLength > limit {

@@ -141,6 +141,16 @@ func payloadLimit(t frameType) int {
 		return maxHeadBytes
 	case framePathsend:
 		return maxPathBytes
+	case frameWSAccept:
+		return maxHeadBytes
+	case frameWSPart, frameWSSendText, frameWSSendBytes:
+		return maxDataBytes
+	case frameWSClose:
+		return 2 + maxErrorBytes
+	case frameWSTaken:
+		return 4
+	case frameWSEnd:
+		return 0
 	}
 	return -1
 }
@@ -295,6 +305,19 @@ func appendRequest(b []byte, id uint32, r *web.Request, path, root, body []byte,
 	b = append(b, r.Query...)
 	binary.LittleEndian.PutUint32(b[lengths:], uint32(len(b)-seg))
 	seg = len(b)
+	b = appendConnection(b, r, root)
+	binary.LittleEndian.PutUint32(b[lengths+4:], uint32(len(b)-seg))
+	seg = len(b)
+	b = appendHeaders(b, r)
+	binary.LittleEndian.PutUint32(b[lengths+8:], uint32(len(b)-seg))
+	b = append(b, body...)
+	binary.LittleEndian.PutUint32(b[start:], uint32(len(b)-start-frameHeaderSize))
+	return b
+}
+
+// appendConnection appends the connection's segment of a REQUEST or
+// WS_CONNECT: scheme, http_version, root_path, client, server.
+func appendConnection(b []byte, r *web.Request, root []byte) []byte {
 	b = append(b, r.Scheme...)
 	if r.Scheme == "" {
 		b = append(b, "http"...)
@@ -311,12 +334,6 @@ func appendRequest(b []byte, id uint32, r *web.Request, path, root, body []byte,
 	if r.LocalAddr.IsValid() {
 		b = netAddrPort(b, r.LocalAddr)
 	}
-	binary.LittleEndian.PutUint32(b[lengths+4:], uint32(len(b)-seg))
-	seg = len(b)
-	b = appendHeaders(b, r)
-	binary.LittleEndian.PutUint32(b[lengths+8:], uint32(len(b)-seg))
-	b = append(b, body...)
-	binary.LittleEndian.PutUint32(b[start:], uint32(len(b)-start-frameHeaderSize))
 	return b
 }
 

@@ -184,7 +184,11 @@ func (w *worker) submit(c *call, r *web.Request, more bool) error {
 	c.retain()
 	c.id, c.slot, c.gen = id, w.slots != nil, w.gen
 	w.calls[id-1] = c
-	w.out = appendRequest(w.out, id, r, c.path, c.path[:c.root], c.body, more)
+	if c.ws != nil {
+		w.out = appendWSConnect(w.out, id, r, c.path, c.path[:c.root], c.ws.subprotocols)
+	} else {
+		w.out = appendRequest(w.out, id, r, c.path, c.path[:c.root], c.body, more)
+	}
 	var err error
 	if w.cfg.Experiment.NoBatch {
 		_, err = w.conn.Write(w.out)
@@ -359,7 +363,8 @@ func (w *worker) readLoop() {
 
 // handle applies one reply frame.
 func (w *worker) handle(f frame) error {
-	terminal := f.typ == frameEnd || f.typ == frameResponse || f.typ == frameError || f.typ == frameTrailers
+	terminal := f.typ == frameEnd || f.typ == frameResponse || f.typ == frameError || f.typ == frameTrailers ||
+		f.typ == frameWSEnd
 	w.mu.Lock()
 	if f.id == 0 || int(f.id) > len(w.calls) || w.calls[f.id-1] == nil {
 		w.mu.Unlock()
@@ -407,6 +412,9 @@ func (w *worker) handle(f frame) error {
 	case frameError:
 		c.fail(string(f.payload))
 	default:
+		if isWSFrame(f.typ) && c.ws != nil {
+			return w.handleWS(c, f)
+		}
 		return protocolErrorf("unexpected frame type %d", f.typ)
 	}
 	return nil

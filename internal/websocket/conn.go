@@ -615,3 +615,17 @@ func (c *Conn) awaitClose() {
 	case <-timer.C:
 	}
 }
+
+// Alive reports whether the stream beneath can still be used, as far as
+// can be told without reading: false once it was closed under the Conn
+// (the server closing its connections at shutdown), which a gateway that
+// stopped reading for flow control would otherwise not notice. A stream
+// without deadlines, and an HTTP/2 stream, always report true.
+func (c *Conn) Alive() bool {
+	if c.dl == nil {
+		return true
+	}
+	c.dmu.Lock()
+	defer c.dmu.Unlock()
+	return c.dl.SetReadDeadline(c.readDL) == nil
+}

@@ -1,0 +1,72 @@
+package asgi_test
+
+import (
+	"encoding/binary"
+	"testing"
+
+	"golang.org/x/net/http2"
+	"nave/internal/wiretest"
+)
+
+// wsOverH2 opens two WebSockets on one HTTP/2 connection with extended
+// CONNECT (RFC 8441), checks the server announced it, and has each
+// echoed, then closed by the client with its own code.
+func wsOverH2(t *testing.T, addr string) {
+	c := wiretest.DialH2(t, addr, nil)
+	if c.Settings[http2.SettingEnableConnectProtocol] != 1 {
+		t.Fatal("the server does not announce SETTINGS_ENABLE_CONNECT_PROTOCOL")
+	}
+	ids := []uint32{c.NextStream(), c.NextStream()}
+	for i, id := range ids {
+		c.WriteHeaders(id, false, ":method", "CONNECT", ":protocol", "websocket", ":scheme", "http",
+			":path", "/echo?h2_"+string(rune('a'+i)), ":authority", addr, "sec-websocket-version", "13",
+			"sec-websocket-protocol", "chat")
+	}
+	in := map[uint32][]byte{}
+	heads := 0
+	next := func(id uint32) (byte, []byte) {
+		t.Helper()
+		for {
+			b := in[id]
+			if len(b) >= 2 && b[1]&0x7f < 126 && len(b) >= 2+int(b[1]&0x7f) {
+				n := int(b[1] & 0x7f)
+				b0, p := b[0], append([]byte(nil), b[2:2+n]...)
+				in[id] = b[2+n:]
+				return b0, p
+			}
+			f, err := c.ReadFrame()
+			if err != nil {
+				t.Fatalf("reading: %v", err)
+			}
+			switch f := f.(type) {
+			case *http2.MetaHeadersFrame:
+				for _, hf := range f.Fields {
+					if hf.Name == ":status" && hf.Value != "200" {
+						t.Fatalf("stream %d: status %s, want 200", f.StreamID, hf.Value)
+					}
+				}
+				heads++
+			case *http2.DataFrame:
+				in[f.StreamID] = append(in[f.StreamID], f.Data()...)
+			}
+		}
+	}
+	for i, id := range ids {
+		msg := "hello over h2 " + string(rune('a'+i))
+		c.Write(func(fr *http2.Framer) error { return fr.WriteData(id, false, wsFrame(0x81, []byte(msg))) })
+		if b0, p := next(id); b0 != 0x81 || string(p) != msg {
+			t.Fatalf("stream %d echo: %#x %q", id, b0, p)
+		}
+	}
+	for _, id := range ids {
+		c.Write(func(fr *http2.Framer) error { return fr.WriteData(id, false, wsFrame(0x88, []byte{0x0f, 0xa1})) })
+		if b0, p := next(id); b0 != 0x88 || len(p) < 2 || binary.BigEndian.Uint16(p) != 4001 {
+			t.Fatalf("stream %d close: %#x %q, want a close 4001", id, b0, p)
+		}
+	}
+	if heads != 2 {
+		t.Fatalf("got %d response heads, want 2", heads)
+	}
+	result(t, addr, "h2_a", equals(`{"code": 4001, "reason": "", "send": "ClientDisconnected"}`))
+	result(t, addr, "h2_b", equals(`{"code": 4001, "reason": "", "send": "ClientDisconnected"}`))
+}
