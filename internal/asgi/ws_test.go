@@ -34,7 +34,10 @@ func serveWS(t *testing.T, cfg asgi.Config) (addr string, log *syncLog) {
 	}
 	log = &syncLog{}
 	logger := slog.New(slog.NewTextHandler(lockedWriter{&log.mu, &log.buf}, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	cfg.Dir, cfg.Python, cfg.Logger = dir, python, logger
+	if cfg.Dir == "" {
+		cfg.Dir = dir
+	}
+	cfg.Python, cfg.Logger = python, logger
 	h := asgi.New(cfg)
 	if err := h.Start(); err != nil {
 		t.Fatalf("Start: %v", err)
@@ -306,4 +309,53 @@ func TestWSReceiveBackPressure(t *testing.T) {
 func TestWSOverHTTP2(t *testing.T) {
 	addr, _ := serveWS(t, asgi.Config{App: "ws_apps:app"})
 	wsOverH2(t, addr)
+}
+
+// TestWSStarlette: a Starlette WebSocketEndpoint (JSON, a subprotocol, its
+// own close code).
+func TestWSStarlette(t *testing.T) {
+	addr, _ := serveWS(t, asgi.Config{App: "ws_starlette:app"})
+	runClient(t, addr, "starlette",
+		"subprotocol json.v1",
+		`{"echo": {"n": 0}, "count": 1}`,
+		`{"echo": {"n": 1}, "count": 2}`,
+		"closed 4100")
+}
+
+// TestWSFastAPIChat: examples/fastapi-chat, its broadcast reaching two
+// clients.
+func TestWSFastAPIChat(t *testing.T) {
+	addr := serveChat(t)
+	runClient(t, addr, "chat", "a echo: hi all", "b echo: hi all")
+}
+
+// serveChat serves examples/fastapi-chat.
+func serveChat(t *testing.T) string {
+	t.Helper()
+	dir, err := filepath.Abs("../../examples/fastapi-chat")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr, _ := serveWS(t, asgi.Config{App: "app:app", Dir: dir})
+	return addr
+}
+
+// TestWSPings: nave answers the client's ping itself; with WSPingInterval
+// it pings a silent client, and one that does not answer is closed with
+// 1011 after as long again, which the app hears.
+func TestWSPings(t *testing.T) {
+	addr, _ := serveWS(t, asgi.Config{App: "ws_apps:app", WSPingInterval: 300 * time.Millisecond})
+	c := wsDial(t, addr, "/echo?pings")
+	c.Send(string(wsFrame(0x89, []byte("you there?"))))
+	if b0, p := readWSFrame(t, c.Reader()); b0 != 0x8a || string(p) != "you there?" {
+		t.Fatalf("got %#x %q, want a pong with the ping's payload", b0, p)
+	}
+	if b0, _ := readWSFrame(t, c.Reader()); b0 != 0x89 {
+		t.Fatalf("got %#x, want nave's ping", b0)
+	}
+	b0, p := readWSFrame(t, c.Reader())
+	if b0 != 0x88 || len(p) < 2 || binary.BigEndian.Uint16(p) != 1011 {
+		t.Fatalf("got %#x %q, want a close 1011 for the unanswered ping", b0, p)
+	}
+	result(t, addr, "pings", func(s string) bool { return strings.HasPrefix(s, `{"code": 1011`) })
 }

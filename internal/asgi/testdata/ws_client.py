@@ -73,4 +73,25 @@ async def many(base):
     await asyncio.gather(*(ws.close() for ws in socks))
 
 
+async def chat(base):
+    """The FastAPI example: what one client says reaches both."""
+    async with websockets.connect(base + "/ws") as a, websockets.connect(base + "/ws") as b:
+        await a.send("hi all")
+        print("a", await a.recv())
+        print("b", await b.recv())
+
+
+async def starlette(base):
+    async with websockets.connect(base + "/ws", subprotocols=["json.v1"]) as ws:
+        print("subprotocol", ws.subprotocol)
+        for i in range(2):
+            await ws.send(json.dumps({"n": i}))
+            print(await ws.recv())
+        await ws.send(json.dumps({"say": "bye"}))
+        try:
+            await ws.recv()
+        except websockets.ConnectionClosed as exc:
+            print("closed", exc.rcvd.code)
+
+
 asyncio.run(globals()[sys.argv[1]](sys.argv[2]))
