@@ -1,7 +1,7 @@
 // Package asgi runs Python ASGI applications behind nave: the ASGI 3.0
-// HTTP protocol (spec 2.4), the lifespan protocol (2.0), and the
-// http.response.pathsend, http.response.early_hint and
-// http.response.trailers extensions. nave does all of HTTP (HTTP/1.x and
+// HTTP and WebSocket protocols (spec 2.4), the lifespan protocol (2.0),
+// and the http.response.pathsend, http.response.early_hint,
+// http.response.trailers and websocket.http.response extensions. nave does all of HTTP (HTTP/1.x and
 // HTTP/2, TLS); a Python worker, over a unix socketpair, only runs the
 // app, many requests in flight on its event loop.
 //
@@ -14,8 +14,9 @@
 // several workers) is internal/workers' Pool to take on: a worker has its
 // Process, its ready channel, submit (the Pool's Assign), die (Detach's
 // failing of the calls in flight) and stop (Retire); LimitConcurrency
-// becomes the Pool's Concurrency. WebSockets come later, and the framing
-// keeps frame types free for them (6–15, 27–40).
+// becomes the Pool's Concurrency. ws.go is the WebSockets' side (below);
+// of the frame types kept for them, 6–10 and 27–33 are used, 11–15 and
+// 34–40 still free.
 //
 // # The protocol
 //
@@ -115,6 +116,54 @@
 // its terminal frame. Config.Loop picks uvloop or asyncio (auto: uvloop
 // when importable); "module:factory()" calls factory for the app.
 //
+// # WebSockets
+//
+// nave speaks RFC 6455 and RFC 7692 with internal/websocket (handshake,
+// framing, masking, fragmentation, ping and pong, the close handshake,
+// UTF-8, Config.WSMaxMessage, permessage-deflate), over HTTP/1.1's
+// Upgrade and HTTP/2's extended CONNECT (RFC 8441); the worker sees whole
+// messages as ASGI events. The frames (ws.go):
+//
+//	nave → worker                        worker → nave
+//	WS_CONNECT  scope, subprotocols      WS_ACCEPT  subprotocol, headers
+//	WS_TEXT     a client's message       WS_PART    a piece of a message
+//	WS_BYTES    a client's message       WS_SEND_TEXT, WS_SEND_BYTES its end
+//	WS_DISCONNECT u16 code, reason       WS_CLOSE   u16 code, reason
+//	WS_SENT     u32: app bytes written   WS_TAKEN   u32: window given back
+//	DISCONNECT  (before accept)          WS_END     the app returned (terminal)
+//	                                     START, DATA, END, RESPONSE: a denial
+//	                                     ERROR      the app raised (terminal)
+//
+// A WebSocket is a call, as a request is: an id and, with
+// LimitConcurrency, a slot, both held until the app returns (uvicorn
+// counts a WebSocket against --limit-concurrency too). The app's first
+// receive() is websocket.connect; websocket.accept completes the
+// handshake (101, or 200 on HTTP/2); websocket.close before it is a 403;
+// websocket.http.response.start and .body are relayed as any HTTP
+// response; an app that raises before accepting gets the client a 500,
+// one that returns without accepting a 403.
+//
+// Once accepted, a reader goroutine reads the client's messages and sends
+// them to the worker within a receive window of 256 KiB (each message
+// counts its bytes plus 64), which the adapter gives back with WS_TAKEN
+// as the app receives: past it nave stops reading the socket, so a client
+// faster than its app is held by TCP (HTTP/2: the stream's flow control),
+// and nave holds at most one message. The handler's goroutine writes the
+// app's messages, crediting them with WS_SENT once written; the adapter's
+// send() waits past its WINDOW (256 KiB), so a client that does not read
+// stops the app's send(). When the client closes, nave answers its close
+// and sends WS_DISCONNECT with its code (1005 without one); a lost
+// connection is 1006, a message past WSMaxMessage 1009, bad UTF-8 1007.
+// After that receive() says websocket.disconnect and send() raises
+// ClientDisconnected, an OSError. The app's websocket.close closes with
+// its code and reason (an invalid code: 1011); an app that returns
+// without closing is closed with 1000, one that raises with 1011.
+// Config.WSPingInterval pings a peer silent that long and closes it with
+// 1011 when nothing comes back within as long again (uvicorn's
+// ws_ping_interval and ws_ping_timeout). nave answers the client's pings
+// itself, while the reader reads: not while it waits for the app to make
+// room in the window.
+//
 // # Speed
 //
 // The prototype's measurements (one worker; nave and worker on CPU 0,
@@ -164,6 +213,7 @@
 // gateway is nave's front (a goroutine per connection, ~8–9 µs a request
 // before any ASGI work), the server's work rather than the gateway's.
 //
-// It imports internal/web, internal/workers and the standard library only;
+// It imports internal/web, internal/websocket, internal/workers and the
+// standard library only;
 // it must not import internal/server or any other handler package.
 package asgi
