@@ -200,11 +200,8 @@ func appendCapped(ws *wsState, b, p []byte) []byte {
 func closeReason(p []byte) string {
 	if len(p) > 123 {
 		p = p[:123]
-		for len(p) > 0 && !utf8.RuneStart(p[len(p)-1]) {
-			p = p[:len(p)-1]
-		}
-		if len(p) > 0 {
-			p = p[:len(p)-1]
+		for i := 0; i < utf8.UTFMax-1 && !utf8.Valid(p); i++ {
+			p = p[:len(p)-1] // a character cut in two
 		}
 	}
 	if !utf8.Valid(p) {
