@@ -729,12 +729,7 @@ class WebSocket:
         self.state = WS_DENIED
         conn.emit2(HDR.pack(len(body), END, rid), body)
 
-    def failed(self, exc):
-        if not (self.disconnected and isinstance(exc, (ClientDisconnected, asyncio.CancelledError))):
-            sys.stderr.write("".join(traceback.format_exception(type(exc), exc, exc.__traceback__)))
-        self.finished(exc)
-        if not isinstance(exc, Exception) and not isinstance(exc, asyncio.CancelledError):
-            raise exc
+    failed = Request.failed  # logs the traceback unless nave caused it, then finished
 
     def finished(self, exc):
         """The app returned (exc None) or raised: the terminal frame,

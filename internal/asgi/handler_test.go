@@ -31,6 +31,16 @@ const python = "/usr/bin/python3"
 // under /mnt are served with the handler mounted there.
 func serveApp(t *testing.T, cfg asgi.Config) (*wiretest.Server, *asgi.Handler, *syncLog) {
 	t.Helper()
+	mount, h, log, logger := startApp(t, cfg)
+	srv := wiretest.Serve(t, server.New(server.Config{Handler: mount, Logger: logger}))
+	return srv, h, log
+}
+
+// startApp starts a worker for cfg (App in testdata/apps unless cfg.Dir
+// says where), stopped when the test ends, and returns the handler that
+// mounts it at /mnt for requests under /mnt.
+func startApp(t *testing.T, cfg asgi.Config) (web.Handler, *asgi.Handler, *syncLog, *slog.Logger) {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("starts a Python worker")
 	}
@@ -44,7 +54,10 @@ func serveApp(t *testing.T, cfg asgi.Config) (*wiretest.Server, *asgi.Handler, *
 	}
 	log := &syncLog{}
 	logger := slog.New(slog.NewTextHandler(lockedWriter{&log.mu, &log.buf}, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	cfg.Dir, cfg.Python, cfg.Logger = dir, python, logger
+	if cfg.Dir == "" {
+		cfg.Dir = dir
+	}
+	cfg.Python, cfg.Logger = python, logger
 	h := asgi.New(cfg)
 	if err := h.Start(); err != nil {
 		if se, ok := err.(*asgi.StartError); ok {
@@ -69,8 +82,7 @@ func serveApp(t *testing.T, cfg asgi.Config) (*wiretest.Server, *asgi.Handler, *
 		}
 		h.Serve(w, r)
 	})
-	srv := wiretest.Serve(t, server.New(server.Config{Handler: mount, Logger: logger}))
-	return srv, h, log
+	return mount, h, log, logger
 }
 
 // syncLog is the test's log, written by the server's goroutines.

@@ -1,11 +1,9 @@
 package asgi_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/binary"
 	"io"
-	"log/slog"
 	"net"
 	"os/exec"
 	"path/filepath"
@@ -15,7 +13,6 @@ import (
 
 	"nave/internal/asgi"
 	"nave/internal/server"
-	"nave/internal/web"
 	"nave/internal/wiretest"
 )
 
@@ -24,39 +21,13 @@ import (
 // environment asks for: each test picks its protocol itself.
 func serveWS(t *testing.T, cfg asgi.Config) (addr string, log *syncLog) {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("starts a Python worker")
-	}
-	t.Setenv("PYTHONDONTWRITEBYTECODE", "1")
-	dir, err := filepath.Abs("testdata/apps")
-	if err != nil {
-		t.Fatal(err)
-	}
-	log = &syncLog{}
-	logger := slog.New(slog.NewTextHandler(lockedWriter{&log.mu, &log.buf}, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	if cfg.Dir == "" {
-		cfg.Dir = dir
-	}
-	cfg.Python, cfg.Logger = python, logger
-	h := asgi.New(cfg)
-	if err := h.Start(); err != nil {
-		t.Fatalf("Start: %v", err)
-	}
+	mount, h, log, logger := startApp(t, cfg)
 	t.Cleanup(func() {
-		// Apps still running (the one that never receives) are
-		// cancelled after a second.
+		// Before startApp's Stop: the apps still running (the one that
+		// never receives) are cancelled after a second, not five.
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		defer cancel()
 		h.Stop(ctx)
-		if t.Failed() {
-			t.Logf("log:\n%s", log)
-		}
-	})
-	mount := web.HandlerFunc(func(w *web.ResponseWriter, r *web.Request) {
-		if bytes.HasPrefix(r.Path, []byte("/mnt/")) {
-			r.SetMount(len("/mnt"))
-		}
-		h.Serve(w, r)
 	})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
