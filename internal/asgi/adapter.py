@@ -27,6 +27,7 @@ if sys.version_info < (3, 8):
     sys.exit(EXIT_USAGE)
 
 import asyncio
+import faulthandler
 import importlib
 import itertools
 import os
@@ -46,6 +47,8 @@ REQUEST, BODY, BODY_END, DISCONNECT, SENT_BYTES = 1, 2, 3, 4, 5
 # Worker to nave.
 READY, START, DATA, END, RESPONSE, RECEIVE, ERROR, FATAL = 16, 17, 18, 19, 20, 21, 22, 23
 EARLY_HINT, PATHSEND, TRAILERS = 24, 25, 26
+HEARTBEAT = 41  # id 0: the loop is alive (27-40 are kept for WebSockets)
+HEARTBEAT_FRAME = HDR.pack(0, HEARTBEAT, 0)
 
 MAX_DATA = 1 << 20  # the largest DATA frame nave takes
 # WINDOW bounds a request's response bytes that nave has not yet written
@@ -399,6 +402,15 @@ class Conn(asyncio.Protocol):
         out.append(b)
         out.append(c)
 
+    def heartbeat(self):
+        """Once a second while requests are in flight: nave takes a
+        worker that sends nothing past its timeout for a blocked loop, and
+        a request that awaits I/O for long is not that."""
+        if self.requests:
+            self.emit1(HEARTBEAT_FRAME)
+        if not self.transport.is_closing():
+            self.loop.call_later(1.0, self.heartbeat)
+
     def flush(self):
         self.scheduled = False
         if self.out:
@@ -706,6 +718,7 @@ async def serve(app, sock, opts):
                                  lifespan_mode)).encode()
     conn.transport.write(HDR.pack(len(ready), READY, 0) + ready)
     loop.add_signal_handler(signal.SIGTERM, conn.cancel_all)
+    loop.call_later(1.0, conn.heartbeat)
     await conn.closed
     if conn.running:
         conn.idle = loop.create_future()
@@ -722,6 +735,9 @@ def main():
     sys.stderr.reconfigure(line_buffering=True)
     sock = socket.socket(fileno=3)
     os.set_inheritable(3, False)
+    # SIGUSR1: every thread's stack to stderr, which nave logs: sent by a
+    # stuck worker's supervisor, and works while the loop blocks.
+    faulthandler.register(signal.SIGUSR1, file=sys.stderr, all_threads=True)
     try:
         app = load(app_spec)
     except BaseException:

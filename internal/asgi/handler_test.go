@@ -45,6 +45,9 @@ func serveApp(t *testing.T, cfg asgi.Config) (*wiretest.Server, *asgi.Handler, *
 	log := &syncLog{}
 	logger := slog.New(slog.NewTextHandler(lockedWriter{&log.mu, &log.buf}, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	cfg.Dir, cfg.Python, cfg.Logger = dir, python, logger
+	if cfg.Workers == 0 {
+		cfg.Workers = 1 // the apps keep their results in the worker's memory
+	}
 	h := asgi.New(cfg)
 	if err := h.Start(); err != nil {
 		if se, ok := err.(*asgi.StartError); ok {
