@@ -29,8 +29,9 @@ type call struct {
 	more bool // body chunks follow the first, each asked for
 
 	// Guarded by the owner's mu.
-	id  uint32 // the id in flight, 0 when none
-	gen uint32 // the worker's sweep generation when it was sent
+	id     uint32 // the id in flight, 0 when none
+	gen    uint32 // the worker's sweep generation when it was sent
+	unsent bool   // assigned to a worker already gone: it may go to another
 
 	notify chan struct{} // cap 1: the reply moved on
 

@@ -37,11 +37,20 @@ func serveApp(t *testing.T, cfg asgi.Config) (*wiretest.Server, *asgi.Handler, *
 	if _, err := os.Stat(python); err != nil {
 		t.Fatalf("%s is missing: run scripts/deps.sh", python)
 	}
-	t.Setenv("PYTHONDONTWRITEBYTECODE", "1")
 	dir, err := filepath.Abs("testdata/apps")
 	if err != nil {
 		t.Fatal(err)
 	}
+	return serveAppIn(t, cfg, dir)
+}
+
+// serveAppIn is serveApp with the app in dir.
+func serveAppIn(t *testing.T, cfg asgi.Config, dir string) (*wiretest.Server, *asgi.Handler, *syncLog) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("starts a Python worker")
+	}
+	t.Setenv("PYTHONDONTWRITEBYTECODE", "1")
 	log := &syncLog{}
 	logger := slog.New(slog.NewTextHandler(lockedWriter{&log.mu, &log.buf}, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	cfg.Dir, cfg.Python, cfg.Logger = dir, python, logger

@@ -35,7 +35,7 @@ func New(cfg Config) *Handler {
 		h.log = slog.New(slog.DiscardHandler)
 	}
 	h.sup = workers.NewPool(workers.Config[*call, *worker]{
-		Start:        h.startReady,
+		Start:        h.startWorker,
 		Workers:      cfg.workers(),
 		StartTimeout: cfg.startTimeout(),
 		Timeout:      cfg.timeout(),
@@ -53,30 +53,25 @@ func New(cfg Config) *Handler {
 	return h
 }
 
-// startReady starts a worker and, once it is ready, records it for Stop
-// and its facts for Python and Lifespan.
-func (h *Handler) startReady(id int) (*worker, error) {
-	w, err := h.startWorker(id)
-	if err != nil {
-		return nil, err
-	}
-	go func() {
-		select {
-		case <-w.ready:
-		case <-w.proc.Exited():
-			return
-		}
-		h.mu.Lock()
+// ready records a worker that said READY, before the Pool learns of it,
+// for Stop, Pids, Python and Lifespan.
+func (h *Handler) ready(w *worker) {
+	h.mu.Lock()
+	select {
+	case <-w.proc.Exited(): // exited ran, or will find nothing
+	default:
 		h.live[w] = struct{}{}
-		h.python, h.lifespan = w.python, w.lifespan
-		h.mu.Unlock()
-		h.log.Info("asgi worker ready", "app", h.cfg.App, "worker", id, "pid", w.proc.Pid(), "python", w.python, "lifespan", w.lifespan)
-		<-w.proc.Exited()
-		h.mu.Lock()
-		delete(h.live, w)
-		h.mu.Unlock()
-	}()
-	return w, nil
+	}
+	h.python, h.lifespan = w.python, w.lifespan
+	h.mu.Unlock()
+	h.log.Info("asgi worker ready", "app", h.cfg.App, "worker", w.id, "pid", w.proc.Pid(), "python", w.python, "lifespan", w.lifespan)
+}
+
+// exited lets go of a worker whose process ended.
+func (h *Handler) exited(w *worker) {
+	h.mu.Lock()
+	delete(h.live, w)
+	h.mu.Unlock()
 }
 
 // Start starts the workers and returns when all are ready. If one fails

@@ -113,6 +113,7 @@ func (h *Handler) startWorker(id int) (*worker, error) {
 	}
 	go func() {
 		<-w.proc.Exited()
+		w.h.exited(w)
 		w.die(errExited)
 	}()
 	go w.readLoop()
@@ -141,7 +142,7 @@ func (w *worker) Assign(c *call) {
 		w.calls = append(w.calls, nil)
 		id = uint32(len(w.calls))
 	}
-	c.id, c.gen = id, w.gen
+	c.id, c.gen, c.unsent = id, w.gen, w.err != nil
 	w.calls[id-1] = c
 	if w.err == nil {
 		w.out = appendRequest(w.out, id, c.req, c.path, c.path[:c.root], c.body, c.more)
@@ -151,9 +152,11 @@ func (w *worker) Assign(c *call) {
 	w.signal()
 }
 
-// Detach fails the calls in flight, which cannot run elsewhere (the app
-// has them): workers.Worker. A stuck worker's get a 504, a dead one's a
-// 500; where the response began, the exchange is aborted. From then on
+// Detach takes back the calls in flight: workers.Worker. Those assigned
+// once the worker was already gone never reached it and go back to the
+// Pool (again) for another worker; the others cannot run elsewhere (the
+// app has them) and fail: a stuck worker's with a 504, a dead one's with
+// a 500; where the response began, the exchange is aborted. From then on
 // the worker's replies are dropped.
 func (w *worker) Detach(why workers.Cause, again []*call) []*call {
 	w.mu.Lock()
@@ -170,7 +173,12 @@ func (w *worker) Detach(why workers.Cause, again []*call) []*call {
 		status, reason = 504, "the app did not answer within the timeout"
 	}
 	for _, c := range calls {
-		if c != nil {
+		switch {
+		case c == nil:
+		case c.unsent:
+			c.unsent = false
+			again = append(again, c) // the Pool's reference goes with it
+		default:
 			c.failWith(status, reason)
 			c.release()
 		}
@@ -326,6 +334,7 @@ func (w *worker) readLoop() {
 	if len(facts) == 4 {
 		w.python, w.lifespan = facts[1]+" "+facts[2], facts[3]
 	}
+	w.h.ready(w)
 	close(w.ready)
 	go w.sweep()
 	for {
