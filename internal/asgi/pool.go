@@ -64,7 +64,7 @@ func (h *Handler) ready(w *worker) {
 	}
 	h.python, h.lifespan = w.python, w.lifespan
 	h.mu.Unlock()
-	h.log.Info("asgi worker ready", "app", h.cfg.App, "worker", w.id, "pid", w.proc.Pid(), "python", w.python, "lifespan", w.lifespan)
+	h.log.Info("asgi worker ready", "module", h.cfg.App, "worker", w.id, "pid", w.proc.Pid(), "python", w.python, "lifespan", w.lifespan)
 }
 
 // exited lets go of a worker whose process ended.
