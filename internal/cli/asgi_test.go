@@ -10,9 +10,15 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
+
+	"nave/internal/wiretest"
 )
 
 // TestASGIUsageNamesEveryFlag: nave asgi --help names each of its flags.
@@ -187,4 +193,129 @@ app = "old"
 			t.Errorf("%s: got %d %q, want 200 %q", path, resp.StatusCode, body, want)
 		}
 	}
+}
+
+const signalsASGIApp = `import asyncio, os
+
+VERSION = "v1"
+
+async def app(scope, receive, send):
+    if scope["type"] == "lifespan":
+        while True:
+            msg = await receive()
+            if msg["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            else:
+                with open(os.environ["MARKER"], "a") as f:
+                    f.write("shutdown %d\n" % os.getpid())
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+    if scope["path"] == "/sleep":
+        await asyncio.sleep(0.5)
+    body = ("%s %d" % (VERSION, os.getpid())).encode()
+    await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})
+`
+
+// TestBinaryASGISignals: SIGHUP starts new workers with the new code
+// before the old ones go, and keeps the old ones when the code does not
+// import; SIGTERM lets a request in flight finish, runs every worker's
+// lifespan shutdown, and exits 0.
+func TestBinaryASGISignals(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	needPython(t)
+	dir := writeApp(t, "main.py", signalsASGIApp)
+	marker := filepath.Join(t.TempDir(), "marker")
+	bin := buildNave(t)
+	cmd := exec.Command(bin, "asgi", "--listen", "127.0.0.1:0", "--python", testPython, "--access-log", "off",
+		"--workers", "2", "--chdir", dir, "main:app")
+	cmd.Env = append(os.Environ(), "MARKER="+marker)
+	stdout, stderr := startCommand(t, cmd)
+	addr := servingAddr(t, stdout, stderr, asgiServingLine)
+	get := func(path string) string {
+		resp, err := http.Get("http://" + addr + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return string(b)
+	}
+	old := childPIDs(t, cmd.Process.Pid)
+	if len(old) != 2 {
+		t.Fatalf("workers %v, want 2", old)
+	}
+	os.WriteFile(filepath.Join(dir, "main.py"), []byte(strings.Replace(signalsASGIApp, `"v1"`, `"v2"`, 1)), 0o644)
+	cmd.Process.Signal(syscall.SIGHUP)
+	deadline := time.Now().Add(20 * time.Second)
+	for !strings.HasPrefix(get("/"), "v2 ") {
+		if time.Now().After(deadline) {
+			t.Fatalf("SIGHUP did not load the new code; got %q", get("/"))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	// The old workers ran their lifespan shutdown once the new ones served.
+	for _, p := range old {
+		for !strings.Contains(readFile(t, marker), "shutdown "+strconv.Itoa(p)) {
+			if time.Now().After(deadline) {
+				t.Fatalf("old worker %d: no lifespan shutdown; marker %q", p, readFile(t, marker))
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	current := childPIDs(t, cmd.Process.Pid)
+
+	os.WriteFile(filepath.Join(dir, "main.py"), []byte("import no_such_module\n"), 0o644)
+	cmd.Process.Signal(syscall.SIGHUP)
+	for !strings.Contains(stderr.String(), "reload failed; the old workers keep serving") {
+		if time.Now().After(deadline) {
+			t.Fatalf("no reload failure logged; stderr %q", stderr.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if got := get("/"); !strings.HasPrefix(got, "v2 ") {
+		t.Errorf("after a failed reload: got %q", got)
+	}
+	if got := childPIDs(t, cmd.Process.Pid); !slices.Equal(sortedInts(got), sortedInts(current)) {
+		t.Errorf("workers after a failed reload: got %v, want %v kept", got, current)
+	}
+
+	c := wiretest.Dial(t, addr)
+	c.Send("GET /sleep HTTP/1.1\r\nHost: h\r\n\r\n")
+	time.Sleep(150 * time.Millisecond)
+	cmd.Process.Signal(syscall.SIGTERM)
+	if got := c.ReadAll(); !bytes.HasPrefix(got, []byte("HTTP/1.1 200 OK\r\n")) || !bytes.Contains(got, []byte("\r\n\r\nv2 ")) {
+		t.Errorf("in flight at SIGTERM: got %q", got)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	select {
+	case err := <-exited:
+		if err != nil {
+			t.Errorf("nave exited with %v", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("nave did not exit after SIGTERM")
+	}
+	for _, p := range current {
+		if !strings.Contains(readFile(t, marker), "shutdown "+strconv.Itoa(p)) {
+			t.Errorf("worker %d: no lifespan shutdown at SIGTERM; marker %q", p, readFile(t, marker))
+		}
+	}
+}
+
+var asgiServingLine = regexp.MustCompile(`Serving ASGI app \S+ \(\d+ workers, Python 3\.\d+\.\d+ uvloop at \S+\) on .* \(http://(127\.0\.0\.1:\d+)/\)`)
+
+func readFile(t *testing.T, name string) string {
+	t.Helper()
+	b, _ := os.ReadFile(name)
+	return string(b)
+}
+
+func sortedInts(s []int) []int {
+	s = slices.Clone(s)
+	slices.Sort(s)
+	return s
 }
