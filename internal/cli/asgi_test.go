@@ -289,16 +289,7 @@ func TestBinaryASGISignals(t *testing.T) {
 	if got := c.ReadAll(); !bytes.HasPrefix(got, []byte("HTTP/1.1 200 OK\r\n")) || !bytes.Contains(got, []byte("\r\n\r\nv2 ")) {
 		t.Errorf("in flight at SIGTERM: got %q", got)
 	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	select {
-	case err := <-exited:
-		if err != nil {
-			t.Errorf("nave exited with %v", err)
-		}
-	case <-time.After(20 * time.Second):
-		t.Fatal("nave did not exit after SIGTERM")
-	}
+	waitExit(t, cmd)
 	for _, p := range current {
 		if !strings.Contains(readFile(t, marker), "shutdown "+strconv.Itoa(p)) {
 			t.Errorf("worker %d: no lifespan shutdown at SIGTERM; marker %q", p, readFile(t, marker))
