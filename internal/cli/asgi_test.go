@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -18,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"nave/internal/config"
 	"nave/internal/wiretest"
 )
 
@@ -309,4 +311,72 @@ func sortedInts(s []int) []int {
 	s = slices.Clone(s)
 	slices.Sort(s)
 	return s
+}
+
+const pidASGIApp = `import os
+
+async def app(scope, receive, send):
+    body = str(os.getpid()).encode()
+    await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})
+`
+
+// TestApplyASGIApp: a config reload keeps an unchanged ASGI app's warm
+// workers, and replaces a changed one's, new first.
+func TestApplyASGIApp(t *testing.T) {
+	needPython(t)
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, "api"), 0o755)
+	os.WriteFile(filepath.Join(dir, "api", "main.py"), []byte(pidASGIApp), 0o644)
+	conf := func(respond string, limit int) *config.Config {
+		c, err := config.Parse([]byte(fmt.Sprintf(`
+[listeners.main]
+address = "127.0.0.1:0"
+[log]
+access = "off"
+[apps.api]
+interface = "asgi"
+module = "main:app"
+python = %q
+chdir = "api"
+workers = 2
+lifespan = "off"
+limit_concurrency = %d
+[sites.s]
+[[sites.s.routes]]
+match.path = "/gen"
+respond = %q
+[[sites.s.routes]]
+app = "api"
+`, testPython, limit, respond)), config.TOML, dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	b := startLive(t, conf("one", 10))
+	addr := b.addr("main")
+	before := children(t) // the workers
+	if len(before) != 2 {
+		t.Fatalf("workers %v, want 2", before)
+	}
+	if err := b.apply(conf("two", 10)); err != nil {
+		t.Fatal(err)
+	}
+	if got := mustGet(t, addr, "/gen"); got != "two" {
+		t.Errorf("/gen after the apply: %q", got)
+	}
+	if got := children(t); !slices.Equal(got, before) {
+		t.Errorf("an unchanged ASGI app: workers %v, were %v", got, before)
+	}
+	if err := b.apply(conf("two", 20)); err != nil {
+		t.Fatal(err)
+	}
+	// Its new workers serve from the apply on.
+	for range 10 {
+		if p := mustGet(t, addr, "/"); slices.Contains(before, p) {
+			t.Errorf("a changed ASGI app answered from old worker %s", p)
+		}
+	}
+	waitFor(t, "the old workers exit", func() bool { return !slices.ContainsFunc(before, alive) })
 }
