@@ -37,7 +37,7 @@ func main() {
 	floor := flag.Bool("floor", false, "answer from Go, without the worker: the HTTP side's floor")
 	flag.Parse()
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	h := asgi.New(asgi.Config{App: *app, Dir: *dir, Python: *python, Logger: log,
+	h := asgi.New(asgi.Config{App: *app, Dir: *dir, Python: *python, Logger: log, Workers: 1,
 		Experiment: asgi.Experiment{NoBatch: *noBatch, NoYield: *noYield}})
 	if err := h.Start(); err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -70,7 +70,7 @@ func main() {
 	}
 	srv := server.New(server.Config{Handler: handler, Logger: log})
 	go srv.Serve(ln)
-	fmt.Printf("ready %d %d\n", os.Getpid(), h.Pid())
+	fmt.Printf("ready %d %d\n", os.Getpid(), h.Pids()[0])
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
 	<-sig

@@ -28,6 +28,7 @@ if sys.version_info < (3, 8):
 
 import asyncio
 import collections
+import faulthandler
 import importlib
 import itertools
 import os
@@ -52,6 +53,8 @@ WS_CONNECT, WS_TEXT, WS_BYTES, WS_DISCONNECT, WS_SENT = 6, 7, 8, 9, 10
 WS_ACCEPT, WS_PART, WS_SEND_TEXT, WS_SEND_BYTES, WS_CLOSE, WS_TAKEN, WS_END = 27, 28, 29, 30, 31, 32, 33
 WS_MESSAGE_COST = 64  # what a message counts in nave's receive window beyond its bytes
 U16 = struct.Struct("<H")
+HEARTBEAT = 41  # id 0: the loop is alive (27-40 are kept for WebSockets)
+HEARTBEAT_FRAME = HDR.pack(0, HEARTBEAT, 0)
 
 MAX_DATA = 1 << 20  # the largest DATA frame nave takes
 # WINDOW bounds a request's response bytes that nave has not yet written
@@ -410,6 +413,15 @@ class Conn(asyncio.Protocol):
         out.append(a)
         out.append(b)
         out.append(c)
+
+    def heartbeat(self):
+        """Once a second while requests are in flight: nave takes a
+        worker that sends nothing past its timeout for a blocked loop, and
+        a request that awaits I/O for long is not that."""
+        if self.requests:
+            self.emit1(HEARTBEAT_FRAME)
+        if not self.transport.is_closing():
+            self.loop.call_later(1.0, self.heartbeat)
 
     def flush(self):
         self.scheduled = False
@@ -923,6 +935,7 @@ async def serve(app, sock, opts):
                                  lifespan_mode)).encode()
     conn.transport.write(HDR.pack(len(ready), READY, 0) + ready)
     loop.add_signal_handler(signal.SIGTERM, conn.cancel_all)
+    loop.call_later(1.0, conn.heartbeat)
     await conn.closed
     if conn.running:
         conn.idle = loop.create_future()
@@ -939,6 +952,9 @@ def main():
     sys.stderr.reconfigure(line_buffering=True)
     sock = socket.socket(fileno=3)
     os.set_inheritable(3, False)
+    # SIGUSR1: every thread's stack to stderr, which nave logs: sent by a
+    # stuck worker's supervisor, and works while the loop blocks.
+    faulthandler.register(signal.SIGUSR1, file=sys.stderr, all_threads=True)
     try:
         app = load(app_spec)
     except BaseException:

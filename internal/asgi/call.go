@@ -3,14 +3,21 @@ package asgi
 import (
 	"sync"
 	"sync/atomic"
+
+	"nave/internal/web"
+	"nave/internal/workers"
 )
 
 // call is one request's trip through the worker: what the handler sent,
 // and the reply the worker's reader goroutine hands over.
 //
-// Lifetime: refs counts holders: the handler, and the worker while the
-// request is in flight (from submit to its terminal frame, or the
-// worker's death). The last release returns the call to callPool.
+// It is the Pool's job (workers.Job): the handler submits it and waits
+// for its reply; the Pool assigns it to a worker, now or once one has
+// room, or fails it (Fail) when none took it in time.
+//
+// Lifetime: refs counts holders: the handler, and the Pool then the
+// worker while the request is in flight (from Submit to its terminal
+// frame, Detach, or Fail). The last release returns the call to callPool.
 type call struct {
 	refs atomic.Int32
 
@@ -18,28 +25,32 @@ type call struct {
 	path []byte // the decoded path; path[:root] is the decoded mount
 	root int
 	body []byte // the first body chunk; then the handler's buffer for the next
+	req  *web.Request
+	more bool // body chunks follow the first, each asked for
 
-	// Guarded by the worker's mu.
-	id   uint32 // the id in flight, 0 when none
-	slot bool   // it holds one of the worker's concurrency slots
-	gen  uint32 // the worker's sweep generation when it was sent
+	// Guarded by the owner's mu.
+	id     uint32 // the id in flight, 0 when none
+	gen    uint32 // the worker's sweep generation when it was sent
+	unsent bool   // assigned to a worker already gone: it may go to another
 
 	notify chan struct{} // cap 1: the reply moved on
 
 	mu sync.Mutex
 	// Guarded by mu.
-	status     int    // from START or RESPONSE; 0 before
-	head       []byte // the app's headers, "name\x00value..."; written once, before headNew
-	headNew    bool   // the head came and the handler has not taken it
-	hints      []byte // early hints' Link values, NUL-separated, not taken; handed over whole
-	data       []byte // body bytes the handler has not taken
-	file       []byte // a pathsend's path, not taken; handed over whole
-	trailer    []byte // the trailer fields, with hasTrailer; handed over whole
+	owner      *worker // the worker it was assigned to; nil before
+	status     int     // from START or RESPONSE; 0 before
+	head       []byte  // the app's headers, "name\x00value..."; written once, before headNew
+	headNew    bool    // the head came and the handler has not taken it
+	hints      []byte  // early hints' Link values, NUL-separated, not taken; handed over whole
+	data       []byte  // body bytes the handler has not taken
+	file       []byte  // a pathsend's path, not taken; handed over whole
+	trailer    []byte  // the trailer fields, with hasTrailer; handed over whole
 	hasTrailer bool
 	wantBody   bool   // the app waits in receive() for the next chunk
 	watchNow   bool   // the app has run long: the relay should watch the client
 	ended      bool   // a terminal frame came (or the worker died)
 	failed     bool   // ERROR, or the worker died
+	failStatus int    // the status an unbegun response gets when failed
 	reason     string // why it failed, for the log
 	abandoned  bool   // the handler is gone: drop what comes
 
@@ -65,10 +76,10 @@ func (c *call) release() {
 	if c.refs.Add(-1) != 0 {
 		return
 	}
-	c.path, c.root, c.body = c.path[:0], 0, c.body[:0]
+	c.path, c.root, c.body, c.req, c.more, c.owner = c.path[:0], 0, c.body[:0], nil, false, nil
 	c.status, c.head, c.headNew, c.data = 0, c.head[:0], false, c.data[:0]
 	c.hints, c.file, c.trailer, c.hasTrailer, c.wantBody, c.watchNow = nil, nil, nil, false, false, false
-	c.ended, c.failed, c.reason, c.abandoned = false, false, "", false
+	c.ended, c.failed, c.failStatus, c.reason, c.abandoned = false, false, 0, "", false
 	c.spare, c.ws = c.spare[:0], nil
 	select {
 	case <-c.notify:
@@ -163,15 +174,48 @@ func (c *call) nudge() {
 	c.wake()
 }
 
-// fail ends the reply: the app failed, or the worker is gone.
-func (c *call) fail(reason string) {
+// fail ends the reply: the app failed (an unbegun response gets a 500).
+func (c *call) fail(reason string) { c.failWith(500, reason) }
+
+// failWith ends the reply with status for an unbegun response: the app
+// failed, or its worker is gone or stuck.
+func (c *call) failWith(status int, reason string) {
 	c.mu.Lock()
 	if !c.ended {
-		c.ended, c.failed, c.reason = true, true, reason
+		c.ended, c.failed, c.failStatus, c.reason = true, true, status, reason
 	}
 	c.mu.Unlock()
 	c.wake()
 }
+
+// assigned records the call's worker.
+func (c *call) assigned(w *worker) {
+	c.mu.Lock()
+	c.owner = w
+	c.mu.Unlock()
+}
+
+// worker is the worker the call was assigned to, or nil.
+func (c *call) worker() *worker {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.owner
+}
+
+// Fail ends a call no worker took: workers.Job. It releases the Pool's
+// reference.
+func (c *call) Fail(why workers.Refusal) {
+	reason := "no worker was free in time"
+	if why == workers.RefusedStopped {
+		reason = "the app stopped"
+	}
+	c.failWith(503, reason)
+	c.release()
+}
+
+// Size weighs the call for a batch: workers.Job (ASGI workers do not
+// take batches).
+func (c *call) Size() int { return len(c.body) }
 
 // reply is what the handler takes from the call in one step.
 type reply struct {
@@ -185,6 +229,7 @@ type reply struct {
 	wantBody   bool
 	ended      bool
 	failed     bool
+	failStatus int
 	reason     string
 	started    bool // a head came at some point
 }
@@ -214,7 +259,7 @@ func (c *call) take(gone <-chan struct{}) (r reply, ev event) {
 			r.hints, r.file, r.trailer, r.hasTrailer = c.hints, c.file, c.trailer, c.hasTrailer
 			c.hints, c.file, c.trailer = nil, nil, nil
 			r.wantBody, c.wantBody = c.wantBody, false
-			r.ended, r.failed, r.reason = c.ended, c.failed, c.reason
+			r.ended, r.failed, r.failStatus, r.reason = c.ended, c.failed, c.failStatus, c.reason
 			c.mu.Unlock()
 			return r, evReply
 		}

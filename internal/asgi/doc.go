@@ -6,17 +6,37 @@
 // app, many requests in flight on its event loop.
 //
 // Files: proto.go (the framing, both directions, bounded), worker.go (one
-// process, its socket, its calls in flight, its death: the unit a
-// supervisor will run N of), call.go (one request's trip and its reply),
+// process, its socket, its calls in flight, its end: a workers.Worker),
+// pool.go (the Handler over a workers.Pool: start, reload, stop, stuck
+// workers), call.go (one request's trip and its reply: the Pool's job),
 // relay.go (the handler's side while the app runs: body, reply, flow
-// control, disconnect), handler.go (the web.Handler and its Config),
-// adapter.py (the worker's side). Supervision (restart, recycling,
-// several workers) is internal/workers' Pool to take on: a worker has its
-// Process, its ready channel, submit (the Pool's Assign), die (Detach's
-// failing of the calls in flight) and stop (Retire); LimitConcurrency
-// becomes the Pool's Concurrency. ws.go is the WebSockets' side (below);
-// of the frame types kept for them, 6–10 and 27–33 are used, 11–15 and
-// 34–40 still free.
+// control, disconnect), handler.go (Serve and the Config), adapter.py
+// (the worker's side), ws.go (the WebSockets' side, below; of the frame
+// types kept for them, 6–10 and 27–33 are used, 11–15 and 34–40 still
+// free; 41 is the HEARTBEAT).
+//
+// # Supervision
+//
+// internal/workers' Pool runs the workers, as it runs WSGI's: Config.Workers
+// of them (default one per CPU), each with many requests in flight (the
+// Pool's Concurrency is Config.LimitConcurrency); a request goes to the
+// least loaded worker below it, or waits in the backlog (Config.Backlog,
+// Config.Timeout; then 503). A worker that dies is restarted with capped
+// back-off; its requests in flight fail (500, or the exchange aborted),
+// and those assigned to it after its death run elsewhere. MaxRequests
+// recycles a worker (plus jitter), its replacement ready first. Reload
+// starts a new generation first and keeps the old one when the new code
+// does not import. Stop drains: requests finish, then each worker is
+// retired (nave shuts its socket) and runs the lifespan shutdown.
+//
+// A stuck worker is gunicorn's heartbeat model on the worker's loop:
+// Progress counts the frames a worker sends, and the adapter sends a
+// HEARTBEAT a second while it has requests in flight, from its loop. So a
+// long poll, awaiting I/O, keeps it moving; a loop blocked (time.sleep in
+// an async view, a CPU-bound handler) sends nothing, and past
+// Config.Timeout its requests get 504, its stack goes to the log
+// (SIGUSR1: faulthandler) and the worker is replaced. A blocked loop
+// blocks all its requests, which cannot be retried (the app has them).
 //
 // # The protocol
 //
@@ -104,16 +124,17 @@
 // Lifespan (Config.Lifespan, as uvicorn's --lifespan): startup runs before
 // READY; "auto" goes on without lifespan when the app raises before
 // startup completes, "on" makes that a start error, "off" skips it;
-// lifespan.startup.failed is a start error in both. Stop closes nave's
-// side of the socket: the worker lets its running apps finish, runs the
-// lifespan shutdown and exits. When Stop's context ends first, nave sends
+// lifespan.startup.failed is a start error in both (the worker exits
+// with exitLifespan and its reason as the last line: one line, no restart
+// at Start). Retiring closes nave's side of the socket: the worker lets
+// its running apps finish, runs the lifespan shutdown and exits. When Stop's context ends first, nave sends
 // SIGTERM, and the worker cancels the apps still running (as uvicorn does
 // when its graceful shutdown times out) so that the shutdown still runs;
 // three seconds later it is killed.
 //
-// Concurrency: Config.LimitConcurrency bounds the requests in the app at
-// once; the rest wait in nave for a slot, which a request gives back with
-// its terminal frame. Config.Loop picks uvloop or asyncio (auto: uvloop
+// Concurrency: Config.LimitConcurrency bounds the requests in a worker's
+// app at once (the Pool's Concurrency); the rest wait in nave's backlog,
+// and a request gives its place back with its terminal frame. Config.Loop picks uvloop or asyncio (auto: uvloop
 // when importable); "module:factory()" calls factory for the app.
 //
 // # WebSockets

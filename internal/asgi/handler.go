@@ -1,20 +1,27 @@
 package asgi
 
 import (
-	"context"
 	"io"
 	"log/slog"
+	"runtime"
 	"slices"
 	"time"
 
 	"nave/internal/web"
 	"nave/internal/websocket"
+	"nave/internal/workers"
 )
 
 // Defaults for Config.
 const (
 	DefaultPython       = "python3"
 	DefaultStartTimeout = 30 * time.Second
+	DefaultTimeout      = 30 * time.Second // as gunicorn's and nave wsgi's
+	DefaultBacklog      = workers.DefaultBacklog
+	// DefaultLimitConcurrency bounds the requests in one worker's app when
+	// Config.LimitConcurrency is 0: high enough not to be met by a
+	// worker that keeps up, a guard against one that does not.
+	DefaultLimitConcurrency = 1000
 )
 
 // Config configures a Handler. Its zero value needs only App.
@@ -39,8 +46,20 @@ type Config struct {
 	// the interpreter can import it.
 	Loop string
 	// LimitConcurrency bounds the requests in the app at once in a
-	// worker; the rest wait in nave. 0: no bound.
+	// worker; the rest wait in nave, up to Backlog. 0 means
+	// DefaultLimitConcurrency.
 	LimitConcurrency int
+	Workers          int // worker processes; 0 means one per CPU
+	// Timeout bounds a request's wait for a worker (503) and how long a
+	// worker holding requests may send nothing, not even its heartbeat
+	// (its loop is blocked): it is then stuck, its requests get 504, its
+	// stack is logged, and it is replaced. 0 means DefaultTimeout;
+	// negative, no limit.
+	Timeout time.Duration
+	// MaxRequests recycles a worker after that many requests, plus a
+	// random jitter of up to an eighth. 0: never.
+	MaxRequests int
+	Backlog     int // requests that may wait for a worker; 0 means DefaultBacklog
 	// WSMaxMessage bounds a WebSocket message from a client, as
 	// reassembled and decompressed: a larger one closes the socket with
 	// 1009. 0: websocket.DefaultMaxMessage (16 MiB).
@@ -82,51 +101,35 @@ func (c *Config) lifespan() string {
 	return "auto"
 }
 
+func (c *Config) workers() int {
+	if c.Workers > 0 {
+		return c.Workers
+	}
+	return runtime.NumCPU()
+}
+
+func (c *Config) timeout() time.Duration {
+	switch {
+	case c.Timeout < 0:
+		return 0
+	case c.Timeout == 0:
+		return DefaultTimeout
+	}
+	return c.Timeout
+}
+
+func (c *Config) limitConcurrency() int {
+	if c.LimitConcurrency > 0 {
+		return c.LimitConcurrency
+	}
+	return DefaultLimitConcurrency
+}
+
 func (c *Config) loop() string {
 	if c.Loop != "" {
 		return c.Loop
 	}
 	return "auto"
-}
-
-// Handler is the web.Handler that runs an ASGI app's HTTP requests in one
-// worker process.
-type Handler struct {
-	cfg Config
-	log *slog.Logger
-	w   *worker
-}
-
-// New returns a Handler for cfg; Start starts its worker.
-func New(cfg Config) *Handler {
-	h := &Handler{cfg: cfg, log: cfg.Logger}
-	if h.log == nil {
-		h.log = slog.New(slog.DiscardHandler)
-	}
-	return h
-}
-
-// Start starts the worker and waits until the app is imported.
-func (h *Handler) Start() error {
-	w, err := startWorker(&h.cfg, h.log)
-	if err != nil {
-		return err
-	}
-	h.w = w
-	h.log.Info("asgi worker ready", "app", h.cfg.App, "pid", w.proc.Pid(), "python", w.python, "lifespan", w.lifespan)
-	return nil
-}
-
-// Pid is the worker's process id.
-func (h *Handler) Pid() int { return h.w.proc.Pid() }
-
-// Stop lets the requests in flight finish, then ends the worker; past ctx
-// it is killed.
-func (h *Handler) Stop(ctx context.Context) error {
-	if h.w == nil {
-		return nil
-	}
-	return h.w.stop(ctx)
 }
 
 // Serve sends the request to the worker and relays the reply as it
@@ -156,10 +159,13 @@ func (h *Handler) Serve(w *web.ResponseWriter, r *web.Request) {
 	c.path = web.AppendUnescaped(c.path[:0], prefix)
 	c.root = len(c.path)
 	c.path = web.AppendUnescaped(c.path, r.Path[len(prefix):])
+	c.req, c.more = r, more
 	w.Detach() // the wait for the worker begins
-	if err := h.w.submit(c, r, more); err != nil {
+	c.retain() // the Pool's
+	if err := h.sup.Submit(c); err != nil {
+		c.release()
 		w.SetClose()
-		web.Error(w, 503, "the app is not running")
+		web.Error(w, 503, "the app is not available")
 		return
 	}
 	rl := relay{h: h, w: w, r: r, c: c, ours: w.Header().Len(), bodyDone: !more}
@@ -184,7 +190,3 @@ func (h *Handler) firstChunk(c *call, r *web.Request) (more bool, err error) {
 }
 
 var errTooLarge = &web.ProtocolError{Status: 413, Reason: "request body too large"}
-
-// Lifespan is what the worker said of the lifespan protocol: "on", "off",
-// or "unsupported" (auto, and the app raised on its scope).
-func (h *Handler) Lifespan() string { return h.w.lifespan }

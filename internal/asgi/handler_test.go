@@ -47,17 +47,38 @@ func startApp(t *testing.T, cfg asgi.Config) (web.Handler, *asgi.Handler, *syncL
 	if _, err := os.Stat(python); err != nil {
 		t.Fatalf("%s is missing: run scripts/deps.sh", python)
 	}
-	t.Setenv("PYTHONDONTWRITEBYTECODE", "1")
 	dir, err := filepath.Abs("testdata/apps")
 	if err != nil {
 		t.Fatal(err)
 	}
+	return startAppIn(t, cfg, dir)
+}
+
+// serveAppIn is serveApp with the app in dir.
+func serveAppIn(t *testing.T, cfg asgi.Config, dir string) (*wiretest.Server, *asgi.Handler, *syncLog) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("starts a Python worker")
+	}
+	cfg.Dir = dir
+	mount, h, log, logger := startAppIn(t, cfg, dir)
+	srv := wiretest.Serve(t, server.New(server.Config{Handler: mount, Logger: logger}))
+	return srv, h, log
+}
+
+// startAppIn is startApp with the app in dir unless cfg.Dir says where.
+func startAppIn(t *testing.T, cfg asgi.Config, dir string) (web.Handler, *asgi.Handler, *syncLog, *slog.Logger) {
+	t.Helper()
+	t.Setenv("PYTHONDONTWRITEBYTECODE", "1")
 	log := &syncLog{}
 	logger := slog.New(slog.NewTextHandler(lockedWriter{&log.mu, &log.buf}, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	if cfg.Dir == "" {
 		cfg.Dir = dir
 	}
 	cfg.Python, cfg.Logger = python, logger
+	if cfg.Workers == 0 {
+		cfg.Workers = 1 // the apps keep their results in the worker's memory
+	}
 	h := asgi.New(cfg)
 	if err := h.Start(); err != nil {
 		if se, ok := err.(*asgi.StartError); ok {

@@ -80,6 +80,11 @@ const (
 	// frameTrailers: the trailer fields "name\x00value\x00..." after a body
 	// ended with DATA (http.response.trailers). Terminal.
 	frameTrailers frameType = 26
+	// HEARTBEAT (id 0, no payload): the adapter's loop is alive; sent
+	// once a second while requests are in flight, so that a long wait on
+	// I/O is not taken for a stuck worker. 41: 27–40 are kept for
+	// WebSockets.
+	frameHeartbeat frameType = 41
 )
 
 // Bounds on what a worker may send; a frame past its bound is a protocol
@@ -135,7 +140,7 @@ func payloadLimit(t frameType) int {
 		return maxFrameBytes
 	case frameError, frameFatal:
 		return maxErrorBytes
-	case frameReceive:
+	case frameReceive, frameHeartbeat:
 		return 0
 	case frameEarlyHint, frameTrailers:
 		return maxHeadBytes

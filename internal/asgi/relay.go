@@ -19,7 +19,8 @@ type relay struct {
 	w    *web.ResponseWriter
 	r    *web.Request
 	c    *call
-	ours int // response fields set before the app's: kept by an error reply
+	wk   *worker // the call's worker, once asked for
+	ours int     // response fields set before the app's: kept by an error reply
 
 	status   int   // the app's status, written with the first of its body
 	bodyDone bool  // the request body was read to its end (or there is none)
@@ -79,7 +80,7 @@ func (rl *relay) apply(rep *reply) bool {
 		rl.h.log.Error("app error", "method", string(rl.r.Method), "target", string(rl.r.Target), "err", rep.reason)
 		if w.Status() == 0 {
 			w.Header().Truncate(rl.ours)
-			web.Error(w, 500, "internal server error")
+			failReply(w, rep.failStatus)
 			return false
 		}
 		// The head is the app's: the client can only tell the response
@@ -115,7 +116,9 @@ func (rl *relay) apply(rep *reply) bool {
 			rl.giveUp()
 			return false
 		}
-		rl.h.w.sent(rl.c, len(rep.data))
+		if wk := rl.worker(); wk != nil {
+			wk.sent(rl.c, len(rep.data))
+		}
 	}
 	return true
 }
@@ -158,7 +161,9 @@ func (rl *relay) readChunk() bool {
 		}
 		return false
 	}
-	rl.h.w.sendBody(c, buf[:n], end)
+	if wk := rl.worker(); wk != nil {
+		wk.sendBody(c, buf[:n], end)
+	}
 	rl.bodyDone = end
 	return true
 }
@@ -242,5 +247,31 @@ func (rl *relay) trailers(fields []byte) {
 // giveUp stops relaying; the app hears http.disconnect.
 func (rl *relay) giveUp() {
 	rl.c.abandon()
-	rl.h.w.disconnect(rl.c)
+	if wk := rl.worker(); wk != nil {
+		wk.disconnect(rl.c)
+	}
+}
+
+// worker is the worker the call was assigned to; nil if none was (the
+// relay's frames to the app go nowhere then).
+func (rl *relay) worker() *worker {
+	if rl.wk == nil {
+		rl.wk = rl.c.worker()
+	}
+	return rl.wk
+}
+
+// failReply answers a request whose call failed before its response
+// began: 503 when no worker took it, 504 when its worker was stuck, 500
+// otherwise (the app failed, or its worker died).
+func failReply(w *web.ResponseWriter, status int) {
+	switch status {
+	case 503:
+		w.SetClose()
+		web.Error(w, 503, "the app is not available")
+	case 504:
+		web.Error(w, 504, "the app did not answer in time")
+	default:
+		web.Error(w, 500, "internal server error")
+	}
 }

@@ -1,20 +1,20 @@
 package asgi
 
 import (
-	"context"
 	_ "embed"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"os"
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
-	"nave/internal/web"
 	"nave/internal/workers"
 )
 
@@ -32,53 +32,54 @@ const (
 )
 
 // worker is one Python process running adapter.py, with its socket and
-// the calls in flight on it: the unit a supervisor runs N of. Handlers
-// append their frames to out; the writer goroutine sends what gathered in
-// one write. The reader goroutine hands each reply frame to the call its
-// id names. Its death (the process ended, the socket broke, a protocol
-// error) fails every call in flight and closes Done; Err says why.
+// the calls in flight on it, supervised as a workers.Worker by the
+// Handler's workers.Pool. The Pool assigns calls (Assign); the worker
+// appends their frames to out, and the writer goroutine sends what
+// gathered in one write. The reader goroutine hands each reply frame to
+// the call its id names, and reports a call's terminal frame to the Pool
+// (Done). Its end (the process exited, the socket broke, a protocol error)
+// closes gone; the Pool then takes its calls back (Detach), failing them.
+//
+// Lock order: the Pool's lock, then mu (the Pool calls Assign, Detach
+// and Retire with its lock held); the worker never calls the Pool with
+// mu held.
 type worker struct {
+	id       int
+	h        *Handler
 	cfg      *Config
 	log      *slog.Logger
 	proc     *workers.Process
 	conn     *net.UnixConn
-	python   string // "3.11.2 uvloop": what it reported
-	lifespan string // "on", "off" or "unsupported", as it reported
+	python   string // "3.11.2 uvloop": what it reported; set before ready closes
+	lifespan string // "on", "off" or "unsupported", as it reported; likewise
 
 	ready chan struct{} // closed when READY came
 	wake  chan struct{} // cap 1: out has frames
 	gone  chan struct{} // closed by die
-	// slots bounds the requests in the app at once (Config.LimitConcurrency):
-	// a request takes one before it is sent and gives it back with its
-	// terminal frame, so that the rest wait here, not in Python. Nil: no bound.
-	slots chan struct{}
+	// progress counts the frames the worker sent: it moves while the
+	// worker's loop runs (the adapter sends a HEARTBEAT a second while it
+	// has requests in flight), and stands still when the loop is blocked.
+	progress atomic.Uint64
 
 	mu sync.Mutex
 	// Guarded by mu.
-	out    []byte   // frames waiting for the writer
-	calls  []*call  // in flight: calls[id-1]; nil where free
-	free   []uint32 // ids free for reuse
-	gen    uint32   // the sweep's generation: counts its ticks
-	err    error    // why the worker is gone; nil while it works
-	fatal  string   // FATAL's reason, when it sent one instead of READY
-	closed bool     // no more requests: Stop began
+	out      []byte   // frames waiting for the writer
+	calls    []*call  // in flight: calls[id-1]; nil where free
+	free     []uint32 // ids free for reuse
+	gen      uint32   // the sweep's generation: counts its ticks
+	err      error    // why the worker is gone; nil while it works
+	closed   bool     // retired: the writer shuts the socket once out is sent
+	detached bool     // the Pool took its calls back: replies are dropped
 }
 
-// StartError is a worker that did not become ready; Output is what it
-// printed first (the traceback).
-type StartError struct {
-	Reason string
-	Output string
-}
+// StartError is a worker that did not become ready: Reason is one line,
+// Output what it printed first (the traceback).
+type StartError = workers.StartError
 
-func (e *StartError) Error() string { return "asgi: worker did not start: " + e.Reason }
-
-// startWorker spawns the worker and waits for READY.
-func startWorker(cfg *Config, log *slog.Logger) (*worker, error) {
-	w := &worker{cfg: cfg, log: log, ready: make(chan struct{}), wake: make(chan struct{}, 1), gone: make(chan struct{})}
-	if n := cfg.LimitConcurrency; n > 0 {
-		w.slots = make(chan struct{}, n)
-	}
+// startWorker spawns a worker; the Pool waits for its READY.
+func (h *Handler) startWorker(id int) (*worker, error) {
+	cfg := &h.cfg
+	w := &worker{id: id, h: h, cfg: cfg, log: h.log, ready: make(chan struct{}), wake: make(chan struct{}, 1), gone: make(chan struct{})}
 	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return nil, fmt.Errorf("asgi: socketpair: %w", err)
@@ -97,83 +98,43 @@ func startWorker(cfg *Config, log *slog.Logger) (*worker, error) {
 		env = append(os.Environ(), cfg.Env...)
 	}
 	w.proc, err = workers.Start(workers.Spec{
-		ID:         1,
+		ID:         id,
 		Path:       cfg.python(),
 		Args:       []string{"-", cfg.App, "lifespan=" + cfg.lifespan(), "loop=" + cfg.loop()},
 		Dir:        cfg.Dir,
 		Env:        env,
 		Stdin:      strings.NewReader(adapterSource),
 		ExtraFiles: []*os.File{theirs},
-		Logger:     log,
+		Logger:     h.log,
 	})
 	if err != nil {
 		w.conn.Close()
-		return nil, &StartError{Reason: err.Error()}
+		return nil, err
 	}
 	go func() {
 		<-w.proc.Exited()
-		w.die(fmt.Errorf("asgi: worker ended: %v", w.proc.Err()))
+		w.h.exited(w)
+		w.die(errExited)
 	}()
 	go w.readLoop()
-	timer := time.NewTimer(cfg.startTimeout())
-	defer timer.Stop()
-	select {
-	case <-w.ready:
-		w.proc.Ready()
-		go w.writeLoop()
-		go w.sweep()
-		return w, nil
-	case <-w.gone:
-	case <-timer.C:
-	}
-	w.proc.Kill()
-	<-w.proc.Exited()
-	out := w.proc.EarlyOutput()
-	reason := w.proc.Status()
-	w.mu.Lock()
-	fatal := w.fatal
-	w.mu.Unlock()
-	switch {
-	case fatal != "":
-		return nil, &StartError{Reason: fatal, Output: out}
-	case w.proc.ExitCode() == exitLifespan && workers.LastLine(out) != "":
-		// Its exit can beat its FATAL frame here; its last line says the same.
-		return nil, &StartError{Reason: workers.LastLine(out), Output: out}
-	case w.proc.ExitCode() == exitImport:
-		reason = "cannot import " + cfg.App
-	case w.proc.ExitCode() == exitUsage:
-		reason = "bad arguments"
-	}
-	if line := workers.LastLine(out); line != "" {
-		reason += ": " + line
-	}
-	return nil, &StartError{Reason: reason, Output: out}
+	go w.writeLoop()
+	return w, nil
 }
 
-// submit sends c's request, whose first body chunk is c.body; more says
-// chunks follow, each when the app asks. It waits first for a
-// concurrency slot. On success the worker holds a reference to c until
-// the request's terminal frame.
-func (w *worker) submit(c *call, r *web.Request, more bool) error {
-	if w.slots != nil {
-		select {
-		case w.slots <- struct{}{}:
-		case <-w.gone:
-			return w.Err()
-		}
-	}
+// Process, Ready: workers.Worker.
+func (w *worker) Process() *workers.Process { return w.proc }
+func (w *worker) Ready() <-chan struct{}    { return w.ready }
+
+// Progress is the count of frames the worker sent: workers.Worker.
+func (w *worker) Progress() uint64 { return w.progress.Load() }
+
+// Assign sends c's request: workers.Worker, called with the Pool's lock
+// held, so it does not block (the writer sends the frame). c's fields
+// for it (req, more) were set by the handler, which waits for the reply
+// meanwhile. The worker takes over the Pool's reference to c until the
+// request's terminal frame, or Detach.
+func (w *worker) Assign(c *call) {
 	w.mu.Lock()
-	if w.err != nil || w.closed {
-		err := w.err
-		w.mu.Unlock()
-		if w.slots != nil {
-			<-w.slots
-		}
-		if err == nil {
-			err = errStopped
-		}
-		return err
-	}
 	var id uint32
 	if n := len(w.free); n > 0 {
 		id, w.free = w.free[n-1], w.free[:n-1]
@@ -181,26 +142,62 @@ func (w *worker) submit(c *call, r *web.Request, more bool) error {
 		w.calls = append(w.calls, nil)
 		id = uint32(len(w.calls))
 	}
-	c.retain()
-	c.id, c.slot, c.gen = id, w.slots != nil, w.gen
+	c.id, c.gen, c.unsent = id, w.gen, w.err != nil
 	w.calls[id-1] = c
-	if c.ws != nil {
-		w.out = appendWSConnect(w.out, id, r, c.path, c.path[:c.root], c.ws.subprotocols)
-	} else {
-		w.out = appendRequest(w.out, id, r, c.path, c.path[:c.root], c.body, more)
-	}
-	var err error
-	if w.cfg.Experiment.NoBatch {
-		_, err = w.conn.Write(w.out)
-		w.out = w.out[:0]
+	if w.err == nil {
+		if c.ws != nil {
+			w.out = appendWSConnect(w.out, id, c.req, c.path, c.path[:c.root], c.ws.subprotocols)
+		} else {
+			w.out = appendRequest(w.out, id, c.req, c.path, c.path[:c.root], c.body, c.more)
+		}
 	}
 	w.mu.Unlock()
-	if err != nil {
-		w.die(fmt.Errorf("asgi: writing to the worker: %w", err))
-		return nil // die failed c
-	}
+	c.assigned(w)
 	w.signal()
-	return nil
+}
+
+// Detach takes back the calls in flight: workers.Worker. Those assigned
+// once the worker was already gone never reached it and go back to the
+// Pool (again) for another worker; the others cannot run elsewhere (the
+// app has them) and fail: a stuck worker's with a 504, a dead one's with
+// a 500; where the response began, the exchange is aborted. From then on
+// the worker's replies are dropped.
+func (w *worker) Detach(why workers.Cause, again []*call) []*call {
+	w.mu.Lock()
+	calls := w.calls
+	w.calls, w.free, w.detached = nil, nil, true
+	for _, c := range calls {
+		if c != nil {
+			c.id = 0
+		}
+	}
+	w.mu.Unlock()
+	status, reason := 500, "the worker is gone"
+	if why == workers.CauseTimeout {
+		status, reason = 504, "the app did not answer within the timeout"
+	}
+	for _, c := range calls {
+		switch {
+		case c == nil:
+		case c.unsent:
+			c.unsent = false
+			again = append(again, c) // the Pool's reference goes with it
+		default:
+			c.failWith(status, reason)
+			c.release()
+		}
+	}
+	return again
+}
+
+// Retire shuts the socket's write side once the frames waiting are sent,
+// which the adapter takes as the end: it runs the lifespan shutdown and
+// exits. workers.Worker.
+func (w *worker) Retire() {
+	w.mu.Lock()
+	w.closed = true
+	w.mu.Unlock()
+	w.signal()
 }
 
 // sendBody sends the next body chunk the app asked for.
@@ -232,16 +229,6 @@ func (w *worker) disconnect(c *call) {
 	}
 	w.mu.Unlock()
 	w.signal()
-}
-
-// Done is closed when the worker is out of service; Err then says why.
-func (w *worker) Done() <-chan struct{} { return w.gone }
-
-// Err is why the worker is gone; nil while it serves.
-func (w *worker) Err() error {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.err
 }
 
 // watchDelay is about how long an app runs before its relay watches for
@@ -283,8 +270,6 @@ func (w *worker) sweep() {
 	}
 }
 
-var errStopped = errors.New("asgi: stopped")
-
 func (w *worker) signal() {
 	select {
 	case w.wake <- struct{}{}:
@@ -312,13 +297,17 @@ func (w *worker) writeLoop() {
 		w.mu.Lock()
 		buf := w.out
 		w.out = spare[:0]
+		shut := w.closed
 		w.mu.Unlock()
-		if len(buf) == 0 {
-			spare = buf
-			continue
+		if len(buf) > 0 {
+			if _, err := w.conn.Write(buf); err != nil {
+				w.die(fmt.Errorf("asgi: writing to the worker: %w", err))
+				return
+			}
 		}
-		if _, err := w.conn.Write(buf); err != nil {
-			w.die(fmt.Errorf("asgi: writing to the worker: %w", err))
+		if shut {
+			// Retired: it holds no request, so nothing more is to be sent.
+			w.conn.CloseWrite()
 			return
 		}
 		if cap(buf) > 4<<20 {
@@ -328,60 +317,84 @@ func (w *worker) writeLoop() {
 	}
 }
 
-// readLoop reads READY, then hands each reply frame to its call.
+// readLoop reads READY, then hands each reply frame to its call. After
+// FATAL (the lifespan startup failed) it stops reading: the adapter
+// exits with exitLifespan, its reason its last line, which is how the
+// Pool learns of it.
 func (w *worker) readLoop() {
 	fr := &frameReader{conn: w.conn, buf: make([]byte, readBufferSize)}
 	f, err := fr.next()
 	if err == nil && f.typ == frameFatal {
-		w.mu.Lock()
-		w.fatal = string(f.payload)
-		w.mu.Unlock()
-		err = errors.New("asgi: " + string(f.payload))
-	} else if err == nil && f.typ != frameReady {
+		return
+	}
+	if err == nil && f.typ != frameReady {
 		err = protocolErrorf("first frame of type %d, want READY", f.typ)
 	}
 	if err != nil {
-		w.die(err)
+		w.end(err)
 		return
 	}
 	facts := strings.Split(string(f.payload), "\x00")
 	if len(facts) == 4 {
 		w.python, w.lifespan = facts[1]+" "+facts[2], facts[3]
 	}
+	w.h.ready(w)
 	close(w.ready)
+	go w.sweep()
 	for {
 		f, err := fr.next()
 		if err == nil {
+			w.progress.Add(1)
 			err = w.handle(f)
 		}
 		if err != nil {
-			w.die(err)
+			w.end(err)
 			return
 		}
 	}
 }
 
+// end is the reader's end: a socket the worker closed is it exiting
+// (its exit code says why, which a kill now would hide), so it has a
+// moment to; any other error breaks it.
+func (w *worker) end(err error) {
+	if errors.Is(err, io.EOF) {
+		select {
+		case <-w.proc.Exited():
+		case <-time.After(exitGrace):
+		}
+	}
+	w.die(err)
+}
+
+// exitGrace is how long a worker that closed its socket has to exit.
+const exitGrace = time.Second
+
 // handle applies one reply frame.
 func (w *worker) handle(f frame) error {
+	if f.typ == frameHeartbeat {
+		return nil // it counted as progress
+	}
 	terminal := f.typ == frameEnd || f.typ == frameResponse || f.typ == frameError || f.typ == frameTrailers ||
 		f.typ == frameWSEnd
 	w.mu.Lock()
+	if w.detached {
+		w.mu.Unlock()
+		return nil // the Pool took its calls back
+	}
 	if f.id == 0 || int(f.id) > len(w.calls) || w.calls[f.id-1] == nil {
 		w.mu.Unlock()
 		return protocolErrorf("frame type %d for request %d, not in flight", f.typ, f.id)
 	}
 	c := w.calls[f.id-1]
-	slot := false
 	if terminal {
 		w.calls[f.id-1] = nil
 		w.free = append(w.free, f.id)
-		c.id, slot, c.slot = 0, c.slot, false
+		c.id = 0
 	}
 	w.mu.Unlock()
 	if terminal {
-		if slot {
-			<-w.slots
-		}
+		defer w.h.sup.Done(w)
 		defer c.release()
 	}
 	switch f.typ {
@@ -420,8 +433,9 @@ func (w *worker) handle(f frame) error {
 	return nil
 }
 
-// die takes the worker out of service: every request in flight fails.
-// Safe to call any number of times.
+// die takes the worker out of service: its process is killed, and the
+// Pool, seeing it end, takes back its calls (Detach). Safe to call any
+// number of times.
 func (w *worker) die(err error) {
 	w.mu.Lock()
 	if w.err != nil {
@@ -429,34 +443,19 @@ func (w *worker) die(err error) {
 		return
 	}
 	w.err = err
-	calls := w.calls
-	w.calls, w.free = nil, nil
-	stopping := w.closed
+	closing := w.closed
 	w.mu.Unlock()
-	if !stopping && isReady(w.ready) {
-		w.log.Error("asgi worker gone", "pid", w.proc.Pid(), "err", err, "in_flight", inFlight(calls))
+	if err != errExited && !closing {
+		// Its exit the Pool logs; this is nave ending it.
+		w.log.Error("asgi worker broken", "worker", w.id, "pid", w.proc.Pid(), "err", err)
 	}
 	close(w.gone)
 	w.conn.Close()
 	w.proc.Kill()
-	for _, c := range calls {
-		if c != nil {
-			w.mu.Lock()
-			slot := c.slot
-			c.id, c.slot = 0, false
-			w.mu.Unlock()
-			if slot {
-				<-w.slots
-			}
-			c.fail("the worker is gone")
-			c.release()
-		}
-	}
 }
 
-// cancelGrace is how long a worker has, once stop's context is done and
-// it was told to cancel the apps still running, before it is killed.
-const cancelGrace = 3 * time.Second
+// errExited is the end of a worker whose process ended.
+var errExited = errors.New("asgi: the worker exited")
 
 func isReady(ready chan struct{}) bool {
 	select {
@@ -465,55 +464,4 @@ func isReady(ready chan struct{}) bool {
 	default:
 		return false
 	}
-}
-
-func inFlight(calls []*call) int {
-	n := 0
-	for _, c := range calls {
-		if c != nil {
-			n++
-		}
-	}
-	return n
-}
-
-// stop shuts the socket's write side, which the adapter takes as the end:
-// it lets the apps running finish, runs the lifespan shutdown and exits.
-// Once ctx is done, the apps still running are cancelled (SIGTERM, as
-// uvicorn cancels its tasks when its graceful shutdown times out) and the
-// worker has cancelGrace more (for the lifespan shutdown) before it is
-// killed.
-func (w *worker) stop(ctx context.Context) error {
-	w.mu.Lock()
-	w.closed = true
-	w.mu.Unlock()
-	// Whatever the writer has not sent yet goes first.
-	for {
-		w.mu.Lock()
-		empty := len(w.out) == 0
-		w.mu.Unlock()
-		if empty {
-			break
-		}
-		select {
-		case <-w.gone:
-		case <-time.After(time.Millisecond):
-			continue
-		}
-		break
-	}
-	w.conn.CloseWrite()
-	select {
-	case <-w.proc.Exited():
-		return nil
-	case <-ctx.Done():
-	}
-	w.proc.Signal(syscall.SIGTERM)
-	select {
-	case <-w.proc.Exited():
-	case <-time.After(cancelGrace):
-		w.proc.Kill()
-		<-w.proc.Exited()
-	}
-	return ctx.Err()
 }

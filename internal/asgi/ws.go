@@ -212,7 +212,11 @@ func closeReason(p []byte) string {
 
 // wsSend sends c a frame of type t with the payload head + p, if c is
 // still in flight.
-func (w *worker) wsSend(c *call, t frameType, head, p []byte) {
+func (c *call) wsSend(t frameType, head, p []byte) {
+	w := c.worker()
+	if w == nil {
+		return // not assigned yet: the app has not heard of it
+	}
 	w.mu.Lock()
 	if w.err == nil && c.id != 0 {
 		w.out = appendFrameHeader(w.out, t, c.id, len(head)+len(p))
@@ -224,10 +228,10 @@ func (w *worker) wsSend(c *call, t frameType, head, p []byte) {
 }
 
 // wsDisconnect tells the app its client is gone, with the close code.
-func (w *worker) wsDisconnect(c *call, code int, reason string) {
+func (c *call) wsDisconnect(code int, reason string) {
 	var head [2]byte
 	binary.LittleEndian.PutUint16(head[:], uint16(code))
-	w.wsSend(c, frameWSDisconnect, head[:], []byte(reason))
+	c.wsSend(frameWSDisconnect, head[:], []byte(reason))
 }
 
 // serveWS runs a WebSocket opening handshake through the app: the app
@@ -245,9 +249,12 @@ func (h *Handler) serveWS(w *web.ResponseWriter, r *web.Request, hs *websocket.H
 	c.path = web.AppendUnescaped(c.path[:0], prefix)
 	c.root = len(c.path)
 	c.path = web.AppendUnescaped(c.path, r.Path[len(prefix):])
+	c.req, c.more = r, false
 	w.Detach()
-	if err := h.w.submit(c, r, false); err != nil {
-		web.Error(w, 503, "the app is not running")
+	c.retain() // the Pool's
+	if err := h.sup.Submit(c); err != nil {
+		c.release()
+		web.Error(w, 503, "the app is not available")
 		return
 	}
 	accept, ok := h.awaitAccept(w, r, c)
@@ -275,7 +282,7 @@ func (h *Handler) serveWS(w *web.ResponseWriter, r *web.Request, hs *websocket.H
 			return
 		}
 		c.abandon()
-		h.w.wsDisconnect(c, 1006, "")
+		c.wsDisconnect(1006, "")
 		return
 	}
 	s := &wsSession{h: h, c: c, conn: conn, readDone: make(chan struct{}), stop: make(chan struct{})}
@@ -333,7 +340,7 @@ func (h *Handler) awaitAccept(w *web.ResponseWriter, r *web.Request, c *call) (a
 // tells the app the socket is gone.
 func (h *Handler) refuseWS(w *web.ResponseWriter, c *call, status int) {
 	c.abandon()
-	h.w.wsDisconnect(c, 1006, "")
+	c.wsDisconnect(1006, "")
 	web.Error(w, status, web.StatusText(status))
 }
 
@@ -366,7 +373,7 @@ func (s *wsSession) read() {
 			if errors.As(err, &ce) {
 				code, reason = ce.Code, ce.Reason
 			}
-			s.h.w.wsDisconnect(s.c, code, reason)
+			s.c.wsDisconnect(code, reason)
 			return
 		}
 		buf = msg
@@ -380,7 +387,7 @@ func (s *wsSession) read() {
 		if t == websocket.Text {
 			typ = frameWSText
 		}
-		s.h.w.wsSend(s.c, typ, nil, msg)
+		s.c.wsSend(typ, nil, msg)
 	}
 }
 
@@ -412,11 +419,11 @@ func (s *wsSession) awaitCredit(cost int64) bool {
 		case <-s.stop:
 			return false
 		case <-s.gone:
-			s.h.w.wsDisconnect(s.c, 1006, "")
+			s.c.wsDisconnect(1006, "")
 			return false
 		case <-tick.C:
 			if !s.conn.Alive() {
-				s.h.w.wsDisconnect(s.c, 1006, "")
+				s.c.wsDisconnect(1006, "")
 				return false
 			}
 		}
@@ -449,7 +456,7 @@ func (s *wsSession) write() {
 			msgs = msgs[5+size:]
 		}
 		if n > 0 {
-			s.h.w.wsSend(c, frameWSSent, binary.LittleEndian.AppendUint32(nil, uint32(n)), nil)
+			c.wsSend(frameWSSent, binary.LittleEndian.AppendUint32(nil, uint32(n)), nil)
 		}
 		switch {
 		case tooBig:

@@ -92,7 +92,7 @@ type listener struct {
 // app is an app's worker pool and the guard its routes go through.
 type app struct {
 	name  string
-	pool  *wsgi.Pool
+	pool  appPool
 	guard *live.Guard
 }
 
@@ -272,9 +272,9 @@ func (g *gen) startApps() error {
 	return nil
 }
 
-// poolConfig is an app's wsgi.Config, without its logger: the spec that
-// tells whether the app changed.
-func poolConfig(c *config.Config, name string) (wsgi.Config, error) {
+// poolConfig is an app's wsgi.Config or asgi.Config, without its logger:
+// the spec that tells whether the app changed.
+func poolConfig(c *config.Config, name string) (any, error) {
 	a := c.Apps[name]
 	python := a.Python
 	if a.Virtualenv != "" {
@@ -282,11 +282,14 @@ func poolConfig(c *config.Config, name string) (wsgi.Config, error) {
 	}
 	python, err := choosePython(python)
 	if err != nil {
-		return wsgi.Config{}, config.List{c.At("apps."+name+".python", "no Python interpreter: %v", err)}
+		return nil, config.List{c.At("apps."+name+".python", "no Python interpreter: %v", err)}
 	}
 	timeout := a.Timeout.D()
 	if a.Timeout == config.Off {
 		timeout = -1
+	}
+	if a.Interface == "asgi" {
+		return asgiConfig(a, python, timeout, nil), nil
 	}
 	return wsgi.Config{App: a.Module, Python: python, Dir: a.Chdir, Workers: a.Workers,
 		StartTimeout: a.StartTimeout.D(), Timeout: timeout, MaxRequests: a.MaxRequests, Backlog: a.Backlog,
@@ -295,9 +298,8 @@ func poolConfig(c *config.Config, name string) (wsgi.Config, error) {
 
 // startApp starts an app's workers and returns when all are ready. A
 // worker that fails prints its output (the traceback) on stderr.
-func (b *built) startApp(name string, cfg wsgi.Config) (*app, error) {
-	cfg.Logger = b.log.With("app", name)
-	pool := wsgi.New(cfg)
+func (b *built) startApp(name string, spec any) (*app, error) {
+	pool, h := newPool(spec, b.log.With("app", name))
 	if err := pool.Start(); err != nil {
 		var se *wsgi.StartError
 		if errors.As(err, &se) && se.Output != "" {
@@ -305,7 +307,6 @@ func (b *built) startApp(name string, cfg wsgi.Config) (*app, error) {
 		}
 		return nil, &applyError{Path: "apps." + name + ".module", Err: err}
 	}
-	h := wsgi.NewHandler(pool, wsgi.HandlerConfig{Logger: cfg.Logger})
 	return &app{name: name, pool: pool, guard: live.NewGuard(h)}, nil
 }
 
@@ -672,7 +673,7 @@ func (b *built) shorthandListeners() *listeners {
 }
 
 // pool is the named app's worker pool, nil when it has none.
-func (b *built) pool(name string) *wsgi.Pool {
+func (b *built) pool(name string) appPool {
 	if a, ok := b.apps.All()[name]; ok {
 		return a.pool
 	}

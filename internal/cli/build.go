@@ -24,16 +24,11 @@ import (
 const demoRoot = "\x00demo"
 
 // unsupported lists what the model holds but nave run cannot do yet, all
-// at once, so that a config that validates is not half-applied.
+// at once, so that a config that validates is not half-applied. Nothing,
+// since ASGI apps run: it stays the one place run, apply and the admin API
+// ask, for the next such key.
 func unsupported(c *config.Config) config.List {
-	var l config.List
-	for _, name := range slices.Sorted(maps.Keys(c.Apps)) {
-		a := c.Apps[name]
-		if a.Interface == "asgi" {
-			l = append(l, c.At("apps."+name+".interface", "interface asgi is not supported yet: the ASGI gateway is being built (issue 14); use wsgi"))
-		}
-	}
-	return l
+	return nil
 }
 
 // appEnv is an app's environment entries as KEY=VALUE, in key order; a

@@ -14,12 +14,14 @@ import (
 // Version is nave's release.
 const Version = "0.1.0"
 
-const mainUsage = `nave is a web server: its own HTTP/1.1 and HTTP/2, HTTPS, static files, and Python WSGI apps.
+const mainUsage = `nave is a web server: its own HTTP/1.1 and HTTP/2, HTTPS, static files, and Python WSGI and ASGI apps.
 
 Usage:
   nave serve [flags] [DIR]   serve DIR (without DIR, a built-in demo site)
   nave wsgi [flags] MODULE:CALLABLE
                              run a Python WSGI app (Flask, Django, Pyramid...)
+  nave asgi [flags] MODULE:APP
+                             run a Python ASGI app (FastAPI, Starlette, Django async...)
   nave run [--config FILE]   serve what a config file describes (default nave.toml):
                              sites, routes, folders, apps, redirects
   nave validate FILE         check a config file, as nginx -t
@@ -45,6 +47,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = serve(ctx, rest, stdout, stderr)
 	case "wsgi":
 		err = runWSGI(ctx, rest, stdout, stderr)
+	case "asgi":
+		err = runASGI(ctx, rest, stdout, stderr)
 	case "run":
 		err = runConfig(ctx, rest, stdout, stderr)
 	case "validate":
@@ -75,6 +79,8 @@ func help(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprint(stdout, serveUsage)
 	case "wsgi":
 		fmt.Fprint(stdout, wsgiUsage+serverFlagsUsage)
+	case "asgi":
+		fmt.Fprint(stdout, asgiUsage+serverFlagsUsage)
 	case "run":
 		fmt.Fprint(stdout, runUsage)
 	case "validate":

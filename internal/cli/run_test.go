@@ -24,7 +24,7 @@ func writeConfig(t *testing.T, text string) (dir, file string) {
 func TestValidate(t *testing.T) {
 	_, good := writeConfig(t, "[sites.s]\n[[sites.s.routes]]\nroot = \"www\"\n")
 	_, bad := writeConfig(t, "[sites.s]\n[[sites.s.routes]]\nroot = \"nope\"\nbrowze = true\nmatch = { path = \"/s/\" }\n[[sites.s.routes]]\napp = \"x\"\n")
-	_, asgi := writeConfig(t, "[apps.a]\nmodule = \"m:app\"\ninterface = \"asgi\"\n[sites.s]\n[[sites.s.routes]]\napp = \"a\"\n")
+	_, asgi := writeConfig(t, "[apps.a]\nmodule = \"m:app\"\ninterface = \"asgi\"\nloop = \"trio\"\n[sites.s]\n[[sites.s.routes]]\napp = \"a\"\n")
 	tests := []struct {
 		name           string
 		args           []string
@@ -36,8 +36,8 @@ func TestValidate(t *testing.T) {
 			bad + ":3: sites.s.routes[0].root: folder does not exist\n" +
 				bad + ":4: sites.s.routes[0].browze: unknown key (did you mean \"browse\"?)\n" +
 				bad + ":7: sites.s.routes[1].app: no app \"x\"\n"},
-		{"not supported yet", []string{"validate", asgi}, 2, "",
-			asgi + ":3: apps.a.interface: interface asgi is not supported yet: the ASGI gateway is being built (issue 14); use wsgi\n"},
+		{"asgi keys", []string{"validate", asgi}, 2, "",
+			asgi + ":4: apps.a.loop: \"trio\" is not auto, asyncio or uvloop\n"},
 		{"unreadable", []string{"validate", "/no/such/nave.toml"}, 1, "",
 			"nave validate: open /no/such/nave.toml: no such file or directory\n"},
 		{"no file", []string{"validate"}, 2, "", "nave validate: want one FILE, got 0 arguments\n"},

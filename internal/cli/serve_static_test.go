@@ -140,13 +140,13 @@ func TestServeUsageNamesStaticFlags(t *testing.T) {
 }
 
 // TestUsageNamesEveryServerFlag: every flag the serving commands share is
-// in the help of nave serve and of nave wsgi.
+// in the help of nave serve, nave wsgi and nave asgi.
 func TestUsageNamesEveryServerFlag(t *testing.T) {
 	fs := flag.NewFlagSet("x", flag.ContinueOnError)
 	var f serverFlags
 	f.register(fs)
 	fs.VisitAll(func(fl *flag.Flag) {
-		for name, usage := range map[string]string{"serve": serveUsage, "wsgi": wsgiUsage + serverFlagsUsage} {
+		for name, usage := range map[string]string{"serve": serveUsage, "wsgi": wsgiUsage + serverFlagsUsage, "asgi": asgiUsage + serverFlagsUsage} {
 			if !strings.Contains(usage, "--"+fl.Name) {
 				t.Errorf("nave %s --help does not mention --%s", name, fl.Name)
 			}

@@ -17,6 +17,7 @@ import (
 	"syscall"
 	"time"
 
+	"nave/internal/config"
 	"nave/internal/wsgi"
 )
 
@@ -84,6 +85,20 @@ func (f staticFlag) Set(s string) error {
 func parseWSGI(args []string) (*wsgiOptions, error) {
 	o := &wsgiOptions{}
 	fs := newFlagSet("wsgi")
+	o.register(fs)
+	pos, err := parseInterleaved(fs, args)
+	if err != nil {
+		return nil, &usageError{err}
+	}
+	if err := o.check(pos); err != nil {
+		return nil, err
+	}
+	return o, nil
+}
+
+// register adds the flags nave wsgi and nave asgi share: the server's and
+// the app's.
+func (o *wsgiOptions) register(fs *flag.FlagSet) {
 	o.server.register(fs)
 	fs.StringVar(&o.pool.Python, "python", "", "")
 	fs.StringVar(&o.pool.Dir, "chdir", "", "")
@@ -94,34 +109,35 @@ func parseWSGI(args []string) (*wsgiOptions, error) {
 	fs.IntVar(&o.pool.MaxRequests, "max-requests", 0, "")
 	fs.IntVar(&o.pool.Backlog, "backlog", wsgi.DefaultBacklog, "")
 	fs.DurationVar(&o.pool.StartTimeout, "start-timeout", wsgi.DefaultStartTimeout, "")
-	pos, err := parseInterleaved(fs, args)
-	if err != nil {
-		return nil, &usageError{err}
-	}
+}
+
+// check checks the shared flags and takes the app from pos.
+func (o *wsgiOptions) check(pos []string) error {
 	if err := o.server.check(); err != nil {
-		return nil, err
+		return err
 	}
 	switch {
 	case len(pos) != 1:
-		return nil, usagef("want one MODULE:CALLABLE, got %d arguments", len(pos))
+		return usagef("want one MODULE:CALLABLE, got %d arguments", len(pos))
 	case strings.HasPrefix(pos[0], ":") || strings.HasPrefix(pos[0], "-"):
-		return nil, usagef("%q is not MODULE:CALLABLE", pos[0])
+		return usagef("%q is not MODULE:CALLABLE", pos[0])
 	case o.pool.Workers < 0:
-		return nil, usagef("--workers must be positive, got %d", o.pool.Workers)
+		return usagef("--workers must be positive, got %d", o.pool.Workers)
 	case o.pool.MaxRequests < 0:
-		return nil, usagef("--max-requests must be 0 or more, got %d", o.pool.MaxRequests)
+		return usagef("--max-requests must be 0 or more, got %d", o.pool.MaxRequests)
 	case o.pool.Backlog <= 0:
-		return nil, usagef("--backlog must be positive, got %d", o.pool.Backlog)
+		return usagef("--backlog must be positive, got %d", o.pool.Backlog)
 	case o.pool.StartTimeout <= 0:
-		return nil, usagef("--start-timeout must be positive, got %v", o.pool.StartTimeout)
+		return usagef("--start-timeout must be positive, got %v", o.pool.StartTimeout)
 	case o.mount != "" && !strings.HasPrefix(o.mount, "/"):
-		return nil, usagef("--mount %q must start with /", o.mount)
+		return usagef("--mount %q must start with /", o.mount)
 	}
 	o.pool.App = pos[0]
+	var err error
 	if o.pool.Timeout, err = parseSeconds(o.timeout); err != nil {
-		return nil, usagef("--timeout: %v", err)
+		return usagef("--timeout: %v", err)
 	}
-	return o, nil
+	return nil
 }
 
 // parseSeconds reads --timeout: whole seconds, or a duration; 0 means no
@@ -168,6 +184,13 @@ func runWSGI(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
+	return serveApp(ctx, o, o.config, "WSGI", stdout, stderr)
+}
+
+// serveApp runs nave wsgi or nave asgi once their flags are parsed:
+// config makes the shorthand config once o is checked.
+func serveApp(ctx context.Context, o *wsgiOptions, config func() *config.Config, kind string, stdout, stderr io.Writer) error {
+	var err error
 	if o.pool.Python, err = choosePython(o.pool.Python); err != nil {
 		return usagef("no Python interpreter: %v", err)
 	}
@@ -190,15 +213,15 @@ func runWSGI(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	// while the workers start: it is caught now and acted on once they run.
 	hup, stopHup := catchHangup()
 	defer stopHup()
-	s, err := build(ctx, o.config(), nil, stdout, stderr)
+	s, err := build(ctx, config(), nil, stdout, stderr)
 	if err != nil {
 		return shorthandError(err)
 	}
 	defer s.close()
 	ls, pool := s.shorthandListeners(), s.pool(appName)
 	addr := ls.main.Addr().(*net.TCPAddr)
-	fmt.Fprintf(stdout, "Serving WSGI app %s (%d workers, Python %s at %s) on %s port %d (%s) ...\n",
-		o.pool.App, pool.Workers(), pool.Python(), o.pool.Python, addr.IP, addr.Port, ls.url())
+	fmt.Fprintf(stdout, "Serving %s app %s (%d workers, Python %s at %s) on %s port %d (%s) ...\n",
+		kind, o.pool.App, pool.Workers(), pool.Python(), o.pool.Python, addr.IP, addr.Port, ls.url())
 	ls.announceRedirect(stdout)
 	defer onHangup(hup, s.reload)()
 	return s.serve(ctx, stderr)
@@ -229,7 +252,7 @@ func onHangup(hup <-chan os.Signal, reload func()) (stop func()) {
 	return func() { close(done) }
 }
 
-func reloadPool(pool *wsgi.Pool, log *slog.Logger) {
+func reloadPool(pool appPool, log *slog.Logger) {
 	log.Info("SIGHUP: reloading the app")
 	if err := pool.Reload(); err != nil {
 		attrs := []any{"err", err}

@@ -178,6 +178,17 @@ func TestBinaryWSGISignals(t *testing.T) {
 	if !bytes.HasPrefix(got, []byte("HTTP/1.1 200 OK\r\n")) || !bytes.Contains(got, []byte("Connection: close")) {
 		t.Errorf("in flight at SIGTERM: got %q", got)
 	}
+	waitExit(t, cmd)
+	for _, p := range workers {
+		if syscall.Kill(p, 0) == nil {
+			t.Errorf("worker %d still alive after nave exited", p)
+		}
+	}
+}
+
+// waitExit waits for nave, told to stop, to exit with status 0.
+func waitExit(t *testing.T, cmd *exec.Cmd) {
+	t.Helper()
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
 	select {
@@ -187,11 +198,6 @@ func TestBinaryWSGISignals(t *testing.T) {
 		}
 	case <-time.After(20 * time.Second):
 		t.Fatal("nave did not exit after SIGTERM")
-	}
-	for _, p := range workers {
-		if syscall.Kill(p, 0) == nil {
-			t.Errorf("worker %d still alive after nave exited", p)
-		}
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"nave/internal/asgi"
 	"nave/internal/http1"
 	"nave/internal/http2"
 	"nave/internal/server"
@@ -23,6 +24,8 @@ const (
 	DefaultRedirect     = 308
 	DefaultContentType  = "text/plain; charset=utf-8"
 	DefaultInterface    = "wsgi"
+	DefaultLifespan     = "auto"
+	DefaultLoop         = "auto"
 	DefaultBalance      = "round_robin"
 	DefaultAccessLog    = "-"
 	DefaultLogFormat    = "combined"
@@ -116,6 +119,11 @@ func (c *Config) completeApp(a *App) {
 	or(&a.Timeout, Duration(wsgi.DefaultTimeout))
 	or(&a.StartTimeout, Duration(wsgi.DefaultStartTimeout))
 	or(&a.Backlog, wsgi.DefaultBacklog)
+	if a.Interface == "asgi" {
+		or(&a.Lifespan, DefaultLifespan)
+		or(&a.Loop, DefaultLoop)
+		or(&a.LimitConcurrency, asgi.DefaultLimitConcurrency)
+	}
 }
 
 func (c *Config) completeServer() {

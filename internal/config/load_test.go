@@ -341,6 +341,32 @@ app = "a"
 			"9: apps.b.python: /no/python is not an executable",
 			"10: apps.b.virtualenv: DIR/app has no bin/python",
 		}},
+		{"asgi apps", `
+[apps.a]
+module = "app:app"
+interface = "asgi"
+lifespan = "maybe"
+loop = "trio"
+limit_concurrency = -1
+ws_ping_interval = "-3s"
+[apps.w]
+module = "app:app"
+lifespan = "on"
+ws_max_message = "1m"
+[sites.s]
+[[sites.s.routes]]
+match.path = "/w"
+app = "w"
+[[sites.s.routes]]
+app = "a"
+`, []string{
+			`5: apps.a.lifespan: "maybe" is not auto, on or off`,
+			`6: apps.a.loop: "trio" is not auto, asyncio or uvloop`,
+			"7: apps.a.limit_concurrency: must be 0 or more, not -1",
+			"8: apps.a.ws_ping_interval: must be positive, or off",
+			`11: apps.w.lifespan: is for interface "asgi" apps only`,
+			`12: apps.w.ws_max_message: is for interface "asgi" apps only`,
+		}},
 		{"dotted keys", "apps.a.workers = 2\n[sites.s]\n[[sites.s.routes]]\nroot = \"www\"\nmatch.pth = \"/x\"\n", []string{
 			"1: apps.a.module: is missing: name the app as MODULE:CALLABLE (app:app, mysite.wsgi)",
 			`5: sites.s.routes[0].match.pth: unknown key (did you mean "path"?)`,

@@ -161,6 +161,12 @@ type App struct {
 	StartTimeout Duration `json:"start_timeout,omitempty"`
 	MaxRequests  int      `json:"max_requests,omitempty"` // recycle a worker after about this many; 0 never
 	Backlog      int      `json:"backlog,omitempty"`
+	// ASGI only (interface "asgi"; docs/asgi.md).
+	Lifespan         string   `json:"lifespan,omitempty"`          // auto (default), on, off
+	Loop             string   `json:"loop,omitempty"`              // auto (default), asyncio, uvloop
+	LimitConcurrency int      `json:"limit_concurrency,omitempty"` // requests in one worker's app at once
+	WSMaxMessage     Size     `json:"ws_max_message,omitempty"`    // a WebSocket message's bound; 0: the gateway's default
+	WSPingInterval   Duration `json:"ws_ping_interval,omitempty"`  // idle WebSocket pings; 0: the gateway's default
 }
 
 // Upstream is a set of servers a route proxies to (docs/proxy.md). Zero

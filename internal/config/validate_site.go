@@ -283,6 +283,38 @@ func checkApp(e *errs, path string, a *App) {
 	if a.StartTimeout <= 0 {
 		e.add(path+".start_timeout", "must be positive")
 	}
+	checkASGI(e, path, a)
+}
+
+// checkASGI checks the keys only an ASGI app has.
+func checkASGI(e *errs, path string, a *App) {
+	if a.Interface != "asgi" {
+		for _, k := range []struct {
+			key string
+			set bool
+		}{{"lifespan", a.Lifespan != ""}, {"loop", a.Loop != ""}, {"limit_concurrency", a.LimitConcurrency != 0},
+			{"ws_max_message", a.WSMaxMessage != 0}, {"ws_ping_interval", a.WSPingInterval != 0}} {
+			if k.set {
+				e.add(path+"."+k.key, "is for interface \"asgi\" apps only")
+			}
+		}
+		return
+	}
+	if a.Lifespan != "" && a.Lifespan != "auto" && a.Lifespan != "on" && a.Lifespan != "off" {
+		e.add(path+".lifespan", "%q is not auto, on or off", a.Lifespan)
+	}
+	if a.Loop != "" && a.Loop != "auto" && a.Loop != "asyncio" && a.Loop != "uvloop" {
+		e.add(path+".loop", "%q is not auto, asyncio or uvloop", a.Loop)
+	}
+	if a.LimitConcurrency < 0 {
+		e.add(path+".limit_concurrency", "must be 0 or more, not %d", a.LimitConcurrency)
+	}
+	if a.WSMaxMessage < 0 {
+		e.add(path+".ws_max_message", "must be a size, not negative")
+	}
+	if a.WSPingInterval < Off {
+		e.add(path+".ws_ping_interval", "must be positive, or off")
+	}
 }
 
 // checkHosts finds a host two sites claim on one listener, and listeners

@@ -43,13 +43,15 @@ it needs first.
 
 Workloads: tiny, html, 1m, 404, close; over HTTPS tls-tiny, tls-html,
 tls-1m, tls-close; over HTTP/2 with h2load h2-tiny, h2-1k, h2-1m (TLS) and
-h2c-tiny (in the clear); wsgi, flask; through a reverse proxy to nginx on
-the load CPU proxy-tiny, proxy-1k, proxy-1m, proxy-close.
+h2c-tiny (in the clear); wsgi, flask; asgi (a raw ASGI hello), fastapi;
+through a reverse proxy to nginx on the load CPU proxy-tiny, proxy-1k,
+proxy-1m, proxy-close.
 Servers: nave (files: configured as nginx, --file-cache-valid 60s),
 nave-strict (files: nave's defaults, a stat per request), nginx, fasthttp,
 caddy, h2o (HTTPS and HTTP/2 only), haproxy (proxy only), uwsgi,
 gunicorn-sync, gunicorn-gthread,
-ceiling (the WSGI app called in-process), and nave-base (with --baseline).
+ceiling (the WSGI app called in-process); uvicorn (httptools, uvloop),
+daphne and hypercorn (ASGI); and nave-base (with --baseline).
 
 Flags:
 `
@@ -70,7 +72,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&c.nave, "nave", "bin/bench/nave", "the nave binary")
 	fs.StringVar(&c.baseline, "baseline", "", "another nave binary (say, the build before a change), measured as nave-base")
 	fs.StringVar(&c.fasthttp, "fasthttp", "bin/bench/fasthttp-fs", "the fasthttp file server (built from bench/fasthttp)")
-	fs.StringVar(&c.python, "python", "/usr/bin/python3", "the Python for the WSGI servers and the ceiling (Flask importable)")
+	fs.StringVar(&c.python, "python", "/usr/bin/python3", "the Python for the WSGI and ASGI servers and the ceiling (Flask, FastAPI importable)")
 	fs.StringVar(&c.results, "results", "bench/results", "directory for the JSON and Markdown tables")
 	fs.StringVar(&c.chart, "chart", "docs/bench.png", "the chart of a full run")
 	fs.DurationVar(&c.quietWait, "quiet-wait", 3*time.Minute, "wait up to this long in all, before runs, for other processes to leave\nthe CPUs (figures taken while they did not are flagged)")

@@ -16,7 +16,7 @@ type workload struct {
 	Name   string // for --only, and the key in the JSON
 	Title  string // for the table
 	Kind   servers.Kind
-	App    string // WSGI workloads: MODULE:CALLABLE under bench/apps
+	App    string // WSGI and ASGI workloads: MODULE:CALLABLE under bench/apps
 	Path   string
 	Header map[string]string // extra request header fields
 	Status int               // the status every answer must have
@@ -75,6 +75,12 @@ var workloads = []workload{
 		Path: "/", Status: 200, Length: 13, Quick: true},
 	{Name: "flask", Title: "Flask hello app", Kind: servers.WSGI, App: "flask_hello:app",
 		Path: "/", Status: 200, Length: 13, Quick: true},
+	// ASGI: nave asgi, uvicorn (httptools, uvloop), daphne and hypercorn,
+	// one worker each.
+	{Name: "asgi", Title: "ASGI hello app (raw)", Kind: servers.ASGI, App: "asgi_hello:app",
+		Path: "/", Status: 200, Length: 13},
+	{Name: "fastapi", Title: "FastAPI hello app", Kind: servers.ASGI, App: "fastapi_hello:app",
+		Path: "/", Status: 200, Length: 13},
 }
 
 // tls reports whether w is measured over TLS.
@@ -109,7 +115,7 @@ func groups(only []string, quick bool, docroot string) ([]group, error) {
 			continue
 		}
 		target := docroot
-		if w.Kind == servers.WSGI {
+		if w.Kind.App() {
 			target = w.App
 		}
 		if n := len(out); n > 0 && out[n-1].Kind == w.Kind && out[n-1].Target == target {

@@ -27,7 +27,12 @@ const (
 	H2                    // a document root over HTTP/2 over TLS (ALPN "h2"), with Env's certificate
 	H2C                   // a document root over HTTP/2 in the clear, with prior knowledge (RFC 9113 §3.3)
 	Proxy                 // a reverse proxy to an upstream (the target: its host:port)
+	ASGI                  // a Python ASGI app
 )
+
+// App reports whether servers of kind k run a Python app (WSGI or ASGI)
+// rather than serve a document root.
+func (k Kind) App() bool { return k == WSGI || k == ASGI }
 
 // TLS reports whether servers of kind k listen with Env's certificate.
 func (k Kind) TLS() bool { return k == StaticTLS || k == H2 }
@@ -41,8 +46,8 @@ type Env struct {
 	// before a change); "" leaves it out.
 	NaveBase string
 	Fasthttp string // the fasthttp file-server binary (bench/fasthttp)
-	Python   string // the Python the WSGI servers use, with Flask importable
-	AppDir   string // the directory the WSGI apps are imported from
+	Python   string // the Python the WSGI and ASGI servers use, with Flask and FastAPI importable
+	AppDir   string // the directory the WSGI and ASGI apps are imported from
 
 	// NginxConnections is nginx's worker_connections. nginx allocates and
 	// touches its whole connection table at start, so it should fit the run:
@@ -106,6 +111,11 @@ func All() []Server {
 		{Name: "nginx", Kind: Proxy, Check: need("nginx"), Spec: nginxProxy},
 		{Name: "caddy", Kind: Proxy, Check: need("caddy"), Spec: caddyProxy},
 		{Name: "haproxy", Kind: Proxy, Check: need("haproxy"), Spec: haproxyProxy},
+		{Name: "nave", Kind: ASGI, Check: checkNaveASGI, Spec: naveASGI},
+		{Name: BaseName, Kind: ASGI, Check: baseCheck(checkNaveASGI), Spec: baseSpec(naveASGI)},
+		{Name: "uvicorn", Kind: ASGI, Check: pythonModule("uvicorn", "httptools", "uvloop"), Spec: uvicorn},
+		{Name: "daphne", Kind: ASGI, Check: pythonModule("daphne"), Spec: daphne},
+		{Name: "hypercorn", Kind: ASGI, Check: pythonModule("hypercorn"), Spec: hypercorn},
 	}
 }
 
