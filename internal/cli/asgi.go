@@ -61,8 +61,10 @@ App:
                          the interpreter has it)
   --limit-concurrency N  requests in one worker's app at once; the rest wait
                          in nave (default 1000)
-  --ws-max-message SIZE  the largest WebSocket message (default the gateway's)
-  --ws-ping-interval D   idle WebSocket pings (default the gateway's)
+  --ws-max-message SIZE  the largest WebSocket message from a client (default
+                         16m; a larger one closes the socket with 1009)
+  --ws-ping-interval D   ping a WebSocket silent this long, close it with 1011
+                         when nothing comes back (default off)
 
 `
 
