@@ -320,6 +320,10 @@ func (b *Body) Discard(limit int64) error {
 	}
 }
 
+// Total is the number of body bytes read so far, whether returned by
+// Read or dropped by Discard.
+func (b *Body) Total() int64 { return b.total }
+
 // Done reports whether the body was read to its end (or was empty).
 func (b *Body) Done() bool { return b.state == bodyDone && b.err == nil }
 

@@ -4,6 +4,7 @@ import (
 	"log/slog"
 	"time"
 
+	"nave/internal/servermetrics"
 	"nave/internal/web"
 )
 
@@ -35,6 +36,9 @@ type Config struct {
 	Logger  *slog.Logger // nil discards
 	// AccessLog, when set, is called after each stream's response.
 	AccessLog func(r *web.Request, w *web.ResponseWriter)
+	// Metrics, when set, counts streams, resets and GOAWAYs sent,
+	// requests, and the connections' states; nil is off.
+	Metrics *servermetrics.Set
 
 	MaxConcurrentStreams uint32        // streams with a handler running, per connection
 	MaxHeaderListSize    uint32        // a request's header section, decoded (RFC 9113 §6.5.2)

@@ -11,6 +11,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"nave/internal/servermetrics"
 )
 
 // Info is what the server knows of a connection before HTTP/2 begins.
@@ -63,6 +65,7 @@ type Conn struct {
 	lastID      uint32 // the highest stream the client opened
 	prefaceDone bool   // the client preface and first SETTINGS were read
 	now         time.Time
+	m           *servermetrics.Set // cfg.Metrics; nil is off
 
 	shutdown atomic.Bool   // Shutdown was called
 	role     atomic.Uint64 // the reader role's generation: one more at each hand-off
@@ -97,7 +100,8 @@ type Conn struct {
 	closing    bool // end is sending the last words: the write deadline stays short
 	dateSec    int64
 	date       []byte
-	recent     [16]uint32 // streams nave reset lately: their late frames are ignored
+	recent     [16]uint32              // streams nave reset lately: their late frames are ignored
+	mstate     servermetrics.ConnState // the state the metrics count the connection in
 	recentN    int
 
 	// The flood budget, spent by the reader and, through resetLocked, by
@@ -147,7 +151,8 @@ var connPool = sync.Pool{New: func() any { return new(Conn) }}
 func NewConn(cfg *Config, nc net.Conn, info Info) *Conn {
 	c := connPool.Get().(*Conn)
 	out, spare, hbuf, block := c.out, c.spare, c.hbuf, c.block.buf
-	*c = Conn{cfg: cfg, set: cfg.resolve(), nc: nc, info: info, log: cfg.Logger, done: make(chan struct{})}
+	*c = Conn{cfg: cfg, set: cfg.resolve(), nc: nc, info: info, log: cfg.Logger, done: make(chan struct{}),
+		m: cfg.Metrics, mstate: servermetrics.ConnNone}
 	c.block.buf = block[:0]
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
@@ -218,8 +223,30 @@ func (c *Conn) Serve(buffered []byte) {
 		c.out = appendWindowUpdate(c.out, 0, c.set.connWindow-defaultWindow)
 	}
 	c.settingsAt = c.now
+	c.moveLocked(servermetrics.ConnIdle)
 	c.mu.Unlock()
 	c.read()
+}
+
+// moveLocked moves the connection to state st in the metrics: idle with
+// no handler running, handling with one or more. mu is held.
+func (c *Conn) moveLocked(st servermetrics.ConnState) {
+	if c.m != nil {
+		c.m.Move(c.mstate, st)
+		c.mstate = st
+	}
+}
+
+// sendRSTLocked queues RST_STREAM for stream id. mu is held.
+func (c *Conn) sendRSTLocked(id uint32, code ErrCode) {
+	c.out = appendRSTStream(c.out, id, code)
+	c.m.H2Reset(uint32(code))
+}
+
+// sendGoAwayLocked queues GOAWAY with the last stream opened. mu is held.
+func (c *Conn) sendGoAwayLocked(code ErrCode) {
+	c.out = appendGoAway(c.out, c.lastID, code)
+	c.m.H2GoAway(uint32(code))
 }
 
 // Release returns the connection's memory for reuse, once it is over
@@ -425,10 +452,10 @@ func (c *Conn) startGoAway() bool {
 		return false
 	}
 	c.goAway, c.goAwayID = true, c.lastID
-	c.out = appendGoAway(c.out, c.lastID, ErrCodeNo)
+	c.sendGoAwayLocked(ErrCodeNo)
 	for _, st := range c.streams {
 		if st.draining {
-			c.out = appendRSTStream(c.out, st.id, ErrCodeNo)
+			c.sendRSTLocked(st.id, ErrCodeNo)
 			st.closeLocked(nil)
 		}
 	}
@@ -450,7 +477,7 @@ func (c *Conn) end(err error) {
 	switch {
 	case errors.As(err, &ce):
 		if ce.code != ErrCodeNo || !c.goAway {
-			c.out = appendGoAway(c.out, c.lastID, ce.code)
+			c.sendGoAwayLocked(ce.code)
 		}
 		if ce.code != ErrCodeNo {
 			c.log.Debug("HTTP/2 connection error", "remote", c.info.Remote.String(), "err", err)
@@ -489,6 +516,7 @@ func (c *Conn) end(err error) {
 			st.closeLocked(ErrConnClosed)
 		}
 	}
+	c.moveLocked(servermetrics.ConnNone)
 	c.mu.Unlock()
 	close(c.done)
 	if c.info.Ended != nil {

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"nave/internal/metrics"
+	"nave/internal/servermetrics"
 	"nave/internal/web"
 )
 
@@ -93,8 +95,16 @@ var hello = web.HandlerFunc(func(w *web.ResponseWriter, _ *web.Request) {
 // BenchmarkStreams measures whole streams, ten in flight as h2load -m 10
 // keeps them: GET, a 14-byte response, through a real socket. Steady
 // state allocates nothing per stream.
-func BenchmarkStreams(b *testing.B) {
-	client, _ := pipeConn(b, &Config{Handler: hello})
+func BenchmarkStreams(b *testing.B) { benchStreams(b, &Config{Handler: hello}) }
+
+// BenchmarkStreamsMetrics is BenchmarkStreams with the server's metrics
+// on: requests, durations, connection states.
+func BenchmarkStreamsMetrics(b *testing.B) {
+	benchStreams(b, &Config{Handler: hello, Metrics: servermetrics.New(metrics.NewRegistry())})
+}
+
+func benchStreams(b *testing.B, cfg *Config) {
+	client, _ := pipeConn(b, cfg)
 	var enc Encoder
 	enc.Init()
 	batch := 10
@@ -168,9 +178,11 @@ func TestStreamsAllocateNothing(t *testing.T) {
 	if testing.Short() || raceEnabled {
 		t.Skip("a benchmark run, and allocation counts mean nothing under -race")
 	}
-	r := testing.Benchmark(BenchmarkStreams)
-	if a := r.AllocsPerOp(); a > 0 {
-		t.Errorf("%d allocations per stream (%d B), want 0", a, r.AllocedBytesPerOp())
+	for name, bench := range map[string]func(*testing.B){"off": BenchmarkStreams, "metrics": BenchmarkStreamsMetrics} {
+		r := testing.Benchmark(bench)
+		if a := r.AllocsPerOp(); a > 0 {
+			t.Errorf("%s: %d allocations per stream (%d B), want 0", name, a, r.AllocedBytesPerOp())
+		}
 	}
 }
 

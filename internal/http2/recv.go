@@ -4,6 +4,7 @@ import (
 	"errors"
 	"time"
 
+	"nave/internal/servermetrics"
 	"nave/internal/web"
 )
 
@@ -192,7 +193,7 @@ func (c *Conn) onBlock(block []byte) error {
 		if err != errMalformed {
 			code = ErrCodeRefusedStream // §5.1.2; the client may retry it
 		}
-		c.out = appendRSTStream(c.out, id, code)
+		c.sendRSTLocked(id, code)
 		c.noteReset(id)
 		c.mu.Unlock()
 		st.free()
@@ -200,6 +201,10 @@ func (c *Conn) onBlock(block []byte) error {
 	}
 	c.streams[id] = st
 	c.running++
+	if c.m != nil {
+		c.m.H2Stream()
+		c.moveLocked(servermetrics.ConnHandling)
+	}
 	st.sendWindow = c.peerWindow
 	st.recvWindow = int64(c.set.streamWindow)
 	if !c.acked {
@@ -293,7 +298,7 @@ func (c *Conn) onData(h frameHeader, p []byte) error {
 		if c.resetLately(h.stream) {
 			return nil
 		}
-		c.out = appendRSTStream(c.out, h.stream, ErrCodeStreamClosed)
+		c.sendRSTLocked(h.stream, ErrCodeStreamClosed)
 		c.noteReset(h.stream)
 		return c.spend(1)
 	}
@@ -351,7 +356,7 @@ func (c *Conn) streamError(id uint32, code ErrCode) error {
 	if st := c.streams[id]; st != nil {
 		return c.resetLocked(st, code)
 	}
-	c.out = appendRSTStream(c.out, id, code)
+	c.sendRSTLocked(id, code)
 	c.noteReset(id)
 	return c.spend(1)
 }
@@ -514,7 +519,7 @@ func (c *Conn) resetStream(st *stream, code ErrCode) error {
 // (MadeYouReset, CVE-2025-8671). mu is held.
 func (c *Conn) resetLocked(st *stream, code ErrCode) error {
 	if !st.closed {
-		c.out = appendRSTStream(c.out, st.id, code)
+		c.sendRSTLocked(st.id, code)
 		c.noteReset(st.id)
 		st.closeLocked(ErrStreamReset)
 	}

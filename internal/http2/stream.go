@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"nave/internal/servermetrics"
 	"nave/internal/web"
 )
 
@@ -35,7 +36,8 @@ type stream struct {
 	tunnel  bool        // upgraded by an extended CONNECT: reads have no deadline
 	// readDl, writeDl: a tunnel's deadlines, set by its user (mu).
 	readDl, writeDl time.Time
-	detached        bool // the reader role was handed off during this handler
+	detached        bool      // the reader role was handed off during this handler
+	headAt          time.Time // when the response head went out, with metrics on
 
 	body []byte // body bytes received and not yet read (mu)
 	streamState
@@ -91,7 +93,7 @@ func (st *stream) free() {
 	st.req.Reset()
 	st.pseudo, st.body = st.pseudo[:0], st.body[:0]
 	st.inline, st.detached, st.trailer, st.tunnel = false, false, nil, false
-	st.readDl, st.writeDl = time.Time{}, time.Time{}
+	st.readDl, st.writeDl, st.headAt = time.Time{}, time.Time{}, time.Time{}
 	st.streamState = streamState{}
 	streamPool.Put(st)
 }
@@ -157,7 +159,15 @@ func (c *Conn) serveStream(st *stream, h web.Handler) (detached bool) {
 		c.cfg.AccessLog(&st.req, &st.x.W)
 	}
 	detached = st.detached
-	c.finishStream(st)
+	if c.m == nil {
+		c.finishStream(st, nil)
+		return detached
+	}
+	x := servermetrics.Exchange{
+		Method: st.req.Method, Status: st.x.W.Status(),
+		Start: st.req.Start, Head: st.headAt, End: time.Now(), BodyOut: st.x.W.BodyBytes(),
+	}
+	c.finishStream(st, &x)
 	return detached
 }
 
@@ -186,14 +196,24 @@ func (c *Conn) runHandler(st *stream, h web.Handler) (ok bool) {
 // half-closed (local), its DATA counted and dropped, until the client ends
 // it (RFC 9113 §5.1); past the concurrent streams allowed, or once the
 // connection is going away, it is refused with NO_ERROR instead (§8.1).
-func (c *Conn) finishStream(st *stream) {
+//
+// x, when not nil, is the exchange to record in the metrics, once the
+// request body bytes received are known.
+func (c *Conn) finishStream(st *stream, x *servermetrics.Exchange) {
 	c.mu.Lock()
+	if x != nil {
+		x.BodyIn = st.received
+		c.m.Requests.Done(x)
+	}
 	if !st.closed && !st.localDone {
 		c.resetLocked(st, ErrCodeInternal)
 	}
 	c.creditLocked(st, int64(len(st.body)-st.bodyOff))
 	st.body, st.bodyOff = st.body[:0], 0
 	c.running--
+	if c.running == 0 {
+		c.moveLocked(servermetrics.ConnIdle)
+	}
 	st.handlerDone = true
 	if st.waiting {
 		c.dropWaiter(st)
@@ -205,7 +225,7 @@ func (c *Conn) finishStream(st *stream) {
 	case c.goAway || c.draining >= max(c.set.maxStreams/2, 1):
 		// At most half the stream limit waits on bodies no one reads;
 		// the rest are refused, so that new requests still have room.
-		c.out = appendRSTStream(c.out, st.id, ErrCodeNo)
+		c.sendRSTLocked(st.id, ErrCodeNo)
 		c.noteReset(st.id)
 		st.closeLocked(nil)
 	default:
@@ -422,6 +442,9 @@ func (st *stream) Flush(h *web.Head, n int, tail []byte, end bool) error {
 // in the order blocks go out.
 func (st *stream) headLocked(h *web.Head, end bool) error {
 	c := st.c
+	if c.m != nil {
+		st.headAt = time.Now()
+	}
 	if err := st.sendErr(); err != nil {
 		return err
 	}

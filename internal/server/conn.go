@@ -14,6 +14,7 @@ import (
 
 	"nave/internal/http1"
 	"nave/internal/http2"
+	"nave/internal/servermetrics"
 	"nave/internal/web"
 )
 
@@ -90,6 +91,11 @@ type conn struct {
 	readDeadline  time.Time // the read deadline last set on nc
 	writeDeadline time.Time // the write deadline last set on nc
 	wrote         time.Time // when a response was last written; zero once the idle wait took it
+	// firstWrite is when the current request's response began (its first
+	// write, an interim 100 Continue included), for time to first byte.
+	firstWrite time.Time
+	// mstate is the state the server's metrics count the connection in.
+	mstate servermetrics.ConnState
 	// ownWriteDeadline: the handler of an upgraded connection set its own
 	// write deadline, which the server's write timeout must not move.
 	ownWriteDeadline bool
@@ -117,7 +123,7 @@ type conn struct {
 }
 
 func (s *Server) newConn(nc net.Conn, tc *tls.Config) *conn {
-	c := &conn{s: s, nc: nc, fd: -1, tlsConf: tc}
+	c := &conn{s: s, nc: nc, fd: -1, tlsConf: tc, mstate: servermetrics.ConnNone}
 	c.tcp, _ = nc.(*net.TCPConn)
 	if c.tcp != nil {
 		c.watchFn = c.watch
@@ -152,7 +158,16 @@ func (s *Server) newConn(nc net.Conn, tc *tls.Config) *conn {
 	}
 	s.active[c] = struct{}{}
 	s.conns.Add(1)
+	c.move(servermetrics.ConnIdle)
 	return c
+}
+
+// move moves the connection to state st in the server's metrics.
+func (c *conn) move(st servermetrics.ConnState) {
+	if m := c.s.m; m != nil {
+		m.Move(c.mstate, st)
+		c.mstate = st
+	}
 }
 
 // serve runs the connection until it closes or is parked; a parked
@@ -169,12 +184,15 @@ func (c *conn) serve() {
 	for {
 		ex, err := c.await()
 		if err == errPark {
+			c.move(servermetrics.ConnParked)
 			if c.s.park(c) {
 				return // the parker owns c now; touch nothing
 			}
 			continue
 		}
+		c.move(servermetrics.ConnReading)
 		if err == errH2 || err == nil && c.mayH2C && c.isH2C(ex) {
+			c.move(servermetrics.ConnNone) // HTTP/2 counts it from here
 			var buffered []byte
 			if ex != nil {
 				buffered = ex.in.Take()
@@ -213,6 +231,7 @@ func (c *conn) finish() {
 		c.lingerClose()
 	}
 	c.nc.Close()
+	c.move(servermetrics.ConnNone)
 	c.s.mu.Lock()
 	delete(c.s.active, c)
 	c.s.mu.Unlock()
@@ -224,6 +243,7 @@ func (c *conn) finish() {
 func (c *conn) serveOne(ex *exchange) bool {
 	start := time.Now()
 	c.phase, c.headDeadline = phaseHead, start.Add(c.s.cfg.headTimeout())
+	c.firstWrite = time.Time{}
 	ex.in.Src = c
 	req := &ex.req
 	err := http1.ReadRequest(&ex.in, req, &c.s.cfg.Limits)
@@ -233,6 +253,7 @@ func (c *conn) serveOne(ex *exchange) bool {
 		return false
 	}
 	c.phase = phaseBody
+	c.move(servermetrics.ConnHandling)
 	ex.begin(c)
 	ok := c.runHandler(ex)
 	c.unwatch()
@@ -251,9 +272,7 @@ func (c *conn) serveOne(ex *exchange) bool {
 	keep := !ex.out.Closing() && c.drainBody(req)
 	c.linger = !req.Body.Done() || ex.in.Buffered() > 0
 	c.phase = phaseIdle
-	if c.s.cfg.AccessLog != nil {
-		c.s.cfg.AccessLog(&req.Request, &ex.x.W)
-	}
+	c.done(ex)
 	return keep && !c.s.shutting.Load()
 }
 
@@ -283,9 +302,7 @@ func (c *conn) runHandler(ex *exchange) (ok bool) {
 			web.Error(&ex.x.W, 500, "internal error")
 			ex.x.End()
 		}
-		if c.s.cfg.AccessLog != nil {
-			c.s.cfg.AccessLog(&ex.req.Request, &ex.x.W)
-		}
+		c.done(ex)
 	}()
 	c.s.handler.Serve(&ex.x.W, &ex.req.Request)
 	return true
@@ -345,7 +362,20 @@ func (c *conn) refuse(ex *exchange, err error) {
 	c.s.log.Debug("request refused", "remote", c.remote.String(), "status", ex.x.W.Status(), "err", err)
 	c.linger = true
 	ex.x.End()
+	c.done(ex)
+}
+
+// done reports a finished exchange to the access log and the metrics.
+func (c *conn) done(ex *exchange) {
 	if c.s.cfg.AccessLog != nil {
 		c.s.cfg.AccessLog(&ex.req.Request, &ex.x.W)
+	}
+	if m := c.s.m; m != nil {
+		w := &ex.x.W
+		m.Requests.Done(&servermetrics.Exchange{
+			Method: ex.req.Method, Status: w.Status(),
+			Start: ex.req.Start, Head: c.firstWrite, End: time.Now(),
+			BodyIn: ex.req.Body.Total(), BodyOut: w.BodyBytes(),
+		})
 	}
 }

@@ -158,6 +158,9 @@ func (c *conn) extendWrite() {
 	d := c.s.cfg.writeTimeout()
 	now := time.Now()
 	c.wrote = now
+	if c.firstWrite.IsZero() {
+		c.firstWrite = now
+	}
 	if dl := now.Add(d); dl.Sub(c.writeDeadline) > d/8 {
 		c.writeDeadline = dl
 		c.nc.SetWriteDeadline(dl)

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"nave/internal/http1"
+	"nave/internal/servermetrics"
 )
 
 // readBufferSize is the read buffer each exchange owns. Heads that do not
@@ -37,6 +38,7 @@ func (c *conn) await() (*exchange, error) {
 		now = time.Now()
 	}
 	c.wrote = time.Time{}
+	c.move(servermetrics.ConnIdle)
 	c.idleSince.Store(c.extendReadAt(now, c.s.cfg.idleTimeout()).UnixNano())
 	c.state.Store(stateIdle)
 	if c.s.shutting.Load() {
@@ -62,6 +64,7 @@ func (c *conn) await() (*exchange, error) {
 	if err == errHelloReady {
 		// Out of the idle state by now, so that a waker's deadline cannot
 		// cut the handshake short.
+		c.move(servermetrics.ConnReading)
 		ex, err = c.handshake()
 	}
 	return c.keep(ex, err)

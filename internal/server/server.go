@@ -20,6 +20,7 @@ import (
 
 	"nave/internal/http1"
 	"nave/internal/http2"
+	"nave/internal/servermetrics"
 	"nave/internal/web"
 )
 
@@ -69,6 +70,10 @@ type Config struct {
 	// TrustedProxies is empty.
 	ProxyProtocol  bool
 	TrustedProxies []netip.Prefix
+	// Metrics, when set, is updated as connections and requests come and
+	// go, over HTTP/1 and HTTP/2 (HTTP2.Metrics is set from it); nil is
+	// off and costs a nil check.
+	Metrics *servermetrics.Set
 }
 
 func (c *Config) headTimeout() time.Duration  { return orDefault(c.HeadTimeout, DefaultHeadTimeout) }
@@ -96,6 +101,7 @@ type Server struct {
 	conns    sync.WaitGroup
 	pool     sync.Pool // *exchange
 	h2       http2.Config
+	m        *servermetrics.Set // cfg.Metrics; nil is off
 
 	mu        sync.Mutex
 	listeners map[net.Listener]struct{} // guarded by mu
@@ -112,6 +118,7 @@ func New(cfg Config) *Server {
 	s := &Server{
 		cfg:       cfg,
 		handler:   cfg.Handler,
+		m:         cfg.Metrics,
 		log:       cfg.Logger,
 		done:      make(chan struct{}),
 		listeners: make(map[net.Listener]struct{}),
@@ -127,6 +134,7 @@ func New(cfg Config) *Server {
 	s.pool.New = func() any { return new(exchange) }
 	s.h2 = cfg.HTTP2
 	s.h2.Handler, s.h2.Logger, s.h2.AccessLog = s.handler, s.log, cfg.AccessLog
+	s.h2.Metrics = cfg.Metrics
 	if s.h2.IdleTimeout == 0 {
 		s.h2.IdleTimeout = cfg.IdleTimeout
 	}
@@ -179,6 +187,7 @@ func (s *Server) serve(ln net.Listener, tc *tls.Config) error {
 			if errors.Is(err, net.ErrClosed) {
 				return err
 			}
+			s.m.Refused()
 			delay = min(max(2*delay, 5*time.Millisecond), time.Second)
 			s.log.Error("accept failed; retrying", "listener", ln.Addr().String(), "err", err, "retry_in", delay)
 			select {
@@ -189,8 +198,10 @@ func (s *Server) serve(ln net.Listener, tc *tls.Config) error {
 			continue
 		}
 		delay = 0
+		s.m.Accepted()
 		c := s.newConn(nc, tc)
 		if c == nil {
+			s.m.Refused()
 			nc.Close()
 			continue
 		}

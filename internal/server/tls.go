@@ -54,6 +54,7 @@ func (c *conn) handshake() (*exchange, error) {
 	c.tlsConf = nil
 	c.nc.SetDeadline(time.Now().Add(c.s.cfg.handshakeTimeout()))
 	if err := tc.Handshake(); err != nil {
+		c.s.m.Handshake(false, 0)
 		c.s.log.Debug("TLS handshake failed", "remote", c.remote.String(), "err", err)
 		return nil, err
 	}
@@ -65,6 +66,7 @@ func (c *conn) handshake() (*exchange, error) {
 	c.s.mu.Unlock()
 	st := tc.ConnectionState()
 	c.tlsState = &st
+	c.s.m.Handshake(true, st.Version)
 	if st.NegotiatedProtocol == "h2" {
 		return nil, errH2
 	}
