@@ -1,22 +1,14 @@
 package metrics
 
 import (
-	"encoding/json"
-	"fmt"
-	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"runtime"
-	"strconv"
 	"sync"
 	"testing"
 	"time"
 
+	"nave/internal/metrics/promtest"
 	"nave/internal/web"
 	"nave/internal/web/webtest"
 )
@@ -29,41 +21,13 @@ func TestPrometheusScrapes(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a Prometheus server")
 	}
-	prom := lookTool(t, "prometheus", "prometheus")
 	r := small()
 	r.RegisterGo()
 	r.RegisterProcess()
 	target, served := serveOverHTTP(t, NewHandler(r))
-
-	dir := t.TempDir()
-	cfg := fmt.Sprintf(`global: {scrape_interval: 1s, scrape_timeout: 1s}
-scrape_configs:
-  - {job_name: negotiated, metrics_path: /metrics, static_configs: [{targets: [%q]}]}
-  - {job_name: text, metrics_path: /text, static_configs: [{targets: [%q]}]}
-`, target, target)
-	if err := os.WriteFile(filepath.Join(dir, "prometheus.yml"), []byte(cfg), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	addr := freeAddr(t)
-	cmd := exec.Command(prom, "--config.file="+filepath.Join(dir, "prometheus.yml"),
-		"--storage.tsdb.path="+filepath.Join(dir, "data"), "--web.listen-address="+addr)
-	log, err := os.Create(filepath.Join(dir, "prometheus.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stdout, cmd.Stderr = log, log
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-		log.Close()
-		if t.Failed() {
-			b, _ := os.ReadFile(log.Name())
-			t.Logf("prometheus log:\n%s", b)
-		}
-	})
+	prom := promtest.Start(t,
+		promtest.Job{Name: "negotiated", Path: "/metrics", Target: target},
+		promtest.Job{Name: "text", Path: "/text", Target: target})
 
 	deadline := time.Now().Add(30 * time.Second)
 	for _, job := range []string{"negotiated", "text"} {
@@ -88,7 +52,7 @@ scrape_configs:
 			} else {
 				q += `{job="` + job + `"}`
 			}
-			got := waitForValue(t, addr, q, deadline)
+			got := prom.Value(t, q, deadline)
 			if got != c.want && c.query == "up" {
 				t.Fatalf("%s = %v: Prometheus could not scrape or parse the exposition", q, got)
 			}
@@ -146,54 +110,4 @@ func serveOverHTTP(t *testing.T, h web.Handler) (string, *served) {
 	}))
 	t.Cleanup(srv.Close)
 	return srv.Listener.Addr().String(), s
-}
-
-// freeAddr is a loopback address nothing listens on, for Prometheus's web
-// API.
-func freeAddr(t *testing.T) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
-// waitForValue queries Prometheus until the query returns one sample, or
-// the deadline passes, and returns its value (-1 if none came).
-func waitForValue(t *testing.T, addr, query string, deadline time.Time) float64 {
-	t.Helper()
-	for time.Now().Before(deadline) {
-		if v, ok := queryOnce(addr, query); ok {
-			return v
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-	t.Errorf("%s: no sample before the deadline", query)
-	return -1
-}
-
-func queryOnce(addr, query string) (float64, bool) {
-	resp, err := http.Get("http://" + addr + "/api/v1/query?query=" + url.QueryEscape(query))
-	if err != nil {
-		return 0, false
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil || resp.StatusCode != 200 {
-		return 0, false
-	}
-	var out struct {
-		Data struct {
-			Result []struct {
-				Value [2]any `json:"value"`
-			} `json:"result"`
-		} `json:"data"`
-	}
-	if json.Unmarshal(body, &out) != nil || len(out.Data.Result) != 1 {
-		return 0, false
-	}
-	s, _ := out.Data.Result[0].Value[1].(string)
-	v, err := strconv.ParseFloat(s, 64)
-	return v, err == nil
 }
