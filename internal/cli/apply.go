@@ -22,8 +22,10 @@ import (
 	"nave/internal/accesslog"
 	"nave/internal/config"
 	"nave/internal/live"
+	"nave/internal/metrics"
 	"nave/internal/proxy"
 	"nave/internal/server"
+	"nave/internal/servermetrics"
 	"nave/internal/static"
 	"nave/internal/systemd"
 	"nave/internal/web"
@@ -68,6 +70,10 @@ type built struct {
 	// admin, when set, is served on the sockets the config's admin
 	// section names (nave run); nil serves none (the shorthands).
 	admin *adminSetup
+	// metrics is the server metric set, and metricsHandler its exposition,
+	// from the first config that asked for metrics on; nil until then.
+	metrics        *servermetrics.Set
+	metricsHandler *metrics.Handler
 }
 
 // listener is one config listener, open, with its server. Its server
@@ -246,7 +252,10 @@ func (g *gen) build() error {
 		}
 		g.handlers[l] = h
 	}
-	return g.adminEndpoints()
+	if err := g.adminEndpoints(); err != nil {
+		return err
+	}
+	return g.metricsEndpoint()
 }
 
 // startApps starts a pool for each app a route runs whose config changed
@@ -334,6 +343,8 @@ type listenerSpec struct {
 func (g *gen) listener(name string) (*listener, error) {
 	c, cl := g.c, g.c.Listeners[name]
 	spec := listenerSpec{Address: cl.Address, Server: serverConfig(c, cl)}
+	// Turning metrics on or off replaces the listener's server.
+	spec.Server.Metrics = g.b.metricsFor(c)
 	if cl.TLS != nil {
 		spec.TLS = tlsFlagsOf(c, name)
 	}
@@ -669,6 +680,11 @@ func (b *built) shorthandListeners() *listeners {
 	if l, ok := all[redirectName]; ok {
 		ls.redirect = l.ln
 	}
+	for key, e := range b.endpoints.All() {
+		if isMetrics(key) {
+			ls.metrics = e.ln
+		}
+	}
 	return ls
 }
 
@@ -700,6 +716,10 @@ func (b *built) announce(w io.Writer) {
 	}
 	es := b.endpoints.All()
 	for _, key := range slices.Sorted(maps.Keys(es)) {
+		if isMetrics(key) {
+			fmt.Fprintf(w, "Metrics at http://%s/metrics\n", es[key].ln.Addr())
+			continue
+		}
 		fmt.Fprintf(w, "Admin API on %s:%s\n", es[key].ln.Addr().Network(), es[key].ln.Addr())
 	}
 }

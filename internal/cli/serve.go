@@ -36,6 +36,8 @@ Flags:
   --log-format FORMAT    access log format: combined or json (default combined)
   --log-level LEVEL      server log level on stderr: debug, info, warn, error
                          (default info)
+  --metrics ADDR         serve Prometheus metrics at http://ADDR/metrics, as
+                         127.0.0.1:9100 (default off; docs/observability.md)
 
 Files:
   --index NAMES          index files tried for a folder, comma-separated
@@ -147,7 +149,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	addr := ls.main.Addr().(*net.TCPAddr)
 	fmt.Fprintf(stdout, "Serving %s on %s port %d (%s) ...\n", what, addr.IP, addr.Port, ls.url())
-	ls.announceRedirect(stdout)
+	ls.announceOthers(stdout)
 	return s.serve(ctx, stderr)
 }
 

@@ -26,6 +26,7 @@ type serverFlags struct {
 	maxBody      int64
 	timeouts     server.Config
 	drainTimeout time.Duration
+	metrics      string
 	tls          tlsFlags
 	h2           h2Flags
 }
@@ -48,6 +49,7 @@ func (f *serverFlags) register(fs *flag.FlagSet) {
 	fs.DurationVar(&f.timeouts.WriteTimeout, "write-timeout", server.DefaultWriteTimeout, "")
 	fs.DurationVar(&f.timeouts.IdleTimeout, "idle-timeout", server.DefaultIdleTimeout, "")
 	fs.DurationVar(&f.drainTimeout, "drain-timeout", DefaultDrainTimeout, "")
+	fs.StringVar(&f.metrics, "metrics", "", "")
 	f.tls.register(fs)
 	f.h2.register(fs)
 }
@@ -104,6 +106,7 @@ type listeners struct {
 	main     net.Listener
 	tls      *tlsSetup    // nil in the clear
 	redirect net.Listener // --redirect-http, or nil
+	metrics  net.Listener // --metrics, or nil
 }
 
 func (l *listeners) close() {
@@ -121,10 +124,14 @@ func (l *listeners) url() string {
 	return "http://" + l.main.Addr().String() + "/"
 }
 
-// announceRedirect says where --redirect-http listens, if it does.
-func (l *listeners) announceRedirect(w io.Writer) {
+// announceOthers says where --redirect-http and --metrics listen, if
+// they do.
+func (l *listeners) announceOthers(w io.Writer) {
 	if l.redirect != nil {
 		fmt.Fprintf(w, "Redirecting http://%s/ to https\n", l.redirect.Addr())
+	}
+	if l.metrics != nil {
+		fmt.Fprintf(w, "Metrics at http://%s/metrics\n", l.metrics.Addr())
 	}
 }
 
@@ -164,4 +171,5 @@ const serverFlagsUsage = `Server (as for nave serve):
   --head-timeout D, --body-timeout D, --write-timeout D, --idle-timeout D
                          (defaults 30s, 60s, 60s, 75s)
   --drain-timeout D      for requests in flight to finish at shutdown (default 30s)
+  --metrics ADDR         serve Prometheus metrics at http://ADDR/metrics (default off)
 ` + tlsFlagsUsage + h2FlagsUsage

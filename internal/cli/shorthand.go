@@ -39,6 +39,7 @@ func (f *serverFlags) config() *config.Config {
 			FloodRate: f.h2.floodRate, SettingsTimeout: config.Duration(f.h2.settingsTimeout),
 		},
 		Log:   config.Log{Access: f.accessLog, Format: f.logFormat, Level: f.logLevel},
+		Admin: config.Admin{Metrics: f.metrics},
 		Sites: map[string]*config.Site{siteName: {}},
 	}
 	if f.tls.enabled() {

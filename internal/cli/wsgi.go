@@ -222,7 +222,7 @@ func serveApp(ctx context.Context, o *wsgiOptions, config func() *config.Config,
 	addr := ls.main.Addr().(*net.TCPAddr)
 	fmt.Fprintf(stdout, "Serving %s app %s (%d workers, Python %s at %s) on %s port %d (%s) ...\n",
 		kind, o.pool.App, pool.Workers(), pool.Python(), o.pool.Python, addr.IP, addr.Port, ls.url())
-	ls.announceRedirect(stdout)
+	ls.announceOthers(stdout)
 	defer onHangup(hup, s.reload)()
 	return s.serve(ctx, stderr)
 }

@@ -256,4 +256,9 @@ type Admin struct {
 	// Listen is a loopback HOST:PORT to serve the API on as well; "" none.
 	// Anyone who can connect to it can reconfigure nave.
 	Listen string `json:"listen,omitempty"`
+	// Metrics is a HOST:PORT to serve Prometheus metrics on, at /metrics
+	// and nothing else (docs/observability.md); "" counts nothing. Not
+	// the admin API: a scraper cannot reconfigure nave through it. The
+	// figures are not secret, but say much of the traffic.
+	Metrics string `json:"metrics,omitempty"`
 }

@@ -54,6 +54,9 @@ func (c *Config) checkAdmin(e *errs) {
 	if s := c.Admin.Socket; s != "off" && len(s) > maxSocketPath {
 		e.add("admin.socket", "is %d bytes long; a Unix socket's path is at most %d", len(s), maxSocketPath)
 	}
+	if c.Admin.Metrics != "" {
+		checkAddress(e, "admin.metrics", c.Admin.Metrics)
+	}
 	if c.Admin.Listen == "" {
 		return
 	}
