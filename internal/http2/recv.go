@@ -312,6 +312,11 @@ func (c *Conn) onData(h frameHeader, p []byte) error {
 	}
 	st.recvWindow -= size
 	st.received += int64(len(data))
+	if c.m != nil {
+		// Counted as it arrives: a handler may answer before the body
+		// does, and its stream is gone by the time the rest comes.
+		c.m.Requests.BodyRead(int64(len(data)))
+	}
 	if cl := st.req.ContentLength; cl >= 0 && st.received > cl {
 		c.creditLocked(nil, size)
 		return c.resetLocked(st, ErrCodeProtocol)

@@ -158,16 +158,15 @@ func (c *Conn) serveStream(st *stream, h web.Handler) (detached bool) {
 	if c.cfg.AccessLog != nil {
 		c.cfg.AccessLog(&st.req, &st.x.W)
 	}
+	if c.m != nil {
+		// Request body bytes are counted as they arrive (onData).
+		c.m.Requests.Done(&servermetrics.Exchange{
+			Method: st.req.Method, Status: st.x.W.Status(),
+			Start: st.req.Start, Head: st.headAt, End: time.Now(), BodyOut: st.x.W.BodyBytes(),
+		})
+	}
 	detached = st.detached
-	if c.m == nil {
-		c.finishStream(st, nil)
-		return detached
-	}
-	x := servermetrics.Exchange{
-		Method: st.req.Method, Status: st.x.W.Status(),
-		Start: st.req.Start, Head: st.headAt, End: time.Now(), BodyOut: st.x.W.BodyBytes(),
-	}
-	c.finishStream(st, &x)
+	c.finishStream(st)
 	return detached
 }
 
@@ -196,15 +195,8 @@ func (c *Conn) runHandler(st *stream, h web.Handler) (ok bool) {
 // half-closed (local), its DATA counted and dropped, until the client ends
 // it (RFC 9113 §5.1); past the concurrent streams allowed, or once the
 // connection is going away, it is refused with NO_ERROR instead (§8.1).
-//
-// x, when not nil, is the exchange to record in the metrics, once the
-// request body bytes received are known.
-func (c *Conn) finishStream(st *stream, x *servermetrics.Exchange) {
+func (c *Conn) finishStream(st *stream) {
 	c.mu.Lock()
-	if x != nil {
-		x.BodyIn = st.received
-		c.m.Requests.Done(x)
-	}
 	if !st.closed && !st.localDone {
 		c.resetLocked(st, ErrCodeInternal)
 	}

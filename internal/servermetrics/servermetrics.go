@@ -194,7 +194,7 @@ func newRequests(reg *metrics.Registry) *Requests {
 	m := &Requests{
 		duration: reg.Histogram("nave_http_request_duration_seconds", "From a request's first byte to the end of its response.", nil),
 		ttfb:     reg.Histogram("nave_http_time_to_first_byte_seconds", "From a request's first byte to the first byte of its response (an interim 100 Continue counts).", nil),
-		bodyIn:   reg.Counter("nave_http_request_body_bytes_total", "Request body bytes read, by the handler or drained by nave."),
+		bodyIn:   reg.Counter("nave_http_request_body_bytes_total", "Request body bytes received: read by the handler or drained by nave on HTTP/1.1, every DATA byte of an open stream on HTTP/2."),
 		bodyOut:  reg.Counter("nave_http_response_body_bytes_total", "Response body bytes sent (heads and framing not included)."),
 	}
 	for i := range m.count {
@@ -252,8 +252,16 @@ type Exchange struct {
 	Start   time.Time // the request's first byte
 	Head    time.Time // the response's first byte; zero if none was sent
 	End     time.Time // the response's end
-	BodyIn  int64     // request body bytes read
+	BodyIn  int64     // request body bytes read, unless counted by BodyRead
 	BodyOut int64     // response body bytes sent
+}
+
+// BodyRead counts request body bytes as they arrive, for a protocol
+// that sees them apart from the exchange (HTTP/2's DATA frames).
+func (m *Requests) BodyRead(n int64) {
+	if m != nil && n > 0 {
+		m.bodyIn.Add(uint64(n))
+	}
 }
 
 // Done records a finished exchange.
