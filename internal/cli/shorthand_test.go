@@ -44,14 +44,14 @@ func TestShorthandConfigs(t *testing.T) {
 			`"names":["a.test"]`, `"hsts":"1h0m0s"`, `"http":{"address":"127.0.0.1:0","protocols":["h1","h2"],"redirect_https":"main"}`}},
 		{"wsgi", func() (*config.Config, error) {
 			o, err := parseWSGI([]string{"--python", testPython, "--chdir", dir, "--mount", "/app", "--static", "/s/=" + static,
-				"--static", "/s/img=" + static, "--timeout", "0", "--workers", "2", "app:app"})
+				"--static", "/s/img=" + static, "--timeout", "0", "--workers", "2", "--metrics", "127.0.0.1:9100", "app:app"})
 			if err != nil {
 				return nil, err
 			}
 			return o.config(), nil
 		}, []string{`"app":{"interface":"wsgi","module":"app:app","python":"` + testPython + `","chdir":"` + dir + `","workers":2,"timeout":"off"`,
 			`"routes":[{"match":{"path":"/s/img"},"root":"` + static + `"`, `{"match":{"path":"/s"},"root":"` + static + `"`,
-			`{"match":{"path":"/app"},"app":"app"}`}},
+			`{"match":{"path":"/app"},"app":"app"}`, `"admin":{"metrics":"127.0.0.1:9100"}`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -318,6 +318,15 @@ root = "www"
 			`7: listeners.http.redirect_https: no listener "htps" (did you mean "https"?)`,
 			`9: sites.s.listeners[0]: listener "http" redirects every request to https and serves no site`,
 		}},
+		{"metrics", `
+[admin]
+metrics = "9100"
+[sites.s]
+[[sites.s.routes]]
+root = "www"
+`, []string{
+			`3: admin.metrics: "9100" is not HOST:PORT (as 127.0.0.1:8000 or 0.0.0.0:443)`,
+		}},
 		{"apps", `
 [apps.a]
 interface = "cgi"
