@@ -16,6 +16,7 @@ var chartColors = map[string]string{
 	"nave":             "#d62728",
 	"nave-base":        "#f2a3a3",
 	"nave-strict":      "#ff9896",
+	"nave-metrics":     "#e377c2",
 	"nginx":            "#2ca02c",
 	"fasthttp":         "#1f77b4",
 	"caddy":            "#9467bd",

@@ -47,7 +47,8 @@ h2c-tiny (in the clear); wsgi, flask; asgi (a raw ASGI hello), fastapi;
 through a reverse proxy to nginx on the load CPU proxy-tiny, proxy-1k,
 proxy-1m, proxy-close.
 Servers: nave (files: configured as nginx, --file-cache-valid 60s),
-nave-strict (files: nave's defaults, a stat per request), nginx, fasthttp,
+nave-strict (files: nave's defaults, a stat per request), nave-metrics (nave
+with --metrics; plain and h2c), nginx, fasthttp,
 caddy, h2o (HTTPS and HTTP/2 only), haproxy (proxy only), uwsgi,
 gunicorn-sync, gunicorn-gthread,
 ceiling (the WSGI app called in-process); uvicorn (httptools, uvloop),

@@ -38,6 +38,25 @@ func naveServeStrict(e *Env, addr, root string) (proc.Spec, error) {
 	return naveServeSpec(e, StrictName, addr, root), nil
 }
 
+// checkNaveMetrics: the build has --metrics.
+func checkNaveMetrics(e *Env) error {
+	help, err := naveHelp(e, "serve")
+	if err != nil {
+		return err
+	}
+	if !strings.Contains(help, "--metrics") {
+		return fmt.Errorf("nave serve --metrics: %w", ErrNotBuilt)
+	}
+	return nil
+}
+
+// naveServeMetrics is naveServe with metrics on, served on a port of
+// their own that nobody scrapes during the run: the cost measured is the
+// counting, not the exposition.
+func naveServeMetrics(e *Env, addr, root string) (proc.Spec, error) {
+	return naveServeSpec(e, MetricsName, addr, root, "--file-cache-valid", "60s", "--metrics", "127.0.0.1:0"), nil
+}
+
 // naveServeSpec is `nave serve` on addr for root, with flags added.
 func naveServeSpec(e *Env, name, addr, root string, flags ...string) proc.Spec {
 	args := append([]string{"serve", "--listen", addr, "--access-log", "off"}, flags...)
