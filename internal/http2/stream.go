@@ -162,7 +162,7 @@ func (c *Conn) serveStream(st *stream, h web.Handler) (detached bool) {
 		// Request body bytes are counted as they arrive (onData).
 		c.m.Requests.Done(&servermetrics.Exchange{
 			Method: st.req.Method, Status: st.x.W.Status(),
-			Start: st.req.Start, Head: st.headAt, End: time.Now(), BodyOut: st.x.W.BodyBytes(),
+			Start: st.req.Start, Head: st.headAt, Duration: time.Since(st.req.Start), BodyOut: st.x.W.BodyBytes(),
 		})
 	}
 	detached = st.detached

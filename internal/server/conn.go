@@ -190,7 +190,6 @@ func (c *conn) serve() {
 			}
 			continue
 		}
-		c.move(servermetrics.ConnReading)
 		if err == errH2 || err == nil && c.mayH2C && c.isH2C(ex) {
 			c.move(servermetrics.ConnNone) // HTTP/2 counts it from here
 			var buffered []byte
@@ -253,6 +252,8 @@ func (c *conn) serveOne(ex *exchange) bool {
 		return false
 	}
 	c.phase = phaseBody
+	// A head that came whole with the first read went from idle to
+	// handling directly; one that needed more reads was reading (Read).
 	c.move(servermetrics.ConnHandling)
 	ex.begin(c)
 	ok := c.runHandler(ex)
@@ -374,7 +375,7 @@ func (c *conn) done(ex *exchange) {
 		w := &ex.x.W
 		m.Requests.Done(&servermetrics.Exchange{
 			Method: ex.req.Method, Status: w.Status(),
-			Start: ex.req.Start, Head: c.firstWrite, End: time.Now(),
+			Start: ex.req.Start, Head: c.firstWrite, Duration: time.Since(ex.req.Start),
 			BodyIn: ex.req.Body.Total(), BodyOut: w.BodyBytes(),
 		})
 	}

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"nave/internal/servermetrics"
 )
 
 // Read is the request source for http1: it applies the head deadline
@@ -16,6 +18,9 @@ import (
 func (c *conn) Read(p []byte) (int, error) {
 	switch c.phase {
 	case phaseHead:
+		// The head did not come whole: the connection waits for the
+		// rest of it (a slow client, or a slowloris).
+		c.move(servermetrics.ConnReading)
 		if !c.readDeadline.Equal(c.headDeadline) {
 			c.readDeadline = c.headDeadline
 			c.nc.SetReadDeadline(c.headDeadline)

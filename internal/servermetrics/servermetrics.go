@@ -49,7 +49,7 @@ type Set struct {
 // registry: registering twice panics.
 func New(reg *metrics.Registry) *Set {
 	s := &Set{Requests: newRequests(reg)}
-	conns := reg.GaugeVec("nave_connections", "Open client connections, by state: reading a request (or a TLS handshake), handling one, idle between requests, parked (idle, without a goroutine).", "state")
+	conns := reg.GaugeVec("nave_connections", "Open client connections, by state: reading (a request head or TLS handshake begun, the rest awaited), handling (a request read, its response under way), idle (waiting for a request), parked (idle, without a goroutine).", "state")
 	for i := range s.conns {
 		s.conns[i] = conns.With(stateNames[i])
 	}
@@ -75,9 +75,12 @@ func New(reg *metrics.Registry) *Set {
 // ConnState is a connection's state as nave_connections counts it.
 type ConnState uint8
 
-// The states. ConnNone is a connection not counted (not yet, or no
-// longer, or counted by another owner: an HTTP/1 connection that became
-// HTTP/2 is counted by its HTTP/2 side).
+// The states. A request whose head arrives with the first read goes from
+// idle straight to handling; reading is a head (or TLS handshake) begun
+// and waited on, which is where slow and slowloris clients sit. ConnNone
+// is a connection not counted (not yet, or no longer, or counted by
+// another owner: an HTTP/1 connection that became HTTP/2 is counted by its
+// HTTP/2 side).
 const (
 	ConnReading ConnState = iota
 	ConnHandling
@@ -247,13 +250,15 @@ func methodIndex(m []byte) int {
 
 // Exchange is one finished request as the protocol saw it.
 type Exchange struct {
-	Method  []byte
-	Status  int       // the final status; one outside 100–599 counts as 5xx
-	Start   time.Time // the request's first byte
-	Head    time.Time // the response's first byte; zero if none was sent
-	End     time.Time // the response's end
-	BodyIn  int64     // request body bytes read, unless counted by BodyRead
-	BodyOut int64     // response body bytes sent
+	Method []byte
+	Status int       // the final status; one outside 100–599 counts as 5xx
+	Start  time.Time // the request's first byte, with a monotonic reading
+	Head   time.Time // the response's first byte; zero if none was sent
+	// Duration is from Start to the response's end: time.Since(Start),
+	// which reads only the monotonic clock, half the cost of time.Now.
+	Duration time.Duration
+	BodyIn   int64 // request body bytes read, unless counted by BodyRead
+	BodyOut  int64 // response body bytes sent
 }
 
 // BodyRead counts request body bytes as they arrive, for a protocol
@@ -274,7 +279,7 @@ func (m *Requests) Done(x *Exchange) {
 		c = numClasses - 1
 	}
 	m.count[methodIndex(x.Method)][c].Inc()
-	m.duration.ObserveDuration(x.End.Sub(x.Start))
+	m.duration.ObserveDuration(x.Duration)
 	if !x.Head.IsZero() {
 		m.ttfb.ObserveDuration(x.Head.Sub(x.Start))
 	}
