@@ -155,15 +155,15 @@ func (c *Conn) serveStream(st *stream, h web.Handler) (detached bool) {
 			c.log.Debug("HTTP/2 response incomplete", "remote", c.info.Remote.String(), "stream", st.id, "err", err)
 		}
 	}
-	if c.cfg.AccessLog != nil {
-		c.cfg.AccessLog(&st.req, &st.x.W)
-	}
 	if c.m != nil {
 		// Request body bytes are counted as they arrive (onData).
 		c.m.Requests.Done(&servermetrics.Exchange{
 			Method: st.req.Method, Status: st.x.W.Status(),
 			Start: st.req.Start, Head: st.headAt, Duration: time.Since(st.req.Start), BodyOut: st.x.W.BodyBytes(),
 		})
+	}
+	if c.cfg.AccessLog != nil {
+		c.cfg.AccessLog(&st.req, &st.x.W)
 	}
 	detached = st.detached
 	c.finishStream(st)

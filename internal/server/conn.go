@@ -366,11 +366,9 @@ func (c *conn) refuse(ex *exchange, err error) {
 	c.done(ex)
 }
 
-// done reports a finished exchange to the access log and the metrics.
+// done reports a finished exchange to the metrics, then (so that its
+// duration does not include the logging) the access log.
 func (c *conn) done(ex *exchange) {
-	if c.s.cfg.AccessLog != nil {
-		c.s.cfg.AccessLog(&ex.req.Request, &ex.x.W)
-	}
 	if m := c.s.m; m != nil {
 		w := &ex.x.W
 		m.Requests.Done(&servermetrics.Exchange{
@@ -378,5 +376,8 @@ func (c *conn) done(ex *exchange) {
 			Start: ex.req.Start, Head: c.firstWrite, Duration: time.Since(ex.req.Start),
 			BodyIn: ex.req.Body.Total(), BodyOut: w.BodyBytes(),
 		})
+	}
+	if c.s.cfg.AccessLog != nil {
+		c.s.cfg.AccessLog(&ex.req.Request, &ex.x.W)
 	}
 }
