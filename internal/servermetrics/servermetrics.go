@@ -22,6 +22,7 @@ package servermetrics
 import (
 	"crypto/tls"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"nave/internal/metrics"
@@ -32,7 +33,11 @@ type Set struct {
 	// Requests is the per-request part, for the whole server.
 	Requests *Requests
 
-	conns    [numStates]*metrics.Gauge
+	// conns counts connections: [ConnReading], [ConnHandling] and
+	// [ConnParked] those in that state, [ConnIdle] every open one. Idle is
+	// what the others leave, worked out at scrape time, so that the
+	// commonest moves (idle to handling and back) are one atomic add each.
+	conns    [numStates]cell
 	accepted *metrics.Counter
 	refused  *metrics.Counter
 
@@ -49,10 +54,11 @@ type Set struct {
 // registry: registering twice panics.
 func New(reg *metrics.Registry) *Set {
 	s := &Set{Requests: newRequests(reg)}
-	conns := reg.GaugeVec("nave_connections", "Open client connections, by state: reading (a request head or TLS handshake begun, the rest awaited), handling (a request read, its response under way), idle (waiting for a request), parked (idle, without a goroutine).", "state")
-	for i := range s.conns {
-		s.conns[i] = conns.With(stateNames[i])
+	conns := reg.GaugeFuncVec("nave_connections", "Open client connections, by state: reading (a request head or TLS handshake begun, the rest awaited), handling (a request read, its response under way), idle (waiting for a request), parked (idle, without a goroutine).", "state")
+	for _, st := range []ConnState{ConnReading, ConnHandling, ConnParked} {
+		conns.Set(func() float64 { return float64(s.conns[st].n.Load()) }, stateNames[st])
 	}
+	conns.Set(s.idle, stateNames[ConnIdle])
 	s.accepted = reg.Counter("nave_connections_accepted_total", "Client connections accepted.")
 	s.refused = reg.Counter("nave_connections_refused_total", "Client connections nave could not take or closed unserved: failed accepts (such as out of file descriptors) and connections arriving during shutdown.")
 	hs := reg.CounterVec("nave_tls_handshakes_total", "TLS handshakes, by result (ok, failed) and negotiated version (unknown for failures).", "result", "version")
@@ -92,17 +98,42 @@ const (
 
 var stateNames = [numStates]string{"reading", "handling", "idle", "parked"}
 
-// Move moves one connection from state from to state to.
+// cell is an atomic count on a cache line of its own: connections move
+// between states on every core.
+type cell struct {
+	n atomic.Int64
+	_ [56]byte
+}
+
+// Move moves one connection from state from to state to: from ConnNone
+// when it opens, to ConnNone when it closes.
 func (s *Set) Move(from, to ConnState) {
 	if s == nil || from == to {
 		return
 	}
-	if from < numStates {
-		s.conns[from].Dec()
+	switch from {
+	case ConnIdle:
+	case ConnNone:
+		s.conns[ConnIdle].n.Add(1) // opened
+	default:
+		s.conns[from].n.Add(-1)
 	}
-	if to < numStates {
-		s.conns[to].Inc()
+	switch to {
+	case ConnIdle:
+	case ConnNone:
+		s.conns[ConnIdle].n.Add(-1) // closed
+	default:
+		s.conns[to].n.Add(1)
 	}
+}
+
+// idle is the idle connections: the open ones in no other state. The
+// counts are read one by one while connections move, so the difference
+// may be off by a move in flight; never below zero.
+func (s *Set) idle() float64 {
+	c := &s.conns
+	n := c[ConnIdle].n.Load() - c[ConnReading].n.Load() - c[ConnHandling].n.Load() - c[ConnParked].n.Load()
+	return float64(max(n, 0))
 }
 
 // Accepted counts a connection accepted.
