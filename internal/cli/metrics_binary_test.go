@@ -125,10 +125,12 @@ func TestBinaryMetricsPrometheus(t *testing.T) {
 	for _, c := range conns {
 		c.Close()
 	}
-	// The POSTs' bodies: 4 bytes each, read by nave (HTTP/1.1 drains it
-	// to keep the connection; HTTP/2 receives it before the reply).
-	if got := prom.Value(t, `nave_http_request_body_bytes_total`, deadline); got != 8 {
-		t.Errorf("nave_http_request_body_bytes_total = %v, want 8", got)
+	// The POSTs' bodies, 4 bytes each: HTTP/1.1 drains it to keep the
+	// connection; over HTTP/2 the 405 may be complete before the client
+	// sent its DATA, and then the client drops the body unsent (as curl
+	// does), so nave receives 4 or 8 bytes in all.
+	if got := prom.Value(t, `nave_http_request_body_bytes_total`, deadline); got != 4 && got != 8 {
+		t.Errorf("nave_http_request_body_bytes_total = %v, want 4 or 8", got)
 	}
 	// Gone: no connection counted in any state once they close.
 	for time.Now().Before(deadline) {
