@@ -49,7 +49,7 @@ func TestBinaryMetricsPrometheus(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary and starts a Prometheus server")
 	}
-	promtest.LookTool(t, "prometheus", "prometheus")
+	lookTool(t, "prometheus", "prometheus")
 	dir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, "hello.txt"), []byte("hello, world!\n"), 0o644); err != nil {
 		t.Fatal(err)
@@ -85,7 +85,7 @@ func TestBinaryMetricsPrometheus(t *testing.T) {
 	}
 
 	text := getMetrics(t, metricsAddr)
-	cmd := exec.Command(promtest.LookTool(t, "promtool", "prometheus"), "check", "metrics")
+	cmd := exec.Command(lookTool(t, "promtool", "prometheus"), "check", "metrics")
 	cmd.Stdin = bytes.NewReader(text)
 	if out, err := cmd.CombinedOutput(); err != nil || len(out) > 0 {
 		t.Errorf("promtool check metrics: %v\n%s", err, out)
