@@ -1,0 +1,92 @@
+package cli
+
+import (
+	"maps"
+	"regexp"
+	"slices"
+	"testing"
+
+	"nave/internal/config"
+)
+
+// metricsConfig is a one-listener config answering "ok", with
+// admin.metrics at metricsAddr ("" for none).
+func metricsConfig(metricsAddr string) *config.Config {
+	ok := "ok"
+	c := &config.Config{
+		Listeners: map[string]*config.Listener{"main": {Address: "127.0.0.1:0"}},
+		Sites:     map[string]*config.Site{"s": {Routes: []*config.Route{{Respond: &ok}}}},
+		Log:       config.Log{Access: "off"},
+		Admin:     config.Admin{Metrics: metricsAddr},
+	}
+	c.Complete()
+	return c
+}
+
+// metricsAt is the metrics endpoint's address, "" when there is none.
+func (b *built) metricsAt() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	es := b.endpoints.All()
+	for _, key := range slices.Sorted(maps.Keys(es)) {
+		if isMetrics(key) {
+			return es[key].ln.Addr().String()
+		}
+	}
+	return ""
+}
+
+var getsOK = regexp.MustCompile(`(?m)^nave_http_requests_total\{method="GET",code="2xx"\} (\d+)$`)
+
+// TestApplyMetrics: admin.metrics serves /metrics on its own address
+// (404 elsewhere); a reload that keeps it keeps the counts; one that
+// drops it closes the address and stops counting; one that brings it back
+// finds the counts where they were.
+func TestApplyMetrics(t *testing.T) {
+	b := startLive(t, metricsConfig("127.0.0.1:0"))
+	main, maddr := b.addr("main"), b.metricsAt()
+	if maddr == "" {
+		t.Fatal("no metrics endpoint")
+	}
+	// A request is counted just after its response is sent: wait for it.
+	wantCount := func(addr, want, when string) {
+		t.Helper()
+		var got string
+		waitFor(t, when+": GET 2xx count "+want, func() bool {
+			if m := getsOK.FindStringSubmatch(mustGet(t, addr, "/metrics")); m != nil {
+				got = m[1]
+			}
+			return got == want
+		})
+	}
+	for range 3 {
+		mustGet(t, main, "/")
+	}
+	wantCount(maddr, "3", "after 3 GETs")
+	if _, err := (&client{addr: maddr}).get("/other"); err == nil {
+		t.Error("the metrics address answered 200 for /other, want 404")
+	}
+
+	if err := b.apply(metricsConfig("127.0.0.1:0")); err != nil {
+		t.Fatal(err)
+	}
+	if b.metricsAt() != maddr {
+		t.Errorf("a reload that keeps admin.metrics moved it: %s, was %s", b.metricsAt(), maddr)
+	}
+	mustGet(t, b.addr("main"), "/")
+	wantCount(maddr, "4", "after a reload and another GET")
+
+	if err := b.apply(metricsConfig("")); err != nil {
+		t.Fatal(err)
+	}
+	if b.metricsAt() != "" {
+		t.Error("admin.metrics removed, and the endpoint is still there")
+	}
+	mustGet(t, b.addr("main"), "/") // not counted: metrics are off
+
+	if err := b.apply(metricsConfig("127.0.0.1:0")); err != nil {
+		t.Fatal(err)
+	}
+	mustGet(t, b.addr("main"), "/")
+	wantCount(b.metricsAt(), "5", "metrics back on (4 before, none while off, 1 after)")
+}
