@@ -21,6 +21,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 )
@@ -178,15 +179,38 @@ func (c *CA) IssuerRoots(t testing.TB) *x509.CertPool {
 	return pool
 }
 
-// FreePort returns a TCP port on 127.0.0.1 that was free a moment ago.
+// given holds the ports FreePort handed out in this process: the kernel
+// may offer a port again once its listener closed, and two servers of one
+// test (Pebble's management API and the challenge server's, say) must
+// not be given the same.
+var given struct {
+	sync.Mutex
+	ports map[int]bool
+}
+
+// FreePort returns a TCP port on 127.0.0.1 that was free a moment ago and
+// that no earlier call in this process returned.
 func FreePort(t testing.TB) int {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("pebbletest: free port: %v", err)
+	given.Lock()
+	defer given.Unlock()
+	for range 100 {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatalf("pebbletest: free port: %v", err)
+		}
+		port := ln.Addr().(*net.TCPAddr).Port
+		ln.Close()
+		if !given.ports[port] {
+			if given.ports == nil {
+				given.ports = map[int]bool{}
+			}
+			given.ports[port] = true
+			return port
+		}
 	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
+	t.Fatal("pebbletest: free port: the kernel keeps offering ports already given")
+	return 0
 }
 
 // FreeAddr returns "127.0.0.1:port" for a FreePort.
