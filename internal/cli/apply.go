@@ -524,6 +524,9 @@ func (b *built) retire(r retired) {
 	if len(r.listeners)+len(r.apps)+len(r.statics)+len(r.proxies)+len(r.logs)+len(r.endpoints) == 0 {
 		return
 	}
+	for _, l := range r.listeners {
+		l.stopAccepting() // before the change is reported applied: new connections are the new config's
+	}
 	b.retiring.Add(1)
 	drain := b.drain
 	go func() {
@@ -553,15 +556,19 @@ func (b *built) retire(r retired) {
 	}()
 }
 
-// retire drains a listener that a new generation replaced or removed.
-// Its socket is closed first and its accept loop let end, so that every
-// connection it accepted is its server's before Shutdown: one accepted
-// as Shutdown began would be closed unanswered, and the socket, when a new
-// server shares it, goes on accepting.
-func (l *listener) retire(ctx context.Context) {
+// stopAccepting ends the accept loop of a listener that a new
+// generation replaced or removed: its socket is closed (when a new server
+// shares it, the socket goes on accepting, for that one) and the loop let
+// end, so that every connection it accepted is its server's before
+// Shutdown: one accepted as Shutdown began would be closed unanswered.
+func (l *listener) stopAccepting() {
 	l.retiring.Store(true)
 	l.ln.Close()
 	<-l.served
+}
+
+// retire drains a listener whose accept loop has ended.
+func (l *listener) retire(ctx context.Context) {
 	l.srv.Shutdown(ctx)
 	l.close()
 }
