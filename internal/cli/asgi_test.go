@@ -267,7 +267,16 @@ func TestBinaryASGISignals(t *testing.T) {
 			time.Sleep(20 * time.Millisecond)
 		}
 	}
+	// They exit after their shutdown: the workers kept across the failed
+	// reload below are the new ones alone.
 	current := childPIDs(t, cmd.Process.Pid)
+	for slices.ContainsFunc(current, func(p int) bool { return slices.Contains(old, p) }) {
+		if time.Now().After(deadline) {
+			t.Fatalf("old workers %v still running: %v", old, current)
+		}
+		time.Sleep(20 * time.Millisecond)
+		current = childPIDs(t, cmd.Process.Pid)
+	}
 
 	os.WriteFile(filepath.Join(dir, "main.py"), []byte("import no_such_module\n"), 0o644)
 	cmd.Process.Signal(syscall.SIGHUP)
