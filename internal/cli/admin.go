@@ -181,11 +181,6 @@ func (b *built) loadFile(file string) (*config.Config, error) {
 		file = b.admin.file
 	}
 	c, err := config.Load(file)
-	if err == nil {
-		if l := unsupported(c); len(l) > 0 {
-			err = l
-		}
-	}
 	if err != nil {
 		return nil, err
 	}

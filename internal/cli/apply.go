@@ -183,9 +183,6 @@ func (b *built) update(change func(cur *config.Config) (*config.Config, error)) 
 
 // applyLocked is apply, with b.mu held.
 func (b *built) applyLocked(c *config.Config) error {
-	if l := unsupported(c); len(l) > 0 {
-		return l
-	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(c.Log.Level)); err != nil {
 		return config.List{c.At("log.level", "%q is not debug, info, warn or error", c.Log.Level)}

@@ -23,14 +23,6 @@ import (
 // demoRoot is the Root a shorthand config gives the built-in demo site.
 const demoRoot = "\x00demo"
 
-// unsupported lists what the model holds but nave run cannot do yet, all
-// at once, so that a config that validates is not half-applied. Nothing,
-// since ASGI apps run: it stays the one place run, apply and the admin API
-// ask, for the next such key.
-func unsupported(c *config.Config) config.List {
-	return nil
-}
-
 // appEnv is an app's environment entries as KEY=VALUE, in key order; a
 // virtualenv's app also gets VIRTUAL_ENV and its bin first on PATH, as
 // activating it would.

@@ -98,11 +98,6 @@ func runConfig(ctx context.Context, args []string, stdout, stderr io.Writer) err
 // all it asks; problems are printed, one a line.
 func loadConfig(file string, stderr io.Writer) (*config.Config, error) {
 	c, err := config.Load(file)
-	if err == nil {
-		if l := unsupported(c); len(l) > 0 {
-			err = l
-		}
-	}
 	if err != nil {
 		return nil, reportConfig(file, err, stderr)
 	}
