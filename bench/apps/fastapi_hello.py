@@ -1,7 +1,10 @@
-"""The FastAPI hello of the benchmark: one route, a plain-text response."""
+"""The FastAPI apps of the benchmark: the hello (a plain-text response) and
+a FileResponse of asgi_file.py's 50 KiB file."""
 
 from fastapi import FastAPI
-from fastapi.responses import PlainTextResponse
+from fastapi.responses import FileResponse, PlainTextResponse
+
+import asgi_file
 
 app = FastAPI()
 
@@ -9,3 +12,9 @@ app = FastAPI()
 @app.get("/", response_class=PlainTextResponse)
 async def hello():
     return "Hello, World!"
+
+
+@app.get("/file")
+async def file():
+    """The 50 KiB file of asgi_file.py, as a FastAPI FileResponse."""
+    return FileResponse(asgi_file.PATH, media_type="application/octet-stream")

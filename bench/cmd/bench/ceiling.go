@@ -12,9 +12,11 @@ import (
 	"time"
 
 	"nave/bench/internal/proc"
+	"nave/bench/internal/servers"
 )
 
-// ceilingName is the row of a WSGI app called in-process, with no server.
+// ceilingName is the row of a WSGI or ASGI app called in-process, with no
+// server.
 const ceilingName = "ceiling"
 
 // ceilingReport is what bench/apps/ceiling.py prints.
@@ -25,14 +27,21 @@ type ceilingReport struct {
 	MaxRSSKiB int64   `json:"maxrss_kib"`
 }
 
-// ceiling runs each of g's apps in a loop in one Python process pinned to
-// the servers' CPU: the most requests per second any server could get out
-// of that app on that core.
+// ceiling runs each of g's apps that has one in a loop in one Python
+// process pinned to the servers' CPU: the most requests per second any
+// server could get out of that app on that core.
 func (b *bench) ceiling(ctx context.Context, g group) {
+	script := "ceiling.py"
+	if g.Kind == servers.ASGI {
+		script = "asgi_ceiling.py"
+	}
 	for _, w := range g.Workloads {
+		if !w.Ceiling {
+			continue
+		}
 		r := b.table.row(w, ceilingName)
 		snap0 := proc.TakeSnapshot()
-		rep, err := b.runCeiling(ctx, w.App)
+		rep, err := b.runCeiling(ctx, script, w.App)
 		other := proc.TakeSnapshot().OthersSince(snap0, b.skipSet(nil))
 		if err != nil {
 			b.logf("ceiling of %s: %v", w.App, err)
@@ -45,13 +54,13 @@ func (b *bench) ceiling(ctx context.Context, g group) {
 	}
 }
 
-func (b *bench) runCeiling(ctx context.Context, app string) (ceilingReport, error) {
+func (b *bench) runCeiling(ctx context.Context, script, app string) (ceilingReport, error) {
 	ctx, cancel := context.WithTimeout(ctx, b.duration+b.warmup+time.Minute)
 	defer cancel()
 	secs := func(d time.Duration) string { return strconv.FormatFloat(d.Seconds(), 'f', 3, 64) }
 	var out, errOut bytes.Buffer
 	cmd := exec.CommandContext(ctx, "taskset", "-c", strconv.Itoa(b.env.CPU), b.env.Python,
-		filepath.Join(b.env.AppDir, "ceiling.py"), app, secs(b.duration), secs(b.warmup))
+		filepath.Join(b.env.AppDir, script), app, secs(b.duration), secs(b.warmup))
 	cmd.Dir = b.env.AppDir
 	cmd.Stdout, cmd.Stderr = &out, &errOut
 	if err := cmd.Run(); err != nil {

@@ -43,7 +43,9 @@ it needs first.
 
 Workloads: tiny, html, 1m, 404, close; over HTTPS tls-tiny, tls-html,
 tls-1m, tls-close; over HTTP/2 with h2load h2-tiny, h2-1k, h2-1m (TLS) and
-h2c-tiny (in the clear); wsgi, flask; asgi (a raw ASGI hello), fastapi;
+h2c-tiny (in the clear); wsgi, flask; asgi (a raw ASGI hello), fastapi,
+fastapi-file (a FileResponse), asgi-file (pathsend where offered), asgi-io
+(10 ms of awaited I/O, 256 connections), ws-echo (WebSocket echo);
 through a reverse proxy to nginx on the load CPU proxy-tiny, proxy-1k,
 proxy-1m, proxy-close.
 Servers: nave (files: configured as nginx, --file-cache-valid 60s),
@@ -51,7 +53,7 @@ nave-strict (files: nave's defaults, a stat per request), nave-metrics (nave
 with --metrics; plain and h2c), nginx, fasthttp,
 caddy, h2o (HTTPS and HTTP/2 only), haproxy (proxy only), uwsgi,
 gunicorn-sync, gunicorn-gthread,
-ceiling (the WSGI app called in-process); uvicorn (httptools, uvloop),
+ceiling (the WSGI or ASGI app called in-process); uvicorn (httptools, uvloop),
 daphne and hypercorn (ASGI); and nave-base (with --baseline).
 
 Flags:

@@ -231,7 +231,7 @@ func (b *bench) group(ctx context.Context, g group, avail map[string]error) {
 		}
 		b.session(ctx, srv, g)
 	}
-	if g.Kind == servers.WSGI && b.cfg.wantServer(ceilingName) && ctx.Err() == nil {
+	if g.Kind.App() && b.cfg.wantServer(ceilingName) && ctx.Err() == nil {
 		b.ceiling(ctx, g)
 	}
 }
@@ -255,8 +255,12 @@ func estimate(cfg config, gs []group) time.Duration {
 			}
 		}
 		total += time.Duration(n) * (time.Second + time.Duration(len(g.Workloads))*per)
-		if g.Kind == servers.WSGI && cfg.wantServer(ceilingName) {
-			total += per
+		if g.Kind.App() && cfg.wantServer(ceilingName) {
+			for _, w := range g.Workloads {
+				if w.Ceiling {
+					total += per
+				}
+			}
 		}
 	}
 	return time.Duration(cfg.runs) * total

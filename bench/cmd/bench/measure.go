@@ -160,7 +160,18 @@ func (b *bench) loadFor(addr string, w workload) loader {
 			return loadResult{RPS: rep.RPS, Requests: rep.Done, Errors: rep.Failed, MeanUS: rep.MeanUS}, nil
 		}
 	}
-	run := wrkRun{CPU: b.loadCPU, Conns: b.conns, Script: b.script,
+	conns := b.conns
+	if w.Conns > 0 {
+		conns = w.Conns
+	}
+	if w.WS {
+		ws := wsEchoRun{Addr: addr, Path: w.Path, Conns: conns, Size: w.Length}
+		return func(ctx context.Context, d time.Duration) (loadResult, error) {
+			ws.Duration = d
+			return ws.run(ctx)
+		}
+	}
+	run := wrkRun{CPU: b.loadCPU, Conns: conns, Script: b.script,
 		URL: "http://" + addr + w.Path, Header: w.Header}
 	if w.tls() {
 		run.URL = "https://" + addr + w.Path
@@ -254,6 +265,12 @@ func get(addr string, w workload, conf *tls.Config) error {
 // getAnswer sends one request of w on a new connection, in w's protocol,
 // and returns the answer's status and body length.
 func getAnswer(addr string, w workload, conf *tls.Config) (status, bodyLen int, err error) {
+	if w.WS {
+		if err := wsCheck(addr, w.Path, w.Length); err != nil {
+			return 0, 0, err
+		}
+		return 101, w.Length, nil
+	}
 	if w.h2() {
 		return h2client.Get(addr, w.Path, conf, 2*time.Second)
 	}

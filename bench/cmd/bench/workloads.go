@@ -22,9 +22,17 @@ type workload struct {
 	Status int               // the status every answer must have
 	Length int               // the body length every answer must have; -1: any
 	Quick  bool              // part of --quick
-	// HTTP/2 workloads only: h2load's connections and concurrent streams
-	// on each (--connections is wrk's).
+	// Conns is h2load's connections for the HTTP/2 workloads, and sets
+	// wrk's (or the WebSocket load's) instead of --connections for the
+	// others that need as many; Streams is h2load's concurrent streams on
+	// each connection.
 	Conns, Streams int
+	// WS: the load is the WebSocket echo (wsEchoRun) to Path, with
+	// messages of Length bytes, and Status is 101.
+	WS bool
+	// Ceiling: the app also runs in-process, with no server (WSGI:
+	// bench/apps/ceiling.py; ASGI: bench/apps/asgi_ceiling.py).
+	Ceiling bool
 }
 
 var workloads = []workload{
@@ -72,15 +80,24 @@ var workloads = []workload{
 	{Name: "proxy-close", Title: "proxy: 14 B, new connection per request", Kind: servers.Proxy,
 		Path: "/hello.txt", Header: map[string]string{"Connection": "close"}, Status: 200, Length: 14, Quick: true},
 	{Name: "wsgi", Title: "WSGI hello app", Kind: servers.WSGI, App: "hello:app",
-		Path: "/", Status: 200, Length: 13, Quick: true},
+		Path: "/", Status: 200, Length: 13, Quick: true, Ceiling: true},
 	{Name: "flask", Title: "Flask hello app", Kind: servers.WSGI, App: "flask_hello:app",
-		Path: "/", Status: 200, Length: 13, Quick: true},
+		Path: "/", Status: 200, Length: 13, Quick: true, Ceiling: true},
 	// ASGI: nave asgi, uvicorn (httptools, uvloop), daphne and hypercorn,
 	// one worker each.
 	{Name: "asgi", Title: "ASGI hello app (raw)", Kind: servers.ASGI, App: "asgi_hello:app",
-		Path: "/", Status: 200, Length: 13},
+		Path: "/", Status: 200, Length: 13, Ceiling: true},
 	{Name: "fastapi", Title: "FastAPI hello app", Kind: servers.ASGI, App: "fastapi_hello:app",
-		Path: "/", Status: 200, Length: 13},
+		Path: "/", Status: 200, Length: 13, Ceiling: true},
+	{Name: "fastapi-file", Title: "FastAPI FileResponse, 50 KiB", Kind: servers.ASGI, App: "fastapi_hello:app",
+		Path: "/file", Status: 200, Length: 50 << 10},
+	// pathsend where the server offers it, else Starlette's FileResponse.
+	{Name: "asgi-file", Title: "ASGI app's 50 KiB file (pathsend)", Kind: servers.ASGI, App: "asgi_file:app",
+		Path: "/", Status: 200, Length: 50 << 10},
+	{Name: "asgi-io", Title: "ASGI app awaiting 10 ms of I/O, 256 conns", Kind: servers.ASGI, App: "asgi_io:app",
+		Path: "/", Status: 200, Length: 13, Conns: 256},
+	{Name: "ws-echo", Title: "WebSocket echo, 128 B messages, 64 conns", Kind: servers.ASGI, App: "ws_echo:app",
+		Path: "/", Status: 101, Length: 128, Conns: 64, WS: true},
 }
 
 // tls reports whether w is measured over TLS.
