@@ -285,7 +285,8 @@ func (h *Handler) serveWS(w *web.ResponseWriter, r *web.Request, hs *websocket.H
 		c.wsDisconnect(1006, "")
 		return
 	}
-	s := &wsSession{h: h, c: c, conn: conn, readDone: make(chan struct{}), stop: make(chan struct{})}
+	s := &wsSession{h: h, c: c, conn: conn, readDone: make(chan struct{}), stop: make(chan struct{}),
+		draining: w.Draining()}
 	if r.Proto == web.HTTP2 {
 		s.gone = w.Gone() // cheap on HTTP/2; on HTTP/1 it would read the upgraded connection
 	}
@@ -353,6 +354,7 @@ type wsSession struct {
 	readDone chan struct{}   // closed when read returns
 	stop     chan struct{}   // closed when write is done: read stops waiting for credit
 	gone     <-chan struct{} // HTTP/2: closed when the stream or connection ends; nil on HTTP/1
+	draining <-chan struct{} // closed when the server begins a graceful stop
 }
 
 // aliveCheck is how often read, waiting for the app to take messages
@@ -483,6 +485,12 @@ func (s *wsSession) write() {
 			// The client is gone; read told the app. What the app
 			// still sends is dropped.
 			c.abandon()
+			return
+		case <-s.draining:
+			// The server is stopping: 1001 Going Away (RFC 6455 §7.4.1),
+			// and the app hears the client's answer as its disconnect,
+			// rather than both being cut at the stop's deadline.
+			s.leave(1001, "")
 			return
 		}
 	}

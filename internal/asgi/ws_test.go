@@ -334,3 +334,48 @@ func TestWSPings(t *testing.T) {
 	}
 	result(t, addr, "pings", func(s string) bool { return strings.HasPrefix(s, `{"code": 1011`) })
 }
+
+// TestWSGoingAwayOnShutdown: a graceful stop of the server closes an open
+// WebSocket with 1001 Going Away, and the app hears the client's answer
+// as its websocket.disconnect, before the stop's deadline rather than
+// cut by it.
+func TestWSGoingAwayOnShutdown(t *testing.T) {
+	mount, h, _, logger := startApp(t, asgi.Config{App: "ws_apps:app"})
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		h.Stop(ctx)
+	})
+	listen := func() (*server.Server, string) {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := server.New(server.Config{Handler: mount, Logger: logger})
+		go s.Serve(ln)
+		t.Cleanup(func() { s.Close() })
+		return s, ln.Addr().String()
+	}
+	stopping, addr := listen()
+	_, other := listen() // for the results, once addr's server is gone
+	c := wsDial(t, addr, "/echo?away")
+	c.Send(string(wsFrame(0x81, []byte("hi"))))
+	if b0, p := readWSFrame(t, c.Reader()); b0 != 0x81 || string(p) != "hi" {
+		t.Fatalf("echo: %#x %q", b0, p)
+	}
+	stopped := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), wiretest.Timeout)
+		defer cancel()
+		stopped <- stopping.Shutdown(ctx)
+	}()
+	b0, p := readWSFrame(t, c.Reader())
+	if b0 != 0x88 || len(p) < 2 || binary.BigEndian.Uint16(p) != 1001 {
+		t.Fatalf("on shutdown the client got frame %#x %q, want a close with 1001", b0, p)
+	}
+	c.Send(string(wsFrame(0x88, p[:2]))) // the client's answer
+	if err := <-stopped; err != nil {
+		t.Fatalf("Shutdown: %v (the WebSocket held it to its deadline)", err)
+	}
+	result(t, other, "away", equals(`{"code": 1001, "reason": "", "send": "ClientDisconnected"}`))
+}

@@ -46,6 +46,7 @@ type Writer struct {
 	// watch, set by the server, starts watching the connection for the
 	// client's close (Gone); nil where it cannot.
 	watch func() <-chan struct{}
+	drain <-chan struct{} // Draining's
 }
 
 // Reset prepares s to frame the response to r, written through w, over
@@ -90,6 +91,13 @@ func (s *Writer) Gone() <-chan struct{} {
 	}
 	return s.watch()
 }
+
+// SetDraining gives the channel Draining returns: closed when the server
+// begins a graceful stop. The server sets it.
+func (s *Writer) SetDraining(ch <-chan struct{}) { s.drain = ch }
+
+// Draining implements web.Stream.
+func (s *Writer) Draining() <-chan struct{} { return s.drain }
 
 // Detach does nothing: an HTTP/1 handler has its connection's goroutine
 // to itself.

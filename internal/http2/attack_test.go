@@ -622,7 +622,7 @@ func TestAttackEmptyDataHoldsBody(t *testing.T) {
 	stop, sent := make(chan struct{}), make(chan error, 1)
 	go func() {
 		defer sending.Store(false)
-		for range 40 { // 10 body timeouts
+		for range 200 { // 50 body timeouts: a loaded machine's lag is no defence failing
 			select {
 			case <-stop:
 				sent <- nil
@@ -646,7 +646,7 @@ func TestAttackEmptyDataHoldsBody(t *testing.T) {
 		t.Fatal(err)
 	}
 	if !sending.Load() {
-		t.Errorf("the handler gave up on the body only once the empty DATA stopped, %v after the body timeout", 9*body)
+		t.Errorf("the handler gave up on the body only once the empty DATA stopped, %v after the body timeout", 49*body)
 	}
 	if err := <-sent; err != nil {
 		t.Fatal(err)

@@ -68,6 +68,7 @@ type Conn struct {
 	m           *servermetrics.Set // cfg.Metrics; nil is off
 
 	shutdown atomic.Bool   // Shutdown was called
+	stopping chan struct{} // closed by Shutdown: streams' Draining
 	role     atomic.Uint64 // the reader role's generation: one more at each hand-off
 	handlers sync.WaitGroup
 	done     chan struct{} // closed once the connection is over
@@ -152,7 +153,8 @@ func NewConn(cfg *Config, nc net.Conn, info Info) *Conn {
 	c := connPool.Get().(*Conn)
 	out, spare, hbuf, block := c.out, c.spare, c.hbuf, c.block.buf
 	*c = Conn{cfg: cfg, set: cfg.resolve(), nc: nc, info: info, log: cfg.Logger, done: make(chan struct{}),
-		m: cfg.Metrics, mstate: servermetrics.ConnNone}
+		stopping: make(chan struct{}),
+		m:        cfg.Metrics, mstate: servermetrics.ConnNone}
 	c.block.buf = block[:0]
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
@@ -273,6 +275,7 @@ func (c *Conn) Shutdown() {
 	if c.shutdown.Swap(true) {
 		return
 	}
+	close(c.stopping)
 	c.nc.SetReadDeadline(time.Unix(1, 0)) // wake the reader
 }
 

@@ -926,6 +926,10 @@ func (st *stream) shutGoneLocked() {
 	}
 }
 
+// Draining implements web.Stream: closed when the connection's Shutdown
+// begins (the server's graceful stop).
+func (st *stream) Draining() <-chan struct{} { return st.c.stopping }
+
 // Detach implements web.Stream: the handler is about to wait on something
 // of its own, so the reader role moves to another goroutine first.
 func (st *stream) Detach() { st.detach() }

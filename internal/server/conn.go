@@ -34,6 +34,7 @@ type exchange struct {
 func (ex *exchange) begin(c *conn) {
 	ex.out.Reset(c, &ex.req, &ex.x.W, &c.s.shutting)
 	ex.out.SetWatch(c.watchFn)
+	ex.out.SetDraining(c.s.done)
 	ex.x.Begin(&ex.out, &ex.req.Request)
 }
 

@@ -120,6 +120,10 @@ func (w *ResponseWriter) Detach() { w.s.Detach() }
 // ask after that). It costs a goroutine on HTTP/1: ask only to wait on it.
 func (w *ResponseWriter) Gone() <-chan struct{} { return w.s.Gone() }
 
+// Draining returns a channel closed when the server begins a graceful
+// stop (web.Stream's Draining), or nil.
+func (w *ResponseWriter) Draining() <-chan struct{} { return w.s.Draining() }
+
 // Status is the status written so far, 0 before WriteHeader.
 func (w *ResponseWriter) Status() int { return w.status }
 

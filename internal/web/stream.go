@@ -67,4 +67,10 @@ type Stream interface {
 	// read to its end (until then a read of the body tells), and until
 	// the handler returns.
 	Gone() <-chan struct{}
+	// Draining returns a channel closed when the server begins a graceful
+	// stop: a handler that holds its exchange open for long (a WebSocket,
+	// an event stream) ends it then, as the exchanges that end by
+	// themselves do, rather than wait to be cut at the stop's deadline.
+	// Nil where no stop can be told.
+	Draining() <-chan struct{}
 }

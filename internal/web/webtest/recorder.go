@@ -89,6 +89,9 @@ func (rc *Recorder) Abort() { rc.Aborted = true }
 // Gone implements web.Stream: a recorder's client never leaves.
 func (rc *Recorder) Gone() <-chan struct{} { return nil }
 
+// Draining implements web.Stream: a recorder never stops.
+func (rc *Recorder) Draining() <-chan struct{} { return nil }
+
 // Detach implements web.Stream; it counts the calls.
 func (rc *Recorder) Detach() { rc.Detached++ }
 
