@@ -2,8 +2,10 @@ package asgi_test
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/binary"
 	"io"
+	"log/slog"
 	"net"
 	"os/exec"
 	"path/filepath"
@@ -13,6 +15,7 @@ import (
 
 	"nave/internal/asgi"
 	"nave/internal/server"
+	"nave/internal/web"
 	"nave/internal/wiretest"
 )
 
@@ -22,21 +25,38 @@ import (
 func serveWS(t *testing.T, cfg asgi.Config) (addr string, log *syncLog) {
 	t.Helper()
 	mount, h, log, logger := startApp(t, cfg)
+	stopAfter(t, h)
+	_, addr = listenFor(t, mount, logger, nil)
+	return addr, log
+}
+
+// stopAfter stops h's workers when the test ends, in a second: the apps
+// still running (the one that never receives) are cancelled after a
+// second, not five. Registered after startApp's Stop, it runs before it.
+func stopAfter(t *testing.T, h *asgi.Handler) {
 	t.Cleanup(func() {
-		// Before startApp's Stop: the apps still running (the one that
-		// never receives) are cancelled after a second, not five.
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		defer cancel()
 		h.Stop(ctx)
 	})
+}
+
+// listenFor serves handler on a new loopback listener, over TLS when
+// conf is not nil, until the test ends.
+func listenFor(t *testing.T, handler web.Handler, logger *slog.Logger, conf *tls.Config) (*server.Server, string) {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := server.New(server.Config{Handler: mount, Logger: logger})
-	go s.Serve(ln)
+	s := server.New(server.Config{Handler: handler, Logger: logger})
+	if conf != nil {
+		go s.ServeTLS(ln, conf)
+	} else {
+		go s.Serve(ln)
+	}
 	t.Cleanup(func() { s.Close() })
-	return ln.Addr().String(), log
+	return s, ln.Addr().String()
 }
 
 // result reads RESULTS[key] from the ws_apps app, waiting until match.
@@ -341,23 +361,9 @@ func TestWSPings(t *testing.T) {
 // cut by it.
 func TestWSGoingAwayOnShutdown(t *testing.T) {
 	mount, h, _, logger := startApp(t, asgi.Config{App: "ws_apps:app"})
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		defer cancel()
-		h.Stop(ctx)
-	})
-	listen := func() (*server.Server, string) {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		s := server.New(server.Config{Handler: mount, Logger: logger})
-		go s.Serve(ln)
-		t.Cleanup(func() { s.Close() })
-		return s, ln.Addr().String()
-	}
-	stopping, addr := listen()
-	_, other := listen() // for the results, once addr's server is gone
+	stopAfter(t, h)
+	stopping, addr := listenFor(t, mount, logger, nil)
+	_, other := listenFor(t, mount, logger, nil) // for the results, once addr's server is gone
 	c := wsDial(t, addr, "/echo?away")
 	c.Send(string(wsFrame(0x81, []byte("hi"))))
 	if b0, p := readWSFrame(t, c.Reader()); b0 != 0x81 || string(p) != "hi" {
