@@ -41,7 +41,8 @@ the chart (full runs), or RESULTS/quick.* (--quick) or RESULTS/partial.*
 (--only or --servers). Run from the repository root; make bench builds what
 it needs first.
 
-Workloads: tiny, html, 1m, 404, close; over HTTPS tls-tiny, tls-html,
+Workloads: tiny, html, 1m, 404, close; on two CPUs shared with wrk
+tiny-2cpu, html-2cpu, close-2cpu; over HTTPS tls-tiny, tls-html,
 tls-1m, tls-close; over HTTP/2 with h2load h2-tiny, h2-1k, h2-1m (TLS) and
 h2c-tiny (in the clear); wsgi, flask; asgi (a raw ASGI hello), fastapi,
 fastapi-file (a FileResponse), asgi-file (pathsend where offered), asgi-io
@@ -51,7 +52,8 @@ proxy-1m, proxy-close.
 Servers: nave (files: configured as nginx, --file-cache-valid 60s),
 nave-strict (files: nave's defaults, a stat per request), nave-metrics (nave
 with --metrics; plain and h2c), nginx, fasthttp,
-caddy, h2o (HTTPS and HTTP/2 only), haproxy (proxy only), uwsgi,
+caddy, h2o (HTTPS and HTTP/2 only), nave-1cpu (two-CPU workloads: nave kept
+to one), haproxy (proxy only), uwsgi,
 gunicorn-sync, gunicorn-gthread,
 ceiling (the WSGI or ASGI app called in-process); uvicorn (httptools, uvloop),
 daphne and hypercorn (ASGI); and nave-base (with --baseline).

@@ -33,6 +33,8 @@ const (
 	serverCPU = 0
 	loadCPU   = 1
 	pinnedEnv = "NAVE_BENCH_PINNED" // set once the harness runs on loadCPU
+	// twoCPUs is the servers' and wrk's CPUs in the two-CPU workloads.
+	twoCPUs = "0,1"
 )
 
 func main() {
@@ -170,7 +172,7 @@ func setup(cfg config, log io.Writer) (*bench, func(), error) {
 	b := &bench{
 		cfg: cfg,
 		env: servers.Env{
-			Tmp: tmp, CPU: serverCPU, Nave: abs(cfg.nave), Fasthttp: abs(cfg.fasthttp), NaveBase: absOrEmpty(cfg.baseline),
+			Tmp: tmp, CPU: serverCPU, TwoCPUs: twoCPUs, Nave: abs(cfg.nave), Fasthttp: abs(cfg.fasthttp), NaveBase: absOrEmpty(cfg.baseline),
 			Python: cfg.python, AppDir: filepath.Join(tmp, "files", "apps"),
 			NginxConnections: max(1024, 2*cfg.conns),
 			TLSCert:          tf.Cert, TLSKey: tf.Key,

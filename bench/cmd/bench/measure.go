@@ -173,6 +173,10 @@ func (b *bench) loadFor(addr string, w workload) loader {
 	}
 	run := wrkRun{CPU: b.loadCPU, Conns: conns, Script: b.script,
 		URL: "http://" + addr + w.Path, Header: w.Header}
+	if w.Kind == servers.Static2 {
+		// wrk shares the two CPUs with the server, a thread on each.
+		run.CPUs, run.Threads = b.env.TwoCPUs, 2
+	}
 	if w.tls() {
 		run.URL = "https://" + addr + w.Path
 		run.Env = []string{"OPENSSL_CONF=" + b.tls.WrkConf}

@@ -46,6 +46,13 @@ var workloads = []workload{
 		Path: "/missing.html", Status: 404, Length: -1},
 	{Name: "close", Title: "14 B file, new connection per request", Kind: servers.Static,
 		Path: "/hello.txt", Header: map[string]string{"Connection": "close"}, Status: 200, Length: 14, Quick: true},
+	// Two CPUs, shared by the server and wrk (two threads) alike.
+	{Name: "tiny-2cpu", Title: "two CPUs: 14 B file, keep-alive", Kind: servers.Static2,
+		Path: "/hello.txt", Status: 200, Length: 14},
+	{Name: "html-2cpu", Title: "two CPUs: 1 KiB HTML page", Kind: servers.Static2,
+		Path: "/page.html", Status: 200, Length: 1024},
+	{Name: "close-2cpu", Title: "two CPUs: 14 B file, new connection per request", Kind: servers.Static2,
+		Path: "/hello.txt", Header: map[string]string{"Connection": "close"}, Status: 200, Length: 14},
 	// Over HTTPS, against the servers that speak it, all with the run's
 	// certificate. wrk resumes the TLS session on each new connection when
 	// the server lets it (see bench/README.md), so tls-close measures a

@@ -56,6 +56,8 @@ const reportPrefix = "NAVE_BENCH "
 // wrkRun is one run of wrk, pinned to cpu, with one thread.
 type wrkRun struct {
 	CPU      int
+	CPUs     string // when set, taskset's list instead of CPU, with a thread on each
+	Threads  int    // 0 is 1
 	Conns    int
 	Duration time.Duration
 	Script   string // report.lua
@@ -66,7 +68,11 @@ type wrkRun struct {
 
 func (w wrkRun) args() []string {
 	secs := int(w.Duration.Round(time.Second) / time.Second)
-	args := []string{"-c", strconv.Itoa(w.CPU), "wrk", "-t1",
+	cpus := strconv.Itoa(w.CPU)
+	if w.CPUs != "" {
+		cpus = w.CPUs
+	}
+	args := []string{"-c", cpus, "wrk", "-t" + strconv.Itoa(max(w.Threads, 1)),
 		"-c" + strconv.Itoa(w.Conns), "-d" + strconv.Itoa(max(secs, 1)) + "s",
 		"--latency", "--timeout", "5s", "-s", w.Script}
 	keys := make([]string, 0, len(w.Header))

@@ -25,7 +25,10 @@ type Spec struct {
 	Env  []string // added to this process's environment
 	Dir  string   // working directory; "" is the current one
 	CPU  int      // pin to this CPU with taskset; negative means no pinning
-	Log  string   // file that takes stdout and stderr; "" discards them
+	// CPUs, when set, is taskset's CPU list instead of CPU ("0,1"): a
+	// server given several CPUs.
+	CPUs string
+	Log  string // file that takes stdout and stderr; "" discards them
 }
 
 // Proc is a started process tree. Stop is safe to call more than once and
@@ -45,7 +48,11 @@ type Proc struct {
 // harness killed with SIGKILL; an orderly exit calls Stop).
 func Start(s Spec) (*Proc, error) {
 	path, args := s.Path, s.Args
-	if s.CPU >= 0 {
+	switch {
+	case s.CPUs != "":
+		args = append([]string{"-c", s.CPUs, path}, args...)
+		path = "taskset"
+	case s.CPU >= 0:
 		args = append([]string{"-c", strconv.Itoa(s.CPU), path}, args...)
 		path = "taskset"
 	}

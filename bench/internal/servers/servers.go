@@ -28,6 +28,9 @@ const (
 	H2C                   // a document root over HTTP/2 in the clear, with prior knowledge (RFC 9113 §3.3)
 	Proxy                 // a reverse proxy to an upstream (the target: its host:port)
 	ASGI                  // a Python ASGI app
+	// Static2 is Static with the server on both CPUs (Env.TwoCPUs), and the
+	// load generator sharing them alike.
+	Static2
 )
 
 // App reports whether servers of kind k run a Python app (WSGI or ASGI)
@@ -39,9 +42,12 @@ func (k Kind) TLS() bool { return k == StaticTLS || k == H2 }
 
 // Env is what the servers need to know about this machine and run.
 type Env struct {
-	Tmp  string // scratch directory: configs, logs, pid files
-	CPU  int    // the CPU servers are pinned to; negative: none
-	Nave string // the nave binary
+	Tmp string // scratch directory: configs, logs, pid files
+	CPU int    // the CPU servers are pinned to; negative: none
+	// TwoCPUs is the CPU list of the two-CPU runs (Static2): servers run
+	// on these with two workers (GOMAXPROCS=2, nginx's worker_processes 2).
+	TwoCPUs string
+	Nave    string // the nave binary
 	// NaveBase is another nave binary, measured as "nave-base" (the build
 	// before a change); "" leaves it out.
 	NaveBase string
@@ -53,6 +59,9 @@ type Env struct {
 	// touches its whole connection table at start, so it should fit the run:
 	// a large table costs resident memory a benchmark would charge to nginx.
 	NginxConnections int
+
+	// Workers is nginx's worker_processes; 0 is 1. onTwoCPUs sets it.
+	Workers int
 
 	// TLSCert and TLSKey are the PEM certificate and key every StaticTLS
 	// server presents: the same pair for all, so that none gets a cheaper
@@ -86,6 +95,13 @@ func All() []Server {
 		{Name: "nginx", Kind: Static, Check: need("nginx"), Spec: nginx},
 		{Name: "fasthttp", Kind: Static, Check: checkFasthttp, Spec: fasthttpFS},
 		{Name: "caddy", Kind: Static, Check: need("caddy"), Spec: caddy},
+		// Two CPUs: nave and fasthttp with GOMAXPROCS=2, nginx with two
+		// workers; "nave-1cpu" is nave kept to one CPU under the same
+		// load, which shows what the second CPU adds.
+		{Name: "nave", Kind: Static2, Check: checkNave, Spec: onTwoCPUs(naveServe)},
+		{Name: OneCPUName, Kind: Static2, Check: checkNave, Spec: naveServe},
+		{Name: "nginx", Kind: Static2, Check: need("nginx"), Spec: onTwoCPUs(nginx)},
+		{Name: "fasthttp", Kind: Static2, Check: checkFasthttp, Spec: onTwoCPUs(fasthttpFS)},
 		{Name: "nave", Kind: StaticTLS, Check: checkNaveTLS, Spec: naveTLS(naveServe)},
 		{Name: BaseName, Kind: StaticTLS, Check: baseCheck(checkNaveTLS), Spec: baseSpec(naveTLS(naveServe))},
 		{Name: StrictName, Kind: StaticTLS, Check: checkNaveTLS, Spec: naveTLS(naveServeStrict)},
@@ -118,6 +134,25 @@ func All() []Server {
 		{Name: "uvicorn", Kind: ASGI, Check: pythonModule("uvicorn", "httptools", "uvloop"), Spec: uvicorn},
 		{Name: "daphne", Kind: ASGI, Check: pythonModule("daphne"), Spec: daphne},
 		{Name: "hypercorn", Kind: ASGI, Check: pythonModule("hypercorn"), Spec: hypercorn},
+	}
+}
+
+// OneCPUName is nave pinned to one CPU in the two-CPU runs.
+const OneCPUName = "nave-1cpu"
+
+// onTwoCPUs runs spec's server on Env.TwoCPUs with two workers.
+func onTwoCPUs(spec func(*Env, string, string) (proc.Spec, error)) func(*Env, string, string) (proc.Spec, error) {
+	return func(e *Env, addr, target string) (proc.Spec, error) {
+		two := *e
+		two.Workers = 2
+		s, err := spec(&two, addr, target)
+		s.CPUs = e.TwoCPUs
+		for i, kv := range s.Env {
+			if kv == goMaxProcs {
+				s.Env[i] = "GOMAXPROCS=2"
+			}
+		}
+		return s, err
 	}
 }
 

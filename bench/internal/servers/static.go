@@ -84,7 +84,7 @@ func fasthttpFS(e *Env, addr, root string) (proc.Spec, error) {
 // are.
 var nginxConf = template.Must(template.New("nginx").Parse(`daemon off;
 master_process on;
-worker_processes 1;
+worker_processes {{.Workers}};
 pid {{.Dir}}/nginx.pid;
 error_log {{.Dir}}/error.log warn;
 
@@ -163,6 +163,7 @@ type nginxData struct {
 	Dir, Addr, Root string
 	Upstream        string // proxy to this host:port (keep-alive 64) instead of serving Root
 	Conns           int
+	Workers         int // worker_processes
 	TLS             *certPair
 	HTTP2           bool
 }
@@ -191,7 +192,7 @@ func nginxSpecData(e *Env, d nginxData) (proc.Spec, error) {
 		conns = 1024
 	}
 	var b strings.Builder
-	d.Dir, d.Conns = dir, conns
+	d.Dir, d.Conns, d.Workers = dir, conns, max(e.Workers, 1)
 	if err := nginxConf.Execute(&b, d); err != nil {
 		return proc.Spec{}, err
 	}
