@@ -8,18 +8,19 @@ import (
 	"net/netip"
 
 	"nave/internal/web"
+	"nave/internal/workers"
 )
 
 // The wire between nave and a worker is a stream of frames, both ways:
 //
 //	[u32 payload length][u8 type][u32 request id][payload]
 //
-// little-endian, as the WSGI gateway's. Many requests are in flight at
+// little-endian (internal/workers frames it). Many requests are in flight at
 // once; each frame names its request. Every REQUEST gets exactly one
 // terminal frame back (END, RESPONSE or ERROR), even after a DISCONNECT:
 // until then nave keeps the id, so that it is never reused while the
 // worker may still speak of it.
-const frameHeaderSize = 9
+const frameHeaderSize = workers.FrameHeaderSize
 
 type frameType uint8
 
@@ -160,29 +161,23 @@ func payloadLimit(t frameType) int {
 	return -1
 }
 
-// parseFrame decodes the frame at the start of b; n == 0 without an error
-// means b does not hold all of it yet. Limits are checked from the header
-// alone, before nave buffers what a bad length announces.
+// parseFrame decodes the frame at the start of b (workers.ParseFrame,
+// with this gateway's limits); n == 0 without an error means b does not
+// hold all of it yet.
 func parseFrame(b []byte) (f frame, n int, err error) {
-	if len(b) < frameHeaderSize {
-		return frame{}, 0, nil
+	wf, n, err := workers.ParseFrame(b, typeLimit)
+	return frame{typ: frameType(wf.Type), id: wf.ID, payload: wf.Payload}, n, asProtocolError(err)
+}
+
+// typeLimit is payloadLimit for workers.ParseFrame.
+func typeLimit(t uint8) int { return payloadLimit(frameType(t)) }
+
+// asProtocolError makes a framing error this gateway's ProtocolError.
+func asProtocolError(err error) error {
+	if fe, ok := err.(*workers.FrameError); ok {
+		return &ProtocolError{fe.Reason}
 	}
-	size := binary.LittleEndian.Uint32(b)
-	f.typ = frameType(b[4])
-	f.id = binary.LittleEndian.Uint32(b[5:])
-	limit := payloadLimit(f.typ)
-	if limit < 0 {
-		return frame{}, 0, protocolErrorf("unknown frame type %d", f.typ)
-	}
-	if uint64(size) > uint64(limit) {
-		return frame{}, 0, protocolErrorf("frame type %d of %d bytes, limit %d", f.typ, size, limit)
-	}
-	end := frameHeaderSize + int(size)
-	if len(b) < end {
-		return frame{}, 0, nil
-	}
-	f.payload = b[frameHeaderSize:end:end]
-	return f, end, nil
+	return err
 }
 
 // splitStart splits a START payload into status and headers.
@@ -282,9 +277,7 @@ func fieldName(name []byte) string {
 
 // appendFrameHeader appends the header of a frame of n payload bytes.
 func appendFrameHeader(b []byte, t frameType, id uint32, n int) []byte {
-	b = binary.LittleEndian.AppendUint32(b, uint32(n))
-	b = append(b, byte(t))
-	return binary.LittleEndian.AppendUint32(b, id)
+	return workers.AppendFrameHeader(b, uint8(t), id, n)
 }
 
 // appendRequest appends r's REQUEST frame with body, the first chunk of
@@ -409,55 +402,35 @@ func httpVersion(p web.Proto) string {
 // frameReader reads a worker's frames; one goroutine uses it.
 type frameReader struct {
 	conn *net.UnixConn
-	buf  []byte
-	r, w int // unread bytes are buf[r:w]
+	in   *workers.FrameBuffer
 }
 
+// readBufferSize is a frameReader's initial buffer; it grows to hold the
+// largest frame it meets, up to maxFrameBytes.
 const readBufferSize = 64 << 10
+
+func newFrameReader(conn *net.UnixConn) *frameReader {
+	return &frameReader{conn: conn, in: workers.NewFrameBuffer(readBufferSize, maxFrameBytes, typeLimit)}
+}
 
 // next returns the next frame; its payload is valid until the next call.
 func (fr *frameReader) next() (frame, error) {
 	for {
-		f, n, err := parseFrame(fr.buf[fr.r:fr.w])
+		f, ok, err := fr.in.Next()
 		if err != nil {
-			return frame{}, err
+			return frame{}, asProtocolError(err)
 		}
+		if ok {
+			return frame{typ: frameType(f.Type), id: f.ID, payload: f.Payload}, nil
+		}
+		n, err := fr.conn.Read(fr.in.Space())
+		fr.in.Filled(n)
 		if n > 0 {
-			fr.r += n
-			return f, nil
+			continue
 		}
-		if err := fr.fill(); err != nil {
-			return frame{}, err
+		if err == nil {
+			err = errWorkerEOF
 		}
+		return frame{}, err
 	}
-}
-
-// buffered reports whether a whole frame is waiting, so that the reader
-// can tell the end of a batch.
-func (fr *frameReader) buffered() bool {
-	_, n, err := parseFrame(fr.buf[fr.r:fr.w])
-	return n > 0 || err != nil
-}
-
-func (fr *frameReader) fill() error {
-	switch {
-	case fr.r == fr.w:
-		fr.r, fr.w = 0, 0
-	case fr.w == len(fr.buf) && fr.r > 0:
-		fr.w = copy(fr.buf, fr.buf[fr.r:fr.w])
-		fr.r = 0
-	case fr.w == len(fr.buf):
-		grown := make([]byte, min(2*len(fr.buf), frameHeaderSize+maxFrameBytes))
-		fr.w = copy(grown, fr.buf[fr.r:fr.w])
-		fr.buf, fr.r = grown, 0
-	}
-	n, err := fr.conn.Read(fr.buf[fr.w:])
-	fr.w += n
-	if n > 0 {
-		return nil
-	}
-	if err == nil {
-		err = errWorkerEOF
-	}
-	return err
 }

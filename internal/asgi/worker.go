@@ -322,7 +322,7 @@ func (w *worker) writeLoop() {
 // exits with exitLifespan, its reason its last line, which is how the
 // Pool learns of it.
 func (w *worker) readLoop() {
-	fr := &frameReader{conn: w.conn, buf: make([]byte, readBufferSize)}
+	fr := newFrameReader(w.conn)
 	f, err := fr.next()
 	if err == nil && f.typ == frameFatal {
 		return

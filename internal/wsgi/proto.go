@@ -9,6 +9,7 @@ import (
 	"syscall"
 
 	"nave/internal/web"
+	"nave/internal/workers"
 )
 
 // The wire between nave and a worker is a stream of frames, both ways:
@@ -18,7 +19,7 @@ import (
 // little-endian. A worker answers the requests of a batch strictly in the
 // order it got them, so each reply frame must carry the id of the oldest
 // request not yet answered; anything else is a protocol error.
-const frameHeaderSize = 9
+const frameHeaderSize = workers.FrameHeaderSize
 
 type frameType uint8
 
@@ -101,33 +102,35 @@ func payloadLimit(t frameType) int {
 	return -1
 }
 
-// parseFrame decodes the worker frame at the start of b. It returns n == 0
-// and no error when b does not hold the whole frame yet; the limits are
-// checked from the header alone, so that a bad length fails before nave
-// reads or buffers what it announces.
+// parseFrame decodes the worker frame at the start of b (workers.ParseFrame
+// with this gateway's limits). It returns n == 0 and no error when b does
+// not hold the whole frame yet.
 func parseFrame(b []byte) (f frame, n int, err error) {
-	if len(b) < frameHeaderSize {
-		return frame{}, 0, nil
+	wf, n, err := workers.ParseFrame(b, typeLimit)
+	if err != nil || n == 0 {
+		return frame{}, 0, asProtocolError(err)
 	}
-	size := binary.LittleEndian.Uint32(b)
-	f.typ = frameType(b[4])
-	f.id = binary.LittleEndian.Uint32(b[5:])
-	limit := payloadLimit(f.typ)
-	if limit < 0 {
-		return frame{}, 0, protocolErrorf("unknown frame type %d", f.typ)
+	return checkFrame(wf, n)
+}
+
+// checkFrame is a parsed frame in this package's terms, with the checks
+// beyond its size's limit.
+func checkFrame(wf workers.Frame, n int) (frame, int, error) {
+	if wf.Type == uint8(frameFile) && len(wf.Payload) != 16 {
+		return frame{}, 0, protocolErrorf("FILE frame of %d bytes", len(wf.Payload))
 	}
-	if uint64(size) > uint64(limit) {
-		return frame{}, 0, protocolErrorf("frame type %d of %d bytes, limit %d", f.typ, size, limit)
+	return frame{typ: frameType(wf.Type), id: wf.ID, payload: wf.Payload}, n, nil
+}
+
+// typeLimit is payloadLimit for workers.ParseFrame.
+func typeLimit(t uint8) int { return payloadLimit(frameType(t)) }
+
+// asProtocolError makes a framing error this gateway's ProtocolError.
+func asProtocolError(err error) error {
+	if fe, ok := err.(*workers.FrameError); ok {
+		return &ProtocolError{fe.Reason}
 	}
-	end := frameHeaderSize + int(size)
-	if len(b) < end {
-		return frame{}, 0, nil
-	}
-	f.payload = b[frameHeaderSize:end:end]
-	if f.typ == frameFile && size != 16 {
-		return frame{}, 0, protocolErrorf("FILE frame of %d bytes", size)
-	}
-	return f, end, nil
+	return err
 }
 
 // splitResponse splits a RESPONSE payload into head and body.
@@ -226,9 +229,7 @@ func cut(b []byte) (before, after []byte, more bool) {
 
 // appendFrameHeader appends the header of a frame of n payload bytes.
 func appendFrameHeader(b []byte, t frameType, id uint32, n int) []byte {
-	b = binary.LittleEndian.AppendUint32(b, uint32(n))
-	b = append(b, byte(t))
-	return binary.LittleEndian.AppendUint32(b, id)
+	return workers.AppendFrameHeader(b, uint8(t), id, n)
 }
 
 // appendRequestHead appends a REQUEST (or REQUEST_FD) frame up to the end
@@ -243,8 +244,7 @@ func appendRequestHead(b []byte, t frameType, id uint32, env []byte, bodyLen int
 // them. It is used by one goroutine.
 type frameReader struct {
 	conn *net.UnixConn
-	buf  []byte
-	r, w int // unread bytes are buf[r:w]
+	in   *workers.FrameBuffer
 	oob  []byte
 	fds  []int // received ahead of the FILE frames that claim them, in order
 }
@@ -256,7 +256,7 @@ const readBufferSize = 64 << 10
 func newFrameReader(conn *net.UnixConn) *frameReader {
 	return &frameReader{
 		conn: conn,
-		buf:  make([]byte, readBufferSize),
+		in:   workers.NewFrameBuffer(readBufferSize, maxFrameBytes, typeLimit),
 		oob:  make([]byte, syscall.CmsgSpace(4*maxPendingFDs)),
 	}
 }
@@ -264,13 +264,13 @@ func newFrameReader(conn *net.UnixConn) *frameReader {
 // next returns the next frame. Its payload is valid until the next call.
 func (fr *frameReader) next() (frame, error) {
 	for {
-		f, n, err := parseFrame(fr.buf[fr.r:fr.w])
+		wf, ok, err := fr.in.Next()
 		if err != nil {
-			return frame{}, err
+			return frame{}, asProtocolError(err)
 		}
-		if n > 0 {
-			fr.r += n
-			return f, nil
+		if ok {
+			f, _, err := checkFrame(wf, 0)
+			return f, err
 		}
 		if err := fr.fill(); err != nil {
 			return frame{}, err
@@ -278,22 +278,10 @@ func (fr *frameReader) next() (frame, error) {
 	}
 }
 
-// fill reads more bytes, making room first: it moves unread bytes to the
-// front, or grows the buffer for a frame larger than it.
+// fill reads more bytes, and the descriptors passed with them.
 func (fr *frameReader) fill() error {
-	switch {
-	case fr.r == fr.w:
-		fr.r, fr.w = 0, 0
-	case fr.w == len(fr.buf) && fr.r > 0:
-		fr.w = copy(fr.buf, fr.buf[fr.r:fr.w])
-		fr.r = 0
-	case fr.w == len(fr.buf):
-		// parseFrame checked the announced size against the limits.
-		grown := make([]byte, min(2*len(fr.buf), frameHeaderSize+maxFrameBytes))
-		fr.w = copy(grown, fr.buf[fr.r:fr.w])
-		fr.buf, fr.r = grown, 0
-	}
-	n, oobn, flags, _, err := fr.conn.ReadMsgUnix(fr.buf[fr.w:], fr.oob)
+	n, oobn, flags, _, err := fr.conn.ReadMsgUnix(fr.in.Space(), fr.oob)
+	fr.in.Filled(n)
 	if oobn > 0 {
 		if perr := fr.addFDs(fr.oob[:oobn]); perr != nil {
 			return perr
@@ -302,7 +290,6 @@ func (fr *frameReader) fill() error {
 	if flags&syscall.MSG_CTRUNC != 0 {
 		return protocolErrorf("too many descriptors in one message")
 	}
-	fr.w += n
 	if n > 0 {
 		return nil
 	}
