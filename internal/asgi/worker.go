@@ -12,7 +12,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"nave/internal/workers"
@@ -80,19 +79,12 @@ type StartError = workers.StartError
 func (h *Handler) startWorker(id int) (*worker, error) {
 	cfg := &h.cfg
 	w := &worker{id: id, h: h, cfg: cfg, log: h.log, ready: make(chan struct{}), wake: make(chan struct{}, 1), gone: make(chan struct{})}
-	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
-	if err != nil {
-		return nil, fmt.Errorf("asgi: socketpair: %w", err)
-	}
-	mine := os.NewFile(uintptr(fds[0]), "asgi-socket")
-	theirs := os.NewFile(uintptr(fds[1]), "asgi-socket")
-	defer theirs.Close()
-	fc, err := net.FileConn(mine)
-	mine.Close()
+	conn, theirs, err := workers.SocketPair("asgi-socket")
 	if err != nil {
 		return nil, err
 	}
-	w.conn = fc.(*net.UnixConn)
+	defer theirs.Close()
+	w.conn = conn
 	var env []string
 	if len(cfg.Env) > 0 {
 		env = append(os.Environ(), cfg.Env...)

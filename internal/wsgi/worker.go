@@ -61,19 +61,12 @@ type worker struct {
 // and 4, stdout and stderr pipes nave logs.
 func (p *Pool) startWorker(id int) (*worker, error) {
 	w := &worker{id: id, p: p, ready: make(chan struct{}), wake: make(chan struct{}, 1)}
-	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
-	if err != nil {
-		return nil, fmt.Errorf("socketpair: %w", err)
-	}
-	mine := os.NewFile(uintptr(fds[0]), "wsgi-socket")
-	theirs := os.NewFile(uintptr(fds[1]), "wsgi-socket")
-	defer theirs.Close()
-	fc, err := net.FileConn(mine)
-	mine.Close()
+	conn, theirs, err := workers.SocketPair("wsgi-socket")
 	if err != nil {
 		return nil, err
 	}
-	w.conn = fc.(*net.UnixConn)
+	defer theirs.Close()
+	w.conn = conn
 	if w.progress, err = openTemp(p.cfg.TempDir); err == nil {
 		err = w.progress.Truncate(progressSize)
 	}
