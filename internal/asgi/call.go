@@ -3,6 +3,7 @@ package asgi
 import (
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"nave/internal/web"
 	"nave/internal/workers"
@@ -27,6 +28,8 @@ type call struct {
 	body []byte // the first body chunk; then the handler's buffer for the next
 	req  *web.Request
 	more bool // body chunks follow the first, each asked for
+	// arrival is req.Start: when the request arrived, for the queue wait.
+	arrival time.Time
 
 	// Guarded by the owner's mu.
 	id     uint32 // the id in flight, 0 when none
@@ -76,7 +79,7 @@ func (c *call) release() {
 	if c.refs.Add(-1) != 0 {
 		return
 	}
-	c.path, c.root, c.body, c.req, c.more, c.owner = c.path[:0], 0, c.body[:0], nil, false, nil
+	c.path, c.root, c.body, c.req, c.more, c.owner, c.arrival = c.path[:0], 0, c.body[:0], nil, false, nil, time.Time{}
 	c.status, c.head, c.headNew, c.data = 0, c.head[:0], false, c.data[:0]
 	c.hints, c.file, c.trailer, c.hasTrailer, c.wantBody, c.watchNow = nil, nil, nil, false, false, false
 	c.ended, c.failed, c.failStatus, c.reason, c.abandoned = false, false, 0, "", false
@@ -216,6 +219,9 @@ func (c *call) Fail(why workers.Refusal) {
 // Size weighs the call for a batch: workers.Job (ASGI workers do not
 // take batches).
 func (c *call) Size() int { return len(c.body) }
+
+// Arrival is when the request arrived at nave: workers.Job.
+func (c *call) Arrival() time.Time { return c.arrival }
 
 // reply is what the handler takes from the call in one step.
 type reply struct {

@@ -68,6 +68,10 @@ type Config struct {
 	// with 1011 when nothing arrives within as long again. 0: no pings.
 	WSPingInterval time.Duration
 	Logger         *slog.Logger
+	// Meter counts the app's figures (workers by state, queue wait,
+	// restarts), with those of the app's other handlers; nil: one of the
+	// handler's own. Stats reads them.
+	Meter *workers.Meter
 	// Experiment switches the prototype's measured ideas off, to
 	// measure what each buys. The zero value is the fast path.
 	Experiment Experiment
@@ -159,7 +163,7 @@ func (h *Handler) Serve(w *web.ResponseWriter, r *web.Request) {
 	c.path = web.AppendUnescaped(c.path[:0], prefix)
 	c.root = len(c.path)
 	c.path = web.AppendUnescaped(c.path, r.Path[len(prefix):])
-	c.req, c.more = r, more
+	c.req, c.more, c.arrival = r, more, r.Start
 	w.Detach() // the wait for the worker begins
 	c.retain() // the Pool's
 	if err := h.sup.Submit(c); err != nil {

@@ -49,6 +49,7 @@ func New(cfg Config) *Handler {
 		App:       cfg.App,
 		Stuck:     h.stuck,
 		Logger:    h.log,
+		Meter:     cfg.Meter,
 	})
 	return h
 }
@@ -84,6 +85,11 @@ func (h *Handler) Start() error { return h.sup.Start() }
 // their requests, run the lifespan shutdown and exit. If a new worker
 // fails to start, the old ones stay and Reload returns the *StartError.
 func (h *Handler) Reload() error { return h.sup.Reload() }
+
+// Stats is the handler's figures now: its workers by state and each
+// worker, its queue, and what its Meter counted. A worker holding one
+// request in flight or more is busy.
+func (h *Handler) Stats() workers.Stats { return h.sup.Stats() }
 
 // Workers is the number of worker slots.
 func (h *Handler) Workers() int { return h.sup.Workers() }

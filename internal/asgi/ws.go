@@ -249,7 +249,7 @@ func (h *Handler) serveWS(w *web.ResponseWriter, r *web.Request, hs *websocket.H
 	c.path = web.AppendUnescaped(c.path[:0], prefix)
 	c.root = len(c.path)
 	c.path = web.AppendUnescaped(c.path, r.Path[len(prefix):])
-	c.req, c.more = r, false
+	c.req, c.more, c.arrival = r, false, r.Start
 	w.Detach()
 	c.retain() // the Pool's
 	if err := h.sup.Submit(c); err != nil {

@@ -96,10 +96,12 @@ func runChild(mode string) {
 type tJob struct {
 	ms  int
 	res chan string
+	at  time.Time // its arrival; zero is not counted
 }
 
-func (j *tJob) Fail(why Refusal) { j.res <- "refused:" + why.String() }
-func (j *tJob) Size() int        { return 1 }
+func (j *tJob) Fail(why Refusal)   { j.res <- "refused:" + why.String() }
+func (j *tJob) Size() int          { return 1 }
+func (j *tJob) Arrival() time.Time { return j.at }
 
 // tWorker is the gateway's side of one child.
 type tWorker struct {
@@ -266,7 +268,7 @@ func (w *tWorker) stats() (held, maxHeld, assigned int) {
 // submit submits a job that takes ms in the child.
 func (h *harness) submit(ms int) *tJob {
 	h.t.Helper()
-	j := &tJob{ms: ms, res: make(chan string, 1)}
+	j := &tJob{ms: ms, res: make(chan string, 1), at: time.Now()}
 	if err := h.pool.Submit(j); err != nil {
 		h.t.Fatalf("Submit: %v", err)
 	}

@@ -15,13 +15,14 @@ func (p *Pool[J, W]) Submit(j J) error {
 	if p.stopping || !p.started {
 		return ErrStopped
 	}
+	now := time.Now()
 	if p.queue.len() == 0 {
 		if m := p.pick(); m != nil {
-			p.assign(m, j)
+			p.assign(m, j, now)
 			return nil
 		}
 	}
-	if !p.queue.pushBack(j, time.Now()) {
+	if !p.queue.pushBack(j, now) {
 		return ErrBacklogFull
 	}
 	return nil
@@ -39,6 +40,11 @@ func (p *Pool[J, W]) Done(w W) {
 	}
 	m.jobs--
 	m.served++
+	p.meter.served.Add(1)
+	now := time.Now()
+	if m.jobs == 0 {
+		p.setPhase(m, restPhase(m.state), now)
+	}
 	p.slots[m.slot].failures = 0
 	if m.limit > 0 && m.served >= m.limit && !m.recycling && m.state == stateActive {
 		m.recycling = true
@@ -51,7 +57,7 @@ func (p *Pool[J, W]) Done(w W) {
 			p.shut(m)
 		}
 	case p.queue.len() > 0:
-		p.feed(m)
+		p.feed(m, now)
 	case p.stopping && m.jobs == 0:
 		p.retire(m, CauseStop)
 	}
@@ -80,15 +86,20 @@ func (p *Pool[J, W]) pick() *member[J, W] {
 	return best
 }
 
-// assign gives j to m. mu held.
-func (p *Pool[J, W]) assign(m *member[J, W], j J) {
+// assign gives j to m at now, counting how long j waited since it
+// arrived. mu held.
+func (p *Pool[J, W]) assign(m *member[J, W], j J, now time.Time) {
+	if at := j.Arrival(); !at.IsZero() {
+		p.meter.queueWait.ObserveDuration(now.Sub(at))
+	}
 	m.jobs++
+	p.setPhase(m, phaseBusy, now)
 	m.w.Assign(j)
 }
 
-// feed gives m what it has room for from the queue: as a batch, its fair
-// share. mu held.
-func (p *Pool[J, W]) feed(m *member[J, W]) {
+// feed gives m what it has room for from the queue at now: as a batch,
+// its fair share. mu held.
+func (p *Pool[J, W]) feed(m *member[J, W], now time.Time) {
 	q := p.queue.len()
 	if q == 0 || m.state != stateActive || !p.room(m) {
 		return
@@ -112,18 +123,22 @@ func (p *Pool[J, W]) feed(m *member[J, W]) {
 			}
 			bytes += size
 		}
-		p.assign(m, p.queue.popFront())
+		p.assign(m, p.queue.popFront(), now)
 	}
 }
 
 // feedIdle feeds every active worker with room. mu held.
 func (p *Pool[J, W]) feedIdle() {
+	if p.queue.len() == 0 {
+		return
+	}
+	now := time.Now()
 	for i := range p.slots {
 		if p.queue.len() == 0 {
 			return
 		}
 		if m := p.slots[i].m; m != nil {
-			p.feed(m)
+			p.feed(m, now)
 		}
 	}
 }
@@ -139,6 +154,7 @@ func (p *Pool[J, W]) takeBack(m *member[J, W], why Cause) (lost int) {
 	lost = max(m.jobs-len(p.again), 0)
 	m.jobs = 0
 	now := time.Now()
+	p.setPhase(m, phaseOut, now)
 	for i := len(p.again) - 1; i >= 0; i-- {
 		p.queue.pushFront(p.again[i], now)
 	}

@@ -25,9 +25,17 @@
 // record of each worker), dispatch.go (jobs to workers, the backlog),
 // supervise.go (spawn, readiness, slots, deaths, restarts, retirement),
 // deadline.go (the backlog timeout and stuck workers), queue.go (the
-// bounded backlog).
+// bounded backlog), stats.go (the figures: workers by state, busy and
+// idle worker-seconds, queue depth and wait, restarts by cause).
+//
+// A Meter keeps an app's figures across the pools that serve it in turn
+// (a reload that changes the app starts a new Pool beside the old); its
+// Snapshot, and a Pool's Stats with each worker listed, are what the
+// metrics exposition and the status page read. The Pool counts them in
+// the dispatch it does anyway, under its lock: a clock read and atomic
+// adds, no allocation.
 //
 // What the processes speak and what a job is belongs to the gateway: this
-// package knows nothing of HTTP, WSGI or ASGI. It imports only the
-// standard library.
+// package knows nothing of HTTP, WSGI or ASGI. It imports the standard
+// library and internal/metrics (for its lock-free histogram).
 package workers

@@ -68,6 +68,9 @@ type Config[J Job, W Worker[J]] struct {
 	RetireGrace time.Duration // 0 means DefaultRetireGrace
 	StuckGrace  time.Duration // 0 means DefaultStuckGrace
 	Logger      *slog.Logger
+	// Meter counts the pool's figures, with those of the app's other
+	// pools (the one a reload replaces); nil gets the pool one of its own.
+	Meter *Meter
 }
 
 func orDefault[T comparable](v, def T) T {
@@ -98,7 +101,8 @@ type Pool[J Job, W Worker[J]] struct {
 	workers     int
 	concurrency int
 	stopped     chan struct{} // closed when Stop finished
-	reload      sync.Mutex    // one Reload at a time
+	meter       *Meter
+	reload      sync.Mutex // one Reload at a time
 
 	mu       sync.Mutex
 	slots    []slot[J, W]        // guarded by mu
@@ -107,6 +111,7 @@ type Pool[J Job, W Worker[J]] struct {
 	again    []J                 // guarded by mu: scratch for Worker.Detach
 	gen      int                 // guarded by mu: the code generation new workers load
 	nextID   int                 // guarded by mu
+	starting int                 // guarded by mu: spawns under way, before their worker is ready
 	started  bool                // guarded by mu
 	stopping bool                // guarded by mu
 	killed   bool                // guarded by mu: Stop's wait ended; jobs left fail
@@ -122,6 +127,10 @@ func NewPool[J Job, W Worker[J]](cfg Config[J, W]) *Pool[J, W] {
 		concurrency: max(cfg.Concurrency, 1),
 		stopped:     make(chan struct{}),
 		all:         make(map[W]*member[J, W]),
+		meter:       cfg.Meter,
+	}
+	if p.meter == nil {
+		p.meter = NewMeter()
 	}
 	if p.log == nil {
 		p.log = slog.New(slog.DiscardHandler)
@@ -135,6 +144,9 @@ func NewPool[J Job, W Worker[J]](cfg Config[J, W]) *Pool[J, W] {
 	return p
 }
 
+// Meter is the Meter the pool counts in: Config.Meter, or its own.
+func (p *Pool[J, W]) Meter() *Meter { return p.meter }
+
 // Workers is the number of slots.
 func (p *Pool[J, W]) Workers() int { return p.workers }
 
@@ -142,8 +154,10 @@ func (p *Pool[J, W]) Workers() int { return p.workers }
 // it stops the others and returns its *StartError: at start there is no
 // retry, since an app that cannot import will not import on a second try.
 func (p *Pool[J, W]) Start() error {
+	p.meter.attach(p)
 	ms, err := p.spawnAll(0)
 	if err != nil {
+		p.meter.detach(p)
 		return err
 	}
 	p.mu.Lock()
@@ -224,6 +238,7 @@ func (p *Pool[J, W]) Stop(ctx context.Context) error {
 		p.mu.Unlock()
 		<-gone
 	}
+	p.meter.detach(p)
 	close(p.stopped)
 	return err
 }

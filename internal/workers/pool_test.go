@@ -83,6 +83,9 @@ func TestPoolCrash(t *testing.T) {
 	}
 	h.waitLog("worker died")
 	h.waitLog("exit status 7")
+	if n := h.pool.Stats().Restarts[CauseCrash]; n != 1 {
+		t.Errorf("crash restarts: got %d, want 1", n)
+	}
 
 	os.WriteFile(broken, nil, 0o644)
 	h.submit(-1)
@@ -138,6 +141,9 @@ func TestPoolReload(t *testing.T) {
 			t.Errorf("old worker %d served after Reload", pid)
 		}
 	}
+	if s := h.pool.Stats(); s.Restarts[CauseReload] != 2 || s.Restarts[CauseCrash] != 0 {
+		t.Errorf("restarts after a reload of 2 workers: %v, want 2 by reload and none by crash", s.Restarts)
+	}
 	current := []int{h.worker(2).proc.Pid(), h.worker(3).proc.Pid()}
 
 	os.WriteFile(broken, nil, 0o644)
@@ -176,6 +182,9 @@ func TestPoolMaxJobs(t *testing.T) {
 	if limit < 8 || limit > 9 {
 		t.Errorf("limit %d, want 8 or 9", limit)
 	}
+	if n := h.pool.Stats().Restarts[CauseRecycle]; n < 2 {
+		t.Errorf("recycle restarts: got %d, want at least 2 (3 workers served)", n)
+	}
 }
 
 // TestPoolTimeout: a worker that makes no progress past the timeout is
@@ -206,6 +215,9 @@ func TestPoolTimeout(t *testing.T) {
 		t.Fatal("Stuck hook not called")
 	}
 	gone(t, first.proc.Pid())
+	if n := h.pool.Stats().Restarts[CauseTimeout]; n != 1 {
+		t.Errorf("timeout restarts: got %d, want 1", n)
+	}
 }
 
 // TestPoolStuckGrace: a stuck worker whose replacement cannot start is

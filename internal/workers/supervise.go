@@ -34,7 +34,16 @@ func (p *Pool[J, W]) spawn(slot, gen int) (*member[J, W], error) {
 	p.mu.Lock()
 	p.nextID++
 	id := p.nextID
+	p.starting++
 	p.mu.Unlock()
+	ready := false
+	defer func() {
+		if !ready {
+			p.mu.Lock()
+			p.starting--
+			p.mu.Unlock()
+		}
+	}()
 	w, err := p.cfg.Start(id)
 	if err != nil {
 		return nil, &StartError{App: p.cfg.App, Reason: err.Error()}
@@ -45,9 +54,11 @@ func (p *Pool[J, W]) spawn(slot, gen int) (*member[J, W], error) {
 	select {
 	case <-w.Ready():
 		proc.Ready()
-		m := &member[J, W]{w: w, proc: proc, id: id, slot: slot, gen: gen}
+		m := &member[J, W]{w: w, proc: proc, id: id, slot: slot, gen: gen, started: time.Now()}
 		p.mu.Lock()
 		p.all[w] = m
+		p.starting-- // counted as a member in stateStarting from here
+		ready = true
 		p.mu.Unlock()
 		go p.await(m)
 		return m, nil
@@ -125,6 +136,8 @@ func (p *Pool[J, W]) install(m *member[J, W]) {
 		return
 	}
 	m.state = stateActive
+	now := time.Now()
+	p.setPhase(m, phaseIdle, now)
 	if m.gen < p.gen {
 		// Started for code that a Reload has since replaced.
 		p.retire(m, CauseReload)
@@ -146,7 +159,7 @@ func (p *Pool[J, W]) install(m *member[J, W]) {
 	if p.cfg.MaxJobs > 0 {
 		m.limit = p.cfg.MaxJobs + rand.IntN(p.cfg.MaxJobs/8+1)
 	}
-	p.feed(m)
+	p.feed(m, now)
 }
 
 // retire takes m out of service: it finishes its jobs, then is told to
@@ -158,6 +171,7 @@ func (p *Pool[J, W]) retire(m *member[J, W], why Cause) {
 	m.state = stateRetiring
 	p.vacate(m, why)
 	if m.jobs == 0 {
+		p.setPhase(m, phaseOut, time.Now())
 		p.shut(m)
 	}
 }
@@ -171,6 +185,9 @@ func (p *Pool[J, W]) vacate(m *member[J, W], why Cause) bool {
 		return false
 	}
 	s.m = nil
+	if why != CauseStop {
+		p.meter.restarts[why].Add(1)
+	}
 	p.log.Debug("worker leaves service", "worker", m.id, "cause", why)
 	return true
 }
@@ -243,6 +260,7 @@ func (p *Pool[J, W]) died(m *member[J, W]) {
 	prev := m.state
 	m.state = stateDead
 	lost := p.takeBack(m, CauseCrash)
+	p.setPhase(m, phaseOut, time.Now())
 	delete(p.all, m.w)
 	if p.vacate(m, CauseCrash) {
 		if m.served == 0 {

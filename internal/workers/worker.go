@@ -42,6 +42,10 @@ type Job interface {
 	Fail(why Refusal)
 	// Size weighs the job against Config.BatchBytes.
 	Size() int
+	// Arrival is when the request arrived at nave (its first byte, or
+	// the read that brought its head): the queue wait a Meter counts runs
+	// from it to the moment a worker takes the job. Zero: not counted.
+	Arrival() time.Time
 }
 
 // Cause is why a worker leaves service: the reasons a restart is counted
@@ -117,4 +121,7 @@ type member[J Job, W Worker[J]] struct {
 	recycling  bool
 	progress   uint64    // Worker.Progress when last read
 	progressAt time.Time // when progress last changed while the worker held jobs; zero while it holds none
+	started    time.Time // when it said it was ready
+	phase      phase     // its part in the busy and idle worker-seconds
+	since      time.Time // when it entered phase
 }

@@ -4,6 +4,7 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"nave/internal/workers"
 )
@@ -52,10 +53,11 @@ type call struct {
 	refs atomic.Int32
 
 	// Set by the handler before submit; read-only after.
-	env      []byte   // the environ blob
-	body     []byte   // an inline body
-	bodyFile *os.File // a body spooled to a file, handed to the worker
-	safe     bool     // the method may run twice (RFC 9110 §9.2.1)
+	env      []byte    // the environ blob
+	body     []byte    // an inline body
+	bodyFile *os.File  // a body spooled to a file, handed to the worker
+	safe     bool      // the method may run twice (RFC 9110 §9.2.1)
+	arrival  time.Time // when the request arrived at nave, for the queue wait
 	spoolDir string
 	path     []byte       // the decoded path; scratch for the handler
 	hd       responseHead // the parsed head; scratch for the handler
@@ -107,7 +109,7 @@ func (c *call) release() {
 	if c.bodyFile != nil {
 		c.bodyFile.Close()
 	}
-	c.env, c.body, c.bodyFile, c.safe, c.path = c.env[:0], c.body[:0], nil, false, c.path[:0]
+	c.env, c.body, c.bodyFile, c.safe, c.path, c.arrival = c.env[:0], c.body[:0], nil, false, c.path[:0], time.Time{}
 	clear(c.hd.fields)
 	c.hd.fields = c.hd.fields[:0]
 	c.id = 0
@@ -282,6 +284,9 @@ func (c *call) Fail(why workers.Refusal) {
 
 // Size is what the call adds to a batch's bytes: workers.Job.
 func (c *call) Size() int { return len(c.env) + len(c.body) }
+
+// Arrival is when the request arrived at nave: workers.Job.
+func (c *call) Arrival() time.Time { return c.arrival }
 
 // abandon tells the reader to drop the rest of the reply. It reports
 // whether the worker may still be producing it.

@@ -62,7 +62,7 @@ func (h *Handler) Serve(w *web.ResponseWriter, r *web.Request) {
 	}
 	e := envRequest{scriptName: c.path[:script], pathInfo: c.path[script:], bodyLen: n}
 	c.env = appendEnviron(c.env[:0], r, &e)
-	c.safe = safeMethod(r.Method)
+	c.safe, c.arrival = safeMethod(r.Method), r.Start
 	w.Detach() // the wait for a worker begins
 	switch err := h.pool.submit(c); err {
 	case nil:

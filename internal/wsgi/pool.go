@@ -52,6 +52,10 @@ type Config struct {
 	// nave's own environment; a key given twice takes its last value.
 	Env    []string
 	Logger *slog.Logger
+	// Meter counts the app's figures (workers by state, queue wait,
+	// restarts), with those of the app's other pools; nil: one of the
+	// pool's own. Stats reads them.
+	Meter *workers.Meter
 }
 
 // env is the workers' environment: nil (nave's) without Env.
@@ -133,9 +137,14 @@ func New(cfg Config) *Pool {
 		App:          cfg.App,
 		Stuck:        p.stuck,
 		Logger:       p.log,
+		Meter:        cfg.Meter,
 	})
 	return p
 }
+
+// Stats is the pool's figures now: its workers by state and each
+// worker, its queue, and what its Meter counted.
+func (p *Pool) Stats() workers.Stats { return p.sup.Stats() }
 
 // Start starts the workers and returns when all are ready. If one fails,
 // it stops the others and returns its *StartError: at start nave does not

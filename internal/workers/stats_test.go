@@ -1,0 +1,82 @@
+package workers
+
+import (
+	"testing"
+	"time"
+)
+
+// TestPoolStats: the figures follow the jobs: a busy worker and a queued
+// job while one runs, the queue wait counted from each job's arrival, the
+// busy time at least what the child worked, and two pools sharing a Meter
+// add up.
+func TestPoolStats(t *testing.T) {
+	meter := NewMeter()
+	h := newHarness(t, "serve", Config[*tJob, *tWorker]{Meter: meter})
+	if s := meter.Snapshot(); s.Slots != 0 {
+		t.Errorf("before Start: %+v", s)
+	}
+	if err := h.pool.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if s := h.pool.Stats(); s.Slots != 1 || s.Idle != 1 || s.Busy != 0 || s.Starting != 0 || len(s.Workers) != 1 || s.Workers[0].State != "idle" {
+		t.Errorf("started: %+v", s)
+	}
+	running := h.submit(300)
+	// This one arrived 5 s ago, at a proxy in front, say: its wait is
+	// at least that.
+	late := &tJob{res: make(chan string, 1), at: time.Now().Add(-5 * time.Second)}
+	if err := h.pool.Submit(late); err != nil {
+		t.Fatal(err)
+	}
+	s := meter.Snapshot()
+	if s.Busy != 1 || s.Idle != 0 || s.InFlight != 1 || s.Queued != 1 {
+		t.Errorf("one running, one queued: busy %d idle %d in flight %d queued %d, want 1 0 1 1", s.Busy, s.Idle, s.InFlight, s.Queued)
+	}
+	if w := h.pool.Stats().Workers; len(w) != 1 || w[0].State != "busy" || w[0].Jobs != 1 || w[0].Pid != h.worker(0).proc.Pid() {
+		t.Errorf("workers: %+v", w)
+	}
+	h.ok(running)
+	h.ok(late)
+	s = settled(t, meter, 2)
+	if s.Served != 2 || s.QueueWait.Count() != 2 || s.Busy != 0 || s.Idle != 1 || s.Queued != 0 || s.InFlight != 0 {
+		t.Errorf("both done: %+v", s)
+	}
+	if q := s.QueueWait.Quantile(1); q < 5 {
+		t.Errorf("the longest wait is about %vs, want at least 5 (the late job's)", q)
+	}
+	if s.BusySeconds < 0.3 {
+		t.Errorf("busy %vs, want at least the 0.3s the child worked", s.BusySeconds)
+	}
+	if s.IdleSeconds <= 0 {
+		t.Errorf("idle %vs, want more than 0", s.IdleSeconds)
+	}
+
+	// A second pool on the Meter (a reload's new pool, say) adds its
+	// worker; once stopped, it leaves the live figures, not the counts.
+	h2 := newHarness(t, "serve", Config[*tJob, *tWorker]{Meter: meter})
+	if err := h2.pool.Start(); err != nil {
+		t.Fatal(err)
+	}
+	h2.ok(h2.submit(0))
+	if s := settled(t, meter, 3); s.Slots != 2 || s.Idle != 2 || s.Served != 3 {
+		t.Errorf("two pools: slots %d idle %d served %d, want 2 2 3", s.Slots, s.Idle, s.Served)
+	}
+	h2.pool.Kill()
+	if s := meter.Snapshot(); s.Slots != 1 || s.Served != 3 {
+		t.Errorf("one stopped: slots %d served %d, want 1 and 3", s.Slots, s.Served)
+	}
+}
+
+// settled waits (15 s at most) until the Meter counts served jobs done:
+// a job's outcome reaches the test before its worker reports it done.
+func settled(t *testing.T, m *Meter, served uint64) Stats {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		s := m.Snapshot()
+		if s.Served >= served || time.Now().After(deadline) {
+			return s
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
