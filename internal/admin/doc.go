@@ -8,6 +8,7 @@
 //	POST   /load            apply a whole config, JSON or TOML
 //	POST   /reload          re-read the config file, or the file named in the body
 //	GET    /status          listeners, connections, requests, apps and workers
+//	GET    /metrics         the Prometheus exposition (Config.Metrics), as on admin.metrics
 //
 // Every change is validated whole before anything applies (400 with every
 // problem and its field path) and applied atomically by the caller's

@@ -29,7 +29,9 @@ type Config struct {
 	Load func(file string) (*config.Config, error)
 	// Status is what GET /status reports, as JSON.
 	Status func() any
-	Logger *slog.Logger
+	// Metrics, when set, serves GET /metrics: the Prometheus exposition.
+	Metrics web.Handler
+	Logger  *slog.Logger
 }
 
 // Handler serves the API.
@@ -91,8 +93,12 @@ func (h *Handler) Serve(w *web.ResponseWriter, r *web.Request) {
 		if allow(w, method, "GET", "HEAD") {
 			h.status(w)
 		}
+	case path == "/metrics" && h.cfg.Metrics != nil:
+		if allow(w, method, "GET", "HEAD") {
+			h.cfg.Metrics.Serve(w, r)
+		}
 	default:
-		h.send(w, nil, fail(404, "no such endpoint: see /config, /load, /reload, /status"))
+		h.send(w, nil, fail(404, "no such endpoint: see /config, /load, /reload, /status, /metrics"))
 	}
 }
 

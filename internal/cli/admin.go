@@ -61,9 +61,10 @@ func (b *built) enableAdmin(stateDir, file string) {
 		Update: func(change func(*config.Config) (*config.Config, error)) error {
 			return b.update(change)
 		},
-		Load:   b.loadFile,
-		Status: func() any { return b.status() },
-		Logger: b.log,
+		Load:    b.loadFile,
+		Status:  func() any { return b.status() },
+		Metrics: b.expo.handler,
+		Logger:  b.log,
 	})
 	b.admin = a
 }

@@ -61,7 +61,7 @@ func (a *adminClient) do(method, path, body string, header ...string) (int, stri
 	}
 	defer resp.Body.Close()
 	data, _ := io.ReadAll(resp.Body)
-	if ct := resp.Header.Get("Content-Type"); ct != "application/json" {
+	if ct := resp.Header.Get("Content-Type"); ct != "application/json" && !strings.HasPrefix(ct, "text/plain; version=0.0.4") {
 		a.t.Errorf("%s %s: Content-Type %q", method, path, ct)
 	}
 	return resp.StatusCode, resp.Header.Get("ETag"), string(data)
@@ -226,6 +226,15 @@ func TestBinaryAdmin(t *testing.T) {
 	}
 	if got := served(); got != "from nave reload" {
 		t.Errorf("at the end: %q", got)
+	}
+
+	// The admin socket serves /metrics too: every change above counted,
+	// by result (the 412, the invalid PATCH and the two bad files failed).
+	status, _, body = api.do("GET", "/metrics", "")
+	for _, want := range []string{`nave_config_reloads_total{result="success"} 6`, `nave_config_reloads_total{result="failure"} 4`, `nave_http_requests_total{method="GET",code="2xx"} `} {
+		if status != 200 || !strings.Contains(body, "\n"+want) {
+			t.Errorf("GET /metrics on the admin socket: %d, no %q in\n%s", status, want, body)
+		}
 	}
 }
 

@@ -22,7 +22,6 @@ import (
 	"nave/internal/accesslog"
 	"nave/internal/config"
 	"nave/internal/live"
-	"nave/internal/metrics"
 	"nave/internal/proxy"
 	"nave/internal/server"
 	"nave/internal/servermetrics"
@@ -70,10 +69,11 @@ type built struct {
 	// admin, when set, is served on the sockets the config's admin
 	// section names (nave run); nil serves none (the shorthands).
 	admin *adminSetup
-	// metrics is the server metric set, and metricsHandler its exposition,
-	// from the first config that asked for metrics on; nil until then.
-	metrics        *servermetrics.Set
-	metricsHandler *metrics.Handler
+	// expo is what /metrics exposes: the apps' figures and the reloads
+	// from the start; metrics, the server's per-request set, from the
+	// first config that has metrics served (nil until then).
+	expo    *exposition
+	metrics *servermetrics.Set
 }
 
 // listener is one config listener, open, with its server. Its server
@@ -135,6 +135,7 @@ func newBuilt(ctx context.Context, demo fs.FS, stdout, stderr io.Writer) *built 
 		log:   slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})),
 		level: level, stdout: stdout, stderr: stderr, demo: demo, ctx: ctx,
 		closing: make(chan struct{}), stopped: make(chan error, 1), signals: make(chan os.Signal, 1),
+		expo: newExposition(),
 	}
 	signal.Notify(b.signals, os.Interrupt, syscall.SIGTERM)
 	return b
@@ -168,11 +169,13 @@ func (b *built) update(change func(cur *config.Config) (*config.Config, error)) 
 	if b.admin != nil {
 		b.admin.nextFile = ""
 	}
+	reload := b.applied > 0
 	c, err := change(b.cfg)
-	if err != nil {
-		return err
+	if err == nil {
+		err = b.applyLocked(c)
 	}
-	if err := b.applyLocked(c); err != nil {
+	b.expo.applied(reload, err)
+	if err != nil {
 		return err
 	}
 	if b.admin != nil && b.admin.nextFile != "" {
@@ -305,7 +308,7 @@ func poolConfig(c *config.Config, name string) (any, error) {
 // startApp starts an app's workers and returns when all are ready. A
 // worker that fails prints its output (the traceback) on stderr.
 func (b *built) startApp(name string, spec any) (*app, error) {
-	pool, h := newPool(spec, b.log.With("app", name))
+	pool, h := newPool(spec, b.log.With("app", name), b.meter(name))
 	if err := pool.Start(); err != nil {
 		var se *wsgi.StartError
 		if errors.As(err, &se) && se.Output != "" {
@@ -473,6 +476,7 @@ func (g *gen) commit() {
 		}
 	}
 	r.successors = g.appHandlers
+	b.dropMeters(g.appHandlers)
 	b.cfg, b.drain = g.c, g.c.Timeouts.Drain.D()
 	b.applied++
 	if b.applied > 1 {

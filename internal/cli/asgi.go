@@ -12,6 +12,7 @@ import (
 	"nave/internal/asgi"
 	"nave/internal/config"
 	"nave/internal/web"
+	"nave/internal/workers"
 	"nave/internal/wsgi"
 )
 
@@ -162,18 +163,21 @@ type appPool interface {
 	Kill()
 	Workers() int
 	Python() string
+	// Stats is the pool's figures: its workers by state and each
+	// worker, its queue, and its app's counts.
+	Stats() workers.Stats
 }
 
 // newPool makes the pool and the handler for an app's spec (poolConfig's:
 // a wsgi.Config or an asgi.Config), with log; Start starts it.
-func newPool(spec any, log *slog.Logger) (appPool, web.Handler) {
+func newPool(spec any, log *slog.Logger, meter *workers.Meter) (appPool, web.Handler) {
 	switch cfg := spec.(type) {
 	case asgi.Config:
-		cfg.Logger = log
+		cfg.Logger, cfg.Meter = log, meter
 		h := asgi.New(cfg)
 		return h, h
 	case wsgi.Config:
-		cfg.Logger = log
+		cfg.Logger, cfg.Meter = log, meter
 		p := wsgi.New(cfg)
 		return p, wsgi.NewHandler(p, wsgi.HandlerConfig{Logger: log})
 	}

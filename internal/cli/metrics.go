@@ -3,26 +3,94 @@ package cli
 import (
 	"errors"
 	"strings"
+	"sync/atomic"
+	"time"
 
 	"nave/internal/config"
 	"nave/internal/metrics"
 	"nave/internal/server"
 	"nave/internal/servermetrics"
 	"nave/internal/web"
+	"nave/internal/workers"
 )
 
+// exposition is what nave exposes at /metrics, made with built and kept
+// for nave's lifetime, so that counts go on across reloads. Its families
+// are registered at once; the server's per-request set only the first
+// time a config wants metrics served, since it is the one part that
+// costs the requests something.
+type exposition struct {
+	reg     *metrics.Registry
+	handler *metrics.Handler
+	apps    *workers.Exposition
+	meters  map[string]*workers.Meter // by app name; guarded by built.mu
+
+	reloads     [2]*metrics.Counter // [0] success, [1] failure
+	lastSuccess atomic.Int64        // Unix nanoseconds of the last config applied
+}
+
+func newExposition() *exposition {
+	reg := metrics.NewRegistry()
+	x := &exposition{reg: reg, handler: metrics.NewHandler(reg), apps: workers.NewExposition(reg), meters: map[string]*workers.Meter{}}
+	reloads := reg.CounterVec("nave_config_reloads_total", "Config reloads (SIGHUP, nave reload, the admin API's changes), by result: success (applied) or failure (invalid, or could not be applied; the running config serves on). The config nave starts with is not counted.", "result")
+	x.reloads = [2]*metrics.Counter{reloads.With("success"), reloads.With("failure")}
+	reg.GaugeFunc("nave_config_last_reload_success_timestamp_seconds", "When the config in force was applied (at start, or by the last successful reload), in seconds since the Unix epoch.", func() float64 {
+		return float64(x.lastSuccess.Load()) / 1e9
+	})
+	return x
+}
+
+// applied records a config applied, or refused with err; reload is false
+// for the config nave starts with.
+func (x *exposition) applied(reload bool, err error) {
+	if err == nil {
+		x.lastSuccess.Store(time.Now().UnixNano())
+	}
+	if !reload {
+		return
+	}
+	if err == nil {
+		x.reloads[0].Inc()
+	} else {
+		x.reloads[1].Inc()
+	}
+}
+
+// meter is the named app's Meter, made and exposed the first time the app
+// starts and kept while configs run it, so that its counts go on when a
+// reload replaces its pool. b.mu is held.
+func (b *built) meter(app string) *workers.Meter {
+	m := b.expo.meters[app]
+	if m == nil {
+		m = workers.NewMeter()
+		b.expo.meters[app] = m
+		b.expo.apps.Add(app, m)
+	}
+	return m
+}
+
+// dropMeters stops exposing the apps that the config in force does not
+// run (their retiring pools still count, unseen). b.mu is held.
+func (b *built) dropMeters(running map[string]web.Handler) {
+	for name := range b.expo.meters {
+		if _, ok := running[name]; !ok {
+			b.expo.apps.Remove(name)
+			delete(b.expo.meters, name)
+		}
+	}
+}
+
 // metricsFor is the metric set the listeners' servers of a generation of
-// c update: nil when c asks for no metrics (admin.metrics, --metrics).
-// The set and its registry are made once, the first time a config wants
-// them, and kept for nave's lifetime, so that counts go on across
-// reloads. b.mu is held.
+// c update: nil when c has no metrics served. They are served on
+// admin.metrics (nave run) or --metrics (the shorthands), and on nave
+// run's admin API, as Caddy serves them on its admin endpoint. The set is
+// made once, the first time a config wants it. b.mu is held.
 func (b *built) metricsFor(c *config.Config) *servermetrics.Set {
-	if c.Admin.Metrics == "" {
+	if c.Admin.Metrics == "" && b.admin == nil {
 		return nil
 	}
 	if b.metrics == nil {
-		reg := metrics.NewRegistry()
-		b.metrics, b.metricsHandler = servermetrics.New(reg), metrics.NewHandler(reg)
+		b.metrics = servermetrics.New(b.expo.reg)
 	}
 	return b.metrics
 }
@@ -50,7 +118,7 @@ func (g *gen) metricsEndpoint() error {
 			}
 			return nil, config.List{c.At("admin.metrics", "%v", err)}
 		}
-		h := metricsHandler{b.metricsHandler}
+		h := metricsHandler{b.expo.handler}
 		return &endpoint{ln: ln, srv: server.New(server.Config{Handler: h, Logger: b.log, DisableH2C: true})}, nil
 	})
 	return err

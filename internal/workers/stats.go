@@ -90,6 +90,14 @@ func (m *Meter) QueueWait() *metrics.Histogram { return m.queueWait }
 // Snapshot is the app's figures now, summed over its pools, without the
 // per-worker list.
 func (m *Meter) Snapshot() Stats {
+	s := m.figures()
+	s.QueueWait = m.queueWait.Snapshot()
+	return s
+}
+
+// figures is Snapshot without the queue wait, which allocates: what the
+// exposition reads at each scrape.
+func (m *Meter) figures() Stats {
 	s := m.counted()
 	now := time.Now()
 	m.mu.Lock()
@@ -100,13 +108,13 @@ func (m *Meter) Snapshot() Stats {
 	return s
 }
 
-// counted is what the Meter has counted, without the live figures.
+// counted is what the Meter has counted, without the live figures and
+// the queue wait.
 func (m *Meter) counted() Stats {
 	s := Stats{
 		BusySeconds: time.Duration(m.busyNanos.Load()).Seconds(),
 		IdleSeconds: time.Duration(m.idleNanos.Load()).Seconds(),
 		Served:      m.served.Load(),
-		QueueWait:   m.queueWait.Snapshot(),
 	}
 	for i := range s.Restarts {
 		s.Restarts[i] = m.restarts[i].Load()
@@ -130,6 +138,7 @@ func (m *Meter) detach(p pooled) {
 // are its Meter's, which may be shared with the app's other pools.
 func (p *Pool[J, W]) Stats() Stats {
 	s := p.meter.counted()
+	s.QueueWait = p.meter.queueWait.Snapshot()
 	p.addLive(&s, time.Now(), true)
 	return s
 }

@@ -1,0 +1,188 @@
+package cli
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"nave/internal/config"
+	"nave/internal/metrics/promtest"
+)
+
+// gateApp is a WSGI app whose /wait holds its worker until the file
+// "open" appears beside it (60 s at most); anything else answers at once.
+const gateApp = `import os, time
+
+def app(environ, start_response):
+    if environ["PATH_INFO"] == "/wait":
+        gate = os.path.join(os.path.dirname(__file__), "open")
+        for _ in range(6000):
+            if os.path.exists(gate):
+                break
+            time.sleep(0.01)
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [b"ok"]
+`
+
+// asgiHello is an ASGI app that answers every request "ok".
+const asgiHello = `async def app(scope, receive, send):
+    if scope["type"] == "lifespan":
+        while True:
+            m = await receive()
+            if m["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            else:
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+    await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/plain")]})
+    await send({"type": "http.response.body", "body": b"ok"})
+`
+
+// appMetricsConfig serves WSGI app w (one worker, gateApp) at /w/, ASGI
+// app as at /as/ and "ok" elsewhere, with admin.metrics on. wsgiMax is
+// w's max_requests: a change replaces its pool.
+func appMetricsConfig(t *testing.T, dir string, wsgiMax int) *config.Config {
+	t.Helper()
+	text := fmt.Sprintf(`
+[listeners.main]
+address = "127.0.0.1:0"
+[log]
+access = "off"
+[admin]
+metrics = "127.0.0.1:0"
+[apps.w]
+module = "app:app"
+python = %q
+chdir = "w"
+workers = 1
+max_requests = %d
+[apps.as]
+module = "app:app"
+interface = "asgi"
+python = %q
+chdir = "as"
+workers = 1
+[sites.s]
+[[sites.s.routes]]
+match = { path = "/w/" }
+app = "w"
+[[sites.s.routes]]
+match = { path = "/as/" }
+app = "as"
+[[sites.s.routes]]
+respond = "ok"
+`, testPython, wsgiMax, testPython)
+	c, err := config.Parse([]byte(text), config.TOML, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// TestAppMetricsPrometheus: Debian's Prometheus scrapes nave while three
+// requests wait behind a WSGI request that holds the only worker, and
+// while an ASGI app serves; what it stores is that traffic: the busy
+// worker and the queue while they wait, each request's queue wait (the
+// three waited past a second, which the test made sure of), the
+// requests served, the restarts a reload of the app's code counts, and
+// config reloads by result. promtool check metrics passes the exposition.
+func TestAppMetricsPrometheus(t *testing.T) {
+	needPython(t)
+	lookTool(t, "prometheus", "prometheus")
+	dir := t.TempDir()
+	for app, src := range map[string]string{"w": gateApp, "as": asgiHello} {
+		os.MkdirAll(filepath.Join(dir, app), 0o755)
+		os.WriteFile(filepath.Join(dir, app, "app.py"), []byte(src), 0o644)
+	}
+	b := startLive(t, appMetricsConfig(t, dir, 0))
+	main, maddr := b.addr("main"), b.metricsAt()
+	prom := promtest.Start(t, promtest.Job{Name: "nave", Path: "/metrics", Target: maddr})
+	deadline := time.Now().Add(60 * time.Second)
+	expect := func(query string, want float64) {
+		t.Helper()
+		if got := prom.Value(t, query, deadline); got != want {
+			t.Errorf("%s = %v, want %v", query, got, want)
+		}
+	}
+	// until waits for Prometheus to have stored a sample where query
+	// holds (a comparison, as "x == 3").
+	until := func(query string) { t.Helper(); prom.Value(t, query, deadline) }
+
+	expect(`up`, 1)
+	expect(`nave_app_worker_slots{app="w"}`, 1)
+	expect(`nave_app_workers{app="w",state="idle"}`, 1)
+
+	var wg sync.WaitGroup
+	get := func(path string) {
+		wg.Go(func() {
+			if _, err := (&client{addr: main}).get(path); err != nil {
+				t.Errorf("GET %s: %v", path, err)
+			}
+		})
+	}
+	get("/w/wait")
+	until(`nave_app_workers{app="w",state="busy"} == 1`)
+	for range 3 {
+		get("/w/fast")
+	}
+	until(`nave_app_requests_queued{app="w"} == 3`)
+	expect(`nave_app_requests_in_flight{app="w"}`, 1)
+	expect(`nave_app_workers{app="w",state="idle"}`, 0)
+	time.Sleep(1100 * time.Millisecond) // the three wait at least this long
+	os.WriteFile(filepath.Join(dir, "w", "open"), nil, 0o644)
+	wg.Wait()
+	for range 5 {
+		mustGet(t, main, "/as/x")
+	}
+
+	until(`nave_app_requests_served_total{app="w"} == 4`)
+	expect(`nave_app_requests_queued{app="w"}`, 0)
+	expect(`nave_app_workers{app="w",state="busy"}`, 0)
+	expect(`nave_app_queue_wait_seconds_count{app="w"}`, 4)
+	// The first was taken at once; the three behind it waited past 1 s.
+	// (Prometheus asks for OpenMetrics, whose le values are floats: 1.0.)
+	expect(`nave_app_queue_wait_seconds_bucket{app="w",le="1.0"}`, 1)
+	expect(`nave_app_queue_wait_seconds_bucket{app="w",le="+Inf"}`, 4)
+	until(`nave_app_worker_busy_seconds_total{app="w"} > 1`)
+	expect(`nave_app_requests_served_total{app="as"}`, 5)
+	expect(`nave_app_queue_wait_seconds_count{app="as"}`, 5)
+	expect(`nave_app_workers{app="as",state="idle"}`, 1)
+
+	// SIGHUP's reload of the apps' code: each worker is replaced, counted
+	// by reason.
+	b.reload()
+	until(`nave_app_worker_restarts_total{app="w",reason="reload"} == 1`)
+	expect(`nave_app_worker_restarts_total{app="as",reason="reload"}`, 1)
+	expect(`nave_app_worker_restarts_total{app="w",reason="crash"}`, 0)
+
+	// Config reloads: one that replaces app w's pool (its counts go on),
+	// and one that cannot apply (a module that does not import).
+	first := prom.Value(t, `nave_config_last_reload_success_timestamp_seconds`, deadline)
+	if now := float64(time.Now().Unix()); first < now-120 || first > now+1 {
+		t.Errorf("last reload success at %v, not near now (%v)", first, now)
+	}
+	if err := b.apply(appMetricsConfig(t, dir, 1000)); err != nil {
+		t.Fatal(err)
+	}
+	bad := appMetricsConfig(t, dir, 1000)
+	bad.Apps["w"].Module = "nosuchmodule:app"
+	if err := b.apply(bad); err == nil {
+		t.Fatal("a config whose app does not import applied")
+	}
+	until(`nave_config_reloads_total{result="success"} == 1`)
+	expect(`nave_config_reloads_total{result="failure"}`, 1)
+	mustGet(t, main, "/w/after")
+	until(`nave_app_requests_served_total{app="w"} == 5`)
+	expect(`nave_app_worker_slots{app="w"}`, 1)
+
+	cmd := exec.Command(lookTool(t, "promtool", "prometheus"), "check", "metrics")
+	cmd.Stdin = bytes.NewReader(getMetrics(t, maddr))
+	if out, err := cmd.CombinedOutput(); err != nil || len(out) > 0 {
+		t.Errorf("promtool check metrics: %v\n%s", err, out)
+	}
+}
