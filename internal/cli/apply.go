@@ -477,6 +477,7 @@ func (g *gen) commit() {
 	}
 	r.successors = g.appHandlers
 	b.dropMeters(g.appHandlers)
+	b.exposeUpstreams()
 	b.cfg, b.drain = g.c, g.c.Timeouts.Drain.D()
 	b.applied++
 	if b.applied > 1 {

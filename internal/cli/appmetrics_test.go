@@ -3,6 +3,9 @@ package cli
 import (
 	"bytes"
 	"fmt"
+	"io"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -44,9 +47,10 @@ const asgiHello = `async def app(scope, receive, send):
 `
 
 // appMetricsConfig serves WSGI app w (one worker, gateApp) at /w/, ASGI
-// app as at /as/ and "ok" elsewhere, with admin.metrics on. wsgiMax is
-// w's max_requests: a change replaces its pool.
-func appMetricsConfig(t *testing.T, dir string, wsgiMax int) *config.Config {
+// app as at /as/, upstream api (servers good and bad, one failure takes a
+// server out for an hour) at /api/ and "ok" elsewhere, with admin.metrics
+// on. wsgiMax is w's max_requests: a change replaces its pool.
+func appMetricsConfig(t *testing.T, dir string, wsgiMax int, good, bad string) *config.Config {
 	t.Helper()
 	text := fmt.Sprintf(`
 [listeners.main]
@@ -67,7 +71,14 @@ interface = "asgi"
 python = %q
 chdir = "as"
 workers = 1
+[upstreams.api]
+servers = [%q, %q]
+max_fails = 1
+fail_timeout = "1h"
 [sites.s]
+[[sites.s.routes]]
+match = { path = "/api/" }
+proxy = "api"
 [[sites.s.routes]]
 match = { path = "/w/" }
 app = "w"
@@ -76,7 +87,7 @@ match = { path = "/as/" }
 app = "as"
 [[sites.s.routes]]
 respond = "ok"
-`, testPython, wsgiMax, testPython)
+`, testPython, wsgiMax, testPython, good, bad)
 	c, err := config.Parse([]byte(text), config.TOML, dir)
 	if err != nil {
 		t.Fatal(err)
@@ -99,7 +110,9 @@ func TestAppMetricsPrometheus(t *testing.T) {
 		os.MkdirAll(filepath.Join(dir, app), 0o755)
 		os.WriteFile(filepath.Join(dir, app, "app.py"), []byte(src), 0o644)
 	}
-	b := startLive(t, appMetricsConfig(t, dir, 0))
+	good := upstreamOK(t)
+	bad := closedPort(t)
+	b := startLive(t, appMetricsConfig(t, dir, 0, good, bad))
 	main, maddr := b.addr("main"), b.metricsAt()
 	prom := promtest.Start(t, promtest.Job{Name: "nave", Path: "/metrics", Target: maddr})
 	deadline := time.Now().Add(60 * time.Second)
@@ -139,6 +152,11 @@ func TestAppMetricsPrometheus(t *testing.T) {
 	for range 5 {
 		mustGet(t, main, "/as/x")
 	}
+	// Round robin tries bad within the first two; it fails to connect, is
+	// out from then on, and good answers all four.
+	for range 4 {
+		mustGet(t, main, "/api/x")
+	}
 
 	until(`nave_app_requests_served_total{app="w"} == 4`)
 	expect(`nave_app_requests_queued{app="w"}`, 0)
@@ -152,6 +170,13 @@ func TestAppMetricsPrometheus(t *testing.T) {
 	expect(`nave_app_requests_served_total{app="as"}`, 5)
 	expect(`nave_app_queue_wait_seconds_count{app="as"}`, 5)
 	expect(`nave_app_workers{app="as",state="idle"}`, 1)
+	expect(`nave_upstream_time_to_first_byte_seconds_count{upstream="api",server="`+good+`"}`, 4)
+	expect(`nave_upstream_time_to_first_byte_seconds_count{upstream="api",server="`+bad+`"}`, 0)
+	expect(`nave_upstream_failures_total{upstream="api",server="`+bad+`",kind="connect"}`, 1)
+	expect(`sum(nave_upstream_failures_total)`, 1)
+	expect(`nave_upstream_up{upstream="api",server="`+bad+`"}`, 0)
+	expect(`nave_upstream_up{upstream="api",server="`+good+`"}`, 1)
+	expect(`sum(nave_upstream_requests_in_flight)`, 0)
 
 	// SIGHUP's reload of the apps' code: each worker is replaced, counted
 	// by reason.
@@ -166,12 +191,12 @@ func TestAppMetricsPrometheus(t *testing.T) {
 	if now := float64(time.Now().Unix()); first < now-120 || first > now+1 {
 		t.Errorf("last reload success at %v, not near now (%v)", first, now)
 	}
-	if err := b.apply(appMetricsConfig(t, dir, 1000)); err != nil {
+	if err := b.apply(appMetricsConfig(t, dir, 1000, good, bad)); err != nil {
 		t.Fatal(err)
 	}
-	bad := appMetricsConfig(t, dir, 1000)
-	bad.Apps["w"].Module = "nosuchmodule:app"
-	if err := b.apply(bad); err == nil {
+	broken := appMetricsConfig(t, dir, 1000, good, bad)
+	broken.Apps["w"].Module = "nosuchmodule:app"
+	if err := b.apply(broken); err == nil {
 		t.Fatal("a config whose app does not import applied")
 	}
 	until(`nave_config_reloads_total{result="success"} == 1`)
@@ -185,4 +210,29 @@ func TestAppMetricsPrometheus(t *testing.T) {
 	if out, err := cmd.CombinedOutput(); err != nil || len(out) > 0 {
 		t.Errorf("promtool check metrics: %v\n%s", err, out)
 	}
+}
+
+// upstreamOK serves "ok" on a loopback port until the test ends: an
+// upstream server.
+func upstreamOK(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") })}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	return ln.Addr().String()
+}
+
+// closedPort is a loopback address nothing listens on.
+func closedPort(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
 }

@@ -8,6 +8,7 @@ import (
 
 	"nave/internal/config"
 	"nave/internal/metrics"
+	"nave/internal/proxy"
 	"nave/internal/server"
 	"nave/internal/servermetrics"
 	"nave/internal/web"
@@ -23,6 +24,7 @@ type exposition struct {
 	reg     *metrics.Registry
 	handler *metrics.Handler
 	apps    *workers.Exposition
+	proxies *proxy.Exposition
 	meters  map[string]*workers.Meter // by app name; guarded by built.mu
 
 	reloads     [2]*metrics.Counter // [0] success, [1] failure
@@ -31,7 +33,7 @@ type exposition struct {
 
 func newExposition() *exposition {
 	reg := metrics.NewRegistry()
-	x := &exposition{reg: reg, handler: metrics.NewHandler(reg), apps: workers.NewExposition(reg), meters: map[string]*workers.Meter{}}
+	x := &exposition{reg: reg, handler: metrics.NewHandler(reg), apps: workers.NewExposition(reg), proxies: proxy.NewExposition(reg), meters: map[string]*workers.Meter{}}
 	reloads := reg.CounterVec("nave_config_reloads_total", "Config reloads (SIGHUP, nave reload, the admin API's changes), by result: success (applied) or failure (invalid, or could not be applied; the running config serves on). The config nave starts with is not counted.", "result")
 	x.reloads = [2]*metrics.Counter{reloads.With("success"), reloads.With("failure")}
 	reg.GaugeFunc("nave_config_last_reload_success_timestamp_seconds", "When the config in force was applied (at start, or by the last successful reload), in seconds since the Unix epoch.", func() float64 {
@@ -77,6 +79,20 @@ func (b *built) dropMeters(running map[string]web.Handler) {
 			b.expo.apps.Remove(name)
 			delete(b.expo.meters, name)
 		}
+	}
+}
+
+// exposeUpstreams exposes the upstreams' handlers in force, and drops
+// the ones a config no longer has. b.mu is held.
+func (b *built) exposeUpstreams() {
+	running := b.proxies.All()
+	for _, name := range b.expo.proxies.Upstreams() {
+		if _, ok := running[name]; !ok {
+			b.expo.proxies.Remove(name)
+		}
+	}
+	for name, h := range running {
+		b.expo.proxies.Add(name, h)
 	}
 }
 

@@ -11,7 +11,12 @@
 // an HTTP/1.1 Upgrade) as a byte tunnel, and can open upstream connections
 // with a PROXY protocol header.
 //
+// Each server's figures (up, requests in flight, time to first byte,
+// failures by kind) are kept as it serves, with atomic adds and a
+// lock-free histogram; Handler.Stats reads them, and an Exposition
+// exposes them for Prometheus (stats.go).
+//
 // It imports internal/web, internal/http1 (the codec it speaks to
-// upstreams with) and the standard library only; it must not import
-// server, cli or any other handler.
+// upstreams with), internal/metrics and the standard library only; it
+// must not import server, cli or any other handler.
 package proxy

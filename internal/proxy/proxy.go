@@ -54,7 +54,7 @@ func New(cfg Config) (*Handler, error) {
 		if _, _, err := net.SplitHostPort(s.Addr); err != nil {
 			return nil, fmt.Errorf("proxy: server %q: %w", s.Addr, err)
 		}
-		h.servers = append(h.servers, &server{addr: s.Addr, weight: max(s.Weight, 1)})
+		h.servers = append(h.servers, &server{addr: s.Addr, weight: max(s.Weight, 1), meter: newServerMeter()})
 	}
 	h.bal = newBalancer(h.servers, cfg.Balance, cfg.HashKey, h.set.slowStart)
 	h.dialer = net.Dialer{Timeout: h.set.connect, KeepAlive: 30 * time.Second}
@@ -200,7 +200,10 @@ func (h *Handler) try(w *web.ResponseWriter, r *web.Request, s *server, start ti
 	return a
 }
 
+// markFailed counts a failure against s, by kind, and takes s out after
+// MaxFails of them.
 func (h *Handler) markFailed(s *server, err error) {
+	s.meter.failures[failKind(err)].Inc()
 	if s.failed(time.Now().UnixNano(), h.set.maxFails, h.set.failTimeout) {
 		h.log.Warn("upstream server marked down", "server", s.addr, "for", h.set.failTimeout, "err", err)
 	}

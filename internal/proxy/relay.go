@@ -15,7 +15,8 @@ import (
 func (h *Handler) relay(c *conn, w *web.ResponseWriter, r *web.Request, upgrade bool) attempt {
 	head := string(r.Method) == "HEAD"
 	resp := &c.resp
-	c.armRead(time.Now(), h.set.header)
+	sent := time.Now() // the request is sent: the time to first byte runs from here
+	c.armRead(sent, h.set.header)
 	c.src.armed = true
 	for interim := 0; ; interim++ {
 		if err := http1.ReadResponse(&c.in, resp, head, &h.lim); err != nil {
@@ -25,6 +26,7 @@ func (h *Handler) relay(c *conn, w *web.ResponseWriter, r *web.Request, upgrade 
 			return attempt{err: err, status: failStatus(err)}
 		}
 		if resp.Status >= 200 {
+			c.srv.meter.ttfb.ObserveDuration(time.Since(sent))
 			break
 		}
 		if interim == maxInterim {
@@ -34,6 +36,7 @@ func (h *Handler) relay(c *conn, w *web.ResponseWriter, r *web.Request, upgrade 
 			if !upgrade {
 				return attempt{err: errUnaskedUpgrade, status: 502}
 			}
+			c.srv.meter.ttfb.ObserveDuration(time.Since(sent))
 			return h.tunnel(c, w, r)
 		}
 		if resp.Status != 100 {

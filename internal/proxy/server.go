@@ -22,6 +22,8 @@ type server struct {
 	unhealthy atomic.Bool  // the active check says out
 	upSince   atomic.Int64 // unix nanoseconds: when it last came back (slow start)
 	retired   atomic.Bool  // the handler is closed: keep no connection
+
+	meter serverMeter
 }
 
 // available reports whether s may take requests at now.
