@@ -9,12 +9,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
 
 	"nave/internal/config"
 	"nave/internal/metrics/promtest"
+	"nave/internal/wiretest"
 )
 
 // gateApp is a WSGI app whose /wait holds its worker until the file
@@ -55,6 +57,7 @@ func appMetricsConfig(t *testing.T, dir string, wsgiMax int, good, bad string) *
 	text := fmt.Sprintf(`
 [listeners.main]
 address = "127.0.0.1:0"
+trusted_proxies = ["127.0.0.1/32"]
 [log]
 access = "off"
 [admin]
@@ -96,12 +99,15 @@ respond = "ok"
 }
 
 // TestAppMetricsPrometheus: Debian's Prometheus scrapes nave while three
-// requests wait behind a WSGI request that holds the only worker, and
-// while an ASGI app serves; what it stores is that traffic: the busy
-// worker and the queue while they wait, each request's queue wait (the
-// three waited past a second, which the test made sure of), the
-// requests served, the restarts a reload of the app's code counts, and
-// config reloads by result. promtool check metrics passes the exposition.
+// requests wait behind a WSGI request that holds the only worker, while
+// an ASGI app serves, requests go to an upstream with one server down and
+// a trusted load balancer stamps requests with X-Request-Start. What it
+// stores is that traffic: the busy worker and the queue while they wait,
+// each request's queue wait (the three waited past a second, which the
+// test made sure of), the requests served, the upstream servers' state,
+// answers and failures, the load balancer's queue time, the restarts a
+// reload of the apps' code counts, and config reloads by result.
+// promtool check metrics passes the exposition.
 func TestAppMetricsPrometheus(t *testing.T) {
 	needPython(t)
 	lookTool(t, "prometheus", "prometheus")
@@ -152,6 +158,21 @@ func TestAppMetricsPrometheus(t *testing.T) {
 	for range 5 {
 		mustGet(t, main, "/as/x")
 	}
+	// A load balancer in front (the test, from a trusted address) stamps
+	// three requests 2 s back, in three of the forms seen in the wild.
+	lb := wiretest.Dial(t, main)
+	stamp := time.Now().Add(-2 * time.Second)
+	for _, v := range []string{
+		"t=" + strconv.FormatInt(stamp.UnixMicro(), 10),
+		strconv.FormatInt(stamp.UnixMilli(), 10),
+		fmt.Sprintf("t=%.3f", float64(stamp.UnixMilli())/1000),
+	} {
+		lb.Send("GET /lb HTTP/1.1\r\nHost: t\r\nX-Request-Start: " + v + "\r\n\r\n")
+		if r := lb.ReadWhole("GET"); r.Status != 200 {
+			t.Fatalf("stamped request: status %d", r.Status)
+		}
+	}
+	lb.Close()
 	// Round robin tries bad within the first two; it fails to connect, is
 	// out from then on, and good answers all four.
 	for range 4 {
@@ -177,6 +198,8 @@ func TestAppMetricsPrometheus(t *testing.T) {
 	expect(`nave_upstream_up{upstream="api",server="`+bad+`"}`, 0)
 	expect(`nave_upstream_up{upstream="api",server="`+good+`"}`, 1)
 	expect(`sum(nave_upstream_requests_in_flight)`, 0)
+	expect(`nave_lb_queue_seconds_count`, 3)
+	expect(`nave_lb_queue_seconds_bucket{le="1.0"}`, 0)
 
 	// SIGHUP's reload of the apps' code: each worker is replaced, counted
 	// by reason.

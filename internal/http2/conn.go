@@ -19,6 +19,9 @@ import (
 type Info struct {
 	Remote, Local netip.AddrPort
 	TLS           *tls.ConnectionState // nil for h2c
+	// TrustedPeer: the peer is one of the listener's trusted proxies, so
+	// the metrics believe a request's X-Request-Start.
+	TrustedPeer bool
 	// Batch, when set, gathers what one write of the connection puts on
 	// the socket (TLS records, each written alone by crypto/tls) into one
 	// socket write.

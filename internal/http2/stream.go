@@ -160,6 +160,7 @@ func (c *Conn) serveStream(st *stream, h web.Handler) (detached bool) {
 		c.m.Requests.Done(&servermetrics.Exchange{
 			Method: st.req.Method, Status: st.x.W.Status(),
 			Start: st.req.Start, Head: st.headAt, Duration: time.Since(st.req.Start), BodyOut: st.x.W.BodyBytes(),
+			Header: &st.req.Header, TrustedPeer: c.info.TrustedPeer,
 		})
 	}
 	if c.cfg.AccessLog != nil {

@@ -97,6 +97,10 @@ type conn struct {
 	firstWrite time.Time
 	// mstate is the state the server's metrics count the connection in.
 	mstate servermetrics.ConnState
+	// trustedPeer: the socket's peer (before any PROXY protocol header)
+	// is one of the listener's trusted proxies, so the load balancer's
+	// X-Request-Start is believed; set only when metrics are on.
+	trustedPeer bool
 	// ownWriteDeadline: the handler of an upgraded connection set its own
 	// write deadline, which the server's write timeout must not move.
 	ownWriteDeadline bool
@@ -137,6 +141,7 @@ func (s *Server) newConn(nc net.Conn, tc *tls.Config) *conn {
 	c.state.Store(stateActive)
 	if a, ok := nc.RemoteAddr().(*net.TCPAddr); ok {
 		c.remote = a.AddrPort()
+		c.trustedPeer = s.m != nil && s.listedProxy(c.remote.Addr())
 	}
 	if a, ok := nc.LocalAddr().(*net.TCPAddr); ok {
 		c.local = a.AddrPort()
@@ -376,6 +381,7 @@ func (c *conn) done(ex *exchange) {
 			Method: ex.req.Method, Status: w.Status(),
 			Start: ex.req.Start, Head: c.firstWrite, Duration: time.Since(ex.req.Start),
 			BodyIn: ex.req.Body.Total(), BodyOut: w.BodyBytes(),
+			Header: &ex.req.Header, TrustedPeer: c.trustedPeer,
 		})
 	}
 	if c.s.cfg.AccessLog != nil {

@@ -43,7 +43,7 @@ func (c *conn) serveH2(buffered []byte) {
 	c.fd = -1 // an HTTP/2 connection keeps its goroutine: never parked
 	c.s.mu.Unlock()
 	c.nc.SetDeadline(time.Time{})
-	info := http2.Info{Remote: c.remote, Local: c.local, TLS: c.tlsState}
+	info := http2.Info{Remote: c.remote, Local: c.local, TLS: c.tlsState, TrustedPeer: c.trustedPeer}
 	if c.batch != nil {
 		info.Batch = c.batch
 	}

@@ -214,11 +214,14 @@ func (c *conn) proxyHeaderSizeSlow(buf []byte) (int, error) {
 // trustedProxy reports whether the connection's peer may speak for its
 // clients: one of Config.TrustedProxies, or anyone when none are named.
 func (c *conn) trustedProxy() bool {
-	if len(c.s.cfg.TrustedProxies) == 0 {
-		return true
-	}
-	a := c.remote.Addr().Unmap()
-	for _, p := range c.s.cfg.TrustedProxies {
+	return len(c.s.cfg.TrustedProxies) == 0 || c.s.listedProxy(c.remote.Addr())
+}
+
+// listedProxy reports whether a is one of Config.TrustedProxies: none
+// named trusts no one's forwarding fields.
+func (s *Server) listedProxy(a netip.Addr) bool {
+	a = a.Unmap()
+	for _, p := range s.cfg.TrustedProxies {
 		if p.Contains(a) {
 			return true
 		}

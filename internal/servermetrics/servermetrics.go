@@ -26,6 +26,7 @@ import (
 	"time"
 
 	"nave/internal/metrics"
+	"nave/internal/web"
 )
 
 // Set is the server-wide metric set. Build it with New; a nil *Set is off.
@@ -221,6 +222,7 @@ type Requests struct {
 	ttfb     *metrics.Histogram
 	bodyIn   *metrics.Counter
 	bodyOut  *metrics.Counter
+	lbWait   *metrics.Histogram
 }
 
 func newRequests(reg *metrics.Registry) *Requests {
@@ -230,6 +232,7 @@ func newRequests(reg *metrics.Registry) *Requests {
 		ttfb:     reg.Histogram("nave_http_time_to_first_byte_seconds", "From a request's first byte to the first byte of its response (an interim 100 Continue counts).", nil),
 		bodyIn:   reg.Counter("nave_http_request_body_bytes_total", "Request body bytes received: read by the handler or drained by nave on HTTP/1.1, every DATA byte of an open stream on HTTP/2."),
 		bodyOut:  reg.Counter("nave_http_response_body_bytes_total", "Response body bytes sent (heads and framing not included)."),
+		lbWait:   reg.Histogram("nave_lb_queue_seconds", "From the time a trusted load balancer in front stamped a request with (X-Request-Start or X-Queue-Start) to its arrival at nave: the wait in and after the load balancer. Only requests from a listener's trusted_proxies, with a stamp, are counted.", nil),
 	}
 	for i := range m.count {
 		for c := range m.count[i] {
@@ -290,6 +293,11 @@ type Exchange struct {
 	Duration time.Duration
 	BodyIn   int64 // request body bytes read, unless counted by BodyRead
 	BodyOut  int64 // response body bytes sent
+	// Header is the request's; when the connection came from one of the
+	// listener's trusted proxies (TrustedPeer), its X-Request-Start or
+	// X-Queue-Start is the load balancer's queue time.
+	Header      *web.Header
+	TrustedPeer bool
 }
 
 // BodyRead counts request body bytes as they arrive, for a protocol
@@ -319,5 +327,8 @@ func (m *Requests) Done(x *Exchange) {
 	}
 	if x.BodyOut > 0 {
 		m.bodyOut.Add(uint64(x.BodyOut))
+	}
+	if x.TrustedPeer && x.Header != nil {
+		m.lbQueue(x.Header, x.Start)
 	}
 }
