@@ -99,10 +99,11 @@ func (b *built) exposeUpstreams() {
 // metricsFor is the metric set the listeners' servers of a generation of
 // c update: nil when c has no metrics served. They are served on
 // admin.metrics (nave run) or --metrics (the shorthands), and on nave
-// run's admin API, as Caddy serves them on its admin endpoint. The set is
-// made once, the first time a config wants it. b.mu is held.
+// run's admin socket and admin.listen, as Caddy serves them on its admin
+// endpoint. The set is made once, the first time a config wants it.
+// b.mu is held.
 func (b *built) metricsFor(c *config.Config) *servermetrics.Set {
-	if c.Admin.Metrics == "" && b.admin == nil {
+	if c.Admin.Metrics == "" && (b.admin == nil || b.adminSocket(c) == "" && c.Admin.Listen == "") {
 		return nil
 	}
 	if b.metrics == nil {
