@@ -2,6 +2,7 @@ package workers
 
 import (
 	"testing"
+	"time"
 )
 
 // inproc is a Worker whose jobs end when the test says so, over a real but
@@ -41,11 +42,12 @@ func startInproc(tb testing.TB, cfg Config[*tJob, *inproc]) (*Pool[*tJob, *inpro
 }
 
 // TestDispatchNoAlloc: submitting a job, queueing one behind it and
-// reporting both done allocate nothing, one at a time or batched.
+// reporting both done allocate nothing, one at a time or batched, with
+// the figures counted (the queue wait, the busy and idle stretches).
 func TestDispatchNoAlloc(t *testing.T) {
 	for _, batch := range []bool{false, true} {
 		p, w := startInproc(t, Config[*tJob, *inproc]{Batch: batch, Concurrency: 1, MaxJobs: 1 << 30})
-		j := &tJob{}
+		j := &tJob{at: time.Now()}
 		allocs := testing.AllocsPerRun(1000, func() {
 			if p.Submit(j) != nil || p.Submit(j) != nil {
 				t.Fatal("Submit refused")
@@ -58,6 +60,9 @@ func TestDispatchNoAlloc(t *testing.T) {
 		}
 		if w.assigned != 2002 { // AllocsPerRun runs it once more first
 			t.Errorf("batch %v: %d jobs assigned, want 2002", batch, w.assigned)
+		}
+		if s := p.Stats(); s.QueueWait.Count() != 2002 || s.Served != 2002 {
+			t.Errorf("batch %v: %d waits and %d served counted, want 2002", batch, s.QueueWait.Count(), s.Served)
 		}
 	}
 }
