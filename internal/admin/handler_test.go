@@ -262,3 +262,19 @@ func TestMergePatch(t *testing.T) {
 		}
 	}
 }
+
+// TestMetrics: GET /metrics is Config.Metrics's, when set; other methods
+// get 405, and without it the path is unknown.
+func TestMetrics(t *testing.T) {
+	_, h := newFake(t)
+	if r := do(t, h, "GET", "/metrics", ""); r.status != 404 {
+		t.Errorf("without Metrics: %d, want 404", r.status)
+	}
+	h.cfg.Metrics = web.HandlerFunc(func(w *web.ResponseWriter, r *web.Request) { w.WriteString("nave_up 1\n") })
+	if r := do(t, h, "GET", "/metrics", ""); r.status != 200 || r.body != "nave_up 1\n" {
+		t.Errorf("GET /metrics: %d %q", r.status, r.body)
+	}
+	if r := do(t, h, "POST", "/metrics", ""); r.status != 405 {
+		t.Errorf("POST /metrics: %d, want 405", r.status)
+	}
+}
