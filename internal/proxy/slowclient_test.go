@@ -33,6 +33,7 @@ func (s *blockedStream) Interim(int, *web.Header) error                { return 
 func (s *blockedStream) Abort()                                        {}
 func (s *blockedStream) Upgrade(*web.Head) (io.ReadWriteCloser, error) { return nil, web.ErrUpgrade }
 func (s *blockedStream) Detach()                                       {}
+func (s *blockedStream) Draining() <-chan struct{}                     { return nil }
 
 // TestSlowClientFreesUpstream: a response that fits the body buffer is
 // read whole and its upstream connection pooled before a client that
