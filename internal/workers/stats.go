@@ -36,7 +36,9 @@ type Stats struct {
 	// (Job.Arrival) to a worker taking them. Its Quantile(0.99) is the
 	// 99th percentile since the Meter was made; Sub gives a recent window.
 	QueueWait metrics.HistogramSnapshot
-	Workers   []WorkerStats // one per worker in service or starting, by id (a Pool's Stats only)
+	// Workers lists each worker process the pool holds, ready and not
+	// yet exited, by id (a Pool's Stats only).
+	Workers []WorkerStats
 }
 
 // WorkerStats is one worker as the status page lists it.
@@ -47,6 +49,7 @@ type WorkerStats struct {
 	Jobs    int       // requests it holds now
 	Served  int       // requests it answered
 	Started time.Time // when its process became ready
+	RSS     int64     // resident memory in bytes (Linux: /proc/PID/statm); 0 where unknown
 }
 
 // NumCauses bounds Cause, for arrays indexed by it.
@@ -140,6 +143,9 @@ func (p *Pool[J, W]) Stats() Stats {
 	s := p.meter.counted()
 	s.QueueWait = p.meter.queueWait.Snapshot()
 	p.addLive(&s, time.Now(), true)
+	for i := range s.Workers {
+		s.Workers[i].RSS = rss(s.Workers[i].Pid) // outside the lock: a file read each
+	}
 	return s
 }
 
