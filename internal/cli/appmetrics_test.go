@@ -49,7 +49,7 @@ const asgiHello = `async def app(scope, receive, send):
 `
 
 // appMetricsConfig serves WSGI app w (one worker, gateApp) at /w/, ASGI
-// app as at /as/, upstream api (servers good and bad, one failure takes a
+// app as at /as/, the folder www at /files/, upstream api (servers good and bad, one failure takes a
 // server out for an hour) at /api/ and "ok" elsewhere, with admin.metrics
 // on. wsgiMax is w's max_requests: a change replaces its pool.
 func appMetricsConfig(t *testing.T, dir string, wsgiMax int, good, bad string) *config.Config {
@@ -79,6 +79,9 @@ servers = [%q, %q]
 max_fails = 1
 fail_timeout = "1h"
 [sites.s]
+[[sites.s.routes]]
+match = { path = "/files/" }
+root = "www"
 [[sites.s.routes]]
 match = { path = "/api/" }
 proxy = "api"
@@ -116,6 +119,8 @@ func TestAppMetricsPrometheus(t *testing.T) {
 		os.MkdirAll(filepath.Join(dir, app), 0o755)
 		os.WriteFile(filepath.Join(dir, app, "app.py"), []byte(src), 0o644)
 	}
+	os.MkdirAll(filepath.Join(dir, "www"), 0o755)
+	os.WriteFile(filepath.Join(dir, "www", "hello.txt"), []byte("hello\n"), 0o644)
 	good := upstreamOK(t)
 	bad := closedPort(t)
 	b := startLive(t, appMetricsConfig(t, dir, 0, good, bad))
@@ -178,6 +183,7 @@ func TestAppMetricsPrometheus(t *testing.T) {
 	for range 4 {
 		mustGet(t, main, "/api/x")
 	}
+	mustGet(t, main, "/files/hello.txt")
 
 	until(`nave_app_requests_served_total{app="w"} == 4`)
 	expect(`nave_app_requests_queued{app="w"}`, 0)
@@ -198,6 +204,9 @@ func TestAppMetricsPrometheus(t *testing.T) {
 	expect(`nave_upstream_up{upstream="api",server="`+bad+`"}`, 0)
 	expect(`nave_upstream_up{upstream="api",server="`+good+`"}`, 1)
 	expect(`sum(nave_upstream_requests_in_flight)`, 0)
+	// The server's count of the same traffic: 4 WSGI, 5 ASGI, 3 stamped,
+	// 4 proxied, 1 file.
+	expect(`nave_http_requests_total{method="GET",code="2xx"}`, 17)
 	expect(`nave_lb_queue_seconds_count`, 3)
 	expect(`nave_lb_queue_seconds_bucket{le="1.0"}`, 0)
 
