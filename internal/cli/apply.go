@@ -419,6 +419,7 @@ func (g *gen) abort() {
 	for _, a := range g.apps.Abort() {
 		a.pool.Kill()
 	}
+	g.b.dropMeters()
 	closeAll(g.listeners.Abort(), g.statics.Abort(), g.logs.Abort(), g.endpoints.Abort())
 	closeProxies(g.proxies.Abort())
 }
@@ -476,7 +477,7 @@ func (g *gen) commit() {
 		}
 	}
 	r.successors = g.appHandlers
-	b.dropMeters(g.appHandlers)
+	b.dropMeters()
 	b.exposeUpstreams()
 	b.cfg, b.drain = g.c, g.c.Timeouts.Drain.D()
 	b.applied++

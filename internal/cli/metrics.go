@@ -72,8 +72,10 @@ func (b *built) meter(app string) *workers.Meter {
 }
 
 // dropMeters stops exposing the apps that the config in force does not
-// run (their retiring pools still count, unseen). b.mu is held.
-func (b *built) dropMeters(running map[string]web.Handler) {
+// run (their retiring pools still count, unseen), after a commit, or an
+// abort that started an app it then let go of. b.mu is held.
+func (b *built) dropMeters() {
+	running := b.apps.All()
 	for name := range b.expo.meters {
 		if _, ok := running[name]; !ok {
 			b.expo.apps.Remove(name)
