@@ -81,3 +81,27 @@ func settled(t *testing.T, m *Meter, served uint64) Stats {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// TestPoolStatsConcurrent: a worker holding many jobs at once (ASGI's)
+// is one busy worker, with all its jobs in flight.
+func TestPoolStatsConcurrent(t *testing.T) {
+	h := newHarness(t, "serve", Config[*tJob, *tWorker]{Workers: 2, Concurrency: 4})
+	if err := h.pool.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// Least loaded first: the first two go one to each worker, the next
+	// two one more to each.
+	for range 4 {
+		h.submit(60_000)
+	}
+	s := h.pool.Stats()
+	if s.Busy != 2 || s.Idle != 0 || s.InFlight != 4 || s.Queued != 0 {
+		t.Errorf("4 jobs on 2 workers of 4 each: busy %d idle %d in flight %d queued %d, want 2 0 4 0", s.Busy, s.Idle, s.InFlight, s.Queued)
+	}
+	for _, w := range s.Workers {
+		if w.State != "busy" || w.Jobs != 2 {
+			t.Errorf("worker %+v, want busy with 2 jobs", w)
+		}
+	}
+	h.pool.Kill()
+}
