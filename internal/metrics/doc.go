@@ -32,6 +32,13 @@
 // client address or anything else a client chooses: each combination is a
 // series kept forever.
 //
+// A figure a component keeps whether or not metrics are exposed (an
+// app's queue wait, which its status page shows) is a NewHistogram of its
+// own, exposed with HistogramVec.Set when metrics are on; a reader in the
+// process takes a HistogramSnapshot and its Quantile, computed as PromQL's
+// histogram_quantile, over all time or, with Sub, since an earlier
+// snapshot.
+//
 // # How a gateway uses it
 //
 // At configuration time, for each route (site, app), resolve every handle
