@@ -96,8 +96,60 @@ type Request struct {
 	// be checked again for it. HTTP/2 sets it to the time of the read that
 	// brought the head in; HTTP/1.1 leaves it zero.
 	Arrived time.Time
+	// Note is what handlers tell the access log about the request.
+	Note Note
+	// IDField is the name of the header field the request's id travels
+	// in (X-Request-ID), or "" when request ids are off. A server that
+	// assigns ids sets it with SetID before the Handler runs, and removes
+	// the client's own field from Header: a gateway passes ID() on under
+	// IDField, and the ResponseWriter sends it back.
+	IDField string
 
 	mount int // len(Prefix()): set by SetMount
+	idLen uint8
+	id    [MaxIDLen]byte
+}
+
+// MaxIDLen is the longest request id SetID keeps.
+const MaxIDLen = 128
+
+// Note is what a handler records for the access log, set once on the
+// handler's goroutine (or before the handler reads the reply that
+// follows it). The zero value says nothing.
+type Note struct {
+	// Dispatched is when a worker took the request (WSGI, ASGI): the
+	// queue wait is Dispatched - Start. Zero when no worker took it.
+	Dispatched time.Time
+	// Upstream is the address of the upstream server that answered (a
+	// proxy route), as configured; "" when none did.
+	Upstream string
+	// UpstreamTime runs from the request going to Upstream until its
+	// response was relayed whole, as nginx's $upstream_response_time.
+	UpstreamTime time.Duration
+}
+
+// SetID makes id the request's id, carried in field name. An id longer
+// than MaxIDLen is cut to it; callers check ids for sanity first.
+func (r *Request) SetID(name string, id []byte) {
+	r.IDField = name
+	r.idLen = uint8(copy(r.id[:], id))
+}
+
+// ID is the request's id, or nil when it has none.
+func (r *Request) ID() []byte {
+	if r.idLen == 0 {
+		return nil
+	}
+	return r.id[:r.idLen]
+}
+
+// QueueWait is how long the request waited, from its arrival, for a
+// worker to take it; 0 when no worker did.
+func (r *Request) QueueWait() time.Duration {
+	if r.Note.Dispatched.IsZero() {
+		return 0
+	}
+	return max(r.Note.Dispatched.Sub(r.Start), 0)
 }
 
 // Reset clears r for the next request, keeping the capacity of its headers.

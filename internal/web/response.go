@@ -95,6 +95,7 @@ func (w *ResponseWriter) Upgrade() (io.ReadWriteCloser, error) {
 	if w.onHead != nil {
 		w.onHead(&w.header)
 	}
+	w.addID()
 	w.head = Head{Status: 101, Reason: w.reason, Header: &w.header, Length: -1, Bodiless: true}
 	rw, err := w.s.Upgrade(&w.head)
 	if err != nil {
@@ -321,6 +322,7 @@ func (w *ResponseWriter) nextHead(end bool) *Head {
 	if w.onHead != nil {
 		w.onHead(&w.header)
 	}
+	w.addID()
 	length := w.declared
 	switch {
 	case !BodyAllowed(w.status):
@@ -335,6 +337,14 @@ func (w *ResponseWriter) nextHead(end bool) *Head {
 	}
 	w.head = Head{Status: w.status, Reason: w.reason, Header: &w.header, Trailer: &w.trailer, Length: length, Bodiless: w.discard, Close: w.close}
 	return &w.head
+}
+
+// addID sends the request's id back, unless the handler set the field
+// itself (an app or upstream that echoes it, or keeps its own).
+func (w *ResponseWriter) addID() {
+	if r := w.req; r.IDField != "" && r.idLen > 0 && !w.header.Has(r.IDField) {
+		addRaw(&w.header, r.IDField, r.ID())
+	}
 }
 
 // ParseLength parses a Content-Length value: plain digits, no sign, at
