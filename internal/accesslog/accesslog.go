@@ -1,6 +1,11 @@
 // Package accesslog writes one record per request: in the Combined Log
 // Format of Apache's mod_log_config, with client bytes escaped as nginx
-// escapes them, or as one JSON object (RFC 8259) per line.
+// escapes them; as one JSON object (RFC 8259) per line; or laid out by a
+// format string of $variables in the style of nginx's log_format,
+// compiled once. Every format appends a record without allocating.
+//
+// Reopen opens the log file again by its name, so that logrotate can
+// rename it and signal nave (SIGUSR1) to start a new one.
 //
 // Records are buffered in memory and written by a short-lived timer
 // goroutine, never by the goroutine serving a request, so a slow, full or
@@ -61,6 +66,7 @@ type Logger struct {
 	dest   string // the destination's name, for errLog
 	w      io.Writer
 	closer io.Closer // closed by Close; nil when the caller owns w
+	path   string    // the file Open opened, which Reopen opens again; "" for none
 	errLog *slog.Logger
 	loc    *time.Location   // zone of the time field: time.Local
 	now    func() time.Time // time.Now; tests fix it
@@ -85,11 +91,8 @@ type Logger struct {
 
 // New returns a Logger writing format records to w. Close flushes it but
 // does not close w. errLog receives the Logger's own failures; nil discards
-// them. New panics on a Format that is not Combined or JSON.
+// them.
 func New(w io.Writer, format Format, errLog *slog.Logger) *Logger {
-	if format != Combined && format != JSON {
-		panic("accesslog: invalid " + format.String())
-	}
 	if errLog == nil {
 		errLog = slog.New(slog.DiscardHandler)
 	}
@@ -125,13 +128,57 @@ func Open(dest string, format Format, errLog *slog.Logger) (*Logger, error) {
 	case "":
 		return nil, fmt.Errorf("%w (want a file path, \"-\" or \"off\")", ErrNoDestination)
 	}
-	f, err := os.OpenFile(dest, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+	f, err := openFile(dest)
 	if err != nil {
 		return nil, fmt.Errorf("accesslog: %w", err)
 	}
 	l := New(f, format, errLog)
-	l.closer = f
+	l.closer, l.path = f, dest
 	return l, nil
+}
+
+func openFile(path string) (*os.File, error) {
+	return os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+}
+
+// Reopen opens the Logger's file again by its path, as logrotate expects
+// on SIGUSR1: after the file was renamed, records go to a new file of the
+// old name. Records buffered or being written are not lost: they go to
+// whichever file is open when they are written. It waits for a write in
+// progress. If the file cannot be opened, the old one stays in use and
+// the error is returned. A Logger writing to standard output or a caller's
+// writer, a closed one, and a nil one, have nothing to reopen.
+func (l *Logger) Reopen() error {
+	if l == nil || l.path == "" {
+		return nil
+	}
+	l.mu.Lock()
+	for l.writing {
+		l.idle.Wait()
+	}
+	if l.closed {
+		l.mu.Unlock()
+		return nil
+	}
+	l.writing = true // the writer role: w and closer are the writer's
+	l.mu.Unlock()
+	f, err := openFile(l.path)
+	if err == nil {
+		old := l.closer
+		l.w, l.closer, l.torn = f, f, false
+		if cerr := old.Close(); cerr != nil {
+			l.errLog.Warn("accesslog: closing the old file", "dest", l.dest, "err", cerr)
+		}
+	}
+	l.mu.Lock()
+	l.writing = false
+	l.idle.Broadcast()
+	l.schedule()
+	l.mu.Unlock()
+	if err != nil {
+		return fmt.Errorf("accesslog: reopen: %w", err)
+	}
+	return nil
 }
 
 // Log records the exchange of r and w; the duration runs from r.Start to

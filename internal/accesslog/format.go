@@ -5,26 +5,42 @@ import (
 	"fmt"
 	"net/netip"
 	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 
 	"nave/internal/web"
 )
 
-// Format is the layout of a record. The zero value is Combined.
-type Format uint8
+// Format is the layout of a record, compiled once: Combined, JSON, or a
+// format string of $variables (Template). The zero value is Combined.
+type Format struct {
+	kind kind
+	ops  []op   // a template's pieces
+	src  string // a template's source
+}
+
+type kind uint8
 
 const (
+	kindCombined kind = iota
+	kindJSON
+	kindTemplate
+)
+
+var (
 	// Combined is the Combined Log Format of Apache's mod_log_config, as
 	// nginx also writes it:
 	//
 	//	%h - - [%d/%b/%Y:%H:%M:%S %z] "%r" %>s %b "%{Referer}i" "%{User-agent}i"
-	Combined Format = iota
+	Combined = Format{}
 	// JSON is one JSON object (RFC 8259) per line.
-	JSON
+	JSON = Format{kind: kindJSON}
 )
 
-// ParseFormat returns the Format named s: "combined" or "json".
+// ParseFormat returns the Format s names: "combined", "json", or a format
+// string holding at least one $variable, as nginx's log_format
+// ("$remote_addr $status $request_time"), which it compiles.
 func ParseFormat(s string) (Format, error) {
 	switch s {
 	case "combined":
@@ -32,25 +48,31 @@ func ParseFormat(s string) (Format, error) {
 	case "json":
 		return JSON, nil
 	}
-	return 0, fmt.Errorf("%w %q (want \"combined\" or \"json\")", ErrUnknownFormat, s)
+	if strings.IndexByte(s, '$') < 0 {
+		return Format{}, fmt.Errorf("%w %q (want \"combined\", \"json\" or a format string with $variables)", ErrUnknownFormat, s)
+	}
+	return compile(s)
 }
 
-// String returns the name ParseFormat accepts.
+// String returns what ParseFormat accepts for f.
 func (f Format) String() string {
-	switch f {
-	case Combined:
+	switch f.kind {
+	case kindCombined:
 		return "combined"
-	case JSON:
+	case kindJSON:
 		return "json"
 	}
-	return "Format(" + strconv.Itoa(int(f)) + ")"
+	return f.src
 }
 
 // appendRecord appends one record, with its newline, for a request that
 // began at t and took d.
 func (f Format) appendRecord(b []byte, r *web.Request, w *web.ResponseWriter, t time.Time, d time.Duration) []byte {
-	if f == JSON {
+	switch f.kind {
+	case kindJSON:
 		return appendJSON(b, r, w, t, d)
+	case kindTemplate:
+		return f.appendTemplate(b, r, w, t, d)
 	}
 	return appendCombined(b, r, w, t)
 }
@@ -124,7 +146,7 @@ func appendEscapedOrDash(b, s []byte) []byte {
 // them (ngx_http_log_escape): '"', '\\', control bytes and bytes from 0x7f
 // up become \xHH, so a record is one line and its quoted fields cannot be
 // closed early by the client.
-func appendEscaped(b, s []byte) []byte {
+func appendEscaped[T string | []byte](b []byte, s T) []byte {
 	const hex = "0123456789ABCDEF"
 	done := 0
 	for i := 0; i < len(s); i++ {
@@ -166,7 +188,15 @@ func appendJSON(b []byte, r *web.Request, w *web.ResponseWriter, t time.Time, d 
 	b = appendJSONString(b, r.Authority)
 	b = append(b, `","tls":"`...)
 	b = append(b, tlsVersion(r)...)
-	return append(b, "\"}\n"...)
+	b = append(b, `","request_id":"`...)
+	b = appendJSONString(b, r.ID())
+	b = append(b, `","queue_ms":`...)
+	b = appendMillis(b, r.QueueWait())
+	b = append(b, `,"upstream_addr":"`...)
+	b = appendJSONConfig(b, r.Note.Upstream)
+	b = append(b, `","upstream_ms":`...)
+	b = appendMillis(b, r.Note.UpstreamTime)
+	return append(b, "}\n"...)
 }
 
 // appendMillis appends d in milliseconds with three decimals (microsecond
@@ -228,6 +258,23 @@ func appendJSONString(b, s []byte) []byte {
 		done = i
 	}
 	return append(b, s[done:]...)
+}
+
+// appendJSONConfig appends a string nave's config gave (valid UTF-8,
+// from a TOML or JSON file) as the inside of a JSON string: only '"',
+// '\\' and control bytes need escaping.
+func appendJSONConfig(b []byte, s string) []byte {
+	for i := range len(s) {
+		switch c := s[i]; {
+		case c == '"' || c == '\\':
+			b = append(b, '\\', c)
+		case c < 0x20 || c == 0x7f:
+			b = append(b, '\\', 'u', '0', '0', "0123456789abcdef"[c>>4], "0123456789abcdef"[c&0xf])
+		default:
+			b = append(b, c)
+		}
+	}
+	return b
 }
 
 // tlsVersion names the TLS version of r's connection as OpenSSL and

@@ -93,7 +93,7 @@ var formatTests = []struct {
 			body:   "Hello, world!",
 		},
 		combined:  `192.0.2.7 - - [02/Jan/2026:15:04:05 +0100] "GET /index.html?q=1 HTTP/1.1" 200 13 "https://example.com/" "curl/8.5.0"`,
-		jsonValue: `{"time":"2026-01-02T15:04:05.123+01:00","remote":"192.0.2.7","method":"GET","target":"/index.html?q=1","proto":"HTTP/1.1","status":200,"bytes":13,"duration_ms":1.500,"referer":"https://example.com/","user_agent":"curl/8.5.0","host":"example.com","tls":""}`,
+		jsonValue: `{"time":"2026-01-02T15:04:05.123+01:00","remote":"192.0.2.7","method":"GET","target":"/index.html?q=1","proto":"HTTP/1.1","status":200,"bytes":13,"duration_ms":1.500,"referer":"https://example.com/","user_agent":"curl/8.5.0","host":"example.com","tls":"","request_id":"","queue_ms":0.000,"upstream_addr":"","upstream_ms":0.000}`,
 	},
 	{
 		name: "tls13",
@@ -102,7 +102,7 @@ var formatTests = []struct {
 			body: "x", tls: tls.VersionTLS13,
 		},
 		combined:  `192.0.2.7 - - [02/Jan/2026:15:04:05 +0100] "GET / HTTP/1.1" 200 1 "-" "-"`,
-		jsonValue: `{"time":"2026-01-02T15:04:05.123+01:00","remote":"192.0.2.7","method":"GET","target":"/","proto":"HTTP/1.1","status":200,"bytes":1,"duration_ms":1.500,"referer":"","user_agent":"","host":"example.com","tls":"TLSv1.3"}`,
+		jsonValue: `{"time":"2026-01-02T15:04:05.123+01:00","remote":"192.0.2.7","method":"GET","target":"/","proto":"HTTP/1.1","status":200,"bytes":1,"duration_ms":1.500,"referer":"","user_agent":"","host":"example.com","tls":"TLSv1.3","request_id":"","queue_ms":0.000,"upstream_addr":"","upstream_ms":0.000}`,
 	},
 	{
 		name: "head",
@@ -112,7 +112,7 @@ var formatTests = []struct {
 			body:   "not sent",
 		},
 		combined:  `192.0.2.7 - - [02/Jan/2026:15:04:05 +0100] "HEAD / HTTP/1.1" 200 - "-" "curl/8.5.0"`,
-		jsonValue: `{"time":"2026-01-02T15:04:05.123+01:00","remote":"192.0.2.7","method":"HEAD","target":"/","proto":"HTTP/1.1","status":200,"bytes":0,"duration_ms":1.500,"referer":"","user_agent":"curl/8.5.0","host":"example.com","tls":""}`,
+		jsonValue: `{"time":"2026-01-02T15:04:05.123+01:00","remote":"192.0.2.7","method":"HEAD","target":"/","proto":"HTTP/1.1","status":200,"bytes":0,"duration_ms":1.500,"referer":"","user_agent":"curl/8.5.0","host":"example.com","tls":"","request_id":"","queue_ms":0.000,"upstream_addr":"","upstream_ms":0.000}`,
 	},
 	{
 		name: "no_content_empty_referer",
@@ -122,7 +122,7 @@ var formatTests = []struct {
 			status: 204,
 		},
 		combined:  `192.0.2.7 - - [02/Jan/2026:15:04:05 +0100] "DELETE /item/7 HTTP/1.1" 204 - "-" "-"`,
-		jsonValue: `{"time":"2026-01-02T15:04:05.123+01:00","remote":"192.0.2.7","method":"DELETE","target":"/item/7","proto":"HTTP/1.1","status":204,"bytes":0,"duration_ms":1.500,"referer":"","user_agent":"","host":"example.com","tls":""}`,
+		jsonValue: `{"time":"2026-01-02T15:04:05.123+01:00","remote":"192.0.2.7","method":"DELETE","target":"/item/7","proto":"HTTP/1.1","status":204,"bytes":0,"duration_ms":1.500,"referer":"","user_agent":"","host":"example.com","tls":"","request_id":"","queue_ms":0.000,"upstream_addr":"","upstream_ms":0.000}`,
 	},
 	{
 		name: "http10_ipv6_no_host",
@@ -131,7 +131,7 @@ var formatTests = []struct {
 			status: 404, body: "not found\n",
 		},
 		combined:  `2001:db8::1 - - [02/Jan/2026:15:04:05 +0100] "GET /missing HTTP/1.0" 404 10 "-" "-"`,
-		jsonValue: `{"time":"2026-01-02T15:04:05.123+01:00","remote":"2001:db8::1","method":"GET","target":"/missing","proto":"HTTP/1.0","status":404,"bytes":10,"duration_ms":1.500,"referer":"","user_agent":"","host":"","tls":""}`,
+		jsonValue: `{"time":"2026-01-02T15:04:05.123+01:00","remote":"2001:db8::1","method":"GET","target":"/missing","proto":"HTTP/1.0","status":404,"bytes":10,"duration_ms":1.500,"referer":"","user_agent":"","host":"","tls":"","request_id":"","queue_ms":0.000,"upstream_addr":"","upstream_ms":0.000}`,
 	},
 	{
 		name: "ipv4_mapped_absolute_form",
@@ -140,7 +140,7 @@ var formatTests = []struct {
 			body: "x",
 		},
 		combined:  `192.0.2.9 - - [02/Jan/2026:15:04:05 +0100] "GET http://example.com/x HTTP/1.1" 200 1 "-" "-"`,
-		jsonValue: `{"time":"2026-01-02T15:04:05.123+01:00","remote":"192.0.2.9","method":"GET","target":"http://example.com/x","proto":"HTTP/1.1","status":200,"bytes":1,"duration_ms":1.500,"referer":"","user_agent":"","host":"example.com","tls":""}`,
+		jsonValue: `{"time":"2026-01-02T15:04:05.123+01:00","remote":"192.0.2.9","method":"GET","target":"http://example.com/x","proto":"HTTP/1.1","status":200,"bytes":1,"duration_ms":1.500,"referer":"","user_agent":"","host":"example.com","tls":"","request_id":"","queue_ms":0.000,"upstream_addr":"","upstream_ms":0.000}`,
 	},
 	{
 		name: "no_request_line_no_remote",
@@ -148,7 +148,7 @@ var formatTests = []struct {
 			minor: 1, status: 400, body: "bad request\n",
 		},
 		combined:  `- - - [02/Jan/2026:15:04:05 +0100] "-" 400 12 "-" "-"`,
-		jsonValue: `{"time":"2026-01-02T15:04:05.123+01:00","remote":"","method":"","target":"","proto":"HTTP/1.1","status":400,"bytes":12,"duration_ms":1.500,"referer":"","user_agent":"","host":"","tls":""}`,
+		jsonValue: `{"time":"2026-01-02T15:04:05.123+01:00","remote":"","method":"","target":"","proto":"HTTP/1.1","status":400,"bytes":12,"duration_ms":1.500,"referer":"","user_agent":"","host":"","tls":"","request_id":"","queue_ms":0.000,"upstream_addr":"","upstream_ms":0.000}`,
 	},
 	{
 		name: "hostile",
@@ -163,7 +163,7 @@ var formatTests = []struct {
 			`"x\x22 200 1 \x22-\x22 \x22\x5C\x09q" "ua\xFF\xFE\xC3\xA9 \xE2\x80\xA8"`,
 		jsonValue: `{"time":"2026-01-02T15:04:05.123+01:00","remote":"192.0.2.7","method":"G\"E T","target":"/a\"b\\c\nd\u0000\u007f\ufffdé",` +
 			`"proto":"HTTP/1.1","status":200,"bytes":0,"duration_ms":1.500,"referer":"x\" 200 1 \"-\" \"\\\tq",` +
-			`"user_agent":"ua\ufffd\ufffdé \u2028","host":"example.com","tls":""}`,
+			`"user_agent":"ua\ufffd\ufffdé \u2028","host":"example.com","tls":"","request_id":"","queue_ms":0.000,"upstream_addr":"","upstream_ms":0.000}`,
 	},
 }
 
@@ -358,10 +358,10 @@ func TestParseFormat(t *testing.T) {
 	}{
 		{"combined", Combined, false},
 		{"json", JSON, false},
-		{"", 0, true},
-		{"Combined", 0, true},
-		{"common", 0, true},
-		{"json ", 0, true},
+		{"", Format{}, true},
+		{"Combined", Format{}, true},
+		{"common", Format{}, true},
+		{"json ", Format{}, true},
 	} {
 		got, err := ParseFormat(tt.in)
 		if tt.wantErr {
@@ -375,11 +375,118 @@ func TestParseFormat(t *testing.T) {
 			}
 			continue
 		}
-		if err != nil || got != tt.want {
+		if err != nil || got.kind != tt.want.kind {
 			t.Errorf("ParseFormat(%q): got %v, %v, want %v", tt.in, got, err, tt.want)
 		}
 		if got.String() != tt.in {
 			t.Errorf("%v.String(): got %q, want %q", got, got.String(), tt.in)
+		}
+	}
+}
+
+// noted builds the exchange of a request a worker took 2 ms after it
+// arrived, and an upstream answered in 1.25 ms, with id "abc".
+func noted(t *testing.T) (*web.Request, *web.ResponseWriter) {
+	r, w := exchange{
+		method: "GET", target: "/p?q=1", minor: 1, host: "example.com:8443", remote: "192.0.2.7:51234",
+		header: []string{"User-Agent", "ua \"x\"", "X-Custom-Thing", "v"}, body: "hello", tls: tls.VersionTLS12,
+	}.build(t)
+	r.Path, r.Query = []byte("/p"), []byte("q=1")
+	r.SetID("X-Request-ID", []byte("abc"))
+	r.Note = web.Note{Dispatched: testStart.Add(2 * time.Millisecond), Upstream: "10.0.0.1:9000", UpstreamTime: 1250 * time.Microsecond}
+	w.Header().Set("X-Cache", "HIT")
+	return r, w
+}
+
+func TestTemplate(t *testing.T) {
+	r, w := noted(t)
+	for _, tt := range []struct{ format, want string }{
+		{"$remote_addr:$remote_port $status $body_bytes_sent", "192.0.2.7:51234 200 5"},
+		{"[$time_local] $time_iso8601 $msec", "[02/Jan/2026:15:04:05 +0100] 2026-01-02T15:04:05+01:00 1767362645.123"},
+		{`"$request" $request_method $request_uri $uri $args $query_string`, `"GET /p?q=1 HTTP/1.1" GET /p?q=1 /p q=1 q=1`},
+		{"$server_protocol $scheme $host $ssl_protocol $tls_version", "HTTP/1.1 https example.com TLSv1.2 TLSv1.2"},
+		{"$request_time $queue_time $upstream_addr $upstream_response_time", "0.001 0.002 10.0.0.1:9000 0.001"},
+		{"id=$request_id", "id=abc"},
+		{`ua="$http_user_agent" $http_x_custom_thing $http_missing`, `ua="ua \x22x\x22" v -`},
+		{"${status}s $sent_http_x_cache", "200s HIT"},
+		{"cost: 5$ and $", "cost: 5$ and $"},
+	} {
+		f, err := ParseFormat(tt.format)
+		if err != nil {
+			t.Errorf("ParseFormat(%q): %v", tt.format, err)
+			continue
+		}
+		if got, want := string(f.appendRecord(nil, r, w, testStart, testDuration)), tt.want+"\n"; got != want {
+			t.Errorf("%q:\ngot  %q\nwant %q", tt.format, got, want)
+		}
+	}
+}
+
+// TestTemplateEmpty: a variable with no value is "-", as nginx writes it.
+func TestTemplateEmpty(t *testing.T) {
+	r, w := exchange{minor: 1, status: 400}.build(t)
+	f, err := ParseFormat("$remote_addr $request $request_id $queue_time $upstream_addr $upstream_response_time $ssl_protocol $http_referer")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := string(f.appendRecord(nil, r, w, testStart, testDuration)), "- - - - - - - -\n"; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+}
+
+func TestTemplateUnknownVariable(t *testing.T) {
+	for _, in := range []string{"$status $nope", "${request_tim}", "$http_"} {
+		_, err := ParseFormat(in)
+		if !errors.Is(err, ErrUnknownVariable) {
+			t.Errorf("ParseFormat(%q): got %v, want ErrUnknownVariable", in, err)
+			continue
+		}
+		if !strings.Contains(err.Error(), "$remote_addr") {
+			t.Errorf("ParseFormat(%q): error %q does not list the variables", in, err)
+		}
+	}
+	_, err := ParseFormat("$status $nope")
+	if err == nil || !strings.Contains(err.Error(), "$nope ") {
+		t.Errorf("error %v does not name $nope", err)
+	}
+}
+
+// TestJSONNoted: the fields handlers note, in JSON.
+func TestJSONNoted(t *testing.T) {
+	r, w := noted(t)
+	line := JSON.appendRecord(nil, r, w, testStart, testDuration)
+	var got map[string]any
+	if err := json.Unmarshal(line, &got); err != nil {
+		t.Fatalf("%v in %q", err, line)
+	}
+	want := map[string]any{"request_id": "abc", "queue_ms": 2.0, "upstream_addr": "10.0.0.1:9000", "upstream_ms": 1.25, "tls": "TLSv1.2", "proto": "HTTP/1.1"}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("%s: got %v, want %v", k, got[k], v)
+		}
+	}
+}
+
+func TestAppendJSONConfig(t *testing.T) {
+	got := string(appendJSONConfig(nil, "a\"b\\c\x01é"))
+	if want := `a\"b\\c\u0001é`; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+}
+
+// TestAppendRecordAllocs: every format appends a record without
+// allocating, into a buffer with room (as Log's, in steady state).
+func TestAppendRecordAllocs(t *testing.T) {
+	r, w := noted(t)
+	tmpl, err := ParseFormat(`$remote_addr [$time_local] "$request" $status $body_bytes_sent "$http_user_agent" ` +
+		`$request_time $queue_time $upstream_addr $upstream_response_time $request_id $ssl_protocol $sent_http_x_cache $msec $time_iso8601`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 0, 4096)
+	for _, f := range []Format{Combined, JSON, tmpl} {
+		if n := testing.AllocsPerRun(100, func() { buf = f.appendRecord(buf[:0], r, w, testStart, testDuration) }); n != 0 {
+			t.Errorf("%v: %v allocations per record, want 0", f, n)
 		}
 	}
 }

@@ -40,14 +40,15 @@ type call struct {
 
 	mu sync.Mutex
 	// Guarded by mu.
-	owner      *worker // the worker it was assigned to; nil before
-	status     int     // from START or RESPONSE; 0 before
-	head       []byte  // the app's headers, "name\x00value..."; written once, before headNew
-	headNew    bool    // the head came and the handler has not taken it
-	hints      []byte  // early hints' Link values, NUL-separated, not taken; handed over whole
-	data       []byte  // body bytes the handler has not taken
-	file       []byte  // a pathsend's path, not taken; handed over whole
-	trailer    []byte  // the trailer fields, with hasTrailer; handed over whole
+	owner      *worker   // the worker it was assigned to; nil before
+	taken      time.Time // when a worker last took it (the access log's queue wait)
+	status     int       // from START or RESPONSE; 0 before
+	head       []byte    // the app's headers, "name\x00value..."; written once, before headNew
+	headNew    bool      // the head came and the handler has not taken it
+	hints      []byte    // early hints' Link values, NUL-separated, not taken; handed over whole
+	data       []byte    // body bytes the handler has not taken
+	file       []byte    // a pathsend's path, not taken; handed over whole
+	trailer    []byte    // the trailer fields, with hasTrailer; handed over whole
 	hasTrailer bool
 	wantBody   bool   // the app waits in receive() for the next chunk
 	watchNow   bool   // the app has run long: the relay should watch the client
@@ -79,7 +80,8 @@ func (c *call) release() {
 	if c.refs.Add(-1) != 0 {
 		return
 	}
-	c.path, c.root, c.body, c.req, c.more, c.owner, c.arrival = c.path[:0], 0, c.body[:0], nil, false, nil, time.Time{}
+	c.path, c.root, c.body, c.req, c.more, c.owner = c.path[:0], 0, c.body[:0], nil, false, nil
+	c.arrival, c.taken = time.Time{}, time.Time{}
 	c.status, c.head, c.headNew, c.data = 0, c.head[:0], false, c.data[:0]
 	c.hints, c.file, c.trailer, c.hasTrailer, c.wantBody, c.watchNow = nil, nil, nil, false, false, false
 	c.ended, c.failed, c.failStatus, c.reason, c.abandoned = false, false, 0, "", false
@@ -194,8 +196,15 @@ func (c *call) failWith(status int, reason string) {
 // assigned records the call's worker.
 func (c *call) assigned(w *worker) {
 	c.mu.Lock()
-	c.owner = w
+	c.owner, c.taken = w, time.Now()
 	c.mu.Unlock()
+}
+
+// takenAt is when a worker last took the call, or zero.
+func (c *call) takenAt() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.taken
 }
 
 // worker is the worker the call was assigned to, or nil.

@@ -174,6 +174,7 @@ func (h *Handler) Serve(w *web.ResponseWriter, r *web.Request) {
 	}
 	rl := relay{h: h, w: w, r: r, c: c, ours: w.Header().Len(), bodyDone: !more}
 	rl.run()
+	r.Note.Dispatched = c.takenAt()
 }
 
 // firstChunk reads a small body of known length whole, so that the app

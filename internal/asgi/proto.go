@@ -353,14 +353,31 @@ func appendHeaders(b []byte, r *web.Request) []byte {
 		if len(b) > seg {
 			b = append(b, 0)
 		}
-		for _, c := range name { // ASGI: names lower-cased
-			if 'A' <= c && c <= 'Z' {
-				c += 'a' - 'A'
-			}
-			b = append(b, c)
-		}
+		b = appendLower(b, name)
 		b = append(b, 0)
 		b = append(b, value...)
+	}
+	if id := r.ID(); id != nil && r.IDField != "" {
+		// reqid took the client's field out of the header; the id goes
+		// in its place.
+		if len(b) > seg {
+			b = append(b, 0)
+		}
+		b = appendLower(b, r.IDField)
+		b = append(b, 0)
+		b = append(b, id...)
+	}
+	return b
+}
+
+// appendLower appends a field name lower-cased, as ASGI wants names.
+func appendLower[T string | []byte](b []byte, name T) []byte {
+	for i := range len(name) {
+		c := name[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		b = append(b, c)
 	}
 	return b
 }

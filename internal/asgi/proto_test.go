@@ -61,6 +61,17 @@ func TestAppendHeadersH2(t *testing.T) {
 	}
 }
 
+// TestAppendHeadersRequestID: the request's id goes last, its name
+// lower-cased (reqid took the client's field out of the header).
+func TestAppendHeadersRequestID(t *testing.T) {
+	r := testRequest()
+	r.SetID("X-Request-ID", []byte("id-42"))
+	got := string(appendHeaders(nil, r))
+	if want := "host\x00example\x00x-two\x00a\x00x-request-id\x00id-42"; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+}
+
 func TestAppendBodyAndSent(t *testing.T) {
 	b := appendBody(nil, 3, []byte("abc"), false)
 	b = appendBody(b, 3, nil, true)

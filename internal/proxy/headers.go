@@ -50,6 +50,10 @@ func (h *Handler) appendRequest(b []byte, r *web.Request, s *server, upgrade boo
 		}
 		b = appendField(b, name, value)
 	}
+	if id := r.ID(); id != nil && r.IDField != "" {
+		// reqid took the client's field out of the header.
+		b = appendField(b, r.IDField, id)
+	}
 	switch {
 	case extended:
 		b = append(b, "Connection: Upgrade\r\nUpgrade: "...)
@@ -280,7 +284,7 @@ func copyFields(dst, src *web.Header) {
 	}
 }
 
-func appendField(b, name, value []byte) []byte {
+func appendField[N, V string | []byte](b []byte, name N, value V) []byte {
 	b = append(b, name...)
 	b = append(b, ':', ' ')
 	b = append(b, value...)

@@ -118,8 +118,12 @@ func (h *Handler) Serve(w *web.ResponseWriter, r *web.Request) {
 		}
 		s := h.servers[i]
 		s.inflight.Add(1)
+		t0 := time.Now()
 		a := h.try(w, r, s, start, upgrade, idem)
 		s.inflight.Add(-1)
+		// The access log names the last server tried, as nginx's
+		// $upstream_addr does last in its list.
+		r.Note.Upstream, r.Note.UpstreamTime = s.addr, time.Since(t0)
 		if a.err == nil {
 			return
 		}

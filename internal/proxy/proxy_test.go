@@ -441,3 +441,23 @@ func TestClosedHandlerKeepsNoConnection(t *testing.T) {
 		t.Errorf("a closed handler pooled %d connections", n)
 	}
 }
+
+// TestRequestIDAndNote: the request's id goes upstream under its field,
+// and the access log learns which server answered and how long it took.
+func TestRequestIDAndNote(t *testing.T) {
+	up := serve(t, echo)
+	p, _ := newProxy(t, Config{Servers: servers(up)})
+	var note web.Note
+	addr := serve(t, web.HandlerFunc(func(w *web.ResponseWriter, r *web.Request) {
+		r.SetID("X-Request-ID", []byte("id-42"))
+		p.Serve(w, r)
+		note = r.Note
+	}))
+	resp := get(t, addr, "GET / HTTP/1.1\r\nHost: example.com\r\n\r\n", "GET")
+	if body := string(resp.Body); !strings.Contains(body, "X-Request-ID: id-42\n") {
+		t.Errorf("upstream saw\n%s\nwant X-Request-ID: id-42", body)
+	}
+	if note.Upstream != up || note.UpstreamTime <= 0 {
+		t.Errorf("note: got %q after %v, want %q after a positive time", note.Upstream, note.UpstreamTime, up)
+	}
+}

@@ -6,6 +6,7 @@ package wsgi
 
 import (
 	"encoding/binary"
+	"time"
 
 	"nave/internal/workers"
 )
@@ -20,7 +21,7 @@ func (w *worker) Assign(c *call) {
 	}
 	c.id = w.nextID
 	c.mu.Lock()
-	c.owner = w
+	c.owner, c.taken = w, time.Now()
 	c.mu.Unlock()
 	w.batch = append(w.batch, c)
 	w.mu.Unlock()

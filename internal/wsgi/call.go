@@ -68,8 +68,9 @@ type call struct {
 
 	mu sync.Mutex
 	// Guarded by mu.
-	owner     *worker // the worker whose frames the call accepts; nil while queued
-	head      []byte  // the raw response head, once it came
+	owner     *worker   // the worker whose frames the call accepts; nil while queued
+	taken     time.Time // when a worker last took it (the access log's queue wait); zero while queued
+	head      []byte    // the raw response head, once it came
 	headSeen  bool
 	segs      []segment // segs[segPos:] are still to relay
 	segPos    int
@@ -113,7 +114,7 @@ func (c *call) release() {
 	clear(c.hd.fields)
 	c.hd.fields = c.hd.fields[:0]
 	c.id = 0
-	c.owner, c.head, c.headSeen = nil, c.head[:0], false
+	c.owner, c.head, c.headSeen, c.taken = nil, c.head[:0], false, time.Time{}
 	c.segs, c.fast, c.memBytes = c.segs[:0], c.fast[:0], 0
 	c.outcome, c.reason, c.abandoned, c.delivered = outcomePending, "", false, false
 	c.mu.Unlock()
@@ -355,4 +356,11 @@ func (c *call) spoolRead(n int64) {
 	c.spoolSent += n
 	c.mu.Unlock()
 	c.spoolWait.Broadcast()
+}
+
+// takenAt is when a worker last took the call, or zero.
+func (c *call) takenAt() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.taken
 }

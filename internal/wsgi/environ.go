@@ -58,6 +58,7 @@ func appendEnviron(b []byte, r *web.Request, e *envRequest) []byte {
 		b = append(b, 0)
 	}
 	b = appendHeaders(b, &r.Header)
+	b = appendID(b, r)
 	return b[:len(b)-1] // the last pair's NUL
 }
 
@@ -115,16 +116,7 @@ func appendHeaders(b []byte, h *web.Header) []byte {
 		if web.EqualFold(name, "Content-Type") {
 			b = append(b, "CONTENT_TYPE"...)
 		} else {
-			b = append(b, "HTTP_"...)
-			for _, c := range name {
-				switch {
-				case c == '-':
-					c = '_'
-				case 'a' <= c && c <= 'z':
-					c -= 'a' - 'A'
-				}
-				b = append(b, c)
-			}
+			b = appendHTTPName(b, name)
 		}
 		b = append(b, 0)
 		b = append(b, value...)
@@ -141,6 +133,34 @@ func appendHeaders(b []byte, h *web.Header) []byte {
 		b = append(b, 0)
 	}
 	return b
+}
+
+// appendHTTPName appends a field name as its HTTP_* variable's name.
+func appendHTTPName[T string | []byte](b []byte, name T) []byte {
+	b = append(b, "HTTP_"...)
+	for i := range len(name) {
+		switch c := name[i]; {
+		case c == '-':
+			b = append(b, '_')
+		case 'a' <= c && c <= 'z':
+			b = append(b, c-('a'-'A'))
+		default:
+			b = append(b, c)
+		}
+	}
+	return b
+}
+
+// appendID appends the request's id as HTTP_X_REQUEST_ID (for the
+// default field name): reqid took the client's field out of the header.
+func appendID(b []byte, r *web.Request) []byte {
+	if r.IDField == "" || r.ID() == nil {
+		return b
+	}
+	b = appendHTTPName(b, r.IDField)
+	b = append(b, 0)
+	b = append(b, r.ID()...)
+	return append(b, 0)
 }
 
 func wantHeader(name []byte) bool {

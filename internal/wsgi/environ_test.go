@@ -39,6 +39,21 @@ func environOf(t *testing.T, raw, mount string, bodyLen int64) map[string]string
 	return env
 }
 
+// TestEnvironRequestID: the request's id is HTTP_X_REQUEST_ID (reqid
+// took the client's field out of the header).
+func TestEnvironRequestID(t *testing.T) {
+	var r http1.Request
+	raw := "GET / HTTP/1.1\r\nHost: a\r\n\r\n"
+	if err := http1.ReadRequest(&http1.Input{Src: strings.NewReader(raw)}, &r, &http1.Limits{}); err != nil {
+		t.Fatal(err)
+	}
+	r.SetID("X-Request-ID", []byte("id-42"))
+	blob := string(appendEnviron(nil, &r.Request, &envRequest{pathInfo: []byte("/"), bodyLen: -1}))
+	if !strings.HasSuffix(blob, "\x00HTTP_X_REQUEST_ID\x00id-42") {
+		t.Errorf("environ %q: want HTTP_X_REQUEST_ID id-42 last", blob)
+	}
+}
+
 func TestAppendEnviron(t *testing.T) {
 	tests := []struct {
 		name    string

@@ -80,6 +80,7 @@ func (h *Handler) Serve(w *web.ResponseWriter, r *web.Request) {
 		return
 	}
 	h.relay(w, r, c)
+	r.Note.Dispatched = c.takenAt()
 }
 
 func hasNUL(b []byte) bool {
