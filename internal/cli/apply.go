@@ -23,11 +23,13 @@ import (
 	"nave/internal/config"
 	"nave/internal/live"
 	"nave/internal/proxy"
+	"nave/internal/reqid"
 	"nave/internal/server"
 	"nave/internal/servermetrics"
 	"nave/internal/static"
 	"nave/internal/systemd"
 	"nave/internal/web"
+	"nave/internal/wiretrace"
 	"nave/internal/wsgi"
 )
 
@@ -52,6 +54,9 @@ type built struct {
 	// serves, so that a signal is never met with its default action while
 	// nave serves; serve stops it at the first.
 	signals chan os.Signal
+	// reopen gets SIGUSR1, logrotate's "reopen your logs", from the start
+	// until close.
+	reopen chan os.Signal
 
 	alog atomic.Pointer[accesslog.Logger] // the access log in use
 
@@ -62,7 +67,8 @@ type built struct {
 	statics   live.Set[*static.Handler]
 	proxies   live.Set[*proxy.Handler] // by upstream name
 	logs      live.Set[*accesslog.Logger]
-	endpoints live.Set[*endpoint] // the admin API's sockets
+	traces    live.Set[*wiretrace.Tracer] // --trace's destination, when on
+	endpoints live.Set[*endpoint]         // the admin API's sockets
 	drain     time.Duration
 	shut      bool // serve is shutting down: no more applies
 	applied   int  // configs applied, the first included
@@ -135,10 +141,35 @@ func newBuilt(ctx context.Context, demo fs.FS, stdout, stderr io.Writer) *built 
 		log:   slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})),
 		level: level, stdout: stdout, stderr: stderr, demo: demo, ctx: ctx,
 		closing: make(chan struct{}), stopped: make(chan error, 1), signals: make(chan os.Signal, 1),
-		expo: newExposition(),
+		expo:   newExposition(),
+		reopen: make(chan os.Signal, 1),
 	}
 	signal.Notify(b.signals, os.Interrupt, syscall.SIGTERM)
+	signal.Notify(b.reopen, syscall.SIGUSR1)
+	go b.reopenOnSignal()
 	return b
+}
+
+// reopenOnSignal reopens the access log files on each SIGUSR1, until
+// close: logrotate renames a file, then signals, and nave goes on in a
+// new file of the old name.
+func (b *built) reopenOnSignal() {
+	for {
+		select {
+		case <-b.reopen:
+		case <-b.closing:
+			return
+		}
+		b.mu.Lock()
+		logs := b.logs.All()
+		b.mu.Unlock()
+		for _, l := range logs {
+			if err := l.Reopen(); err != nil {
+				b.log.Error("SIGUSR1: cannot reopen the access log; writing on to the old file", "err", err)
+			}
+		}
+		b.log.Info("SIGUSR1: reopened the log files")
+	}
 }
 
 // config is the config being served.
@@ -191,7 +222,7 @@ func (b *built) applyLocked(c *config.Config) error {
 		return config.List{c.At("log.level", "%q is not debug, info, warn or error", c.Log.Level)}
 	}
 	g := &gen{b: b, c: c, endpoints: b.endpoints.Begin(),
-		listeners: b.listeners.Begin(), apps: b.apps.Begin(), statics: b.statics.Begin(), proxies: b.proxies.Begin(), logs: b.logs.Begin(),
+		listeners: b.listeners.Begin(), apps: b.apps.Begin(), statics: b.statics.Begin(), proxies: b.proxies.Begin(), logs: b.logs.Begin(), traces: b.traces.Begin(),
 		appHandlers: map[string]web.Handler{}, sites: map[string]web.Handler{}, handlers: map[*listener]web.Handler{},
 	}
 	if err := g.build(); err != nil {
@@ -212,8 +243,10 @@ type gen struct {
 	statics     *live.Tx[*static.Handler]
 	proxies     *live.Tx[*proxy.Handler]
 	logs        *live.Tx[*accesslog.Logger]
+	traces      *live.Tx[*wiretrace.Tracer]
 	endpoints   *live.Tx[*endpoint]
 	alog        *accesslog.Logger
+	trace       *wiretrace.Tracer         // nil: off
 	appHandlers map[string]web.Handler    // by app name
 	sites       map[string]web.Handler    // by site name, shared by its listeners
 	handlers    map[*listener]web.Handler // what each listener serves once swapped
@@ -235,6 +268,9 @@ func (g *gen) build() error {
 	if err != nil {
 		return err
 	}
+	if err := g.openTrace(); err != nil {
+		return err
+	}
 	if err := g.startApps(); err != nil {
 		return err
 	}
@@ -249,6 +285,9 @@ func (g *gen) build() error {
 		h, err := g.handler(l)
 		if err != nil {
 			return err
+		}
+		if id := c.Log.RequestID; id != "off" {
+			h = reqid.New(id, prefixes(c.Listeners[name].TrustedProxies), h)
 		}
 		g.handlers[l] = h
 	}
@@ -343,8 +382,9 @@ type listenerSpec struct {
 func (g *gen) listener(name string) (*listener, error) {
 	c, cl := g.c, g.c.Listeners[name]
 	spec := listenerSpec{Address: cl.Address, Server: serverConfig(c, cl)}
-	// Turning metrics on or off replaces the listener's server.
+	// Turning metrics or the trace on or off replaces the listener's server.
 	spec.Server.Metrics = g.b.metricsFor(c)
+	spec.Server.Trace = g.trace
 	if cl.TLS != nil {
 		spec.TLS = tlsFlagsOf(c, name)
 	}
@@ -409,6 +449,33 @@ func dupListener(ln net.Listener) (net.Listener, error) {
 	return net.FileListener(f)
 }
 
+// openTrace opens log.trace's destination, or keeps the running one.
+func (g *gen) openTrace() error {
+	c := g.c
+	if c.Log.Trace == "" {
+		return nil
+	}
+	var err error
+	g.trace, _, err = g.traces.Use("trace", c.Log.Trace+" "+c.Log.TracePath, func() (*wiretrace.Tracer, error) {
+		if c.Log.Trace == "-" {
+			return wiretrace.New(g.b.stderr, c.Log.TracePath), nil
+		}
+		t, err := wiretrace.Open(c.Log.Trace, c.Log.TracePath)
+		if err != nil {
+			return nil, config.List{c.At("log.trace", "%v", err)}
+		}
+		return t, nil
+	})
+	return err
+}
+
+// closeTraces closes retired trace files.
+func closeTraces(ts []*wiretrace.Tracer) {
+	for _, t := range ts {
+		t.Close()
+	}
+}
+
 // logAccess is every server's access log hook: the log in use now.
 func (b *built) logAccess(r *web.Request, w *web.ResponseWriter) {
 	b.alog.Load().Log(r, w)
@@ -422,6 +489,7 @@ func (g *gen) abort() {
 	g.b.dropMeters()
 	closeAll(g.listeners.Abort(), g.statics.Abort(), g.logs.Abort(), g.endpoints.Abort())
 	closeProxies(g.proxies.Abort())
+	closeTraces(g.traces.Abort())
 }
 
 // closeAll closes listeners' sockets, folder handlers, logs and admin
@@ -456,6 +524,7 @@ func (g *gen) commit() {
 	r.statics = g.statics.Commit()
 	r.proxies = g.proxies.Commit()
 	r.logs = g.logs.Commit()
+	r.traces = g.traces.Commit()
 	r.endpoints = g.endpoints.Commit()
 	for _, l := range b.listeners.All() {
 		if !l.serving {
@@ -513,6 +582,7 @@ type retired struct {
 	statics    []*static.Handler
 	proxies    []*proxy.Handler
 	logs       []*accesslog.Logger
+	traces     []*wiretrace.Tracer
 	endpoints  []*endpoint
 	successors map[string]web.Handler // the new generation's apps, by name
 }
@@ -524,7 +594,7 @@ type retired struct {
 // closed once the drain timeout has passed, or nave stops: a request that
 // took one just before the swap has had that long to open its file.
 func (b *built) retire(r retired) {
-	if len(r.listeners)+len(r.apps)+len(r.statics)+len(r.proxies)+len(r.logs)+len(r.endpoints) == 0 {
+	if len(r.listeners)+len(r.apps)+len(r.statics)+len(r.proxies)+len(r.logs)+len(r.traces)+len(r.endpoints) == 0 {
 		return
 	}
 	for _, l := range r.listeners {
@@ -556,6 +626,7 @@ func (b *built) retire(r retired) {
 		}
 		closeAll(nil, r.statics, r.logs, nil)
 		closeProxies(r.proxies)
+		closeTraces(r.traces)
 	}()
 }
 
@@ -661,6 +732,7 @@ func (b *built) reloadCertificates() {
 // the retirements under way have ended.
 func (b *built) close() {
 	signal.Stop(b.signals)
+	signal.Stop(b.reopen)
 	close(b.closing)
 	b.retiring.Wait()
 	b.mu.Lock()
@@ -675,6 +747,7 @@ func (b *built) close() {
 	wg.Wait()
 	closeAll(values(b.listeners.All()), values(b.statics.All()), values(b.logs.All()), values(b.endpoints.All()))
 	closeProxies(values(b.proxies.All()))
+	closeTraces(values(b.traces.All()))
 }
 
 func values[V any](m map[string]V) []V { return slices.Collect(maps.Values(m)) }

@@ -7,10 +7,13 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"strings"
 	"time"
 
+	"nave/internal/accesslog"
 	"nave/internal/http1"
 	"nave/internal/server"
+	"nave/internal/web"
 )
 
 // serverFlags are the flags of the HTTP side that every serving command
@@ -20,6 +23,9 @@ type serverFlags struct {
 	accessLog    string
 	logFormat    string
 	logLevel     string
+	requestID    string
+	trace        traceValue
+	tracePath    string
 	lineBytes    int64
 	headerBytes  int64
 	maxHeaders   int
@@ -40,6 +46,9 @@ func (f *serverFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.accessLog, "access-log", "-", "")
 	fs.StringVar(&f.logFormat, "log-format", "combined", "")
 	fs.StringVar(&f.logLevel, "log-level", "info", "")
+	fs.StringVar(&f.requestID, "request-id", "X-Request-ID", "")
+	fs.Var(&f.trace, "trace", "")
+	fs.StringVar(&f.tracePath, "trace-path", "", "")
 	fs.Var(sizeValue{&f.lineBytes}, "max-request-line", "")
 	fs.Var(sizeValue{&f.headerBytes}, "max-header-bytes", "")
 	fs.IntVar(&f.maxHeaders, "max-headers", http1.DefaultMaxHeaderCount, "")
@@ -54,6 +63,23 @@ func (f *serverFlags) register(fs *flag.FlagSet) {
 	f.h2.register(fs)
 }
 
+// traceValue is --trace: alone, standard error; --trace=FILE, a file.
+type traceValue string
+
+func (v *traceValue) String() string   { return string(*v) }
+func (v *traceValue) IsBoolFlag() bool { return true }
+func (v *traceValue) Set(s string) error {
+	switch s {
+	case "true":
+		*v = "-"
+	case "false":
+		*v = ""
+	default:
+		*v = traceValue(s)
+	}
+	return nil
+}
+
 // Default listening addresses, plain and with HTTPS.
 const (
 	DefaultListen    = "127.0.0.1:8000"
@@ -65,6 +91,15 @@ func (f *serverFlags) check() error {
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(f.logLevel)); err != nil {
 		return usagef("--log-level %q: use debug, info, warn or error", f.logLevel)
+	}
+	if _, err := accesslog.ParseFormat(f.logFormat); err != nil {
+		return usagef("--log-format: %s", strings.TrimPrefix(err.Error(), "accesslog: "))
+	}
+	if f.requestID != "off" && !web.ValidFieldName(f.requestID) {
+		return usagef("--request-id %q: want a header field name, as X-Request-ID, or off", f.requestID)
+	}
+	if f.tracePath != "" && !strings.HasPrefix(f.tracePath, "/") {
+		return usagef("--trace-path %q: want a path, starting with /", f.tracePath)
 	}
 	if err := f.tls.check(); err != nil {
 		return err
@@ -162,7 +197,13 @@ const serverFlagsUsage = `Server (as for nave serve):
   --listen ADDR          address to listen on (default 127.0.0.1:8000, or
                          127.0.0.1:8443 with HTTPS)
   --access-log DEST      a file path, "-" for standard output, or "off" (default -)
-  --log-format FORMAT    access log format: combined or json (default combined)
+  --log-format FORMAT    access log format: combined, json, or a format string
+                         as nginx's log_format, as '$remote_addr $status
+                         $request_time' (default combined)
+  --request-id NAME      header field of request ids, or off (default X-Request-ID)
+  --trace[=FILE]         print each request and response head as it crossed the
+                         wire (HTTP/2: frames), to stderr or FILE (default off)
+  --trace-path PREFIX    trace only requests whose path starts with PREFIX
   --log-level LEVEL      server log level on stderr: debug, info, warn, error
                          (default info)
   --max-request-line SIZE, --max-header-bytes SIZE, --max-headers N

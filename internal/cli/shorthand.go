@@ -38,7 +38,8 @@ func (f *serverFlags) config() *config.Config {
 			StreamWindow: config.Size(f.h2.streamWindow), ConnWindow: config.Size(f.h2.connWindow),
 			FloodRate: f.h2.floodRate, SettingsTimeout: config.Duration(f.h2.settingsTimeout),
 		},
-		Log:   config.Log{Access: f.accessLog, Format: f.logFormat, Level: f.logLevel},
+		Log: config.Log{Access: f.accessLog, Format: f.logFormat, Level: f.logLevel, RequestID: f.requestID,
+			Trace: string(f.trace), TracePath: f.tracePath},
 		Admin: config.Admin{Metrics: f.metrics},
 		Sites: map[string]*config.Site{siteName: {}},
 	}

@@ -7,6 +7,7 @@ import (
 	"nave/internal/asgi"
 	"nave/internal/http1"
 	"nave/internal/http2"
+	"nave/internal/reqid"
 	"nave/internal/server"
 	"nave/internal/static"
 	"nave/internal/wsgi"
@@ -30,6 +31,7 @@ const (
 	DefaultAccessLog    = "-"
 	DefaultLogFormat    = "combined"
 	DefaultLogLevel     = "info"
+	DefaultRequestID    = reqid.DefaultField
 )
 
 // DefaultProtocols are the protocols a listener serves unless it says.
@@ -150,8 +152,12 @@ func (c *Config) completeServer() {
 	or(&g.Access, DefaultAccessLog)
 	or(&g.Format, DefaultLogFormat)
 	or(&g.Level, DefaultLogLevel)
+	or(&g.RequestID, DefaultRequestID)
 	if g.Access != "-" && g.Access != "off" {
 		c.abs(&g.Access)
+	}
+	if g.Trace != "-" {
+		c.abs(&g.Trace)
 	}
 	if c.Admin.Socket != "off" {
 		c.abs(&c.Admin.Socket)

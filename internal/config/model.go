@@ -240,11 +240,22 @@ type HTTP2 struct {
 	SettingsTimeout Duration `json:"settings_timeout,omitempty"`
 }
 
-// Log is where nave's logs go.
+// Log is where nave's logs go (docs/observability.md).
 type Log struct {
 	Access string `json:"access,omitempty"` // a file, "-" for stdout, or "off"
-	Format string `json:"format,omitempty"` // combined or json
-	Level  string `json:"level,omitempty"`  // debug, info, warn, error
+	// Format is combined, json, or a format string of $variables, as
+	// nginx's log_format.
+	Format string `json:"format,omitempty"`
+	Level  string `json:"level,omitempty"` // debug, info, warn, error
+	// RequestID is the header field request ids travel in (taken from
+	// trusted proxies, else generated; sent back, passed to apps and
+	// upstreams, logged), or "off".
+	RequestID string `json:"request_id,omitempty"`
+	// Trace is where --trace writes what crosses the wire: "" off, "-"
+	// standard error, or a file. TracePath traces only the requests
+	// whose path starts with it.
+	Trace     string `json:"trace,omitempty"`
+	TracePath string `json:"trace_path,omitempty"`
 }
 
 // Admin is where nave run serves its admin API (docs/config.md): a Unix

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 
+	"nave/internal/accesslog"
 	"nave/internal/web"
 )
 
@@ -349,8 +350,16 @@ func (c *Config) checkServer(e *errs) {
 	if h.SettingsTimeout <= 0 {
 		e.add("http2.settings_timeout", "must be positive")
 	}
-	if f := c.Log.Format; f != "combined" && f != "json" {
-		e.add("log.format", "%q is not combined or json", f)
+	if _, err := accesslog.ParseFormat(c.Log.Format); errors.Is(err, accesslog.ErrUnknownFormat) {
+		e.add("log.format", "%q is not combined, json or a format string with $variables", c.Log.Format)
+	} else if err != nil {
+		e.add("log.format", "%s", strings.TrimPrefix(err.Error(), "accesslog: "))
+	}
+	if id := c.Log.RequestID; id != "off" && !web.ValidFieldName(id) {
+		e.add("log.request_id", "%q is not a header field name or \"off\"", id)
+	}
+	if p := c.Log.TracePath; p != "" && !strings.HasPrefix(p, "/") {
+		e.add("log.trace_path", "%q does not start with \"/\"", p)
 	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":

@@ -47,6 +47,9 @@ type Writer struct {
 	// client's close (Gone); nil where it cannot.
 	watch func() <-chan struct{}
 	drain <-chan struct{} // Draining's
+	// trace, when set, is given each head as rendered, interim ones too
+	// (the server's --trace); nil costs a nil check.
+	trace func(head []byte)
 }
 
 // Reset prepares s to frame the response to r, written through w, over
@@ -61,6 +64,10 @@ func (s *Writer) Reset(dst io.Writer, r *Request, w *web.ResponseWriter, closeWh
 		r.Body.rw = s
 	}
 }
+
+// SetTrace has f called with each response head's bytes as they are
+// about to be written; nil: none. It stays set across Resets.
+func (s *Writer) SetTrace(f func(head []byte)) { s.trace = f }
 
 // Closing reports whether the connection will close after this response.
 func (s *Writer) Closing() bool { return s.close }
@@ -112,6 +119,9 @@ func (s *Writer) Interim(status int, h *web.Header) error {
 	b := appendStatusLine(s.head[:0], status, "")
 	b = appendFields(b, h, false)
 	s.head = append(b, '\r', '\n')
+	if s.trace != nil {
+		s.trace(s.head)
+	}
 	s.output(s.head)
 	return s.err
 }
@@ -125,6 +135,9 @@ func (s *Writer) writeContinue() error {
 	// head is free scratch until the head is rendered; a []byte conversion
 	// here would allocate.
 	s.head = append(s.head[:0], "HTTP/1.1 100 Continue\r\n\r\n"...)
+	if s.trace != nil {
+		s.trace(s.head)
+	}
 	s.output(s.head)
 	return s.err
 }
@@ -138,6 +151,9 @@ func (s *Writer) Flush(h *web.Head, n int, tail []byte, end bool) error {
 	prefix := s.head[:0]
 	if h != nil {
 		prefix = s.appendHead(prefix, h)
+		if s.trace != nil {
+			s.trace(prefix)
+		}
 	}
 	data := n + len(tail)
 	start, stop := headroom, headroom+n

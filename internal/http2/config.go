@@ -6,6 +6,7 @@ import (
 
 	"nave/internal/servermetrics"
 	"nave/internal/web"
+	"nave/internal/wiretrace"
 )
 
 // Defaults for Config. The peers' choices, for comparison: nginx allows
@@ -39,6 +40,10 @@ type Config struct {
 	// Metrics, when set, counts streams, resets and GOAWAYs sent,
 	// requests, and the connections' states; nil is off.
 	Metrics *servermetrics.Set
+	// Trace, when set, is given every frame that crosses the wire, with
+	// the decoded fields of header blocks (--trace); nil is off and costs
+	// a nil check per read and per write.
+	Trace *wiretrace.Tracer
 
 	MaxConcurrentStreams uint32        // streams with a handler running, per connection
 	MaxHeaderListSize    uint32        // a request's header section, decoded (RFC 9113 §6.5.2)

@@ -56,6 +56,7 @@ type Conn struct {
 	nc   net.Conn
 	info Info
 	log  *slog.Logger
+	tr   *connTrace // --trace; nil when off
 
 	// The reader role's state.
 	in          []byte // input: frames from in[r:w]; small, or *large
@@ -165,6 +166,9 @@ func NewConn(cfg *Config, nc net.Conn, info Info) *Conn {
 	c.in = c.small[:]
 	c.out, c.spare, c.hbuf = out[:0], spare[:0], hbuf[:0]
 	c.streams = make(map[uint32]*stream)
+	if cfg.Trace != nil {
+		c.tr = newConnTrace(cfg.Trace, info.Remote)
+	}
 	c.dec.Init(DefaultTableSize)
 	c.enc.Init()
 	c.sendWindow, c.peerWindow, c.peerFrame = defaultWindow, defaultWindow, minMaxFrameSize
@@ -586,6 +590,9 @@ func (c *Conn) processBuffered() error {
 		}
 		p := c.in[c.r+frameHeaderLen : end]
 		c.r = end
+		if c.tr != nil {
+			c.tr.inbound(h, p)
+		}
 		if err := c.processFrame(h, p); err != nil {
 			return err
 		}

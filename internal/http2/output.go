@@ -69,6 +69,9 @@ func (c *Conn) flushLocked() {
 			c.nc.SetWriteDeadline(dl)
 		}
 		c.mu.Unlock()
+		if c.tr != nil {
+			c.tr.outbound(buf) // the writer's alone, as the write is
+		}
 		var err error
 		if b := c.info.Batch; b != nil && len(buf) > 16<<10 {
 			b.Hold()

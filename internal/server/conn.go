@@ -101,6 +101,11 @@ type conn struct {
 	// is one of the listener's trusted proxies, so the load balancer's
 	// X-Request-Start is believed; set only when metrics are on.
 	trustedPeer bool
+	// traced: the current request is traced (Config.Trace); traceFn is
+	// traceHead, bound once per connection, and traceBuf its scratch.
+	traced   bool
+	traceFn  func(head []byte)
+	traceBuf []byte
 	// ownWriteDeadline: the handler of an upgraded connection set its own
 	// write deadline, which the server's write timeout must not move.
 	ownWriteDeadline bool
@@ -253,6 +258,9 @@ func (c *conn) serveOne(ex *exchange) bool {
 	req := &ex.req
 	err := http1.ReadRequest(&ex.in, req, &c.s.cfg.Limits)
 	c.describe(req, start)
+	if c.s.cfg.Trace != nil {
+		c.traceRequest(ex, err == nil)
+	}
 	if err != nil {
 		c.refuse(ex, err)
 		return false
@@ -383,6 +391,9 @@ func (c *conn) done(ex *exchange) {
 			BodyIn: ex.req.Body.Total(), BodyOut: w.BodyBytes(),
 			Header: &ex.req.Header, TrustedPeer: c.trustedPeer,
 		})
+	}
+	if c.traced {
+		c.traceDone(ex)
 	}
 	if c.s.cfg.AccessLog != nil {
 		c.s.cfg.AccessLog(&ex.req.Request, &ex.x.W)

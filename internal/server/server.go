@@ -22,6 +22,7 @@ import (
 	"nave/internal/http2"
 	"nave/internal/servermetrics"
 	"nave/internal/web"
+	"nave/internal/wiretrace"
 )
 
 // Defaults for Config's timeouts. The head timeout runs from a request's
@@ -74,6 +75,10 @@ type Config struct {
 	// go, over HTTP/1 and HTTP/2 (HTTP2.Metrics is set from it); nil is
 	// off and costs a nil check.
 	Metrics *servermetrics.Set
+	// Trace, when set, is given what crosses the wire, as --trace shows
+	// it: HTTP/1 heads as text, HTTP/2 frames (HTTP2.Trace is set from
+	// it). nil is off and costs a nil check per request.
+	Trace *wiretrace.Tracer
 }
 
 func (c *Config) headTimeout() time.Duration  { return orDefault(c.HeadTimeout, DefaultHeadTimeout) }
@@ -133,7 +138,7 @@ func New(cfg Config) *Server {
 	}
 	s.pool.New = func() any { return new(exchange) }
 	s.h2 = cfg.HTTP2
-	s.h2.Handler, s.h2.Logger, s.h2.AccessLog = s.handler, s.log, cfg.AccessLog
+	s.h2.Handler, s.h2.Logger, s.h2.AccessLog, s.h2.Trace = s.handler, s.log, cfg.AccessLog, cfg.Trace
 	s.h2.Metrics = cfg.Metrics
 	if s.h2.IdleTimeout == 0 {
 		s.h2.IdleTimeout = cfg.IdleTimeout
