@@ -31,7 +31,8 @@ be dotted, or "factory()" to call an app factory.
 SIGHUP reloads the app's code (new workers first; if they fail to start,
 the old ones stay). SIGINT or SIGTERM stops accepting, lets requests in
 flight finish (up to --drain-timeout), then stops the workers, each
-running the app's lifespan shutdown.
+running the app's lifespan shutdown. SIGUSR1 reopens the access log file
+(for logrotate).
 
 App:
   --python PATH          interpreter (default $VIRTUAL_ENV/bin/python if

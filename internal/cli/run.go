@@ -36,8 +36,9 @@ old ones stop; a file with problems, or a change that cannot be applied,
 leaves the running config serving. The admin API (docs/config.md) changes
 the config live over a Unix socket, DIR/admin.sock unless admin.socket
 says otherwise, and serves Prometheus metrics at /metrics (as admin.metrics
-does on an address of its own; docs/observability.md). SIGINT or SIGTERM stops accepting, lets requests in flight
-finish (up to timeouts.drain), then stops the apps.
+does on an address of its own; docs/observability.md). SIGINT or SIGTERM
+stops accepting, lets requests in flight finish (up to timeouts.drain),
+then stops the apps. SIGUSR1 reopens the access log file (for logrotate).
 
 Flags:
   --config FILE          the config file (default nave.toml)

@@ -24,7 +24,8 @@ Serves the files under DIR over HTTP/1.1 and HTTP/2, or HTTPS: "/" gives
 DIR/index.html, a missing file a 404 page. Without DIR, nave serves its
 built-in demo site. Flags may come before or after DIR. SIGINT or SIGTERM
 stops accepting and lets requests in flight finish (up to --drain-timeout);
-a second signal stops at once; SIGHUP reloads the TLS certificates. See
+a second signal stops at once; SIGHUP reloads the TLS certificates;
+SIGUSR1 reopens the access log file (for logrotate). See
 docs/static.md for the file server's behaviour, docs/tls.md for HTTPS.
 
 Flags:
@@ -33,7 +34,17 @@ Flags:
                          reachable from other machines)
   --access-log DEST      where to write one line per request: a file path,
                          "-" for standard output, or "off" (default -)
-  --log-format FORMAT    access log format: combined or json (default combined)
+  --log-format FORMAT    access log format: combined, json, or a format string
+                         as nginx's log_format, as '$remote_addr $status
+                         $request_time' (default combined; variables in
+                         docs/observability.md)
+  --request-id NAME      header field of request ids, taken from trusted
+                         proxies or generated, sent back, logged; or off
+                         (default X-Request-ID)
+  --trace[=FILE]         print each request and response head as it crossed
+                         the wire (HTTP/2: its frames, fields decoded),
+                         bodies by length, to stderr or FILE (default off)
+  --trace-path PREFIX    trace only requests whose path starts with PREFIX
   --log-level LEVEL      server log level on stderr: debug, info, warn, error
                          (default info)
   --metrics ADDR         serve Prometheus metrics at http://ADDR/metrics, as

@@ -33,7 +33,8 @@ CALLABLE defaults to "application" and may be dotted, or "factory()".
 
 SIGHUP reloads the app's code (new workers first; if they fail to start,
 the old ones stay). SIGINT or SIGTERM stops accepting, lets requests in
-flight finish (up to --drain-timeout), then stops the workers.
+flight finish (up to --drain-timeout), then stops the workers. SIGUSR1
+reopens the access log file (for logrotate).
 
 App:
   --python PATH          interpreter (default $VIRTUAL_ENV/bin/python if
