@@ -1,14 +1,18 @@
 package cli
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
+
+	"nave/internal/wiretest"
 )
 
 // Apps that answer with the request id they were given.
@@ -219,5 +223,48 @@ func TestBinaryRequestIDToApps(t *testing.T) {
 				t.Errorf("the app saw another id than %s: %q", m[1], got)
 			}
 		})
+	}
+}
+
+// TestBinaryQueueWait: with one worker busy for 0.5 s, a request that
+// arrives meanwhile waits for it, and the access log says so: of two
+// requests sent together, the one served second waited at least most of
+// the first one's 0.5 s (a lower bound the app's sleep enforces, not a
+// timing guess), the first hardly at all.
+func TestBinaryQueueWait(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	needPython(t)
+	app := writeApp(t, "app.py", pidApp)
+	access := filepath.Join(t.TempDir(), "access.log")
+	cmd := exec.Command(buildNave(t), "wsgi", "--listen", "127.0.0.1:0", "--python", testPython, "--chdir", app,
+		"--workers", "1", "--access-log", access, "--log-format", "json", "app:app")
+	stdout, stderr := startCommand(t, cmd)
+	addr := servingAddr(t, stdout, stderr, wsgiServingLine)
+	conns := []*wiretest.Conn{wiretest.Dial(t, addr), wiretest.Dial(t, addr)}
+	for _, c := range conns {
+		c.Send("GET /sleep?0.5 HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n")
+	}
+	for _, c := range conns {
+		if got := string(c.ReadAll()); !strings.HasPrefix(got, "HTTP/1.1 200 ") {
+			t.Fatalf("got %q", got)
+		}
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	waitExit(t, cmd)
+	var waits []float64
+	for line := range strings.SplitSeq(strings.TrimSpace(readFile(t, access)), "\n") {
+		var rec struct {
+			QueueMS float64 `json:"queue_ms"`
+		}
+		if err := json.Unmarshal([]byte(line), &rec); err != nil {
+			t.Fatalf("%v in %q", err, line)
+		}
+		waits = append(waits, rec.QueueMS)
+	}
+	slices.Sort(waits)
+	if len(waits) != 2 || waits[1] < 300 || waits[0] >= waits[1] {
+		t.Errorf("queue_ms of the two requests: got %v, want one of 300 or more and one less", waits)
 	}
 }
