@@ -25,6 +25,8 @@ Usage:
   nave run [--config FILE]   serve what a config file describes (default nave.toml):
                              sites, routes, folders, apps, redirects
   nave validate FILE         check a config file, as nginx -t
+  nave import-unit [-o FILE] UNIT.json
+                             convert an NGINX Unit configuration into a config file
   nave reload [--config FILE]
                              have the running nave run read its config again
   nave version               print the version
@@ -34,7 +36,8 @@ Run 'nave COMMAND --help' for a command's flags.
 `
 
 // Main runs the command line args (without the program name) and returns
-// the process exit code: 0 success, 1 failure at run time, 2 bad usage.
+// the process exit code: 0 success, 1 failure at run time, 2 bad usage,
+// 3 a conversion (import-unit) that left something out.
 func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, mainUsage)
@@ -55,6 +58,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = validate(rest, stdout, stderr)
 	case "reload":
 		err = reload(ctx, rest, stdout, stderr)
+	case "import-unit":
+		err = importUnit(rest, stdout, stderr)
 	case "version", "--version":
 		err = version(rest, stdout)
 	case "help", "-h", "-help", "--help":
@@ -63,7 +68,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "nave: unknown command %q (run 'nave help')\n", cmd)
 		return 2
 	}
-	if err != nil && !errors.Is(err, errUsage) && !errors.Is(err, errReported) {
+	if err != nil && !errors.Is(err, errUsage) && !errors.Is(err, errReported) && !errors.Is(err, errLost) {
 		fmt.Fprintf(stderr, "nave %s: %v\n", cmd, err)
 	}
 	return exitCode(err)
@@ -87,6 +92,8 @@ func help(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprint(stdout, validateUsage)
 	case "reload":
 		fmt.Fprint(stdout, reloadUsage)
+	case "import-unit":
+		fmt.Fprint(stdout, importUnitUsage)
 	case "version":
 		fmt.Fprint(stdout, versionUsage)
 	default:
@@ -129,6 +136,8 @@ func exitCode(err error) int {
 	switch {
 	case err == nil:
 		return 0
+	case errors.Is(err, errLost):
+		return 3
 	case errors.Is(err, errUsage), errors.As(err, &ue):
 		return 2
 	}
