@@ -9,6 +9,8 @@
 //	POST   /reload          re-read the config file, or the file named in the body
 //	GET    /status          listeners, connections, requests, apps and workers
 //	GET    /metrics         the Prometheus exposition (Config.Metrics), as on admin.metrics
+//	POST   /apps/NAME/restart   the app's workers started again with new code, new ones
+//	                            first (and Unit's GET /control/applications/NAME/restart)
 //
 // Every change is validated whole before anything applies (400 with every
 // problem and its field path) and applied atomically by the caller's

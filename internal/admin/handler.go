@@ -31,6 +31,11 @@ type Config struct {
 	Status func() any
 	// Metrics, when set, serves GET /metrics: the Prometheus exposition.
 	Metrics web.Handler
+	// Restart starts the named app's workers again with its code read
+	// anew, new ones first, and returns once they serve: ErrNoApp for an
+	// app the config does not have, a *RestartError when the new ones did
+	// not start and the old ones serve on. Nil: no restarts (404).
+	Restart func(app string) error
 	Logger  *slog.Logger
 }
 
@@ -97,8 +102,10 @@ func (h *Handler) Serve(w *web.ResponseWriter, r *web.Request) {
 		if allow(w, method, "GET", "HEAD") {
 			h.cfg.Metrics.Serve(w, r)
 		}
+	case strings.HasPrefix(path, "/apps/") || strings.HasPrefix(path, "/control/applications/"):
+		h.restart(w, r, path)
 	default:
-		h.send(w, nil, fail(404, "no such endpoint: see /config, /load, /reload, /status, /metrics"))
+		h.send(w, nil, fail(404, "no such endpoint: see /config, /load, /reload, /status, /metrics, /apps/NAME/restart"))
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 	"nave/internal/config"
 	"nave/internal/server"
 	"nave/internal/systemd"
+	"nave/internal/wsgi"
 )
 
 // adminSetup is what nave run's admin API needs beside the config: its
@@ -64,6 +65,7 @@ func (b *built) enableAdmin(stateDir, file string) {
 		Load:    b.loadFile,
 		Status:  func() any { return b.status() },
 		Metrics: b.expo.handler,
+		Restart: b.restartApp,
 		Logger:  b.log,
 	})
 	b.admin = a
@@ -207,6 +209,33 @@ func (b *built) reloadFile() {
 	default:
 		b.log.Error("reload failed; the running config serves on", "err", err)
 	}
+}
+
+// restartApp starts the named app's workers again, reading its code
+// anew, as SIGHUP does for nave wsgi: new workers first; if they do not
+// start, the old ones serve on. The config does not change. A config
+// change that replaces the app meanwhile makes the restart fail
+// (ErrStopped) with the new app serving.
+func (b *built) restartApp(name string) error {
+	b.mu.Lock()
+	a, ok := b.apps.All()[name]
+	b.mu.Unlock()
+	if !ok {
+		return admin.ErrNoApp
+	}
+	log := b.log.With("app", name)
+	log.Info("restarting the app's workers with its code read anew")
+	if err := a.pool.Reload(); err != nil {
+		re := &admin.RestartError{Err: err}
+		var se *wsgi.StartError
+		if errors.As(err, &se) {
+			re.Output = se.Output
+		}
+		log.Error("restart failed; the old workers serve on", "err", err)
+		return re
+	}
+	log.Info("restarted: new workers serve")
+	return nil
 }
 
 // status is what GET /status reports: each listener's address, open

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"path/filepath"
 	"strings"
 	"time"
@@ -17,6 +18,7 @@ import (
 )
 
 const reloadUsage = `Usage: nave reload [--config FILE] [--state-dir DIR]
+       nave reload --app NAME [--config FILE] [--state-dir DIR]
 
 Tells the nave run serving from DIR to read its config file again and apply
 what changed, as SIGHUP does, and waits for the outcome: "applied", or
@@ -29,9 +31,19 @@ admin.socket FILE names, else DIR/admin.sock (DIR as nave run's
 0 when the config applied, 2 when it has problems, 1 when it could not be
 applied or nave could not be reached.
 
+With --app, nave reads no config: it restarts the app NAME's workers so
+that they run its code anew, as kill -HUP does to gunicorn (and Unit's
+/control/applications/NAME/restart): new workers start first and take
+over once all have imported the app; if they do not start (an import
+error), the old ones serve on and the traceback is printed. Exit code 0
+when the new workers serve, 1 when they did not start, 2 when the running
+config has no app NAME. --config then only says where the admin socket is.
+
 Flags:
   --config FILE          the config file nave is to read (default: the one
                          it serves)
+  --app NAME             restart the app NAME's workers with its code read
+                         anew, instead of reading the config
   --state-dir DIR        nave run's --state-dir
 `
 
@@ -43,6 +55,7 @@ func reload(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs := newFlagSet("reload")
 	file := fs.String("config", "", "")
 	stateDir := fs.String("state-dir", defaultStateDir(), "")
+	app := fs.String("app", "", "")
 	pos, err := parseInterleaved(fs, args)
 	if errors.Is(err, flag.ErrHelp) {
 		fmt.Fprint(stdout, reloadUsage)
@@ -66,18 +79,43 @@ func reload(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			socket = c.Admin.Socket
 		}
 	}
+	endpoint := "/reload"
 	data, _ := json.Marshal(body)
-	reply, status, err := adminPost(ctx, socket, "/reload", data)
+	if *app != "" {
+		endpoint, data = "/apps/"+url.PathEscape(*app)+"/restart", nil
+	}
+	reply, status, err := adminPost(ctx, socket, endpoint, data)
 	if err != nil {
 		return fmt.Errorf("cannot reach nave at %s: %v (is nave run serving, with this --state-dir?)", socket, listenReason(err))
 	}
+	if *app != "" {
+		return reportRestart(reply, status, *app, stdout, stderr)
+	}
 	return reportReload(reply, status, *file, stdout, stderr)
+}
+
+// reportRestart prints the outcome of an app's restart: the traceback of
+// new workers that did not start.
+func reportRestart(r *adminReply, status int, app string, stdout, stderr io.Writer) error {
+	switch status {
+	case http.StatusOK:
+		fmt.Fprintf(stdout, "nave reload: app %s restarted: new workers serve\n", app)
+		return nil
+	case http.StatusNotFound:
+		return usagef("%s", r.Error)
+	}
+	fmt.Fprintf(stderr, "nave reload: app %s: %s\n", app, r.Error)
+	if r.Output != "" {
+		fmt.Fprintln(stderr, strings.TrimRight(r.Output, "\n"))
+	}
+	return errReported
 }
 
 // adminReply is the admin API's answer to a change.
 type adminReply struct {
 	Status   string `json:"status"`
 	Error    string `json:"error"`
+	Output   string `json:"output"` // a restart's new workers' output
 	Problems []struct {
 		Path    string `json:"path"`
 		Line    int    `json:"line"`
