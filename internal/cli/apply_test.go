@@ -65,6 +65,10 @@ type liveVars struct {
 	third    bool   // a listener "third"
 	cacheCtl string // the /files/ route's cache_control
 	idle     string // timeouts.idle: a change gives every listener a new server
+	// The load test's extras: an ASGI app c under /c/ (liveASGI in
+	// folder asgi), and proxy routes /up/ and /wsup/ to these upstreams.
+	asgi         bool
+	upHTTP, upWS string
 }
 
 // liveConfig is a site of two apps (a, b), a folder, a fixed response and
@@ -100,6 +104,7 @@ module = "app:app"
 python = %q
 chdir = "app"
 workers = 2
+timeout = "off" # its event stream runs as long as a test does
 
 [sites.s]
 [[sites.s.routes]]
@@ -115,8 +120,6 @@ respond = %q
 match = { path = "/files/" }
 root = "www"
 cache_control = %q
-[[sites.s.routes]]
-root = "www"
 `, v.idle, v.aModule, testPython, v.aMax, testPython, v.respond, v.cacheCtl)
 	if v.extra != "" {
 		text += fmt.Sprintf("[listeners.extra]\naddress = %q\n", v.extra)
@@ -124,6 +127,7 @@ root = "www"
 	if v.third {
 		text += "[listeners.third]\naddress = \"127.0.0.1:0\"\n"
 	}
+	text += liveExtras(v) + "[[sites.s.routes]]\nroot = \"www\"\n"
 	c, err := config.Parse([]byte(text), config.TOML, dir)
 	if err != nil {
 		t.Fatal(err)
@@ -499,93 +503,6 @@ func TestApplyRollsBack(t *testing.T) {
 			}
 		})
 	}
-}
-
-// TestReloadUnderLoad: 50 new configs, 100 ms apart (app a's changed
-// every tenth time, so that its workers are replaced under load), while
-// clients hammer a folder and app a over kept-alive connections and new
-// ones: no request fails; app b's event stream, on an untouched route,
-// stays open throughout, and its workers are the ones it started with.
-func TestReloadUnderLoad(t *testing.T) {
-	const (
-		reloads = 50
-		every   = 100 * time.Millisecond
-	)
-	dir := liveSite(t)
-	b := startLive(t, liveConfig(t, dir, liveVars{respond: "0"}))
-	main := b.addr("main")
-	events := openStream(t, main, "/b/events")
-	events.next()
-	pidsB := pids(t, main, "/b/", 10)
-
-	var ok, failed atomic.Int64
-	var firstErr atomic.Value
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	for i := range 8 {
-		wg.Go(func() {
-			c := &client{addr: main, keepAlive: i%4 != 3}
-			defer c.close()
-			path := []string{"/index.html", "/a/pid"}[i%2]
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				if _, err := c.get(path); err != nil {
-					failed.Add(1)
-					firstErr.CompareAndSwap(nil, fmt.Sprintf("%s: %v", path, err))
-					continue
-				}
-				ok.Add(1)
-			}
-		})
-	}
-	streamErr := make(chan error, 1)
-	go func() {
-		for {
-			select {
-			case <-stop:
-				streamErr <- nil
-				return
-			default:
-			}
-			if err := events.next(); err != nil {
-				streamErr <- err
-				return
-			}
-		}
-	}()
-
-	for i := range reloads {
-		time.Sleep(every)
-		v := liveVars{respond: strconv.Itoa(i + 1), aMax: 1000 * (i / 10)}
-		if err := b.apply(liveConfig(t, dir, v)); err != nil {
-			t.Fatalf("reload %d: %v", i, err)
-		}
-	}
-	if body := mustGet(t, main, "/gen"); body != strconv.Itoa(reloads) {
-		t.Errorf("after %d reloads: /gen is %q", reloads, body)
-	}
-	close(stop)
-	wg.Wait()
-	if err := <-streamErr; err != nil {
-		t.Errorf("app b's stream across the reloads: %v", err)
-	}
-	if err := events.next(); err != nil {
-		t.Errorf("app b's stream after the reloads: %v", err)
-	}
-	if failed.Load() != 0 {
-		t.Errorf("%d of %d requests failed across %d reloads; first: %v", failed.Load(), failed.Load()+ok.Load(), reloads, firstErr.Load())
-	}
-	if got := pids(t, main, "/b/", 10); !isSubset(got, pidsB) {
-		t.Errorf("app b's workers: %v, were %v", got, pidsB)
-	}
-	if ok.Load() < 1000 {
-		t.Errorf("only %d requests: the load was no load", ok.Load())
-	}
-	t.Logf("%d reloads, %d requests, %d failed; the stream reached event %d", reloads, ok.Load(), failed.Load(), events.last)
 }
 
 // TestApplyNewServerSameSocket: a change to the server-wide timeouts gives
