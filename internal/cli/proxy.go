@@ -43,7 +43,7 @@ func proxyConfig(c *config.Config, name string, log *slog.Logger) proxy.Config {
 	u := c.Upstreams[name]
 	pc := proxy.Config{
 		Balance: balanceOf(u.Balance), HashKey: u.HashKey, Host: u.Host, StripPrefix: u.StripPrefix,
-		ProxyProtocol:  u.ProxyProtocol,
+		ProxyProtocol: u.ProxyProtocol, H2C: u.H2C,
 		ConnectTimeout: u.ConnectTimeout.D(), HeaderTimeout: u.HeaderTimeout.D(), ReadTimeout: u.ReadTimeout.D(),
 		WriteTimeout: u.WriteTimeout.D(), TunnelIdle: u.TunnelIdle.D(), IdleTimeout: u.IdleTimeout.D(),
 		MaxIdle: count(u.KeepAlive), Retries: count(u.Retries), MaxFails: count(u.MaxFails),

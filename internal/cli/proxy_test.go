@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"testing"
 
+	"nave/internal/acme/pebbletest"
 	"nave/internal/config"
 	"nave/internal/wiretest"
 )
@@ -136,5 +137,68 @@ proxy = "svc"
 	}
 	if got := mustGet(t, b.addr("main"), "/"); got != "up" {
 		t.Fatalf("after the change: got %q", got)
+	}
+}
+
+// TestBinaryRunProxyH2C: an upstream marked h2c is spoken to over HTTP/2:
+// nave itself as the server answers through it on a listener that takes
+// h2c, and one whose protocols leave h2c out cannot (502).
+func TestBinaryRunProxyH2C(t *testing.T) {
+	up, h1only := pebbletest.FreePort(t), pebbletest.FreePort(t)
+	addr := startRun(t, t.TempDir(), fmt.Sprintf(`
+[listeners.main]
+address = "127.0.0.1:0"
+
+[listeners.up_h2c]
+address = "127.0.0.1:%d"
+
+[listeners.up_h1]
+address = "127.0.0.1:%d"
+protocols = ["h1"]
+
+[log]
+access = "off"
+
+[upstreams.viah2]
+servers = ["127.0.0.1:%d"]
+h2c = true
+retries = 0
+
+[upstreams.toh1]
+servers = ["127.0.0.1:%d"]
+h2c = true
+retries = 0
+
+[sites.main]
+listeners = ["main"]
+[[sites.main.routes]]
+match = { path = "/h2/" }
+proxy = "viah2"
+[[sites.main.routes]]
+match = { path = "/h1only/" }
+proxy = "toh1"
+
+[sites.upstream]
+listeners = ["up_h2c", "up_h1"]
+[[sites.upstream.routes]]
+respond = "from upstream $uri\n"
+`, up, h1only, up, h1only))
+	for _, tt := range []struct {
+		path   string
+		status int
+		want   string
+	}{
+		{"/h2/a", 200, "from upstream /h2/a\n"},
+		{"/h1only/a", 502, ""},
+	} {
+		resp, err := http.Get("http://" + addr + tt.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != tt.status || tt.want != "" && string(body) != tt.want {
+			t.Errorf("%s: got %d %q, want %d %q", tt.path, resp.StatusCode, body, tt.status, tt.want)
+		}
 	}
 }

@@ -183,6 +183,9 @@ type Upstream struct {
 	// ProxyProtocol is 1 or 2 to open upstream connections with a PROXY
 	// protocol header of that version; 0 for none.
 	ProxyProtocol int `json:"proxy_protocol,omitempty"`
+	// H2C: the servers speak HTTP/2 with prior knowledge; requests are
+	// multiplexed on few connections (docs/proxy.md).
+	H2C bool `json:"h2c,omitempty"`
 
 	ConnectTimeout Duration `json:"connect_timeout,omitempty"`
 	HeaderTimeout  Duration `json:"header_timeout,omitempty"`

@@ -83,3 +83,16 @@ proxy = "api"
 		}
 	}
 }
+
+// TestUpstreamH2C: h2c reads, and excludes the PROXY protocol.
+func TestUpstreamH2C(t *testing.T) {
+	const site = "\n[sites.s]\n[[sites.s.routes]]\nproxy = \"api\"\n"
+	c, err := Parse([]byte("[upstreams.api]\nservers = [\"10.0.0.1:8000\"]\nh2c = true\n"+site), TOML, t.TempDir())
+	if err != nil || !c.Upstreams["api"].H2C {
+		t.Fatalf("h2c: %v", err)
+	}
+	_, err = Parse([]byte("[upstreams.api]\nservers = [\"10.0.0.1:8000\"]\nh2c = true\nproxy_protocol = 1\n"+site), TOML, t.TempDir())
+	if err == nil || !strings.Contains(err.Error(), "upstreams.api.h2c: h2c and proxy_protocol exclude each other") {
+		t.Errorf("h2c with proxy_protocol: %v", err)
+	}
+}

@@ -281,6 +281,9 @@ func checkUpstream(e *errs, path string, u *Upstream) {
 	if u.ProxyProtocol < 0 || u.ProxyProtocol > 2 {
 		e.add(path+".proxy_protocol", "must be 0 (none), 1 or 2")
 	}
+	if u.H2C && u.ProxyProtocol != 0 {
+		e.add(path+".h2c", "h2c and proxy_protocol exclude each other: a PROXY header names one client, an HTTP/2 connection carries many")
+	}
 	for _, n := range []struct {
 		key string
 		v   *int

@@ -46,6 +46,12 @@ type Config struct {
 	// connections carry one client's requests only. 0: none.
 	ProxyProtocol int
 
+	// H2C speaks HTTP/2 with prior knowledge (RFC 9113 §3.3) to the
+	// servers, many requests on each connection; upgrades (WebSockets)
+	// and health checks still go over HTTP/1.1, which h2c servers speak
+	// on the same port.
+	H2C bool
+
 	Logger *slog.Logger
 }
 

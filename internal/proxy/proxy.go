@@ -46,6 +46,9 @@ func New(cfg Config) (*Handler, error) {
 	if len(cfg.Servers) == 0 {
 		return nil, errors.New("proxy: no server")
 	}
+	if cfg.H2C && cfg.ProxyProtocol != 0 {
+		return nil, errors.New("proxy: h2c and the PROXY protocol exclude each other: an HTTP/2 connection carries many clients' requests")
+	}
 	h := &Handler{cfg: cfg, set: cfg.resolve(), log: cfg.Logger}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
@@ -170,6 +173,13 @@ func statusReason(status int) string {
 
 // try sends r to s over a pooled or new connection and relays the answer.
 func (h *Handler) try(w *web.ResponseWriter, r *web.Request, s *server, start time.Time, upgrade, idem bool) attempt {
+	if h.cfg.H2C && !upgrade {
+		a := h.tryH2(w, r, s, start)
+		if s.retired.Load() {
+			s.h2sweep(0) // the handler closed meanwhile: its connections go once idle
+		}
+		return a
+	}
 	c, err := h.connect(s, r, start, idem)
 	if err != nil {
 		h.markFailed(s, err)

@@ -14,6 +14,7 @@ type server struct {
 
 	mu   sync.Mutex
 	idle []*conn // guarded by mu; the most recently used last
+	h2   h2conns // with Config.H2C
 
 	inflight  atomic.Int64 // requests being served
 	downUntil atomic.Int64 // unix nanoseconds: passively out until then
@@ -124,6 +125,7 @@ func (s *server) sweep(now time.Time, idle time.Duration) {
 	for _, c := range old {
 		c.close()
 	}
+	s.h2sweep(idle)
 }
 
 // closeIdle closes every idle connection.
@@ -135,4 +137,5 @@ func (s *server) closeIdle() {
 	for _, c := range old {
 		c.close()
 	}
+	s.h2sweep(0)
 }
