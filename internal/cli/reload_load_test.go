@@ -17,6 +17,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"nave/internal/wiretest"
 )
 
 // liveASGI is app c of the load test: its pid at /c/pid, a WebSocket echo
@@ -94,35 +96,7 @@ proxy = "wsup"
 // startWSEcho runs wsEchoServer and returns its address.
 func startWSEcho(t *testing.T) string {
 	t.Helper()
-	cmd := exec.Command(testPython, "-c", wsEchoServer)
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stderr = cmd.Stdout
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	found := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(out)
-		re := regexp.MustCompile(`ws on (127\.0\.0\.1:\d+)`)
-		for sc.Scan() {
-			if m := re.FindStringSubmatch(sc.Text()); m != nil {
-				found <- m[1]
-				break
-			}
-		}
-		io.Copy(io.Discard, out)
-	}()
-	select {
-	case addr := <-found:
-		return addr
-	case <-time.After(20 * time.Second):
-		t.Fatal("the WebSocket echo server printed no address (is python3-websockets installed? scripts/deps.sh)")
-	}
-	return ""
+	return wiretest.StartProcess(t, exec.Command(testPython, "-c", wsEchoServer), regexp.MustCompile(`ws on (127\.0\.0\.1:\d+)`))
 }
 
 // wsClient is a WebSocket client connection that sends short text

@@ -639,11 +639,9 @@ func (cc *ClientConn) frame(h frameHeader, p []byte) error {
 // data takes a DATA frame's payload into its stream.
 func (cc *ClientConn) data(h frameHeader, p []byte) error {
 	n := len(p) // the whole frame counts against the windows, padding included (§6.9.1)
-	if h.has(flagPadded) {
-		if len(p) == 0 || int(p[0]) >= len(p) {
-			return connErr(ErrCodeProtocol, "bad padding")
-		}
-		p = p[1 : len(p)-int(p[0])]
+	p, err := stripPadding(h, p)
+	if err != nil {
+		return err
 	}
 	cc.mu.Lock()
 	s := cc.streams[h.stream]
@@ -684,11 +682,9 @@ func (cc *ClientConn) data(h frameHeader, p []byte) error {
 
 // headers starts gathering a header block.
 func (cc *ClientConn) headers(h frameHeader, p []byte) error {
-	if h.has(flagPadded) {
-		if len(p) == 0 || int(p[0]) >= len(p) {
-			return connErr(ErrCodeProtocol, "bad padding")
-		}
-		p = p[1 : len(p)-int(p[0])]
+	p, err := stripPadding(h, p)
+	if err != nil {
+		return err
 	}
 	if h.has(flagPriority) {
 		if len(p) < 5 {

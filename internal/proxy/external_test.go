@@ -1,7 +1,6 @@
 package proxy
 
 import (
-	"bufio"
 	"bytes"
 	"crypto/sha256"
 	"fmt"
@@ -12,7 +11,6 @@ import (
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
 	"nave/internal/wiretest"
 )
@@ -28,33 +26,7 @@ func startPython(t *testing.T, module string, re *regexp.Regexp, args ...string)
 	}
 	cmd := exec.Command(systemPython, args...)
 	cmd.Dir = t.TempDir()
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stderr = cmd.Stdout
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	found := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			if m := re.FindStringSubmatch(sc.Text()); m != nil {
-				found <- m[1]
-				break
-			}
-		}
-		io.Copy(io.Discard, out)
-	}()
-	select {
-	case addr := <-found:
-		return addr
-	case <-time.After(20 * time.Second):
-		t.Fatalf("%v printed no address", args)
-	}
-	return ""
+	return wiretest.StartProcess(t, cmd, re)
 }
 
 const flaskApp = `

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"net"
 	"slices"
@@ -144,14 +145,7 @@ func seconds(f float64) config.Duration {
 	return config.Duration(time.Duration(f * float64(time.Second)))
 }
 
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
-}
+func sortedKeys[V any](m map[string]V) []string { return slices.Sorted(maps.Keys(m)) }
 
 // key is the JSON path of member k of the object at path: ".k" where k is
 // a plain word, else `["k"]`.
