@@ -10,7 +10,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strconv"
 	"sync"
@@ -37,20 +36,6 @@ async def echo(ws):
         await ws.send_text(await ws.receive_text())
 
 app = Starlette(routes=[Route("/c/pid", pid), WebSocketRoute("/c/ws", echo)])
-`
-
-// wsEchoServer is a WebSocket echo server on Python's websockets library:
-// the proxy's WebSocket upstream.
-const wsEchoServer = `
-import asyncio, websockets
-async def echo(ws, path=None):
-    async for m in ws:
-        await ws.send(m)
-async def main():
-    async with websockets.serve(echo, "127.0.0.1", 0) as s:
-        print("ws on %s:%d" % s.sockets[0].getsockname()[:2], flush=True)
-        await asyncio.Future()
-asyncio.run(main())
 `
 
 // liveExtras are the load test's app c and proxy routes, when v asks.
@@ -93,10 +78,10 @@ proxy = "wsup"
 	return text
 }
 
-// startWSEcho runs wsEchoServer and returns its address.
+// startWSEcho runs wiretest.WebSocketEchoPy and returns its address.
 func startWSEcho(t *testing.T) string {
 	t.Helper()
-	return wiretest.StartProcess(t, exec.Command(testPython, "-c", wsEchoServer), regexp.MustCompile(`ws on (127\.0\.0\.1:\d+)`))
+	return wiretest.StartProcess(t, exec.Command(testPython, "-c", wiretest.WebSocketEchoPy), wiretest.WebSocketEchoAddr)
 }
 
 // wsClient is a WebSocket client connection that sends short text

@@ -101,22 +101,10 @@ func TestPythonHTTPServerUpstream(t *testing.T) {
 	}
 }
 
-const wsEchoPy = `
-import asyncio, websockets
-async def echo(ws, path=None):
-    async for m in ws:
-        await ws.send(m)
-async def main():
-    async with websockets.serve(echo, "127.0.0.1", 0) as s:
-        print("ws on %s:%d" % s.sockets[0].getsockname()[:2], flush=True)
-        await asyncio.Future()
-asyncio.run(main())
-`
-
 // TestPythonWebSocketUpstream: a WebSocket echo server on Python's
 // websockets library, through the proxy.
 func TestPythonWebSocketUpstream(t *testing.T) {
-	up := startPython(t, "websockets", regexp.MustCompile(`ws on (127\.0\.0\.1:\d+)`), "-c", wsEchoPy)
+	up := startPython(t, "websockets", wiretest.WebSocketEchoAddr, "-c", wiretest.WebSocketEchoPy)
 	_, addr := newProxy(t, Config{Servers: servers(up)})
 	c := wiretest.Dial(t, addr)
 	defer c.Close()

@@ -18,6 +18,9 @@
 // each request as an HTTP/2 stream (RFC 9113), h2 by ALPN over TLS, h2c
 // with prior knowledge in the clear.
 //
+// StartProcess starts a server under test that prints its address (a
+// Python upstream: WebSocketEchoPy is one).
+//
 // Only tests import it. It imports internal/certs, golang.org/x/net's
 // http2 Framer and HPACK codec (so x/net stays out of the product's
 // imports) and the standard library, and not internal/server, whose own

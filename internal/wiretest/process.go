@@ -43,3 +43,21 @@ func StartProcess(t testing.TB, cmd *exec.Cmd, re *regexp.Regexp) string {
 	}
 	return ""
 }
+
+// WebSocketEchoPy is a WebSocket echo server on Python's websockets
+// library (Debian's python3-websockets), to run with python3 -c: it
+// prints its address, which WebSocketEchoAddr finds.
+const WebSocketEchoPy = `
+import asyncio, websockets
+async def echo(ws, path=None):
+    async for m in ws:
+        await ws.send(m)
+async def main():
+    async with websockets.serve(echo, "127.0.0.1", 0) as s:
+        print("ws on %s:%d" % s.sockets[0].getsockname()[:2], flush=True)
+        await asyncio.Future()
+asyncio.run(main())
+`
+
+// WebSocketEchoAddr finds WebSocketEchoPy's address in what it prints.
+var WebSocketEchoAddr = regexp.MustCompile(`ws on (127\.0\.0\.1:\d+)`)
