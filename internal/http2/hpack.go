@@ -10,6 +10,12 @@
 // internal/web and the standard library, nothing of the server or the
 // handlers.
 //
+// A ClientConn (client.go) is the other side, for the reverse proxy's
+// upstreams that speak h2c: requests multiplexed on one connection with
+// prior knowledge, flow-controlled both ways, on the same frames and
+// HPACK codec. It allocates per request; the proxy's HTTP/1.1 path is
+// the one kept allocation-free.
+//
 // The HPACK codec (hpack*.go) decodes a header block straight into the
 // caller's storage and encodes one from it without allocating per field or
 // per block once its buffers have grown: names and values stay byte slices,
