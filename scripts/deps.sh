@@ -25,6 +25,10 @@ needs=(
   "python3-starlette:/usr/lib/python3/dist-packages/starlette"
   "python3-uvicorn:/usr/lib/python3/dist-packages/uvicorn"
   "python3-httptools:/usr/lib/python3/dist-packages/httptools"
+  # the ASGI real-app tests: FastAPI's forms and uploads need
+  # python-multipart; Quart runs as a third framework
+  "python3-multipart:/usr/lib/python3/dist-packages/multipart"
+  "python3-quart:/usr/lib/python3/dist-packages/quart"
   # the WebSocket tests' real client (internal/websocket)
   "python3-websockets:/usr/lib/python3/dist-packages/websockets"
   # promtool checks the metrics exposition; the prometheus server scrapes
