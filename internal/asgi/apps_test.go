@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"nave/internal/asgi"
+	"nave/internal/server"
 	"nave/internal/wiretest"
 )
 
@@ -338,4 +339,56 @@ func fastAPIErrors(t *testing.T, srv *wiretest.Server) {
 	if r := get(t, srv, "/"); r.Status != 200 || string(r.Body) != "Hello from FastAPI" {
 		t.Errorf("GET / after the 500: got %d %q", r.Status, r.Body)
 	}
+}
+
+// serveAppAndWS is serveApp, plus a listener in the clear (HTTP/1.1 and
+// h2c) for the WebSocket clients, which pick their protocol themselves.
+func serveAppAndWS(t *testing.T, cfg asgi.Config) (*wiretest.Server, string, *syncLog) {
+	t.Helper()
+	mount, h, log, logger := startApp(t, cfg)
+	stopAfter(t, h)
+	srv := wiretest.Serve(t, server.New(server.Config{Handler: mount, Logger: logger}))
+	_, addr := listenFor(t, mount, logger, nil)
+	return srv, addr, log
+}
+
+func TestQuart(t *testing.T) {
+	needPackage(t, "python3-quart", "/usr/lib/python3/dist-packages/quart")
+	srv, addr, _ := serveAppAndWS(t, asgi.Config{App: "quart_app:app"})
+	quartChecks(t, srv, addr)
+}
+
+// quartChecks runs quart_app's routes through srv, and its WebSocket
+// through Python's websockets client on addr; the spec-checked runs call
+// it too.
+func quartChecks(t *testing.T, srv *wiretest.Server, addr string) {
+	if r := get(t, srv, "/"); r.Status != 200 || string(r.Body) != "Hello from Quart" {
+		t.Errorf("GET /: got %d %q", r.Status, r.Body)
+	}
+	r := post(t, srv, "/json?x=%C3%A9", "application/json", []byte(`{"a": [1, 2], "b": "ü"}`))
+	var got struct {
+		Got    map[string]any
+		Method string
+		Args   string
+	}
+	if r.Status != 201 || json.Unmarshal(r.Body, &got) != nil || got.Method != "POST" || got.Args != "é" ||
+		got.Got["b"] != "ü" || len(got.Got["a"].([]any)) != 2 {
+		t.Errorf("POST /json: got %d %q", r.Status, r.Body)
+	}
+	if r := get(t, srv, "/missing"); r.Status != 404 {
+		t.Errorf("GET /missing: got %d, want 404", r.Status)
+	}
+	head, body := streamOf(t, srv, "/stream?name=q")
+	if head.Status != 200 {
+		t.Fatalf("GET /stream: got %q", head.Head)
+	}
+	for i := range 3 {
+		if i > 0 {
+			get(t, srv, "/release/q")
+		}
+		if got, want := readUntil(t, body, "\n"), fmt.Sprintf("part %d\n", i); got != want {
+			t.Fatalf("got %q, want %q", got, want)
+		}
+	}
+	runClient(t, addr, "quart", "str 5 True", "bytes 2 True", "str 100000 True", "closed 4002")
 }

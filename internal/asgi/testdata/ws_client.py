@@ -94,4 +94,17 @@ async def starlette(base):
             print("closed", exc.rcvd.code)
 
 
+async def quart(base):
+    async with websockets.connect(base + "/ws") as ws:
+        for msg in ("héllo", b"\x00\x01", "x" * 100000):
+            await ws.send(msg)
+            got = await ws.recv()
+            print(type(got).__name__, len(got), got == msg)
+        await ws.send("close")
+        try:
+            await ws.recv()
+        except websockets.ConnectionClosed as exc:
+            print("closed", exc.rcvd.code)
+
+
 asyncio.run(globals()[sys.argv[1]](sys.argv[2]))
