@@ -84,6 +84,14 @@ class ClientDisconnected(OSError):
     """send() after the client went away (ASGI HTTP spec 2.4)."""
 
 
+class ConnectionClosed(OSError):
+    """send() after the response completed, or after the app's
+    websocket.close: the connection scope is closed, and spec 2.4 has
+    send() on a closed connection raise an OSError subclass (uvicorn
+    raises RuntimeError here). Unlike ClientDisconnected, it is logged
+    when the app lets it propagate: the app sent past its own end."""
+
+
 def address(field):
     """("host", port) from b"host:port" or b"[v6]:port"; None for b""."""
     if not field:
@@ -183,7 +191,7 @@ class Request:
         kind = message["type"]
         if kind == "http.response.body":
             if self.state != STARTED:
-                raise RuntimeError("http.response.body before http.response.start, or after the last")
+                raise self.misplaced("http.response.body before http.response.start, or after the last")
             if self.disconnected:
                 raise ClientDisconnected("the client went away")
             body = message.get("body", b"")
@@ -204,7 +212,7 @@ class Request:
             return self.send_slowly(body, more)
         elif kind == "http.response.start":
             if self.state != NEW:
-                raise RuntimeError("http.response.start sent twice")
+                raise self.misplaced("http.response.start sent twice")
             if self.disconnected:
                 raise ClientDisconnected("the client went away")
             self.head = fields(message.get("headers", ()), "header")
@@ -220,7 +228,7 @@ class Request:
         """The extensions' messages."""
         if kind == "http.response.trailers":
             if self.state != TRAILING:
-                raise RuntimeError("http.response.trailers without trailers announced, or before the last body")
+                raise self.misplaced("http.response.trailers without trailers announced, or before the last body")
             if self.disconnected:
                 raise ClientDisconnected("the client went away")
             head = fields(message.get("headers", ()), "trailer")
@@ -233,7 +241,7 @@ class Request:
             return SENT
         if kind == "http.response.pathsend":
             if self.state != STARTED:
-                raise RuntimeError("http.response.pathsend before http.response.start, or after the last body")
+                raise self.misplaced("http.response.pathsend before http.response.start, or after the last body")
             if self.disconnected:
                 raise ClientDisconnected("the client went away")
             path = os.fsencode(message["path"])
@@ -252,6 +260,16 @@ class Request:
             self.conn.emit2(HDR.pack(len(links), EARLY_HINT, self.rid), links)
             return SENT
         raise ValueError("unknown message type %r" % (kind,))
+
+    def misplaced(self, what):
+        """The error for a message the response's state does not allow:
+        an OSError once the connection is closed, a RuntimeError (an app
+        bug) before."""
+        if self.disconnected:
+            return ClientDisconnected("the client went away")
+        if self.state == ENDED:
+            return ConnectionClosed("%s: the response completed" % what)
+        return RuntimeError(what)
 
     def flush_head(self):
         head = self.head
@@ -663,7 +681,7 @@ class WebSocket:
             if self.disconnected:
                 raise ClientDisconnected("the client went away")
             if self.state != WS_OPEN:
-                raise RuntimeError("websocket.send before websocket.accept, or after websocket.close")
+                raise self.misplaced("websocket.send before websocket.accept, or after websocket.close")
             data = message.get("bytes")
             final = WS_SEND_BYTES
             if data is None:
@@ -688,7 +706,7 @@ class WebSocket:
             if self.disconnected:
                 raise ClientDisconnected("the client went away")
             if self.state != WS_CONNECTING:
-                raise RuntimeError("websocket.accept twice, or after websocket.close")
+                raise self.misplaced("websocket.accept twice, or after websocket.close")
             sub = (message.get("subprotocol") or "").encode("utf-8")
             head = fields(message.get("headers", ()), "header")
             payload = sub + b"\0" + head if head else sub
@@ -706,7 +724,7 @@ class WebSocket:
             self.conn.emit2(HDR.pack(len(payload), WS_CLOSE, self.rid), payload)
         elif kind == "websocket.http.response.start":
             if self.state != WS_CONNECTING:
-                raise RuntimeError("websocket.http.response.start after websocket.accept or close")
+                raise self.misplaced("websocket.http.response.start after websocket.accept or close")
             self.head = fields(message.get("headers", ()), "header")
             self.status = message["status"]
             self.state = WS_RESPONSE
@@ -716,6 +734,13 @@ class WebSocket:
             self.deny(message.get("body", b""), message.get("more_body", False))
         else:
             raise ValueError("unknown message type %r" % (kind,))
+
+    def misplaced(self, what):
+        """As Request.misplaced: after the app's close or its denial's
+        end, the connection is closed."""
+        if self.state == WS_CLOSED or self.state == WS_DENIED:
+            return ConnectionClosed("%s: the app closed the connection" % what)
+        return RuntimeError(what)
 
     def deny(self, body, more):
         """A denial's body: RESPONSE when whole, else START, DATA..., END."""

@@ -113,7 +113,11 @@
 // requests need not pay). Like
 // uvicorn, nave does not cancel an app when its client leaves: the app
 // runs to its end, its sends failing, its id held. receive() after the
-// response is complete also says http.disconnect, as uvicorn's does.
+// response is complete also says http.disconnect, as uvicorn's does, and
+// send() then raises ConnectionClosed, an OSError too: the connection
+// scope is closed (uvicorn raises RuntimeError; a message out of order
+// before the end is a RuntimeError here as well). So does a WebSocket's
+// send() after the app's websocket.close or its denial's end.
 //
 // Errors: an app that raises before its response began gets the client a
 // 500 (the traceback goes to the worker's stderr, logged by nave); after,

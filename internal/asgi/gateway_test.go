@@ -226,6 +226,17 @@ func TestDisconnectWhileWaiting(t *testing.T) {
 	waitResult(t, srv, "wd", equals("http.disconnect ClientDisconnected True"))
 }
 
+// TestSendAfterEnd: once the response is complete its connection scope
+// is closed, and send() on a closed connection raises an OSError
+// subclass (spec 2.4), whatever the message.
+func TestSendAfterEnd(t *testing.T) {
+	srv, _, _ := serveApp(t, asgi.Config{App: "gateway:app"})
+	if r := get(t, srv, "/after-end?ae"); r.Status != 200 || string(r.Body) != "done" {
+		t.Fatalf("got %d %q, want 200 done", r.Status, r.Body)
+	}
+	waitResult(t, srv, "ae", equals("ConnectionClosed True, ConnectionClosed True"))
+}
+
 func TestExceptions(t *testing.T) {
 	srv, _, log := serveApp(t, asgi.Config{App: "gateway:app"})
 	r := get(t, srv, "/raise-before")

@@ -117,6 +117,19 @@ func TestWSCloseCodes(t *testing.T) {
 	result(t, addr, "appclose", equals(`{"code": 4321, "reason": "app says bye", "send": "ClientDisconnected"}`))
 }
 
+// TestWSSendAfterClose: after the app's websocket.close the connection
+// is closed: send() raises an OSError subclass (spec 2.4).
+func TestWSSendAfterClose(t *testing.T) {
+	addr, _ := serveWS(t, asgi.Config{App: "ws_apps:app"})
+	c := wsDial(t, addr, "/echo?cas")
+	c.Send(string(wsFrame(0x81, []byte("send after close"))))
+	if b0, p := readWSFrame(t, c.Reader()); b0 != 0x88 || len(p) < 2 || binary.BigEndian.Uint16(p) != 4003 {
+		t.Fatalf("got frame %#x %q, want a close 4003", b0, p)
+	}
+	c.Send(string(wsFrame(0x88, []byte{0x0f, 0xa3})))
+	result(t, addr, "cas_after", equals(`"ConnectionClosed True"`))
+}
+
 func TestWSTooBig(t *testing.T) {
 	addr, _ := serveWS(t, asgi.Config{App: "ws_apps:app"})
 	runClient(t, addr, "too_big", "closed 1009")

@@ -165,6 +165,22 @@ async def big(scope, receive, send):
     await text(send, b"y" * (3 << 20))
 
 
+async def after_end(scope, receive, send):
+    """A whole response, then a body and a start: what each raised, and
+    whether it is an OSError (the connection scope is closed)."""
+    key = scope["query_string"].decode()
+    await text(send, b"done")
+    got = []
+    for message in ({"type": "http.response.body", "body": b"late"},
+                    {"type": "http.response.start", "status": 200, "headers": []}):
+        try:
+            await send(message)
+            got.append("returned")
+        except Exception as exc:
+            got.append("%s %s" % (type(exc).__name__, isinstance(exc, OSError)))
+    RESULTS[key] = ", ".join(got)
+
+
 async def raise_before(scope, receive, send):
     raise RuntimeError("boom before the response")
 
@@ -208,7 +224,7 @@ async def hello(scope, receive, send):
 ROUTES = {"/": hello, "/upload": upload, "/release": release, "/result": result,
           "/firehose": firehose, "/wait-disconnect": wait_disconnect, "/stream": stream,
           "/pathsend": pathsend, "/early-hint": early_hint, "/trailers": trailers,
-          "/length": length, "/big": big, "/raise-before": raise_before,
+          "/length": length, "/big": big, "/after-end": after_end, "/raise-before": raise_before,
           "/raise-after": raise_after, "/concurrent": concurrent, "/loop": loop,
           "/exit": exit_now}
 

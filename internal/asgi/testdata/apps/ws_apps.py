@@ -27,7 +27,8 @@ async def app(scope, receive, send):
 
 
 async def echo(scope, receive, send):
-    """Echoes; "close CODE REASON" closes with them, "raise" raises,
+    """Echoes; "close CODE REASON" closes with them, "send after close"
+    closes with 4003 and sends, "raise" raises,
     "scope" sends the scope as JSON. The disconnect it hears is kept
     under the query string's key."""
     assert (await receive())["type"] == "websocket.connect"
@@ -47,6 +48,14 @@ async def echo(scope, receive, send):
         if text is not None and text.startswith("close "):
             _, code, reason = text.split(" ", 2)
             await send({"type": "websocket.close", "code": int(code), "reason": reason})
+            continue
+        if text == "send after close":
+            await send({"type": "websocket.close", "code": 4003})
+            try:
+                await send({"type": "websocket.send", "text": "late"})
+                RESULTS[key + "_after"] = "returned"
+            except Exception as exc:
+                RESULTS[key + "_after"] = "%s %s" % (type(exc).__name__, isinstance(exc, OSError))
             continue
         if text == "raise":
             raise RuntimeError("the app failed on purpose")
