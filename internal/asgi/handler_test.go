@@ -233,6 +233,12 @@ func TestFastAPI(t *testing.T) {
 
 func TestStarlette(t *testing.T) {
 	srv, _, _ := serveApp(t, asgi.Config{App: "starlette_app:app"})
+	starletteChecks(t, srv)
+}
+
+// starletteChecks runs starlette_app's routes through srv; the
+// spec-checked runs call it too.
+func starletteChecks(t *testing.T, srv *wiretest.Server) {
 	if r := get(t, srv, "/"); r.Status != 200 || string(r.Body) != "Hello from Starlette" {
 		t.Errorf("GET /: got %d %q", r.Status, r.Body)
 	}

@@ -1,7 +1,7 @@
 """A FastAPI app (Debian's 0.92 on Starlette 0.26) with what real apps
 use: JSON bodies, typed path and query parameters, forms and multipart
 uploads, streamed responses and server-sent events, files, background
-tasks, and errors. State the client cannot see on the wire (background
+tasks, errors, and a WebSocket. State the client cannot see on the wire (background
 tasks' work) is kept in the worker's memory and read back with GET
 /tasks; GET /pid names the worker.
 
@@ -14,7 +14,7 @@ import hashlib
 import os
 from typing import List, Optional
 
-from fastapi import BackgroundTasks, FastAPI, File, Form, HTTPException, UploadFile
+from fastapi import BackgroundTasks, FastAPI, File, Form, HTTPException, UploadFile, WebSocket, WebSocketDisconnect
 from fastapi.responses import FileResponse, PlainTextResponse, StreamingResponse
 from pydantic import BaseModel
 
@@ -138,6 +138,21 @@ async def boom():
 @app.get("/teapot")
 async def teapot():
     raise HTTPException(status_code=418, detail="short and stout")
+
+
+@app.websocket("/ws")
+async def ws(websocket: WebSocket):
+    """Echoes text; closes with 4100 on "bye"."""
+    await websocket.accept()
+    try:
+        while True:
+            text = await websocket.receive_text()
+            if text == "bye":
+                await websocket.close(code=4100)
+                return
+            await websocket.send_text("echo: " + text)
+    except WebSocketDisconnect:
+        pass
 
 
 @app.get("/", response_class=PlainTextResponse)

@@ -1,0 +1,260 @@
+package asgi_test
+
+// The real apps wrapped in testdata/apps/speccheck.py, a middleware that
+// checks every scope and message nave gives them against the ASGI spec,
+// and that send() on a closed connection raises an OSError subclass:
+// over HTTP/1.1 and HTTP/2, in the clear and over TLS, WebSockets
+// included. Any breach fails the test.
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/net/http2"
+	"nave/internal/asgi"
+	"nave/internal/wiretest"
+)
+
+// specMode is one way a client reaches the server.
+type specMode struct {
+	name    string
+	tls, h2 bool
+}
+
+var specModes = []specMode{{"h1", false, false}, {"h2c", false, true}, {"h1-tls", true, false}, {"h2-tls", true, true}}
+
+// wsScenario is an app's WebSocket echo: say gets echo back; bye makes
+// the app close with code.
+type wsScenario struct {
+	path, say, echo, bye string
+	code                 uint16
+}
+
+type specApp struct {
+	name, factory, pkg string
+	http               func(t *testing.T, srv *wiretest.Server)
+	ws                 wsScenario
+}
+
+var specApps = []specApp{
+	{"fastapi", "fastapi", "fastapi", func(t *testing.T, srv *wiretest.Server) {
+		fastAPIChecks(t, srv)
+		abandonStream(t, srv, "/stream?name=gone")
+	}, wsScenario{"/ws", "hi", "echo: hi", "bye", 4100}},
+	{"starlette", "starlette", "starlette", func(t *testing.T, srv *wiretest.Server) {
+		starletteChecks(t, srv)
+		abandonStream(t, srv, "/hold")
+	},
+		wsScenario{"/ws", `{"n": 1}`, `{"echo": {"n": 1}, "count": 1}`, `{"say": "bye"}`, 4100}},
+	{"quart", "quart", "quart", func(t *testing.T, srv *wiretest.Server) {
+		quartChecks(t, srv)
+		abandonStream(t, srv, "/stream?name=gone")
+	}, wsScenario{"/ws", "hi", "hi", "close", 4002}},
+}
+
+func TestSpecCheck(t *testing.T) {
+	for _, a := range specApps {
+		t.Run(a.name, func(t *testing.T) {
+			needPackage(t, "python3-"+a.pkg, "/usr/lib/python3/dist-packages/"+a.pkg)
+			mount, h, _, logger := startApp(t, asgi.Config{App: "speccheck:" + a.factory + "()"})
+			stopAfter(t, h)
+			_, clear := listenFor(t, mount, logger, nil)
+			serverConf, clientConf := wiretest.TLSConfigs(t)
+			serverConf.NextProtos = []string{"h2", "http/1.1"}
+			_, secure := listenFor(t, mount, logger, serverConf)
+			for _, m := range specModes {
+				t.Run(m.name, func(t *testing.T) {
+					srv := &wiretest.Server{Addr: clear, H2: m.h2}
+					scheme, version := "http", "1.1"
+					if m.tls {
+						srv.Addr, srv.Client, scheme = secure, clientConf.Clone(), "https"
+						srv.Client.NextProtos = []string{"http/1.1"}
+						if m.h2 {
+							srv.Client.NextProtos = []string{"h2"}
+						}
+					}
+					if m.h2 {
+						version = "2"
+					}
+					// Under /mnt: root_path is "/mnt" for the checker's own
+					// requests, "" for the app's.
+					get(t, srv, "/mnt/__speccheck/expect?scheme="+scheme+"&http_version="+version)
+					a.http(t, srv)
+					wsSpec(t, srv, a.ws)
+					specReport(t, srv)
+				})
+			}
+		})
+	}
+}
+
+// TestSpecCheckSelfTest: the checker records each breach of a fake
+// server that breaks the spec in known ways, and none of one that keeps
+// it, so that TestSpecCheck's silence means something.
+func TestSpecCheckSelfTest(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs Python")
+	}
+	out, err := exec.Command(python, "testdata/speccheck_selftest.py").CombinedOutput()
+	if err != nil || string(out) != "ok\n" {
+		t.Fatalf("the checker's self-test: %v\n%s", err, out)
+	}
+}
+
+// abandonStream reads the first part of a stream that waits to be
+// released, and leaves: the app hears http.disconnect.
+func abandonStream(t *testing.T, srv *wiretest.Server, target string) {
+	t.Helper()
+	c := srv.Dial(t)
+	c.Send("GET " + target + " HTTP/1.1\r\nHost: x\r\n\r\n")
+	if r := c.ReadHead(); r.Status != 200 {
+		t.Fatalf("GET %s: got %q", target, r.Head)
+	}
+	if b, err := c.Reader().ReadString('\n'); err != nil {
+		t.Fatalf("GET %s: got %q, %v", target, b, err)
+	}
+	c.Close()
+}
+
+// specReport waits until the checker has seen each kind of event the
+// run causes (the scopes, a disconnect of each kind, its probes of send()
+// on closed connections), then fails on any breach it recorded.
+func specReport(t *testing.T, srv *wiretest.Server) {
+	t.Helper()
+	want := map[string]int{"scope http": 5, "scope websocket": 2, "received": 5, "sent": 10,
+		"http.disconnect": 1, "websocket.disconnect": 1, "probes": 5}
+	var report struct {
+		Breaches []string
+		Counts   map[string]int
+	}
+	deadline := time.Now().Add(wiretest.Timeout)
+	for {
+		r := get(t, srv, "/mnt/__speccheck")
+		if err := json.Unmarshal(r.Body, &report); err != nil {
+			t.Fatalf("the checker's report: %v in %q", err, r.Body)
+		}
+		short := ""
+		for k, n := range want {
+			if report.Counts[k] < n {
+				short += fmt.Sprintf(" %s %d (want %d)", k, report.Counts[k], n)
+			}
+		}
+		if len(report.Breaches) > 0 {
+			t.Fatalf("the app saw nave break the ASGI spec:\n%s", strings.Join(report.Breaches, "\n"))
+		}
+		if short == "" {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the checker saw too little:%s; counts %v", short, report.Counts)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// wsSpec runs s on two WebSockets: one the client closes after an echo,
+// one the app closes; over HTTP/2 with extended CONNECT (RFC 8441).
+func wsSpec(t *testing.T, srv *wiretest.Server, s wsScenario) {
+	t.Helper()
+	if srv.H2 {
+		wsSpecH2(t, srv, s)
+		return
+	}
+	for _, clientCloses := range []bool{true, false} {
+		var c *wiretest.Conn
+		if srv.Client != nil {
+			c = wiretest.DialTLS(t, srv.Addr, srv.Client)
+		} else {
+			c = wiretest.Dial(t, srv.Addr)
+		}
+		c.Send(wsHandshake(s.path))
+		if r := c.ReadHead(); r.Status != 101 {
+			t.Fatalf("handshake %s: got %q", s.path, r.Head)
+		}
+		wsConverse(t, s, clientCloses, func(b0 byte, p []byte) { c.Send(string(wsFrame(b0, p))) },
+			func() (byte, []byte) { return readWSFrame(t, c.Reader()) })
+		c.Close()
+	}
+}
+
+// wsConverse has s's echo, then closes: the client with 4001, or the app
+// with its code, the client answering.
+func wsConverse(t *testing.T, s wsScenario, clientCloses bool, send func(byte, []byte), read func() (byte, []byte)) {
+	t.Helper()
+	send(0x81, []byte(s.say))
+	if b0, p := read(); b0 != 0x81 || string(p) != s.echo {
+		t.Fatalf("echo: got %#x %q, want %q", b0, p, s.echo)
+	}
+	if clientCloses {
+		send(0x88, []byte{0x0f, 0xa1})
+		if b0, p := read(); b0 != 0x88 || len(p) < 2 || binary.BigEndian.Uint16(p) != 4001 {
+			t.Fatalf("close: got %#x %q, want a close 4001 echoed", b0, p)
+		}
+		return
+	}
+	send(0x81, []byte(s.bye))
+	b0, p := read()
+	if b0 != 0x88 || len(p) < 2 || binary.BigEndian.Uint16(p) != s.code {
+		t.Fatalf("the app's close: got %#x %q, want a close %d", b0, p, s.code)
+	}
+	send(0x88, p[:2])
+}
+
+// wsSpecH2 is wsSpec over HTTP/2: each WebSocket a stream of its own
+// connection.
+func wsSpecH2(t *testing.T, srv *wiretest.Server, s wsScenario) {
+	t.Helper()
+	for _, clientCloses := range []bool{true, false} {
+		c := wiretest.DialH2(t, srv.Addr, srv.Client)
+		id := c.NextStream()
+		c.WriteHeaders(id, false, ":method", "CONNECT", ":protocol", "websocket", ":scheme", map[bool]string{true: "https", false: "http"}[srv.Client != nil],
+			":path", s.path, ":authority", "localhost", "sec-websocket-version", "13")
+		in := h2WSReader{c: c, in: map[uint32][]byte{}}
+		wsConverse(t, s, clientCloses,
+			func(b0 byte, p []byte) {
+				c.Write(func(fr *http2.Framer) error { return fr.WriteData(id, false, wsFrame(b0, p)) })
+			},
+			func() (byte, []byte) { return in.next(t, id) })
+		c.Close()
+	}
+}
+
+// h2WSReader reads WebSocket frames (of payloads under 126 bytes) off
+// the streams of an HTTP/2 connection, failing on a response other than
+// 200.
+type h2WSReader struct {
+	c  *wiretest.H2Conn
+	in map[uint32][]byte // bytes read per stream, not yet taken
+}
+
+func (h *h2WSReader) next(t *testing.T, id uint32) (byte, []byte) {
+	t.Helper()
+	for {
+		b := h.in[id]
+		if len(b) >= 2 && b[1]&0x7f < 126 && len(b) >= 2+int(b[1]&0x7f) {
+			n := int(b[1] & 0x7f)
+			b0, p := b[0], append([]byte(nil), b[2:2+n]...)
+			h.in[id] = b[2+n:]
+			return b0, p
+		}
+		f, err := h.c.ReadFrame()
+		if err != nil {
+			t.Fatalf("reading: %v", err)
+		}
+		switch f := f.(type) {
+		case *http2.MetaHeadersFrame:
+			for _, hf := range f.Fields {
+				if hf.Name == ":status" && hf.Value != "200" {
+					t.Fatalf("stream %d: status %s, want 200", f.StreamID, hf.Value)
+				}
+			}
+		case *http2.DataFrame:
+			h.in[f.StreamID] = append(h.in[f.StreamID], f.Data()...)
+		}
+	}
+}
