@@ -85,6 +85,7 @@ func TestSpecCheck(t *testing.T) {
 					// requests, "" for the app's.
 					get(t, srv, "/mnt/__speccheck/expect?scheme="+scheme+"&http_version="+version)
 					a.http(t, srv)
+					specEdges(t, srv)
 					wsSpec(t, srv, a.ws)
 					specReport(t, srv)
 				})
@@ -103,6 +104,28 @@ func TestSpecCheckSelfTest(t *testing.T) {
 	out, err := exec.Command(python, "testdata/speccheck_selftest.py").CombinedOutput()
 	if err != nil || string(out) != "ok\n" {
 		t.Fatalf("the checker's self-test: %v\n%s", err, out)
+	}
+}
+
+// specEdges sends requests of less usual shapes, for the checker to see
+// their scopes and bodies: escapes in the path and query, repeated
+// fields, a chunked body, a body behind Expect: 100-continue, HEAD.
+func specEdges(t *testing.T, srv *wiretest.Server) {
+	t.Helper()
+	reqs := []string{
+		"GET /items/caf%C3%A9%20x%2Fy%25?q=a+b%26c&r=%E2%9C%93 HTTP/1.1\r\nHost: x\r\n\r\n",
+		"GET /items/1 HTTP/1.1\r\nHost: x\r\nX-Repeat: one\r\nAccept: a\r\nX-Repeat: two\r\nCookie: a=1\r\nCookie: b=2\r\n\r\n",
+		"POST /items HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n" +
+			"6\r\n{\"name\"\r\n11\r\n: \"x\", \"price\": 1}\r\n0\r\n\r\n",
+		"POST /items HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nExpect: 100-continue\r\nContent-Length: 25\r\n\r\n" +
+			`{"name": "y", "price": 2}`,
+		"HEAD /items/2 HTTP/1.1\r\nHost: x\r\n\r\n",
+	}
+	for _, raw := range reqs {
+		r := roundTrip(t, srv, raw)
+		if r.Status >= 500 {
+			t.Errorf("%q: got %d", raw, r.Status)
+		}
 	}
 }
 
