@@ -400,3 +400,8 @@ def starlette():
 def quart():
     import quart_app
     return SpecCheck(quart_app.app)
+
+
+def django():
+    import django_app
+    return SpecCheck(django_app.app)
