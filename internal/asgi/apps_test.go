@@ -96,6 +96,20 @@ func readUntil(t *testing.T, br *bufio.Reader, delim string) string {
 	return string(b)
 }
 
+// readReleased reads the three parts of a stream named name from body,
+// each before it lets the app make the next with GET /release/NAME.
+func readReleased(t *testing.T, srv *wiretest.Server, body *bufio.Reader, name string) {
+	t.Helper()
+	for i := range 3 {
+		if i > 0 {
+			get(t, srv, "/release/"+name)
+		}
+		if got, want := readUntil(t, body, "\n"), fmt.Sprintf("part %d\n", i); got != want {
+			t.Fatalf("got %q, want %q", got, want)
+		}
+	}
+}
+
 // poll GETs target until match holds for its body, for a few seconds.
 func poll(t *testing.T, srv *wiretest.Server, target string, match func(string) bool) string {
 	t.Helper()
@@ -243,14 +257,7 @@ func fastAPIStream(t *testing.T, srv *wiretest.Server) {
 	if r.Status != 200 || !strings.HasPrefix(r.Get("Content-Type"), "text/plain") {
 		t.Fatalf("GET /stream: got %q", r.Head)
 	}
-	for i := range 3 {
-		if i > 0 {
-			get(t, srv, "/release/st")
-		}
-		if got, want := readUntil(t, body, "\n"), fmt.Sprintf("part %d\n", i); got != want {
-			t.Fatalf("got %q, want %q", got, want)
-		}
-	}
+	readReleased(t, srv, body, "st")
 	if rest, err := io.ReadAll(body); err != nil || len(rest) > 0 {
 		t.Errorf("after the last part: got %q, %v, want the end", rest, err)
 	}
@@ -383,12 +390,5 @@ func quartChecks(t *testing.T, srv *wiretest.Server) {
 	if head.Status != 200 {
 		t.Fatalf("GET /stream: got %q", head.Head)
 	}
-	for i := range 3 {
-		if i > 0 {
-			get(t, srv, "/release/q")
-		}
-		if got, want := readUntil(t, body, "\n"), fmt.Sprintf("part %d\n", i); got != want {
-			t.Fatalf("got %q, want %q", got, want)
-		}
-	}
+	readReleased(t, srv, body, "q")
 }

@@ -262,8 +262,9 @@ func wsSpecH2(t *testing.T, srv *wiretest.Server, s wsScenario) {
 // the streams of an HTTP/2 connection, failing on a response other than
 // 200.
 type h2WSReader struct {
-	c  *wiretest.H2Conn
-	in map[uint32][]byte // bytes read per stream, not yet taken
+	c     *wiretest.H2Conn
+	in    map[uint32][]byte // bytes read per stream, not yet taken
+	heads int               // response heads read
 }
 
 func (h *h2WSReader) next(t *testing.T, id uint32) (byte, []byte) {
@@ -287,6 +288,7 @@ func (h *h2WSReader) next(t *testing.T, id uint32) (byte, []byte) {
 					t.Fatalf("stream %d: status %s, want 200", f.StreamID, hf.Value)
 				}
 			}
+			h.heads++
 		case *http2.DataFrame:
 			h.in[f.StreamID] = append(h.in[f.StreamID], f.Data()...)
 		}

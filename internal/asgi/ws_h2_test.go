@@ -24,35 +24,8 @@ func wsOverH2(t *testing.T, addr string) {
 			":path", "/echo?h2_"+string(rune('a'+i)), ":authority", addr, "sec-websocket-version", "13",
 			"sec-websocket-protocol", "chat")
 	}
-	in := map[uint32][]byte{}
-	heads := 0
-	next := func(id uint32) (byte, []byte) {
-		t.Helper()
-		for {
-			b := in[id]
-			if len(b) >= 2 && b[1]&0x7f < 126 && len(b) >= 2+int(b[1]&0x7f) {
-				n := int(b[1] & 0x7f)
-				b0, p := b[0], append([]byte(nil), b[2:2+n]...)
-				in[id] = b[2+n:]
-				return b0, p
-			}
-			f, err := c.ReadFrame()
-			if err != nil {
-				t.Fatalf("reading: %v", err)
-			}
-			switch f := f.(type) {
-			case *http2.MetaHeadersFrame:
-				for _, hf := range f.Fields {
-					if hf.Name == ":status" && hf.Value != "200" {
-						t.Fatalf("stream %d: status %s, want 200", f.StreamID, hf.Value)
-					}
-				}
-				heads++
-			case *http2.DataFrame:
-				in[f.StreamID] = append(in[f.StreamID], f.Data()...)
-			}
-		}
-	}
+	in := h2WSReader{c: c, in: map[uint32][]byte{}}
+	next := func(id uint32) (byte, []byte) { t.Helper(); return in.next(t, id) }
 	for i, id := range ids {
 		msg := "hello over h2 " + string(rune('a'+i))
 		c.Write(func(fr *http2.Framer) error { return fr.WriteData(id, false, wsFrame(0x81, []byte(msg))) })
@@ -66,8 +39,8 @@ func wsOverH2(t *testing.T, addr string) {
 			t.Fatalf("stream %d close: %#x %q, want a close 4001", id, b0, p)
 		}
 	}
-	if heads != 2 {
-		t.Fatalf("got %d response heads, want 2", heads)
+	if in.heads != 2 {
+		t.Fatalf("got %d response heads, want 2", in.heads)
 	}
 	result(t, addr, "h2_a", equals(`{"code": 4001, "reason": "", "send": "ClientDisconnected"}`))
 	result(t, addr, "h2_b", equals(`{"code": 4001, "reason": "", "send": "ClientDisconnected"}`))

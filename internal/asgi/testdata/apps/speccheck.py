@@ -81,7 +81,8 @@ class Call:
 
     def __init__(self, check, scope):
         self.check = check
-        self.where = "%s %s" % (scope.get("type"), scope.get("path", ""))
+        self.scope_type = scope.get("type")
+        self.where = "%s %s" % (self.scope_type, scope.get("path", ""))
         self.tail = ""
 
     def breach(self, text):
@@ -168,6 +169,37 @@ class Connection(Call):
                       "subprotocols %r, want strings" % (sub,))
         self.check_state(scope)
 
+    def wrap_send(self, send):
+        """send, checked: after a disconnect the app heard it must raise
+        an OSError subclass; after_send follows what went."""
+        self.send = send
+        gone = self.scope_type + ".disconnect"
+
+        async def checked_send(msg):
+            self.check.counts["sent"] += 1
+            t = msg.get("type")
+            try:
+                await send(msg)
+            except OSError:
+                raise
+            except Exception as exc:
+                if self.disconnected:
+                    self.breach("send(%s) after %s raised %s, want an OSError subclass" % (t, gone, type(exc).__name__))
+                raise
+            self.want(not self.disconnected or t == "websocket.close",
+                      "send(%s) after %s returned, want an OSError subclass" % (t, gone))
+            await self.after_send(send, msg)
+        return checked_send
+
+    def wrap_receive(self, receive):
+        async def checked_receive():
+            msg = await receive()
+            self.check.counts["received"] += 1
+            if self.want(isinstance(msg, dict) and isinstance(msg.get("type"), str), "receive() gave %r" % (msg,)):
+                await self.received(msg)
+            return msg
+        return checked_receive
+
     def check_path(self, scope):
         path, raw, root, q = scope.get("path"), scope.get("raw_path"), scope.get("root_path"), scope.get("query_string")
         self.want(isinstance(path, str) and path.startswith("/"), "path %r" % (path,))
@@ -214,17 +246,7 @@ class HTTP(Connection):
             if name == b"content-length":
                 self.length = int(value)
 
-    def wrap_receive(self, receive):
-        async def checked_receive():
-            msg = await receive()
-            self.check.counts["received"] += 1
-            await self.received(msg)
-            return msg
-        return checked_receive
-
     async def received(self, msg):
-        if not self.want(isinstance(msg, dict) and isinstance(msg.get("type"), str), "receive() gave %r" % (msg,)):
-            return
         t = msg["type"]
         if t == "http.request":
             self.keys(msg, ("type", "body", "more_body"))
@@ -253,25 +275,9 @@ class HTTP(Connection):
             return {"type": "http.response.start", "status": 500, "headers": []}
         return {"type": "http.response.body", "body": b"", "more_body": self.response == STARTED}
 
-    def wrap_send(self, send):
-        self.send = send
-
-        async def checked_send(msg):
-            self.check.counts["sent"] += 1
-            try:
-                await send(msg)
-            except OSError:
-                raise
-            except Exception as exc:
-                if self.disconnected:
-                    self.breach("send(%s) after http.disconnect raised %s, want an OSError subclass"
-                                % (msg.get("type"), type(exc).__name__))
-                raise
-            self.want(not self.disconnected, "send(%s) after http.disconnect returned, want an OSError subclass"
-                      % msg.get("type"))
-            if self.sent(msg):
-                await self.probe(send, self.probe_message(), "after the response completed")
-        return checked_send
+    async def after_send(self, send, msg):
+        if self.sent(msg):
+            await self.probe(send, self.probe_message(), "after the response completed")
 
     def sent(self, msg):
         """Follows the response; True when msg completed it."""
@@ -295,19 +301,10 @@ class WebSocket(Connection):
         super().__init__(check, scope)
         self.connected = False
         self.disconnected = False
+        self.accepted = False
         self.closed = False  # the app accepted, then sent websocket.close
 
-    def wrap_receive(self, receive):
-        async def checked_receive():
-            msg = await receive()
-            self.check.counts["received"] += 1
-            await self.received(msg)
-            return msg
-        return checked_receive
-
     async def received(self, msg):
-        if not self.want(isinstance(msg, dict) and isinstance(msg.get("type"), str), "receive() gave %r" % (msg,)):
-            return
         t = msg["type"]
         first = not self.connected
         self.connected = True
@@ -335,30 +332,12 @@ class WebSocket(Connection):
         else:
             self.breach("receive() gave type %r" % t)
 
-    def wrap_send(self, send):
-        self.send = send
-        accepted = False
-
-        async def checked_send(msg):
-            nonlocal accepted
-            self.check.counts["sent"] += 1
-            t = msg.get("type")
-            try:
-                await send(msg)
-            except OSError:
-                raise
-            except Exception as exc:
-                if self.disconnected:
-                    self.breach("send(%s) after websocket.disconnect raised %s, want an OSError subclass"
-                                % (t, type(exc).__name__))
-                raise
-            self.want(not self.disconnected or t == "websocket.close",
-                      "send(%s) after websocket.disconnect returned, want an OSError subclass" % t)
-            accepted = accepted or t == "websocket.accept"
-            if t == "websocket.close" and accepted and not self.closed and not self.disconnected:
-                self.closed = True
-                await self.probe(send, {"type": "websocket.send", "text": "late"}, "after websocket.close")
-        return checked_send
+    async def after_send(self, send, msg):
+        t = msg.get("type")
+        self.accepted = self.accepted or t == "websocket.accept"
+        if t == "websocket.close" and self.accepted and not self.closed and not self.disconnected:
+            self.closed = True
+            await self.probe(send, {"type": "websocket.send", "text": "late"}, "after websocket.close")
 
 
 class Lifespan(Call):
