@@ -18,9 +18,9 @@ import (
 // the end of a long traceback is what matters, so the oldest lines go.
 const MaxEarlyOutput = 64 << 10
 
-// earlyDrain bounds how long EarlyOutput waits for the output pipes to
-// close: a forked grandchild may hold them open.
-const earlyDrain = 2 * time.Second
+// outputDrain bounds how long the end of a process (and EarlyOutput) waits
+// for the output pipes to close: a forked grandchild may hold them open.
+const outputDrain = 2 * time.Second
 
 // Spec says how to start a process.
 type Spec struct {
@@ -91,6 +91,10 @@ func Start(spec Spec) (*Process, error) {
 		if p.err == nil {
 			p.err = errors.New("exited")
 		}
+		// Its last lines (a shutdown's, a traceback at exit) are logged
+		// before Exited says it ended: cmd.Wait does not wait for the
+		// readers of *os.File pipes, and nave may exit right after.
+		p.drainOutput()
 		close(p.exited)
 	}()
 	return p, nil
@@ -99,7 +103,8 @@ func Start(spec Spec) (*Process, error) {
 // Pid is the process id.
 func (p *Process) Pid() int { return p.cmd.Process.Pid }
 
-// Exited is closed once the process has been reaped.
+// Exited is closed once the process has been reaped and its output read
+// to the end (bounded by outputDrain).
 func (p *Process) Exited() <-chan struct{} { return p.exited }
 
 // Err says why the process ended ("exit status 1", "signal: killed"); nil
@@ -166,18 +171,26 @@ func (p *Process) Ready() {
 // MaxEarlyOutput bytes, the last ones), waiting briefly for its output to
 // end: for a process that failed to start, the reason.
 func (p *Process) EarlyOutput() string {
+	p.drainOutput()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return strings.Join(p.early, "\n")
+}
+
+// drainOutput waits for the output readers to end, for at most
+// outputDrain.
+func (p *Process) drainOutput() {
 	drained := make(chan struct{})
 	go func() {
 		p.logs.Wait()
 		close(drained)
 	}()
+	t := time.NewTimer(outputDrain)
+	defer t.Stop()
 	select {
 	case <-drained:
-	case <-time.After(earlyDrain):
+	case <-t.C:
 	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return strings.Join(p.early, "\n")
 }
 
 // logLines logs one output stream line by line, or keeps the lines until

@@ -126,3 +126,17 @@ func (p *Process) earlyNow() string {
 	defer p.mu.Unlock()
 	return strings.Join(p.early, "\n")
 }
+
+// TestLastLinesBeforeExited: once Exited is closed, every line the process
+// wrote is in the log, its last words included (a lifespan's shutdown, a
+// traceback at exit): a caller that stops nave then loses none.
+func TestLastLinesBeforeExited(t *testing.T) {
+	var log syncBuffer
+	// seq writes in blocks, well ahead of a reader logging line by line.
+	p := start(t, `seq 1 8000 >&2; echo "last words" >&2`, &log)
+	p.Ready()
+	wait(t, p)
+	if got := log.String(); !strings.Contains(got, `line="last words"`) {
+		t.Errorf("at Exited the log lacks the last line; it ends %q", got[max(0, len(got)-200):])
+	}
+}
