@@ -7,10 +7,12 @@ package asgi_test
 // included. Any breach fails the test.
 
 import (
+	"context"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -40,7 +42,8 @@ type specApp struct {
 	http               func(t *testing.T, srv *wiretest.Server)
 	ws                 wsScenario // none when path is ""
 	// unheard are the events the app never hears: Django 3.2's handler
-	// speaks HTTP alone, and never receives after the body.
+	// speaks HTTP alone (no lifespan, no WebSocket), and never receives
+	// after the body.
 	unheard []string
 }
 
@@ -59,14 +62,14 @@ var specApps = []specApp{
 		abandonStream(t, srv, "/stream?name=gone")
 	}, wsScenario{"/ws", "hi", "hi", "close", 4002}, nil},
 	{"django", "django", "django", djangoChecks, wsScenario{},
-		[]string{"scope websocket", "websocket.disconnect", "http.disconnect"}},
+		[]string{"scope websocket", "websocket.disconnect", "http.disconnect", "lifespan.shutdown"}},
 }
 
 func TestSpecCheck(t *testing.T) {
 	for _, a := range specApps {
 		t.Run(a.name, func(t *testing.T) {
 			needPackage(t, "python3-"+a.pkg, "/usr/lib/python3/dist-packages/"+a.pkg)
-			mount, h, _, logger := startApp(t, asgi.Config{App: "speccheck:" + a.factory + "()"})
+			mount, h, log, logger := startApp(t, asgi.Config{App: "speccheck:" + a.factory + "()"})
 			stopAfter(t, h)
 			_, clear := listenFor(t, mount, logger, nil)
 			serverConf, clientConf := wiretest.TLSConfigs(t)
@@ -97,6 +100,19 @@ func TestSpecCheck(t *testing.T) {
 					specReport(t, srv, a.unheard)
 				})
 			}
+			// The lifespan's shutdown, after the last report: the checker
+			// says on stderr what it saw.
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			if err := h.Stop(ctx); err != nil {
+				t.Fatalf("Stop: %v", err)
+			}
+			if strings.Contains(log.String(), "speccheck: breach") {
+				t.Errorf("the checker saw a breach at the end:\n%s", log)
+			}
+			if !slices.Contains(a.unheard, "lifespan.shutdown") && !strings.Contains(log.String(), "speccheck: lifespan.shutdown received") {
+				t.Errorf("the checker did not see the lifespan's shutdown:\n%s", log)
+			}
 		})
 	}
 }
@@ -108,9 +124,15 @@ func TestSpecCheckSelfTest(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs Python")
 	}
-	out, err := exec.Command(python, "testdata/speccheck_selftest.py").CombinedOutput()
+	var stderr strings.Builder
+	cmd := exec.Command(python, "testdata/speccheck_selftest.py")
+	cmd.Stderr = &stderr // the breaches it provoked, as the checker logs them
+	out, err := cmd.Output()
 	if err != nil || string(out) != "ok\n" {
-		t.Fatalf("the checker's self-test: %v\n%s", err, out)
+		t.Fatalf("the checker's self-test: %v\n%s\n%s", err, out, stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "speccheck: breach: http /x: method 'get'") {
+		t.Errorf("the checker's breaches are not on stderr:\n%s", stderr.String())
 	}
 }
 

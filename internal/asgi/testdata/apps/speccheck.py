@@ -12,12 +12,15 @@ at the end.
         {"breaches": [...], "counts": {...}}: what was checked, and
         what broke the spec
 
-The factories at the end wrap the test apps: speccheck:fastapi() and so
-on. One worker: the record is the worker's."""
+Each breach also goes to stderr, which nave logs, and so does the
+lifespan's shutdown event: a test can check what came after its last
+report. The factories at the end wrap the test apps: speccheck:fastapi()
+and so on. One worker: the record is the worker's."""
 
 import collections
 import json
 import re
+import sys
 import urllib.parse
 
 HEADER_NAME = re.compile(rb"^[!#$%&'*+\-.^_`|~0-9a-z]+$")  # a token, lower-cased
@@ -39,6 +42,7 @@ class SpecCheck:
 
     def breach(self, where, text):
         self.counts["breaches"] += 1
+        sys.stderr.write("speccheck: breach: %s: %s\n" % (where, text))  # nave logs it: seen after the last report too
         if len(self.breaches) < 100:
             self.breaches.append("%s: %s" % (where, text))
 
@@ -359,6 +363,8 @@ class Lifespan(Call):
             want = ("lifespan.startup", "lifespan.shutdown")[min(len(self.events), 1)]
             self.want(t == want and len(self.events) < 2, "lifespan event %r after %r, want %s" % (t, self.events, want))
             self.events.append(t)
+            if t == "lifespan.shutdown":
+                sys.stderr.write("speccheck: lifespan.shutdown received\n")
             return msg
         return checked_receive
 
