@@ -390,3 +390,8 @@ def quart():
 def django():
     import django_app
     return SpecCheck(django_app.app)
+
+
+def gateway():
+    import gateway
+    return SpecCheck(gateway.app)
