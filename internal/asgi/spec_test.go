@@ -90,6 +90,17 @@ func extensionChecks(t *testing.T, srv *wiretest.Server) {
 	if r := get(t, srv, "/after-end?spec"); r.Status != 200 {
 		t.Errorf("after-end: got %d", r.Status)
 	}
+	if srv.H2 {
+		// RFC 9113 §8.3.1 lets a request carry host beside :authority (the
+		// same: a different one is malformed); the scope has one host,
+		// first (www.rst), which the checker checks.
+		hc := wiretest.DialH2(t, srv.Addr, srv.Client)
+		resp, err := hc.Do("GET", "/scope", nil, "accept", "*/*", "host", srv.Addr, "cookie", "a=1", "cookie", "b=2")
+		if err != nil || resp.Status != 200 || strings.Count(string(resp.Body), `["host", `) != 1 {
+			t.Errorf("host beside :authority: %v, %d %s", err, resp.Status, resp.Body)
+		}
+		hc.Close()
+	}
 	c = srv.Dial(t)
 	c.Send("GET /wait-disconnect?specwd HTTP/1.1\r\nHost: x\r\n\r\n")
 	waitResult(t, srv, "specwd", equals("waiting"))
