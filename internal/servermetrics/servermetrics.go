@@ -332,3 +332,41 @@ func (m *Requests) Done(x *Exchange) {
 		m.lbQueue(x.Header, x.Start)
 	}
 }
+
+// Snapshot is the set's figures at one instant, for a reader in Go (the
+// status page): counts since the set was made, and the connections now.
+type Snapshot struct {
+	// Requests is the requests answered, by status class: [0] 1xx to [4] 5xx.
+	Requests       [numClasses]uint64
+	Duration, TTFB metrics.HistogramSnapshot
+	BodyIn         uint64
+	BodyOut        uint64
+	// Conns is the open connections by state: [ConnReading], [ConnHandling],
+	// [ConnIdle], [ConnParked].
+	Conns             [numStates]int64
+	Accepted, Refused uint64
+}
+
+// Snapshot reads the figures into dst. A
+// nil *Set leaves dst zero.
+func (s *Set) Snapshot(dst *Snapshot) {
+	if s == nil {
+		*dst = Snapshot{}
+		return
+	}
+	m := s.Requests
+	dst.Requests = [numClasses]uint64{}
+	for i := range m.count {
+		for c := range m.count[i] {
+			dst.Requests[c] += m.count[i][c].Value()
+		}
+	}
+	dst.Duration = m.duration.Snapshot()
+	dst.TTFB = m.ttfb.Snapshot()
+	dst.BodyIn, dst.BodyOut = m.bodyIn.Value(), m.bodyOut.Value()
+	for st := range dst.Conns {
+		dst.Conns[st] = s.conns[st].n.Load()
+	}
+	dst.Conns[ConnIdle] = int64(s.idle())
+	dst.Accepted, dst.Refused = s.accepted.Value(), s.refused.Value()
+}

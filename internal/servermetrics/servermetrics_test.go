@@ -120,3 +120,41 @@ func BenchmarkClock(b *testing.B) {
 		}
 	})
 }
+
+// Snapshot agrees with what the exposition shows: requests summed over
+// methods by class, the histograms, the connections by state.
+func TestSnapshot(t *testing.T) {
+	s := New(metrics.NewRegistry())
+	start := time.Unix(1000, 0)
+	for _, x := range []Exchange{
+		{Method: []byte("GET"), Status: 200, Start: start, Head: start.Add(time.Millisecond), Duration: 2 * time.Millisecond, BodyOut: 14},
+		{Method: []byte("POST"), Status: 201, Start: start, Duration: 3 * time.Second, BodyIn: 5},
+		{Method: []byte("GET"), Status: 502, Start: start},
+	} {
+		s.Requests.Done(&x)
+	}
+	s.Move(ConnNone, ConnReading)
+	s.Move(ConnNone, ConnIdle)
+	s.Move(ConnNone, ConnHandling)
+	s.Accepted()
+	s.Refused()
+	var got Snapshot
+	s.Snapshot(&got)
+	if want := [numClasses]uint64{0, 2, 0, 0, 1}; got.Requests != want {
+		t.Errorf("requests by class %v, want %v", got.Requests, want)
+	}
+	if got.Duration.Count() != 3 || got.TTFB.Count() != 1 {
+		t.Errorf("duration has %d observations, TTFB %d; want 3 and 1", got.Duration.Count(), got.TTFB.Count())
+	}
+	if got.BodyIn != 5 || got.BodyOut != 14 || got.Accepted != 1 || got.Refused != 1 {
+		t.Errorf("bytes in %d out %d, accepted %d refused %d; want 5, 14, 1, 1", got.BodyIn, got.BodyOut, got.Accepted, got.Refused)
+	}
+	if want := [numStates]int64{1, 1, 1, 0}; got.Conns != want {
+		t.Errorf("connections by state %v, want %v (reading, handling, idle, parked)", got.Conns, want)
+	}
+	var off *Set
+	off.Snapshot(&got)
+	if got.Requests != ([numClasses]uint64{}) {
+		t.Error("a nil set's snapshot is not zero")
+	}
+}
