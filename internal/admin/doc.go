@@ -7,7 +7,9 @@
 //	DELETE /config/PATH     remove the part at PATH
 //	POST   /load            apply a whole config, JSON or TOML
 //	POST   /reload          re-read the config file, or the file named in the body
-//	GET    /status          listeners, connections, requests, apps and workers
+//	GET    /status          listeners, connections, requests, apps and workers,
+//	                        traffic and its history (docs/observability.md)
+//	GET    /                the status page, when Config.Page is set
 //	GET    /metrics         the Prometheus exposition (Config.Metrics), as on admin.metrics
 //	POST   /apps/NAME/restart   the app's workers started again with new code, new ones
 //	                            first (and Unit's GET /control/applications/NAME/restart)

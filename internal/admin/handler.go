@@ -36,7 +36,10 @@ type Config struct {
 	// app the config does not have, a *RestartError when the new ones did
 	// not start and the old ones serve on. Nil: no restarts (404).
 	Restart func(app string) error
-	Logger  *slog.Logger
+	// Page, when set, serves GET / and HEAD /: the status page, which
+	// reads /status.
+	Page   web.HandlerFunc
+	Logger *slog.Logger
 }
 
 // Handler serves the API.
@@ -104,8 +107,12 @@ func (h *Handler) Serve(w *web.ResponseWriter, r *web.Request) {
 		}
 	case strings.HasPrefix(path, "/apps/") || strings.HasPrefix(path, "/control/applications/"):
 		h.restart(w, r, path)
+	case path == "/" && h.cfg.Page != nil:
+		if allow(w, method, "GET", "HEAD") {
+			h.cfg.Page(w, r)
+		}
 	default:
-		h.send(w, nil, fail(404, "no such endpoint: see /config, /load, /reload, /status, /metrics, /apps/NAME/restart"))
+		h.send(w, nil, fail(404, "no such endpoint: see / (the status page), /config, /load, /reload, /status, /metrics, /apps/NAME/restart"))
 	}
 }
 

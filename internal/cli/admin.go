@@ -4,16 +4,15 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"maps"
 	"net"
 	"os"
 	"path/filepath"
-	"slices"
 	"syscall"
 
 	"nave/internal/admin"
 	"nave/internal/config"
 	"nave/internal/server"
+	"nave/internal/status"
 	"nave/internal/systemd"
 	"nave/internal/wsgi"
 )
@@ -66,6 +65,7 @@ func (b *built) enableAdmin(stateDir, file string) {
 		Status:  func() any { return b.status() },
 		Metrics: b.expo.handler,
 		Restart: b.restartApp,
+		Page:    status.ServePage,
 		Logger:  b.log,
 	})
 	b.admin = a
@@ -236,58 +236,4 @@ func (b *built) restartApp(name string) error {
 	}
 	log.Info("restarted: new workers serve")
 	return nil
-}
-
-// status is what GET /status reports: each listener's address, open
-// connections and requests taken (by its current server: a change to the
-// listener's own settings starts a new count), and each app's workers.
-type status struct {
-	Config      statusConfig              `json:"config"`
-	Connections int                       `json:"connections"`
-	Requests    uint64                    `json:"requests"`
-	Listeners   map[string]listenerStatus `json:"listeners"`
-	Apps        map[string]appStatus      `json:"apps"`
-}
-
-type statusConfig struct {
-	File    string `json:"file"`
-	Applied int    `json:"applied"` // configs applied since nave started, the first included
-	ETag    string `json:"etag"`
-}
-
-type listenerStatus struct {
-	Address     string `json:"address"`
-	Connections int    `json:"connections"`
-	Requests    uint64 `json:"requests"`
-}
-
-type appStatus struct {
-	Module  string `json:"module"`
-	Workers int    `json:"workers"`
-	Python  string `json:"python"`
-	Inside  int64  `json:"requests_in_flight"`
-}
-
-func (b *built) status() status {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	st := status{
-		Config:    statusConfig{Applied: b.applied, ETag: admin.ETag(b.cfg)},
-		Listeners: map[string]listenerStatus{}, Apps: map[string]appStatus{},
-	}
-	if b.admin != nil {
-		st.Config.File = b.admin.file
-	}
-	ls := b.listeners.All()
-	for _, name := range slices.Sorted(maps.Keys(ls)) {
-		l := ls[name]
-		ln := listenerStatus{Address: l.ln.Addr().String(), Connections: l.srv.Conns(), Requests: l.h.Requests()}
-		st.Listeners[name] = ln
-		st.Connections += ln.Connections
-		st.Requests += ln.Requests
-	}
-	for name, a := range b.apps.All() {
-		st.Apps[name] = appStatus{Module: b.cfg.Apps[name].Module, Workers: a.pool.Workers(), Python: a.pool.Python(), Inside: a.guard.Inside()}
-	}
-	return st
 }

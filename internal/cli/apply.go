@@ -27,6 +27,7 @@ import (
 	"nave/internal/server"
 	"nave/internal/servermetrics"
 	"nave/internal/static"
+	"nave/internal/status"
 	"nave/internal/systemd"
 	"nave/internal/web"
 	"nave/internal/wiretrace"
@@ -80,6 +81,11 @@ type built struct {
 	// first config that has metrics served (nil until then).
 	expo    *exposition
 	metrics *servermetrics.Set
+	// sampler reads the figures the status page charts, from the first
+	// config that serves the page (admin API, admin.status) until nave
+	// ends; nil until then.
+	sampler *status.Sampler
+	started time.Time // when nave started, for the status's uptime
 }
 
 // listener is one config listener, open, with its server. Its server
@@ -141,8 +147,9 @@ func newBuilt(ctx context.Context, demo fs.FS, stdout, stderr io.Writer) *built 
 		log:   slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})),
 		level: level, stdout: stdout, stderr: stderr, demo: demo, ctx: ctx,
 		closing: make(chan struct{}), stopped: make(chan error, 1), signals: make(chan os.Signal, 1),
-		expo:   newExposition(),
-		reopen: make(chan os.Signal, 1),
+		expo:    newExposition(),
+		reopen:  make(chan os.Signal, 1),
+		started: time.Now(),
 	}
 	signal.Notify(b.signals, os.Interrupt, syscall.SIGTERM)
 	signal.Notify(b.reopen, syscall.SIGUSR1)
@@ -294,7 +301,10 @@ func (g *gen) build() error {
 	if err := g.adminEndpoints(); err != nil {
 		return err
 	}
-	return g.metricsEndpoint()
+	if err := g.metricsEndpoint(); err != nil {
+		return err
+	}
+	return g.statusEndpoint()
 }
 
 // startApps starts a pool for each app a route runs whose config changed
@@ -767,6 +777,9 @@ func (b *built) shorthandListeners() *listeners {
 		if isMetrics(key) {
 			ls.metrics = e.ln
 		}
+		if isStatus(key) {
+			ls.status = e.ln
+		}
 	}
 	return ls
 }
@@ -801,6 +814,11 @@ func (b *built) announce(w io.Writer) {
 	for _, key := range slices.Sorted(maps.Keys(es)) {
 		if isMetrics(key) {
 			fmt.Fprintf(w, "Metrics at http://%s/metrics\n", es[key].ln.Addr())
+		}
+		if isStatus(key) {
+			fmt.Fprintf(w, "Status page at http://%s/\n", es[key].ln.Addr())
+		}
+		if isMetrics(key) || isStatus(key) {
 			continue
 		}
 		fmt.Fprintf(w, "Admin API on %s:%s\n", es[key].ln.Addr().Network(), es[key].ln.Addr())

@@ -29,6 +29,8 @@ Usage:
                              convert an NGINX Unit configuration into a config file
   nave reload [--config FILE]
                              have the running nave run read its config again
+  nave status                what the running nave is doing: traffic, workers,
+                             upstreams (a live page is on the admin API at /)
   nave version               print the version
   nave help [COMMAND]        show help for nave or a command
 
@@ -60,6 +62,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = reload(ctx, rest, stdout, stderr)
 	case "import-unit":
 		err = importUnit(rest, stdout, stderr)
+	case "status":
+		err = statusCmd(ctx, rest, stdout, stderr)
 	case "version", "--version":
 		err = version(rest, stdout)
 	case "help", "-h", "-help", "--help":
@@ -94,6 +98,8 @@ func help(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprint(stdout, reloadUsage)
 	case "import-unit":
 		fmt.Fprint(stdout, importUnitUsage)
+	case "status":
+		fmt.Fprint(stdout, statusUsage)
 	case "version":
 		fmt.Fprint(stdout, versionUsage)
 	default:

@@ -3,6 +3,7 @@ package cli
 import (
 	"errors"
 	"flag"
+	"fmt"
 	"io"
 
 	"nave/internal/config"
@@ -69,3 +70,20 @@ func (v sizeValue) Set(s string) error {
 func parseSize(s string) (int64, error) { return config.ParseSize(s) }
 
 func formatSize(n int64) string { return config.FormatSize(n) }
+
+// parseFlagsOnly parses args for a command that takes flags and no
+// arguments: --help prints usage to stdout (help is true), and an
+// argument is a usage error, with hint saying where its value goes.
+func parseFlagsOnly(fs *flag.FlagSet, args []string, usage string, stdout io.Writer, hint string) (help bool, err error) {
+	pos, err := parseInterleaved(fs, args)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		fmt.Fprint(stdout, usage)
+		return true, nil
+	case err != nil:
+		return false, &usageError{err}
+	case len(pos) > 0:
+		return false, usagef("takes no arguments%s, got %q", hint, pos[0])
+	}
+	return false, nil
+}

@@ -105,7 +105,7 @@ func (b *built) exposeUpstreams() {
 // endpoint. The set is made once, the first time a config wants it.
 // b.mu is held.
 func (b *built) metricsFor(c *config.Config) *servermetrics.Set {
-	if c.Admin.Metrics == "" && (b.admin == nil || b.adminSocket(c) == "" && c.Admin.Listen == "") {
+	if c.Admin.Metrics == "" && c.Admin.Status == "" && (b.admin == nil || b.adminSocket(c) == "" && c.Admin.Listen == "") {
 		return nil
 	}
 	if b.metrics == nil {
@@ -128,7 +128,12 @@ func (g *gen) metricsEndpoint() error {
 		return nil
 	}
 	b.metricsFor(c)
-	_, _, err := g.endpoints.Use(metricsKey+addr, addr, func() (*endpoint, error) {
+	withStatus := c.Admin.Status == addr // the status page shares the listener
+	key := metricsKey + addr
+	if withStatus {
+		key = metricsKey + statusKey + addr
+	}
+	_, _, err := g.endpoints.Use(key, addr, func() (*endpoint, error) {
 		ln, err := listen(addr)
 		if err != nil {
 			var ue *usageError
@@ -137,7 +142,10 @@ func (g *gen) metricsEndpoint() error {
 			}
 			return nil, config.List{c.At("admin.metrics", "%v", err)}
 		}
-		h := metricsHandler{b.expo.handler}
+		h := metricsHandler{h: b.expo.handler}
+		if withStatus {
+			h.status = b
+		}
 		return &endpoint{ln: ln, srv: server.New(server.Config{Handler: h, Logger: b.log, DisableH2C: true})}, nil
 	})
 	return err
@@ -146,13 +154,22 @@ func (g *gen) metricsEndpoint() error {
 // isMetrics reports whether an endpoint key is the metrics endpoint's.
 func isMetrics(key string) bool { return strings.HasPrefix(key, metricsKey) }
 
-// metricsHandler serves the exposition at /metrics and 404 elsewhere.
-type metricsHandler struct{ h *metrics.Handler }
+// metricsHandler serves the exposition at /metrics, the status page
+// when status is set, and 404 elsewhere.
+type metricsHandler struct {
+	h      *metrics.Handler
+	status *built // nil: no status page here
+}
 
 func (m metricsHandler) Serve(w *web.ResponseWriter, r *web.Request) {
-	if string(r.Path) != "/metrics" {
+	switch path := string(r.Path); {
+	case path == "/metrics":
+		m.h.Serve(w, r)
+	case m.status != nil && isStatusPath(path):
+		m.status.serveStatus(w, r)
+	case m.status != nil:
+		web.Error(w, 404, "not found: the status page is at /, its JSON at /status, metrics at /metrics")
+	default:
 		web.Error(w, 404, "not found: metrics are at /metrics")
-		return
 	}
-	m.h.Serve(w, r)
 }

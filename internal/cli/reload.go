@@ -3,8 +3,6 @@ package cli
 import (
 	"context"
 	"encoding/json"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -56,22 +54,15 @@ func reload(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	file := fs.String("config", "", "")
 	stateDir := fs.String("state-dir", defaultStateDir(), "")
 	app := fs.String("app", "", "")
-	pos, err := parseInterleaved(fs, args)
-	if errors.Is(err, flag.ErrHelp) {
-		fmt.Fprint(stdout, reloadUsage)
-		return nil
-	}
-	if err != nil {
-		return &usageError{err}
-	}
-	if len(pos) > 0 {
-		return usagef("takes no arguments (give the file with --config), got %q", pos[0])
+	if help, err := parseFlagsOnly(fs, args, reloadUsage, stdout, " (give the file with --config)"); help || err != nil {
+		return err
 	}
 	socket := filepath.Join(*stateDir, AdminSocketName)
 	var body struct {
 		Config string `json:"config,omitempty"`
 	}
 	if *file != "" {
+		var err error
 		if body.Config, err = filepath.Abs(*file); err != nil {
 			return err
 		}

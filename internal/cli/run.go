@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"maps"
@@ -36,9 +35,11 @@ old ones stop; a file with problems, or a change that cannot be applied,
 leaves the running config serving. The admin API (docs/config.md) changes
 the config live over a Unix socket, DIR/admin.sock unless admin.socket
 says otherwise, and serves Prometheus metrics at /metrics (as admin.metrics
-does on an address of its own; docs/observability.md). SIGINT or SIGTERM
-stops accepting, lets requests in flight finish (up to timeouts.drain),
-then stops the apps. SIGUSR1 reopens the access log file (for logrotate).
+does on an address of its own), a live status page at / and its figures as
+JSON at /status, which 'nave status' prints (docs/observability.md). SIGINT
+or SIGTERM stops accepting, lets requests in flight finish (up to
+timeouts.drain), then stops the apps. SIGUSR1 reopens the access log file
+(for logrotate).
 
 Flags:
   --config FILE          the config file (default nave.toml)
@@ -58,16 +59,8 @@ func runConfig(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs := newFlagSet("run")
 	file := fs.String("config", DefaultConfigFile, "")
 	stateDir := fs.String("state-dir", defaultStateDir(), "")
-	pos, err := parseInterleaved(fs, args)
-	if errors.Is(err, flag.ErrHelp) {
-		fmt.Fprint(stdout, runUsage)
-		return nil
-	}
-	if err != nil {
-		return &usageError{err}
-	}
-	if len(pos) > 0 {
-		return usagef("takes no arguments (give the file with --config), got %q", pos[0])
+	if help, err := parseFlagsOnly(fs, args, runUsage, stdout, " (give the file with --config)"); help || err != nil {
+		return err
 	}
 	c, err := loadConfig(*file, stderr)
 	if err != nil {

@@ -49,6 +49,9 @@ Flags:
                          (default info)
   --metrics ADDR         serve Prometheus metrics at http://ADDR/metrics, as
                          127.0.0.1:9100 (default off; docs/observability.md)
+  --status ADDR          serve a live status page at http://ADDR/ and its JSON
+                         at http://ADDR/status (default off; may be --metrics's
+                         ADDR, to share one port)
 
 Files:
   --index NAMES          index files tried for a folder, comma-separated

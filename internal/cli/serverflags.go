@@ -33,6 +33,7 @@ type serverFlags struct {
 	timeouts     server.Config
 	drainTimeout time.Duration
 	metrics      string
+	status       string
 	tls          tlsFlags
 	h2           h2Flags
 }
@@ -59,6 +60,7 @@ func (f *serverFlags) register(fs *flag.FlagSet) {
 	fs.DurationVar(&f.timeouts.IdleTimeout, "idle-timeout", server.DefaultIdleTimeout, "")
 	fs.DurationVar(&f.drainTimeout, "drain-timeout", DefaultDrainTimeout, "")
 	fs.StringVar(&f.metrics, "metrics", "", "")
+	fs.StringVar(&f.status, "status", "", "")
 	f.tls.register(fs)
 	f.h2.register(fs)
 }
@@ -142,6 +144,7 @@ type listeners struct {
 	tls      *tlsSetup    // nil in the clear
 	redirect net.Listener // --redirect-http, or nil
 	metrics  net.Listener // --metrics, or nil
+	status   net.Listener // --status, or nil (the metrics one when they share an address)
 }
 
 func (l *listeners) close() {
@@ -167,6 +170,9 @@ func (l *listeners) announceOthers(w io.Writer) {
 	}
 	if l.metrics != nil {
 		fmt.Fprintf(w, "Metrics at http://%s/metrics\n", l.metrics.Addr())
+	}
+	if l.status != nil {
+		fmt.Fprintf(w, "Status page at http://%s/\n", l.status.Addr())
 	}
 }
 
@@ -213,4 +219,6 @@ const serverFlagsUsage = `Server (as for nave serve):
                          (defaults 30s, 60s, 60s, 75s)
   --drain-timeout D      for requests in flight to finish at shutdown (default 30s)
   --metrics ADDR         serve Prometheus metrics at http://ADDR/metrics (default off)
+  --status ADDR          serve the status page at http://ADDR/ and its JSON at
+                         http://ADDR/status (default off; may be --metrics's ADDR)
 ` + tlsFlagsUsage + h2FlagsUsage

@@ -40,7 +40,7 @@ func (f *serverFlags) config() *config.Config {
 		},
 		Log: config.Log{Access: f.accessLog, Format: f.logFormat, Level: f.logLevel, RequestID: f.requestID,
 			Trace: string(f.trace), TracePath: f.tracePath},
-		Admin: config.Admin{Metrics: f.metrics},
+		Admin: config.Admin{Metrics: f.metrics, Status: f.status},
 		Sites: map[string]*config.Site{siteName: {}},
 	}
 	if f.tls.enabled() {

@@ -275,4 +275,9 @@ type Admin struct {
 	// the admin API: a scraper cannot reconfigure nave through it. The
 	// figures are not secret, but say much of the traffic.
 	Metrics string `json:"metrics,omitempty"`
+	// Status is a HOST:PORT to serve the status page on, at / with its
+	// JSON at /status (docs/observability.md), read only; "" none. The
+	// admin API's sockets serve the page too. The same address as Metrics
+	// serves both on one listener.
+	Status string `json:"status,omitempty"`
 }

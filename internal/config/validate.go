@@ -58,6 +58,9 @@ func (c *Config) checkAdmin(e *errs) {
 	if c.Admin.Metrics != "" {
 		checkAddress(e, "admin.metrics", c.Admin.Metrics)
 	}
+	if c.Admin.Status != "" {
+		checkAddress(e, "admin.status", c.Admin.Status)
+	}
 	if c.Admin.Listen == "" {
 		return
 	}
