@@ -278,3 +278,19 @@ func TestMetrics(t *testing.T) {
 		t.Errorf("POST /metrics: %d, want 405", r.status)
 	}
 }
+
+// TestPage: GET / is the page Config.Page serves, when there is one;
+// other methods are 405; without a page, / is a 404 like any other path.
+func TestPage(t *testing.T) {
+	_, h := newFake(t)
+	if r := do(t, h, "GET", "/", ""); r.status != 404 {
+		t.Errorf("GET / without a page: %d, want 404", r.status)
+	}
+	h.cfg.Page = func(w *web.ResponseWriter, r *web.Request) { w.WriteString("the page") }
+	if r := do(t, h, "GET", "/", ""); r.status != 200 || r.body != "the page" {
+		t.Errorf("GET /: %d %q, want the page", r.status, r.body)
+	}
+	if r := do(t, h, "POST", "/", ""); r.status != 405 {
+		t.Errorf("POST /: %d, want 405", r.status)
+	}
+}

@@ -1,0 +1,440 @@
+package cli
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"nave/internal/acme/pebbletest"
+)
+
+// statusWSGIApp answers 404 at /missing, and at /hold waits (at most
+// 20 s) for the file HOLD names, so that the test can keep its workers
+// busy for as long as it looks.
+const statusWSGIApp = `import os, time
+
+def app(environ, start_response):
+    path = environ["PATH_INFO"]
+    if path == "/hold":
+        for _ in range(400):
+            if os.path.exists(os.environ["HOLD"]):
+                break
+            time.sleep(0.05)
+    status = "404 Not Found" if path == "/missing" else "200 OK"
+    start_response(status, [("Content-Type", "text/plain")])
+    return [b"w\n"]
+`
+
+// statusASGIApp is an ASGI app without dependencies.
+const statusASGIApp = `async def app(scope, receive, send):
+    await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/plain")]})
+    await send({"type": "http.response.body", "body": b"a\n"})
+`
+
+const statusConfigTOML = `
+[listeners.main]
+address = "127.0.0.1:0"
+[log]
+access = "off"
+[admin]
+status = "127.0.0.1:0"
+[apps.w]
+module = "wapp:app"
+python = "/usr/bin/python3"
+workers = 2
+environment = { HOLD = "%HOLD%" }
+[apps.a]
+interface = "asgi"
+module = "aapp:app"
+python = "/usr/bin/python3"
+workers = 1
+lifespan = "off"
+[upstreams.backend]
+servers = ["%UP%", "%DOWN%"]
+max_fails = 1
+fail_timeout = "1h"
+[sites.s]
+[[sites.s.routes]]
+match.path = "/a/"
+app = "a"
+[[sites.s.routes]]
+match.path = "/p/"
+proxy = "backend"
+[[sites.s.routes]]
+app = "w"
+`
+
+var statusPageLine = regexp.MustCompile(`^Status page at http://(127\.0\.0\.1:\d+)/`)
+
+// statusRun is nave run serving statusConfigTOML: the data address, the
+// status page's, the state directory and the file that releases /hold.
+type statusRun struct {
+	addr, statusAddr, state, hold string
+	up, down                      string // the upstream's servers: one answers, nothing listens on the other
+}
+
+func startStatusRun(t *testing.T) *statusRun {
+	t.Helper()
+	needPython(t)
+	dir := t.TempDir()
+	r := &statusRun{state: shortTempDir(t), hold: filepath.Join(dir, "release")}
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "up\n") }))
+	t.Cleanup(up.Close)
+	r.up, r.down = strings.TrimPrefix(up.URL, "http://"), "127.0.0.1:"+strconv.Itoa(pebbletest.FreePort(t))
+	toml := strings.NewReplacer("%HOLD%", r.hold, "%UP%", r.up, "%DOWN%", r.down).Replace(statusConfigTOML)
+	for name, src := range map[string]string{"wapp.py": statusWSGIApp, "aapp.py": statusASGIApp, "nave.toml": toml} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cmd := exec.Command(buildNave(t), "run", "--config", filepath.Join(dir, "nave.toml"), "--state-dir", r.state)
+	cmd.Dir = dir
+	stdout, stderr := startCommand(t, cmd)
+	br := bufio.NewReader(stdout)
+	for range 8 {
+		line, err := br.ReadString('\n')
+		if err != nil {
+			break
+		}
+		if m := listeningLine.FindStringSubmatch(line); m != nil {
+			r.addr = m[1]
+		}
+		if m := statusPageLine.FindStringSubmatch(line); m != nil {
+			r.statusAddr = m[1]
+		}
+		if strings.HasPrefix(line, "Admin API on unix:") {
+			break // the last line
+		}
+	}
+	go io.Copy(io.Discard, br)
+	if r.addr == "" || r.statusAddr == "" {
+		t.Fatalf("nave did not print its listening and status page lines; stderr %q", stderr.String())
+	}
+	return r
+}
+
+// statusOf GETs /status from the admin socket.
+func (r *statusRun) statusOf(t *testing.T) (statusReport, string) {
+	t.Helper()
+	api := newAdminClient(t, filepath.Join(r.state, AdminSocketName))
+	code, _, body := api.do("GET", "/status", "")
+	var st statusReport
+	if err := json.Unmarshal([]byte(body), &st); code != 200 || err != nil {
+		t.Fatalf("GET /status on the admin socket: %d %v\n%s", code, err, body)
+	}
+	return st, body
+}
+
+// TestBinaryStatus: the status JSON, on the admin socket and on
+// admin.status, tells the truth about real traffic to a WSGI and an ASGI
+// app: requests by status class, latency, each worker's pid (a live
+// process), state, requests served and RSS; both WSGI workers busy while
+// two requests are held; the history fills in. Headless Chromium renders
+// the page (a screenshot is written to a path the test logs) with the
+// workers' pids and charts with points; nave status prints it all in a
+// table, and fails clearly where no nave runs.
+func TestBinaryStatus(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary and runs Python workers")
+	}
+	r := startStatusRun(t)
+	for range 20 {
+		mustGet(t, r.addr, "/")
+	}
+	for range 10 {
+		if body := mustGet(t, r.addr, "/a/x"); body != "a\n" {
+			t.Fatalf("the ASGI app answered %q", body)
+		}
+	}
+	for range 3 {
+		if _, err := (&client{addr: r.addr}).get("/missing"); err == nil {
+			t.Fatal("/missing answered 200")
+		}
+	}
+
+	// Three requests held: both WSGI workers busy, one request queued.
+	held := make(chan error, 3)
+	for range 3 {
+		go func() {
+			resp, err := http.Get("http://" + r.addr + "/hold")
+			if err == nil {
+				resp.Body.Close()
+			}
+			held <- err
+		}()
+	}
+	waitFor(t, "both WSGI workers busy and a request queued", func() bool {
+		st, _ := r.statusOf(t)
+		return st.Apps["w"].Busy == 2 && st.Apps["w"].Queued == 1
+	})
+	st, body := r.statusOf(t)
+	for _, p := range st.Apps["w"].Processes {
+		if p.State != "busy" || p.InFlight != 1 {
+			t.Errorf("while held: worker %d is %s with %d in flight, want busy with 1", p.PID, p.State, p.InFlight)
+		}
+	}
+	if err := os.WriteFile(r.hold, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		if err := <-held; err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	// 26 to w (20 + 3 + 3 held), 10 to a; counted once their responses
+	// are sent; the history has a point once the sampler read twice.
+	waitFor(t, "36 requests counted and a point of history", func() bool {
+		st, body = r.statusOf(t)
+		return st.Traffic != nil && st.Traffic.Requests == 36 && st.History != nil && len(st.History.Time) >= 1
+	})
+	tr := st.Traffic
+	if tr.Status["2xx"].Total != 33 || tr.Status["4xx"].Total != 3 || tr.Latency.Count == 0 {
+		t.Errorf("traffic %+v, want 33 2xx, 3 4xx and latencies", tr)
+	}
+	w, a := st.Apps["w"], st.Apps["a"]
+	if len(w.Processes) != 2 || len(a.Processes) != 1 || w.Interface != "wsgi" || a.Interface != "asgi" {
+		t.Fatalf("apps %+v", st.Apps)
+	}
+	if w.QueueWait == nil || a.QueueWait == nil || len(w.Restarts) != 4 || w.Restarts["crash"] != 0 {
+		t.Errorf("app w: queue wait %+v, restarts %v; want the queue wait measured and no restart of 4 reasons", w.QueueWait, w.Restarts)
+	}
+	served := map[string]int{}
+	var allPids []int
+	for name, as := range st.Apps {
+		for _, p := range as.Processes {
+			served[name] += p.Served
+			allPids = append(allPids, p.PID)
+			if _, err := os.Stat("/proc/" + strconv.Itoa(p.PID)); err != nil {
+				t.Errorf("app %s's worker %d is not a live process: %v", name, p.PID, err)
+			}
+			if p.RSS < 1<<20 || p.Age <= 0 || p.State != "idle" {
+				t.Errorf("app %s's worker %+v: want idle, an RSS of a megabyte or more, an age", name, p)
+			}
+		}
+	}
+	if served["w"] != 26 || served["a"] != 10 {
+		t.Errorf("requests served by w's workers %d, by a's %d; want 26 and 10", served["w"], served["a"])
+	}
+	for _, field := range []string{`"requests_per_second"`, `"latency_seconds"`, `"p99"`, `"connections"`, `"history"`, `"rss_bytes"`, `"upstreams"`} {
+		if !strings.Contains(body, field) {
+			t.Errorf("the JSON has no %s field", field)
+		}
+	}
+
+	// The same JSON on admin.status.
+	resp, err := http.Get("http://" + r.statusAddr + "/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st2 statusReport
+	json.NewDecoder(resp.Body).Decode(&st2)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || len(st2.Apps["w"].Processes) != 2 || st2.PID != st.PID {
+		t.Errorf("admin.status's /status: %d %+v", resp.StatusCode, st2)
+	}
+
+	// The page on the admin socket, as curl --unix-socket gets it.
+	sock := newAdminClient(t, filepath.Join(r.state, AdminSocketName)).http
+	resp, err = sock.Get("http://nave/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "text/html; charset=utf-8" || !strings.Contains(string(page), "<title>nave status</title>") {
+		t.Errorf("GET / on the admin socket: %d %q", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+
+	// The upstream: after a few requests, the server nothing listens on
+	// is out, the other up.
+	for range 4 {
+		if body := mustGet(t, r.addr, "/p/x"); body != "up\n" {
+			t.Fatalf("through the proxy: %q", body)
+		}
+	}
+	st, _ = r.statusOf(t)
+	if s := st.Upstreams["backend"].Servers; len(s) != 2 || s[0].Address != r.up || !s[0].Up || s[1].Address != r.down || s[1].Up {
+		t.Errorf("upstream servers %+v, want %s up and %s down", s, r.up, r.down)
+	}
+
+	waitFor(t, "two points of history, for lines", func() bool {
+		st, _ = r.statusOf(t)
+		return len(st.History.Time) >= 2
+	})
+	checkStatusPage(t, "http://"+r.statusAddr+"/", allPids, r.up, r.down)
+	checkStatusCommand(t, r, allPids)
+}
+
+// checkStatusPage loads the page in headless Chromium, writes a
+// screenshot, and checks the DOM the page's script built.
+func checkStatusPage(t *testing.T, url string, pids []int, upstreams ...string) {
+	t.Helper()
+	shot := filepath.Join(t.ArtifactDir(), "status.png") // kept with go test -artifacts
+	chromium(t, "--window-size=1280,1400", "--screenshot="+shot, url)
+	if info, err := os.Stat(shot); err != nil || info.Size() < 10_000 {
+		t.Errorf("no screenshot of the status page: %v", err)
+	} else {
+		t.Logf("screenshot of the status page: %s", shot)
+	}
+	dom := chromium(t, "--dump-dom", url)
+	if !strings.Contains(dom, `data-rendered="yes"`) {
+		t.Fatalf("the page did not render the status:\n%.3000s", dom)
+	}
+	for _, pid := range pids {
+		if !strings.Contains(dom, `<tr data-pid="`+strconv.Itoa(pid)+`">`) {
+			t.Errorf("the workers table has no row for pid %d", pid)
+		}
+	}
+	for _, server := range upstreams {
+		if !regexp.MustCompile(`<td>backend</td><td>` + regexp.QuoteMeta(server) + `</td><td><span class="pill (up|down)">`).MatchString(dom) {
+			t.Errorf("the upstreams table has no row for %s with its health", server)
+		}
+	}
+	for _, chart := range []string{"requests", "latency", "connections", "workers-w", "workers-a"} {
+		re := regexp.MustCompile(`data-chart="` + chart + `".*?<(polygon|polyline) points="[0-9., -]{8,}"`)
+		if !re.MatchString(dom) {
+			t.Errorf("chart %s has no drawn series", chart)
+		}
+	}
+	if strings.Contains(dom, "http://") && regexp.MustCompile(`(src|href)="https?://`).MatchString(dom) {
+		t.Error("the page refers to something on another origin")
+	}
+}
+
+// chromium runs headless Chromium on args with a profile of its own,
+// letting the page's script run for a few seconds of virtual time, and
+// returns what it printed.
+func chromium(t *testing.T, args ...string) string {
+	t.Helper()
+	bin := lookTool(t, "chromium", "chromium")
+	home := t.TempDir()
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, append([]string{"--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+		"--disable-background-networking", "--disable-component-update", "--disable-sync", "--hide-scrollbars",
+		"--virtual-time-budget=3000", "--user-data-dir=" + filepath.Join(home, "profile")}, args...)...)
+	cmd.Env = append(os.Environ(), "HOME="+home)
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("chromium %v: %v\n%s", args, err, out)
+	}
+	return string(out)
+}
+
+// checkStatusCommand runs nave status against the admin socket and
+// admin.status, and where no nave runs.
+func checkStatusCommand(t *testing.T, r *statusRun, pids []int) {
+	t.Helper()
+	bin := buildNave(t)
+	for _, args := range [][]string{{"--state-dir", r.state}, {"--addr", r.statusAddr}} {
+		out, err := exec.Command(bin, append([]string{"status"}, args...)...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("nave status %v: %v\n%s", args, err, out)
+		}
+		text := string(out)
+		t.Logf("nave status %v:\n%s", args, text)
+		for _, want := range []string{
+			"nave " + Version + ", pid ",
+			"\nTraffic (rates over the last ",
+			"\n  requests ", "\n  latency ", "\n  connections ",
+			"\nApp a (aapp:app, asgi, Python 3.", "\nApp w (wapp:app, wsgi, Python 3.",
+			"): 2 workers, 0 busy, 2 idle, 0 queued",
+			"\nUpstreams\n",
+		} {
+			if !strings.Contains(text, want) {
+				t.Errorf("nave status %v: no %q", args, want)
+			}
+		}
+		// A worker's row: its pid, right-aligned under PID, then its state.
+		for _, pid := range pids {
+			if !regexp.MustCompile(`(?m)^ +` + strconv.Itoa(pid) + ` +idle +0 +\d+ +\d+\.\d MiB +\d+s *$`).MatchString(text) {
+				t.Errorf("nave status %v: no aligned row for worker %d", args, pid)
+			}
+		}
+		for server, health := range map[string]string{r.up: "up", r.down: "down"} {
+			if !regexp.MustCompile(`(?m)^  backend +` + regexp.QuoteMeta(server) + ` +` + health + ` +0 +\S+ +\S+ +\d+$`).MatchString(text) {
+				t.Errorf("nave status %v: no upstream row for %s, %s", args, server, health)
+			}
+		}
+		if !regexp.MustCompile(`(?m)^ +PID +STATE +IN FLIGHT +SERVED +RSS +AGE *$`).MatchString(text) {
+			t.Errorf("nave status %v: no workers table header", args)
+		}
+	}
+	out, err := exec.Command(bin, "status", "--state-dir", t.TempDir()).CombinedOutput()
+	if code := exitCodeOf(err); code != 1 || !strings.Contains(string(out), "cannot get the status from the admin socket") || !strings.Contains(string(out), "is nave running there?") {
+		t.Errorf("nave status where no nave runs: exit %d, %q; want 1 and a clear message", code, out)
+	}
+}
+
+func exitCodeOf(err error) int {
+	if ee, ok := err.(*exec.ExitError); ok {
+		return ee.ExitCode()
+	}
+	if err != nil {
+		return -1
+	}
+	return 0
+}
+
+// TestBinaryStatusShorthand: nave asgi --status at --metrics's address
+// serves the page, the JSON with the app's real worker and the metrics on
+// one port, and says so.
+func TestBinaryStatusShorthand(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary and runs a Python worker")
+	}
+	needPython(t)
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "aapp.py"), []byte(statusASGIApp), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	port := "127.0.0.1:" + strconv.Itoa(pebbletest.FreePort(t))
+	cmd := exec.Command(buildNave(t), "asgi", "--listen", "127.0.0.1:0", "--status", port, "--metrics", port,
+		"--access-log", "off", "--workers", "1", "--lifespan", "off", "--python", testPython, "aapp:app")
+	cmd.Dir = dir
+	stdout, stderr := startCommand(t, cmd)
+	br := bufio.NewReader(stdout)
+	var out []string
+	for range 4 {
+		line, err := br.ReadString('\n')
+		if err != nil {
+			break
+		}
+		out = append(out, line)
+		if strings.HasPrefix(line, "Status page") {
+			break
+		}
+	}
+	go io.Copy(io.Discard, br)
+	text := strings.Join(out, "")
+	if !strings.Contains(text, "Metrics at http://"+port+"/metrics\n") || !strings.Contains(text, "Status page at http://"+port+"/\n") {
+		t.Fatalf("nave printed %q, want the metrics and the status page at %s; stderr %q", text, port, stderr.String())
+	}
+	code, _, body := httpGet(t, "http://"+port+"/status")
+	var st statusReport
+	if err := json.Unmarshal([]byte(body), &st); err != nil || code != 200 {
+		t.Fatalf("GET /status: %d %v", code, err)
+	}
+	a := st.Apps["app"]
+	if a.Interface != "asgi" || len(a.Processes) != 1 || a.Processes[0].PID <= 0 || st.Traffic == nil {
+		t.Errorf("the status of nave asgi: %+v", st)
+	}
+	if code, _, _ := httpGet(t, "http://"+port+"/"); code != 200 {
+		t.Errorf("GET /: %d", code)
+	}
+	if code, _, body := httpGet(t, "http://"+port+"/metrics"); code != 200 || !strings.Contains(body, "nave_connections") {
+		t.Errorf("GET /metrics: %d", code)
+	}
+}
