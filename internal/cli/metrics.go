@@ -2,6 +2,7 @@ package cli
 
 import (
 	"errors"
+	"net"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -134,13 +135,9 @@ func (g *gen) metricsEndpoint() error {
 		key = metricsKey + statusKey + addr
 	}
 	_, _, err := g.endpoints.Use(key, addr, func() (*endpoint, error) {
-		ln, err := listen(addr)
+		ln, err := listenFor(c, "admin.metrics", addr)
 		if err != nil {
-			var ue *usageError
-			if errors.As(err, &ue) {
-				err = ue.err
-			}
-			return nil, config.List{c.At("admin.metrics", "%v", err)}
+			return nil, err
 		}
 		h := metricsHandler{h: b.expo.handler}
 		if withStatus {
@@ -172,4 +169,18 @@ func (m metricsHandler) Serve(w *web.ResponseWriter, r *web.Request) {
 	default:
 		web.Error(w, 404, "not found: metrics are at /metrics")
 	}
+}
+
+// listenFor opens a listener on addr, which the config field names: its
+// failure is a problem at that field.
+func listenFor(c *config.Config, field, addr string) (net.Listener, error) {
+	ln, err := listen(addr)
+	if err != nil {
+		var ue *usageError
+		if errors.As(err, &ue) {
+			err = ue.err
+		}
+		return nil, config.List{c.At(field, "%v", err)}
+	}
+	return ln, nil
 }

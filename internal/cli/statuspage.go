@@ -2,7 +2,6 @@ package cli
 
 import (
 	"encoding/json"
-	"errors"
 	"maps"
 	"os"
 	"slices"
@@ -55,13 +54,9 @@ func (g *gen) statusEndpoint() error {
 		return nil
 	}
 	_, _, err := g.endpoints.Use(statusKey+addr, addr, func() (*endpoint, error) {
-		ln, err := listen(addr)
+		ln, err := listenFor(c, "admin.status", addr)
 		if err != nil {
-			var ue *usageError
-			if errors.As(err, &ue) {
-				err = ue.err
-			}
-			return nil, config.List{c.At("admin.status", "%v", err)}
+			return nil, err
 		}
 		return &endpoint{ln: ln, srv: server.New(server.Config{Handler: statusHandler{b}, Logger: b.log, DisableH2C: true})}, nil
 	})
