@@ -321,11 +321,13 @@ root = "www"
 		{"metrics", `
 [admin]
 metrics = "9100"
+status = "localhost"
 [sites.s]
 [[sites.s.routes]]
 root = "www"
 `, []string{
 			`3: admin.metrics: "9100" is not HOST:PORT (as 127.0.0.1:8000 or 0.0.0.0:443)`,
+			`4: admin.status: "localhost" is not HOST:PORT (as 127.0.0.1:8000 or 0.0.0.0:443)`,
 		}},
 		{"apps", `
 [apps.a]
