@@ -293,8 +293,12 @@ func (g *gen) build() error {
 		if err != nil {
 			return err
 		}
+		trusted := prefixes(c.Listeners[name].TrustedProxies)
 		if id := c.Log.RequestID; id != "off" {
-			h = reqid.New(id, prefixes(c.Listeners[name].TrustedProxies), h)
+			h = reqid.New(id, trusted, h)
+		}
+		if len(trusted) > 0 {
+			h = trusting{trusted, h}
 		}
 		g.handlers[l] = h
 	}

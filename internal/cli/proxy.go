@@ -3,7 +3,6 @@ package cli
 import (
 	"log/slog"
 	"net/netip"
-	"slices"
 
 	"nave/internal/config"
 	"nave/internal/proxy"
@@ -36,9 +35,9 @@ func closeProxies(ps []*proxy.Handler) {
 	}
 }
 
-// proxyConfig expresses an upstream as proxy.Config. A site may be
-// served on several listeners and is built once, so its proxies trust
-// the trusted_proxies of every listener.
+// proxyConfig expresses an upstream as proxy.Config. Whom it trusts is
+// each listener's to say, per request (trusting): a site served on
+// several listeners is built once.
 func proxyConfig(c *config.Config, name string, log *slog.Logger) proxy.Config {
 	u := c.Upstreams[name]
 	pc := proxy.Config{
@@ -56,10 +55,6 @@ func proxyConfig(c *config.Config, name string, log *slog.Logger) proxy.Config {
 	if h := u.Health; h != nil {
 		pc.Health = proxy.Health{Path: h.Path, Interval: h.Interval.D(), Timeout: h.Timeout.D(), Status: h.Status, Rise: h.Rise, Fall: h.Fall}
 	}
-	for _, ln := range c.Listeners {
-		pc.TrustedProxies = append(pc.TrustedProxies, prefixes(ln.TrustedProxies)...)
-	}
-	slices.SortFunc(pc.TrustedProxies, func(a, b netip.Prefix) int { return a.Addr().Compare(b.Addr()) })
 	return pc
 }
 
@@ -98,4 +93,25 @@ func prefixes(list []string) []netip.Prefix {
 		}
 	}
 	return out
+}
+
+// trusting marks the requests whose client is one of its listener's
+// trusted proxies (web.Request.FromProxy), so that a proxy route believes
+// the forwarding fields of those and no others: a site served on a
+// public listener and on one behind a load balancer trusts each as its
+// own listener says.
+type trusting struct {
+	trusted []netip.Prefix
+	next    web.Handler
+}
+
+func (t trusting) Serve(w *web.ResponseWriter, r *web.Request) {
+	a := r.RemoteAddr.Addr().Unmap()
+	for _, p := range t.trusted {
+		if p.Contains(a) {
+			r.FromProxy = true
+			break
+		}
+	}
+	t.next.Serve(w, r)
 }

@@ -87,6 +87,47 @@ proxy = "svc"
 	}
 }
 
+// TestBinaryRunProxyTrustPerListener: one site on two listeners, only one
+// of which trusts the client's address as a proxy: its forwarding fields
+// are believed on that listener, and replaced on the other, although the
+// same client sends them to the same upstream.
+func TestBinaryRunProxyTrustPerListener(t *testing.T) {
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "xff=%s proto=%s", r.Header.Get("X-Forwarded-For"), r.Header.Get("X-Forwarded-Proto"))
+	}))
+	defer up.Close()
+	public := fmt.Sprintf("127.0.0.1:%d", pebbletest.FreePort(t))
+	behind := startRun(t, t.TempDir(), fmt.Sprintf(`
+[listeners.main]
+address = "127.0.0.1:0"
+trusted_proxies = ["127.0.0.1"]
+
+[listeners.public]
+address = %q
+
+[log]
+access = "off"
+
+[upstreams.svc]
+servers = [%q]
+
+[sites.main]
+[[sites.main.routes]]
+proxy = "svc"
+`, public, up.Listener.Addr().String()))
+	for _, tt := range []struct{ addr, want string }{
+		{behind, "xff=203.0.113.9, 127.0.0.1 proto=https"},
+		{public, "xff=127.0.0.1 proto=http"},
+	} {
+		c := wiretest.Dial(t, tt.addr)
+		c.Send("GET / HTTP/1.1\r\nHost: a\r\nX-Forwarded-For: 203.0.113.9\r\nX-Forwarded-Proto: https\r\n\r\n")
+		if r := c.Read("GET"); string(r.Body) != tt.want {
+			t.Errorf("via %s: got %d %q, want %q", tt.addr, r.Status, r.Body, tt.want)
+		}
+		c.Close()
+	}
+}
+
 // TestApplyKeepsUnchangedUpstream: a reload that leaves an upstream as it
 // was keeps its handler, with its pools and health; one that changes it
 // gets a new handler (the old one is closed once retired, after the drain).

@@ -19,9 +19,10 @@ type Config struct {
 	// StripPrefix drops the route's mount prefix from the path sent
 	// upstream (/api/users under /api goes as /users).
 	StripPrefix bool
-	// TrustedProxies are the clients whose X-Forwarded-*, Forwarded and
-	// X-Request-Start fields are believed and extended; everyone else's are
-	// replaced.
+	// TrustedProxies are clients whose X-Forwarded-*, Forwarded and
+	// X-Request-Start fields are believed and extended wherever they come
+	// in, as those of a request marked web.Request.FromProxy (by its
+	// listener) are; everyone else's are replaced.
 	TrustedProxies []netip.Prefix
 
 	ConnectTimeout time.Duration // dialing a server

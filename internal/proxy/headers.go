@@ -33,7 +33,7 @@ func (h *Handler) appendRequest(b []byte, r *web.Request, s *server, upgrade boo
 		b = append(b, s.addr...)
 	}
 	b = append(b, '\r', '\n')
-	trusted := h.trusted(r.RemoteAddr.Addr())
+	trusted := r.FromProxy || h.trusted(r.RemoteAddr.Addr())
 	connection := namesFields(&r.Header)
 	cookies := false
 	for i := range r.Header.Len() {

@@ -96,6 +96,12 @@ type Request struct {
 	// be checked again for it. HTTP/2 sets it to the time of the read that
 	// brought the head in; HTTP/1.1 leaves it zero.
 	Arrived time.Time
+	// FromProxy: the client (RemoteAddr) is one of its listener's trusted
+	// proxies, so the forwarding fields it sends (X-Forwarded-*,
+	// Forwarded) may be believed and passed on. Whoever knows the
+	// listener's trust sets it before the handlers run (nave run's
+	// listener handler); false trusts no one.
+	FromProxy bool
 	// Note is what handlers tell the access log about the request.
 	Note Note
 	// IDField is the name of the header field the request's id travels
