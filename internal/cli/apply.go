@@ -81,6 +81,8 @@ type built struct {
 	// first config that has metrics served (nil until then).
 	expo    *exposition
 	metrics *servermetrics.Set
+	// routeMetrics counts each route's requests, made with metrics.
+	routeMetrics *servermetrics.Routes
 	// sampler reads the figures the status page charts, from the first
 	// config that serves the page (admin API, admin.status) until nave
 	// ends; nil until then.

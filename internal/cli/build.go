@@ -124,6 +124,13 @@ func (g *gen) routes(name string) (web.Handler, error) {
 		if set, remove := headerRules(&st.HeaderOps, &r.HeaderOps); set != nil || remove != nil {
 			h = action.NewHeaders(h, set, remove)
 		}
+		if g.b.metricsFor(c) != nil {
+			label := r.Name
+			if label == "" {
+				label = strconv.Itoa(i)
+			}
+			h = g.b.routeMetrics.Route(name, label).Wrap(h)
+		}
 		rules = append(rules, route.Rule{Match: matchOf(&r.Match), Handler: h})
 	}
 	if len(rules) == 1 && reflect.ValueOf(rules[0].Match).IsZero() {

@@ -111,6 +111,7 @@ func (b *built) metricsFor(c *config.Config) *servermetrics.Set {
 	}
 	if b.metrics == nil {
 		b.metrics = servermetrics.New(b.expo.reg)
+		b.routeMetrics = servermetrics.NewRoutes(b.expo.reg)
 	}
 	return b.metrics
 }

@@ -4,6 +4,7 @@ import (
 	"maps"
 	"regexp"
 	"slices"
+	"strings"
 	"testing"
 
 	"nave/internal/config"
@@ -89,4 +90,51 @@ func TestApplyMetrics(t *testing.T) {
 	}
 	mustGet(t, b.addr("main"), "/")
 	wantCount(b.metricsAt(), "5", "metrics back on (4 before, none while off, 1 after)")
+}
+
+// TestApplyRouteMetrics: each route's requests are counted under its
+// site and its name (or its index), by status class; a reload that keeps
+// the route keeps its counts.
+func TestApplyRouteMetrics(t *testing.T) {
+	conf := func() *config.Config {
+		c := metricsConfig("127.0.0.1:0")
+		api, gone := "api", "gone"
+		c.Sites["s"].Routes = []*config.Route{
+			{Name: "api", Match: config.Match{Path: "/api/"}, Respond: &api},
+			{Match: config.Match{Path: "/gone/"}, Respond: &gone, Status: 410},
+			c.Sites["s"].Routes[0],
+		}
+		c.Complete()
+		return c
+	}
+	b := startLive(t, conf())
+	main := "http://" + b.addr("main")
+	for _, p := range []string{"/api/a", "/api/b", "/other"} {
+		if code, _, _ := httpGet(t, main+p); code != 200 {
+			t.Fatalf("GET %s: %d", p, code)
+		}
+	}
+	if code, _, _ := httpGet(t, main+"/gone/x"); code != 410 {
+		t.Fatalf("GET /gone/x: %d, want 410", code)
+	}
+	want := []string{
+		`nave_route_requests_total{site="s",route="api",code="2xx"} 2`,
+		`nave_route_requests_total{site="s",route="1",code="4xx"} 1`,
+		`nave_route_requests_total{site="s",route="2",code="2xx"} 1`,
+		`nave_route_request_duration_seconds_count{site="s",route="api"} 2`,
+	}
+	_, _, body := httpGet(t, "http://"+b.metricsAt()+"/metrics")
+	for _, w := range want {
+		if !strings.Contains(body, w) {
+			t.Errorf("missing %s", w)
+		}
+	}
+	if err := b.apply(conf()); err != nil {
+		t.Fatal(err)
+	}
+	httpGet(t, main+"/api/c")
+	_, _, body = httpGet(t, "http://"+b.metricsAt()+"/metrics")
+	if w := `nave_route_requests_total{site="s",route="api",code="2xx"} 3`; !strings.Contains(body, w) {
+		t.Errorf("after a reload, missing %s", w)
+	}
 }

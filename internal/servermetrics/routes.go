@@ -1,0 +1,69 @@
+package servermetrics
+
+import (
+	"strconv"
+	"time"
+
+	"nave/internal/metrics"
+	"nave/internal/web"
+)
+
+// Routes is the per-route part of the metrics: requests by site, route
+// and status class, and their duration, counted by a handler around each
+// route's action (Route.Wrap). Its label values come from the config (a
+// site's name, a route's name or its index in the site), never from a
+// request, so there are only as many series as the config has routes.
+type Routes struct {
+	count    *metrics.CounterVec
+	duration *metrics.HistogramVec
+}
+
+// NewRoutes registers the per-route families in reg. Call it once per
+// registry.
+func NewRoutes(reg *metrics.Registry) *Routes {
+	return &Routes{
+		count: reg.CounterVec("nave_route_requests_total", "Requests a route answered, by site, route (its name, or its index in the site's list) and status class (1xx to 5xx).", "site", "route", "code"),
+		duration: reg.HistogramVec("nave_route_request_duration_seconds", "From a request's first byte to the end of its route's handler (a WebSocket's: its whole life), by site and route.", nil, "site", "route"),
+	}
+}
+
+// Route is one route's meter: the same handles for a route of the same
+// labels in every config generation, so counts go on across reloads.
+type Route struct {
+	count    [numClasses]*metrics.Counter
+	duration *metrics.Histogram
+}
+
+// Route returns the meter of the route with these labels.
+func (rs *Routes) Route(site, route string) *Route {
+	m := &Route{duration: rs.duration.With(site, route)}
+	for c := range m.count {
+		m.count[c] = rs.count.With(site, route, strconv.Itoa(c+1)+"xx")
+	}
+	return m
+}
+
+// Wrap returns next counted as this route's.
+func (m *Route) Wrap(next web.Handler) web.Handler { return counted{m, next} }
+
+type counted struct {
+	m    *Route
+	next web.Handler
+}
+
+// Serve runs the route's handler, then counts the request by the status
+// it answered (none set: the 200 the exchange's end sends; a WebSocket:
+// its 101) and how long it took from its first byte.
+func (h counted) Serve(w *web.ResponseWriter, r *web.Request) {
+	h.next.Serve(w, r)
+	status := w.Status()
+	if status == 0 {
+		status = 200
+	}
+	c := status/100 - 1
+	if c < 0 || c >= numClasses {
+		c = numClasses - 1
+	}
+	h.m.count[c].Inc()
+	h.m.duration.ObserveDuration(time.Since(r.Start))
+}
