@@ -124,7 +124,9 @@ func (g *gen) routes(name string) (web.Handler, error) {
 		if set, remove := headerRules(&st.HeaderOps, &r.HeaderOps); set != nil || remove != nil {
 			h = action.NewHeaders(h, set, remove)
 		}
-		if g.b.metricsFor(c) != nil {
+		// A site of one route for every request (the shorthands'),
+		// counted by the server's metrics already, is not counted again.
+		if g.b.metricsFor(c) != nil && (len(st.Routes) > 1 || !reflect.ValueOf(r.Match).IsZero()) {
 			label := r.Name
 			if label == "" {
 				label = strconv.Itoa(i)
