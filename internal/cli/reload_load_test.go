@@ -166,13 +166,13 @@ func (c *wsClient) read() (byte, string, error) {
 	return h[0] & 0x0f, string(p), err
 }
 
-// soak is how long TestReloadUnderLoad reloads: 5s (50 reloads) unless
+// soak is how long TestReloadUnderLoad reloads: 10s (the 100 reloads) unless
 // NAVE_RELOAD_SOAK says otherwise (NAVE_RELOAD_SOAK=30s for the 300
 // reloads docs/config.md describes).
 func soak(t *testing.T) time.Duration {
 	s := os.Getenv("NAVE_RELOAD_SOAK")
 	if s == "" {
-		return 5 * time.Second
+		return 10 * time.Second
 	}
 	d, err := time.ParseDuration(s)
 	if err != nil || d < time.Second || d > time.Hour {
