@@ -22,7 +22,7 @@ type Routes struct {
 // registry.
 func NewRoutes(reg *metrics.Registry) *Routes {
 	return &Routes{
-		count: reg.CounterVec("nave_route_requests_total", "Requests a route answered, by site, route (its name, or its index in the site's list) and status class (1xx to 5xx).", "site", "route", "code"),
+		count:    reg.CounterVec("nave_route_requests_total", "Requests a route answered, by site, route (its name, or its index in the site's list) and status class (1xx to 5xx).", "site", "route", "code"),
 		duration: reg.HistogramVec("nave_route_request_duration_seconds", "From a request's first byte to the end of its route's handler (a WebSocket's: its whole life), by site and route.", nil, "site", "route"),
 	}
 }
