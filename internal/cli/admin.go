@@ -91,6 +91,9 @@ func (g *gen) adminEndpoints() error {
 	}
 	if path := b.adminSocket(c); path != "" {
 		_, _, err := g.endpoints.Use("unix "+path, path, func() (*endpoint, error) {
+			if ln := b.passed.take(adminUnixSocketName, path); ln != nil {
+				return b.newEndpoint(ln), nil
+			}
 			ln, err := listenAdminSocket(path, path == filepath.Join(b.admin.stateDir, AdminSocketName))
 			if err != nil {
 				return nil, config.List{c.At("admin.socket", "%v", err)}
@@ -103,9 +106,9 @@ func (g *gen) adminEndpoints() error {
 	}
 	if addr := c.Admin.Listen; addr != "" {
 		_, _, err := g.endpoints.Use("tcp "+addr, addr, func() (*endpoint, error) {
-			ln, err := net.Listen("tcp", addr)
+			ln, err := b.listenFor(c, "admin.listen", adminSocketName, addr)
 			if err != nil {
-				return nil, config.List{c.At("admin.listen", "cannot listen on %s: %v", addr, listenReason(err))}
+				return nil, err
 			}
 			return b.newEndpoint(ln), nil
 		})

@@ -88,6 +88,9 @@ type built struct {
 	// ends; nil until then.
 	sampler *status.Sampler
 	started time.Time // when nave started, for the status's uptime
+	// passed are the sockets nave was started with, until the first
+	// config takes them.
+	passed passedSockets
 }
 
 // listener is one config listener, open, with its server. Its server
@@ -133,8 +136,12 @@ var errShuttingDown = errors.New("nave is shutting down")
 // certificates and the listeners, each listener with its server, serving.
 // On an error nothing is left open. Problems that belong to a field come
 // back as a config.List.
-func build(ctx context.Context, c *config.Config, demo fs.FS, stdout, stderr io.Writer) (*built, error) {
+func build(ctx context.Context, c *config.Config, demo fs.FS, noBind bool, stdout, stderr io.Writer) (*built, error) {
 	b := newBuilt(ctx, demo, stdout, stderr)
+	if err := b.inherit(noBind); err != nil {
+		b.close()
+		return nil, err
+	}
 	if err := b.apply(c); err != nil {
 		b.close()
 		return nil, err
@@ -238,8 +245,25 @@ func (b *built) applyLocked(c *config.Config) error {
 		g.abort()
 		return err
 	}
+	if err := b.passed.leftover(); err != nil {
+		g.abort()
+		return config.List{c.At("listeners", "%v", err)}
+	}
 	b.level.Set(level)
 	g.commit()
+	return nil
+}
+
+// inherit takes the sockets passed to nave (by systemd, or by the nave
+// it replaces) for the first config; noBind forbids opening others.
+func (b *built) inherit(noBind bool) error {
+	ls, err := systemd.Listeners()
+	if err != nil {
+		return err
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.passed = passedSockets{left: ls, noBind: noBind}
 	return nil
 }
 
@@ -426,10 +450,6 @@ func (b *built) openListener(c *config.Config, name string, spec listenerSpec) (
 	ln, err := b.socket(name, spec.Address)
 	if err != nil {
 		l.close()
-		var ue *usageError
-		if errors.As(err, &ue) {
-			err = ue.err
-		}
 		return nil, config.List{c.At("listeners."+name+".address", "%v", err)}
 	}
 	l.ln = ln
@@ -448,7 +468,25 @@ func (b *built) socket(name, addr string) (net.Listener, error) {
 			return dupListener(l.ln)
 		}
 	}
-	return listen(addr)
+	return b.bind(name, addr)
+}
+
+// bind is a socket for what a config names: the passed one of that name
+// or address, else a new one (unless --no-bind). b.mu is held. An error
+// says what is wrong with the address, for the caller to name the field.
+func (b *built) bind(name, addr string) (net.Listener, error) {
+	if ln := b.passed.take(name, addr); ln != nil {
+		return ln, nil
+	}
+	if err := b.passed.mustBind(name, addr); err != nil {
+		return nil, err
+	}
+	ln, err := listen(addr)
+	var ue *usageError
+	if errors.As(err, &ue) {
+		err = ue.err // the caller names the field
+	}
+	return ln, err
 }
 
 // dupListener is a second listener on ln's socket.

@@ -151,7 +151,7 @@ func liveSite(t *testing.T) string {
 func startLive(t *testing.T, c *config.Config) *built {
 	t.Helper()
 	stderr := new(syncBuffer)
-	b, err := build(context.Background(), c, nil, io.Discard, stderr)
+	b, err := build(context.Background(), c, nil, false, io.Discard, stderr)
 	if err != nil {
 		t.Fatalf("build: %v\n%s", err, stderr)
 	}

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"errors"
 	"net"
 	"strings"
 	"sync/atomic"
@@ -136,7 +135,7 @@ func (g *gen) metricsEndpoint() error {
 		key = metricsKey + statusKey + addr
 	}
 	_, _, err := g.endpoints.Use(key, addr, func() (*endpoint, error) {
-		ln, err := listenFor(c, "admin.metrics", addr)
+		ln, err := b.listenFor(c, "admin.metrics", metricsSocketName, addr)
 		if err != nil {
 			return nil, err
 		}
@@ -172,15 +171,12 @@ func (m metricsHandler) Serve(w *web.ResponseWriter, r *web.Request) {
 	}
 }
 
-// listenFor opens a listener on addr, which the config field names: its
-// failure is a problem at that field.
-func listenFor(c *config.Config, field, addr string) (net.Listener, error) {
-	ln, err := listen(addr)
+// listenFor is a socket for addr, which the config field names, passed
+// under name (socket activation, an upgrade) or opened: its failure is a
+// problem at that field. b.mu is held.
+func (b *built) listenFor(c *config.Config, field, name, addr string) (net.Listener, error) {
+	ln, err := b.bind(name, addr)
 	if err != nil {
-		var ue *usageError
-		if errors.As(err, &ue) {
-			err = ue.err
-		}
 		return nil, config.List{c.At(field, "%v", err)}
 	}
 	return ln, nil

@@ -17,7 +17,7 @@ import (
 // DefaultConfigFile is the file nave run reads without --config.
 const DefaultConfigFile = "nave.toml"
 
-const runUsage = `Usage: nave run [--config FILE] [--state-dir DIR]
+const runUsage = `Usage: nave run [--config FILE] [--state-dir DIR] [--no-bind]
 
 Serves what the config file describes: listeners, sites and their routes
 (folders, WSGI apps, redirects, fixed responses, header rules), apps.
@@ -45,6 +45,9 @@ Flags:
   --config FILE          the config file (default nave.toml)
   --state-dir DIR        where the admin socket is (default
                          $XDG_RUNTIME_DIR/nave; /run/nave for root)
+  --no-bind              take every listener's socket from systemd (a
+                         socket unit: FileDescriptorName= names the
+                         listener); open none (docs/operations.md)
 `
 
 const validateUsage = `Usage: nave validate FILE
@@ -59,6 +62,7 @@ func runConfig(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs := newFlagSet("run")
 	file := fs.String("config", DefaultConfigFile, "")
 	stateDir := fs.String("state-dir", defaultStateDir(), "")
+	noBind := fs.Bool("no-bind", false, "")
 	if help, err := parseFlagsOnly(fs, args, runUsage, stdout, " (give the file with --config)"); help || err != nil {
 		return err
 	}
@@ -78,6 +82,10 @@ func runConfig(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	s := newBuilt(ctx, nil, stdout, stderr)
 	s.enableAdmin(*stateDir, abs)
+	if err := s.inherit(*noBind); err != nil {
+		s.close()
+		return err
+	}
 	if err := s.apply(c); err != nil {
 		s.close()
 		return reportConfig(*file, err, stderr)

@@ -52,6 +52,9 @@ Flags:
   --status ADDR          serve a live status page at http://ADDR/ and its JSON
                          at http://ADDR/status (default off; may be --metrics's
                          ADDR, to share one port)
+  --no-bind              take every listening socket from systemd (a socket
+                         unit, matched by FileDescriptorName= or address);
+                         open none (docs/operations.md)
 
 Files:
   --index NAMES          index files tried for a folder, comma-separated
@@ -148,7 +151,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	s, err := build(ctx, o.config(), demo.FS(), stdout, stderr)
+	s, err := build(ctx, o.config(), demo.FS(), o.server.noBind, stdout, stderr)
 	if err != nil {
 		return shorthandError(err)
 	}

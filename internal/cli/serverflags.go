@@ -34,6 +34,7 @@ type serverFlags struct {
 	drainTimeout time.Duration
 	metrics      string
 	status       string
+	noBind       bool
 	tls          tlsFlags
 	h2           h2Flags
 }
@@ -61,6 +62,7 @@ func (f *serverFlags) register(fs *flag.FlagSet) {
 	fs.DurationVar(&f.drainTimeout, "drain-timeout", DefaultDrainTimeout, "")
 	fs.StringVar(&f.metrics, "metrics", "", "")
 	fs.StringVar(&f.status, "status", "", "")
+	fs.BoolVar(&f.noBind, "no-bind", false, "")
 	f.tls.register(fs)
 	f.h2.register(fs)
 }
@@ -221,4 +223,6 @@ const serverFlagsUsage = `Server (as for nave serve):
   --metrics ADDR         serve Prometheus metrics at http://ADDR/metrics (default off)
   --status ADDR          serve the status page at http://ADDR/ and its JSON at
                          http://ADDR/status (default off; may be --metrics's ADDR)
+  --no-bind              take every listening socket from systemd (a socket
+                         unit); open none (docs/operations.md)
 ` + tlsFlagsUsage + h2FlagsUsage

@@ -54,7 +54,7 @@ func (g *gen) statusEndpoint() error {
 		return nil
 	}
 	_, _, err := g.endpoints.Use(statusKey+addr, addr, func() (*endpoint, error) {
-		ln, err := listenFor(c, "admin.status", addr)
+		ln, err := b.listenFor(c, "admin.status", statusSocketName, addr)
 		if err != nil {
 			return nil, err
 		}

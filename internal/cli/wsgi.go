@@ -214,7 +214,7 @@ func serveApp(ctx context.Context, o *wsgiOptions, config func() *config.Config,
 	// while the workers start: it is caught now and acted on once they run.
 	hup, stopHup := catchHangup()
 	defer stopHup()
-	s, err := build(ctx, config(), nil, stdout, stderr)
+	s, err := build(ctx, config(), nil, o.server.noBind, stdout, stderr)
 	if err != nil {
 		return shorthandError(err)
 	}

@@ -1,0 +1,108 @@
+package cli
+
+import (
+	"fmt"
+	"net"
+	"slices"
+	"strconv"
+	"strings"
+
+	"nave/internal/systemd"
+)
+
+// passedSockets are the listening sockets passed to nave when it started:
+// by systemd's socket activation (a socket unit's ListenStream= lines,
+// named by FileDescriptorName=), or by the nave it replaces in a binary
+// upgrade (named after the listeners they served). The first config takes
+// them, each by its listener's name, else by its address; what is left is
+// an error, since a socket that serves nothing is a unit file's mistake.
+type passedSockets struct {
+	left []systemd.Listener // not yet taken
+	// noBind: every listener must come from a passed socket; nave opens
+	// none itself (--no-bind).
+	noBind bool
+}
+
+// Names under which the endpoints' sockets are passed and handed over:
+// the listeners' names are the config's.
+const (
+	metricsSocketName   = "metrics"
+	statusSocketName    = "status"
+	adminSocketName     = "admin"
+	adminUnixSocketName = "admin-socket"
+)
+
+// take returns the passed socket for name, or the one listening on addr,
+// or nil.
+func (p *passedSockets) take(name, addr string) net.Listener {
+	i := slices.IndexFunc(p.left, func(l systemd.Listener) bool { return l.Name == name })
+	if i < 0 {
+		i = slices.IndexFunc(p.left, func(l systemd.Listener) bool { return sameAddress(l.Addr(), addr) })
+	}
+	if i < 0 {
+		return nil
+	}
+	ln := p.left[i].Listener
+	p.left = slices.Delete(p.left, i, i+1)
+	return ln
+}
+
+// sameAddress reports whether a socket listens on addr as configured:
+// the same port, and the same IP or both any address (0.0.0.0 and [::]
+// are one: Linux's dual-stack sockets). A port 0 names no socket. A Unix
+// socket is matched by its path.
+func sameAddress(a net.Addr, addr string) bool {
+	if u, ok := a.(*net.UnixAddr); ok {
+		return u.Name == addr
+	}
+	t, ok := a.(*net.TCPAddr)
+	if !ok {
+		return false
+	}
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil || port != strconv.Itoa(t.Port) || t.Port == 0 {
+		return false
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		return t.IP.IsUnspecified()
+	}
+	ip := net.ParseIP(host)
+	if ip == nil {
+		ips, err := net.LookupIP(host)
+		if err != nil || len(ips) == 0 {
+			return false
+		}
+		ip = ips[0]
+	}
+	return ip.Equal(t.IP)
+}
+
+// mustBind is the error for a listener that has no passed socket, under
+// --no-bind; nil when nave may bind it itself.
+func (p *passedSockets) mustBind(name, addr string) error {
+	if !p.noBind {
+		return nil
+	}
+	return fmt.Errorf("no socket was passed for %s (%s), and --no-bind forbids opening one: add ListenStream=%s with FileDescriptorName=%s to the socket unit", name, addr, addr, name)
+}
+
+// leftover is the error for the sockets no listener took, nil when every
+// one was: each named, with its address, and what would take it.
+func (p *passedSockets) leftover() error {
+	if len(p.left) == 0 {
+		return nil
+	}
+	var each []string
+	for _, l := range p.left {
+		each = append(each, fmt.Sprintf("%q (%s %s)", l.Name, l.Addr().Network(), l.Addr()))
+	}
+	return fmt.Errorf("passed sockets match no listener: %s; name a listener after each socket (FileDescriptorName= in the socket unit), or listen on its address", strings.Join(each, ", "))
+}
+
+// closeLeft closes the sockets no listener took.
+func (p *passedSockets) closeLeft() {
+	for _, l := range p.left {
+		l.Close()
+	}
+	p.left = nil
+}
