@@ -88,6 +88,7 @@ address = "127.0.0.1:1"
 
 [admin]
 metrics = "127.0.0.1:2"
+listen = "127.0.0.1:3"
 
 [log]
 access = "off"
@@ -97,7 +98,8 @@ respond = "activated\n"
 `
 
 // TestBinarySocketActivation: nave run serves on the sockets passed to it,
-// each config listener (and the metrics endpoint) taking the socket of
+// each config listener (and the metrics and admin endpoints, which
+// answer the probes) taking the socket of
 // its name whatever address the file gives, with LISTEN_PID and with
 // NAVE_LISTEN_PARENT; nave serve takes an unnamed socket (systemd names
 // it after the unit) by --listen's address.
@@ -109,14 +111,19 @@ func TestBinarySocketActivation(t *testing.T) {
 	file := filepath.Join(dir, "nave.toml")
 	os.WriteFile(file, []byte(activatedConfig), 0o644)
 	for _, parent := range []bool{false, true} {
-		web, metrics := openSocket(t, "web"), openSocket(t, "metrics")
-		cmd := activate(t, parent, []passedSocket{metrics, web}, "run", "--config", file, "--state-dir", shortTempDir(t), "--no-bind")
+		web, metrics, admin := openSocket(t, "web"), openSocket(t, "metrics"), openSocket(t, "admin")
+		cmd := activate(t, parent, []passedSocket{metrics, web, admin}, "run", "--config", file, "--state-dir", shortTempDir(t), "--no-bind")
 		startCommand(t, cmd)
 		if status, body := waitGet(t, "http://"+web.addr+"/"); status != 200 || body != "activated\n" {
 			t.Errorf("parent %v: web socket answered %d %q", parent, status, body)
 		}
 		if status, body := waitGet(t, "http://"+metrics.addr+"/metrics"); status != 200 || !strings.Contains(body, "nave_") {
 			t.Errorf("parent %v: metrics socket answered %d %q", parent, status, body)
+		}
+		for _, probe := range []string{metrics.addr + "/readyz", admin.addr + "/readyz", admin.addr + "/livez"} {
+			if status, body := waitGet(t, "http://"+probe); status != 200 || body != "ok\n" {
+				t.Errorf("parent %v: %s answered %d %q", parent, probe, status, body)
+			}
 		}
 	}
 	site := t.TempDir()
@@ -151,10 +158,10 @@ func TestBinarySocketActivationErrors(t *testing.T) {
 		code  int
 		want  []string
 	}{
-		{"unmatched", []passedSocket{openSocket(t, "web"), openSocket(t, "metrics"), openSocket(t, "extra")},
+		{"unmatched", []passedSocket{openSocket(t, "web"), openSocket(t, "metrics"), openSocket(t, "admin"), openSocket(t, "extra")},
 			[]string{"run", "--config", file}, 2, []string{`passed sockets match no listener: "extra" (tcp 127.0.0.1:`, "FileDescriptorName="}},
 		{"no_socket", []passedSocket{openSocket(t, "web")},
-			[]string{"run", "--config", file, "--no-bind"}, 2, []string{"admin.metrics: no socket was passed for metrics (127.0.0.1:2), and --no-bind forbids opening one"}},
+			[]string{"run", "--config", file, "--no-bind"}, 2, []string{"admin.listen: no socket was passed for admin (127.0.0.1:3), and --no-bind forbids opening one: add ListenStream=127.0.0.1:3 with FileDescriptorName=admin"}},
 		{"shorthand_unmatched", []passedSocket{openSocket(t, "nave.socket")},
 			[]string{"serve", "--listen", "127.0.0.1:0"}, 2, []string{`nave serve: passed sockets match no listener: "nave.socket"`}},
 		{"shorthand_no_socket", nil,

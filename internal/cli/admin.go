@@ -120,7 +120,7 @@ func (g *gen) adminEndpoints() error {
 }
 
 func (b *built) newEndpoint(ln net.Listener) *endpoint {
-	return &endpoint{ln: ln, srv: server.New(server.Config{Handler: b.admin.handler, Logger: b.log})}
+	return &endpoint{ln: ln, srv: server.New(server.Config{Handler: probes{b.health, b.admin.handler}, Logger: b.log})}
 }
 
 // listenAdminSocket listens on a Unix socket at path that only this user

@@ -21,6 +21,7 @@ import (
 
 	"nave/internal/accesslog"
 	"nave/internal/config"
+	"nave/internal/health"
 	"nave/internal/live"
 	"nave/internal/proxy"
 	"nave/internal/reqid"
@@ -91,6 +92,13 @@ type built struct {
 	// passed are the sockets nave was started with, until the first
 	// config takes them.
 	passed passedSockets
+	// drainDelay is how long a shutdown serves on, not ready, before it
+	// closes connections (timeouts.drain_delay).
+	drainDelay time.Duration
+
+	// health is nave's readiness; live is its view of the listeners.
+	health *health.Health
+	live   atomic.Pointer[[]*listener]
 }
 
 // listener is one config listener, open, with its server. Its server
@@ -160,6 +168,7 @@ func newBuilt(ctx context.Context, demo fs.FS, stdout, stderr io.Writer) *built 
 		reopen:  make(chan os.Signal, 1),
 		started: time.Now(),
 	}
+	b.health = b.newHealth()
 	signal.Notify(b.signals, os.Interrupt, syscall.SIGTERM)
 	signal.Notify(b.reopen, syscall.SIGUSR1)
 	go b.reopenOnSignal()
@@ -602,7 +611,9 @@ func (g *gen) commit() {
 	r.successors = g.appHandlers
 	b.dropMeters()
 	b.exposeUpstreams()
-	b.cfg, b.drain = g.c, g.c.Timeouts.Drain.D()
+	b.cfg, b.drain, b.drainDelay = g.c, g.c.Timeouts.Drain.D(), g.c.Timeouts.DrainDelay.D()
+	b.publishServing()
+	b.health.Start()
 	b.applied++
 	if b.applied > 1 {
 		b.log.Info("config applied", "listeners_replaced", len(r.listeners), "apps_replaced", len(r.apps),
@@ -723,7 +734,18 @@ func (b *built) serve(ctx context.Context, stderr io.Writer) error {
 	case <-ctx.Done():
 	}
 	signal.Stop(b.signals) // from here a second signal ends the process at once
+	b.health.Drain("shutting down")
 	systemd.Notify("STOPPING=1")
+	b.mu.Lock()
+	delay := b.drainDelay
+	b.mu.Unlock()
+	if delay > 0 && failed == nil {
+		// Kubernetes' endpoint-removal race: the load balancer goes on
+		// sending until its probes see /readyz fail; refusing connections
+		// before then would fail requests.
+		fmt.Fprintf(stderr, "nave: not ready from now on; serving on for --drain-delay %v before closing connections\n", delay)
+		time.Sleep(delay)
+	}
 	b.mu.Lock()
 	b.shut = true
 	drain := b.drain

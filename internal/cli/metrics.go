@@ -143,7 +143,7 @@ func (g *gen) metricsEndpoint() error {
 		if withStatus {
 			h.status = b
 		}
-		return &endpoint{ln: ln, srv: server.New(server.Config{Handler: h, Logger: b.log, DisableH2C: true})}, nil
+		return &endpoint{ln: ln, srv: server.New(server.Config{Handler: probes{b.health, h}, Logger: b.log, DisableH2C: true})}, nil
 	})
 	return err
 }
@@ -152,7 +152,8 @@ func (g *gen) metricsEndpoint() error {
 func isMetrics(key string) bool { return strings.HasPrefix(key, metricsKey) }
 
 // metricsHandler serves the exposition at /metrics, the status page
-// when status is set, and 404 elsewhere.
+// when status is set, and 404 elsewhere (probes answer /livez and /readyz
+// before it).
 type metricsHandler struct {
 	h      *metrics.Handler
 	status *built // nil: no status page here
@@ -167,7 +168,7 @@ func (m metricsHandler) Serve(w *web.ResponseWriter, r *web.Request) {
 	case m.status != nil:
 		web.Error(w, 404, "not found: the status page is at /, its JSON at /status, metrics at /metrics")
 	default:
-		web.Error(w, 404, "not found: metrics are at /metrics")
+		web.Error(w, 404, "not found: metrics are at /metrics, probes at /livez and /readyz")
 	}
 }
 

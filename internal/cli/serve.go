@@ -48,7 +48,8 @@ Flags:
   --log-level LEVEL      server log level on stderr: debug, info, warn, error
                          (default info)
   --metrics ADDR         serve Prometheus metrics at http://ADDR/metrics, as
-                         127.0.0.1:9100 (default off; docs/observability.md)
+                         127.0.0.1:9100, and the probes /livez and /readyz
+                         (default off; docs/observability.md)
   --status ADDR          serve a live status page at http://ADDR/ and its JSON
                          at http://ADDR/status (default off; may be --metrics's
                          ADDR, to share one port)
@@ -91,6 +92,9 @@ Timeouts (durations as 500ms, 30s, 2m):
   --write-timeout D      between two writes of a response (default 60s)
   --idle-timeout D       for the next request on a kept-alive connection (default 75s)
   --drain-timeout D      for requests in flight to finish at shutdown (default 30s)
+  --drain-delay D        at shutdown, fail /readyz and serve on for D before
+                         closing connections, while load balancers notice
+                         (default 0; docs/operations.md)
 
 ` + tlsFlagsUsage + h2FlagsUsage
 

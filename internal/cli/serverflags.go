@@ -32,6 +32,7 @@ type serverFlags struct {
 	maxBody      int64
 	timeouts     server.Config
 	drainTimeout time.Duration
+	drainDelay   time.Duration
 	metrics      string
 	status       string
 	noBind       bool
@@ -60,6 +61,7 @@ func (f *serverFlags) register(fs *flag.FlagSet) {
 	fs.DurationVar(&f.timeouts.WriteTimeout, "write-timeout", server.DefaultWriteTimeout, "")
 	fs.DurationVar(&f.timeouts.IdleTimeout, "idle-timeout", server.DefaultIdleTimeout, "")
 	fs.DurationVar(&f.drainTimeout, "drain-timeout", DefaultDrainTimeout, "")
+	fs.DurationVar(&f.drainDelay, "drain-delay", 0, "")
 	fs.StringVar(&f.metrics, "metrics", "", "")
 	fs.StringVar(&f.status, "status", "", "")
 	fs.BoolVar(&f.noBind, "no-bind", false, "")
@@ -124,6 +126,8 @@ func (f *serverFlags) check() error {
 		return usagef("--max-headers must be positive, got %d", f.maxHeaders)
 	case f.lineBytes > 1<<30 || f.headerBytes > 1<<30:
 		return usagef("--max-request-line and --max-header-bytes must be at most 1g")
+	case f.drainDelay < 0:
+		return usagef("--drain-delay must not be negative, got %v", f.drainDelay)
 	}
 	for _, d := range []struct {
 		name string
@@ -220,6 +224,9 @@ const serverFlagsUsage = `Server (as for nave serve):
   --head-timeout D, --body-timeout D, --write-timeout D, --idle-timeout D
                          (defaults 30s, 60s, 60s, 75s)
   --drain-timeout D      for requests in flight to finish at shutdown (default 30s)
+  --drain-delay D        at shutdown, fail /readyz and serve on for D before
+                         closing connections, while load balancers notice
+                         (default 0)
   --metrics ADDR         serve Prometheus metrics at http://ADDR/metrics (default off)
   --status ADDR          serve the status page at http://ADDR/ and its JSON at
                          http://ADDR/status (default off; may be --metrics's ADDR)

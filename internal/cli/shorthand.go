@@ -31,7 +31,7 @@ func (f *serverFlags) config() *config.Config {
 		Timeouts: config.Timeouts{
 			Head: config.Duration(f.timeouts.HeadTimeout), Body: config.Duration(f.timeouts.BodyTimeout),
 			Write: config.Duration(f.timeouts.WriteTimeout), Idle: config.Duration(f.timeouts.IdleTimeout),
-			Drain: config.Duration(f.drainTimeout),
+			Drain: config.Duration(f.drainTimeout), DrainDelay: config.Duration(f.drainDelay),
 		},
 		HTTP2: config.HTTP2{
 			MaxStreams: f.h2.streams, MaxHeaderList: config.Size(f.h2.headerList), MaxFrame: config.Size(f.h2.frame),

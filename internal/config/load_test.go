@@ -352,6 +352,9 @@ app = "a"
 			"9: apps.b.python: /no/python is not an executable",
 			"10: apps.b.virtualenv: DIR/app has no bin/python",
 		}},
+		{"drain delay", "[timeouts]\ndrain_delay = \"-5s\"\n[sites.s]\n[[sites.s.routes]]\nrespond = \"x\"\n", []string{
+			"2: timeouts.drain_delay: must not be negative",
+		}},
 		{"asgi apps", `
 [apps.a]
 module = "app:app"

@@ -230,6 +230,10 @@ type Timeouts struct {
 	Write Duration `json:"write,omitempty"`
 	Idle  Duration `json:"idle,omitempty"`
 	Drain Duration `json:"drain,omitempty"`
+	// DrainDelay is how long a shutdown serves on, with /readyz failing,
+	// before it stops accepting and closes connections: the time a load
+	// balancer takes to notice. 0 (the default) closes at once.
+	DrainDelay Duration `json:"drain_delay,omitempty"`
 }
 
 // HTTP2 are HTTP/2's limits (docs/http2.md).

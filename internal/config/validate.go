@@ -347,6 +347,9 @@ func (c *Config) checkServer(e *errs) {
 			e.add("timeouts."+d.key, "must be positive")
 		}
 	}
+	if t.DrainDelay < 0 {
+		e.add("timeouts.drain_delay", "must not be negative")
+	}
 	h := c.HTTP2
 	for _, b := range h.Bounds() {
 		if b.N < b.Min || b.N > b.Max {
