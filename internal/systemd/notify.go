@@ -41,3 +41,25 @@ func Reloading() (bool, error) {
 	}
 	return Notify(state)
 }
+
+// NotifyEnv names the variable by which a nave handing over in a binary
+// upgrade passes on the service manager's NOTIFY_SOCKET ("" for none),
+// while NOTIFY_SOCKET names its own socket for the new process's READY=1.
+const NotifyEnv = "NAVE_NOTIFY_SOCKET"
+
+// Ready says READY=1. After an upgrade's hand-over it then makes the
+// service manager's socket (NotifyEnv) the one later notifications go to:
+// the old process has told the manager that this one is the main process
+// (MAINPID=), so RELOADING=1 and STOPPING=1 are this one's to send.
+func Ready() (bool, error) {
+	ok, err := Notify("READY=1")
+	if v, set := os.LookupEnv(NotifyEnv); set {
+		os.Unsetenv(NotifyEnv)
+		if v == "" {
+			os.Unsetenv("NOTIFY_SOCKET")
+		} else {
+			os.Setenv("NOTIFY_SOCKET", v)
+		}
+	}
+	return ok, err
+}

@@ -208,3 +208,45 @@ func TestReloading(t *testing.T) {
 		}
 	}
 }
+
+// TestReadyAfterHandover: a process started by an upgrade says READY=1 on
+// the old process's socket, and from then on notifies the service
+// manager's, which NAVE_NOTIFY_SOCKET named.
+func TestReadyAfterHandover(t *testing.T) {
+	dir := t.TempDir()
+	listen := func(name string) *net.UnixConn {
+		c, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: filepath.Join(dir, name), Net: "unixgram"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		return c
+	}
+	old, manager := listen("old"), listen("manager")
+	read := func(c *net.UnixConn) string {
+		buf := make([]byte, 100)
+		c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		n, _ := c.Read(buf)
+		return string(buf[:n])
+	}
+	t.Setenv("NOTIFY_SOCKET", filepath.Join(dir, "old"))
+	t.Setenv(NotifyEnv, filepath.Join(dir, "manager"))
+	if ok, err := Ready(); !ok || err != nil {
+		t.Fatalf("Ready: %v, %v", ok, err)
+	}
+	if got := read(old); got != "READY=1" {
+		t.Errorf("the old process got %q", got)
+	}
+	Notify("STOPPING=1")
+	if got := read(manager); got != "STOPPING=1" {
+		t.Errorf("the service manager got %q", got)
+	}
+	if _, set := os.LookupEnv(NotifyEnv); set {
+		t.Errorf("%s left set", NotifyEnv)
+	}
+	t.Setenv(NotifyEnv, "") // no service manager: nothing to tell later
+	Ready()
+	if ok, _ := Notify("STOPPING=1"); ok {
+		t.Error("a notification went out with no service manager")
+	}
+}

@@ -10,7 +10,10 @@
 // NAVE_LISTEN_PARENT in place of LISTEN_PID), and READY=1 on a datagram
 // socket named by NOTIFY_SOCKET, which the old process creates for the
 // purpose. So the new binary takes its sockets and reports readiness with
-// the code it runs under systemd.
+// the code it runs under systemd. The service manager's own NOTIFY_SOCKET
+// goes along as NAVE_NOTIFY_SOCKET, for the new process to use once ready
+// (systemd.Ready), when the old one has told the manager its pid
+// (MAINPID=).
 //
 // It imports internal/systemd and the standard library only.
 package upgrade
@@ -43,12 +46,19 @@ type Spec struct {
 	// Listeners are handed over in order, each under its name.
 	Listeners []systemd.Listener
 	Timeout   time.Duration // 0 is DefaultTimeout
-	Stdout    io.Writer     // nil: this process's
-	Stderr    io.Writer     // nil: this process's
+	// Stdout and Stderr are the new process's, nil meaning this one's.
+	// An *os.File is handed over as it is, as a service needs: the new
+	// process outlives this one. Any other writer is fed from a pipe that
+	// this process copies, which closes when it exits, and the new
+	// process's next write to it then kills it (SIGPIPE): that is for
+	// tests, which get the end of the output in an Error.
+	Stdout io.Writer
+	Stderr io.Writer
 }
 
 // Error is a new process that did not become ready: why, and the end of
-// what it wrote to its standard error.
+// what it wrote to its standard error when that was not a file (a file is
+// shared: what the new process wrote is there, before this error).
 type Error struct {
 	Reason string
 	Output string
@@ -113,6 +123,7 @@ func Start(s Spec) (*Child, error) {
 		env = os.Environ()
 	}
 	env = append(withoutHandover(env),
+		systemd.NotifyEnv+"="+managerSocket(env),
 		systemd.ParentEnv+"="+strconv.Itoa(os.Getpid()),
 		"LISTEN_FDS="+strconv.Itoa(len(files)),
 		"LISTEN_FDNAMES="+strings.Join(names, ":"),
@@ -121,7 +132,12 @@ func Start(s Spec) (*Child, error) {
 	cmd := exec.Command(path, s.Args...)
 	cmd.Env, cmd.ExtraFiles = env, files
 	cmd.Stdout = orStd(s.Stdout, os.Stdout)
-	cmd.Stderr = io.MultiWriter(orStd(s.Stderr, os.Stderr), tail)
+	cmd.Stderr = orStd(s.Stderr, os.Stderr)
+	if _, ok := cmd.Stderr.(*os.File); !ok {
+		// exec copies from a pipe in this process, so the end of the
+		// output can be kept for the Error; see Spec.Stderr.
+		cmd.Stderr = io.MultiWriter(cmd.Stderr, tail)
+	}
 	if err := cmd.Start(); err != nil {
 		return nil, &Error{Reason: "did not start (" + err.Error() + ")"}
 	}
@@ -202,12 +218,23 @@ func withoutHandover(env []string) []string {
 	for _, kv := range env {
 		k, _, _ := strings.Cut(kv, "=")
 		switch k {
-		case "LISTEN_PID", "LISTEN_FDS", "LISTEN_FDNAMES", systemd.ParentEnv, "NOTIFY_SOCKET":
+		case "LISTEN_PID", "LISTEN_FDS", "LISTEN_FDNAMES", systemd.ParentEnv, "NOTIFY_SOCKET", systemd.NotifyEnv:
 			continue
 		}
 		out = append(out, kv)
 	}
 	return out
+}
+
+// managerSocket is the service manager's NOTIFY_SOCKET in env, which the
+// new process notifies once ready (systemd.Ready); "" for none.
+func managerSocket(env []string) string {
+	for _, kv := range env {
+		if v, ok := strings.CutPrefix(kv, "NOTIFY_SOCKET="); ok {
+			return v
+		}
+	}
+	return ""
 }
 
 func orStd(w, std io.Writer) io.Writer {
