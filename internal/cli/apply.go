@@ -96,6 +96,16 @@ type built struct {
 	// closes connections (timeouts.drain_delay).
 	drainDelay time.Duration
 
+	// upgradeTimeout bounds the wait for an upgrade's new process to be
+	// ready (timeouts.upgrade).
+	upgradeTimeout time.Duration
+	// usr2 gets SIGUSR2 from the start; upgrader acts on it once the
+	// command enables upgrades, and handedOver then gets the new
+	// process's pid once it is ready, for serve to drain and exit.
+	usr2       chan os.Signal
+	upgrader   *upgrader
+	handedOver chan int
+
 	// health is nave's readiness; live is its view of the listeners.
 	health *health.Health
 	live   atomic.Pointer[[]*listener]
@@ -167,10 +177,12 @@ func newBuilt(ctx context.Context, demo fs.FS, stdout, stderr io.Writer) *built 
 		expo:    newExposition(),
 		reopen:  make(chan os.Signal, 1),
 		started: time.Now(),
+		usr2:    make(chan os.Signal, 1), handedOver: make(chan int, 1),
 	}
 	b.health = b.newHealth()
 	signal.Notify(b.signals, os.Interrupt, syscall.SIGTERM)
 	signal.Notify(b.reopen, syscall.SIGUSR1)
+	signal.Notify(b.usr2, syscall.SIGUSR2)
 	go b.reopenOnSignal()
 	return b
 }
@@ -612,6 +624,7 @@ func (g *gen) commit() {
 	b.dropMeters()
 	b.exposeUpstreams()
 	b.cfg, b.drain, b.drainDelay = g.c, g.c.Timeouts.Drain.D(), g.c.Timeouts.DrainDelay.D()
+	b.upgradeTimeout = g.c.Timeouts.Upgrade.D()
 	b.publishServing()
 	b.health.Start()
 	b.applied++
@@ -722,32 +735,42 @@ func (l *listener) close() {
 	}
 }
 
-// serve waits until ctx ends, a signal arrives or a server stops on its
-// own, then shuts every server down gracefully, waiting up to the drain
-// timeout for requests in flight.
+// serve waits until ctx ends, a signal arrives, a server stops on its own
+// or an upgrade's new process is ready, then shuts every server down
+// gracefully, waiting up to the drain timeout for requests in flight.
 func (b *built) serve(ctx context.Context, stderr io.Writer) error {
 	var failed error
+	reason, successor := "shutting down", 0
 	select {
 	case err := <-b.stopped:
 		failed = fmt.Errorf("serving stopped: %w", err)
 	case <-b.signals:
 	case <-ctx.Done():
+	case successor = <-b.handedOver:
+		reason = "upgrade hand-over"
 	}
 	signal.Stop(b.signals) // from here a second signal ends the process at once
-	b.health.Drain("shutting down")
-	systemd.Notify("STOPPING=1")
+	b.stopUpgrades()
+	b.health.Drain(reason)
 	b.mu.Lock()
 	delay := b.drainDelay
 	b.mu.Unlock()
-	if delay > 0 && failed == nil {
+	if successor == 0 {
+		systemd.Notify("STOPPING=1") // after a hand-over, the successor is the service
+	}
+	if delay > 0 && failed == nil && successor == 0 {
 		// Kubernetes' endpoint-removal race: the load balancer goes on
 		// sending until its probes see /readyz fail; refusing connections
-		// before then would fail requests.
+		// before then would fail requests. After a hand-over the sockets
+		// go on accepting, in the successor.
 		fmt.Fprintf(stderr, "nave: not ready from now on; serving on for --drain-delay %v before closing connections\n", delay)
 		time.Sleep(delay)
 	}
 	b.mu.Lock()
 	b.shut = true
+	if successor != 0 {
+		b.keepSocketFiles()
+	}
 	drain := b.drain
 	var all []*server.Server
 	for _, l := range b.listeners.All() {
@@ -757,7 +780,10 @@ func (b *built) serve(ctx context.Context, stderr io.Writer) error {
 		all = append(all, e.srv)
 	}
 	b.mu.Unlock()
-	if failed == nil {
+	switch {
+	case successor != 0:
+		fmt.Fprintf(stderr, "nave: handed over to the new nave (pid %d); waiting up to %v for requests in flight\n", successor, drain)
+	case failed == nil:
 		fmt.Fprintf(stderr, "nave: shutting down; waiting up to %v for requests in flight (signal again to stop now)\n", drain)
 	}
 	sctx, cancel := context.WithTimeout(context.Background(), drain)
@@ -809,6 +835,7 @@ func (b *built) reloadCertificates() {
 func (b *built) close() {
 	signal.Stop(b.signals)
 	signal.Stop(b.reopen)
+	b.stopUpgrades()
 	close(b.closing)
 	b.retiring.Wait()
 	b.mu.Lock()

@@ -11,7 +11,6 @@ import (
 
 	"nave/internal/certs"
 	"nave/internal/config"
-	"nave/internal/systemd"
 )
 
 // DefaultConfigFile is the file nave run reads without --config.
@@ -39,7 +38,10 @@ does on an address of its own), a live status page at / and its figures as
 JSON at /status, which 'nave status' prints (docs/observability.md). SIGINT
 or SIGTERM stops accepting, lets requests in flight finish (up to
 timeouts.drain), then stops the apps. SIGUSR1 reopens the access log file
-(for logrotate).
+(for logrotate). SIGUSR2 starts the binary at nave's path again with the
+same arguments, hands it the listening sockets, and drains and exits once
+it is ready; if it is not ready within timeouts.upgrade, it is killed and
+this nave serves on (docs/operations.md).
 
 Flags:
   --config FILE          the config file (default nave.toml)
@@ -92,8 +94,8 @@ func runConfig(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	defer s.close()
 	s.announce(stdout)
-	systemd.Notify("READY=1")
 	defer onHangup(hup, s.reloadFile)()
+	s.ready()
 	return s.serve(ctx, stderr)
 }
 

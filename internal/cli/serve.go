@@ -25,7 +25,9 @@ DIR/index.html, a missing file a 404 page. Without DIR, nave serves its
 built-in demo site. Flags may come before or after DIR. SIGINT or SIGTERM
 stops accepting and lets requests in flight finish (up to --drain-timeout);
 a second signal stops at once; SIGHUP reloads the TLS certificates;
-SIGUSR1 reopens the access log file (for logrotate). See
+SIGUSR1 reopens the access log file (for logrotate); SIGUSR2 starts the
+binary at nave's path again, hands it the listening sockets, and drains
+once it is ready (docs/operations.md). See
 docs/static.md for the file server's behaviour, docs/tls.md for HTTPS.
 
 Flags:
@@ -95,6 +97,8 @@ Timeouts (durations as 500ms, 30s, 2m):
   --drain-delay D        at shutdown, fail /readyz and serve on for D before
                          closing connections, while load balancers notice
                          (default 0; docs/operations.md)
+  --upgrade-timeout D    for the new binary to be ready after SIGUSR2, else it
+                         is killed and this one serves on (default 60s)
 
 ` + tlsFlagsUsage + h2FlagsUsage
 
@@ -171,6 +175,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	addr := ls.main.Addr().(*net.TCPAddr)
 	fmt.Fprintf(stdout, "Serving %s on %s port %d (%s) ...\n", what, addr.IP, addr.Port, ls.url())
 	ls.announceOthers(stdout)
+	s.ready()
 	return s.serve(ctx, stderr)
 }
 

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"nave/internal/accesslog"
+	"nave/internal/config"
 	"nave/internal/http1"
 	"nave/internal/server"
 	"nave/internal/web"
@@ -33,6 +34,7 @@ type serverFlags struct {
 	timeouts     server.Config
 	drainTimeout time.Duration
 	drainDelay   time.Duration
+	upgrade      time.Duration
 	metrics      string
 	status       string
 	noBind       bool
@@ -62,6 +64,7 @@ func (f *serverFlags) register(fs *flag.FlagSet) {
 	fs.DurationVar(&f.timeouts.IdleTimeout, "idle-timeout", server.DefaultIdleTimeout, "")
 	fs.DurationVar(&f.drainTimeout, "drain-timeout", DefaultDrainTimeout, "")
 	fs.DurationVar(&f.drainDelay, "drain-delay", 0, "")
+	fs.DurationVar(&f.upgrade, "upgrade-timeout", config.DefaultUpgradeTimeout, "")
 	fs.StringVar(&f.metrics, "metrics", "", "")
 	fs.StringVar(&f.status, "status", "", "")
 	fs.BoolVar(&f.noBind, "no-bind", false, "")
@@ -135,7 +138,7 @@ func (f *serverFlags) check() error {
 	}{
 		{"head-timeout", f.timeouts.HeadTimeout}, {"body-timeout", f.timeouts.BodyTimeout},
 		{"write-timeout", f.timeouts.WriteTimeout}, {"idle-timeout", f.timeouts.IdleTimeout},
-		{"drain-timeout", f.drainTimeout},
+		{"drain-timeout", f.drainTimeout}, {"upgrade-timeout", f.upgrade},
 	} {
 		if d.v <= 0 {
 			return usagef("--%s must be positive, got %v", d.name, d.v)
@@ -227,6 +230,8 @@ const serverFlagsUsage = `Server (as for nave serve):
   --drain-delay D        at shutdown, fail /readyz and serve on for D before
                          closing connections, while load balancers notice
                          (default 0)
+  --upgrade-timeout D    for the new binary to be ready after SIGUSR2, else it
+                         is killed and this one serves on (default 60s)
   --metrics ADDR         serve Prometheus metrics at http://ADDR/metrics (default off)
   --status ADDR          serve the status page at http://ADDR/ and its JSON at
                          http://ADDR/status (default off; may be --metrics's ADDR)

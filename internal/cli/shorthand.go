@@ -32,6 +32,7 @@ func (f *serverFlags) config() *config.Config {
 			Head: config.Duration(f.timeouts.HeadTimeout), Body: config.Duration(f.timeouts.BodyTimeout),
 			Write: config.Duration(f.timeouts.WriteTimeout), Idle: config.Duration(f.timeouts.IdleTimeout),
 			Drain: config.Duration(f.drainTimeout), DrainDelay: config.Duration(f.drainDelay),
+			Upgrade: config.Duration(f.upgrade),
 		},
 		HTTP2: config.HTTP2{
 			MaxStreams: f.h2.streams, MaxHeaderList: config.Size(f.h2.headerList), MaxFrame: config.Size(f.h2.frame),

@@ -225,6 +225,7 @@ func serveApp(ctx context.Context, o *wsgiOptions, config func() *config.Config,
 		kind, o.pool.App, pool.Workers(), pool.Python(), o.pool.Python, addr.IP, addr.Port, ls.url())
 	ls.announceOthers(stdout)
 	defer onHangup(hup, s.reload)()
+	s.ready()
 	return s.serve(ctx, stderr)
 }
 

@@ -22,16 +22,19 @@ const (
 	// DefaultDrainTimeout is how long a shutdown waits for requests in
 	// flight, as gunicorn's graceful timeout.
 	DefaultDrainTimeout = 30 * time.Second
-	DefaultRedirect     = 308
-	DefaultContentType  = "text/plain; charset=utf-8"
-	DefaultInterface    = "wsgi"
-	DefaultLifespan     = "auto"
-	DefaultLoop         = "auto"
-	DefaultBalance      = "round_robin"
-	DefaultAccessLog    = "-"
-	DefaultLogFormat    = "combined"
-	DefaultLogLevel     = "info"
-	DefaultRequestID    = reqid.DefaultField
+	// DefaultUpgradeTimeout bounds the wait for a binary upgrade's new
+	// process to be ready.
+	DefaultUpgradeTimeout = 60 * time.Second
+	DefaultRedirect       = 308
+	DefaultContentType    = "text/plain; charset=utf-8"
+	DefaultInterface      = "wsgi"
+	DefaultLifespan       = "auto"
+	DefaultLoop           = "auto"
+	DefaultBalance        = "round_robin"
+	DefaultAccessLog      = "-"
+	DefaultLogFormat      = "combined"
+	DefaultLogLevel       = "info"
+	DefaultRequestID      = reqid.DefaultField
 )
 
 // DefaultProtocols are the protocols a listener serves unless it says.
@@ -140,6 +143,7 @@ func (c *Config) completeServer() {
 	or(&t.Write, Duration(server.DefaultWriteTimeout))
 	or(&t.Idle, Duration(server.DefaultIdleTimeout))
 	or(&t.Drain, Duration(DefaultDrainTimeout))
+	or(&t.Upgrade, Duration(DefaultUpgradeTimeout))
 	h := &c.HTTP2
 	or(&h.MaxStreams, http2.DefaultMaxConcurrentStreams)
 	or(&h.MaxHeaderList, Size(http2.DefaultMaxHeaderListSize))

@@ -234,6 +234,10 @@ type Timeouts struct {
 	// before it stops accepting and closes connections: the time a load
 	// balancer takes to notice. 0 (the default) closes at once.
 	DrainDelay Duration `json:"drain_delay,omitempty"`
+	// Upgrade bounds the wait for a binary upgrade's new process (SIGUSR2)
+	// to say it is ready, its apps' workers started; past it the new
+	// process is killed and the running one serves on.
+	Upgrade Duration `json:"upgrade,omitempty"`
 }
 
 // HTTP2 are HTTP/2's limits (docs/http2.md).

@@ -342,7 +342,7 @@ func (c *Config) checkServer(e *errs) {
 	for _, d := range []struct {
 		key string
 		v   Duration
-	}{{"head", t.Head}, {"body", t.Body}, {"write", t.Write}, {"idle", t.Idle}, {"drain", t.Drain}} {
+	}{{"head", t.Head}, {"body", t.Body}, {"write", t.Write}, {"idle", t.Idle}, {"drain", t.Drain}, {"upgrade", t.Upgrade}} {
 		if d.v <= 0 {
 			e.add("timeouts."+d.key, "must be positive")
 		}
