@@ -96,8 +96,13 @@ type Conn struct {
 	recvCredit int64  // bytes consumed and not yet returned by WINDOW_UPDATE
 	waiters    []*stream
 	err        error // the connection has failed or closed
-	goAway     bool  // a GOAWAY went out: no new streams
+	goAway     bool  // the final GOAWAY went out: no new streams
 	goAwayID   uint32
+	// A graceful shutdown's first GOAWAY (the largest stream id) and its
+	// PING went out at warnedAt; pingBack: the PING's ACK came back.
+	warned     bool
+	warnedAt   time.Time
+	pingBack   bool
 	acked      bool      // the peer acknowledged nave's SETTINGS
 	readDl     time.Time // the read deadline last set on nc
 	settingsAt time.Time
@@ -375,7 +380,10 @@ func (c *Conn) fill() error {
 		var ne net.Error
 		if errors.As(err, &ne) && ne.Timeout() {
 			c.mu.Lock()
-			woken := c.shutdown.Load() && (c.readDl.IsZero() || c.now.Before(c.readDl))
+			// The wait for the shutdown PING's ACK ending is a wake-up
+			// too: the final GOAWAY is due.
+			waited := c.warned && !c.goAway && !c.now.Before(c.warnedAt.Add(goAwayWait))
+			woken := c.shutdown.Load() && (c.readDl.IsZero() || c.now.Before(c.readDl) || waited)
 			if woken {
 				// A wake-up (Shutdown, or the last response out), not a
 				// deadline: setReadDeadline sets the deadline again.
@@ -408,6 +416,9 @@ func (c *Conn) setReadDeadline() {
 	if c.block.active {
 		dl = earliest(dl, c.block.started.Add(c.set.head))
 	}
+	if c.warned && !c.goAway {
+		dl = earliest(dl, c.warnedAt.Add(goAwayWait)) // startGoAway's final step
+	}
 	if idle {
 		// The idle deadline moves only when it would shift by more than
 		// an eighth: setting one costs a timer update.
@@ -425,10 +436,10 @@ func (c *Conn) setReadDeadline() {
 }
 
 // wakeForShutdown sets Shutdown's wake-up again after a read deadline was
-// set, until the GOAWAY is out: Shutdown may have set its own between the
+// set, until the first GOAWAY is out: Shutdown may have set its own between the
 // reader's check for it and this deadline, which replaced it. mu is held.
 func (c *Conn) wakeForShutdown() {
-	if c.shutdown.Load() && !c.goAway {
+	if c.shutdown.Load() && !c.warned {
 		c.nc.SetReadDeadline(time.Unix(1, 0))
 	}
 }
@@ -454,11 +465,37 @@ func (c *Conn) timedOut() error {
 	return connErr(ErrCodeNo, "idle")
 }
 
-// startGoAway sends the graceful GOAWAY once; it reports whether it did.
+// goAwayWait bounds the wait for the ACK of a graceful shutdown's PING,
+// before the final GOAWAY goes out without it.
+const goAwayWait = time.Second
+
+// shutdownPing is the payload of a graceful shutdown's PING.
+const shutdownPing = "nave-bye"
+
+// startGoAway runs a graceful shutdown (RFC 9113 §6.8) in two steps,
+// called from the reader until the second is done. First a GOAWAY with
+// the largest stream id and NO_ERROR, and a PING: the client learns it
+// must open no more streams, while the ones it has sent meanwhile are
+// still taken. Then, once the PING's ACK is back (a round trip: every
+// stream opened before the client read the GOAWAY has arrived) or
+// goAwayWait has passed, the final GOAWAY with the last stream taken:
+// later streams are ignored, and the client may retry them elsewhere. It
+// reports whether the final GOAWAY went out now.
 func (c *Conn) startGoAway() bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.goAway {
+		return false
+	}
+	if !c.warned {
+		c.warned, c.warnedAt = true, time.Now()
+		c.out = appendGoAway(c.out, 1<<31-1, ErrCodeNo)
+		c.out = appendFrameHeader(c.out, len(shutdownPing), framePing, 0, 0)
+		c.out = append(c.out, shutdownPing...)
+		c.flushLocked()
+		return false
+	}
+	if !c.pingBack && time.Since(c.warnedAt) < goAwayWait {
 		return false
 	}
 	c.goAway, c.goAwayID = true, c.lastID

@@ -454,6 +454,11 @@ func (c *Conn) onPing(h frameHeader, p []byte) error {
 		return connErr(ErrCodeProtocol, "PING on a stream")
 	}
 	if h.has(flagAck) {
+		if string(p) == shutdownPing {
+			c.mu.Lock()
+			c.pingBack = true
+			c.mu.Unlock()
+		}
 		return nil
 	}
 	if err := c.spend(1); err != nil {

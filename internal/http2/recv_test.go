@@ -123,6 +123,27 @@ func (rc *rawConn) expect(what string, match func(rawFrame) bool) rawFrame {
 	}
 }
 
+// expectGracefulGoAway reads a graceful shutdown's frames (RFC 9113
+// §6.8): a GOAWAY with the largest stream id, a PING, which it
+// acknowledges, then the final GOAWAY with last, all NO_ERROR.
+func (rc *rawConn) expectGracefulGoAway(last uint32) {
+	rc.t.Helper()
+	goAway := func(f rawFrame) bool { return f.h.typ == frameGoAway }
+	first := rc.expect("GOAWAY", goAway)
+	if id, code := binary.BigEndian.Uint32(first.p), ErrCode(binary.BigEndian.Uint32(first.p[4:])); id != 1<<31-1 || code != ErrCodeNo {
+		rc.t.Fatalf("first GOAWAY: last stream %d, %v; want %d, NO_ERROR", id, code, 1<<31-1)
+	}
+	ping := rc.expect("PING", func(f rawFrame) bool { return f.h.typ == framePing })
+	if ping.h.has(flagAck) || string(ping.p) != shutdownPing {
+		rc.t.Fatalf("PING flags %#x, payload %q", ping.h.flags, ping.p)
+	}
+	rc.write(append(appendFrameHeader(nil, 8, framePing, flagAck, 0), ping.p...))
+	final := rc.expect("GOAWAY", goAway)
+	if id, code := binary.BigEndian.Uint32(final.p), ErrCode(binary.BigEndian.Uint32(final.p[4:])); id != last || code != ErrCodeNo {
+		rc.t.Fatalf("final GOAWAY: last stream %d, %v; want %d, NO_ERROR", id, code, last)
+	}
+}
+
 func (rc *rawConn) expectRST(id uint32, code ErrCode) {
 	rc.t.Helper()
 	f := rc.expect("RST_STREAM", func(f rawFrame) bool {
@@ -200,7 +221,7 @@ func TestDataWhileHandlerEnds(t *testing.T) {
 	rc.request(1, "POST", "/wait", false)
 	<-started
 	rc.c.Shutdown()
-	rc.expect("GOAWAY", func(f rawFrame) bool { return f.h.typ == frameGoAway })
+	rc.expectGracefulGoAway(1)
 
 	rc.c.floodMu.Lock()
 	unlock := sync.OnceFunc(rc.c.floodMu.Unlock)

@@ -54,8 +54,9 @@ func dialH2C(t *testing.T, addr string) *wiretest.Conn {
 }
 
 // expectGoAwayThenEOF reads frames until the server closes, within
-// clientTimeout, and checks that a GOAWAY with NO_ERROR came first. It
-// returns the other frames.
+// clientTimeout, and checks that a GOAWAY with NO_ERROR came first, the
+// graceful one with the largest stream id. It acknowledges the shutdown's
+// PING, and returns the other frames.
 func expectGoAwayThenEOF(t *testing.T, c *wiretest.Conn) []h2Frame {
 	t.Helper()
 	var frames []h2Frame
@@ -75,7 +76,15 @@ func expectGoAwayThenEOF(t *testing.T, c *wiretest.Conn) []h2Frame {
 			if code := binary.BigEndian.Uint32(f.payload[4:8]); code != 0 {
 				t.Errorf("GOAWAY with error %d, want NO_ERROR", code)
 			}
+			last := binary.BigEndian.Uint32(f.payload[:4])
+			if !goAway && last != 1<<31-1 {
+				t.Errorf("first GOAWAY with last stream %d, want %d (RFC 9113 §6.8)", last, 1<<31-1)
+			}
 			goAway = true
+			continue
+		}
+		if f.typ == 0x6 && f.flags&0x1 == 0 { // the shutdown's PING: acknowledge it
+			c.Send("\x00\x00\x08\x06\x01\x00\x00\x00\x00" + string(f.payload))
 			continue
 		}
 		frames = append(frames, f)
