@@ -291,7 +291,7 @@ func TestBinaryUpgrade(t *testing.T) {
 	}
 }
 
-const upgradeApp = `import os, time
+const upgradeApp = `import asyncio, os, time
 
 def app(environ, start_response):
     if environ["PATH_INFO"] == "/slow":
@@ -300,21 +300,36 @@ def app(environ, start_response):
         time.sleep(float(environ["QUERY_STRING"]))
     start_response("200 OK", [("Content-Type", "text/plain")])
     return [str(os.getpid()).encode()]
+
+async def asgi(scope, receive, send):
+    if scope["type"] != "http":
+        return
+    if scope["path"] == "/slow":
+        with open(os.environ["NAVE_TEST_MARK"], "w") as f:
+            f.write("in flight")
+        await asyncio.sleep(float(scope["query_string"]))
+    await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/plain")]})
+    await send({"type": "http.response.body", "body": str(os.getpid()).encode()})
 `
 
-// TestBinaryUpgradeWSGI: a nave wsgi upgraded under load starts its own
-// workers before it says it is ready, so that no request fails; the old
-// nave's request in flight (a slow one, begun before the signal) finishes
-// on its old worker, with Connection: close, and the old workers stop
-// with the old nave.
-func TestBinaryUpgradeWSGI(t *testing.T) {
+// TestBinaryUpgradeApps: a nave wsgi or nave asgi upgraded under load
+// starts its own workers before it says it is ready, so that no request
+// fails; the old nave's request in flight (a slow one, begun before the
+// signal) finishes on its old worker, with Connection: close, and the old
+// workers stop with the old nave.
+func TestBinaryUpgradeApps(t *testing.T) {
 	needPython(t)
+	t.Run("wsgi", func(t *testing.T) { testUpgradeApp(t, "wsgi", "app:app") })
+	t.Run("asgi", func(t *testing.T) { testUpgradeApp(t, "asgi", "app:asgi") })
+}
+
+func testUpgradeApp(t *testing.T, command, app string) {
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "app.py"), []byte(upgradeApp), 0o644)
 	mark := filepath.Join(dir, "mark")
 	t.Setenv("NAVE_TEST_MARK", mark)
-	u := startUpgradable(t, "wsgi", "--listen", "127.0.0.1:0", "--python", testPython, "--access-log", "off",
-		"--workers", "2", "--chdir", dir, "app:app")
+	u := startUpgradable(t, command, "--listen", "127.0.0.1:0", "--python", testPython, "--access-log", "off",
+		"--workers", "2", "--chdir", dir, app)
 	addr := u.waitOutput(t, u.stdout, regexp.MustCompile(`http://(127\.0\.0\.1:\d+)/`))
 	old := pids(t, addr, "/", 10)
 	isPid := regexp.MustCompile(`^\d+$`)
