@@ -97,6 +97,19 @@ access = "off"
 respond = "activated\n"
 `
 
+// activatedConfigFile writes activatedConfig to a file for nave run.
+func activatedConfigFile(t *testing.T) string {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	file := filepath.Join(t.TempDir(), "nave.toml")
+	if err := os.WriteFile(file, []byte(activatedConfig), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return file
+}
+
 // TestBinarySocketActivation: nave run serves on the sockets passed to it,
 // each config listener (and the metrics and admin endpoints, which
 // answer the probes) taking the socket of
@@ -104,12 +117,7 @@ respond = "activated\n"
 // NAVE_LISTEN_PARENT; nave serve takes an unnamed socket (systemd names
 // it after the unit) by --listen's address.
 func TestBinarySocketActivation(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the binary")
-	}
-	dir := t.TempDir()
-	file := filepath.Join(dir, "nave.toml")
-	os.WriteFile(file, []byte(activatedConfig), 0o644)
+	file := activatedConfigFile(t)
 	for _, parent := range []bool{false, true} {
 		web, metrics, admin := openSocket(t, "web"), openSocket(t, "metrics"), openSocket(t, "admin")
 		cmd := activate(t, parent, []passedSocket{metrics, web, admin}, "run", "--config", file, "--state-dir", shortTempDir(t), "--no-bind")
@@ -140,12 +148,7 @@ func TestBinarySocketActivation(t *testing.T) {
 // is not a listening socket each stop nave at start with a message naming
 // them.
 func TestBinarySocketActivationErrors(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the binary")
-	}
-	dir := t.TempDir()
-	file := filepath.Join(dir, "nave.toml")
-	os.WriteFile(file, []byte(activatedConfig), 0o644)
+	file := activatedConfigFile(t)
 	notSocket, err := os.Open(file)
 	if err != nil {
 		t.Fatal(err)
