@@ -3,6 +3,7 @@ package cli
 import (
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -398,5 +399,93 @@ func TestBinaryUpgradeRun(t *testing.T) {
 	}
 	if status, body := waitGet(t, "http://"+addr+"/"); status != 200 || body != "second\n" {
 		t.Errorf("after the reload: %d %q", status, body)
+	}
+}
+
+// notification is a datagram to the notify socket with its sender's pid,
+// as systemd reads it (SO_PASSCRED).
+type notification struct {
+	state string
+	pid   int
+}
+
+// credentialedNotifications listens as systemd's notify socket does,
+// with the sender's credentials on each message.
+func credentialedNotifications(t *testing.T) (string, <-chan notification) {
+	t.Helper()
+	sock := filepath.Join(shortTempDir(t), "notify")
+	c, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: sock, Net: "unixgram"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	raw, err := c.SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw.Control(func(fd uintptr) { err = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_PASSCRED, 1) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := make(chan notification, 100)
+	go func() {
+		buf, oob := make([]byte, 1024), make([]byte, 1024)
+		for {
+			n, oobn, _, _, err := c.ReadMsgUnix(buf, oob)
+			if err != nil {
+				return
+			}
+			nt := notification{state: string(buf[:n])}
+			if msgs, err := syscall.ParseSocketControlMessage(oob[:oobn]); err == nil && len(msgs) > 0 {
+				if cred, err := syscall.ParseUnixCredentials(&msgs[0]); err == nil {
+					nt.pid = int(cred.Pid)
+				}
+			}
+			out <- nt
+		}
+	}()
+	return sock, out
+}
+
+func expectNotification(t *testing.T, ch <-chan notification, prefix string) notification {
+	t.Helper()
+	select {
+	case n := <-ch:
+		if !strings.HasPrefix(n.state, prefix) {
+			t.Fatalf("systemd was told %q by pid %d, want %q", n.state, n.pid, prefix)
+		}
+		return n
+	case <-time.After(20 * time.Second):
+		t.Fatalf("systemd was not told %q", prefix)
+	}
+	return notification{}
+}
+
+// TestBinaryUpgradeNotifiesSystemd: under a service manager, the old nave
+// says READY=1, then MAINPID= with the new one's pid once it is ready, and
+// the new nave, now the main process, is the one that says STOPPING=1
+// later; the new nave's own READY=1 went to the old one, not to the
+// manager.
+func TestBinaryUpgradeNotifiesSystemd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	sock, notes := credentialedNotifications(t)
+	t.Setenv("NOTIFY_SOCKET", sock)
+	u := startUpgradable(t, "serve", "--listen", "127.0.0.1:0", "--access-log", "off")
+	ready := expectNotification(t, notes, "READY=1")
+	if ready.pid != u.cmd.Process.Pid {
+		t.Errorf("READY=1 came from pid %d, want nave's %d", ready.pid, u.cmd.Process.Pid)
+	}
+	u.upgrade(t, "the new nave is ready")
+	main := expectNotification(t, notes, "MAINPID=")
+	successor, _ := strconv.Atoi(strings.TrimPrefix(main.state, "MAINPID="))
+	if pids := u.successors(); len(pids) != 1 || pids[0] != successor || main.pid != u.cmd.Process.Pid {
+		t.Fatalf("MAINPID=%d from pid %d; want the successor %v, from the old nave %d", successor, main.pid, pids, u.cmd.Process.Pid)
+	}
+	<-u.exited
+	syscall.Kill(successor, syscall.SIGTERM)
+	if stop := expectNotification(t, notes, "STOPPING=1"); stop.pid != successor {
+		t.Errorf("STOPPING=1 came from pid %d, want the new nave %d", stop.pid, successor)
 	}
 }
