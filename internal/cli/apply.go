@@ -735,37 +735,28 @@ func (l *listener) close() {
 	}
 }
 
+// Why a drain began, as /readyz says it.
+const (
+	drainShutdown = "shutting down"
+	drainHandover = "upgrade hand-over"
+)
+
 // serve waits until ctx ends, a signal arrives, a server stops on its own
 // or an upgrade's new process is ready, then shuts every server down
 // gracefully, waiting up to the drain timeout for requests in flight.
 func (b *built) serve(ctx context.Context, stderr io.Writer) error {
 	var failed error
-	reason, successor := "shutting down", 0
+	reason, successor := drainShutdown, 0
 	select {
 	case err := <-b.stopped:
 		failed = fmt.Errorf("serving stopped: %w", err)
 	case <-b.signals:
 	case <-ctx.Done():
 	case successor = <-b.handedOver:
-		reason = "upgrade hand-over"
+		reason = drainHandover
 	}
 	signal.Stop(b.signals) // from here a second signal ends the process at once
-	b.stopUpgrades()
-	b.health.Drain(reason)
-	b.mu.Lock()
-	delay := b.drainDelay
-	b.mu.Unlock()
-	if successor == 0 {
-		systemd.Notify("STOPPING=1") // after a hand-over, the successor is the service
-	}
-	if delay > 0 && failed == nil && successor == 0 {
-		// Kubernetes' endpoint-removal race: the load balancer goes on
-		// sending until its probes see /readyz fail; refusing connections
-		// before then would fail requests. After a hand-over the sockets
-		// go on accepting, in the successor.
-		fmt.Fprintf(stderr, "nave: not ready from now on; serving on for --drain-delay %v before closing connections\n", delay)
-		time.Sleep(delay)
-	}
+	b.leaveService(reason, failed == nil, stderr)
 	b.mu.Lock()
 	b.shut = true
 	if successor != 0 {
@@ -802,6 +793,29 @@ func (b *built) serve(ctx context.Context, stderr io.Writer) error {
 		fmt.Fprintf(stderr, "nave: drain timeout passed; closed the remaining connections\n")
 	}
 	return failed
+}
+
+// leaveService begins a drain: no more upgrades, /readyz fails for
+// reason, and, when nave stops rather than hands over, systemd is told and
+// the drain delay is served out (when delay is true) before connections
+// close.
+func (b *built) leaveService(reason string, delay bool, stderr io.Writer) {
+	b.stopUpgrades()
+	b.health.Drain(reason)
+	if reason == drainHandover {
+		return // the successor is the service now, and serves on the sockets
+	}
+	systemd.Notify("STOPPING=1")
+	b.mu.Lock()
+	d := b.drainDelay
+	b.mu.Unlock()
+	if delay && d > 0 {
+		// Kubernetes' endpoint-removal race: the load balancer goes on
+		// sending until its probes see /readyz fail; refusing connections
+		// before then would fail requests.
+		fmt.Fprintf(stderr, "nave: not ready from now on; serving on for --drain-delay %v before closing connections\n", d)
+		time.Sleep(d)
+	}
 }
 
 // reload reloads every listener's certificates and every app's code, as
