@@ -764,13 +764,20 @@ func (b *built) serve(ctx context.Context, stderr io.Writer) error {
 	}
 	drain := b.drain
 	var all []*server.Server
-	for _, l := range b.listeners.All() {
+	ls := values(b.listeners.All())
+	for _, l := range ls {
 		all = append(all, l.srv)
 	}
 	for _, e := range b.endpoints.All() {
 		all = append(all, e.srv)
 	}
 	b.mu.Unlock()
+	// Every connection accepted is its server's before Shutdown, which
+	// would close one accepted as it began unanswered: after a hand-over
+	// the socket lives on, and its next connection is the successor's.
+	for _, l := range ls {
+		l.stopAccepting()
+	}
 	switch {
 	case successor != 0:
 		fmt.Fprintf(stderr, "nave: handed over to the new nave (pid %d); waiting up to %v for requests in flight\n", successor, drain)
