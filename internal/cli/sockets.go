@@ -66,15 +66,11 @@ func sameAddress(a net.Addr, addr string) bool {
 	if host == "" || host == "0.0.0.0" || host == "::" {
 		return t.IP.IsUnspecified()
 	}
-	ip := net.ParseIP(host)
-	if ip == nil {
-		ips, err := net.LookupIP(host)
-		if err != nil || len(ips) == 0 {
-			return false
-		}
-		ip = ips[0]
+	if ip := net.ParseIP(host); ip != nil {
+		return ip.Equal(t.IP)
 	}
-	return ip.Equal(t.IP)
+	ips, _ := net.LookupIP(host) // a name, as localhost: any of its addresses
+	return slices.ContainsFunc(ips, t.IP.Equal)
 }
 
 // mustBind is the error for a listener that has no passed socket, under
