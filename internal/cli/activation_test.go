@@ -113,33 +113,39 @@ func activatedConfigFile(t *testing.T) string {
 // TestBinarySocketActivation: nave run serves on the sockets passed to it,
 // each config listener (and the metrics and admin endpoints, which
 // answer the probes) taking the socket of
-// its name whatever address the file gives, with LISTEN_PID and with
-// NAVE_LISTEN_PARENT; nave serve takes an unnamed socket (systemd names
-// it after the unit) by --listen's address.
+// its name whatever address the file gives; nave serve takes an unnamed
+// socket (systemd names it after the unit) by --listen's address, and a
+// named one from a parent nave (NAVE_LISTEN_PARENT, an upgrade).
 func TestBinarySocketActivation(t *testing.T) {
 	file := activatedConfigFile(t)
-	for _, parent := range []bool{false, true} {
+	{
 		web, metrics, admin := openSocket(t, "web"), openSocket(t, "metrics"), openSocket(t, "admin")
-		cmd := activate(t, parent, []passedSocket{metrics, web, admin}, "run", "--config", file, "--state-dir", shortTempDir(t), "--no-bind")
+		cmd := activate(t, false, []passedSocket{metrics, web, admin}, "run", "--config", file, "--state-dir", shortTempDir(t), "--no-bind")
 		startCommand(t, cmd)
 		if status, body := waitGet(t, "http://"+web.addr+"/"); status != 200 || body != "activated\n" {
-			t.Errorf("parent %v: web socket answered %d %q", parent, status, body)
+			t.Errorf("web socket answered %d %q", status, body)
 		}
 		if status, body := waitGet(t, "http://"+metrics.addr+"/metrics"); status != 200 || !strings.Contains(body, "nave_") {
-			t.Errorf("parent %v: metrics socket answered %d %q", parent, status, body)
+			t.Errorf("metrics socket answered %d %q", status, body)
 		}
 		for _, probe := range []string{metrics.addr + "/readyz", admin.addr + "/readyz", admin.addr + "/livez"} {
 			if status, body := waitGet(t, "http://"+probe); status != 200 || body != "ok\n" {
-				t.Errorf("parent %v: %s answered %d %q", parent, probe, status, body)
+				t.Errorf("%s answered %d %q", probe, status, body)
 			}
 		}
 	}
 	site := t.TempDir()
 	os.WriteFile(filepath.Join(site, "index.html"), []byte("files\n"), 0o644)
-	unit := openSocket(t, "nave.socket")
-	startCommand(t, activate(t, false, []passedSocket{unit}, "serve", "--listen", unit.addr, "--no-bind", "--access-log", "off", site))
-	if status, body := waitGet(t, "http://"+unit.addr+"/"); status != 200 || body != "files\n" {
-		t.Errorf("nave serve on an unnamed socket answered %d %q", status, body)
+	for _, parent := range []bool{false, true} {
+		name := "nave.socket"
+		if parent {
+			name = "main" // as a nave hands its sockets over
+		}
+		unit := openSocket(t, name)
+		startCommand(t, activate(t, parent, []passedSocket{unit}, "serve", "--listen", unit.addr, "--no-bind", "--access-log", "off", site))
+		if status, body := waitGet(t, "http://"+unit.addr+"/"); status != 200 || body != "files\n" {
+			t.Errorf("parent %v: nave serve on socket %s answered %d %q", parent, name, status, body)
+		}
 	}
 }
 

@@ -272,19 +272,21 @@ func (b *built) applyLocked(c *config.Config) error {
 	}
 	b.level.Set(level)
 	g.commit()
+	b.passed.closeLeft(b.log)
 	return nil
 }
 
 // inherit takes the sockets passed to nave (by systemd, or by the nave
 // it replaces) for the first config; noBind forbids opening others.
 func (b *built) inherit(noBind bool) error {
+	handedOver := os.Getenv(systemd.ParentEnv) != "" // Listeners unsets it
 	ls, err := systemd.Listeners()
 	if err != nil {
 		return err
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	b.passed = passedSockets{left: ls, noBind: noBind}
+	b.passed = passedSockets{left: ls, noBind: noBind, handedOver: handedOver && len(ls) > 0}
 	return nil
 }
 

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"log/slog"
 	"net"
 	"slices"
 	"strconv"
@@ -14,13 +15,20 @@ import (
 // by systemd's socket activation (a socket unit's ListenStream= lines,
 // named by FileDescriptorName=), or by the nave it replaces in a binary
 // upgrade (named after the listeners they served). The first config takes
-// them, each by its listener's name, else by its address; what is left is
-// an error, since a socket that serves nothing is a unit file's mistake.
+// them, each by its listener's name, else by its address. What is left of
+// systemd's is an error, since a socket that serves nothing is a unit
+// file's mistake; what is left of a hand-over is closed, since the config
+// may have changed since the old nave read it.
 type passedSockets struct {
 	left []systemd.Listener // not yet taken
 	// noBind: every listener must come from a passed socket; nave opens
 	// none itself (--no-bind).
 	noBind bool
+	// handedOver: the sockets come from the nave this one replaces. A
+	// listener takes the one of its name only where the socket is still
+	// on its address (any port, for port 0): a config that moved the
+	// listener gets a new socket.
+	handedOver bool
 }
 
 // Names under which the endpoints' sockets are passed and handed over:
@@ -35,7 +43,9 @@ const (
 // take returns the passed socket for name, or the one listening on addr,
 // or nil.
 func (p *passedSockets) take(name, addr string) net.Listener {
-	i := slices.IndexFunc(p.left, func(l systemd.Listener) bool { return l.Name == name })
+	i := slices.IndexFunc(p.left, func(l systemd.Listener) bool {
+		return l.Name == name && (!p.handedOver || sameAddress(l.Addr(), anyPortAs(addr, l.Addr())))
+	})
 	if i < 0 {
 		i = slices.IndexFunc(p.left, func(l systemd.Listener) bool { return sameAddress(l.Addr(), addr) })
 	}
@@ -73,6 +83,17 @@ func sameAddress(a net.Addr, addr string) bool {
 	return slices.ContainsFunc(ips, t.IP.Equal)
 }
 
+// anyPortAs is addr with a port 0 made a's port: a listener on any port
+// keeps the one its socket has.
+func anyPortAs(addr string, a net.Addr) string {
+	host, port, err := net.SplitHostPort(addr)
+	t, ok := a.(*net.TCPAddr)
+	if err != nil || port != "0" || !ok {
+		return addr
+	}
+	return net.JoinHostPort(host, strconv.Itoa(t.Port))
+}
+
 // mustBind is the error for a listener that has no passed socket, under
 // --no-bind; nil when nave may bind it itself.
 func (p *passedSockets) mustBind(name, addr string) error {
@@ -85,7 +106,7 @@ func (p *passedSockets) mustBind(name, addr string) error {
 // leftover is the error for the sockets no listener took, nil when every
 // one was: each named, with its address, and what would take it.
 func (p *passedSockets) leftover() error {
-	if len(p.left) == 0 {
+	if len(p.left) == 0 || p.handedOver {
 		return nil
 	}
 	var each []string
@@ -95,9 +116,10 @@ func (p *passedSockets) leftover() error {
 	return fmt.Errorf("passed sockets match no listener: %s; name a listener after each socket (FileDescriptorName= in the socket unit), or listen on its address", strings.Join(each, ", "))
 }
 
-// closeLeft closes the sockets no listener took.
-func (p *passedSockets) closeLeft() {
+// closeLeft closes the sockets no listener took, saying which.
+func (p *passedSockets) closeLeft(log *slog.Logger) {
 	for _, l := range p.left {
+		log.Info("a socket the old nave served is not in the config now; closed", "name", l.Name, "address", l.Addr().String())
 		l.Close()
 	}
 	p.left = nil

@@ -376,28 +376,65 @@ func testUpgradeApp(t *testing.T, command, app string) {
 }
 
 // TestBinaryUpgradeRun: nave run hands its admin socket over with its
-// listeners: the old nave leaves the socket's file in place, and nave
-// reload reaches the new one through it.
+// listeners, and the new nave reads the config file as it is now: a
+// listener the file dropped is closed, one it moved gets a new socket,
+// the others keep theirs (port 0 too). The old nave leaves the admin
+// socket's file in place, and nave reload reaches the new one through it.
 func TestBinaryUpgradeRun(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary")
 	}
 	dir, state := t.TempDir(), shortTempDir(t)
 	file := filepath.Join(dir, "nave.toml")
-	config := "[listeners.main]\naddress = \"127.0.0.1:0\"\n[log]\naccess = \"off\"\n[[sites.main.routes]]\nrespond = \"%s\\n\"\n"
-	os.WriteFile(file, fmt.Appendf(nil, config, "first"), 0o644)
+	free, err := net.Listen("tcp", "127.0.0.1:0") // a free port, for the moved listener
+	if err != nil {
+		t.Fatal(err)
+	}
+	moved := free.Addr().String()
+	free.Close()
+	config := func(text string, listeners ...string) {
+		c := "[log]\naccess = \"off\"\n[[sites.main.routes]]\nrespond = \"" + text + "\\n\"\n"
+		for _, l := range listeners {
+			c += "[listeners." + l + "\n"
+		}
+		if err := os.WriteFile(file, []byte(c), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	config("first", `main]`+"\naddress = \"127.0.0.1:0\"", `dropped]`+"\naddress = \"127.0.0.1:0\"",
+		`mover]`+"\naddress = \"127.0.0.1:0\"")
 	u := startUpgradable(t, "run", "--config", file, "--state-dir", state)
-	addr := u.waitOutput(t, u.stdout, listeningLine)
+	listening := regexp.MustCompile(`Listening as (\w+) on .* \(http://(127\.0\.0\.1:\d+)/\)`)
+	addrs := map[string]string{}
+	waitFor(t, "three listeners", func() bool {
+		for _, m := range listening.FindAllStringSubmatch(u.output(u.stdout), -1) {
+			addrs[m[1]] = m[2]
+		}
+		return len(addrs) == 3
+	})
+	config("second", `main]`+"\naddress = \"127.0.0.1:0\"", `mover]`+"\naddress = \""+moved+"\"")
 	u.upgrade(t, "the new nave is ready")
 	<-u.exited
+	if status, body := waitGet(t, "http://"+addrs["main"]+"/"); status != 200 || body != "second\n" {
+		t.Errorf("main after the upgrade: %d %q", status, body)
+	}
+	if status, body := waitGet(t, "http://"+moved+"/"); status != 200 || body != "second\n" {
+		t.Errorf("the moved listener at its new address: %d %q", status, body)
+	}
+	for _, gone := range []string{addrs["dropped"], addrs["mover"]} {
+		if c, err := net.DialTimeout("tcp", gone, time.Second); err == nil {
+			c.Close()
+			t.Errorf("%s still accepts after the upgrade", gone)
+		}
+	}
 	if _, err := os.Stat(filepath.Join(state, AdminSocketName)); err != nil {
 		t.Fatalf("the admin socket is gone after the hand-over: %v", err)
 	}
-	os.WriteFile(file, fmt.Appendf(nil, config, "second"), 0o644)
+	config("third", `main]`+"\naddress = \"127.0.0.1:0\"", `mover]`+"\naddress = \""+moved+"\"")
 	if code, out, errOut := runCommand(buildNave(t), "reload", "--state-dir", state); code != 0 {
 		t.Fatalf("nave reload: exit %d: %s %s", code, out, errOut)
 	}
-	if status, body := waitGet(t, "http://"+addr+"/"); status != 200 || body != "second\n" {
+	if status, body := waitGet(t, "http://"+addrs["main"]+"/"); status != 200 || body != "third\n" {
 		t.Errorf("after the reload: %d %q", status, body)
 	}
 }
