@@ -170,7 +170,7 @@ func TestBinarySocketActivationErrors(t *testing.T) {
 		{"unmatched", []passedSocket{openSocket(t, "web"), openSocket(t, "metrics"), openSocket(t, "admin"), openSocket(t, "extra")},
 			[]string{"run", "--config", file}, 2, []string{`passed sockets match no listener: "extra" (tcp 127.0.0.1:`, "FileDescriptorName="}},
 		{"no_socket", []passedSocket{openSocket(t, "web")},
-			[]string{"run", "--config", file, "--no-bind"}, 2, []string{"admin.listen: no socket was passed for admin (127.0.0.1:3), and --no-bind forbids opening one: add ListenStream=127.0.0.1:3 with FileDescriptorName=admin"}},
+			[]string{"run", "--config", file, "--no-bind"}, 2, []string{"admin.listen: no socket was passed for admin (127.0.0.1:3), and --no-bind forbids opening one: add ListenStream=127.0.0.1:3 to the socket unit"}},
 		{"shorthand_unmatched", []passedSocket{openSocket(t, "nave.socket")},
 			[]string{"serve", "--listen", "127.0.0.1:0"}, 2, []string{`nave serve: passed sockets match no listener: "nave.socket"`}},
 		{"shorthand_no_socket", nil,

@@ -100,7 +100,7 @@ func (p *passedSockets) mustBind(name, addr string) error {
 	if !p.noBind {
 		return nil
 	}
-	return fmt.Errorf("no socket was passed for %s (%s), and --no-bind forbids opening one: add ListenStream=%s with FileDescriptorName=%s to the socket unit", name, addr, addr, name)
+	return fmt.Errorf("no socket was passed for %s (%s), and --no-bind forbids opening one: add ListenStream=%s to the socket unit", name, addr, addr)
 }
 
 // leftover is the error for the sockets no listener took, nil when every
@@ -113,7 +113,7 @@ func (p *passedSockets) leftover() error {
 	for _, l := range p.left {
 		each = append(each, fmt.Sprintf("%q (%s %s)", l.Name, l.Addr().Network(), l.Addr()))
 	}
-	return fmt.Errorf("passed sockets match no listener: %s; name a listener after each socket (FileDescriptorName= in the socket unit), or listen on its address", strings.Join(each, ", "))
+	return fmt.Errorf("passed sockets match no listener: %s; give a listener each socket's address, or the socket unit's FileDescriptorName= as its name", strings.Join(each, ", "))
 }
 
 // closeLeft closes the sockets no listener took, saying which.
