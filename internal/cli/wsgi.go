@@ -34,7 +34,9 @@ CALLABLE defaults to "application" and may be dotted, or "factory()".
 SIGHUP reloads the app's code (new workers first; if they fail to start,
 the old ones stay). SIGINT or SIGTERM stops accepting, lets requests in
 flight finish (up to --drain-timeout), then stops the workers. SIGUSR1
-reopens the access log file (for logrotate).
+reopens the access log file (for logrotate). SIGUSR2 upgrades the binary
+in place: the one at nave's path starts with the listening sockets and its
+own workers, and this one drains once it is ready (docs/operations.md).
 
 App:
   --python PATH          interpreter (default $VIRTUAL_ENV/bin/python if
