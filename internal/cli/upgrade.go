@@ -35,16 +35,15 @@ type upgrader struct {
 // the file (or pointing the symlink elsewhere) and signalling upgrades,
 // as with nginx. Without argv[0] it is the running binary's own path.
 func binaryPath() string {
-	if len(os.Args) > 0 && os.Args[0] != "" {
-		p := os.Args[0]
-		if !strings.Contains(p, "/") {
-			if found, err := exec.LookPath(p); err == nil {
-				p = found
-			}
-		}
-		if abs, err := filepath.Abs(p); err == nil {
-			return abs
-		}
+	p := ""
+	if len(os.Args) > 0 {
+		p = os.Args[0]
+	}
+	if p != "" && !strings.Contains(p, "/") {
+		p, _ = exec.LookPath(p) // "" when it is not found
+	}
+	if abs, err := filepath.Abs(p); p != "" && err == nil {
+		return abs
 	}
 	exe, _ := os.Executable()
 	return exe
