@@ -232,7 +232,8 @@ const serverFlagsUsage = `Server (as for nave serve):
                          (default 0)
   --upgrade-timeout D    for the new binary to be ready after SIGUSR2, else it
                          is killed and this one serves on (default 60s)
-  --metrics ADDR         serve Prometheus metrics at http://ADDR/metrics (default off)
+  --metrics ADDR         serve Prometheus metrics at http://ADDR/metrics, and
+                         the probes /livez and /readyz (default off)
   --status ADDR          serve the status page at http://ADDR/ and its JSON at
                          http://ADDR/status (default off; may be --metrics's ADDR)
   --no-bind              take every listening socket from systemd (a socket
