@@ -135,8 +135,10 @@ func (b *built) handoverSockets() []systemd.Listener {
 	for _, key := range slices.Sorted(maps.Keys(es)) {
 		name := adminSocketName
 		switch {
-		case isMetrics(key):
+		case isMetrics(key): // the status page may share it
 			name = metricsSocketName
+		case isStatus(key):
+			name = statusSocketName
 		case strings.HasPrefix(key, "unix "):
 			name = adminUnixSocketName
 		}
