@@ -237,7 +237,8 @@ func (u *upgradable) running() bool {
 // connections, and h2c), SIGUSR2 with a binary that exits at start, then
 // with one that never says it is ready, fails without a failed request
 // and leaves the old nave serving; with a working binary, the new nave
-// takes the sockets (the metrics one too, with its probes), the old one
+// takes the sockets (the metrics one too, with its probes, and the status
+// page's), the old one
 // drains and exits 0, and no request fails across it.
 func TestBinaryUpgrade(t *testing.T) {
 	if testing.Short() {
@@ -245,10 +246,11 @@ func TestBinaryUpgrade(t *testing.T) {
 	}
 	site := t.TempDir()
 	os.WriteFile(filepath.Join(site, "index.html"), []byte("served\n"), 0o644)
-	u := startUpgradable(t, "serve", "--listen", "127.0.0.1:0", "--metrics", "127.0.0.1:0", "--access-log", "off",
-		"--upgrade-timeout", "3s", site)
+	u := startUpgradable(t, "serve", "--listen", "127.0.0.1:0", "--metrics", "127.0.0.1:0", "--status", "127.0.0.1:0",
+		"--access-log", "off", "--upgrade-timeout", "3s", site)
 	addr := u.waitOutput(t, u.stdout, regexp.MustCompile(`http://(127\.0\.0\.1:\d+)/`))
 	metrics := u.waitOutput(t, u.stdout, regexp.MustCompile(`Metrics at http://(127\.0\.0\.1:\d+)/metrics`))
+	status := u.waitOutput(t, u.stdout, regexp.MustCompile(`Status page at http://(127\.0\.0\.1:\d+)/`))
 	l := startLoad("http://"+addr+"/", func(b string) bool { return b == "served\n" })
 	defer l.finish(t)
 	l.progress(t, 300)
@@ -286,6 +288,9 @@ func TestBinaryUpgrade(t *testing.T) {
 	l.progress(t, 300) // from the new nave alone
 	if status, body := waitGet(t, "http://"+metrics+"/readyz"); status != 200 || body != "ok\n" {
 		t.Errorf("the new nave's /readyz: %d %q", status, body)
+	}
+	if code, body := waitGet(t, "http://"+status+"/status"); code != 200 || !strings.Contains(body, "{") {
+		t.Errorf("the new nave's status page: %d %q", code, body)
 	}
 	if pids := u.successors(); len(pids) != 1 || syscall.Kill(pids[0], 0) != nil {
 		t.Errorf("successors %v, want one, running", pids)
