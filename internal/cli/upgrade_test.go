@@ -238,8 +238,7 @@ func (u *upgradable) running() bool {
 // with one that never says it is ready, fails without a failed request
 // and leaves the old nave serving; with a working binary, the new nave
 // takes the sockets (the metrics one too, with its probes, and the status
-// page's), the old one
-// drains and exits 0, and no request fails across it.
+// page's), the old one drains and exits 0, and no request fails across it.
 func TestBinaryUpgrade(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary")
