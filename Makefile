@@ -18,6 +18,9 @@ help:
 	@echo "            BENCHFLAGS=--help for flags); make bench-quick checks a change in under 2 min"
 	@echo "make c10k   10,000 idle keep-alive connections (HTTP/1.1 clear and TLS, h2c, h2): RSS per connection, none dropped"
 	@echo "make bench-deps  install the Debian packages the benchmarks need (not the tests)"
+	@echo "make image  build the container image $(IMAGE) with podman (deploy/Containerfile)"
+	@echo "make fleet  three naves in network namespaces behind HAProxy: restart, SIGKILL and"
+	@echo "            upgrade one each under load, count failed requests (docs/operations.md)"
 
 build:
 	$(GO) build -o $(BIN) ./cmd/nave
@@ -51,6 +54,21 @@ bench-quick: bench-deps bench-build
 
 c10k: bench-deps bench-build
 	$(BENCHBIN)/c10k --nave $(BENCHBIN)/nave $(C10KFLAGS)
+
+.PHONY: image image-context
+IMAGE ?= nave:latest
+IMAGE_CONTEXT ?= bin/image
+
+# The build context of deploy/Containerfile: a static binary (no libc in
+# the image), the host's CA roots for ACME, an empty state folder.
+image-context:
+	rm -rf $(IMAGE_CONTEXT) && mkdir -p $(IMAGE_CONTEXT)/state
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags=-s -o $(IMAGE_CONTEXT)/nave ./cmd/nave
+	cp /etc/ssl/certs/ca-certificates.crt $(IMAGE_CONTEXT)/
+	cp deploy/Containerfile $(IMAGE_CONTEXT)/
+
+image: image-context
+	podman build -t $(IMAGE) -f $(IMAGE_CONTEXT)/Containerfile $(IMAGE_CONTEXT)
 
 .PHONY: soak
 SOAK_DURATION ?= 10m

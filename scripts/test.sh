@@ -8,6 +8,7 @@ cd "$(dirname "$0")/.."
 ./scripts/deps.sh
 ./scripts/acme-tools.sh  # Pebble, the ACME test CA (a Go program)
 ./scripts/h2-tools.sh    # h2spec, the HTTP/2 conformance suite (a Go program)
+./scripts/k8s-tools.sh   # the offline Kubernetes schema check (npm packages)
 
 echo "== gofmt"
 unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
