@@ -52,16 +52,20 @@ func (c *challenges) deleteALPN(name string) {
 // challenge with that token is pending. Otherwise it returns "", false and
 // the caller goes on as for any other request (a 404, or a redirect to
 // HTTPS: RFC 8555 §8.3 lets the CA follow it, but serving here is surer).
-// It is safe for concurrent use.
+// A challenge a peer sharing the storage folder has pending is answered
+// too, from its file there (shared.go). It is safe for concurrent use.
 func (m *Manager) HTTPChallenge(path string) (body string, ok bool) {
 	token, found := strings.CutPrefix(path, httpChallengePrefix)
 	if !found || token == "" || strings.ContainsRune(token, '/') {
 		return "", false
 	}
 	m.chal.mu.RLock()
-	defer m.chal.mu.RUnlock()
 	body, ok = m.chal.http[token]
-	return body, ok
+	m.chal.mu.RUnlock()
+	if ok {
+		return body, true
+	}
+	return m.sharedHTTP(token)
 }
 
 // TLSALPNCertificate answers a TLS-ALPN-01 validation: when hello offers
@@ -70,14 +74,19 @@ func (m *Manager) HTTPChallenge(path string) (body string, ok bool) {
 // certificate, with the acmeIdentifier extension, and true. Otherwise it
 // returns nil, false and the listener picks its usual certificate. The
 // listener must then negotiate ALPNProto, which crypto/tls does when its
-// NextProtos includes it. It is safe for concurrent use.
+// NextProtos includes it. As with HTTPChallenge, a peer's pending
+// challenge for a configured name is answered from the shared folder. It
+// is safe for concurrent use.
 func (m *Manager) TLSALPNCertificate(hello *tls.ClientHelloInfo) (*tls.Certificate, bool) {
 	if len(hello.SupportedProtos) != 1 || hello.SupportedProtos[0] != ALPNProto {
 		return nil, false
 	}
 	name := strings.TrimSuffix(strings.ToLower(hello.ServerName), ".")
 	m.chal.mu.RLock()
-	defer m.chal.mu.RUnlock()
 	cert, ok := m.chal.alpn[name]
-	return cert, ok
+	m.chal.mu.RUnlock()
+	if ok {
+		return cert, true
+	}
+	return m.sharedALPN(name)
 }

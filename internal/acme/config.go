@@ -55,7 +55,9 @@ type Config struct {
 	Names []string
 	// Dir is the storage folder. A Manager keeps its files under
 	// Dir/<CA host and path>/, so certificates of a staging CA never serve
-	// for a production one. Folders are made 0700, files 0600.
+	// for a production one. Folders are made 0700, files 0600. Instances
+	// may share Dir (a folder every machine mounts, with working flock(2)
+	// locks): the fleet orders each certificate once.
 	Dir string
 	// CARoots verifies the CA's own HTTPS; nil is the system roots.
 	CARoots *x509.CertPool

@@ -10,6 +10,12 @@
 // TLSALPNCertificate answers "acme-tls/1" handshakes, and OnCertificate
 // hands every certificate to the TLS store.
 //
+// Several instances (a fleet behind a load balancer) may share one storage
+// folder: they take turns per name through flock(2) locks in it, so the
+// fleet sends one order per name and every instance serves the certificate
+// stored, and each instance can answer a validation a peer started
+// (shared.go, lock.go).
+//
 // It builds on golang.org/x/crypto/acme for the protocol and imports only
 // the standard library besides; it must not import any nave package, nor
 // net/http beyond the *http.Client the protocol client needs.

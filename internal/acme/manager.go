@@ -92,7 +92,7 @@ func New(cfg Config) (*Manager, error) {
 		return nil, err
 	}
 	st := store{dir: filepath.Join(cfg.Dir, sub)}
-	key, err := st.accountKey()
+	key, err := st.sharedAccountKey()
 	if err != nil {
 		return nil, err
 	}
@@ -195,7 +195,7 @@ func (m *Manager) attempt(ctx context.Context, name string) {
 	failures, renewal := st.failures, st.cert != nil
 	m.mu.Unlock()
 
-	cert, err := m.obtain(ctx, name, failures)
+	cert, fromPeer, err := m.fetch(ctx, name, failures)
 	if err != nil {
 		if ctx.Err() != nil {
 			return // shutting down; not the CA's fault
@@ -213,7 +213,10 @@ func (m *Manager) attempt(ctx context.Context, name string) {
 	st.cert, st.failures, st.lastErr, st.retryAt = cert, 0, nil, time.Time{}
 	m.mu.Unlock()
 	msg := "acme: certificate obtained"
-	if renewal {
+	switch {
+	case fromPeer:
+		msg = "acme: certificate taken from the shared folder"
+	case renewal:
 		msg = "acme: certificate renewed"
 	}
 	m.log.Info(msg, "names", []string{name}, "not_after", cert.Leaf.NotAfter, "ca", m.ca)

@@ -137,14 +137,21 @@ func (m *Manager) provision(c *xacme.Client, chal *xacme.Challenge, name string)
 			return nil, fmt.Errorf("acme: http-01 response: %w", err)
 		}
 		m.chal.putHTTP(chal.Token, body)
-		return func() { m.chal.deleteHTTP(chal.Token) }, nil
+		unshare := m.shareChallenge(m.store.httpChallengePath(chal.Token), []byte(body))
+		return func() { m.chal.deleteHTTP(chal.Token); unshare() }, nil
 	case ChallengeTLSALPN01:
 		cert, err := c.TLSALPN01ChallengeCert(chal.Token, name)
 		if err != nil {
 			return nil, fmt.Errorf("acme: tls-alpn-01 certificate: %w", err)
 		}
 		m.chal.putALPN(name, &cert)
-		return func() { m.chal.deleteALPN(name) }, nil
+		unshare := func() {}
+		if pemCert, err := encodeALPNCert(&cert); err != nil {
+			m.log.Warn("acme: challenge not shared with peers", "err", err)
+		} else {
+			unshare = m.shareChallenge(m.store.alpnChallengePath(name), pemCert)
+		}
+		return func() { m.chal.deleteALPN(name); unshare() }, nil
 	}
 	return nil, fmt.Errorf("%w %q", ErrBadChallenge, chal.Type)
 }

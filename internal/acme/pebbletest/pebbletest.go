@@ -12,6 +12,7 @@
 package pebbletest
 
 import (
+	"bytes"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
@@ -55,6 +56,7 @@ type CA struct {
 	TLSPort   int            // where it makes TLS-ALPN-01 handshakes (to 127.0.0.1)
 
 	mgmt  string     // the management API's address
+	log   string     // Pebble's output file
 	procs []*process // Pebble and its DNS server
 }
 
@@ -85,6 +87,7 @@ func Start(t testing.TB, o Options) *CA {
 
 	cfgFile := writeConfig(t, dir, o, c.mgmt)
 	pebble := spawn(t, dir, filepath.Join(bin, "pebble"), "-config", cfgFile, "-dnsserver", dns)
+	c.log = filepath.Join(dir, "pebble.log")
 	c.procs = append(c.procs, pebble)
 	pebble.waitListening(t, o.Listen)
 	pebble.waitListening(t, c.mgmt)
@@ -144,6 +147,18 @@ func (c *CA) Stop() {
 	for _, p := range c.procs {
 		p.stop()
 	}
+}
+
+// Orders returns how many orders the CA has received so far, as its log
+// counts them ("Added order ... to the db", one line per new-order
+// request it accepted).
+func (c *CA) Orders(t testing.TB) int {
+	t.Helper()
+	out, err := os.ReadFile(c.log)
+	if err != nil {
+		t.Fatalf("pebbletest: orders: %v", err)
+	}
+	return bytes.Count(out, []byte("Added order "))
 }
 
 // issuerRootsTimeout bounds the request for the issuing root.
