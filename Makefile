@@ -70,6 +70,13 @@ image-context:
 image: image-context
 	podman build -t $(IMAGE) -f $(IMAGE_CONTEXT)/Containerfile $(IMAGE_CONTEXT)
 
+# Needs root (network namespaces), iproute2 and HAProxy; about 30 s. Its
+# result goes into docs/operations.md ("Fleet test").
+.PHONY: fleet
+fleet: build
+	./scripts/deps.sh iproute2:ip haproxy:haproxy
+	$(GO) run ./test/fleet --nave $(BIN) --report docs/operations.md
+
 .PHONY: soak
 SOAK_DURATION ?= 10m
 
