@@ -94,6 +94,12 @@ func (l *lb) stop() {
 // view asks the stats socket ("show stat") for each server's status:
 // "UP", "DOWN", or a transition such as "UP 1/2".
 func (l *lb) view() (map[string]string, error) {
+	return l.column("status")
+}
+
+// column asks the stats socket ("show stat") for one column of each
+// server's row, as "status" or "wretr" (requests retried).
+func (l *lb) column(name string) (map[string]string, error) {
 	c, err := net.DialTimeout("unix", l.stats, time.Second)
 	if err != nil {
 		return nil, err
@@ -121,8 +127,12 @@ func (l *lb) view() (map[string]string, error) {
 	}
 	out := map[string]string{}
 	for _, row := range rows {
-		if len(row) > idx["status"] && row[idx["pxname"]] == "nave" && strings.HasPrefix(row[idx["svname"]], "nave") {
-			out[row[idx["svname"]]] = row[idx["status"]]
+		col, ok := idx[name]
+		if !ok {
+			return nil, fmt.Errorf("haproxy stats: no column %q", name)
+		}
+		if len(row) > col && row[idx["pxname"]] == "nave" && strings.HasPrefix(row[idx["svname"]], "nave") {
+			out[row[idx["svname"]]] = row[col]
 		}
 	}
 	if len(out) == 0 {

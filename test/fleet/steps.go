@@ -22,6 +22,10 @@ type result struct {
 	phases    []string
 	ok, fail  map[string]int
 	errs      map[string][]string
+	// HAProxy's counters for the killed nave 3: response errors on it
+	// (eresp: the connection died before a response), and requests it
+	// retried on another server (wretr).
+	retried, respErrors string
 }
 
 // failuresOutsideKill counts failed requests in every phase but "kill".
@@ -121,6 +125,12 @@ func runFleet(ctx context.Context, o options) (*result, error) {
 	hosts[2].signal(syscall.SIGKILL)
 	hosts[2].wait(10 * time.Second)
 	r.agree(ctx, "nave 3 killed", lb, hosts)
+	if v, err := lb.column("wretr"); err == nil {
+		r.retried = v["nave3"]
+	}
+	if v, err := lb.column("eresp"); err == nil {
+		r.respErrors = v["nave3"]
+	}
 	step("recover")
 	if err := hosts[2].start(ctx, o.nave, extra); err != nil {
 		return r, err
@@ -204,6 +214,8 @@ func (r *result) markdown() string {
 	for _, p := range r.phases {
 		fmt.Fprintf(&b, "| %s | %d | %d |\n", p, r.ok[p], r.fail[p])
 	}
+	fmt.Fprintf(&b, "\nRequests in flight on nave 3 when it was killed: HAProxy counted %s response errors on it (eresp) and retried %s requests on another nave (wretr); the load client saw %d failed requests in the kill phase.\n",
+		r.respErrors, r.retried, r.fail["kill"])
 	b.WriteString("\nHAProxy's view / nave's /readyz at each step:\n\n")
 	for _, s := range r.steps {
 		fmt.Fprintf(&b, "- %s\n", s)
