@@ -75,7 +75,7 @@ image: image-context
 .PHONY: fleet
 fleet: build
 	./scripts/deps.sh iproute2:ip haproxy:haproxy
-	$(GO) run ./test/fleet --nave $(BIN) --report docs/operations.md
+	$(GO) run ./test/fleet --nave $(BIN) --report docs/operations.md --commit "$$(git rev-parse --short HEAD)"
 
 .PHONY: soak
 SOAK_DURATION ?= 10m

@@ -39,6 +39,7 @@ const (
 type options struct {
 	nave    string
 	report  string
+	commit  string
 	clients int
 }
 
@@ -48,6 +49,7 @@ func run() int {
 	var o options
 	flag.StringVar(&o.nave, "nave", "bin/nave", "the nave binary")
 	flag.StringVar(&o.report, "report", "", "write the result into this Markdown file, between its fleet-result markers")
+	flag.StringVar(&o.commit, "commit", "", "the commit the binary was built from, for the report")
 	flag.IntVar(&o.clients, "clients", 8, "concurrent load clients")
 	flag.Parse()
 	for _, tool := range []string{"ip", "haproxy", o.nave} {

@@ -15,6 +15,7 @@ import (
 // result is what a run found.
 type result struct {
 	at        time.Time
+	commit    string
 	readyz    bool     // the binary answers /readyz (else HAProxy checks /small.txt)
 	upgrade   string   // "" when the upgrade step ran, else why it was skipped
 	steps     []string // one line per step: what HAProxy and nave said, and when they agreed
@@ -74,7 +75,7 @@ func runFleet(ctx context.Context, o options) (*result, error) {
 			return nil, err
 		}
 	}
-	r := &result{at: time.Now().UTC(), readyz: hosts[0].ready(ctx) == "ready"}
+	r := &result{at: time.Now().UTC(), commit: o.commit, readyz: hosts[0].ready(ctx) == "ready"}
 	checkPath, checkPort := "/readyz", 9100
 	if !r.readyz {
 		checkPath, checkPort = "/small.txt", 8000
@@ -203,7 +204,11 @@ func (r *result) markdown() string {
 	if !r.passed() {
 		verdict = "FAILED"
 	}
-	fmt.Fprintf(&b, "Last run: %s, %s.\n\n", r.at.Format("2006-01-02 15:04 UTC"), verdict)
+	fmt.Fprintf(&b, "Last run: %s", r.at.Format("2006-01-02 15:04 UTC"))
+	if r.commit != "" {
+		fmt.Fprintf(&b, ", at commit %s", r.commit)
+	}
+	fmt.Fprintf(&b, ", %s.\n\n", verdict)
 	if !r.readyz {
 		b.WriteString("This binary has no /readyz: HAProxy checked GET /small.txt on the site port instead.\n\n")
 	}
