@@ -1,8 +1,6 @@
 package cli
 
 import (
-	"crypto/tls"
-	"crypto/x509"
 	"io"
 	"net"
 	"os"
@@ -145,23 +143,4 @@ func relay(c net.Conn, addr string) {
 	up.SetDeadline(deadline)
 	go func() { io.Copy(up, c); up.(*net.TCPConn).CloseWrite() }()
 	io.Copy(c, up)
-}
-
-// waitForCert dials addr for name until it serves a certificate verified
-// by roots, for up to 60 seconds, and returns its leaf.
-func waitForCert(t *testing.T, addr, name string, roots *x509.CertPool) *x509.Certificate {
-	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		conn, err := tls.Dial("tcp", addr, &tls.Config{ServerName: name, RootCAs: roots})
-		if err == nil {
-			leaf := conn.ConnectionState().PeerCertificates[0]
-			conn.Close()
-			return leaf
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s served no certificate from the CA within 60s: %v", addr, err)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
 }
