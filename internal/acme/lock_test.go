@@ -2,7 +2,13 @@ package acme
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
+	"math/big"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -59,4 +65,63 @@ func TestSharedHTTPChallenge(t *testing.T) {
 			t.Errorf("validToken(%q) = true", bad)
 		}
 	}
+}
+
+// TestRescanTakesPeerCertificate: a certificate a peer stores in the
+// shared folder is taken when it expires later than the one held, and
+// handed to OnCertificate; an older one, or the same file again, is not.
+func TestRescanTakesPeerCertificate(t *testing.T) {
+	dir := t.TempDir()
+	var got []*x509.Certificate
+	m, err := New(Config{Names: []string{"a.test"}, Dir: dir, CA: "https://ca.test/dir",
+		OnCertificate: func(_ []string, c *tls.Certificate) { got = append(got, c.Leaf) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	peer := store{dir: m.store.dir} // another instance's view of the folder
+	seen := map[string]time.Time{}
+	for i, c := range []struct {
+		notAfter time.Duration
+		taken    bool
+	}{{time.Hour, true}, {2 * time.Hour, true}, {30 * time.Minute, false}} {
+		der, key := certFor(t, "a.test", c.notAfter, int64(i+1))
+		if err := peer.saveCert("a.test", [][]byte{der}, key); err != nil {
+			t.Fatal(err)
+		}
+		// A distinct mtime even on a coarse clock.
+		mt := time.Now().Add(time.Duration(i) * time.Second)
+		os.Chtimes(peer.chainPath("a.test"), mt, mt)
+		n := len(got)
+		m.rescan(seen)
+		if taken := len(got) > n; taken != c.taken {
+			t.Errorf("certificate %d (expires in %v): taken %v, want %v", i+1, c.notAfter, taken, c.taken)
+		}
+		m.rescan(seen)
+		if len(got) > n+1 {
+			t.Errorf("certificate %d taken twice from one file", i+1)
+		}
+	}
+	if !m.Ready() {
+		t.Error("not Ready after taking a peer's certificate")
+	}
+}
+
+// certFor returns a DER certificate for name, expiring after d, with serial.
+func certFor(t *testing.T, name string, d time.Duration, serial int64) ([]byte, *ecdsa.PrivateKey) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(serial),
+		DNSNames:     []string{name},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(d),
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return der, key
 }

@@ -164,6 +164,7 @@ func (m *Manager) Run(ctx context.Context) {
 	for _, name := range m.names {
 		wg.Go(func() { m.keep(ctx, name) })
 	}
+	wg.Go(func() { m.watch(ctx) })
 	wg.Wait()
 }
 

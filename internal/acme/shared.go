@@ -66,6 +66,57 @@ func (m *Manager) peerCert(name string) *tls.Certificate {
 	return cert
 }
 
+// rescanInterval is how often a Manager looks in its folder for
+// certificates that peers stored: a stat(2) per name.
+const rescanInterval = time.Minute
+
+// watch rescans the folder every rescanInterval until ctx ends, so that a
+// certificate a peer obtained outside the shared schedule (a peer with
+// another RenewBefore, an operator's forced renewal) reaches every
+// instance within a minute, not only at this instance's renewal.
+func (m *Manager) watch(ctx context.Context) {
+	seen := make(map[string]time.Time, len(m.names))
+	t := time.NewTicker(rescanInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			m.rescan(seen)
+		}
+	}
+}
+
+// rescan takes, for each name whose stored chain changed since seen says
+// (its mtime), the stored certificate when it is valid for the name and
+// expires later than the one held. seen is updated; it belongs to the
+// caller.
+func (m *Manager) rescan(seen map[string]time.Time) {
+	for _, name := range m.names {
+		info, err := os.Stat(m.store.chainPath(name))
+		if err != nil || info.ModTime().Equal(seen[name]) {
+			continue
+		}
+		seen[name] = info.ModTime()
+		cert, err := m.store.loadCert(name)
+		if err != nil || cert.Leaf.VerifyHostname(name) != nil || !m.now().Before(cert.Leaf.NotAfter) {
+			continue
+		}
+		m.mu.Lock()
+		st := m.state[name]
+		newer := st.cert == nil || cert.Leaf.NotAfter.After(st.cert.Leaf.NotAfter)
+		if newer {
+			st.cert, st.failures, st.lastErr, st.retryAt = cert, 0, nil, time.Time{}
+		}
+		m.mu.Unlock()
+		if newer {
+			m.log.Info("acme: certificate taken from the shared folder", "names", []string{name}, "not_after", cert.Leaf.NotAfter, "ca", m.ca)
+			m.deliver(name, cert)
+		}
+	}
+}
+
 // Challenge responses are written to the shared folder too, so that any
 // instance can answer the CA's validation, wherever the load balancer
 // sends it:
