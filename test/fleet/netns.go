@@ -120,11 +120,16 @@ func (h *host) wait(d time.Duration) error {
 	}
 }
 
+// pids lists the processes in the namespace.
+func (h *host) pids() []string {
+	out, _ := exec.Command("ip", "netns", "pids", h.ns).Output()
+	return strings.Fields(string(out))
+}
+
 // killAll kills every process in the namespace: nave, and the new nave a
 // binary upgrade started, whose pid the harness never learnt.
 func (h *host) killAll() {
-	out, _ := exec.Command("ip", "netns", "pids", h.ns).Output()
-	for _, f := range strings.Fields(string(out)) {
+	for _, f := range h.pids() {
 		var pid int
 		if _, err := fmt.Sscan(f, &pid); err == nil && pid > 1 {
 			syscall.Kill(pid, syscall.SIGKILL)

@@ -53,6 +53,13 @@ func runFleet(ctx context.Context, o options) (*result, error) {
 			return nil, err
 		}
 	}
+	// The naves run from a path of the run's own, so that the upgrade can
+	// install a new binary there, as a package manager would.
+	installed := filepath.Join(dir, "nave")
+	if err := install(o.nave, installed); err != nil {
+		return nil, err
+	}
+	o.nave = installed
 	help, _ := exec.Command(o.nave, "serve", "--help").CombinedOutput()
 	var extra []string
 	if strings.Contains(string(help), "--drain-delay") {
@@ -100,9 +107,11 @@ func runFleet(ctx context.Context, o options) (*result, error) {
 	step("upgrade")
 	if !strings.Contains(string(help), "SIGUSR2") {
 		r.upgrade = "this nave binary has no binary upgrade (SIGUSR2) yet"
-	} else if err := upgrade(ctx, hosts[0]); err != nil {
+	} else if msg, err := upgrade(ctx, hosts[0], o.nave); err != nil {
 		r.upgrade = "failed: " + err.Error()
 		r.disagreed = append(r.disagreed, "upgrade: "+err.Error())
+	} else {
+		r.steps = append(r.steps, msg)
 	}
 	time.Sleep(phase)
 	r.agree(ctx, "after the upgrade", lb, hosts)
@@ -146,23 +155,41 @@ func runFleet(ctx context.Context, o options) (*result, error) {
 	return r, nil
 }
 
-// upgrade sends SIGUSR2 to h's nave and waits for the old process to exit
-// and a new one to be ready.
-func upgrade(ctx context.Context, h *host) error {
+// upgrade installs a new copy of the binary at path, sends SIGUSR2 to h's
+// nave, and waits for the old process to exit and a new one to be ready.
+func upgrade(ctx context.Context, h *host, path string) (string, error) {
+	if err := install(path, path); err != nil {
+		return "", err
+	}
+	old := h.cmd.Process.Pid
 	if err := h.signal(syscall.SIGUSR2); err != nil {
-		return err
+		return "", err
 	}
 	if err := h.wait(45 * time.Second); err != nil {
-		return err
+		return "", err
 	}
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
 		if h.ready(ctx) == "ready" {
-			return nil
+			return fmt.Sprintf("nave 1 upgraded in place: pid %d handed over to pid(s) %s", old, strings.Join(h.pids(), " ")), nil
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	return fmt.Errorf("nave %d: no ready process after the upgrade", h.n)
+	return "", fmt.Errorf("nave %d: no ready process after the upgrade", h.n)
+}
+
+// install copies the binary src to dst through a new file renamed over
+// dst, as a package manager installs: a running nave keeps its old file.
+func install(src, dst string) error {
+	data, err := os.ReadFile(src)
+	if err != nil {
+		return err
+	}
+	tmp := dst + ".new"
+	if err := os.WriteFile(tmp, data, 0o755); err != nil {
+		return err
+	}
+	return os.Rename(tmp, dst)
 }
 
 // agree waits until HAProxy's view of every server matches what its nave
