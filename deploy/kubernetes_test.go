@@ -67,7 +67,8 @@ func validateManifests(t *testing.T, files ...string) ([]manifest, string, bool)
 
 // TestKubernetesManifests checks deploy/kubernetes against the Kubernetes
 // API schemas (offline: kubernetes-models' compiled OpenAPI schemas, see
-// scripts/k8s-tools.sh), then that the objects agree with each other: the
+// scripts/k8s-tools.sh) and against the API's Go types with unknown fields
+// refused, then that the objects agree with each other: the
 // probes ask /livez and /readyz on the metrics port, the grace period
 // covers preStop, --drain-delay and --drain-timeout, the HPA scales the
 // Deployment on the queue-wait metric.
@@ -83,6 +84,9 @@ func TestKubernetesManifests(t *testing.T) {
 	docs, complaint, ok := validateManifests(t, files...)
 	if !ok {
 		t.Fatalf("schema check failed:\n%s", complaint)
+	}
+	if complaint, ok := strictCheck(t, files...); !ok {
+		t.Fatalf("strict check (unknown fields) failed:\n%s", complaint)
 	}
 	byKind := map[string]manifest{}
 	for _, d := range docs {
@@ -134,4 +138,30 @@ func TestKubernetesManifests(t *testing.T) {
 	if _, complaint, ok := validateManifests(t, bad); ok || !strings.Contains(complaint, "containerPort") {
 		t.Fatalf("schema check of a string containerPort: got ok=%v %q, want a complaint naming containerPort", ok, complaint)
 	}
+	// And a misspelt field, which the schemas let pass, is refused.
+	typo := strings.Replace(string(data), "readinessProbe:", "readinesProbe:", 1)
+	if err := os.WriteFile(bad, []byte(typo), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if complaint, ok := strictCheck(t, bad); ok || !strings.Contains(complaint, "readinesProbe") {
+		t.Fatalf("strict check of a misspelt field: got ok=%v %q, want a complaint naming readinesProbe", ok, complaint)
+	}
+}
+
+// strictCheck decodes files into the Kubernetes API's Go types with
+// unknown fields refused (deploy/kubernetes/check/strict), and returns its
+// complaint.
+func strictCheck(t *testing.T, files ...string) (string, bool) {
+	t.Helper()
+	abs := make([]string, len(files))
+	for i, f := range files {
+		var err error
+		if abs[i], err = filepath.Abs(f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cmd := exec.Command("go", append([]string{"run", "."}, abs...)...)
+	cmd.Dir = filepath.Join("kubernetes", "check", "strict")
+	out, err := cmd.CombinedOutput()
+	return string(out), err == nil
 }
