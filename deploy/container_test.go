@@ -27,11 +27,13 @@ func TestContainerfile(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(ctx, "probe"), nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	probe := exec.Command("podman", "build", "-q", "-t", tag, "-f", "-", ctx)
+	probeTag := tag + "-probe"
+	probe := exec.Command("podman", "build", "-q", "-t", probeTag, "-f", "-", ctx)
 	probe.Stdin = strings.NewReader("FROM scratch\nCOPY probe /probe\n")
 	if out, err := probe.CombinedOutput(); err != nil {
 		t.Skipf("podman cannot build images here: %v\n%s", err, out)
 	}
+	rmi(t, probeTag)
 	t.Cleanup(func() { rmi(t, tag) })
 
 	imageContext(t, ctx)
