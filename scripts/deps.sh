@@ -34,6 +34,10 @@ needs=(
   # promtool checks the metrics exposition; the prometheus server scrapes
   # nave in the metrics tests (internal/metrics)
   "prometheus:promtool"
+  # the offline Kubernetes manifest check (scripts/k8s-tools.sh) runs
+  # under Node.js with npm packages
+  "nodejs:node"
+  "npm:npm"
 )
 [ $# -gt 0 ] && needs=("$@")
 
