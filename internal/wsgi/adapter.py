@@ -236,8 +236,19 @@ class Worker:
             self.run_batch()
             self.flush()
             self.compact()
+            # A request that came whole while a body streamed (cancelled()
+            # reads ahead, looking for a CANCEL: the rest of a batch that
+            # arrived in two reads, say) is run now; waiting on the socket
+            # for more would leave it unanswered.
+            if self.frame_ready():
+                continue
             if self.fill() == 0:
                 return
+
+    def frame_ready(self):
+        """Whether the buffer holds a whole frame not yet run."""
+        r, w = self.r, self.w
+        return w - r >= 9 and r + 9 + HDR.unpack_from(self.buf, r)[0] <= w
 
     def run_batch(self):
         """Runs the requests received whole. Their environs are all built

@@ -351,6 +351,33 @@ func TestHeadStreamStops(t *testing.T) {
 	}
 }
 
+// TestReadAheadWhileStreaming: a batch of two requests to one worker that
+// the worker's first read takes only part of (the first request's 63 KB
+// body fills its buffer), the first streaming its answer: the adapter
+// reads the rest of the second while it looks for a CANCEL between the
+// first's blocks, and must run it once the first ends rather than wait on
+// its socket for more (it did: the second request hung until the worker
+// timeout).
+func TestReadAheadWhileStreaming(t *testing.T) {
+	g := startGateway(t, wsgi.Config{App: "probe:app", Workers: 1, Timeout: time.Minute}, wsgi.HandlerConfig{})
+	busy := g.Dial(t)
+	busy.Send("GET /stream?6 HTTP/1.1\r\nHost: h\r\n\r\n") // holds the worker, so the next two queue together
+	if r := busy.ReadHead(); r.Status != 200 {
+		t.Fatalf("GET /stream?6: %s", r.Head)
+	}
+	big, small := g.Dial(t), g.Dial(t)
+	body := strings.Repeat("b", 64000)
+	big.Send(fmt.Sprintf("POST /stream?2 HTTP/1.1\r\nHost: h\r\nContent-Length: %d\r\n\r\n%s", len(body), body))
+	time.Sleep(50 * time.Millisecond) // queued first
+	small.Send("GET /hello HTTP/1.1\r\nHost: h\r\nX-Pad: " + strings.Repeat("p", 4000) + "\r\n\r\n")
+	if r := big.Read("POST"); r.Status != 200 {
+		t.Errorf("POST /stream?2: %d %q", r.Status, r.Body)
+	}
+	if r := small.Read("GET"); r.Status != 200 || string(r.Body) != "Hello, world!\n" {
+		t.Errorf("GET /hello queued behind it: %d %q", r.Status, r.Body)
+	}
+}
+
 // TestClose: close() of the app's iterable is called after every request,
 // also when the app fails mid-body.
 func TestClose(t *testing.T) {
