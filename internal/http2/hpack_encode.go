@@ -20,7 +20,7 @@ import (
 //     stores credentials in a table, where a guessing attack (CRIME) could
 //     probe them;
 //   - without indexing for fields whose values rarely repeat on one
-//     connection (content-length, content-range, location), for values
+//     connection (content-length, content-range, location, x-request-id), for values
 //     longer than maxIndexedValue, and for entries larger than the whole
 //     table: indexing them would only evict entries that do repeat;
 //   - with incremental indexing for the rest, such as content-type, server,
@@ -341,6 +341,10 @@ func staticName(name []byte) (idx, class int) {
 		return 60, classIndexed
 	case "www-authenticate":
 		return 61, classIndexed
+	case "x-request-id":
+		// A new value on every response: indexed, each would evict an
+		// entry that repeats and churn the table.
+		return 0, classNotIndexed
 	}
 	return 0, classIndexed
 }

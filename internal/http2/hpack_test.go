@@ -769,3 +769,22 @@ func BenchmarkEncodeResponse(b *testing.B) {
 		}
 	})
 }
+
+// TestRequestIDNotIndexed: an X-Request-ID, new on every response, is sent
+// without indexing, so that it leaves the dynamic table (and the
+// connection's response-head memo, which relies on it) as they were.
+func TestRequestIDNotIndexed(t *testing.T) {
+	var e Encoder
+	e.Init()
+	b := e.AppendField(nil, []byte("content-type"), []byte("text/plain"))
+	gen := e.gen
+	for _, id := range []string{"0123456789abcdef0123456789abcdef", "0123456789abcdef0123456789abcdf0"} {
+		b = e.AppendField(b[:0], []byte("x-request-id"), []byte(id))
+		if e.gen != gen {
+			t.Fatalf("x-request-id %s changed the table (gen %d → %d)", id, gen, e.gen)
+		}
+		if len(b) == 0 || b[0]&0xf0 != 0 {
+			t.Fatalf("x-request-id encoded as %#x..., want a literal without indexing (0000xxxx)", b[:1])
+		}
+	}
+}
