@@ -2,7 +2,6 @@ package proxy
 
 import (
 	"log/slog"
-	"net/netip"
 	"time"
 )
 
@@ -19,11 +18,6 @@ type Config struct {
 	// StripPrefix drops the route's mount prefix from the path sent
 	// upstream (/api/users under /api goes as /users).
 	StripPrefix bool
-	// TrustedProxies are clients whose X-Forwarded-*, Forwarded and
-	// X-Request-Start fields are believed and extended wherever they come
-	// in, as those of a request marked web.Request.FromProxy (by its
-	// listener) are; everyone else's are replaced.
-	TrustedProxies []netip.Prefix
 
 	ConnectTimeout time.Duration // dialing a server
 	HeaderTimeout  time.Duration // from the request sent to the response head ("first byte")

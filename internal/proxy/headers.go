@@ -3,7 +3,6 @@ package proxy
 import (
 	"crypto/rand"
 	"encoding/base64"
-	"net/netip"
 	"strconv"
 
 	"nave/internal/web"
@@ -33,7 +32,11 @@ func (h *Handler) appendRequest(b []byte, r *web.Request, s *server, upgrade boo
 		b = append(b, s.addr...)
 	}
 	b = append(b, '\r', '\n')
-	trusted := r.FromProxy || h.trusted(r.RemoteAddr.Addr())
+	// A request from one of its listener's trusted proxies (marked so by
+	// the listener: web.Request.FromProxy) has its X-Forwarded-*,
+	// Forwarded and X-Request-Start believed and extended; everyone
+	// else's are replaced.
+	trusted := r.FromProxy
 	connection := namesFields(&r.Header)
 	cookies := false
 	for i := range r.Header.Len() {
@@ -174,17 +177,6 @@ func quotable(v []byte) bool {
 		}
 	}
 	return true
-}
-
-// trusted reports whether a is one of the configured trusted proxies.
-func (h *Handler) trusted(a netip.Addr) bool {
-	a = a.Unmap()
-	for _, p := range h.cfg.TrustedProxies {
-		if p.Contains(a) {
-			return true
-		}
-	}
-	return false
 }
 
 // skipRequestField reports whether a client's field is not passed on as

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/netip"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -49,8 +48,17 @@ func TestForwardsRequestAndHeaders(t *testing.T) {
 
 func TestTrustedProxyFieldsExtended(t *testing.T) {
 	up := serve(t, echo)
-	_, addr := newProxy(t, Config{Servers: servers(up), TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")},
-		Host: "backend.internal"})
+	p, err := New(Config{Servers: servers(up), Host: "backend.internal"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
+	// The listener marks a trusted proxy's requests (nave run: its
+	// trusted_proxies).
+	addr := serve(t, web.HandlerFunc(func(w *web.ResponseWriter, r *web.Request) {
+		r.FromProxy = true
+		p.Serve(w, r)
+	}))
 	resp := get(t, addr, "GET / HTTP/1.1\r\nHost: example.com\r\nX-Forwarded-For: 6.6.6.6\r\nX-Forwarded-Proto: https\r\n"+
 		"Forwarded: for=6.6.6.6\r\nVia: 1.1 edge\r\nX-Request-Start: t=1\r\n\r\n", "GET")
 	body := string(resp.Body)
