@@ -3,7 +3,6 @@ package asgi
 import (
 	"io"
 	"log/slog"
-	"runtime"
 	"slices"
 	"time"
 
@@ -105,22 +104,9 @@ func (c *Config) lifespan() string {
 	return "auto"
 }
 
-func (c *Config) workers() int {
-	if c.Workers > 0 {
-		return c.Workers
-	}
-	return runtime.NumCPU()
-}
+func (c *Config) workers() int { return workers.WorkerCount(c.Workers) }
 
-func (c *Config) timeout() time.Duration {
-	switch {
-	case c.Timeout < 0:
-		return 0
-	case c.Timeout == 0:
-		return DefaultTimeout
-	}
-	return c.Timeout
-}
+func (c *Config) timeout() time.Duration { return workers.RequestTimeout(c.Timeout, DefaultTimeout) }
 
 func (c *Config) limitConcurrency() int {
 	if c.LimitConcurrency > 0 {

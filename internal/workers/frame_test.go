@@ -3,7 +3,9 @@ package workers
 import (
 	"bytes"
 	"errors"
+	"runtime"
 	"testing"
+	"time"
 )
 
 // limits for the tests: type 1 up to 100 bytes, type 2 empty, others unknown.
@@ -82,5 +84,19 @@ func TestFrameBuffer(t *testing.T) {
 	}
 	if len(b.buf) > FrameHeaderSize+100 {
 		t.Fatalf("buffer grew to %d, past the largest frame (%d)", len(b.buf), FrameHeaderSize+100)
+	}
+}
+
+func TestGatewayDefaults(t *testing.T) {
+	if n := WorkerCount(3); n != 3 {
+		t.Errorf("WorkerCount(3) = %d", n)
+	}
+	if n := WorkerCount(0); n != runtime.NumCPU() {
+		t.Errorf("WorkerCount(0) = %d, want one per CPU (%d)", n, runtime.NumCPU())
+	}
+	for _, tc := range []struct{ t, want time.Duration }{{0, 30 * time.Second}, {-1, 0}, {time.Minute, time.Minute}} {
+		if got := RequestTimeout(tc.t, 30*time.Second); got != tc.want {
+			t.Errorf("RequestTimeout(%v) = %v, want %v", tc.t, got, tc.want)
+		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"runtime"
 	"sync"
 	"time"
 )
@@ -248,4 +249,26 @@ func (p *Pool[J, W]) Kill() {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	p.Stop(ctx)
+}
+
+// WorkerCount is a gateway's configured number of workers: n, or one per
+// CPU when n is 0 (or less), as gunicorn's and uvicorn's users expect of
+// a server that owns the machine.
+func WorkerCount(n int) int {
+	if n > 0 {
+		return n
+	}
+	return runtime.NumCPU()
+}
+
+// RequestTimeout is a gateway's configured timeout: def when t is 0,
+// none (0) when t is negative, else t.
+func RequestTimeout(t, def time.Duration) time.Duration {
+	switch {
+	case t < 0:
+		return 0
+	case t == 0:
+		return def
+	}
+	return t
 }

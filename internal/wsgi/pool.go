@@ -5,7 +5,6 @@ import (
 	"errors"
 	"log/slog"
 	"os"
-	"runtime"
 	"sync"
 	"syscall"
 	"time"
@@ -73,22 +72,9 @@ func (c *Config) python() string {
 	return c.Python
 }
 
-func (c *Config) workers() int {
-	if c.Workers > 0 {
-		return c.Workers
-	}
-	return runtime.NumCPU()
-}
+func (c *Config) workers() int { return workers.WorkerCount(c.Workers) }
 
-func (c *Config) timeout() time.Duration {
-	switch {
-	case c.Timeout < 0:
-		return 0
-	case c.Timeout == 0:
-		return DefaultTimeout
-	}
-	return c.Timeout
-}
+func (c *Config) timeout() time.Duration { return workers.RequestTimeout(c.Timeout, DefaultTimeout) }
 
 // Batch bounds: how many requests, and how many bytes of environ and
 // inline body, travel to a worker in one write.
