@@ -597,8 +597,9 @@ func TestAttackSlowReaderPings(t *testing.T) {
 		pinged <- nil
 	}()
 	c.ExpectRST(id, http2.ErrCodeFlowControl)
+	stillPinging := pinging.Load() // before stop, which ends the pinging itself
 	close(stop)
-	if !pinging.Load() {
+	if !stillPinging {
 		t.Errorf("stream reset only once the PINGs stopped, %v after the write timeout", 9*write)
 	}
 	expectBigGaveUp(t, tg)
@@ -641,11 +642,12 @@ func TestAttackEmptyDataHoldsBody(t *testing.T) {
 		_, rst := f.(*http2.RSTStreamFrame)
 		return (ok || rst) && f.Header().StreamID == id
 	})
+	stillSending := sending.Load() // before stop, which ends the sending itself
 	close(stop)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !sending.Load() {
+	if !stillSending {
 		t.Errorf("the handler gave up on the body only once the empty DATA stopped, %v after the body timeout", 49*body)
 	}
 	if err := <-sent; err != nil {
