@@ -25,12 +25,12 @@ type headMemo struct {
 	block []byte
 }
 
-// appendKey appends the key of a response head.
-func appendKey(k []byte, status int, length int64, date []byte, hd *web.Header) []byte {
+// appendKey appends the key of a response head with hd's first n fields.
+func appendKey(k []byte, status int, length int64, date []byte, hd *web.Header, n int) []byte {
 	k = binary.LittleEndian.AppendUint16(k, uint16(status))
 	k = binary.LittleEndian.AppendUint64(k, uint64(length))
 	k = appendChunk(k, date)
-	for i := range hd.Len() {
+	for i := range n {
 		name, value := hd.At(i)
 		k = appendChunk(appendChunk(k, name), value)
 	}
@@ -42,9 +42,9 @@ func appendChunk(k, p []byte) []byte {
 }
 
 // lookup returns the remembered block if the head (status, length, date,
-// hd) is the one it was encoded from and the encoder at gen still encodes
-// it so; nil otherwise.
-func (m *headMemo) lookup(gen uint64, status int, length int64, date []byte, hd *web.Header) []byte {
+// hd's first n fields) is the one it was encoded from and the encoder at
+// gen still encodes it so; nil otherwise.
+func (m *headMemo) lookup(gen uint64, status int, length int64, date []byte, hd *web.Header, n int) []byte {
 	if !m.ok || m.gen != gen {
 		return nil
 	}
@@ -53,7 +53,7 @@ func (m *headMemo) lookup(gen uint64, status int, length int64, date []byte, hd 
 		return nil
 	}
 	k, ok := matchChunk(k[10:], date)
-	for i := 0; ok && i < hd.Len(); i++ {
+	for i := 0; ok && i < n; i++ {
 		name, value := hd.At(i)
 		if k, ok = matchChunk(k, name); ok {
 			k, ok = matchChunk(k, value)
@@ -73,9 +73,10 @@ func matchChunk(k, p []byte) ([]byte, bool) {
 	return k[4+len(p):], true
 }
 
-// remember keeps block, encoded at gen from the head given.
-func (m *headMemo) remember(gen uint64, status int, length int64, date []byte, hd *web.Header, block []byte) {
+// remember keeps block, encoded at gen from the head given (hd's first n
+// fields).
+func (m *headMemo) remember(gen uint64, status int, length int64, date []byte, hd *web.Header, n int, block []byte) {
 	m.ok, m.gen = true, gen
-	m.key = appendKey(m.key[:0], status, length, date, hd)
+	m.key = appendKey(m.key[:0], status, length, date, hd, n)
 	m.block = append(m.block[:0], block...)
 }

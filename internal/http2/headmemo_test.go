@@ -1,6 +1,7 @@
 package http2
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -45,5 +46,63 @@ func TestHeadMemo(t *testing.T) {
 	st.req.Start = st.req.Start.Add(time.Second)
 	if b := st.headBlock(h); string(b) == second {
 		t.Fatal("the block was reused with another date")
+	}
+}
+
+// lines decodes block with d into "name: value" lines.
+func lines(t *testing.T, d *Decoder, block []byte) string {
+	t.Helper()
+	fields, err := decode(d, block)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, f := range fields {
+		out = append(out, f.String())
+	}
+	return strings.Join(out, "\n")
+}
+
+// TestHeadMemoRequestID: responses that differ only in the request id,
+// the last field, share the remembered block, and each decodes to its own
+// id and the rest of its head.
+func TestHeadMemoRequestID(t *testing.T) {
+	c := &Conn{}
+	c.enc.Init()
+	var dec Decoder
+	dec.Init(DefaultTableSize)
+	st := &stream{c: c}
+	st.req.Start = time.Unix(1_800_000_000, 0)
+	var memoBlock []byte
+	for i, id := range []string{"id-one", "id-two", "id-three", "id-four"} {
+		st.req.SetID("X-Request-ID", []byte(id))
+		var hd web.Header
+		hd.Add("Content-Type", "text/plain")
+		hd.Add("X-Request-ID", id) // as the ResponseWriter adds it: last
+		b := st.headBlock(&web.Head{Status: 200, Header: &hd, Length: 14})
+		want := strings.Join([]string{":status: 200", "content-type: text/plain",
+			"date: " + string(c.httpDate(st.req.Start)), "server: " + string(serverValue),
+			"content-length: 14", "x-request-id: " + id}, "\n")
+		if got := lines(t, &dec, b); got != want {
+			t.Errorf("response %d decoded to\n%s\nwant\n%s", i, got, want)
+		}
+		if i >= 2 { // the first fills the table, the second is remembered
+			if !c.memo.ok || len(memoBlock) == 0 || string(c.memo.block) != string(memoBlock) {
+				t.Errorf("response %d: the memo changed or went (ok %v)", i, c.memo.ok)
+			}
+			if !strings.HasPrefix(string(b), string(c.memo.block)) {
+				t.Errorf("response %d did not start with the remembered block", i)
+			}
+		}
+		memoBlock = append(memoBlock[:0], c.memo.block...)
+	}
+
+	// A last field that is not the request's id is part of the key.
+	var hd web.Header
+	hd.Add("Content-Type", "text/plain")
+	hd.Add("X-Other", "1")
+	b := st.headBlock(&web.Head{Status: 200, Header: &hd, Length: 14})
+	if got := lines(t, &dec, b); strings.Contains(got, "x-request-id") || !strings.Contains(got, "x-other: 1") {
+		t.Errorf("a head without the id decoded to\n%s", got)
 	}
 }

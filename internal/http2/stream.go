@@ -466,30 +466,48 @@ func (st *stream) headLocked(h *web.Head, end bool) error {
 
 // headBlock is the header block of a response head: the connection's
 // remembered one when it is the same head, else encoded (and remembered
-// when encoding it changed nothing). mu is held.
+// when encoding it changed nothing). The request's id, which the
+// ResponseWriter adds as the last field, differs on every response: the
+// memo holds the head without it, and the id follows the block as a
+// literal that neither reads nor changes the table (x-request-id is
+// never indexed). mu is held.
 func (st *stream) headBlock(h *web.Head) []byte {
 	c := st.c
 	hd, date := h.Header, c.httpDate(st.req.Start)
-	if b := c.memo.lookup(c.enc.gen, h.Status, h.Length, date, hd); b != nil {
-		return b
+	n := hd.Len()
+	var idName, idValue []byte
+	if f := st.req.IDField; f != "" && n > 0 {
+		if name, value := hd.At(n - 1); web.EqualFold(name, f) {
+			n--
+			idName, idValue = name, value
+		}
 	}
-	gen := c.enc.gen
-	b := st.encodeHead(h, date)
-	if c.enc.gen == gen {
-		c.memo.remember(gen, h.Status, h.Length, date, hd, b)
+	b := c.memo.lookup(c.enc.gen, h.Status, h.Length, date, hd, n)
+	if b == nil {
+		gen := c.enc.gen
+		b = st.encodeHead(h, date, n)
+		if c.enc.gen == gen {
+			c.memo.remember(gen, h.Status, h.Length, date, hd, n, b)
+		}
+	} else if idName != nil {
+		b = append(c.hbuf[:0], b...) // the memo's block stays as it is
+	}
+	if idName != nil {
+		b = c.enc.AppendField(b, idName, web.TrimOWS(idValue))
+		c.hbuf = b
 	}
 	return b
 }
 
 // encodeHead encodes a response head into c.hbuf: :status, the handler's
-// fields but the connection-specific ones, Date and Server unless the
-// handler set them, and content-length when the length is known. mu is
-// held.
-func (st *stream) encodeHead(h *web.Head, date []byte) []byte {
+// first n fields but the connection-specific ones, Date and Server unless
+// the handler set them, and content-length when the length is known. mu
+// is held.
+func (st *stream) encodeHead(h *web.Head, date []byte, n int) []byte {
 	c, hd := st.c, h.Header
 	b := c.enc.AppendStatus(c.hbuf[:0], h.Status)
 	var hasDate, hasServer bool
-	for i := range hd.Len() {
+	for i := range n {
 		name, value := hd.At(i)
 		switch responseField(name) {
 		case fieldDropped:
