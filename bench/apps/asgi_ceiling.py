@@ -2,13 +2,18 @@
 
 Awaits MODULE:APP in a loop on one event loop (uvloop when the interpreter
 has it, as the servers use), each call with a fresh copy of the scope a
-server would build for wrk's `GET / HTTP/1.1`, a receive() that returns the
-empty request body and a send() that drops what it is given. No Task per
-call and no I/O: only the app's own work. Runs WARMUP seconds, then SECONDS
-more, and prints one JSON line: calls, seconds, calls_per_s, maxrss_kib
-(ceiling.py's, the WSGI twin).
+server would build for wrk's `GET PATH HTTP/1.1` (PATH: / unless given), a
+receive() that returns the empty request body and a send() that drops what
+it is given. No Task per call and no I/O: only the app's own work. Runs
+WARMUP seconds, then SECONDS more, and prints one JSON line: calls,
+seconds, calls_per_s, maxrss_kib (ceiling.py's, the WSGI twin).
 
-Usage: python3 asgi_ceiling.py MODULE:APP SECONDS WARMUP
+With CONCURRENCY above 1, that many Tasks each await the app in a loop:
+for apps that wait (on a timer, or on the threads Starlette's FileResponse
+reads the file in), whose ceiling is how many calls can wait at once, as
+a server's connections do.
+
+Usage: python3 asgi_ceiling.py MODULE:APP SECONDS WARMUP [PATH [CONCURRENCY]]
 """
 
 import asyncio
@@ -44,7 +49,7 @@ async def send(message):
     return None
 
 
-async def run(app, seconds, batch=200):
+async def run(app, scope, seconds, batch=200):
     """Calls app in batches until seconds have passed; returns (calls, elapsed)."""
     calls = 0
     start = time.perf_counter()
@@ -52,17 +57,39 @@ async def run(app, seconds, batch=200):
     now = start
     while now < end:
         for _ in range(batch):
-            scope = SCOPE.copy()
-            scope["state"] = {}
-            await app(scope, receive, send)
+            s = scope.copy()
+            s["state"] = {}
+            await app(s, receive, send)
         calls += batch
         now = time.perf_counter()
     return calls, now - start
 
 
-async def main(app, seconds, warmup):
-    await run(app, warmup)
-    return await run(app, seconds)
+async def run_concurrently(app, scope, seconds, concurrency):
+    """concurrency Tasks, each calling app until seconds have passed."""
+    start = time.perf_counter()
+    end = start + seconds
+
+    async def one():
+        calls = 0
+        while time.perf_counter() < end:
+            s = scope.copy()
+            s["state"] = {}
+            await app(s, receive, send)
+            calls += 1
+        return calls
+
+    counts = await asyncio.gather(*(one() for _ in range(concurrency)))
+    return sum(counts), time.perf_counter() - start
+
+
+async def main(app, seconds, warmup, path="/", concurrency=1):
+    scope = dict(SCOPE, path=path, raw_path=path.encode())
+    if concurrency > 1:
+        await run_concurrently(app, scope, warmup, concurrency)
+        return await run_concurrently(app, scope, seconds, concurrency)
+    await run(app, scope, warmup)
+    return await run(app, scope, seconds)
 
 
 def new_loop():
@@ -74,12 +101,14 @@ def new_loop():
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 4:
+    if not 4 <= len(sys.argv) <= 6:
         sys.exit(__doc__)
     module, _, name = sys.argv[1].partition(":")
     app = getattr(importlib.import_module(module), name or "app")
     loop = new_loop()
-    calls, elapsed = loop.run_until_complete(main(app, float(sys.argv[2]), float(sys.argv[3])))
+    path = sys.argv[4] if len(sys.argv) > 4 else "/"
+    concurrency = int(sys.argv[5]) if len(sys.argv) > 5 else 1
+    calls, elapsed = loop.run_until_complete(main(app, float(sys.argv[2]), float(sys.argv[3]), path, concurrency))
     print(json.dumps({
         "calls": calls,
         "seconds": elapsed,

@@ -41,7 +41,15 @@ func (b *bench) ceiling(ctx context.Context, g group) {
 		}
 		r := b.table.row(w, ceilingName)
 		snap0 := proc.TakeSnapshot()
-		rep, err := b.runCeiling(ctx, script, w.App)
+		var args []string
+		if g.Kind == servers.ASGI {
+			conc := 1
+			if w.CeilingWaits {
+				conc = b.connsOf(w)
+			}
+			args = []string{w.Path, strconv.Itoa(conc)}
+		}
+		rep, err := b.runCeiling(ctx, script, w.App, args...)
 		other := proc.TakeSnapshot().OthersSince(snap0, b.skipSet(nil))
 		if err != nil {
 			b.logf("ceiling of %s: %v", w.App, err)
@@ -54,13 +62,23 @@ func (b *bench) ceiling(ctx context.Context, g group) {
 	}
 }
 
-func (b *bench) runCeiling(ctx context.Context, script, app string) (ceilingReport, error) {
+// connsOf is the connections w's load keeps open.
+func (b *bench) connsOf(w workload) int {
+	if w.Conns > 0 {
+		return w.Conns
+	}
+	return b.conns
+}
+
+// runCeiling runs script on app, with args after the durations.
+func (b *bench) runCeiling(ctx context.Context, script, app string, args ...string) (ceilingReport, error) {
 	ctx, cancel := context.WithTimeout(ctx, b.duration+b.warmup+time.Minute)
 	defer cancel()
 	secs := func(d time.Duration) string { return strconv.FormatFloat(d.Seconds(), 'f', 3, 64) }
 	var out, errOut bytes.Buffer
-	cmd := exec.CommandContext(ctx, "taskset", "-c", strconv.Itoa(b.env.CPU), b.env.Python,
-		filepath.Join(b.env.AppDir, script), app, secs(b.duration), secs(b.warmup))
+	argv := append([]string{"-c", strconv.Itoa(b.env.CPU), b.env.Python,
+		filepath.Join(b.env.AppDir, script), app, secs(b.duration), secs(b.warmup)}, args...)
+	cmd := exec.CommandContext(ctx, "taskset", argv...)
 	cmd.Dir = b.env.AppDir
 	cmd.Stdout, cmd.Stderr = &out, &errOut
 	if err := cmd.Run(); err != nil {

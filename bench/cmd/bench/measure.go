@@ -111,9 +111,9 @@ func (b *bench) measureOnce(ctx context.Context, p *proc.Proc, addr string, w wo
 	if err := b.warmUp(ctx, load, skip); err != nil {
 		return sample{}, err
 	}
-	snap0, own0 := proc.TakeSnapshot(), proc.CPUTime(p.Tree())
+	snap0, own0, load0 := proc.TakeSnapshot(), proc.CPUTime(p.Tree()), proc.ReadCPUStat(b.loadCPU)
 	rep, err := load(ctx, b.duration)
-	snap1, own1 := proc.TakeSnapshot(), proc.CPUTime(p.Tree())
+	snap1, own1, load1 := proc.TakeSnapshot(), proc.CPUTime(p.Tree()), proc.ReadCPUStat(b.loadCPU)
 	if err != nil {
 		return sample{}, err
 	}
@@ -128,7 +128,7 @@ func (b *bench) measureOnce(ctx context.Context, p *proc.Proc, addr string, w wo
 	wall := snap1.At.Sub(snap0.At).Seconds()
 	return sample{RPS: rep.RPS, P50US: rep.P50US, P99US: rep.P99US, MeanUS: rep.MeanUS, Errors: rep.Errors,
 		Requests: rep.Requests, ServerCPU: (own1 - own0).Seconds() / wall,
-		OtherCPU: snap1.OthersSince(snap0, skip())}, nil
+		OtherCPU: snap1.OthersSince(snap0, skip()), LoadBusy: load1.BusySince(load0)}, nil
 }
 
 // loadResult is what one run of the load generator, wrk or h2load, found.
@@ -160,10 +160,7 @@ func (b *bench) loadFor(addr string, w workload) loader {
 			return loadResult{RPS: rep.RPS, Requests: rep.Done, Errors: rep.Failed, MeanUS: rep.MeanUS}, nil
 		}
 	}
-	conns := b.conns
-	if w.Conns > 0 {
-		conns = w.Conns
-	}
+	conns := b.connsOf(w)
 	if w.WS {
 		ws := wsEchoRun{Addr: addr, Path: w.Path, Conns: conns, Size: w.Length}
 		return func(ctx context.Context, d time.Duration) (loadResult, error) {

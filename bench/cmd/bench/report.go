@@ -105,8 +105,12 @@ func printTable(w io.Writer, t *table) {
 	}
 }
 
-// notes are the caveats of a table: failed runs, and figures taken while
-// something else used the server's CPU.
+// loadBound is how busy the load's CPU must be for a row's req/s to be
+// called the load side's limit.
+const loadBound = 0.95
+
+// notes are the caveats of a table: failed runs, figures taken while
+// something else used the server's CPU, and req/s the load side bounded.
 func notes(t *table) []string {
 	var out []string
 	for _, r := range t.rows {
@@ -121,6 +125,11 @@ func notes(t *table) []string {
 		if r.OtherCPU > quietCPU {
 			out = append(out, fmt.Sprintf("%s on %s: other processes used %.2f CPUs even in the least disturbed run",
 				r.Server, r.Workload, r.OtherCPU))
+		}
+		if r.LoadBusy >= loadBound {
+			out = append(out, fmt.Sprintf("%s on %s: the load's CPU was %.0f%% busy, so req/s is bounded by the "+
+				"load side (the client, and a proxy's upstream) as much as by the server: compare CPU/req",
+				r.Server, r.Workload, 100*r.LoadBusy))
 		}
 	}
 	return out

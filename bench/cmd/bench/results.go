@@ -16,6 +16,10 @@ type sample struct {
 	Requests  int64   `json:"requests"`
 	ServerCPU float64 `json:"server_cpu"` // CPU time of the server's processes / wall time
 	OtherCPU  float64 `json:"other_cpu"`  // CPUs used by processes other than the server, wrk and the harness
+	// LoadBusy is how busy the load's CPU was, 0 to 1: wrk's (or
+	// h2load's) and, for the proxies, the upstream's. Near 1, req/s is
+	// as much the load side's limit as the server's.
+	LoadBusy float64 `json:"load_cpu_busy"`
 }
 
 // row is one server on one workload, over every run.
@@ -37,6 +41,7 @@ type row struct {
 	Errors    int64   `json:"errors"`
 	ServerCPU float64 `json:"server_cpu"`
 	OtherCPU  float64 `json:"other_cpu"`
+	LoadBusy  float64 `json:"load_cpu_busy"`
 	Ratio     float64 `json:"ratio_to_nave"`
 
 	// Resumption is what the probe after each run of a workload with a new
@@ -89,7 +94,7 @@ func (r *row) summarize() {
 		sort.Slice(quiet, func(i, j int) bool { return quiet[i].RPS < quiet[j].RPS })
 		m = quiet[(len(quiet)-1)/2] // the lower median for an even count
 	}
-	r.RPS, r.P50US, r.P99US, r.ServerCPU, r.OtherCPU = m.RPS, m.P50US, m.P99US, m.ServerCPU, m.OtherCPU
+	r.RPS, r.P50US, r.P99US, r.ServerCPU, r.OtherCPU, r.LoadBusy = m.RPS, m.P50US, m.P99US, m.ServerCPU, m.OtherCPU, m.LoadBusy
 	r.Errors = 0
 	for _, x := range r.Samples {
 		r.Errors += x.Errors

@@ -66,6 +66,26 @@ func TestSummarizeQuietRuns(t *testing.T) {
 	}
 }
 
+// A row whose chosen run saturated the load's CPU says so; one that did
+// not, does not.
+func TestNoteLoadBound(t *testing.T) {
+	tb := &table{}
+	w := workload{Name: "proxy-tiny"}
+	busy, idle := tb.row(w, "nave"), tb.row(w, "nginx")
+	busy.add(sample{RPS: 100, LoadBusy: 0.99})
+	idle.add(sample{RPS: 100, LoadBusy: 0.60})
+	tb.finish()
+	var got []string
+	for _, n := range notes(tb) {
+		if strings.Contains(n, "load's CPU") {
+			got = append(got, n)
+		}
+	}
+	if len(got) != 1 || !strings.HasPrefix(got[0], "nave on proxy-tiny: the load's CPU was 99% busy") {
+		t.Errorf("notes about the load's CPU: %q, want one, for nave at 99%%", got)
+	}
+}
+
 func TestFormat(t *testing.T) {
 	for _, c := range []struct{ got, want string }{
 		{fmtRPS(1234567.4), "1,234,567"},

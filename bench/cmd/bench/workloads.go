@@ -31,8 +31,11 @@ type workload struct {
 	// messages of Length bytes, and Status is 101.
 	WS bool
 	// Ceiling: the app also runs in-process, with no server (WSGI:
-	// bench/apps/ceiling.py; ASGI: bench/apps/asgi_ceiling.py).
-	Ceiling bool
+	// bench/apps/ceiling.py; ASGI: bench/apps/asgi_ceiling.py, on Path).
+	// CeilingWaits: the ASGI app waits (on a timer, or on the threads
+	// Starlette's FileResponse reads in), so its ceiling awaits as many
+	// calls at once as the load has connections, not one after another.
+	Ceiling, CeilingWaits bool
 }
 
 var workloads = []workload{
@@ -97,12 +100,12 @@ var workloads = []workload{
 	{Name: "fastapi", Title: "FastAPI hello app", Kind: servers.ASGI, App: "fastapi_hello:app",
 		Path: "/", Status: 200, Length: 13, Ceiling: true},
 	{Name: "fastapi-file", Title: "FastAPI FileResponse, 50 KiB", Kind: servers.ASGI, App: "fastapi_hello:app",
-		Path: "/file", Status: 200, Length: 50 << 10},
+		Path: "/file", Status: 200, Length: 50 << 10, Ceiling: true, CeilingWaits: true},
 	// pathsend where the server offers it, else Starlette's FileResponse.
 	{Name: "asgi-file", Title: "ASGI app's 50 KiB file (pathsend)", Kind: servers.ASGI, App: "asgi_file:app",
 		Path: "/", Status: 200, Length: 50 << 10},
 	{Name: "asgi-io", Title: "ASGI app awaiting 10 ms of I/O, 256 conns", Kind: servers.ASGI, App: "asgi_io:app",
-		Path: "/", Status: 200, Length: 13, Conns: 256},
+		Path: "/", Status: 200, Length: 13, Conns: 256, Ceiling: true, CeilingWaits: true},
 	{Name: "ws-echo", Title: "WebSocket echo, 128 B messages, 64 conns", Kind: servers.ASGI, App: "ws_echo:app",
 		Path: "/", Status: 101, Length: 128, Conns: 64, WS: true},
 }

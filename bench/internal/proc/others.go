@@ -85,3 +85,45 @@ func onlineCPUs() int {
 	}
 	return max(n, 1)
 }
+
+// CPUStat is one CPU's time from /proc/stat, in ticks: busy (every state
+// but idle and iowait) and total.
+type CPUStat struct{ Busy, Total int64 }
+
+// ReadCPUStat reads cpu's line of /proc/stat; the zero CPUStat if it
+// cannot.
+func ReadCPUStat(cpu int) CPUStat {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return CPUStat{}
+	}
+	prefix := "cpu" + strconv.Itoa(cpu) + " "
+	for _, line := range strings.Split(string(b), "\n") {
+		if !strings.HasPrefix(line, prefix) {
+			continue
+		}
+		var s CPUStat
+		for i, f := range strings.Fields(line)[1:] {
+			n, err := strconv.ParseInt(f, 10, 64)
+			if err != nil {
+				return CPUStat{}
+			}
+			s.Total += n
+			if i != 3 && i != 4 { // idle, iowait
+				s.Busy += n
+			}
+		}
+		return s
+	}
+	return CPUStat{}
+}
+
+// BusySince is the fraction of the time between before and s that the
+// CPU was busy, 0 to 1 (0 when nothing was read).
+func (s CPUStat) BusySince(before CPUStat) float64 {
+	total := s.Total - before.Total
+	if total <= 0 {
+		return 0
+	}
+	return min(max(float64(s.Busy-before.Busy)/float64(total), 0), 1)
+}
