@@ -38,7 +38,9 @@ func naveProxy(e *Env, addr, upstream string) (proc.Spec, error) {
 	if err := os.WriteFile(conf, []byte(text), 0o644); err != nil {
 		return proc.Spec{}, err
 	}
-	s := spec(e, "nave", e.Nave, "run", "--config", conf)
+	// Its own state folder: a nave already running on the machine holds
+	// the default admin socket.
+	s := spec(e, "nave", e.Nave, "run", "--config", conf, "--state-dir", dir)
 	s.Env = []string{goMaxProcs}
 	return s, nil
 }
