@@ -82,8 +82,10 @@ type built struct {
 	// first config that has metrics served (nil until then).
 	expo    *exposition
 	metrics *servermetrics.Set
-	// routeMetrics counts each route's requests, made with metrics.
+	// routeMetrics counts each route's requests, made with metrics;
+	// metered are the labels of the routes the config in force meters.
 	routeMetrics *servermetrics.Routes
+	metered      map[[2]string]bool
 	// sampler reads the figures the status page charts, from the first
 	// config that serves the page (admin API, admin.status) until nave
 	// ends; nil until then.
@@ -306,6 +308,7 @@ type gen struct {
 	appHandlers map[string]web.Handler    // by app name
 	sites       map[string]web.Handler    // by site name, shared by its listeners
 	handlers    map[*listener]web.Handler // what each listener serves once swapped
+	metered     map[[2]string]bool        // the (site, route) labels of the routes it meters
 }
 
 func (g *gen) build() error {
@@ -564,6 +567,7 @@ func (g *gen) abort() {
 		a.pool.Kill()
 	}
 	g.b.dropMeters()
+	g.b.dropRoutes()
 	closeAll(g.listeners.Abort(), g.statics.Abort(), g.logs.Abort(), g.endpoints.Abort())
 	closeProxies(g.proxies.Abort())
 	closeTraces(g.traces.Abort())
@@ -624,6 +628,8 @@ func (g *gen) commit() {
 	}
 	r.successors = g.appHandlers
 	b.dropMeters()
+	b.metered = g.metered
+	b.dropRoutes()
 	b.exposeUpstreams()
 	b.cfg, b.drain, b.drainDelay = g.c, g.c.Timeouts.Drain.D(), g.c.Timeouts.DrainDelay.D()
 	b.upgradeTimeout = g.c.Timeouts.Upgrade.D()

@@ -132,6 +132,10 @@ func (g *gen) routes(name string) (web.Handler, error) {
 				label = strconv.Itoa(i)
 			}
 			h = g.b.routeMetrics.Route(name, label).Wrap(h)
+			if g.metered == nil {
+				g.metered = map[[2]string]bool{}
+			}
+			g.metered[[2]string{name, label}] = true
 		}
 		rules = append(rules, route.Rule{Match: matchOf(&r.Match), Handler: h})
 	}

@@ -84,6 +84,15 @@ func (b *built) dropMeters() {
 	}
 }
 
+// dropRoutes stops exposing the routes that the config in force does not
+// meter, after a commit or an abort (whose routes were metered, then let
+// go of). b.mu is held.
+func (b *built) dropRoutes() {
+	if b.routeMetrics != nil {
+		b.routeMetrics.Retain(b.metered)
+	}
+}
+
 // exposeUpstreams exposes the upstreams' handlers in force, and drops
 // the ones a config no longer has. b.mu is held.
 func (b *built) exposeUpstreams() {

@@ -94,7 +94,8 @@ func TestApplyMetrics(t *testing.T) {
 
 // TestApplyRouteMetrics: each route's requests are counted under its
 // site and its name (or its index), by status class; a reload that keeps
-// the route keeps its counts.
+// the route keeps its counts, and one that removes a route removes its
+// series.
 func TestApplyRouteMetrics(t *testing.T) {
 	conf := func() *config.Config {
 		c := metricsConfig("127.0.0.1:0")
@@ -136,5 +137,23 @@ func TestApplyRouteMetrics(t *testing.T) {
 	_, _, body = httpGet(t, "http://"+b.metricsAt()+"/metrics")
 	if w := `nave_route_requests_total{site="s",route="api",code="2xx"} 3`; !strings.Contains(body, w) {
 		t.Errorf("after a reload, missing %s", w)
+	}
+
+	c := conf()
+	c.Sites["s"].Routes = []*config.Route{c.Sites["s"].Routes[0], c.Sites["s"].Routes[2]} // without /gone/
+	c.Complete()
+	if err := b.apply(c); err != nil {
+		t.Fatal(err)
+	}
+	httpGet(t, main+"/api/d")
+	_, _, body = httpGet(t, "http://"+b.metricsAt()+"/metrics")
+	if w := `nave_route_requests_total{site="s",route="api",code="2xx"} 4`; !strings.Contains(body, w) {
+		t.Errorf("after a reload that removed another route, missing %s", w)
+	}
+	// The catch-all moved from index 2 to 1: no route has the label "2"
+	// now, and its series go ("1" is the catch-all's label now, and its
+	// series go on, as an unnamed route's index labels it).
+	if strings.Contains(body, `route="2"`) {
+		t.Error(`the series of route "2", which the config no longer has, are still exposed`)
 	}
 }

@@ -2,6 +2,7 @@ package servermetrics
 
 import (
 	"strconv"
+	"sync"
 	"time"
 
 	"nave/internal/metrics"
@@ -12,16 +13,21 @@ import (
 // and status class, and their duration, counted by a handler around each
 // route's action (Route.Wrap). Its label values come from the config (a
 // site's name, a route's name or its index in the site), never from a
-// request, so there are only as many series as the config has routes.
+// request, so there are only as many series as the config has routes:
+// Retain drops those of routes a new config no longer has.
 type Routes struct {
 	count    *metrics.CounterVec
 	duration *metrics.HistogramVec
+
+	mu     sync.Mutex
+	handed map[[2]string]bool // the (site, route) labels of the meters handed out
 }
 
 // NewRoutes registers the per-route families in reg. Call it once per
 // registry.
 func NewRoutes(reg *metrics.Registry) *Routes {
 	return &Routes{
+		handed:   map[[2]string]bool{},
 		count:    reg.CounterVec("nave_route_requests_total", "Requests a route answered, by site, route (its name, or its index in the site's list) and status class (1xx to 5xx).", "site", "route", "code"),
 		duration: reg.HistogramVec("nave_route_request_duration_seconds", "From a request's first byte to the end of its route's handler (a WebSocket's: its whole life), by site and route.", nil, "site", "route"),
 	}
@@ -36,11 +42,35 @@ type Route struct {
 
 // Route returns the meter of the route with these labels.
 func (rs *Routes) Route(site, route string) *Route {
+	rs.mu.Lock()
+	rs.handed[[2]string{site, route}] = true
+	rs.mu.Unlock()
 	m := &Route{duration: rs.duration.With(site, route)}
 	for c := range m.count {
 		m.count[c] = rs.count.With(site, route, strconv.Itoa(c+1)+"xx")
 	}
 	return m
+}
+
+// Retain stops exposing every route whose (site, route) labels are not in
+// keep, the config in force: a removed route's counts would never move
+// again, and configs that rename routes would pile series up for good. A
+// route of those labels in a later config starts again from zero, which
+// Prometheus takes as a counter reset. A request still running on a
+// retired route is counted nowhere.
+func (rs *Routes) Retain(keep map[[2]string]bool) {
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+	for k := range rs.handed {
+		if keep[k] {
+			continue
+		}
+		delete(rs.handed, k)
+		rs.duration.Delete(k[0], k[1])
+		for c := range numClasses {
+			rs.count.Delete(k[0], k[1], strconv.Itoa(c+1)+"xx")
+		}
+	}
 }
 
 // Wrap returns next counted as this route's.

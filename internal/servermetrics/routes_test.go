@@ -41,6 +41,31 @@ func TestRoutes(t *testing.T) {
 	}
 }
 
+// TestRoutesRetain: a route the config no longer has leaves the
+// exposition, a kept one goes on counting, and a route brought back
+// starts from zero.
+func TestRoutesRetain(t *testing.T) {
+	reg := metrics.NewRegistry()
+	rs := NewRoutes(reg)
+	ok := web.HandlerFunc(func(w *web.ResponseWriter, r *web.Request) {})
+	serve(t, rs.Route("main", "api").Wrap(ok))
+	serve(t, rs.Route("main", "old").Wrap(ok))
+	rs.Retain(map[[2]string]bool{{"main", "api"}: true})
+	serve(t, rs.Route("main", "api").Wrap(ok))
+	text := string(reg.AppendText(nil, metrics.FormatText))
+	if !strings.Contains(text, `nave_route_requests_total{site="main",route="api",code="2xx"} 2`) {
+		t.Errorf("the kept route's count did not go on:\n%s", text)
+	}
+	if strings.Contains(text, `route="old"`) {
+		t.Errorf("the removed route is still exposed:\n%s", text)
+	}
+	serve(t, rs.Route("main", "old").Wrap(ok))
+	text = string(reg.AppendText(nil, metrics.FormatText))
+	if !strings.Contains(text, `nave_route_requests_total{site="main",route="old",code="2xx"} 1`) {
+		t.Errorf("a route brought back did not start from zero:\n%s", text)
+	}
+}
+
 // serve runs h for a request that began 10 ms ago.
 func serve(t *testing.T, h web.Handler) {
 	t.Helper()
