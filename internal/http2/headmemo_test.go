@@ -74,15 +74,22 @@ func TestHeadMemoRequestID(t *testing.T) {
 	st := &stream{c: c}
 	st.req.Start = time.Unix(1_800_000_000, 0)
 	var memoBlock []byte
-	for i, id := range []string{"id-one", "id-two", "id-three", "id-four"} {
-		st.req.SetID("X-Request-ID", []byte(id))
+	var gen uint64
+	for i, id := range []string{"id-one", "id-two", "id-three", "id-four", "id-five", "id-six"} {
+		// The id under nave's name for it, then under one an operator
+		// chose, which the encoder's policy would otherwise index.
+		field := "X-Request-ID"
+		if i >= 3 {
+			field = "X-Trace-Id"
+		}
+		st.req.SetID(field, []byte(id))
 		var hd web.Header
 		hd.Add("Content-Type", "text/plain")
-		hd.Add("X-Request-ID", id) // as the ResponseWriter adds it: last
+		hd.Add(field, id) // as the ResponseWriter adds it: last
 		b := st.headBlock(&web.Head{Status: 200, Header: &hd, Length: 14})
 		want := strings.Join([]string{":status: 200", "content-type: text/plain",
 			"date: " + string(c.httpDate(st.req.Start)), "server: " + string(serverValue),
-			"content-length: 14", "x-request-id: " + id}, "\n")
+			"content-length: 14", strings.ToLower(field) + ": " + id}, "\n")
 		if got := lines(t, &dec, b); got != want {
 			t.Errorf("response %d decoded to\n%s\nwant\n%s", i, got, want)
 		}
@@ -93,8 +100,11 @@ func TestHeadMemoRequestID(t *testing.T) {
 			if !strings.HasPrefix(string(b), string(c.memo.block)) {
 				t.Errorf("response %d did not start with the remembered block", i)
 			}
+			if c.enc.gen != gen {
+				t.Errorf("response %d changed the HPACK table", i)
+			}
 		}
-		memoBlock = append(memoBlock[:0], c.memo.block...)
+		memoBlock, gen = append(memoBlock[:0], c.memo.block...), c.enc.gen
 	}
 
 	// A last field that is not the request's id is part of the key.

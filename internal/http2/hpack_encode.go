@@ -20,9 +20,11 @@ import (
 //     stores credentials in a table, where a guessing attack (CRIME) could
 //     probe them;
 //   - without indexing for fields whose values rarely repeat on one
-//     connection (content-length, content-range, location, x-request-id), for values
-//     longer than maxIndexedValue, and for entries larger than the whole
-//     table: indexing them would only evict entries that do repeat;
+//     connection (content-length, content-range, location, x-request-id,
+//     and a request id under any name, which the caller sends with
+//     AppendUnindexed), for values longer than maxIndexedValue, and for
+//     entries larger than the whole table: indexing them would only evict
+//     entries that do repeat;
 //   - with incremental indexing for the rest, such as content-type, server,
 //     cache-control, date (which repeats within a second), and etag and
 //     last-modified (a file asked for again on the connection, as a page's
@@ -136,11 +138,32 @@ func (e *Encoder) AppendField(dst []byte, name, value []byte) []byte {
 	return e.appendField(dst, e.lower, value)
 }
 
+// AppendUnindexed appends one field as AppendField does, but never adds
+// it to the dynamic table (a credential's name still goes never-indexed):
+// for a value that differs on every block whatever its name, such as a
+// request id under a name of the operator's choosing, which indexed
+// would only evict entries that repeat.
+func (e *Encoder) AppendUnindexed(dst []byte, name, value []byte) []byte {
+	e.lower = appendLower(e.lower[:0], name)
+	nameIdx, class := staticName(e.lower)
+	rep := byte(litNotIndexed)
+	if class == classNever {
+		rep = litNeverIndexed
+	}
+	return e.appendAs(dst, nameIdx, e.lower, value, rep)
+}
+
 // appendField appends a field whose name is lowercase and does not alias
 // the dynamic table.
 func (e *Encoder) appendField(dst, name, value []byte) []byte {
 	nameIdx, class := staticName(name)
-	rep := e.representation(class, name, value)
+	return e.appendAs(dst, nameIdx, name, value, e.representation(class, name, value))
+}
+
+// appendAs appends a field, nameIdx its name's static index (0: none), as
+// the literal rep unless a table holds the whole field and rep allows
+// naming it by index.
+func (e *Encoder) appendAs(dst []byte, nameIdx int, name, value []byte, rep byte) []byte {
 	if rep != litNeverIndexed {
 		// A never-indexed field is sent as such even when its value is
 		// in a table, so that the peer knows to keep it out of its own.

@@ -469,8 +469,8 @@ func (st *stream) headLocked(h *web.Head, end bool) error {
 // when encoding it changed nothing). The request's id, which the
 // ResponseWriter adds as the last field, differs on every response: the
 // memo holds the head without it, and the id follows the block as a
-// literal that neither reads nor changes the table (x-request-id is
-// never indexed). mu is held.
+// literal that does not change the table, under whatever name it goes.
+// mu is held.
 func (st *stream) headBlock(h *web.Head) []byte {
 	c := st.c
 	hd, date := h.Header, c.httpDate(st.req.Start)
@@ -493,7 +493,7 @@ func (st *stream) headBlock(h *web.Head) []byte {
 		b = append(c.hbuf[:0], b...) // the memo's block stays as it is
 	}
 	if idName != nil {
-		b = c.enc.AppendField(b, idName, web.TrimOWS(idValue))
+		b = c.enc.AppendUnindexed(b, idName, web.TrimOWS(idValue))
 		c.hbuf = b
 	}
 	return b
