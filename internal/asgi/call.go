@@ -171,6 +171,12 @@ func (c *call) askBody() {
 	c.wake()
 }
 
+// WaitedLong tells the relay that the call has waited long for a worker
+// (workers.Waiter): it watches the client as for an app that has run
+// long, and a client gone while the call still waits takes it out of the
+// queue (relay.giveUp).
+func (c *call) WaitedLong() { c.nudge() }
+
 // nudge tells the relay that the app has run long (the worker's sweep).
 func (c *call) nudge() {
 	c.mu.Lock()

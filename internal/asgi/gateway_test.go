@@ -350,6 +350,42 @@ func TestLimitConcurrency(t *testing.T) {
 	}
 }
 
+// TestQueuedClientGone: with the app's one slot taken, a request whose
+// client leaves while it waits in nave is taken out of the queue: the app
+// never runs it, and it is counted as abandoned.
+func TestQueuedClientGone(t *testing.T) {
+	// A timeout of 2 s: the pool tells a request it waited long after
+	// 200 ms in the queue.
+	srv, h, log := serveApp(t, asgi.Config{App: "gateway:app", LimitConcurrency: 1, Timeout: 2 * time.Second})
+	busy := srv.Dial(t)
+	defer busy.Close()
+	busy.Send("GET /sleep?1 HTTP/1.1\r\nHost: x\r\n\r\n")
+	time.Sleep(100 * time.Millisecond)
+	gone := srv.Dial(t)
+	gone.Send("GET /mark?gone HTTP/1.1\r\nHost: x\r\n\r\n")
+	time.Sleep(500 * time.Millisecond) // past two ticks: watched
+	gone.Close()
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(log.String(), "client left while its request waited for a worker") {
+		if time.Now().After(deadline) {
+			t.Fatalf("no withdrawal logged:\n%s", log)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if r := busy.Read("GET"); r.Status != 200 {
+		t.Fatalf("the busy request: %d", r.Status)
+	}
+	if r := get(t, srv, "/mark?kept"); r.Status != 200 {
+		t.Fatalf("/mark?kept: %d", r.Status)
+	}
+	if r := get(t, srv, "/marks"); string(r.Body) != "kept" {
+		t.Errorf("the app ran %q, want only kept", r.Body)
+	}
+	if s := h.Stats(); s.Abandoned != 1 {
+		t.Errorf("abandoned %d, want 1", s.Abandoned)
+	}
+}
+
 func TestLoopAndFactory(t *testing.T) {
 	srv, _, _ := serveApp(t, asgi.Config{App: "gateway:make_app()", Loop: "asyncio"})
 	if r := get(t, srv, "/loop"); string(r.Body) != "asyncio" {

@@ -249,6 +249,17 @@ func (rl *relay) giveUp() {
 	rl.c.abandon()
 	if wk := rl.worker(); wk != nil {
 		wk.disconnect(rl.c)
+		return
+	}
+	// Still waiting for a worker: out of the queue, so that no worker
+	// runs a request nobody will read.
+	if rl.h.sup.Withdraw(rl.c) {
+		rl.c.release() // the Pool's reference: no worker will have it
+		rl.h.log.Debug("client left while its request waited for a worker", "method", string(rl.r.Method), "target", string(rl.r.Target))
+		return
+	}
+	if wk := rl.worker(); wk != nil { // taken in between
+		wk.disconnect(rl.c)
 	}
 }
 

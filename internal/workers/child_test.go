@@ -94,10 +94,13 @@ func runChild(mode string) {
 // tJob is a job: MS is how long the child works on it; the outcome comes
 // on res: "ok PID", "lost", "timeout", or "refused:" and the Refusal.
 type tJob struct {
-	ms  int
-	res chan string
-	at  time.Time // its arrival; zero is not counted
+	ms   int
+	res  chan string
+	at   time.Time    // its arrival; zero is not counted
+	long atomic.Int32 // WaitedLong calls
 }
+
+func (j *tJob) WaitedLong() { j.long.Add(1) }
 
 func (j *tJob) Fail(why Refusal)   { j.res <- "refused:" + why.String() }
 func (j *tJob) Size() int          { return 1 }

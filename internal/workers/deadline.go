@@ -2,7 +2,7 @@ package workers
 
 // Deadlines: a job that waited in the queue past Config.Timeout fails; a
 // worker that holds jobs and makes no progress past it is stuck, and is
-// replaced.
+// replaced. A Waiter job that waited a tick hears it once.
 
 import "time"
 
@@ -12,12 +12,22 @@ func (p *Pool[J, W]) watch() {
 	if limit <= 0 {
 		return
 	}
-	t := time.NewTicker(min(max(limit/10, 10*time.Millisecond), time.Second))
+	tick := min(max(limit/10, 10*time.Millisecond), time.Second)
+	t := time.NewTicker(tick)
 	defer t.Stop()
+	var long []Waiter
 	for {
 		select {
 		case now := <-t.C:
 			p.checkDeadlines(now, limit)
+			// Outside mu: a Waiter may take its own locks.
+			p.mu.Lock()
+			long = p.queue.waitedLong(now.Add(-tick), long[:0])
+			p.mu.Unlock()
+			for i, w := range long {
+				w.WaitedLong()
+				long[i] = nil
+			}
 		case <-p.stopped:
 			return
 		}

@@ -28,6 +28,20 @@ func (p *Pool[J, W]) Submit(j J) error {
 	return nil
 }
 
+// Withdraw takes j out of the queue, if it is still waiting there: its
+// client left, and no worker should spend time on it. It reports whether
+// it did; then the Pool has let go of j without calling its Fail, and j
+// is the caller's again. A job a worker has taken is not withdrawn.
+func (p *Pool[J, W]) Withdraw(j J) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.queue.remove(j) {
+		return false
+	}
+	p.meter.withdrawn.Add(1)
+	return true
+}
+
 // Done records that w finished one of its jobs. A worker that keeps
 // serving resets its slot's failures; one past its MaxJobs is replaced;
 // one with room takes from the queue.

@@ -14,6 +14,7 @@ type Exposition struct {
 	queued    *metrics.FuncVec
 	inFlight  *metrics.FuncVec
 	served    *metrics.FuncVec
+	abandoned *metrics.FuncVec
 	restarts  *metrics.FuncVec
 	queueWait *metrics.HistogramVec
 }
@@ -36,6 +37,7 @@ func NewExposition(reg *metrics.Registry) *Exposition {
 		queued:    reg.GaugeFuncVec("nave_app_requests_queued", "Requests waiting in nave for a worker (the backlog; past its size nave answers 503).", "app"),
 		inFlight:  reg.GaugeFuncVec("nave_app_requests_in_flight", "Requests a worker holds: taken and not yet answered.", "app"),
 		served:    reg.CounterFuncVec("nave_app_requests_served_total", "Requests the app's workers answered.", "app"),
+		abandoned: reg.CounterFuncVec("nave_app_requests_abandoned_total", "Requests taken out of the queue because their client left while they waited: no worker ran them.", "app"),
 		restarts:  reg.CounterFuncVec("nave_app_worker_restarts_total", "Workers taken out of service and replaced, by reason: crash (exited, or broke the protocol), timeout (stuck past the timeout), recycle (served max_requests), reload (new code).", "app", "reason"),
 		queueWait: reg.HistogramVec("nave_app_queue_wait_seconds", "From a request's arrival at nave (its first byte) to a worker taking it: the time spent waiting for a free worker.", nil, "app"),
 	}
@@ -62,6 +64,7 @@ func (e *Exposition) Add(app string, m *Meter) {
 	e.queued.Set(func() float64 { return float64(m.figures().Queued) }, app)
 	e.inFlight.Set(func() float64 { return float64(m.figures().InFlight) }, app)
 	e.served.Set(func() float64 { return float64(m.served.Load()) }, app)
+	e.abandoned.Set(func() float64 { return float64(m.withdrawn.Load()) }, app)
 	for _, c := range restartCauses {
 		e.restarts.Set(func() float64 { return float64(m.restarts[c].Load()) }, app, c.String())
 	}
@@ -70,7 +73,7 @@ func (e *Exposition) Add(app string, m *Meter) {
 
 // Remove drops app's series: an app a reload removed.
 func (e *Exposition) Remove(app string) {
-	for _, v := range []*metrics.FuncVec{e.slots, e.busy, e.idle, e.queued, e.inFlight, e.served} {
+	for _, v := range []*metrics.FuncVec{e.slots, e.busy, e.idle, e.queued, e.inFlight, e.served, e.abandoned} {
 		v.Delete(app)
 	}
 	for _, st := range workerStates {

@@ -308,6 +308,56 @@ func TestPoolBacklog(t *testing.T) {
 	}
 }
 
+// TestPoolWithdraw: a queued job withdrawn leaves the queue without being
+// failed or run, and is counted as abandoned; the jobs behind it move up;
+// a job a worker has taken is not withdrawn.
+func TestPoolWithdraw(t *testing.T) {
+	h := newHarness(t, "serve", Config[*tJob, *tWorker]{Timeout: 5 * time.Second, Concurrency: 1})
+	if err := h.pool.Start(); err != nil {
+		t.Fatal(err)
+	}
+	busy := h.submit(300)
+	gone, kept := h.submit(0), h.submit(0)
+	if h.pool.Withdraw(busy) {
+		t.Error("withdrew the job a worker had taken")
+	}
+	if !h.pool.Withdraw(gone) {
+		t.Fatal("did not withdraw a queued job")
+	}
+	if h.pool.Withdraw(gone) {
+		t.Error("withdrew the same job twice")
+	}
+	h.ok(busy)
+	h.ok(kept)
+	select {
+	case r := <-gone.res:
+		t.Errorf("the withdrawn job had an outcome: %q", r)
+	case <-time.After(100 * time.Millisecond):
+	}
+	if s := h.pool.Stats(); s.Abandoned != 1 || s.Queued != 0 {
+		t.Errorf("abandoned %d, queued %d; want 1 and 0", s.Abandoned, s.Queued)
+	}
+}
+
+// TestPoolWaitedLong: a Waiter job that waits in the queue past a tick of
+// the timeout watch hears it once; one a worker takes at once does not.
+func TestPoolWaitedLong(t *testing.T) {
+	h := newHarness(t, "serve", Config[*tJob, *tWorker]{Timeout: 400 * time.Millisecond, Concurrency: 1})
+	if err := h.pool.Start(); err != nil {
+		t.Fatal(err)
+	}
+	busy := h.submit(250) // the watch ticks every 40 ms
+	queued := h.submit(0)
+	h.ok(busy)
+	h.ok(queued)
+	if n := queued.long.Load(); n != 1 {
+		t.Errorf("the queued job heard it waited long %d times, want once", n)
+	}
+	if n := busy.long.Load(); n != 0 {
+		t.Errorf("the job taken at once heard it waited long %d times", n)
+	}
+}
+
 // TestPoolConcurrency: workers that run several jobs at once get each new
 // job on the least loaded of them, never more than Concurrency; a job
 // past that waits, and goes to the first worker with room.

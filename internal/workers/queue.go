@@ -2,10 +2,12 @@ package workers
 
 import "time"
 
-// queued is a job waiting for a worker, and since when.
+// queued is a job waiting for a worker, and since when; told is set
+// once a Waiter job heard it waited long.
 type queued[J any] struct {
-	job J
-	at  time.Time
+	job  J
+	at   time.Time
+	told bool
 }
 
 // queue is a bounded FIFO of jobs; jobs taken back from a worker go to
@@ -29,7 +31,7 @@ func (q *queue[J]) pushBack(j J, at time.Time) bool {
 		return false
 	}
 	q.grow()
-	q.buf[(q.head+q.n)%len(q.buf)] = queued[J]{j, at}
+	q.buf[(q.head+q.n)%len(q.buf)] = queued[J]{job: j, at: at}
 	q.n++
 	return true
 }
@@ -37,7 +39,7 @@ func (q *queue[J]) pushBack(j J, at time.Time) bool {
 func (q *queue[J]) pushFront(j J, at time.Time) {
 	q.grow()
 	q.head = (q.head - 1 + len(q.buf)) % len(q.buf)
-	q.buf[q.head] = queued[J]{j, at}
+	q.buf[q.head] = queued[J]{job: j, at: at}
 	q.n++
 }
 
@@ -61,4 +63,37 @@ func (q *queue[J]) grow() {
 		buf[i] = q.buf[(q.head+i)%len(q.buf)]
 	}
 	q.buf, q.head = buf, 0
+}
+
+// waitedLong appends to out the Waiter jobs queued before since that
+// have not heard it yet, and marks them told.
+func (q *queue[J]) waitedLong(since time.Time, out []Waiter) []Waiter {
+	for i := range q.n {
+		e := &q.buf[(q.head+i)%len(q.buf)]
+		if !e.at.Before(since) {
+			break // in arrival order (jobs taken back go first, older still)
+		}
+		if w, ok := any(e.job).(Waiter); ok && !e.told {
+			e.told = true
+			out = append(out, w)
+		}
+	}
+	return out
+}
+
+// remove takes j out of the queue, the later entries moving up; it
+// reports whether j was there.
+func (q *queue[J]) remove(j J) bool {
+	for i := range q.n {
+		if any(q.buf[(q.head+i)%len(q.buf)].job) != any(j) {
+			continue
+		}
+		for k := i; k < q.n-1; k++ {
+			q.buf[(q.head+k)%len(q.buf)] = q.buf[(q.head+k+1)%len(q.buf)]
+		}
+		q.buf[(q.head+q.n-1)%len(q.buf)] = queued[J]{}
+		q.n--
+		return true
+	}
+	return false
 }

@@ -1,6 +1,7 @@
 package workers
 
 import (
+	"fmt"
 	"testing"
 	"time"
 )
@@ -36,5 +37,36 @@ func TestQueue(t *testing.T) {
 	}
 	if q.len() != 0 || !q.pushBack(5, at) || q.peek().job != 5 {
 		t.Error("queue not reusable after draining")
+	}
+}
+
+// TestQueueRemove: an entry taken from the middle of a wrapped ring leaves
+// the others in order.
+func TestQueueRemove(t *testing.T) {
+	var q queue[int]
+	q.init(100)
+	var at time.Time
+	for i := range 12 { // wrap the ring of 16: the head moves past the middle
+		q.pushBack(i, at)
+	}
+	for range 10 {
+		q.popFront()
+	}
+	for i := 12; i < 24; i++ {
+		q.pushBack(i, at)
+	}
+	if q.remove(99) {
+		t.Error("removed an entry that is not there")
+	}
+	if !q.remove(15) || !q.remove(10) || !q.remove(23) {
+		t.Fatal("an entry there was not removed")
+	}
+	var got []int
+	for q.len() > 0 {
+		got = append(got, q.popFront())
+	}
+	want := []int{11, 12, 13, 14, 16, 17, 18, 19, 20, 21, 22}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("left %v, want %v", got, want)
 	}
 }

@@ -29,6 +29,9 @@ type Stats struct {
 	// cumulative: their rates are the average busy and idle workers.
 	BusySeconds, IdleSeconds float64
 	Served                   uint64 // requests workers answered
+	// Abandoned counts requests taken out of the queue because their
+	// client left while they waited (Pool.Withdraw): no worker ran them.
+	Abandoned uint64
 	// Restarts counts workers taken out of service, by why: Restarts[CauseCrash]
 	// and so on (index 0 and CauseStop stay 0: a stop is not a restart).
 	Restarts [NumCauses]uint64
@@ -69,7 +72,8 @@ type Meter struct {
 	queueWait *metrics.Histogram
 	restarts  [NumCauses]atomic.Uint64
 	served    atomic.Uint64
-	busyNanos atomic.Int64 // ended stretches of busy work, summed
+	withdrawn atomic.Uint64 // Stats.Abandoned
+	busyNanos atomic.Int64  // ended stretches of busy work, summed
 	idleNanos atomic.Int64
 
 	mu    sync.Mutex
@@ -118,6 +122,7 @@ func (m *Meter) counted() Stats {
 		BusySeconds: time.Duration(m.busyNanos.Load()).Seconds(),
 		IdleSeconds: time.Duration(m.idleNanos.Load()).Seconds(),
 		Served:      m.served.Load(),
+		Abandoned:   m.withdrawn.Load(),
 	}
 	for i := range s.Restarts {
 		s.Restarts[i] = m.restarts[i].Load()

@@ -48,6 +48,15 @@ type Job interface {
 	Arrival() time.Time
 }
 
+// A Waiter is a Job that wants to hear, once, that it has waited long in
+// the queue (a tick of the Config.Timeout watch: a tenth of the timeout,
+// at most a second): its gateway may then watch whether its client is
+// still there, and Withdraw it if not. Watching every queued job would
+// cost each a watch, and queueing is the usual path of a busy pool.
+type Waiter interface {
+	WaitedLong()
+}
+
 // Cause is why a worker leaves service: the reasons a restart is counted
 // by (issue 15).
 type Cause uint8

@@ -20,6 +20,7 @@ const (
 	outcomeTimeout          // past Config.Timeout: 504
 	outcomeWaited           // waited in the backlog past Config.Timeout: 503
 	outcomeStopped          // the pool stopped first: 503
+	outcomeGone             // its client left while it waited for a worker: 499, to no one
 )
 
 // Reply buffering. Body bytes up to memReplyLimit wait in memory; beyond
@@ -83,7 +84,10 @@ type call struct {
 	reason    string // why it failed, for the log
 	abandoned bool   // the handler is gone: drop what comes
 	delivered bool   // some reply frame arrived: it cannot be run elsewhere
-	spoolWait sync.Cond
+	// waitedLong: WaitedLong came while queued, and the handler has not
+	// heard it yet.
+	waitedLong bool
+	spoolWait  sync.Cond
 }
 
 var callPool = sync.Pool{New: func() any {
@@ -116,7 +120,7 @@ func (c *call) release() {
 	c.id = 0
 	c.owner, c.head, c.headSeen, c.taken = nil, c.head[:0], false, time.Time{}
 	c.segs, c.fast, c.memBytes = c.segs[:0], c.fast[:0], 0
-	c.outcome, c.reason, c.abandoned, c.delivered = outcomePending, "", false, false
+	c.outcome, c.reason, c.abandoned, c.delivered, c.waitedLong = outcomePending, "", false, false, false
 	c.mu.Unlock()
 	select {
 	case <-c.notify:
@@ -283,6 +287,15 @@ func (c *call) Fail(why workers.Refusal) {
 	c.release()
 }
 
+// WaitedLong tells the handler that the call has waited long in the
+// queue: workers.Waiter.
+func (c *call) WaitedLong() {
+	c.mu.Lock()
+	c.waitedLong = c.owner == nil && c.outcome == outcomePending
+	c.mu.Unlock()
+	c.wake()
+}
+
 // Size is what the call adds to a batch's bytes: workers.Job.
 func (c *call) Size() int { return len(c.env) + len(c.body) }
 
@@ -309,6 +322,7 @@ const (
 	evHead
 	evBody
 	evEnd
+	evWaitedLong // it waited long in the queue: the handler watches its client
 )
 
 // next returns the next event: the head (in c.head), a body segment, or
@@ -333,6 +347,9 @@ func (c *call) next(wait bool) (event, segment) {
 			return evBody, s
 		case c.outcome != outcomePending:
 			return evEnd, segment{}
+		case c.waitedLong:
+			c.waitedLong = false
+			return evWaitedLong, segment{}
 		case !wait:
 			return evNone, segment{}
 		}

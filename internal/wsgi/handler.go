@@ -83,6 +83,33 @@ func (h *Handler) Serve(w *web.ResponseWriter, r *web.Request) {
 	r.Note.Dispatched = c.takenAt()
 }
 
+// watchQueued, for a call that has waited long for a worker (the pool's
+// WaitedLong), takes it out of the queue if its client leaves first, so
+// that no worker runs a request nobody will read (in an overload, clients
+// give up and retry, and their abandoned requests would hold the workers
+// longer still). It returns the function that stops watching. Only a call
+// that waited long costs the watch, a goroutine here and on HTTP/1 the
+// server's watch of the connection (which the whole body, read before,
+// makes possible): queueing a moment is the usual path of a busy pool.
+func (h *Handler) watchQueued(w *web.ResponseWriter, c *call) (stop func()) {
+	gone := w.Gone()
+	if gone == nil {
+		return func() {}
+	}
+	done, exited := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(exited)
+		select {
+		case <-gone:
+			h.pool.withdraw(c)
+		case <-done:
+		}
+	}()
+	// Waits for the watch to end: c goes back to the calls' pool after
+	// the handler, and must not be withdrawn as another request's.
+	return func() { close(done); <-exited }
+}
+
 func hasNUL(b []byte) bool {
 	for _, c := range b {
 		if c == 0 {
@@ -123,6 +150,12 @@ func (h *Handler) relay(w *web.ResponseWriter, r *web.Request, c *call) {
 	written := false         // WriteHeader was called
 	ours := w.Header().Len() // fields set before the app's (HSTS, say)
 	isHead := string(r.Method) == "HEAD"
+	var stopWatch func()
+	defer func() {
+		if stopWatch != nil {
+			stopWatch()
+		}
+	}()
 	for {
 		ev, seg := c.next(false)
 		if ev == evNone && written {
@@ -141,6 +174,10 @@ func (h *Handler) relay(w *web.ResponseWriter, r *web.Request, c *call) {
 			ev, seg = c.next(true)
 		}
 		switch ev {
+		case evWaitedLong:
+			if stopWatch == nil {
+				stopWatch = h.watchQueued(w, c)
+			}
 		case evHead:
 			if err := parseHead(c.head, &c.hd); err != nil {
 				h.log.Error("invalid response from the app", "method", string(r.Method), "target", string(r.Target), "err", err)
@@ -226,6 +263,11 @@ func (h *Handler) end(w *web.ResponseWriter, r *web.Request, c *call, status int
 		w.Header().Set("Retry-After", "1")
 	case outcomeStopped:
 		code, reason = 503, "shutting down"
+		w.SetClose()
+	case outcomeGone:
+		// nginx's 499 in the log; the client is not there to read it.
+		h.log.Debug("client left while its request waited for a worker", "method", string(r.Method), "target", string(r.Target))
+		code, reason = 499, "client closed request"
 		w.SetClose()
 	}
 	if written {

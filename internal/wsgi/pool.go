@@ -193,6 +193,17 @@ func (p *Pool) setPython(version string) {
 	p.mu.Unlock()
 }
 
+// withdraw takes c out of the queue if no worker has taken it yet, ending
+// it as abandoned; it reports whether it did.
+func (p *Pool) withdraw(c *call) bool {
+	if !p.sup.Withdraw(c) {
+		return false
+	}
+	c.fail(outcomeGone, "the client left while it waited for a worker")
+	c.release() // the pool's reference: it let go of c
+	return true
+}
+
 // cancel tells the worker running c that its client is gone.
 func (p *Pool) cancel(c *call) {
 	c.mu.Lock()

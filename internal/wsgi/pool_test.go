@@ -191,6 +191,33 @@ func TestMaxRequests(t *testing.T) {
 	g.log.waitFor(t, "recycling worker")
 }
 
+// TestQueuedClientGone: a request waiting for the busy worker whose client
+// leaves is taken out of the queue: the app never runs it, and it is
+// counted as abandoned; the request queued behind it is served.
+func TestQueuedClientGone(t *testing.T) {
+	// A timeout of 2 s: the pool tells a request it waited long after
+	// 200 ms in the queue.
+	g := startGateway(t, wsgi.Config{App: "probe:app", Timeout: 2 * time.Second}, wsgi.HandlerConfig{})
+	busy := g.start(t, get("/sleep?1"))
+	time.Sleep(100 * time.Millisecond)
+	ps := []*pending{g.start(t, get("/mark?gone"))}
+	time.Sleep(20 * time.Millisecond)
+	ps = append(ps, g.start(t, get("/mark?kept")))
+	time.Sleep(500 * time.Millisecond) // past two ticks: both watched
+	ps[0].c.Close()
+	g.log.waitFor(t, "client left while its request waited for a worker")
+	busy.wait(t)
+	if r := ps[1].wait(t); r.Status != 200 {
+		t.Errorf("queued behind: got %d", r.Status)
+	}
+	if r := g.get(t, "/marks"); string(r.Body) != "kept" {
+		t.Errorf("the app ran %q, want only kept", r.Body)
+	}
+	if s := g.pool.Stats(); s.Abandoned != 1 {
+		t.Errorf("abandoned %d, want 1", s.Abandoned)
+	}
+}
+
 // TestBacklogFull: with the worker busy and the backlog full, a request
 // gets 503 with Retry-After at once; the queued ones are served.
 func TestBacklogFull(t *testing.T) {

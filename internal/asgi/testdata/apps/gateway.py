@@ -221,12 +221,29 @@ async def hello(scope, receive, send):
     await text(send, b"Hello, World!", headers=[(b"content-length", b"13")])
 
 
+MARKS = []  # /mark?NAME's names, in order: the requests the app ran
+
+
+async def mark(scope, receive, send):
+    MARKS.append(scope["query_string"].decode())
+    await text(send, b"marked")
+
+
+async def marks(scope, receive, send):
+    await text(send, " ".join(MARKS).encode())
+
+
+async def sleep(scope, receive, send):
+    await asyncio.sleep(float(scope["query_string"] or b"0.5"))
+    await text(send, b"slept")
+
+
 ROUTES = {"/": hello, "/upload": upload, "/release": release, "/result": result,
           "/firehose": firehose, "/wait-disconnect": wait_disconnect, "/stream": stream,
           "/pathsend": pathsend, "/early-hint": early_hint, "/trailers": trailers,
           "/length": length, "/big": big, "/after-end": after_end, "/raise-before": raise_before,
           "/raise-after": raise_after, "/concurrent": concurrent, "/loop": loop,
-          "/exit": exit_now}
+          "/exit": exit_now, "/mark": mark, "/marks": marks, "/sleep": sleep}
 
 
 async def app(scope, receive, send):

@@ -42,6 +42,9 @@ class Closing:
         STATE["closed"] += 1
 
 
+MARKS = []  # /mark?NAME's names, in order: the requests the app ran
+
+
 def app(environ, start_response):
     path = environ["PATH_INFO"]
     qs = environ["QUERY_STRING"]
@@ -247,6 +250,13 @@ def app(environ, start_response):
         os._exit(7)
     if path == "/sys-exit":
         sys.exit(3)
+    if path == "/mark":
+        MARKS.append(qs)
+        start_response("200 OK", text)
+        return [b"marked"]
+    if path == "/marks":
+        start_response("200 OK", text)
+        return [" ".join(MARKS).encode()]
     if path == "/sleep":
         time.sleep(float(qs or "1"))
         start_response("200 OK", text)
