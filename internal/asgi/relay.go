@@ -46,10 +46,17 @@ func (rl *relay) run() {
 			continue
 		}
 		if ev == evGone {
+			if rl.giveUp() {
+				// No worker ever had it: nginx's 499 in the log, to a
+				// client that is not there to read it.
+				rl.h.log.Debug("client left while its request waited for a worker", "method", string(rl.r.Method), "target", string(rl.r.Target))
+				rl.w.SetClose()
+				web.Error(rl.w, 499, "client closed request")
+				return
+			}
 			// The app hears http.disconnect; whatever the app sends
 			// from now on is dropped, and the exchange is given up.
 			rl.h.log.Debug("client gone while the app ran", "method", string(rl.r.Method), "target", string(rl.r.Target))
-			rl.giveUp()
 			rl.w.Abort()
 			return
 		}
@@ -245,22 +252,23 @@ func (rl *relay) trailers(fields []byte) {
 }
 
 // giveUp stops relaying; the app hears http.disconnect.
-func (rl *relay) giveUp() {
+//
+// A call still waiting for a worker is taken out of the queue instead, so
+// that no worker runs a request nobody will read; withdrawn reports that.
+func (rl *relay) giveUp() (withdrawn bool) {
 	rl.c.abandon()
 	if wk := rl.worker(); wk != nil {
 		wk.disconnect(rl.c)
-		return
+		return false
 	}
-	// Still waiting for a worker: out of the queue, so that no worker
-	// runs a request nobody will read.
 	if rl.h.sup.Withdraw(rl.c) {
 		rl.c.release() // the Pool's reference: no worker will have it
-		rl.h.log.Debug("client left while its request waited for a worker", "method", string(rl.r.Method), "target", string(rl.r.Target))
-		return
+		return true
 	}
 	if wk := rl.worker(); wk != nil { // taken in between
 		wk.disconnect(rl.c)
 	}
+	return false
 }
 
 // worker is the worker the call was assigned to; nil if none was (the
