@@ -9,6 +9,8 @@ import (
 	"net"
 	"sync"
 	"time"
+
+	"nave/internal/web"
 )
 
 // Defaults for ClientConfig.
@@ -52,9 +54,10 @@ type ClientConn struct {
 	nc  net.Conn
 	cfg ClientConfig
 
-	wmu  sync.Mutex // guards enc, wbuf and writing to nc
+	wmu  sync.Mutex // guards enc, wbuf, hbuf and writing to nc
 	enc  Encoder
 	wbuf []byte
+	hbuf []byte // a request's header block, reused
 
 	mu         sync.Mutex
 	cond       sync.Cond // broadcast on any change to what mu guards
@@ -70,6 +73,11 @@ type ClientConn struct {
 	lastID     uint32 // with goingAway: the last stream the server processes
 	err        error  // the connection is over
 	idleSince  time.Time
+	// spare are closed streams' field buffers, emptied, for the read
+	// loop to decode the next blocks into (handOver).
+	spare []web.Header
+	// wakeWaiters is broadcast as a func value, made once.
+	wakeWaiters func()
 
 	// The reader goroutine's own.
 	br          *bufio.Reader
@@ -77,6 +85,7 @@ type ClientConn struct {
 	inBlock     bool        // a header block is being gathered
 	blockHeader frameHeader // its HEADERS frame's header
 	block       []byte      // its fragments so far
+	sink        fieldList   // the block's fields, decoded
 }
 
 // ClientStream is one request on a ClientConn and its response.
@@ -87,8 +96,8 @@ type ClientStream struct {
 	// Guarded by cc.mu.
 	sendWindow int64
 	status     int
-	header     []Field
-	trailer    []Field
+	header     web.Header
+	trailer    web.Header
 	data       []byte // response body bytes not yet read
 	unacked    int64
 	headDone   bool
@@ -97,9 +106,6 @@ type ClientStream struct {
 	err        error
 	closed     bool
 }
-
-// Field is a header field of a request or response.
-type Field struct{ Name, Value string }
 
 // NewClientConn starts HTTP/2 on nc: the preface, SETTINGS and a window
 // for the connection (RFC 9113 §3.4), then reads frames until the
@@ -121,6 +127,7 @@ func NewClientConn(nc net.Conn, cfg ClientConfig) (*ClientConn, error) {
 		maxStreams: 100, sendWindow: defaultWindow, initWindow: defaultWindow, maxFrame: minMaxFrameSize,
 		br: bufio.NewReaderSize(nc, 32<<10), idleSince: time.Now()}
 	cc.cond.L = &cc.mu
+	cc.wakeWaiters = cc.broadcast
 	cc.enc.Init()
 	cc.dec.Init(DefaultTableSize)
 	b := append([]byte(nil), clientPrefaceText...)
@@ -204,13 +211,24 @@ func (cc *ClientConn) fail(err error) {
 	cc.mu.Unlock()
 }
 
+// The request pseudo-header names, as the client encodes them.
+var (
+	methodField    = []byte(":method")
+	schemeField    = []byte(":scheme")
+	authorityField = []byte(":authority")
+	pathField      = []byte(":path")
+)
+
 // ClientRequest is a request to send: its pseudo-header fields, the other
 // fields (names in any case; connection-specific ones are the caller's to
 // leave out, RFC 9113 §8.2.2), and a body of ContentLength bytes (-1
 // unknown, 0 none).
+//
+// RoundTrip encodes the fields before it returns and keeps nothing of
+// req, so a caller may reuse req and the bytes it points to.
 type ClientRequest struct {
-	Method, Scheme, Authority, Path string
-	Header                          []Field
+	Method, Scheme, Authority, Path []byte
+	Header                          *web.Header // nil: none
 	Body                            io.Reader
 	ContentLength                   int64
 }
@@ -258,14 +276,18 @@ func (cc *ClientConn) sendHead(req *ClientRequest) (*ClientStream, error) {
 	maxFrame := cc.maxFrame
 	cc.mu.Unlock()
 
-	block := cc.enc.BeginBlock(nil)
-	block = cc.enc.AppendField(block, []byte(":method"), []byte(req.Method))
-	block = cc.enc.AppendField(block, []byte(":scheme"), []byte(req.Scheme))
-	block = cc.enc.AppendField(block, []byte(":authority"), []byte(req.Authority))
-	block = cc.enc.AppendField(block, []byte(":path"), []byte(req.Path))
-	for _, f := range req.Header {
-		block = cc.enc.AppendField(block, []byte(f.Name), []byte(f.Value))
+	block := cc.enc.BeginBlock(cc.hbuf[:0])
+	block = cc.enc.AppendField(block, methodField, req.Method)
+	block = cc.enc.AppendField(block, schemeField, req.Scheme)
+	block = cc.enc.AppendField(block, authorityField, req.Authority)
+	block = cc.enc.AppendField(block, pathField, req.Path)
+	if hd := req.Header; hd != nil {
+		for i := range hd.Len() {
+			name, value := hd.At(i)
+			block = cc.enc.AppendField(block, name, value)
+		}
 	}
+	cc.hbuf = block
 	b := cc.wbuf[:0]
 	typ, flags := frameHeaders, uint8(0)
 	if noBody {
@@ -370,12 +392,11 @@ func (s *ClientStream) failed() error {
 // wait waits under cc.mu for done, or until deadline (zero: none).
 func (s *ClientStream) wait(deadline time.Time, done func() bool) error {
 	cc := s.cc
+	if done() {
+		return nil // no timer for what has come already
+	}
 	if !deadline.IsZero() {
-		t := time.AfterFunc(time.Until(deadline), func() {
-			cc.mu.Lock()
-			cc.cond.Broadcast()
-			cc.mu.Unlock()
-		})
+		t := time.AfterFunc(time.Until(deadline), cc.wakeWaiters)
 		defer t.Stop()
 	}
 	for !done() {
@@ -399,13 +420,16 @@ func (timeoutError) Temporary() bool { return true }
 
 // Head waits for the response head, until deadline (zero: none), and
 // returns its status and fields. Interim (1xx) heads are skipped.
-func (s *ClientStream) Head(deadline time.Time) (int, []Field, error) {
+//
+// The fields are the stream's, unchanged once returned, and valid until
+// Close.
+func (s *ClientStream) Head(deadline time.Time) (int, *web.Header, error) {
 	cc := s.cc
 	cc.mu.Lock()
 	defer cc.mu.Unlock()
 	err := s.wait(deadline, func() bool { return s.headDone || s.failed() != nil })
 	if s.headDone {
-		return s.status, s.header, nil
+		return s.status, &s.header, nil
 	}
 	if err == nil {
 		err = s.failed()
@@ -469,11 +493,12 @@ func (cc *ClientConn) windowUpdate(id, stream, conn uint32) {
 	}
 }
 
-// Trailer is the response's trailer fields, once the body has ended.
-func (s *ClientStream) Trailer() []Field {
+// Trailer is the response's trailer fields, once the body has ended
+// (none before); valid until Close.
+func (s *ClientStream) Trailer() *web.Header {
 	s.cc.mu.Lock()
 	defer s.cc.mu.Unlock()
-	return s.trailer
+	return &s.trailer
 }
 
 // Close ends the stream: reset (CANCEL) if either side has not ended it,
@@ -493,6 +518,8 @@ func (s *ClientStream) Close() {
 	delete(cc.streams, s.id)
 	cc.unacked += int64(len(s.data)) // unread bytes go back to the connection window
 	s.data = nil
+	cc.keepSpare(&s.header) // what Head and Trailer returned is valid until Close
+	cc.keepSpare(&s.trailer)
 	cc.reserved--
 	if cc.reserved == 0 {
 		cc.idleSince = time.Now()
@@ -720,9 +747,9 @@ func (cc *ClientConn) continuation(h frameHeader, p []byte) error {
 // endBlock decodes a whole header block: a stream's head or trailers.
 func (cc *ClientConn) endBlock() error {
 	h := cc.blockHeader
-	var sink fieldList
-	sink.max = int(cc.cfg.MaxHeaderList)
-	err := cc.dec.Decode(cc.block, &sink)
+	sink := &cc.sink
+	sink.reset(int(cc.cfg.MaxHeaderList))
+	err := cc.dec.Decode(cc.block, sink)
 	cc.inBlock = false
 	if errors.Is(err, ErrCompression) {
 		return connErr(ErrCodeCompression, "a header block that does not decode")
@@ -739,7 +766,7 @@ func (cc *ClientConn) endBlock() error {
 		return nil
 	}
 	if s.headDone {
-		s.trailer = sink.fields
+		cc.handOver(&s.trailer)
 		if !h.has(flagEndStream) {
 			return connErr(ErrCodeProtocol, "trailers without END_STREAM")
 		}
@@ -754,19 +781,59 @@ func (cc *ClientConn) endBlock() error {
 	case status < 200:
 		return nil // an interim head: the final one follows
 	default:
-		s.status, s.header, s.headDone = status, sink.fields, true
+		cc.handOver(&s.header)
+		s.status, s.headDone = status, true
 		s.ended = h.has(flagEndStream)
 	}
 	cc.cond.Broadcast()
 	return nil
 }
 
-// fieldList gathers a decoded block: :status, and the other fields.
+// fieldList gathers a decoded block: :status, and the other fields. The
+// read loop keeps one and reuses it block after block.
 type fieldList struct {
 	status int
-	fields []Field
+	fields web.Header
 	size   int
 	max    int
+}
+
+func (l *fieldList) reset(max int) {
+	l.status, l.size, l.max = 0, 0, max
+	l.fields.Reset()
+}
+
+// broadcast wakes the waits, for the one whose deadline has come; as
+// cc.wakeWaiters, a func value made once per connection, a wait's timer
+// allocates no closure.
+func (cc *ClientConn) broadcast() {
+	cc.mu.Lock()
+	cc.cond.Broadcast()
+	cc.mu.Unlock()
+}
+
+// maxSpare bounds ClientConn.spare.
+const maxSpare = 16
+
+// handOver gives the fields the read loop decoded to dst, a stream's
+// (empty) fields, and the read loop a spare buffer for the next block:
+// no copy, and once streams have closed, no allocation. mu held.
+func (cc *ClientConn) handOver(dst *web.Header) {
+	*dst, cc.sink.fields = cc.sink.fields, *dst
+	if n := len(cc.spare); n > 0 {
+		cc.sink.fields, cc.spare[n-1] = cc.spare[n-1], web.Header{}
+		cc.spare = cc.spare[:n-1]
+	}
+}
+
+// keepSpare keeps a closed stream's fields buffer for handOver. mu held.
+func (cc *ClientConn) keepSpare(h *web.Header) {
+	if h.Len() == 0 || len(cc.spare) >= maxSpare {
+		return
+	}
+	h.Reset()
+	cc.spare = append(cc.spare, *h)
+	*h = web.Header{}
 }
 
 func (l *fieldList) Field(name, value []byte, _ bool) error {
@@ -788,7 +855,7 @@ func (l *fieldList) Field(name, value []byte, _ bool) error {
 	if len(name) > 0 && name[0] == ':' {
 		return errors.New("http2: a pseudo-header a response has not")
 	}
-	l.fields = append(l.fields, Field{string(name), string(value)})
+	l.fields.AddTrusted(name, value)
 	return nil
 }
 

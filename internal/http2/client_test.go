@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"io"
+	"nave/internal/web"
 	"net"
 	"net/http"
 	"strconv"
@@ -51,7 +52,7 @@ func dialClient(t *testing.T, addr string, cfg ClientConfig) *ClientConn {
 }
 
 // do sends one request and reads the whole response.
-func do(t *testing.T, cc *ClientConn, req *ClientRequest) (int, []Field, []byte, []Field) {
+func do(t *testing.T, cc *ClientConn, req *ClientRequest) (int, *web.Header, []byte, *web.Header) {
 	t.Helper()
 	if !cc.Reserve() {
 		t.Fatal("no stream slot")
@@ -77,17 +78,20 @@ func do(t *testing.T, cc *ClientConn, req *ClientRequest) (int, []Field, []byte,
 			t.Fatalf("body after %d bytes: %v", body.Len(), err)
 		}
 	}
-	return status, header, body.Bytes(), s.Trailer()
+	// The stream's fields are valid until Close: copies.
+	return status, cloneFields(header), body.Bytes(), cloneFields(s.Trailer())
 }
 
-func get(fields []Field, name string) string {
-	for _, f := range fields {
-		if f.Name == name {
-			return f.Value
-		}
+func cloneFields(h *web.Header) *web.Header {
+	c := new(web.Header)
+	for i := range h.Len() {
+		name, value := h.At(i)
+		c.AddTrusted(name, value)
 	}
-	return ""
+	return c
 }
+
+func get(fields *web.Header, name string) string { return string(fields.Get(name)) }
 
 // TestClientExchange: a request with fields and a body of 4 MiB (past
 // every initial window, so both sides' flow control must work) reaches
@@ -110,8 +114,10 @@ func TestClientExchange(t *testing.T) {
 	cc := dialClient(t, addr, ClientConfig{StreamWindow: 64 << 10, ConnWindow: 128 << 10})
 	body := bytes.Repeat([]byte("x"), 4<<20)
 	body[100] = 'y'
-	status, header, got, trailer := do(t, cc, &ClientRequest{Method: "POST", Scheme: "http", Authority: "up.test",
-		Path: "/a?b=c", Header: []Field{{"X-Test", "yes"}}, Body: bytes.NewReader(body), ContentLength: int64(len(body))})
+	var hd web.Header
+	hd.Add("X-Test", "yes")
+	status, header, got, trailer := do(t, cc, &ClientRequest{Method: []byte("POST"), Scheme: []byte("http"), Authority: []byte("up.test"),
+		Path: []byte("/a?b=c"), Header: &hd, Body: bytes.NewReader(body), ContentLength: int64(len(body))})
 	sum := sha256.Sum256(body)
 	if status != 201 || get(header, "x-got") != "POST up.test /a?b=c yes 4194304" {
 		t.Errorf("got %d %v", status, header)
@@ -136,7 +142,7 @@ func TestClientMultiplexes(t *testing.T) {
 	for i := range 50 {
 		wg.Go(func() {
 			path := "/" + strconv.Itoa(i)
-			_, _, body, _ := do(t, cc, &ClientRequest{Method: "GET", Scheme: "http", Authority: "a", Path: path})
+			_, _, body, _ := do(t, cc, &ClientRequest{Method: []byte("GET"), Scheme: []byte("http"), Authority: []byte("a"), Path: []byte(path)})
 			if string(body) != "answer to "+path {
 				t.Errorf("%s: got %q", path, body)
 			}
@@ -170,7 +176,7 @@ func TestClientServerGoesAway(t *testing.T) {
 	if !cc.Reserve() {
 		t.Fatal("no slot")
 	}
-	s, err := cc.RoundTrip(&ClientRequest{Method: "GET", Scheme: "http", Authority: "a", Path: "/"})
+	s, err := cc.RoundTrip(&ClientRequest{Method: []byte("GET"), Scheme: []byte("http"), Authority: []byte("a"), Path: []byte("/")})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -91,3 +91,42 @@ func BenchmarkProxy14B(b *testing.B) {
 		}
 	}
 }
+
+// TestH2CProxiedRequestAllocations: through an h2c upstream a proxied
+// request allocates at most its stream, the stream's body buffer and a
+// timer for the wait when the answer has not come yet: the request's
+// fields are built in reused memory, and the response's are decoded into
+// a closed stream's buffers.
+func TestH2CProxiedRequestAllocations(t *testing.T) {
+	if testing.Short() || raceEnabled {
+		t.Skip("allocation counts need a build without -race")
+	}
+	up := serve(t, fixed14)
+	_, addr := newProxy(t, Config{Servers: servers(up), H2C: true})
+	rt := newRoundTripper(t, addr, "GET /hello HTTP/1.1\r\nHost: example.com\r\nUser-Agent: test\r\nAccept: */*\r\n\r\n")
+	for range 100 {
+		if err := rt.do(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	allocs := testing.AllocsPerRun(1000, func() {
+		if err := rt.do(); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if allocs > 3 {
+		t.Errorf("got %v allocations per request through h2c, want at most 3", allocs)
+	}
+}
+
+func BenchmarkProxy14BH2C(b *testing.B) {
+	up := serve(b, fixed14)
+	_, addr := newProxy(b, Config{Servers: servers(up), H2C: true})
+	rt := newRoundTripper(b, addr, "GET /hello HTTP/1.1\r\nHost: example.com\r\n\r\n")
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := rt.do(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -88,11 +88,14 @@ func (h *Handler) tryH2(w *web.ResponseWriter, r *web.Request, s *server, start 
 		return attempt{err: err, status: failStatus(err)}
 	}
 	hasBody := r.ContentLength != 0
-	req := h.h2Request(r, s)
+	x := h2Scratches.Get().(*h2Scratch)
+	req := h.h2Request(r, s, x)
 	if hasBody {
 		req.Body = r.Body
 	}
 	st, err := cc.RoundTrip(req)
+	x.req = http2.ClientRequest{} // let go of r's body
+	h2Scratches.Put(x)
 	if err != nil {
 		var be *http2.BodyError
 		if errors.As(err, &be) {
@@ -106,9 +109,9 @@ func (h *Handler) tryH2(w *web.ResponseWriter, r *web.Request, s *server, start 
 		return h.h2failed(s, err, hasBody)
 	}
 	hd := w.Header()
-	for _, f := range fields {
-		if name := []byte(f.Name); !hopByHop(name) {
-			hd.AddTrusted(name, []byte(f.Value))
+	for i := range fields.Len() {
+		if name, value := fields.At(i); !hopByHop(name) {
+			hd.AddTrusted(name, value)
 		}
 	}
 	w.WriteHeader(status)
@@ -122,9 +125,9 @@ func (h *Handler) tryH2(w *web.ResponseWriter, r *web.Request, s *server, start 
 		}
 		return attempt{err: err, status: failStatus(err), sent: true, body: hasBody}
 	}
-	for _, f := range st.Trailer() {
-		if name := []byte(f.Name); !hopByHop(name) {
-			w.Trailer().AddTrusted(name, []byte(f.Value))
+	for tr, i := st.Trailer(), 0; i < tr.Len(); i++ {
+		if name, value := tr.At(i); !hopByHop(name) {
+			w.Trailer().AddTrusted(name, value)
 		}
 	}
 	s.succeeded()
@@ -168,30 +171,44 @@ func (h *Handler) h2body(w *web.ResponseWriter, st *http2.ClientStream) error {
 	}
 }
 
-// h2Request is r as sent upstream over HTTP/2: the head appendRequest
-// renders (the same fields, forwarding ones and Via as over HTTP/1.1),
-// its request line and Host made pseudo-header fields, and the fields
-// HTTP/2 forbids (RFC 9113 §8.2.2) left out.
-func (h *Handler) h2Request(r *web.Request, s *server) *http2.ClientRequest {
-	head := h.appendRequest(nil, r, s, false)
-	line, rest, _ := bytes.Cut(head, crlf)
+// h2Request is r as sent upstream over HTTP/2, built in x: the head
+// appendRequest renders (the same fields, forwarding ones and Via as over
+// HTTP/1.1), its request line and Host made pseudo-header fields, and the
+// fields HTTP/2 forbids (RFC 9113 §8.2.2) left out. The request points
+// into x, which RoundTrip is done with once it returns.
+func (h *Handler) h2Request(r *web.Request, s *server, x *h2Scratch) *http2.ClientRequest {
+	x.head = h.appendRequest(x.head[:0], r, s, false)
+	line, rest, _ := bytes.Cut(x.head, crlf)
 	method, line, _ := bytes.Cut(line, sp)
 	target, _, _ := bytes.Cut(line, sp)
-	req := &http2.ClientRequest{Method: string(method), Scheme: "http", Path: string(target), ContentLength: r.ContentLength}
+	x.hd.Reset()
+	x.req = http2.ClientRequest{Method: method, Scheme: schemeHTTP, Path: target, Header: &x.hd, ContentLength: r.ContentLength}
 	for len(rest) > 2 {
 		var field []byte
 		field, rest, _ = bytes.Cut(rest, crlf)
 		name, value, _ := bytes.Cut(field, colonSP)
 		switch {
 		case web.EqualFold(name, "host"):
-			req.Authority = string(value)
+			x.req.Authority = value
 		case web.EqualFold(name, "transfer-encoding"), hopByHop(name):
 		default:
-			req.Header = append(req.Header, http2.Field{Name: string(name), Value: string(value)})
+			x.hd.AddTrusted(name, value)
 		}
 	}
-	return req
+	return &x.req
 }
+
+// h2Scratch is the memory an HTTP/2 request to an upstream is built in,
+// reused from request to request.
+type h2Scratch struct {
+	head []byte
+	hd   web.Header
+	req  http2.ClientRequest
+}
+
+var h2Scratches = sync.Pool{New: func() any { return new(h2Scratch) }}
+
+var schemeHTTP = []byte("http")
 
 var (
 	crlf    = []byte("\r\n")
