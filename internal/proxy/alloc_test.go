@@ -59,36 +59,8 @@ func (rt *roundTripper) do() error {
 // the upstream nave in this process: once warm, a proxied request
 // allocates nothing anywhere.
 func TestProxiedRequestAllocatesNothing(t *testing.T) {
-	if testing.Short() || raceEnabled {
-		t.Skip("allocation counts need a build without -race")
-	}
-	up := serve(t, fixed14)
-	_, addr := newProxy(t, Config{Servers: servers(up)})
-	rt := newRoundTripper(t, addr, "GET /hello HTTP/1.1\r\nHost: example.com\r\nUser-Agent: test\r\nAccept: */*\r\n\r\n")
-	for range 100 {
-		if err := rt.do(); err != nil {
-			t.Fatal(err)
-		}
-	}
-	allocs := testing.AllocsPerRun(1000, func() {
-		if err := rt.do(); err != nil {
-			t.Fatal(err)
-		}
-	})
-	if allocs > 0 {
+	if allocs := proxiedAllocs(t, Config{}); allocs > 0 {
 		t.Errorf("got %v allocations per proxied request, want 0", allocs)
-	}
-}
-
-func BenchmarkProxy14B(b *testing.B) {
-	up := serve(b, fixed14)
-	_, addr := newProxy(b, Config{Servers: servers(up)})
-	rt := newRoundTripper(b, addr, "GET /hello HTTP/1.1\r\nHost: example.com\r\n\r\n")
-	b.ReportAllocs()
-	for b.Loop() {
-		if err := rt.do(); err != nil {
-			b.Fatal(err)
-		}
 	}
 }
 
@@ -98,30 +70,40 @@ func BenchmarkProxy14B(b *testing.B) {
 // fields are built in reused memory, and the response's are decoded into
 // a closed stream's buffers.
 func TestH2CProxiedRequestAllocations(t *testing.T) {
+	if allocs := proxiedAllocs(t, Config{H2C: true}); allocs > 3 {
+		t.Errorf("got %v allocations per request through h2c, want at most 3", allocs)
+	}
+}
+
+// proxiedAllocs is the allocations of one warm request through a proxy
+// of cfg (its Servers: an upstream nave in this process), client and
+// upstream counted too.
+func proxiedAllocs(t *testing.T, cfg Config) float64 {
+	t.Helper()
 	if testing.Short() || raceEnabled {
 		t.Skip("allocation counts need a build without -race")
 	}
-	up := serve(t, fixed14)
-	_, addr := newProxy(t, Config{Servers: servers(up), H2C: true})
+	cfg.Servers = servers(serve(t, fixed14))
+	_, addr := newProxy(t, cfg)
 	rt := newRoundTripper(t, addr, "GET /hello HTTP/1.1\r\nHost: example.com\r\nUser-Agent: test\r\nAccept: */*\r\n\r\n")
 	for range 100 {
 		if err := rt.do(); err != nil {
 			t.Fatal(err)
 		}
 	}
-	allocs := testing.AllocsPerRun(1000, func() {
+	return testing.AllocsPerRun(1000, func() {
 		if err := rt.do(); err != nil {
 			t.Fatal(err)
 		}
 	})
-	if allocs > 3 {
-		t.Errorf("got %v allocations per request through h2c, want at most 3", allocs)
-	}
 }
 
-func BenchmarkProxy14BH2C(b *testing.B) {
-	up := serve(b, fixed14)
-	_, addr := newProxy(b, Config{Servers: servers(up), H2C: true})
+func BenchmarkProxy14B(b *testing.B)    { benchProxy(b, Config{}) }
+func BenchmarkProxy14BH2C(b *testing.B) { benchProxy(b, Config{H2C: true}) }
+
+func benchProxy(b *testing.B, cfg Config) {
+	cfg.Servers = servers(serve(b, fixed14))
+	_, addr := newProxy(b, cfg)
 	rt := newRoundTripper(b, addr, "GET /hello HTTP/1.1\r\nHost: example.com\r\n\r\n")
 	b.ReportAllocs()
 	for b.Loop() {
