@@ -4,7 +4,11 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"fmt"
+	"image/color"
+	"image/png"
 	"io"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -17,6 +21,8 @@ import (
 	"time"
 
 	"nave/internal/acme/pebbletest"
+	"nave/internal/metrics"
+	"nave/internal/status"
 )
 
 // statusWSGIApp answers 404 at /missing, and at /hold waits (at most
@@ -136,14 +142,22 @@ func (r *statusRun) statusOf(t *testing.T) (statusReport, string) {
 	return st, body
 }
 
+// heldWait is how long the test keeps a request queued behind the WSGI
+// workers it holds: at least this long is what the queue-wait chart must
+// show (above the 0.25 s bucket bound).
+const heldWait = 300 * time.Millisecond
+
 // TestBinaryStatus: the status JSON, on the admin socket and on
 // admin.status, tells the truth about real traffic to a WSGI and an ASGI
 // app: requests by status class, latency, each worker's pid (a live
 // process), state, requests served and RSS; both WSGI workers busy while
-// two requests are held; the history fills in. Headless Chromium renders
-// the page (a screenshot is written to a path the test logs) with the
-// workers' pids and charts with points; nave status prints it all in a
-// table, and fails clearly where no nave runs.
+// two requests are held and a third waits; the history fills in, the
+// third's wait with it. Headless Chromium renders the page (a screenshot,
+// a PNG of the window's size with something drawn, is written to the
+// test's artifact directory: go test -artifacts keeps it, and make test
+// prints its path) with the workers' pids, charts with points, and the
+// queue-wait chart scaled to the third request's wait; nave status prints
+// it all in a table, and fails clearly where no nave runs.
 func TestBinaryStatus(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary and runs Python workers")
@@ -163,7 +177,8 @@ func TestBinaryStatus(t *testing.T) {
 		}
 	}
 
-	// Three requests held: both WSGI workers busy, one request queued.
+	// Three requests held: both WSGI workers busy, one request queued,
+	// and kept waiting for heldWait at least.
 	held := make(chan error, 3)
 	for range 3 {
 		go func() {
@@ -184,6 +199,7 @@ func TestBinaryStatus(t *testing.T) {
 			t.Errorf("while held: worker %d is %s with %d in flight, want busy with 1", p.PID, p.State, p.InFlight)
 		}
 	}
+	time.Sleep(heldWait)
 	if err := os.WriteFile(r.hold, nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -269,25 +285,55 @@ func TestBinaryStatus(t *testing.T) {
 		t.Errorf("upstream servers %+v, want %s up and %s down", s, r.up, r.down)
 	}
 
-	waitFor(t, "two points of history, for lines", func() bool {
+	// The queued request's wait is observed when a worker takes it, and
+	// is in the history once the interval it fell in has ended.
+	minWait := metricsBucketBelow(heldWait)
+	waitFor(t, "two points of history, for lines, and the queued request's wait among them", func() bool {
 		st, _ = r.statusOf(t)
-		return len(st.History.Time) >= 2
+		return len(st.History.Time) >= 2 && st.History.Apps["w"] != nil && largest(st.History.Apps["w"].QueueWait.P99) >= minWait
 	})
-	checkStatusPage(t, "http://"+r.statusAddr+"/", allPids, r.up, r.down)
+	dom := checkStatusPage(t, "http://"+r.statusAddr+"/", allPids, r.up, r.down)
+	if top := chartAxisTop(t, dom, "wait-w", "p99"); top < minWait {
+		t.Errorf("the queue-wait chart of app w tops its axis at %v s, want %v s or more: a request waited %v", top, minWait, heldWait)
+	}
 	checkStatusCommand(t, r, allPids)
 }
 
+// metricsBucketBelow is the largest of the histograms' bucket bounds
+// under d: the p99 of a span of fewer than 100 observations, one of them
+// d or longer, is at least that.
+func metricsBucketBelow(d time.Duration) float64 {
+	lo := 0.0
+	for _, b := range metrics.LatencyBuckets() {
+		if b < d.Seconds() {
+			lo = b
+		}
+	}
+	return lo
+}
+
+// largest is the largest of the values that are not null, or -1.
+func largest(vs []status.Num) float64 {
+	top := -1.0
+	for _, v := range vs {
+		if f := float64(v); !math.IsNaN(f) && f > top {
+			top = f
+		}
+	}
+	return top
+}
+
+// statusWindowW and statusWindowH are the size of the window
+// checkStatusPage has Chromium render the page in.
+const statusWindowW, statusWindowH = 1280, 1400
+
 // checkStatusPage loads the page in headless Chromium, writes a
-// screenshot, and checks the DOM the page's script built.
-func checkStatusPage(t *testing.T, url string, pids []int, upstreams ...string) {
+// screenshot, checks the DOM the page's script built, and returns it.
+func checkStatusPage(t *testing.T, url string, pids []int, upstreams ...string) string {
 	t.Helper()
 	shot := filepath.Join(t.ArtifactDir(), "status.png") // kept with go test -artifacts
-	chromium(t, "--window-size=1280,1400", "--screenshot="+shot, url)
-	if info, err := os.Stat(shot); err != nil || info.Size() < 10_000 {
-		t.Errorf("no screenshot of the status page: %v", err)
-	} else {
-		t.Logf("screenshot of the status page: %s", shot)
-	}
+	chromium(t, fmt.Sprintf("--window-size=%d,%d", statusWindowW, statusWindowH), "--screenshot="+shot, url)
+	checkScreenshot(t, shot, statusWindowW, statusWindowH)
 	dom := chromium(t, "--dump-dom", url)
 	if !strings.Contains(dom, `data-rendered="yes"`) {
 		t.Fatalf("the page did not render the status:\n%.3000s", dom)
@@ -302,15 +348,78 @@ func checkStatusPage(t *testing.T, url string, pids []int, upstreams ...string) 
 			t.Errorf("the upstreams table has no row for %s with its health", server)
 		}
 	}
+	drawn := regexp.MustCompile(`<(polygon|polyline) points="[0-9., -]{8,}"`)
 	for _, chart := range []string{"requests", "latency", "connections", "workers-w", "workers-a"} {
-		re := regexp.MustCompile(`data-chart="` + chart + `".*?<(polygon|polyline) points="[0-9., -]{8,}"`)
-		if !re.MatchString(dom) {
+		if !drawn.MatchString(chartSVG(t, dom, chart)) {
 			t.Errorf("chart %s has no drawn series", chart)
 		}
 	}
 	if strings.Contains(dom, "http://") && regexp.MustCompile(`(src|href)="https?://`).MatchString(dom) {
 		t.Error("the page refers to something on another origin")
 	}
+	return dom
+}
+
+// checkScreenshot: the file at path is a PNG of w×h pixels with something
+// drawn on it (a page of text and charts has many colours; a blank one, one).
+func checkScreenshot(t *testing.T, path string, w, h int) {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Errorf("no screenshot of the status page: %v", err)
+		return
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil {
+		t.Errorf("the screenshot %s is not a PNG: %v", path, err)
+		return
+	}
+	b := img.Bounds()
+	if b.Dx() != w || b.Dy() != h {
+		t.Errorf("the screenshot is %d×%d, want the window's %d×%d", b.Dx(), b.Dy(), w, h)
+	}
+	colours := map[color.RGBA64]bool{}
+	for y := b.Min.Y; y < b.Max.Y && len(colours) < 16; y += 2 {
+		for x := b.Min.X; x < b.Max.X; x += 2 {
+			r, g, bl, a := img.At(x, y).RGBA()
+			colours[color.RGBA64{uint16(r), uint16(g), uint16(bl), uint16(a)}] = true
+		}
+	}
+	if len(colours) < 16 {
+		t.Errorf("the screenshot has %d colours, want 16 or more: the page drew next to nothing", len(colours))
+	}
+	t.Logf("screenshot of the status page: %s", path)
+}
+
+// chartSVG is the SVG of the chart data-chart=id in dom, or fails the test.
+func chartSVG(t *testing.T, dom, id string) string {
+	t.Helper()
+	_, rest, ok := strings.Cut(dom, `data-chart="`+id+`"`)
+	svg, _, closed := strings.Cut(rest, "</svg>")
+	if !ok || !closed {
+		t.Errorf("the page has no chart %s", id)
+	}
+	return svg
+}
+
+// chartAxisTop is the largest value on the y axis of chart id, a chart of
+// seconds, having checked that it drew the series (a line, or a dot for a
+// lone point); -1 where it has no such label.
+func chartAxisTop(t *testing.T, dom, id, series string) float64 {
+	t.Helper()
+	svg := chartSVG(t, dom, id)
+	if !regexp.MustCompile(`<(polyline|circle) [^>]*data-series="` + series + `"`).MatchString(svg) {
+		t.Errorf("chart %s has no %s drawn", id, series)
+	}
+	unit := map[string]float64{"µs": 1e-6, "ms": 1e-3, "s": 1}
+	top := -1.0
+	for _, m := range regexp.MustCompile(`>([0-9.]+) (µs|ms|s)</text>`).FindAllStringSubmatch(svg, -1) {
+		if v, err := strconv.ParseFloat(m[1], 64); err == nil {
+			top = max(top, v*unit[m[2]])
+		}
+	}
+	return top
 }
 
 // chromium runs headless Chromium on args with a profile of its own,
