@@ -19,8 +19,21 @@ fi
 echo "== go vet"
 go vet ./...
 
+# go test -artifacts keeps what tests write to t.ArtifactDir(), as the
+# status page's screenshot in headless Chromium, under test-artifacts/
+# (gitignored, emptied first); their paths are printed as the script
+# ends, passed or failed.
+artifacts="$PWD/test-artifacts"
+rm -rf "$artifacts" && mkdir -p "$artifacts"
+show_artifacts() {
+  find "$artifacts" -type f -name status.png | sort | while read -r f; do
+    echo "status page screenshot: ${f#"$PWD"/}"
+  done
+}
+trap show_artifacts EXIT
+
 echo "== go test"
-go test -race -count=1 ./...
+go test -race -count=1 -artifacts -outputdir "$artifacts" ./...
 
 # Every allocation test, without -race: the race detector makes sync.Pool
 # drop items, so under it they skip or count differently (the proxy's, a
