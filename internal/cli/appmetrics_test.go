@@ -34,8 +34,12 @@ def app(environ, start_response):
     return [b"ok"]
 `
 
-// asgiHello is an ASGI app that answers every request "ok".
-const asgiHello = `async def app(scope, receive, send):
+// asgiGate is gateApp for ASGI: a request to a path ending in /wait
+// holds its slot until the file "open" appears beside the app (60 s at
+// most); anything else answers "ok" at once.
+const asgiGate = `import asyncio, os
+
+async def app(scope, receive, send):
     if scope["type"] == "lifespan":
         while True:
             m = await receive()
@@ -44,12 +48,19 @@ const asgiHello = `async def app(scope, receive, send):
             else:
                 await send({"type": "lifespan.shutdown.complete"})
                 return
+    if scope["path"].endswith("/wait"):
+        gate = os.path.join(os.path.dirname(__file__), "open")
+        for _ in range(6000):
+            if os.path.exists(gate):
+                break
+            await asyncio.sleep(0.01)
     await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/plain")]})
     await send({"type": "http.response.body", "body": b"ok"})
 `
 
 // appMetricsConfig serves WSGI app w (one worker, gateApp) at /w/, ASGI
-// app as at /as/, the folder www at /files/, upstream api (servers good and bad, one failure takes a
+// app as (one worker taking one request at a time, asgiGate) at /as/, the
+// folder www at /files/, upstream api (servers good and bad, one failure takes a
 // server out for an hour) at /api/ and "ok" elsewhere, with admin.metrics
 // on. wsgiMax is w's max_requests: a change replaces its pool.
 func appMetricsConfig(t *testing.T, dir string, wsgiMax int, good, bad string) *config.Config {
@@ -74,6 +85,7 @@ interface = "asgi"
 python = %q
 chdir = "as"
 workers = 1
+limit_concurrency = 1
 [upstreams.api]
 servers = [%q, %q]
 max_fails = 1
@@ -102,12 +114,14 @@ respond = "ok"
 }
 
 // TestAppMetricsPrometheus: Debian's Prometheus scrapes nave while three
-// requests wait behind a WSGI request that holds the only worker, while
-// an ASGI app serves, requests go to an upstream with one server down and
-// a trusted load balancer stamps requests with X-Request-Start. What it
-// stores is that traffic: the busy worker and the queue while they wait,
-// each request's queue wait (the three waited past a second, which the
-// test made sure of), the requests served, the upstream servers' state,
+// requests wait behind a WSGI request that holds the only worker and
+// three behind an ASGI request that holds the only slot of the only
+// worker (limit_concurrency 1), while the ASGI app serves more, requests
+// go to an upstream with one server down and a trusted load balancer
+// stamps requests with X-Request-Start. What it stores is that traffic:
+// each app's busy worker and queue while they wait, each request's queue
+// wait (the three of each app waited past a second, which the test made
+// sure of), the requests served, the upstream servers' state,
 // answers and failures, the load balancer's queue time, the restarts a
 // reload of the apps' code counts, and config reloads by result.
 // promtool check metrics passes the exposition.
@@ -115,7 +129,7 @@ func TestAppMetricsPrometheus(t *testing.T) {
 	needPython(t)
 	lookTool(t, "prometheus", "prometheus")
 	dir := t.TempDir()
-	for app, src := range map[string]string{"w": gateApp, "as": asgiHello} {
+	for app, src := range map[string]string{"w": gateApp, "as": asgiGate} {
 		os.MkdirAll(filepath.Join(dir, app), 0o755)
 		os.WriteFile(filepath.Join(dir, app, "app.py"), []byte(src), 0o644)
 	}
@@ -138,8 +152,11 @@ func TestAppMetricsPrometheus(t *testing.T) {
 	until := func(query string) { t.Helper(); prom.Value(t, query, deadline) }
 
 	expect(`up`, 1)
-	expect(`nave_app_worker_slots{app="w"}`, 1)
-	expect(`nave_app_workers{app="w",state="idle"}`, 1)
+	apps := []string{"w", "as"}
+	for _, app := range apps {
+		expect(`nave_app_worker_slots{app="`+app+`"}`, 1)
+		expect(`nave_app_workers{app="`+app+`",state="idle"}`, 1)
+	}
 
 	var wg sync.WaitGroup
 	get := func(path string) {
@@ -149,16 +166,23 @@ func TestAppMetricsPrometheus(t *testing.T) {
 			}
 		})
 	}
-	get("/w/wait")
-	until(`nave_app_workers{app="w",state="busy"} == 1`)
-	for range 3 {
-		get("/w/fast")
+	// Each app: one request holds its worker, three queue behind it.
+	for _, app := range apps {
+		get("/" + app + "/wait")
+		until(`nave_app_workers{app="` + app + `",state="busy"} == 1`)
+		for range 3 {
+			get("/" + app + "/fast")
+		}
 	}
-	until(`nave_app_requests_queued{app="w"} == 3`)
-	expect(`nave_app_requests_in_flight{app="w"}`, 1)
-	expect(`nave_app_workers{app="w",state="idle"}`, 0)
-	time.Sleep(1100 * time.Millisecond) // the three wait at least this long
-	os.WriteFile(filepath.Join(dir, "w", "open"), nil, 0o644)
+	for _, app := range apps {
+		until(`nave_app_requests_queued{app="` + app + `"} == 3`)
+		expect(`nave_app_requests_in_flight{app="`+app+`"}`, 1)
+		expect(`nave_app_workers{app="`+app+`",state="idle"}`, 0)
+	}
+	time.Sleep(1100 * time.Millisecond) // the three of each app wait at least this long
+	for _, app := range apps {
+		os.WriteFile(filepath.Join(dir, app, "open"), nil, 0o644)
+	}
 	wg.Wait()
 	for range 5 {
 		mustGet(t, main, "/as/x")
@@ -185,18 +209,19 @@ func TestAppMetricsPrometheus(t *testing.T) {
 	}
 	mustGet(t, main, "/files/hello.txt")
 
-	until(`nave_app_requests_served_total{app="w"} == 4`)
-	expect(`nave_app_requests_queued{app="w"}`, 0)
-	expect(`nave_app_workers{app="w",state="busy"}`, 0)
-	expect(`nave_app_queue_wait_seconds_count{app="w"}`, 4)
-	// The first was taken at once; the three behind it waited past 1 s.
-	// (Prometheus asks for OpenMetrics, whose le values are floats: 1.0.)
-	expect(`nave_app_queue_wait_seconds_bucket{app="w",le="1.0"}`, 1)
-	expect(`nave_app_queue_wait_seconds_bucket{app="w",le="+Inf"}`, 4)
-	until(`nave_app_worker_busy_seconds_total{app="w"} > 1`)
-	expect(`nave_app_requests_served_total{app="as"}`, 5)
-	expect(`nave_app_queue_wait_seconds_count{app="as"}`, 5)
-	expect(`nave_app_workers{app="as",state="idle"}`, 1)
+	// Each app's first request was taken at once, the three behind it
+	// waited past 1 s; as's five after them were taken at once. (Prometheus
+	// asks for OpenMetrics, whose le values are floats: 1.0.)
+	for app, served := range map[string]float64{"w": 4, "as": 9} {
+		until(`nave_app_requests_served_total{app="` + app + `"} == ` + strconv.FormatFloat(served, 'f', -1, 64))
+		expect(`nave_app_requests_queued{app="`+app+`"}`, 0)
+		expect(`nave_app_workers{app="`+app+`",state="busy"}`, 0)
+		expect(`nave_app_workers{app="`+app+`",state="idle"}`, 1)
+		expect(`nave_app_queue_wait_seconds_count{app="`+app+`"}`, served)
+		expect(`nave_app_queue_wait_seconds_bucket{app="`+app+`",le="1.0"}`, served-3)
+		expect(`nave_app_queue_wait_seconds_bucket{app="`+app+`",le="+Inf"}`, served)
+		until(`nave_app_worker_busy_seconds_total{app="` + app + `"} > 1`)
+	}
 	expect(`nave_upstream_time_to_first_byte_seconds_count{upstream="api",server="`+good+`"}`, 4)
 	expect(`nave_upstream_time_to_first_byte_seconds_count{upstream="api",server="`+bad+`"}`, 0)
 	expect(`nave_upstream_failures_total{upstream="api",server="`+bad+`",kind="connect"}`, 1)
@@ -204,9 +229,9 @@ func TestAppMetricsPrometheus(t *testing.T) {
 	expect(`nave_upstream_up{upstream="api",server="`+bad+`"}`, 0)
 	expect(`nave_upstream_up{upstream="api",server="`+good+`"}`, 1)
 	expect(`sum(nave_upstream_requests_in_flight)`, 0)
-	// The server's count of the same traffic: 4 WSGI, 5 ASGI, 3 stamped,
+	// The server's count of the same traffic: 4 WSGI, 9 ASGI, 3 stamped,
 	// 4 proxied, 1 file.
-	expect(`nave_http_requests_total{method="GET",code="2xx"}`, 17)
+	expect(`nave_http_requests_total{method="GET",code="2xx"}`, 21)
 	expect(`nave_lb_queue_seconds_count`, 3)
 	expect(`nave_lb_queue_seconds_bucket{le="1.0"}`, 0)
 
