@@ -75,7 +75,8 @@ func cells(r *row) []string {
 
 var header = []string{"workload", "server", "req/s", "p50", "p99", "errors", "peak RSS", "CPU", "CPU/req", "vs nave"}
 
-// printTable writes the table for a terminal, with the notes under it.
+// printTable writes the table for a terminal, with the cost of metrics
+// (metricsCost) and the notes under it.
 func printTable(w io.Writer, t *table) {
 	widths := []int{9, 16, 12, 9, 9, 7, 10, 5, 9, 8}
 	line := func(c []string) {
@@ -100,6 +101,12 @@ func printTable(w io.Writer, t *table) {
 		line(cells(r))
 	}
 	fmt.Fprintln(w)
+	if cost := metricsCost(t); len(cost) > 0 {
+		for _, c := range cost {
+			fmt.Fprintln(w, c)
+		}
+		fmt.Fprintln(w)
+	}
 	for _, n := range notes(t) {
 		fmt.Fprintln(w, "note:", n)
 	}
@@ -135,7 +142,8 @@ func notes(t *table) []string {
 	return out
 }
 
-// markdown writes the table as GitHub Markdown, with what produced it.
+// markdown writes the table as GitHub Markdown, with what produced it,
+// the cost of metrics and the notes.
 func markdown(w io.Writer, m meta, t *table) {
 	fmt.Fprintf(w, "Measured %s with `%s`: server on CPU %d, `wrk -t1 -c%d` on CPU %d, "+
 		"%s runs after %s of warm-up, median of %d (of the runs on a quiet machine).\n\n",
@@ -156,6 +164,12 @@ func markdown(w io.Writer, m meta, t *table) {
 			c[1] = "**nave**"
 		}
 		fmt.Fprintln(w, "| "+strings.Join(c, " | ")+" |")
+	}
+	if cost := metricsCost(t); len(cost) > 0 {
+		fmt.Fprintln(w)
+		for _, c := range cost {
+			fmt.Fprintln(w, "- "+c)
+		}
 	}
 	if ns := notes(t); len(ns) > 0 {
 		fmt.Fprintln(w)
