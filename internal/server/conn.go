@@ -288,7 +288,10 @@ func (c *conn) serveOne(ex *exchange) bool {
 	c.linger = !req.Body.Done() || ex.in.Buffered() > 0
 	c.phase = phaseIdle
 	c.done(ex)
-	return keep && !c.s.shutting.Load()
+	// A drain that began after this response's head went out, which then
+	// did not say Connection: close, leaves the connection kept: await
+	// answers a next request that has already arrived, then closes.
+	return keep
 }
 
 // describe fills in what the connection knows of a request: its

@@ -121,8 +121,14 @@ func (c *conn) readReady(fd uintptr) bool {
 	}
 }
 
-// readNow reads what has already arrived, without waiting.
+// readNow reads what has already arrived, without waiting for more: the
+// next request of a connection that was idle when a drain began. Nothing
+// there closes it (ErrServerClosed). A TLS connection whose handshake has
+// not begun has sent no request yet (nave takes no early data): it closes.
 func (c *conn) readNow() (*exchange, error) {
+	if c.tlsState != nil {
+		return c.readNowTLS()
+	}
 	if c.raw == nil || c.tlsConf != nil {
 		return nil, ErrServerClosed
 	}
@@ -139,6 +145,68 @@ func (c *conn) readNow() (*exchange, error) {
 		err = ErrServerClosed
 	}
 	return c.attach(ex, n, err)
+}
+
+// readNowTLS is readNow through crypto/tls, where a request may have
+// arrived in two places. crypto/tls may hold it already: the plaintext
+// left of a record, or whole records read from the socket with the last
+// one. A read with a deadline in the past returns those, and fails at
+// once, without a system call, when it would have to read the socket.
+// Or its records wait in the socket: then a peek finds bytes, and a read
+// bounded by the head timeout takes them. A whole record there is read
+// at once; one whose rest is still on its way takes what the rest of a
+// plain request head would (and the drain timeout bounds both). The
+// drain waits for nothing else.
+//
+// One case is left: a record cut halfway by the wake's deadline, its
+// first part in crypto/tls (which says nothing of it) and the rest not
+// yet in the socket. Its request closes unanswered, as one racing the
+// close of an idle connection does; a request of a segment or less
+// arrives whole, so only a head or body larger than that, arriving
+// within a round trip of the drain's start, can meet it.
+func (c *conn) readNowTLS() (*exchange, error) {
+	ex := c.s.getExchange()
+	past := time.Unix(1, 0)
+	c.readDeadline = past
+	c.nc.SetReadDeadline(past)
+	n, err := c.nc.Read(ex.rbuf)
+	if n > 0 || !errors.Is(err, os.ErrDeadlineExceeded) {
+		if err == nil && n <= 0 {
+			err = ErrServerClosed
+		}
+		return c.attach(ex, n, err)
+	}
+	if !c.socketHasBytes() {
+		c.s.putExchange(ex)
+		return nil, ErrServerClosed
+	}
+	c.extendReadAt(time.Now(), c.s.cfg.headTimeout())
+	n, err = c.nc.Read(ex.rbuf)
+	return c.attach(ex, n, err)
+}
+
+// socketHasBytes reports whether the connection's socket holds bytes not
+// yet read, without reading them.
+func (c *conn) socketHasBytes() bool {
+	if c.tcp == nil {
+		return false
+	}
+	rc, err := c.tcp.SyscallConn()
+	if err != nil {
+		return false
+	}
+	n := 0
+	rc.Control(func(fd uintptr) {
+		var b [1]byte
+		for {
+			var err error
+			n, _, err = syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+			if err != syscall.EINTR {
+				return
+			}
+		}
+	})
+	return n > 0
 }
 
 func (c *conn) attach(ex *exchange, n int, err error) (*exchange, error) {
