@@ -94,6 +94,10 @@ func (h *Handler) Stats() workers.Stats { return h.sup.Stats() }
 // Workers is the number of worker slots.
 func (h *Handler) Workers() int { return h.sup.Workers() }
 
+// InService is the number of workers in their slots, taking requests:
+// none while every worker has died and none could start again.
+func (h *Handler) InService() int { return h.sup.InService() }
+
 // Pids are the process ids of the workers ready and not yet exited.
 func (h *Handler) Pids() []int {
 	h.mu.Lock()

@@ -154,6 +154,25 @@ func (p *Pool[J, W]) Stats() Stats {
 	return s
 }
 
+// InService is the number of workers in their slots, taking requests,
+// idle or busy: what a readiness probe asks of an app. A worker starting,
+// retiring, stuck or dead is not counted; a reload's or a recycle's new
+// worker takes its slot from the old one at once, so that neither leaves
+// a slot empty, while a worker that died leaves its slot empty until its
+// replacement is ready. It takes the pool's lock for a count of the
+// slots, not the worker list Stats builds.
+func (p *Pool[J, W]) InService() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	n := 0
+	for i := range p.slots {
+		if p.slots[i].m != nil {
+			n++
+		}
+	}
+	return n
+}
+
 // addLive adds the pool's live figures to s: its workers by state, its
 // queue, and the busy and idle time of the stretches under way.
 func (p *Pool[J, W]) addLive(s *Stats, now time.Time, workers bool) {

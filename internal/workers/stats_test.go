@@ -1,6 +1,8 @@
 package workers
 
 import (
+	"os"
+	"path/filepath"
 	"runtime"
 	"testing"
 	"time"
@@ -104,4 +106,62 @@ func TestPoolStatsConcurrent(t *testing.T) {
 		}
 	}
 	h.pool.Kill()
+}
+
+// TestPoolInService: every worker is in service once started, and stays
+// so across a reload (the new ones take the slots from the old); each
+// that dies and cannot start again leaves one fewer, down to none; all
+// are back once they can start.
+func TestPoolInService(t *testing.T) {
+	broken := filepath.Join(t.TempDir(), "broken")
+	h := newHarness(t, "serve", Config[*tJob, *tWorker]{Workers: 2, Backoff: Backoff{Min: 20 * time.Millisecond, Max: 80 * time.Millisecond}},
+		failIfEnv+"="+broken)
+	if n := h.pool.InService(); n != 0 {
+		t.Errorf("before Start: %d in service, want 0", n)
+	}
+	if err := h.pool.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if n := h.pool.InService(); n != 2 {
+		t.Errorf("started: %d in service, want 2", n)
+	}
+	stop, lowest := make(chan struct{}), make(chan int)
+	go func() {
+		low := 2
+		for {
+			select {
+			case <-stop:
+				lowest <- low
+				return
+			default:
+			}
+			low = min(low, h.pool.InService())
+			time.Sleep(100 * time.Microsecond)
+		}
+	}()
+	if err := h.pool.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	close(stop)
+	if low := <-lowest; low != 2 {
+		t.Errorf("during a reload: %d in service at the lowest, want 2", low)
+	}
+
+	os.WriteFile(broken, nil, 0o644)
+	for want := 1; want >= 0; want-- {
+		if r := h.result(h.submit(-1)); r != "lost" {
+			t.Fatalf("crashing job: got %q, want lost", r)
+		}
+		if n := h.pool.InService(); n != want {
+			t.Errorf("after a crash with the code broken: %d in service, want %d", n, want)
+		}
+	}
+	os.Remove(broken)
+	deadline := time.Now().Add(15 * time.Second)
+	for h.pool.InService() != 2 {
+		if time.Now().After(deadline) {
+			t.Fatalf("code fixed: %d in service after 15s, want 2", h.pool.InService())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }

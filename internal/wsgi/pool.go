@@ -147,6 +147,10 @@ func (p *Pool) Python() string {
 // Workers is the number of worker slots.
 func (p *Pool) Workers() int { return p.sup.Workers() }
 
+// InService is the number of workers in their slots, taking requests:
+// none while every worker has died and none could start again.
+func (p *Pool) InService() int { return p.sup.InService() }
+
 // Reload starts a new generation of workers with the app's code as it now
 // is on disk; once all are ready they replace the old ones, which finish
 // the requests they have and exit. If a new worker fails to start, the
