@@ -108,9 +108,10 @@ type built struct {
 	upgrader   *upgrader
 	handedOver chan int
 
-	// health is nave's readiness; live is its view of the listeners.
+	// health is nave's readiness; live is its view of what the config
+	// in force runs.
 	health *health.Health
-	live   atomic.Pointer[[]*listener]
+	live   atomic.Pointer[inForce]
 }
 
 // listener is one config listener, open, with its server. Its server

@@ -165,6 +165,9 @@ type appPool interface {
 	Stop(ctx context.Context) error
 	Kill()
 	Workers() int
+	// InService is the number of workers taking requests (idle or
+	// busy), for /readyz.
+	InService() int
 	Python() string
 	// Stats is the pool's figures: its workers by state and each
 	// worker, its queue, and its app's counts.
