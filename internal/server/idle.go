@@ -65,7 +65,13 @@ func (c *conn) await() (*exchange, error) {
 		// Out of the idle state by now, so that a waker's deadline cannot
 		// cut the handshake short.
 		c.move(servermetrics.ConnReading)
-		ex, err = c.handshake()
+		if err = c.handshake(); err != nil {
+			return nil, err
+		}
+		// The first request's wait is an idle wait like any other, which
+		// a drain wakes: a client that shook hands and sent nothing must
+		// not hold a shutdown up until the drain timeout.
+		return c.await()
 	}
 	return c.keep(ex, err)
 }

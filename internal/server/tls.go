@@ -45,10 +45,10 @@ var (
 	errOtherProtocol     = errors.New("server: ALPN agreed on a protocol other than HTTP/1.1")
 )
 
-// handshake runs the TLS handshake under the handshake timeout and reads
-// the first bytes of the first request. From then on the connection reads
-// through crypto/tls: no more peeking, parking or sendfile.
-func (c *conn) handshake() (*exchange, error) {
+// handshake runs the TLS handshake under the handshake timeout. From then
+// on the connection reads through crypto/tls: no more peeking, parking or
+// sendfile. errH2 says that ALPN chose HTTP/2.
+func (c *conn) handshake() error {
 	c.batch = &recordBatch{Conn: c.nc}
 	tc := tls.Server(c.batch, c.tlsConf)
 	c.tlsConf = nil
@@ -56,7 +56,7 @@ func (c *conn) handshake() (*exchange, error) {
 	if err := tc.Handshake(); err != nil {
 		c.s.m.Handshake(false, 0)
 		c.s.log.Debug("TLS handshake failed", "remote", c.remote.String(), "err", err)
-		return nil, err
+		return err
 	}
 	// No more parking: crypto/tls may hold bytes the socket no longer
 	// shows. The sweep reads fd, and closeConns nc, under s.mu.
@@ -68,15 +68,14 @@ func (c *conn) handshake() (*exchange, error) {
 	c.tlsState = &st
 	c.s.m.Handshake(true, st.Version)
 	if st.NegotiatedProtocol == "h2" {
-		return nil, errH2
+		return errH2
 	}
 	if p := st.NegotiatedProtocol; p != "" && p != "http/1.1" {
 		// Another protocol was agreed (acme-tls/1: a CA's validator,
 		// which needed only the handshake); there is no HTTP to serve.
-		return nil, errOtherProtocol
+		return errOtherProtocol
 	}
 	c.readDeadline, c.writeDeadline = time.Time{}, time.Time{}
 	c.nc.SetWriteDeadline(time.Time{})
-	c.extendReadAt(time.Now(), c.s.cfg.idleTimeout())
-	return c.readIdle()
+	return nil
 }

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"crypto/tls"
 	"errors"
 	"io"
@@ -132,4 +133,18 @@ func TestTLSShutdown(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatalf("Shutdown: %v", err)
 	}
+}
+
+// TestTLSShutdownClosesFreshConnection: a client that completed its
+// handshake and sent no request yet is idle: Shutdown closes it at once
+// rather than wait for it until its context ends.
+func TestTLSShutdownClosesFreshConnection(t *testing.T) {
+	s, addr, ctc := startTLS(t, Config{Handler: web.HandlerFunc(tlsEcho)})
+	c := wiretest.DialTLS(t, addr, ctc)
+	ctx, cancel := context.WithTimeout(context.Background(), clientTimeout)
+	defer cancel()
+	if err := s.Shutdown(ctx); err != nil {
+		t.Fatalf("Shutdown returned %v, want nil (the fresh connection closed at once)", err)
+	}
+	c.ExpectEOF()
 }
