@@ -13,5 +13,7 @@ exec "$(dirname "$0")/../scripts/deps.sh" \
   "uwsgi:uwsgi" \
   "uwsgi-plugin-python3:/usr/lib/uwsgi/plugins/python3_plugin.so" \
   "python3-flask:/usr/lib/python3/dist-packages/flask/__init__.py" \
+  "python3-daphne:/usr/lib/python3/dist-packages/daphne/__init__.py" \
+  "python3-hypercorn:/usr/lib/python3/dist-packages/hypercorn/__init__.py" \
   "gnuplot-nox:gnuplot" \
   "util-linux:taskset"
