@@ -22,7 +22,8 @@ import (
 )
 
 // childEnv selects the child's behaviour: "serve", "concurrent", "fail"
-// (exits as an app that does not import), "hang" (never ready).
+// (exits as an app that does not import), "hang" (never ready), "count"
+// (prints WorkerCount(0) and exits).
 const childEnv = "NAVE_WORKERS_TEST_CHILD"
 
 // failIDEnv makes the worker with that id fail as "fail" does.
@@ -53,6 +54,9 @@ func runChild(mode string) {
 		mode = "fail"
 	}
 	switch mode {
+	case "count":
+		fmt.Println(WorkerCount(0))
+		os.Exit(0)
 	case "fail":
 		fmt.Fprintln(os.Stderr, "Traceback (most recent call last):")
 		fmt.Fprintln(os.Stderr, "ImportError: no module named nope")

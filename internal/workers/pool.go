@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"math"
 	"runtime"
 	"sync"
 	"time"
@@ -253,12 +254,19 @@ func (p *Pool[J, W]) Kill() {
 
 // WorkerCount is a gateway's configured number of workers: n, or one per
 // CPU when n is 0 (or less), as gunicorn's and uvicorn's users expect of
-// a server that owns the machine.
+// a server that owns the machine. The CPUs are those nave may use: the
+// ones its affinity allows, and no more than its cgroup's CPU quota
+// rounded up (a container's limit), so a pod limited to 2 CPUs on a
+// 64-core node starts 2 workers, not 64.
 func WorkerCount(n int) int {
 	if n > 0 {
 		return n
 	}
-	return runtime.NumCPU()
+	n = runtime.NumCPU()
+	if q, ok := cpuQuota(); ok {
+		n = min(n, max(1, int(math.Ceil(q))))
+	}
+	return n
 }
 
 // RequestTimeout is a gateway's configured timeout: def when t is 0,
