@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"nave/internal/metrics"
+	"nave/internal/servermetrics"
 	"nave/internal/web"
 	"nave/internal/wiretest"
 )
@@ -180,14 +182,18 @@ func (l *flakyListener) Accept() (net.Conn, error) {
 	return l.Listener.Accept()
 }
 
+// TestServeRetriesTemporaryAcceptErrors: three accepts fail with EMFILE;
+// each is logged and counted refused, and the connection waiting in the
+// kernel's queue is then served.
 func TestServeRetriesTemporaryAcceptErrors(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	var logs syncBuffer
+	reg := metrics.NewRegistry()
 	fl := &flakyListener{Listener: ln, fails: 3}
-	serveOn(t, Config{Handler: web.HandlerFunc(echo), Logger: bufferLogger(&logs)}, fl)
+	serveOn(t, Config{Handler: web.HandlerFunc(echo), Logger: bufferLogger(&logs), Metrics: servermetrics.New(reg)}, fl)
 
 	c := wiretest.Dial(t, ln.Addr().String())
 	c.Send("GET /after HTTP/1.1\r\nHost: x\r\n\r\n")
@@ -200,6 +206,10 @@ func TestServeRetriesTemporaryAcceptErrors(t *testing.T) {
 	if !strings.Contains(logs.String(), "too many open files") {
 		t.Errorf("log lacks the accept error:\n%s", logs.String())
 	}
+	wantSamples(t, reg, map[string]string{
+		`nave_connections_refused_total`:  "3",
+		`nave_connections_accepted_total`: "1",
+	})
 }
 
 func TestServeAfterShutdown(t *testing.T) {
