@@ -3,9 +3,11 @@ package server
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"io"
 	"net"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -253,4 +255,60 @@ func TestKeepAliveAllocatesNothing(t *testing.T) {
 			t.Errorf("%s: %.3f allocations per request (%d B), want 0", name, a, r.AllocedBytesPerOp())
 		}
 	}
+}
+
+// heldListener holds each connection it accepts until it is closed, as if
+// the kernel completed the accept just as Shutdown began; accepted is
+// closed once it holds the first.
+type heldListener struct {
+	net.Listener
+	accepted, closed      chan struct{}
+	acceptOnce, closeOnce sync.Once
+}
+
+func (l *heldListener) Accept() (net.Conn, error) {
+	nc, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	l.acceptOnce.Do(func() { close(l.accepted) })
+	<-l.closed
+	return nc, nil
+}
+
+func (l *heldListener) Close() error {
+	err := l.Listener.Close()
+	l.closeOnce.Do(func() { close(l.closed) })
+	return err
+}
+
+// TestMetricsRefusedDuringShutdown: a connection accepted after Shutdown
+// began is closed unanswered and counted as accepted and refused.
+func TestMetricsRefusedDuringShutdown(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hl := &heldListener{Listener: ln, accepted: make(chan struct{}), closed: make(chan struct{})}
+	reg := metrics.NewRegistry()
+	s := serveOn(t, Config{Handler: web.HandlerFunc(methodStatus), Metrics: servermetrics.New(reg)}, hl)
+	c := wiretest.Dial(t, ln.Addr().String())
+	c.Send("GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+	select {
+	case <-hl.accepted:
+	case <-time.After(clientTimeout):
+		t.Fatal("the server accepted nothing")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), clientTimeout)
+	defer cancel()
+	if err := s.Shutdown(ctx); err != nil {
+		t.Fatalf("Shutdown returned %v, want nil", err)
+	}
+	c.ExpectEOF()
+	wantSamples(t, reg, map[string]string{
+		`nave_connections_accepted_total`:                   "1",
+		`nave_connections_refused_total`:                    "1",
+		`nave_http_requests_total{method="GET",code="2xx"}`: "0",
+		`nave_connections{state="idle"}`:                    "0",
+	})
 }
