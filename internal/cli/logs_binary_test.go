@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -158,18 +159,13 @@ func TestBinaryTrace(t *testing.T) {
 		return strings.Count(readFile(t, trace), "done:") >= 1 && strings.Contains(readFile(t, trace), "DATA")
 	})
 	got := readFile(t, trace)
-	client := `\d\d:\d\d:\d\d\.\d{6} 127\.0\.0\.1:\d+ `
-	for _, want := range []string{
-		// HTTP/1.1 as text: the request head, the response head, the end.
-		client + `> HTTP/1\.1 request\n  GET /api/data\.txt HTTP/1\.1\n  Host: 127\.0\.0\.1:\d+\n`,
-		client + `< response \(\+\d+\.\d{3}ms\)\n  HTTP/1\.1 200 OK\n(  .*\n)*  X-Request-ID: ` + ids[0] + `\n`,
-		client + `< done: request body 0 bytes, response body 12 bytes, status 200`,
+	for _, want := range append(http1Trace("/api/data.txt", ids[0], 12),
 		// HTTP/2 as frames, with the decoded fields.
-		client + `> h2 HEADERS stream=1 length=\d+ flags=END_STREAM\|END_HEADERS\n    :method: GET\n    :path: /api/data\.txt\n`,
-		client + `< h2 HEADERS stream=1 length=\d+ flags=END_HEADERS\n    :status: 200\n`,
-		`    x-request-id: ` + ids[1] + `\n`,
-		client + `< h2 DATA stream=1 length=12 flags=END_STREAM\n`,
-	} {
+		traceClient+`> h2 HEADERS stream=1 length=\d+ flags=END_STREAM\|END_HEADERS\n    :method: GET\n    :path: /api/data\.txt\n`,
+		traceClient+`< h2 HEADERS stream=1 length=\d+ flags=END_HEADERS\n    :status: 200\n`,
+		`    x-request-id: `+ids[1]+`\n`,
+		traceClient+`< h2 DATA stream=1 length=12 flags=END_STREAM\n`,
+	) {
 		if !regexp.MustCompile(want).MatchString(got) {
 			t.Errorf("trace has no %s\n%s", want, got)
 		}
@@ -189,6 +185,46 @@ func TestBinaryTrace(t *testing.T) {
 	} {
 		if !strings.Contains(log, want) {
 			t.Errorf("access log has no %q:\n%s", want, log)
+		}
+	}
+}
+
+// traceClient begins each entry of a trace: the time and the client.
+const traceClient = `\d\d:\d\d:\d\d\.\d{6} 127\.0\.0\.1:\d+ `
+
+// http1Trace is what a trace shows of an HTTP/1.1 GET of path, sent with
+// Host 127.0.0.1:PORT and answered 200 with an n-byte body under request
+// id id, as text: the request head, the response head, the end.
+func http1Trace(path, id string, n int) []string {
+	return []string{
+		traceClient + `> HTTP/1\.1 request\n  GET ` + regexp.QuoteMeta(path) + ` HTTP/1\.1\n  Host: 127\.0\.0\.1:\d+\n`,
+		traceClient + `< response \(\+\d+\.\d{3}ms\)\n  HTTP/1\.1 200 OK\n(  .*\n)*  X-Request-ID: ` + id + `\n`,
+		traceClient + `< done: request body 0 bytes, response body ` + strconv.Itoa(n) + ` bytes, status 200`,
+	}
+}
+
+// TestBinaryTraceToStderr: --trace without a file writes the trace to
+// standard error, with the request and response heads TestBinaryTrace
+// finds in a file.
+func TestBinaryTraceToStderr(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	site := t.TempDir()
+	os.WriteFile(filepath.Join(site, "hello.txt"), []byte("hello\n"), 0o644)
+	cmd := exec.Command(buildNave(t), "serve", "--listen", "127.0.0.1:0", "--access-log", "off", "--trace", site)
+	stdout, stderr := startCommand(t, cmd)
+	addr := servingAddr(t, stdout, stderr, servingLine)
+	got := exchange(t, addr, "GET /hello.txt HTTP/1.1\r\nHost: "+addr+"\r\nConnection: close\r\n\r\n")
+	m := traceID.FindStringSubmatch(got)
+	if !strings.HasPrefix(got, "HTTP/1.1 200 OK\r\n") || m == nil {
+		t.Fatalf("got %q, want 200 with a generated X-Request-ID", got)
+	}
+	waitFor(t, "the trace's end on stderr", func() bool { return strings.Contains(stderr.String(), "< done: ") })
+	trace := stderr.String()
+	for _, want := range http1Trace("/hello.txt", m[1], len("hello\n")) {
+		if !regexp.MustCompile(want).MatchString(trace) {
+			t.Errorf("stderr has no %s\n%s", want, trace)
 		}
 	}
 }
