@@ -9,9 +9,13 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
+	"nave/internal/acme/pebbletest"
 	"nave/internal/metrics/promtest"
 	"nave/internal/wiretest"
 )
@@ -39,6 +43,66 @@ func startMetricsBinary(t *testing.T, dir string) (addr, metricsAddr string) {
 		t.Fatalf("nave printed %q, want the serving and the metrics lines", lines)
 	}
 	return m[1], mm[1]
+}
+
+// The traffic startObservedWSGI sends: GETs of / answered 200 and of
+// /missing answered 404, each on a connection of its own, each answered
+// with the 2-byte body "w\n".
+const wsgiOK, wsgiMissing = 5, 2
+
+// startObservedWSGI runs nave wsgi with one worker serving statusWSGIApp,
+// with --metrics and --status on one address, sends it the traffic above,
+// and returns the process and that address.
+func startObservedWSGI(t *testing.T) (*exec.Cmd, string) {
+	t.Helper()
+	dir := writeApp(t, "wapp.py", statusWSGIApp)
+	observe := "127.0.0.1:" + strconv.Itoa(pebbletest.FreePort(t))
+	cmd, addr, _ := startWSGIBinary(t, "--workers", "1", "--chdir", dir, "--metrics", observe, "--status", observe, "wapp:app")
+	for i := range wsgiOK + wsgiMissing {
+		path, want := "/", "HTTP/1.1 200 "
+		if i >= wsgiOK {
+			path, want = "/missing", "HTTP/1.1 404 "
+		}
+		if got := exchange(t, addr, "GET "+path+" HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n"); !strings.HasPrefix(got, want) {
+			t.Fatalf("GET %s: got %q, want %s", path, got, want)
+		}
+	}
+	return cmd, observe
+}
+
+// TestBinaryWSGIMetrics: nave wsgi --metrics counts a WSGI app's traffic:
+// the server's answers by class, body bytes and connections, and the
+// app's requests served and waits for its one worker, idle after them.
+func TestBinaryWSGIMetrics(t *testing.T) {
+	_, observe := startObservedWSGI(t)
+	n := strconv.Itoa(wsgiOK + wsgiMissing)
+	want := []string{
+		`nave_http_requests_total{method="GET",code="2xx"} ` + strconv.Itoa(wsgiOK),
+		`nave_http_requests_total{method="GET",code="4xx"} ` + strconv.Itoa(wsgiMissing),
+		`nave_http_request_duration_seconds_count ` + n,
+		`nave_http_response_body_bytes_total ` + strconv.Itoa(2*(wsgiOK+wsgiMissing)),
+		`nave_connections_accepted_total ` + n,
+		`nave_app_requests_served_total{app="app"} ` + n,
+		`nave_app_queue_wait_seconds_count{app="app"} ` + n,
+		`nave_app_requests_abandoned_total{app="app"} 0`,
+		`nave_app_worker_slots{app="app"} 1`,
+		`nave_app_workers{app="app",state="idle"} 1`,
+		`nave_app_workers{app="app",state="busy"} 0`,
+		`nave_app_worker_restarts_total{app="app",reason="crash"} 0`,
+	}
+	// The server counts a request once its response is sent: wait for it.
+	var text string
+	missing := want
+	for deadline := time.Now().Add(10 * time.Second); len(missing) > 0 && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		text = string(getMetrics(t, observe))
+		missing = slices.DeleteFunc(slices.Clone(want), func(sample string) bool { return strings.Contains(text, "\n"+sample+"\n") })
+	}
+	for _, sample := range missing {
+		t.Errorf("no sample %s", sample)
+	}
+	if t.Failed() {
+		t.Logf("the exposition:\n%s", text)
+	}
 }
 
 // TestBinaryMetricsPrometheus: Debian's Prometheus scrapes the nave
