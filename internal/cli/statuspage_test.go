@@ -15,6 +15,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -484,6 +485,123 @@ func checkStatusCommand(t *testing.T, r *statusRun, pids []int) {
 	out, err := exec.Command(bin, "status", "--state-dir", t.TempDir()).CombinedOutput()
 	if code := exitCodeOf(err); code != 1 || !strings.Contains(string(out), "cannot get the status from the admin socket") || !strings.Contains(string(out), "is nave running there?") {
 		t.Errorf("nave status where no nave runs: exit %d, %q; want 1 and a clear message", code, out)
+	}
+}
+
+// statusFields are the paths of the fields docs/observability.md lists
+// for /status, in a report of listener main and app app with a worker.
+func statusFields() []string {
+	f := []string{"version", "pid", "started", "uptime_seconds", "time", "config.file", "config.applied", "config.etag",
+		"connections", "requests", "listeners.main.address", "listeners.main.connections", "listeners.main.requests",
+		"traffic.window_seconds", "traffic.requests_total", "traffic.requests_per_second",
+		"traffic.connections_accepted_total", "traffic.connections_refused_total", "upstreams",
+		"history.interval_seconds", "history.time", "history.requests_per_second"}
+	with := func(prefix string, keys ...string) {
+		for _, k := range keys {
+			f = append(f, prefix+k)
+		}
+	}
+	with("apps.app.", "module", "interface", "workers", "python", "requests_in_flight", "workers_busy", "workers_idle", "queued")
+	with("apps.app.restarts.", "crash", "timeout", "recycle", "reload")
+	with("apps.app.processes.0.", "pid", "id", "state", "requests_in_flight", "requests_served", "rss_bytes", "started", "age_seconds")
+	with("history.apps.app.", "workers_busy", "workers_idle", "queued")
+	for _, c := range []string{"1xx", "2xx", "3xx", "4xx", "5xx"} {
+		with("traffic.status."+c+".", "total", "per_second")
+		f = append(f, "history.status_per_second."+c)
+	}
+	for _, p := range []string{"traffic.latency_seconds.", "traffic.ttfb_seconds.", "apps.app.queue_wait_seconds."} {
+		with(p, "count", "mean", "p50", "p90", "p99")
+	}
+	for _, p := range []string{"history.latency_seconds.", "history.apps.app.queue_wait_seconds."} {
+		with(p, "p50", "p90", "p99")
+	}
+	with("traffic.request_body_bytes.", "total", "per_second")
+	with("traffic.response_body_bytes.", "total", "per_second")
+	with("traffic.connections.", "reading", "handling", "idle", "parked")
+	with("history.connections.", "reading", "handling", "idle", "parked")
+	return f
+}
+
+// jsonAt is the value at path in a decoded JSON document, its keys and
+// array indexes separated by dots ("apps.app.processes.0.pid"); ok is
+// false where the path leads nowhere (a null value is there).
+func jsonAt(doc any, path string) (v any, ok bool) {
+	v = doc
+	for key := range strings.SplitSeq(path, ".") {
+		switch x := v.(type) {
+		case map[string]any:
+			if v, ok = x[key]; !ok {
+				return nil, false
+			}
+		case []any:
+			i, err := strconv.Atoi(key)
+			if err != nil || i < 0 || i >= len(x) {
+				return nil, false
+			}
+			v = x[i]
+		default:
+			return nil, false
+		}
+	}
+	return v, true
+}
+
+// TestBinaryStatusJSON: nave status --json prints nave wsgi's /status as
+// JSON with every field docs/observability.md lists, and its figures are
+// the requests nave served: by status class, their latencies, bytes and
+// connections, and the one worker (a child of nave) that served them all.
+func TestBinaryStatusJSON(t *testing.T) {
+	cmd, observe := startObservedWSGI(t)
+	bin := buildNave(t)
+	n := float64(wsgiOK + wsgiMissing)
+	var doc any
+	waitFor(t, "the requests counted and a point of history", func() bool {
+		doc = nil
+		out, err := exec.Command(bin, "status", "--json", "--addr", observe).Output()
+		if err != nil {
+			t.Fatalf("nave status --json: %v\n%s", err, out)
+		}
+		if err := json.Unmarshal(out, &doc); err != nil {
+			t.Fatalf("nave status --json printed what is not JSON: %v\n%s", err, out)
+		}
+		total, _ := jsonAt(doc, "traffic.requests_total")
+		point, _ := jsonAt(doc, "history.time.0")
+		return total == n && point != nil
+	})
+	for _, f := range statusFields() {
+		if _, ok := jsonAt(doc, f); !ok {
+			t.Errorf("no field %s", f)
+		}
+	}
+	for path, want := range map[string]any{
+		"version":                              Version,
+		"pid":                                  float64(cmd.Process.Pid),
+		"requests":                             n,
+		"listeners.main.requests":              n,
+		"traffic.status.2xx.total":             float64(wsgiOK),
+		"traffic.status.4xx.total":             float64(wsgiMissing),
+		"traffic.latency_seconds.count":        n,
+		"traffic.ttfb_seconds.count":           n,
+		"traffic.response_body_bytes.total":    2 * n,
+		"traffic.connections_accepted_total":   n,
+		"apps.app.module":                      "wapp:app",
+		"apps.app.interface":                   "wsgi",
+		"apps.app.workers":                     1.0,
+		"apps.app.workers_idle":                1.0,
+		"apps.app.queue_wait_seconds.count":    n,
+		"apps.app.processes.0.state":           "idle",
+		"apps.app.processes.0.requests_served": n,
+	} {
+		if got, _ := jsonAt(doc, path); got != want {
+			t.Errorf("%s = %v, want %v", path, got, want)
+		}
+	}
+	if _, ok := jsonAt(doc, "apps.app.processes.1"); ok {
+		t.Error("two workers listed, want one")
+	}
+	pid, _ := jsonAt(doc, "apps.app.processes.0.pid")
+	if p, ok := pid.(float64); !ok || !slices.Contains(childPIDs(t, cmd.Process.Pid), int(p)) {
+		t.Errorf("the worker's pid %v is not a child of nave's (%d)", pid, cmd.Process.Pid)
 	}
 }
 
