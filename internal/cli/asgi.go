@@ -41,7 +41,8 @@ App:
                          VIRTUAL_ENV is set, else python3 on PATH); CPython 3.8+
   --chdir DIR            the workers' working folder, first on sys.path
                          (default the current one)
-  --workers N            worker processes (default one per CPU)
+  --workers N            worker processes (default one per CPU nave may
+                         use: its affinity, capped by a cgroup CPU quota)
   --mount PREFIX         serve the app under PREFIX (its root_path);
                          other paths get 404 (default /)
   --static URL=DIR       serve the files in DIR under the URL prefix, before
