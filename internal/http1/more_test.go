@@ -73,3 +73,47 @@ func TestReadFromWriteMore(t *testing.T) {
 		t.Errorf("Write then Finish: calls %q", got)
 	}
 }
+
+// TestLastWriteBeforeClose: a response after which the connection closes
+// sends its last bytes through WriteMore (the close's FIN takes them
+// along); on a kept connection, and before the last flush of a streamed
+// response, writes go through Write, so that nothing is held back.
+func TestLastWriteBeforeClose(t *testing.T) {
+	closing := "GET /f HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+	for _, tt := range []struct {
+		name, req string
+		stream    bool
+		want      string
+	}{
+		{"close", closing, false, "WriteMore"},
+		{"close_streamed", closing, true, "Write WriteMore"},
+		{"keep_alive", get11, false, "Write"},
+		{"keep_alive_streamed", get11, true, "Write Write"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			d := &moreDst{}
+			var tr testResponse
+			w := tr.Reset(d, parseTestRequest(t, tt.req), testNow)
+			w.Write([]byte("hello"))
+			if tt.stream {
+				if err := w.Flush(); err != nil {
+					t.Fatal(err)
+				}
+				w.Write([]byte(" world"))
+			}
+			if err := tr.Finish(); err != nil {
+				t.Fatal(err)
+			}
+			if got := strings.Join(d.calls, " "); got != tt.want {
+				t.Errorf("calls %q, want %q", got, tt.want)
+			}
+			body := "hello"
+			if tt.stream {
+				body = "5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n"
+			}
+			if !strings.HasSuffix(d.out.String(), body) {
+				t.Errorf("output %q, want it to end with %q", d.out.String(), body)
+			}
+		})
+	}
+}

@@ -155,6 +155,15 @@ func (s *Writer) Flush(h *web.Head, n int, tail []byte, end bool) error {
 			s.trace(prefix)
 		}
 	}
+	if end && s.close && !s.more {
+		// The response's last bytes, on a connection that closes after
+		// them: flagged "more follows", they wait for the close, whose
+		// FIN then leaves with them in one packet, as nginx's tcp_nopush
+		// sends them (on loopback a packet of its own costs the sender
+		// the receiver's softirq work and a wake-up).
+		s.more = true
+		defer func() { s.more = false }()
+	}
 	data := n + len(tail)
 	start, stop := headroom, headroom+n
 	trailers := end && s.chunked && s.trailer != nil && s.trailer.Len() > 0
