@@ -931,7 +931,7 @@ func (b *built) announce(w io.Writer) {
 	apps := b.apps.All()
 	for _, name := range slices.Sorted(maps.Keys(apps)) {
 		p := apps[name].pool
-		fmt.Fprintf(w, "Running app %s: %d workers, Python %s\n", name, p.Workers(), p.Python())
+		fmt.Fprintf(w, "Running app %s: %s, Python %s\n", name, workerCount(p.Workers()), p.Python())
 	}
 	es := b.endpoints.All()
 	for _, key := range slices.Sorted(maps.Keys(es)) {

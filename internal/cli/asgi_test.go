@@ -308,7 +308,7 @@ func TestBinaryASGISignals(t *testing.T) {
 	}
 }
 
-var asgiServingLine = regexp.MustCompile(`Serving ASGI app \S+ \(\d+ workers, Python 3\.\d+\.\d+ uvloop at \S+\) on .* \(http://(127\.0\.0\.1:\d+)/\)`)
+var asgiServingLine = regexp.MustCompile(`Serving ASGI app \S+ \(\d+ workers?, Python 3\.\d+\.\d+ uvloop at \S+\) on .* \(http://(127\.0\.0\.1:\d+)/\)`)
 
 func readFile(t *testing.T, name string) string {
 	t.Helper()

@@ -224,8 +224,8 @@ func serveApp(ctx context.Context, o *wsgiOptions, config func() *config.Config,
 	defer s.close()
 	ls, pool := s.shorthandListeners(), s.pool(appName)
 	addr := ls.main.Addr().(*net.TCPAddr)
-	fmt.Fprintf(stdout, "Serving %s app %s (%d workers, Python %s at %s) on %s port %d (%s) ...\n",
-		kind, o.pool.App, pool.Workers(), pool.Python(), o.pool.Python, addr.IP, addr.Port, ls.url())
+	fmt.Fprintf(stdout, "Serving %s app %s (%s, Python %s at %s) on %s port %d (%s) ...\n",
+		kind, o.pool.App, workerCount(pool.Workers()), pool.Python(), o.pool.Python, addr.IP, addr.Port, ls.url())
 	ls.announceOthers(stdout)
 	defer onHangup(hup, s.reload)()
 	s.ready()
@@ -269,4 +269,13 @@ func reloadPool(pool appPool, log *slog.Logger) {
 		return
 	}
 	log.Info("reloaded: new workers serve")
+}
+
+// workerCount is "1 worker" or "N workers", for the lines nave prints as
+// it starts.
+func workerCount(n int) string {
+	if n == 1 {
+		return "1 worker"
+	}
+	return fmt.Sprintf("%d workers", n)
 }

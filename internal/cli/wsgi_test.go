@@ -142,7 +142,7 @@ func TestParseSeconds(t *testing.T) {
 	}
 }
 
-var wsgiServingLine = regexp.MustCompile(`Serving WSGI app \S+ \(\d+ workers, Python 3\.\d+\.\d+ at \S+\) on .* \(http://(127\.0\.0\.1:\d+)/\)`)
+var wsgiServingLine = regexp.MustCompile(`Serving WSGI app \S+ \(\d+ workers?, Python 3\.\d+\.\d+ at \S+\) on .* \(http://(127\.0\.0\.1:\d+)/\)`)
 
 // startWSGI runs Main("wsgi", args...) until the test ends and returns the
 // address it printed.
