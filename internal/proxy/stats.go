@@ -1,6 +1,6 @@
 package proxy
 
-// Figures (issue 15): each server's state, its requests in flight, its
+// Figures: each server's state, its requests in flight, its
 // time to first byte and its failures by kind, for the metrics
 // exposition and the status page.
 

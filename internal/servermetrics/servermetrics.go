@@ -1,4 +1,4 @@
-// Package servermetrics is nave's server metric set (issue 15): the
+// Package servermetrics is nave's server metric set: the
 // handles internal/server and internal/http2 update as requests and
 // connections come and go, registered once in an internal/metrics
 // Registry. docs/observability.md lists every metric with its meaning.

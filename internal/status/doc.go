@@ -1,4 +1,4 @@
-// Package status is nave's status page (issue 15): a Sampler that reads
+// Package status is nave's status page: a Sampler that reads
 // the server's and the apps' figures every few seconds into a ring of
 // bounded size, the rates, percentiles and history worked out from it as
 // JSON, and the page a person reads them on.

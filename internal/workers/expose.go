@@ -2,7 +2,7 @@ package workers
 
 import "nave/internal/metrics"
 
-// Exposition is the per-app metric families (issue 15), registered once
+// Exposition is the per-app metric families, registered once
 // in a registry; Add exposes an app's Meter under its name, the app
 // label. docs/observability.md lists them. Every figure is read from the
 // Meter at scrape time, so exposing costs the requests nothing.

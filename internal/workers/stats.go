@@ -1,6 +1,6 @@
 package workers
 
-// Figures (issue 15): what a Pool's workers are doing, and what an app's
+// Figures: what a Pool's workers are doing, and what an app's
 // Meter counted across the pools that served it.
 
 import (

@@ -58,7 +58,7 @@ type Waiter interface {
 }
 
 // Cause is why a worker leaves service: the reasons a restart is counted
-// by (issue 15).
+// by.
 type Cause uint8
 
 const (

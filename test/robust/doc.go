@@ -1,4 +1,4 @@
-// Package robust proves nave's robustness promises (issue 6) with tests
+// Package robust proves nave's robustness promises with tests
 // that run in CI: a request-smuggling and conformance corpus against the
 // live server (RFC 9112 §6.3, §7.1, §11), slowloris clients, running out
 // of file descriptors, graceful shutdown under load, and an access log on

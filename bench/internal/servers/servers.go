@@ -164,7 +164,7 @@ const BaseName = "nave-base"
 const StrictName = "nave-strict"
 
 // MetricsName is "nave" with its Prometheus metrics on (--metrics), to
-// show what counting every request and connection costs (issue 15: within
+// show what counting every request and connection costs (nave's aim: within
 // 2% of "nave" on the 14 B file).
 const MetricsName = "nave-metrics"
 
