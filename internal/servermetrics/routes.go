@@ -1,7 +1,6 @@
 package servermetrics
 
 import (
-	"strconv"
 	"sync"
 	"time"
 
@@ -47,7 +46,7 @@ func (rs *Routes) Route(site, route string) *Route {
 	rs.mu.Unlock()
 	m := &Route{duration: rs.duration.With(site, route)}
 	for c := range m.count {
-		m.count[c] = rs.count.With(site, route, strconv.Itoa(c+1)+"xx")
+		m.count[c] = rs.count.With(site, route, classNames[c])
 	}
 	return m
 }
@@ -68,7 +67,7 @@ func (rs *Routes) Retain(keep map[[2]string]bool) {
 		delete(rs.handed, k)
 		rs.duration.Delete(k[0], k[1])
 		for c := range numClasses {
-			rs.count.Delete(k[0], k[1], strconv.Itoa(c+1)+"xx")
+			rs.count.Delete(k[0], k[1], classNames[c])
 		}
 	}
 }

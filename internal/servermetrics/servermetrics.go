@@ -21,7 +21,6 @@ package servermetrics
 
 import (
 	"crypto/tls"
-	"strconv"
 	"sync/atomic"
 	"time"
 
@@ -236,7 +235,7 @@ func newRequests(reg *metrics.Registry) *Requests {
 	}
 	for i := range m.count {
 		for c := range m.count[i] {
-			m.count[i][c] = count.With(methodNames[i], strconv.Itoa(c+1)+"xx")
+			m.count[i][c] = count.With(methodNames[i], classNames[c])
 		}
 	}
 	return m
@@ -259,6 +258,9 @@ const (
 var methodNames = [numMethods]string{"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "other"}
 
 const numClasses = 5
+
+// classNames are the status classes' label values, 1xx to 5xx.
+var classNames = [numClasses]string{"1xx", "2xx", "3xx", "4xx", "5xx"}
 
 // methodIndex maps a request method to its label's index without a
 // lookup: methods are case-sensitive (RFC 9110 §9.1).
