@@ -1,8 +1,6 @@
 package workers
 
 import (
-	"bufio"
-	"bytes"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -58,28 +56,18 @@ func readCPUQuota(cgroupFile, mountinfoFile, root string) (float64, bool) {
 		rel = "."
 	}
 	dir := filepath.Join(root, mountPoint, rel)
+	var quota, period string
 	if v1 {
-		quota, okq := readInt(filepath.Join(dir, "cpu.cfs_quota_us"))
-		period, okp := readInt(filepath.Join(dir, "cpu.cfs_period_us"))
-		if !okq || !okp || quota <= 0 || period <= 0 {
-			return 0, false
-		}
-		return float64(quota) / float64(period), true
+		quota, period = readTrimmed(filepath.Join(dir, "cpu.cfs_quota_us")), readTrimmed(filepath.Join(dir, "cpu.cfs_period_us"))
+	} else if f := strings.Fields(readTrimmed(filepath.Join(dir, "cpu.max"))); len(f) == 2 {
+		quota, period = f[0], f[1] // "max 100000" when there is no limit
 	}
-	b, err := os.ReadFile(filepath.Join(dir, "cpu.max"))
-	if err != nil {
-		return 0, false
+	q, err1 := strconv.ParseInt(quota, 10, 64)
+	p, err2 := strconv.ParseInt(period, 10, 64)
+	if err1 != nil || err2 != nil || q <= 0 || p <= 0 {
+		return 0, false // none ("max", v1's -1), or unreadable
 	}
-	f := strings.Fields(string(b))
-	if len(f) != 2 || f[0] == "max" {
-		return 0, false
-	}
-	quota, err1 := strconv.ParseInt(f[0], 10, 64)
-	period, err2 := strconv.ParseInt(f[1], 10, 64)
-	if err1 != nil || err2 != nil || quota <= 0 || period <= 0 {
-		return 0, false
-	}
-	return float64(quota) / float64(period), true
+	return float64(q) / float64(p), true
 }
 
 // cgroupMount finds the mount of the cpu controller's v1 hierarchy (v1)
@@ -90,10 +78,9 @@ func cgroupMount(mountinfoFile string, v1 bool) (root, point string, ok bool) {
 	if err != nil {
 		return "", "", false
 	}
-	sc := bufio.NewScanner(bytes.NewReader(b))
-	for sc.Scan() {
+	for line := range strings.Lines(string(b)) {
 		// ID parent major:minor root mount-point options [optional...] - fstype source super-options
-		pre, post, found := strings.Cut(sc.Text(), " - ")
+		pre, post, found := strings.Cut(strings.TrimSuffix(line, "\n"), " - ")
 		fields, tail := strings.Fields(pre), strings.Fields(post)
 		if !found || len(fields) < 5 || len(tail) < 3 {
 			continue
@@ -137,11 +124,12 @@ func hasField(list, sep, want string) bool {
 	return false
 }
 
-func readInt(path string) (int64, bool) {
+// readTrimmed is a small file's text without surrounding space; "" if it
+// cannot be read.
+func readTrimmed(path string) string {
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return 0, false
+		return ""
 	}
-	n, err := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
-	return n, err == nil
+	return strings.TrimSpace(string(b))
 }
