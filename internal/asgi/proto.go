@@ -4,7 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"net"
+	"io"
 	"net/netip"
 
 	"nave/internal/web"
@@ -418,7 +418,7 @@ func httpVersion(p web.Proto) string {
 
 // frameReader reads a worker's frames; one goroutine uses it.
 type frameReader struct {
-	conn *net.UnixConn
+	conn io.Reader
 	in   *workers.FrameBuffer
 }
 
@@ -426,7 +426,7 @@ type frameReader struct {
 // largest frame it meets, up to maxFrameBytes.
 const readBufferSize = 64 << 10
 
-func newFrameReader(conn *net.UnixConn) *frameReader {
+func newFrameReader(conn io.Reader) *frameReader {
 	return &frameReader{conn: conn, in: workers.NewFrameBuffer(readBufferSize, maxFrameBytes, typeLimit)}
 }
 

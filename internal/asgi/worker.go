@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"os"
 	"runtime"
 	"strings"
@@ -14,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"nave/internal/rawio"
 	"nave/internal/workers"
 )
 
@@ -48,9 +48,9 @@ type worker struct {
 	cfg      *Config
 	log      *slog.Logger
 	proc     *workers.Process
-	conn     *net.UnixConn
-	python   string // "3.11.2 uvloop": what it reported; set before ready closes
-	lifespan string // "on", "off" or "unsupported", as it reported; likewise
+	conn     *rawio.Conn // the socket, read and written by raw system calls
+	python   string      // "3.11.2 uvloop": what it reported; set before ready closes
+	lifespan string      // "on", "off" or "unsupported", as it reported; likewise
 
 	ready chan struct{} // closed when READY came
 	wake  chan struct{} // cap 1: out has frames
@@ -84,7 +84,10 @@ func (h *Handler) startWorker(id int) (*worker, error) {
 		return nil, err
 	}
 	defer theirs.Close()
-	w.conn = conn
+	if w.conn, err = rawio.New(conn); err != nil {
+		conn.Close()
+		return nil, err
+	}
 	var env []string
 	if len(cfg.Env) > 0 {
 		env = append(os.Environ(), cfg.Env...)

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"nave/internal/http1"
+	"nave/internal/rawio"
 )
 
 // conn is one connection to an upstream server, with the buffers it
@@ -51,6 +52,9 @@ func newConn(nc net.Conn, s *server, read time.Duration) *conn {
 			c.rc = rc
 			c.peekFn = c.peek
 		}
+	}
+	if rw, err := rawio.New(nc); err == nil {
+		c.nc = rw // reads and writes by raw system calls (see rawio)
 	}
 	return c
 }

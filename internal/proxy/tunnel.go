@@ -80,8 +80,8 @@ func (h *Handler) tunnel(c *conn, w *web.ResponseWriter, r *web.Request) attempt
 		t.stop(client, c.nc)
 	}()
 	t.copy(c.nc, client, client)
-	if tc, ok := c.nc.(*net.TCPConn); ok && !t.stopped.Load() {
-		tc.CloseWrite() // the client is done sending; let the server finish
+	if cw, ok := c.nc.(interface{ CloseWrite() error }); ok && !t.stopped.Load() {
+		cw.CloseWrite() // the client is done sending; let the server finish
 	} else {
 		t.stop(client, c.nc)
 	}

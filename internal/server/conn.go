@@ -14,6 +14,7 @@ import (
 
 	"nave/internal/http1"
 	"nave/internal/http2"
+	"nave/internal/rawio"
 	"nave/internal/servermetrics"
 	"nave/internal/web"
 )
@@ -75,11 +76,15 @@ type conn struct {
 	tlsState *tls.ConnectionState
 	batch    *recordBatch    // beneath crypto/tls, once it is in use; nil in the clear
 	raw      syscall.RawConn // nil when nc has no file descriptor
-	remote   netip.AddrPort
-	local    netip.AddrPort
-	fd       int // the socket, for the parker; -1 when unknown
-	state    atomic.Int32
-	wakeMu   sync.Mutex
+	// rw reads and writes the TCP socket by raw system calls (see
+	// rawio); nil for a connection that is not TCP. A TLS connection
+	// reads and writes it through crypto/tls.
+	rw     *rawio.Conn
+	remote netip.AddrPort
+	local  netip.AddrPort
+	fd     int // the socket, for the parker; -1 when unknown
+	state  atomic.Int32
+	wakeMu sync.Mutex
 	// idleSince is when the connection last went idle (unix nanoseconds).
 	idleSince atomic.Int64
 	ex        *exchange   // non-nil while a request is in progress or pipelined bytes wait
@@ -117,12 +122,6 @@ type conn struct {
 	readN   int
 	readErr error
 
-	// WriteMore's callback and its state, bound once like readFn.
-	moreFn  func(fd uintptr) bool
-	moreBuf []byte
-	moreN   int
-	moreErr error
-
 	// The watcher of a handler that asked web.ResponseWriter.Gone (see
 	// watch.go): watching is closed when its goroutine is done; nil when
 	// none runs. watchFn is c.watch, bound once.
@@ -137,6 +136,7 @@ func (s *Server) newConn(nc net.Conn, tc *tls.Config) *conn {
 	c.tcp, _ = nc.(*net.TCPConn)
 	if c.tcp != nil {
 		c.watchFn = c.watch
+		c.rw, _ = rawio.New(c.tcp)
 	}
 	c.mayH2C = tc == nil && !s.cfg.DisableH2C
 	// Not idle until await says so: the zero state is stateIdle, and the
@@ -158,7 +158,6 @@ func (s *Server) newConn(nc net.Conn, tc *tls.Config) *conn {
 			if tc != nil {
 				c.readFn = c.helloReady
 			}
-			c.moreFn = c.sendMore
 			raw.Control(func(fd uintptr) { c.fd = int(fd) })
 		}
 	}

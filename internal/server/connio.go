@@ -5,7 +5,7 @@ package server
 
 import (
 	"io"
-	"os"
+	"net"
 	"sync"
 	"syscall"
 	"time"
@@ -57,6 +57,9 @@ func (c *conn) SetWriteDeadline(t time.Time) error {
 // Write is the response destination for http1, under the write deadline.
 func (c *conn) Write(p []byte) (int, error) {
 	c.extendWrite()
+	if c.rw != nil && c.tlsState == nil {
+		return c.rw.Write(p)
+	}
 	return c.nc.Write(p)
 }
 
@@ -64,37 +67,22 @@ func (c *conn) Write(p []byte) (int, error) {
 // next write (the file that follows, by sendfile) so that a response head
 // shares the body's first packet, as nginx's tcp_nopush does.
 func (c *conn) WriteMore(p []byte) (int, error) {
-	if c.raw == nil {
+	if c.rw == nil || c.tlsState != nil {
 		return c.Write(p)
 	}
 	c.extendWrite()
-	c.moreBuf, c.moreN, c.moreErr = p, 0, nil
-	err := c.raw.Write(c.moreFn)
-	n := c.moreN
-	c.moreBuf = nil
-	if err == nil {
-		err = c.moreErr
-	}
-	return n, err
+	return c.rw.WriteFlags(p, syscall.MSG_MORE)
 }
 
-// sendMore is WriteMore's RawConn callback: it sends until done, and
-// reports false (wait for writability) when the socket buffer is full.
-func (c *conn) sendMore(fd uintptr) bool {
-	for c.moreN < len(c.moreBuf) {
-		n, err := syscall.SendmsgN(int(fd), c.moreBuf[c.moreN:], nil, nil, syscall.MSG_MORE)
-		switch {
-		case err == syscall.EINTR:
-			continue
-		case err == syscall.EAGAIN:
-			return false
-		case err != nil:
-			c.moreErr = os.NewSyscallError("sendmsg", err)
-			return true
-		}
-		c.moreN += n
+// stream is the connection for crypto/tls to run over, or for HTTP/2: the
+// TCP socket read and written by raw system calls (see rawio), unless it
+// is TLS already or a PROXY protocol header's reading left bytes to be read
+// again in front of it.
+func (c *conn) stream() net.Conn {
+	if c.rw != nil && c.nc == net.Conn(c.tcp) {
+		return c.rw
 	}
-	return true
+	return c.nc
 }
 
 // sendfileChunk bounds one sendfile call, so the write deadline applies

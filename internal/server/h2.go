@@ -55,7 +55,7 @@ func (c *conn) serveH2(buffered []byte) {
 		h.Release()
 		c.finish()
 	}
-	h = http2.NewConn(&c.s.h2, c.nc, info)
+	h = http2.NewConn(&c.s.h2, c.stream(), info)
 	c.wakeMu.Lock()
 	c.h2 = h
 	c.wakeMu.Unlock()

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"nave/internal/http1"
+	"nave/internal/rawio"
 	"nave/internal/servermetrics"
 )
 
@@ -109,7 +110,7 @@ func (c *conn) readReady(fd uintptr) bool {
 		c.readEx = c.s.getExchange()
 	}
 	for {
-		n, err := syscall.Read(int(fd), c.readEx.rbuf)
+		n, err := rawio.Read(int(fd), c.readEx.rbuf)
 		switch {
 		case err == syscall.EINTR:
 			continue
@@ -142,7 +143,7 @@ func (c *conn) readNow() (*exchange, error) {
 	var n int
 	var rerr error
 	err := c.raw.Control(func(fd uintptr) {
-		n, rerr = syscall.Read(int(fd), ex.rbuf)
+		n, rerr = rawio.Read(int(fd), ex.rbuf)
 	})
 	if err == nil && rerr != nil {
 		err = rerr

@@ -49,7 +49,7 @@ var (
 // on the connection reads through crypto/tls: no more peeking, parking or
 // sendfile. errH2 says that ALPN chose HTTP/2.
 func (c *conn) handshake() error {
-	c.batch = &recordBatch{Conn: c.nc}
+	c.batch = &recordBatch{Conn: c.stream()}
 	tc := tls.Server(c.batch, c.tlsConf)
 	c.tlsConf = nil
 	c.nc.SetDeadline(time.Now().Add(c.s.cfg.handshakeTimeout()))
