@@ -56,6 +56,56 @@ func Send(fd int, p []byte, flags int) (int, error) {
 	return int(n), nil
 }
 
+// recvmsg is recvmsg(2) on a non-blocking socket: p's bytes and the
+// ancillary data that came with them into oob.
+func recvmsg(fd int, p, oob []byte, flags int) (n, oobn, rflags int, err error) {
+	var msg syscall.Msghdr
+	var iov syscall.Iovec
+	iov.Base = (*byte)(bufPtr(p))
+	iov.SetLen(len(p))
+	msg.Iov, msg.Iovlen = &iov, 1
+	if len(oob) > 0 {
+		msg.Control = &oob[0]
+		msg.SetControllen(len(oob))
+	}
+	r, _, e := syscall.RawSyscall(syscall.SYS_RECVMSG, uintptr(fd), uintptr(unsafe.Pointer(&msg)), uintptr(flags))
+	if e != 0 {
+		return -1, 0, 0, e
+	}
+	raceAcquireIO()
+	return int(r), int(msg.Controllen), int(msg.Flags), nil
+}
+
+// sendmsg is sendmsg(2) on a non-blocking socket: p's bytes, and oob with
+// the first of them.
+func sendmsg(fd int, p, oob []byte) (int, error) {
+	var msg syscall.Msghdr
+	var iov syscall.Iovec
+	iov.Base = (*byte)(bufPtr(p))
+	iov.SetLen(len(p))
+	msg.Iov, msg.Iovlen = &iov, 1
+	if len(oob) > 0 {
+		msg.Control = &oob[0]
+		msg.SetControllen(len(oob))
+	}
+	raceReleaseIO()
+	r, _, e := syscall.RawSyscall(syscall.SYS_SENDMSG, uintptr(fd), uintptr(unsafe.Pointer(&msg)), 0)
+	if e != 0 {
+		return -1, e
+	}
+	return int(r), nil
+}
+
+// writev is writev(2) on a non-blocking descriptor.
+func writev(fd int, iov []syscall.Iovec) (int, error) {
+	raceReleaseIO()
+	r, _, e := syscall.RawSyscall(syscall.SYS_WRITEV, uintptr(fd), uintptr(unsafe.Pointer(&iov[0])), uintptr(len(iov)))
+	if e != 0 {
+		return -1, e
+	}
+	return int(r), nil
+}
+
 func bufPtr(p []byte) unsafe.Pointer {
 	if len(p) == 0 {
 		return nil
@@ -74,16 +124,25 @@ type Conn struct {
 
 	rmu    sync.Mutex
 	rbuf   []byte
+	roob   []byte // ReadMsg's: room for ancillary data
 	rn     int
+	roobn  int
+	rflags int
 	rerr   error
 	readFn func(uintptr) bool
 
 	wmu     sync.Mutex
 	wbuf    []byte
+	woob    []byte // WriteMsg's: ancillary data, sent with the first bytes
 	wn      int
 	wflags  int
 	werr    error
 	writeFn func(uintptr) bool
+	// WriteBuffers': the buffers' iovecs, and the index of the first
+	// not yet written whole.
+	wiov     []syscall.Iovec
+	wnext    int
+	writevFn func(uintptr) bool
 }
 
 // ErrNoDescriptor is New's answer for a connection that is not a socket
@@ -104,6 +163,7 @@ func New(nc net.Conn) (*Conn, error) {
 	c := &Conn{Conn: nc, rc: rc}
 	c.readFn = c.readReady
 	c.writeFn = c.writeReady
+	c.writevFn = c.writevReady
 	return c, nil
 }
 
@@ -124,11 +184,37 @@ func (c *Conn) Read(p []byte) (int, error) {
 	return c.rn, err
 }
 
-// readReady is Read's RawConn callback: false (wait) while the socket
-// has nothing.
+// ReadMsg is Read with recvmsg(2): it reads into p, and into oob the
+// ancillary data that came with those bytes (descriptors passed with
+// SCM_RIGHTS, which arrive close-on-exec). It returns the message's flags
+// (syscall.MSG_CTRUNC: oob was too small) and, at the end of the stream,
+// 0, 0, 0, io.EOF.
+func (c *Conn) ReadMsg(p, oob []byte) (n, oobn, flags int, err error) {
+	if len(p) == 0 {
+		return 0, 0, 0, nil
+	}
+	c.rmu.Lock()
+	defer c.rmu.Unlock()
+	c.rbuf, c.roob, c.rn, c.roobn, c.rflags, c.rerr = p, oob, 0, 0, 0, nil
+	err = c.rc.Read(c.readFn)
+	c.rbuf, c.roob = nil, nil
+	if err == nil {
+		err = c.rerr
+	}
+	return c.rn, c.roobn, c.rflags, err
+}
+
+// readReady is Read's and ReadMsg's RawConn callback: false (wait) while
+// the socket has nothing.
 func (c *Conn) readReady(fd uintptr) bool {
 	for {
-		n, err := Read(int(fd), c.rbuf)
+		var n int
+		var err error
+		if c.roob != nil {
+			n, c.roobn, c.rflags, err = recvmsg(int(fd), c.rbuf, c.roob, syscall.MSG_CMSG_CLOEXEC)
+		} else {
+			n, err = Read(int(fd), c.rbuf)
+		}
 		switch {
 		case err == syscall.EINTR:
 			continue
@@ -136,7 +222,7 @@ func (c *Conn) readReady(fd uintptr) bool {
 			return false
 		case err != nil:
 			c.rerr = os.NewSyscallError("read", err)
-		case n == 0:
+		case n == 0 && c.roobn == 0:
 			c.rerr = io.EOF
 		default:
 			c.rn = n
@@ -175,11 +261,33 @@ func (c *Conn) WriteFlags(p []byte, flags int) (int, error) {
 	return n, err
 }
 
-// writeReady is Write's RawConn callback: it sends until done, and
-// reports false (wait for room) when the socket's buffer is full.
+// WriteMsg writes all of p with sendmsg(2), oob (descriptors to pass,
+// say: syscall.UnixRights) going with its first bytes.
+func (c *Conn) WriteMsg(p, oob []byte) (int, error) {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	c.wbuf, c.woob, c.wn, c.wflags, c.werr = p, oob, 0, 0, nil
+	err := c.rc.Write(c.writeFn)
+	n := c.wn
+	c.wbuf, c.woob = nil, nil
+	if err == nil {
+		err = c.werr
+	}
+	return n, err
+}
+
+// writeReady is Write's and WriteMsg's RawConn callback: it sends until
+// done, and reports false (wait for room) when the socket's buffer is
+// full.
 func (c *Conn) writeReady(fd uintptr) bool {
-	for c.wn < len(c.wbuf) {
-		n, err := Send(int(fd), c.wbuf[c.wn:], c.wflags)
+	for c.wn < len(c.wbuf) || c.woob != nil {
+		var n int
+		var err error
+		if c.woob != nil {
+			n, err = sendmsg(int(fd), c.wbuf[c.wn:], c.woob)
+		} else {
+			n, err = Send(int(fd), c.wbuf[c.wn:], c.wflags)
+		}
 		switch {
 		case err == syscall.EINTR:
 			continue
@@ -189,7 +297,66 @@ func (c *Conn) writeReady(fd uintptr) bool {
 			c.werr = os.NewSyscallError("write", err)
 			return true
 		}
+		c.woob = nil // sent, with the first byte
 		c.wn += n
+	}
+	return true
+}
+
+// WriteBuffers writes all of bufs, in order, with writev(2): one system
+// call for many buffers while the socket has room.
+func (c *Conn) WriteBuffers(bufs [][]byte) (int64, error) {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	c.wiov = c.wiov[:0]
+	for _, b := range bufs {
+		if len(b) > 0 {
+			var v syscall.Iovec
+			v.Base = &b[0]
+			v.SetLen(len(b))
+			c.wiov = append(c.wiov, v)
+		}
+	}
+	c.wnext, c.wn, c.werr = 0, 0, nil
+	err := c.rc.Write(c.writevFn)
+	clear(c.wiov) // drop the references to bufs
+	if err == nil {
+		err = c.werr
+	}
+	return int64(c.wn), err
+}
+
+// maxIovecs is what one writev(2) takes (IOV_MAX).
+const maxIovecs = 1024
+
+// writevReady is WriteBuffers' RawConn callback: it writes until every
+// buffer is out, and reports false (wait for room) when the socket's
+// buffer is full.
+func (c *Conn) writevReady(fd uintptr) bool {
+	for c.wnext < len(c.wiov) {
+		iov := c.wiov[c.wnext:min(len(c.wiov), c.wnext+maxIovecs)]
+		n, err := writev(int(fd), iov)
+		switch {
+		case err == syscall.EINTR:
+			continue
+		case err == syscall.EAGAIN:
+			return false
+		case err != nil:
+			c.werr = os.NewSyscallError("writev", err)
+			return true
+		}
+		c.wn += n
+		// Past the buffers written whole, and into the one cut short.
+		for n > 0 {
+			v := &c.wiov[c.wnext]
+			if uint64(n) < v.Len {
+				v.Base = (*byte)(unsafe.Add(unsafe.Pointer(v.Base), n))
+				v.Len -= uint64(n)
+				break
+			}
+			n -= int(v.Len)
+			c.wnext++
+		}
 	}
 	return true
 }

@@ -216,3 +216,135 @@ func TestUnixSocketsAndNoDescriptor(t *testing.T) {
 		t.Fatalf("New(net.Pipe) = %v, want ErrNoDescriptor", err)
 	}
 }
+
+// unixPair is a connected pair of Unix stream sockets, as nave's worker
+// sockets are.
+func unixPair(t *testing.T) (*Conn, *Conn) {
+	t.Helper()
+	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conns := make([]*Conn, 2)
+	for i, fd := range fds {
+		f := os.NewFile(uintptr(fd), "pair")
+		nc, err := net.FileConn(f)
+		f.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { nc.Close() })
+		conns[i] = wrap(t, nc)
+	}
+	return conns[0], conns[1]
+}
+
+// A descriptor passed with WriteMsg arrives with ReadMsg, close-on-exec,
+// and refers to the same file.
+func TestPassDescriptor(t *testing.T) {
+	a, b := unixPair(t)
+	f, err := os.CreateTemp(t.TempDir(), "passed")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	f.WriteString("the file's bytes")
+	if n, err := a.WriteMsg([]byte("frame"), syscall.UnixRights(int(f.Fd()))); n != 5 || err != nil {
+		t.Fatalf("WriteMsg = %d, %v", n, err)
+	}
+	p := make([]byte, 64)
+	oob := make([]byte, syscall.CmsgSpace(4))
+	n, oobn, flags, err := b.ReadMsg(p, oob)
+	if err != nil || string(p[:n]) != "frame" || flags&syscall.MSG_CTRUNC != 0 {
+		t.Fatalf("ReadMsg = %q, %d, %#x, %v", p[:n], oobn, flags, err)
+	}
+	msgs, err := syscall.ParseSocketControlMessage(oob[:oobn])
+	if err != nil || len(msgs) != 1 {
+		t.Fatalf("control messages %v, %v", msgs, err)
+	}
+	fds, err := syscall.ParseUnixRights(&msgs[0])
+	if err != nil || len(fds) != 1 {
+		t.Fatalf("rights %v, %v", fds, err)
+	}
+	got := os.NewFile(uintptr(fds[0]), "received")
+	defer got.Close()
+	flagsFD, err := unixFcntl(fds[0], syscall.F_GETFD)
+	if err != nil || flagsFD&syscall.FD_CLOEXEC == 0 {
+		t.Fatalf("received descriptor's flags %#x, %v: want close-on-exec", flagsFD, err)
+	}
+	b1 := make([]byte, 64)
+	m, _ := got.ReadAt(b1, 0)
+	if string(b1[:m]) != "the file's bytes" {
+		t.Fatalf("the received descriptor reads %q", b1[:m])
+	}
+	// Too little room for the control message: the kernel says so (room
+	// for one descriptor is room for two, with the alignment).
+	fd := int(f.Fd())
+	a.WriteMsg([]byte("x"), syscall.UnixRights(fd, fd, fd))
+	small := make([]byte, syscall.CmsgSpace(4))
+	_, oobn, flags, err = b.ReadMsg(p, small)
+	if err != nil || flags&syscall.MSG_CTRUNC == 0 {
+		t.Fatalf("three descriptors into room for two: flags %#x, %v; want MSG_CTRUNC", flags, err)
+	}
+	closeRights(small[:oobn])
+	a.Close()
+	if n, _, _, err := b.ReadMsg(p, oob); n != 0 || err != io.EOF {
+		t.Fatalf("ReadMsg at the end = %d, %v; want 0, io.EOF", n, err)
+	}
+}
+
+// closeRights closes the descriptors a control message brought.
+func closeRights(oob []byte) {
+	msgs, _ := syscall.ParseSocketControlMessage(oob)
+	for _, m := range msgs {
+		fds, _ := syscall.ParseUnixRights(&m)
+		for _, fd := range fds {
+			syscall.Close(fd)
+		}
+	}
+}
+
+func unixFcntl(fd, cmd int) (int, error) {
+	r, _, e := syscall.Syscall(syscall.SYS_FCNTL, uintptr(fd), uintptr(cmd), 0)
+	if e != 0 {
+		return 0, e
+	}
+	return int(r), nil
+}
+
+// WriteBuffers sends more buffers than one writev takes, through a small
+// socket buffer that cuts writes short mid-buffer, all in order.
+func TestWriteBuffers(t *testing.T) {
+	a, b := unixPair(t)
+	var bufs [][]byte
+	var want []byte
+	for i := range 3000 {
+		buf := bytes.Repeat([]byte{byte(i)}, 1+i%700)
+		if i%100 == 0 {
+			buf = nil // empty buffers are skipped
+		}
+		bufs = append(bufs, buf)
+		want = append(want, buf...)
+	}
+	got := make(chan []byte, 1)
+	go func() {
+		var out bytes.Buffer
+		p := make([]byte, 1000)
+		for {
+			n, err := b.Read(p)
+			out.Write(p[:n])
+			if err != nil {
+				break
+			}
+		}
+		got <- out.Bytes()
+	}()
+	n, err := a.WriteBuffers(bufs)
+	if n != int64(len(want)) || err != nil {
+		t.Fatalf("WriteBuffers = %d, %v; want %d, nil", n, err, len(want))
+	}
+	a.CloseWrite()
+	if g := <-got; !bytes.Equal(g, want) {
+		t.Fatalf("received %d bytes, not the %d written in order", len(g), len(want))
+	}
+}

@@ -5,9 +5,10 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"net"
+	"io"
 	"syscall"
 
+	"nave/internal/rawio"
 	"nave/internal/web"
 	"nave/internal/workers"
 )
@@ -243,7 +244,7 @@ func appendRequestHead(b []byte, t frameType, id uint32, env []byte, bodyLen int
 // frameReader reads a worker's frames and the descriptors passed with
 // them. It is used by one goroutine.
 type frameReader struct {
-	conn *net.UnixConn
+	conn *rawio.Conn
 	in   *workers.FrameBuffer
 	oob  []byte
 	fds  []int // received ahead of the FILE frames that claim them, in order
@@ -253,7 +254,7 @@ type frameReader struct {
 // largest frame it meets, up to maxFrameBytes.
 const readBufferSize = 64 << 10
 
-func newFrameReader(conn *net.UnixConn) *frameReader {
+func newFrameReader(conn *rawio.Conn) *frameReader {
 	return &frameReader{
 		conn: conn,
 		in:   workers.NewFrameBuffer(readBufferSize, maxFrameBytes, typeLimit),
@@ -280,7 +281,7 @@ func (fr *frameReader) next() (frame, error) {
 
 // fill reads more bytes, and the descriptors passed with them.
 func (fr *frameReader) fill() error {
-	n, oobn, flags, _, err := fr.conn.ReadMsgUnix(fr.in.Space(), fr.oob)
+	n, oobn, flags, err := fr.conn.ReadMsg(fr.in.Space(), fr.oob)
 	fr.in.Filled(n)
 	if oobn > 0 {
 		if perr := fr.addFDs(fr.oob[:oobn]); perr != nil {
@@ -293,7 +294,7 @@ func (fr *frameReader) fill() error {
 	if n > 0 {
 		return nil
 	}
-	if err == nil {
+	if err == nil || err == io.EOF {
 		err = errWorkerEOF
 	}
 	return err

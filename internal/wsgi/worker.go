@@ -11,6 +11,7 @@ import (
 	"sync"
 	"syscall"
 
+	"nave/internal/rawio"
 	"nave/internal/workers"
 )
 
@@ -36,7 +37,7 @@ type worker struct {
 	id   int
 	p    *Pool
 	proc *workers.Process
-	conn *net.UnixConn
+	conn *rawio.Conn // the socket, read and written by raw system calls
 	pid  int
 
 	ready chan struct{} // closed when READY arrived
@@ -66,7 +67,10 @@ func (p *Pool) startWorker(id int) (*worker, error) {
 		return nil, err
 	}
 	defer theirs.Close()
-	w.conn = conn
+	if w.conn, err = rawio.New(conn); err != nil {
+		conn.Close()
+		return nil, err
+	}
 	if w.progress, err = openTemp(p.cfg.TempDir); err == nil {
 		err = w.progress.Truncate(progressSize)
 	}
@@ -291,25 +295,22 @@ func encodeBatch(buf []byte, bufs net.Buffers, fds []int, calls []*call, ids, ca
 
 // writeFrames writes bufs, passing fds (SCM_RIGHTS) with its first bytes,
 // where the frames that claim them begin.
-func writeFrames(conn *net.UnixConn, bufs net.Buffers, fds []int) error {
+func writeFrames(conn *rawio.Conn, bufs net.Buffers, fds []int) error {
 	if len(fds) > 0 {
-		n, _, err := conn.WriteMsgUnix(bufs[0], syscall.UnixRights(fds...), nil)
-		if err != nil {
+		// The descriptors go with the first buffer's first bytes.
+		if _, err := conn.WriteMsg(bufs[0], syscall.UnixRights(fds...)); err != nil {
 			return err
 		}
-		bufs[0] = bufs[0][n:]
+		bufs = bufs[1:]
 	}
-	if len(bufs) == 1 {
+	switch len(bufs) {
+	case 0:
+		return nil
+	case 1:
 		_, err := conn.Write(bufs[0])
 		return err
 	}
-	return writeBuffers(conn, bufs)
-}
-
-// writeBuffers writes with writev. Apart from writeFrames because WriteTo
-// makes its receiver escape: an allocation on every batch otherwise.
-func writeBuffers(conn *net.UnixConn, bufs net.Buffers) error {
-	_, err := bufs.WriteTo(conn)
+	_, err := conn.WriteBuffers(bufs)
 	return err
 }
 
