@@ -3,6 +3,7 @@ package http1
 import (
 	"bytes"
 	"io"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -113,6 +114,80 @@ func TestLastWriteBeforeClose(t *testing.T) {
 			}
 			if !strings.HasSuffix(d.out.String(), body) {
 				t.Errorf("output %q, want it to end with %q", d.out.String(), body)
+			}
+		})
+	}
+}
+
+// gatherDst is a moreDst that also gathers writes (BuffersWriter).
+type gatherDst struct{ moreDst }
+
+func (d *gatherDst) WriteBuffers(bufs [][]byte) (int64, error) {
+	d.calls = append(d.calls, "WriteBuffers")
+	var n int64
+	for _, b := range bufs {
+		m, _ := d.out.Write(b)
+		n += int64(m)
+	}
+	return n, nil
+}
+
+// TestLargeBodyGathered: a body of known length too large for the
+// response buffer leaves with its head in one gathered write where the
+// destination offers one (on a connection that closes after it too), in
+// two writes where it does not; a chunked body goes as the buffer fills,
+// never gathered.
+func TestLargeBodyGathered(t *testing.T) {
+	large := strings.Repeat("x", 50<<10)
+	closing := "GET /f HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+	for _, tt := range []struct {
+		name, req string
+		gather    bool
+		declared  bool
+		want      string
+	}{
+		{"gathered", get11, true, true, "WriteBuffers"},
+		{"no_gathering", get11, false, true, "Write Write"},
+		{"chunked", get11, true, false, ""},
+		{"closing", closing, true, true, "WriteBuffers"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var dst io.Writer
+			var calls *[]string
+			var out *bytes.Buffer
+			if tt.gather {
+				d := &gatherDst{}
+				dst, calls, out = d, &d.calls, &d.out
+			} else {
+				d := &moreDst{}
+				dst, calls, out = d, &d.calls, &d.out
+			}
+			var tr testResponse
+			w := tr.Reset(dst, parseTestRequest(t, tt.req), testNow)
+			if tt.declared {
+				w.Header().Set("Content-Length", strconv.Itoa(len(large)))
+			}
+			if _, err := w.Write([]byte(large)); err != nil {
+				t.Fatal(err)
+			}
+			if err := tr.Finish(); err != nil {
+				t.Fatal(err)
+			}
+			got := strings.Join(*calls, " ")
+			if tt.want == "" && (strings.Contains(got, "WriteBuffers") || len(*calls) < 2) {
+				t.Errorf("calls %q, want writes as the buffer fills", got)
+			} else if tt.want != "" && got != tt.want {
+				t.Errorf("calls %q, want %q", got, tt.want)
+			}
+			head, body, ok := strings.Cut(out.String(), "\r\n\r\n")
+			if !ok || !strings.HasPrefix(head, "HTTP/1.1 200 OK\r\n") {
+				t.Fatalf("output begins %.80q", out.String())
+			}
+			if tt.declared && body != large {
+				t.Errorf("body of %d bytes, want the %d written", len(body), len(large))
+			}
+			if !tt.declared && (!strings.HasSuffix(body, "x\r\n0\r\n\r\n") || strings.Count(body, "x") != len(large)) {
+				t.Errorf("chunked body of %d bytes, ends %q", len(body), body[max(0, len(body)-20):])
 			}
 		})
 	}

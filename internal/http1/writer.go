@@ -41,8 +41,9 @@ type Writer struct {
 
 	committed bool // the head is on the wire
 	chunked   bool
-	close     bool // close the connection after this response
-	more      bool // output uses WriteMore: a body follows at once (ReadFrom)
+	close     bool      // close the connection after this response
+	more      bool      // output uses WriteMore: a body follows at once (ReadFrom)
+	pair      [2][]byte // outputBoth's buffers, kept here so they do not escape per call
 	// watch, set by the server, starts watching the connection for the
 	// client's close (Gone); nil where it cannot.
 	watch func() <-chan struct{}
@@ -181,6 +182,15 @@ func (s *Writer) Flush(h *web.Head, n int, tail []byte, end bool) error {
 		start -= copy(s.buf[headroom-len(prefix):], prefix)
 	} else {
 		s.output(prefix)
+	}
+	if len(tail) > 0 && !s.chunked && !s.more {
+		// A large body of known length (an app's 50 KiB answer): with
+		// the head, in one system call and one packet where the
+		// destination gathers writes.
+		if bw, ok := s.dst.(BuffersWriter); ok {
+			s.outputBoth(bw, s.buf[start:stop], tail)
+			return s.err
+		}
 	}
 	s.output(s.buf[start:stop])
 	if len(tail) > 0 {
@@ -353,6 +363,30 @@ func (s *Writer) httpDate(t time.Time) []byte {
 		s.date = t.UTC().AppendFormat(s.date[:0], "Mon, 02 Jan 2006 15:04:05 GMT")
 	}
 	return s.date
+}
+
+// BuffersWriter is implemented by a destination that writes several
+// buffers with one system call (writev). A head followed by a large body
+// written apart costs a second call and leaves as a packet of its own,
+// whose delivery and acknowledgement on loopback cost the client and the
+// server each a wake-up.
+type BuffersWriter interface {
+	WriteBuffers(bufs [][]byte) (int64, error)
+}
+
+// outputBoth writes a and b to the client through bw, unless an earlier
+// write failed.
+func (s *Writer) outputBoth(bw BuffersWriter, a, b []byte) {
+	if s.err != nil {
+		return
+	}
+	s.pair[0], s.pair[1] = a, b
+	_, err := bw.WriteBuffers(s.pair[:])
+	s.pair[0], s.pair[1] = nil, nil
+	if err != nil {
+		s.err = err
+		s.close = true
+	}
 }
 
 // output writes p to the client, unless an earlier write failed.

@@ -63,6 +63,24 @@ func (c *conn) Write(p []byte) (int, error) {
 	return c.nc.Write(p)
 }
 
+// WriteBuffers is http1's gathered write (a head and a large body): one
+// writev on a plain socket; over TLS, one write after another.
+func (c *conn) WriteBuffers(bufs [][]byte) (int64, error) {
+	if c.rw == nil || c.tlsState != nil {
+		var n int64
+		for _, b := range bufs {
+			m, err := c.Write(b)
+			n += int64(m)
+			if err != nil {
+				return n, err
+			}
+		}
+		return n, nil
+	}
+	c.extendWrite()
+	return c.rw.WriteBuffers(bufs)
+}
+
 // WriteMore is Write with MSG_MORE: the kernel holds p back until the
 // next write (the file that follows, by sendfile) so that a response head
 // shares the body's first packet, as nginx's tcp_nopush does.
