@@ -56,18 +56,26 @@ func Send(fd int, p []byte, flags int) (int, error) {
 	return int(n), nil
 }
 
-// recvmsg is recvmsg(2) on a non-blocking socket: p's bytes and the
-// ancillary data that came with them into oob.
-func recvmsg(fd int, p, oob []byte, flags int) (n, oobn, rflags int, err error) {
+// msghdr is a message header for p (through iov, which it sets) and oob.
+// It returns the header, rather than fill one in place, so that iov stays
+// on the caller's stack.
+func msghdr(iov *syscall.Iovec, p, oob []byte) syscall.Msghdr {
 	var msg syscall.Msghdr
-	var iov syscall.Iovec
 	iov.Base = (*byte)(bufPtr(p))
 	iov.SetLen(len(p))
-	msg.Iov, msg.Iovlen = &iov, 1
+	msg.Iov, msg.Iovlen = iov, 1
 	if len(oob) > 0 {
 		msg.Control = &oob[0]
 		msg.SetControllen(len(oob))
 	}
+	return msg
+}
+
+// recvmsg is recvmsg(2) on a non-blocking socket: p's bytes and the
+// ancillary data that came with them into oob.
+func recvmsg(fd int, p, oob []byte, flags int) (n, oobn, rflags int, err error) {
+	var iov syscall.Iovec
+	msg := msghdr(&iov, p, oob)
 	r, _, e := syscall.RawSyscall(syscall.SYS_RECVMSG, uintptr(fd), uintptr(unsafe.Pointer(&msg)), uintptr(flags))
 	if e != 0 {
 		return -1, 0, 0, e
@@ -79,15 +87,8 @@ func recvmsg(fd int, p, oob []byte, flags int) (n, oobn, rflags int, err error) 
 // sendmsg is sendmsg(2) on a non-blocking socket: p's bytes, and oob with
 // the first of them.
 func sendmsg(fd int, p, oob []byte) (int, error) {
-	var msg syscall.Msghdr
 	var iov syscall.Iovec
-	iov.Base = (*byte)(bufPtr(p))
-	iov.SetLen(len(p))
-	msg.Iov, msg.Iovlen = &iov, 1
-	if len(oob) > 0 {
-		msg.Control = &oob[0]
-		msg.SetControllen(len(oob))
-	}
+	msg := msghdr(&iov, p, oob)
 	raceReleaseIO()
 	r, _, e := syscall.RawSyscall(syscall.SYS_SENDMSG, uintptr(fd), uintptr(unsafe.Pointer(&msg)), 0)
 	if e != 0 {

@@ -348,3 +348,27 @@ func TestWriteBuffers(t *testing.T) {
 		t.Fatalf("received %d bytes, not the %d written in order", len(g), len(want))
 	}
 }
+
+// The calls nave makes per request allocate nothing: Read, Write,
+// ReadMsg, WriteMsg and WriteBuffers over a socketpair.
+func TestCallsAllocateNothing(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector's annotations allocate")
+	}
+	a, b := unixPair(t)
+	frame := []byte("a frame of some bytes")
+	p := make([]byte, 256)
+	oob := make([]byte, syscall.CmsgSpace(4))
+	bufs := [][]byte{frame, frame}
+	allocs := testing.AllocsPerRun(200, func() {
+		a.Write(frame)
+		b.Read(p)
+		a.WriteMsg(frame, nil)
+		b.ReadMsg(p, oob)
+		a.WriteBuffers(bufs)
+		io.ReadFull(b, p[:2*len(frame)])
+	})
+	if allocs != 0 {
+		t.Errorf("%.1f allocations per round, want 0", allocs)
+	}
+}
