@@ -121,6 +121,9 @@ type conn struct {
 	readEx  *exchange
 	readN   int
 	readErr error
+	// relayed: the last response was another process's answer
+	// (web.ResponseWriter.Relayed), after which the idle read yields.
+	relayed bool
 
 	// The watcher of a handler that asked web.ResponseWriter.Gone (see
 	// watch.go): watching is closed when its goroutine is done; nil when
@@ -270,6 +273,7 @@ func (c *conn) serveOne(ex *exchange) bool {
 	c.move(servermetrics.ConnHandling)
 	ex.begin(c)
 	ok := c.runHandler(ex)
+	c.relayed = ex.x.Relayed()
 	c.unwatch()
 	if !ok {
 		c.linger = true

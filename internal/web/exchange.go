@@ -17,9 +17,13 @@ func (x *Exchange) Begin(s Stream, r *Request) {
 	w.trailer.Reset()
 	w.s, w.req, w.buf = s, r, s.Buffer()
 	w.status, w.reason, w.n, w.written, w.declared, w.sent, w.err = 0, "", 0, 0, -1, 0, nil
-	w.committed, w.close, w.upgraded, w.onHead = false, false, false, nil
+	w.committed, w.close, w.upgraded, w.relayed, w.onHead = false, false, false, false, nil
 	w.discard = string(r.Method) == "HEAD"
 }
+
+// Relayed reports whether the handler said it relayed another process's
+// answer (ResponseWriter.Relayed).
+func (x *Exchange) Relayed() bool { return x.W.relayed }
 
 // Restart forgets what the handler set and buffered, so that the server
 // can answer instead (a handler that panicked before sending anything). It

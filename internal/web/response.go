@@ -35,6 +35,7 @@ type ResponseWriter struct {
 	upgraded  bool // the connection was handed over by Upgrade
 	close     bool // the handler asked to close the connection
 	discard   bool // body bytes are counted, not sent: HEAD, or a bodiless status
+	relayed   bool // the answer came from another process (Relayed)
 }
 
 // Header is the response header, to be set before WriteHeader or the first
@@ -60,6 +61,16 @@ func (w *ResponseWriter) OnHead(f func(h *Header)) { w.onHead = f }
 // SetClose asks for the connection to close after this response (on
 // HTTP/1.1; HTTP/2 connections carry other streams and are kept).
 func (w *ResponseWriter) SetClose() { w.close = true }
+
+// Relayed tells the protocol that the handler relayed another process's
+// answer (an app worker's, an upstream server's), which answers many
+// requests in batches. HTTP/1.1 then lets the other connections run before
+// it reads this one's next request, which the client sends only once it
+// has this response: the read then usually finds it, rather than nothing
+// and a wait in the poller. A handler that answers inline must not say so:
+// connections that answer at once and always yield keep Go's scheduler
+// from polling the network, and connections waiting there starve.
+func (w *ResponseWriter) Relayed() { w.relayed = true }
 
 // SetReason sets the reason phrase sent with the status on HTTP/1.1, as a
 // gateway relays its app's ("299 Custom"). It must hold no CR, LF or

@@ -46,6 +46,10 @@ func (rc *Recorder) Begin(r *web.Request) *web.ResponseWriter {
 // End finishes the response after the handler returned.
 func (rc *Recorder) End() error { return rc.x.End() }
 
+// Relayed reports whether the handler said it relayed another process's
+// answer (web.ResponseWriter.Relayed).
+func (rc *Recorder) Relayed() bool { return rc.x.Relayed() }
+
 // W is the writer of the current exchange.
 func (rc *Recorder) W() *web.ResponseWriter { return &rc.x.W }
 
