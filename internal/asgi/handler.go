@@ -125,7 +125,7 @@ func (c *Config) loop() string {
 // Serve sends the request to the worker and relays the reply as it
 // comes, reading the request body as the app asks for it.
 func (h *Handler) Serve(w *web.ResponseWriter, r *web.Request) {
-	w.Relayed() // the app's or the upstream's answer
+	w.Relayed() // the app's answer, from its worker
 	if isUpgrade(r) {
 		if hs, err := websocket.Parse(r); err != websocket.ErrNotWebSocket {
 			h.serveWS(w, r, hs, err)

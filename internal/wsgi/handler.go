@@ -46,7 +46,7 @@ func NewHandler(p *Pool, cfg HandlerConfig) *Handler {
 // Serve reads the request body, hands the request to a worker and relays
 // its reply.
 func (h *Handler) Serve(w *web.ResponseWriter, r *web.Request) {
-	w.Relayed() // the app's or the upstream's answer
+	w.Relayed() // the app's answer, from its worker
 	c := getCall()
 	defer c.release()
 	c.spoolDir = h.tempDir
