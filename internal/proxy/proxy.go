@@ -100,7 +100,6 @@ type attempt struct {
 
 // Serve proxies r.
 func (h *Handler) Serve(w *web.ResponseWriter, r *web.Request) {
-	w.Relayed() // the upstream's answer
 	w.Detach()
 	if string(r.Method) == "CONNECT" && r.Protocol == nil {
 		web.Error(w, 405, "this is not a forward proxy")

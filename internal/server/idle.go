@@ -97,14 +97,14 @@ func (c *conn) readIdle(yield bool) (*exchange, error) {
 		// not sent its next request yet: a read now finds nothing, and
 		// costs a system call, a park, and the poller's wake-up later.
 		// Under load the other connections' goroutines, woken together
-		// by the worker's or upstream's batch of answers, wait to run;
+		// by the worker's batch of answers, wait to run;
 		// after them the next request is usually there, read at the
 		// first try. With nothing else to run, the yield returns at
 		// once. Not after an answer made inline (a file): connections
 		// that always yield and find their next request keep the run
 		// queue from ever emptying, the only time the scheduler polls
 		// the network, and those waiting there starve (p99 2 -> 7 ms on
-		// the 14 B file).
+		// the 14 B file, 4 -> 8-13 ms through the reverse proxy).
 		runtime.Gosched()
 	}
 	if c.raw == nil {

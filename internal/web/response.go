@@ -62,14 +62,16 @@ func (w *ResponseWriter) OnHead(f func(h *Header)) { w.onHead = f }
 // HTTP/1.1; HTTP/2 connections carry other streams and are kept).
 func (w *ResponseWriter) SetClose() { w.close = true }
 
-// Relayed tells the protocol that the handler relayed another process's
-// answer (an app worker's, an upstream server's), which answers many
-// requests in batches. HTTP/1.1 then lets the other connections run before
-// it reads this one's next request, which the client sends only once it
-// has this response: the read then usually finds it, rather than nothing
-// and a wait in the poller. A handler that answers inline must not say so:
-// connections that answer at once and always yield keep Go's scheduler
-// from polling the network, and connections waiting there starve.
+// Relayed tells the protocol that the handler relayed the answer of a
+// process that answers many requests in batches (an app's worker), which
+// the handler waited for. HTTP/1.1 then lets the other connections run
+// before it reads this one's next request, which the client sends only
+// once it has this response: the read then usually finds it, rather than
+// nothing and a wait in the poller. A handler that answers inline, or
+// whose answers come one by one and at once (the reverse proxy's, from a
+// fast upstream), must not say so: connections that always yield and find
+// their next request keep Go's scheduler from polling the network, and
+// connections waiting there starve.
 func (w *ResponseWriter) Relayed() { w.relayed = true }
 
 // SetReason sets the reason phrase sent with the status on HTTP/1.1, as a
