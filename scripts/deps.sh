@@ -7,7 +7,8 @@ set -euo pipefail
 
 # Package, and a command or path that shows it is installed.
 needs=(
-  "gcc:gcc"  # the race detector needs cgo
+  "gcc:gcc"  # the race detector needs cgo; nave asgi builds its native adapter with it
+  "python3-dev:/usr/bin/python3-config"  # Python.h, for that build
   "chromium:chromium"  # the directory listing and HTTPS with the local CA, in a headless browser
   "libnss3-tools:certutil"  # tells that browser to trust the local CA
   "curl:curl"  # a real TLS client for the HTTPS tests

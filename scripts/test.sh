@@ -41,6 +41,11 @@ go test -race -count=1 -artifacts -outputdir "$artifacts" ./...
 echo "== allocation tests without -race"
 go test -count=1 -run 'Alloc' ./...
 
+# The ASGI suite again with the workers running adapter.py alone, as where
+# nave cannot build the adapter's native part (no compiler or headers).
+echo "== go test, ASGI without the native adapter"
+NAVE_TEST_ASGI_NATIVE=off go test -count=1 ./internal/asgi
+
 echo "== go test over TLS"
 NAVE_TEST_TLS=1 go test -race -count=1 ./internal/static ./internal/wsgi ./internal/asgi
 

@@ -10,6 +10,11 @@ with this source on stdin and a unix stream socket to nave on descriptor
 event loop, many requests in flight, each frame naming its request (see
 proto.go for the framing and doc.go for the protocol).
 
+NAVE_ASGI_NATIVE=FOLDER names where nave built native.c for this
+interpreter: its _naveasgi module then builds the scopes and takes send()'s
+common cases, this file the rest (and all of it when the variable is unset
+or the module does not load).
+
 Switches, for measurements (environment variables): NAVE_ASGI_RUN=task|
 eager|step (how a request's coroutine runs; see Conn.request),
 NAVE_ASGI_FLUSH=each (a write per frame; default one write per loop
@@ -36,6 +41,25 @@ import signal
 import socket
 import struct
 import traceback
+
+
+def load_native():
+    """native.c's module, as nave built it for this interpreter, or None."""
+    folder = os.environ.get("NAVE_ASGI_NATIVE")
+    if not folder:
+        return None
+    sys.path.insert(0, folder)
+    try:
+        import _naveasgi
+        return _naveasgi
+    except ImportError as exc:
+        sys.stderr.write("the native adapter did not load, running without it: %s\n" % exc)
+        return None
+    finally:
+        sys.path.remove(folder)
+
+
+native = load_native()
 
 HDR = struct.Struct("<IBI")
 U32 = struct.Struct("<I")
@@ -127,8 +151,8 @@ def fields(headers, what):
     return head
 
 
-class Request:
-    """One request's receive and send, and its response's state."""
+class Fields:
+    """Request's fields, where native.c's Request does not hold them."""
 
     __slots__ = ("conn", "rid", "body", "more", "chunks", "waiter", "state", "status", "head",
                  "disconnected", "asked", "unacked", "credit", "trailers", "trailer",
@@ -152,6 +176,12 @@ class Request:
         # unacked (response bytes sent that nave has not written yet: set
         # with START), trailers (the app will send trailers: set by
         # http.response.start) and trailer (trailer fields gathered).
+
+
+class Request(Fields if native is None else native.Request):
+    """One request's receive and send, and its response's state."""
+
+    __slots__ = ()
 
     async def receive(self):
         body = self.body
@@ -184,7 +214,7 @@ class Request:
         if c is not None and not c.done():
             c.set_result(None)
 
-    def send(self, message):
+    def send_py(self, message):
         """ASGI's send, as a plain function that returns an awaitable,
         done at once (SENT) while the response is within its window:
         cheaper than a coroutine, and the same to an app that awaits it."""
@@ -195,6 +225,9 @@ class Request:
             if self.disconnected:
                 raise ClientDisconnected("the client went away")
             body = message.get("body", b"")
+            if type(body) is not bytes and not isinstance(body, (bytes, bytearray, memoryview)):
+                # Taken, it would break the batch's write, every request's.
+                raise TypeError("http.response.body's body is %s, not bytes" % type(body).__name__)
             more = message.get("more_body", False)
             head = self.head
             if head is not None and not more and not self.trailers and len(body) <= WINDOW:
@@ -223,6 +256,9 @@ class Request:
             self.state = STARTED
             return SENT
         return self.send_other(kind, message)
+
+    if native is None:
+        send = send_py
 
     def send_other(self, kind, message):
         """The extensions' messages."""
@@ -356,6 +392,8 @@ class Conn(asyncio.Protocol):
             loop.set_task_factory(asyncio.eager_task_factory)
         self.flush_each = flush_each
         self.state = state  # the lifespan's state, copied into each scope
+        if native is not None:
+            native.setup(ASGI, EXTENSIONS, METHODS, connection.__defaults__[0], connection, SENT)
         self.transport = None
         self.out = []  # reply pieces not yet written
         self.scheduled = False  # a flush is scheduled
@@ -494,6 +532,10 @@ class Conn(asyncio.Protocol):
             pending += memoryview(data)[p:]
 
     def request(self, rid, data, p, end):
+        if native is not None:
+            scope, body, more = native.scope(data, p, end, self.state)
+            self.start(Request(self, rid, body, more), scope)
+            return
         flags, rlen, clen, hlen = REQUEST_PREFIX.unpack_from(data, p)
         a = p + 13
         b = a + rlen
@@ -506,9 +548,6 @@ class Conn(asyncio.Protocol):
             headers = list(zip(it, it))
         else:
             headers = []
-        req = Request(self, rid, data[d:end], flags & FLAG_MORE_BODY == FLAG_MORE_BODY)
-        self.requests[rid] = req
-        self.running += 1
         scope = {
             "type": "http",
             "asgi": ASGI,
@@ -525,6 +564,12 @@ class Conn(asyncio.Protocol):
             "state": self.state.copy(),
             "extensions": EXTENSIONS,
         }
+        self.start(Request(self, rid, data[d:end], flags & FLAG_MORE_BODY == FLAG_MORE_BODY), scope)
+
+    def start(self, req, scope):
+        """Runs the app for req."""
+        self.requests[req.rid] = req
+        self.running += 1
         coro = self.app(scope, req.receive, req.send)
         # "task": the coroutine runs in a Task, from the loop's next turn.
         # "eager" (Python 3.12 and later): in a Task, but at once, until it
@@ -956,8 +1001,8 @@ async def serve(app, sock, opts):
     conn = Conn(app, loop, run, env("NAVE_ASGI_FLUSH") == "each", state)
     await loop.create_unix_connection(lambda: conn, sock=sock)
     lifespan_mode = "off" if lifespan is None else "unsupported" if lifespan.unsupported else "on"
-    ready = ("%d\0%s\0%s\0%s" % (os.getpid(), sys.version.split()[0], type(loop).__module__.split(".")[0],
-                                 lifespan_mode)).encode()
+    ready = ("%d\0%s\0%s\0%s\0%s" % (os.getpid(), sys.version.split()[0], type(loop).__module__.split(".")[0],
+                                     lifespan_mode, "python" if native is None else "native")).encode()
     conn.transport.write(HDR.pack(len(ready), READY, 0) + ready)
     loop.add_signal_handler(signal.SIGTERM, conn.cancel_all)
     loop.call_later(1.0, conn.heartbeat)

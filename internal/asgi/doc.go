@@ -42,7 +42,8 @@
 //
 // Frames both ways are [u32 length][u8 type][u32 request id][payload],
 // little-endian. The worker starts with READY ("pid\x00python\x00loop\x00
-// lifespan", after the lifespan startup) or FATAL (a one-line reason: the
+// lifespan\x00adapter", after the lifespan startup; adapter is "native" or
+// "python") or FATAL (a one-line reason: the
 // startup failed; Start returns a StartError with it). Then, per request:
 //
 //	nave → worker                        worker → nave

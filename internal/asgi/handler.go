@@ -44,6 +44,12 @@ type Config struct {
 	// Loop is "auto" (""), "asyncio" or "uvloop": auto is uvloop when
 	// the interpreter can import it.
 	Loop string
+	// Native is NativeAuto (""), NativeOn or NativeOff: whether the
+	// workers run native.c, built for the interpreter in CacheDir.
+	Native string
+	// CacheDir holds the native builds; "" is the user's cache folder
+	// (nativeCacheRoot).
+	CacheDir string
 	// LimitConcurrency bounds the requests in the app at once in a
 	// worker; the rest wait in nave, up to Backlog. 0 means
 	// DefaultLimitConcurrency.
@@ -113,6 +119,13 @@ func (c *Config) limitConcurrency() int {
 		return c.LimitConcurrency
 	}
 	return DefaultLimitConcurrency
+}
+
+func (c *Config) native() string {
+	if c.Native != "" {
+		return c.Native
+	}
+	return NativeAuto
 }
 
 func (c *Config) loop() string {

@@ -26,6 +26,9 @@ type Handler struct {
 	live     map[*worker]struct{} // from ready to exit: Stop signals them
 	python   string               // what the last ready worker reported
 	lifespan string
+	adapter  string
+
+	nativeDir string // where native.c was built for the workers; "" if not: set by Start
 }
 
 // New returns a Handler for cfg; Start starts its workers.
@@ -63,9 +66,10 @@ func (h *Handler) ready(w *worker) {
 	default:
 		h.live[w] = struct{}{}
 	}
-	h.python, h.lifespan = w.python, w.lifespan
+	h.python, h.lifespan, h.adapter = w.python, w.lifespan, w.adapter
 	h.mu.Unlock()
-	h.log.Info("asgi worker ready", "module", h.cfg.App, "worker", w.id, "pid", w.proc.Pid(), "python", w.python, "lifespan", w.lifespan)
+	h.log.Info("asgi worker ready", "module", h.cfg.App, "worker", w.id, "pid", w.proc.Pid(), "python", w.python,
+		"lifespan", w.lifespan, "adapter", w.adapter)
 }
 
 // exited lets go of a worker whose process ended.
@@ -78,7 +82,12 @@ func (h *Handler) exited(w *worker) {
 // Start starts the workers and returns when all are ready. If one fails
 // (the app does not import, its lifespan startup fails), it stops the
 // others and returns its *StartError, without retrying.
-func (h *Handler) Start() error { return h.sup.Start() }
+func (h *Handler) Start() error {
+	if err := h.buildNative(); err != nil {
+		return err
+	}
+	return h.sup.Start()
+}
 
 // Reload starts a new generation of workers with the app's code as it now
 // is on disk; once all are ready they replace the old ones, which finish
@@ -115,6 +124,14 @@ func (h *Handler) Lifespan() string {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return h.lifespan
+}
+
+// Adapter is "native" when the last ready worker loaded native.c's
+// module, "python" when it runs adapter.py alone.
+func (h *Handler) Adapter() string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.adapter
 }
 
 // Python is the version and loop the last ready worker reported.

@@ -51,6 +51,7 @@ type worker struct {
 	conn     *rawio.Conn // the socket, read and written by raw system calls
 	python   string      // "3.11.2 uvloop": what it reported; set before ready closes
 	lifespan string      // "on", "off" or "unsupported", as it reported; likewise
+	adapter  string      // "native" (native.c loaded) or "python"; likewise
 
 	ready chan struct{} // closed when READY came
 	wake  chan struct{} // cap 1: out has frames
@@ -88,9 +89,12 @@ func (h *Handler) startWorker(id int) (*worker, error) {
 		conn.Close()
 		return nil, err
 	}
-	var env []string
-	if len(cfg.Env) > 0 {
-		env = append(os.Environ(), cfg.Env...)
+	env := workerEnv(cfg)
+	if h.nativeDir != "" {
+		if env == nil {
+			env = os.Environ()
+		}
+		env = append(env, "NAVE_ASGI_NATIVE="+h.nativeDir)
 	}
 	w.proc, err = workers.Start(workers.Spec{
 		ID:         id,
@@ -330,8 +334,11 @@ func (w *worker) readLoop() {
 		return
 	}
 	facts := strings.Split(string(f.payload), "\x00")
-	if len(facts) == 4 {
-		w.python, w.lifespan = facts[1]+" "+facts[2], facts[3]
+	if len(facts) >= 4 {
+		w.python, w.lifespan, w.adapter = facts[1]+" "+facts[2], facts[3], "python"
+	}
+	if len(facts) >= 5 {
+		w.adapter = facts[4]
 	}
 	w.h.ready(w)
 	close(w.ready)

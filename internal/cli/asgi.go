@@ -64,6 +64,9 @@ App:
                          support it; on: its failure is an error)
   --loop LOOP            auto, asyncio or uvloop (default auto: uvloop when
                          the interpreter has it)
+  --native MODE          auto, on or off (default auto: build the adapter's
+                         native part for the interpreter when it has its
+                         headers and a compiler; on: failing to is an error)
   --limit-concurrency N  requests in one worker's app at once; the rest wait
                          in nave (default 1000)
   --ws-max-message SIZE  the largest WebSocket message from a client (default
@@ -77,6 +80,7 @@ App:
 type asgiOptions struct {
 	wsgiOptions
 	lifespan, loop   string
+	native           string
 	limitConcurrency int
 	wsMaxMessage     sizeFlag
 	wsPing           time.Duration
@@ -102,6 +106,7 @@ func parseASGI(args []string) (*asgiOptions, error) {
 	o.register(fs)
 	fs.StringVar(&o.lifespan, "lifespan", config.DefaultLifespan, "")
 	fs.StringVar(&o.loop, "loop", config.DefaultLoop, "")
+	fs.StringVar(&o.native, "native", config.DefaultNative, "")
 	fs.IntVar(&o.limitConcurrency, "limit-concurrency", asgi.DefaultLimitConcurrency, "")
 	fs.Var(&o.wsMaxMessage, "ws-max-message", "")
 	fs.DurationVar(&o.wsPing, "ws-ping-interval", 0, "")
@@ -117,6 +122,8 @@ func parseASGI(args []string) (*asgiOptions, error) {
 		return nil, usagef("--lifespan %q is not auto, on or off", o.lifespan)
 	case o.loop != "auto" && o.loop != "asyncio" && o.loop != "uvloop":
 		return nil, usagef("--loop %q is not auto, asyncio or uvloop", o.loop)
+	case o.native != "auto" && o.native != "on" && o.native != "off":
+		return nil, usagef("--native %q is not auto, on or off", o.native)
 	case o.limitConcurrency <= 0:
 		return nil, usagef("--limit-concurrency must be positive, got %d", o.limitConcurrency)
 	case o.wsPing < 0:
@@ -130,6 +137,7 @@ func (o *asgiOptions) config() *config.Config {
 	c := o.wsgiOptions.config()
 	a := c.Apps[appName]
 	a.Interface, a.Lifespan, a.Loop, a.LimitConcurrency = "asgi", o.lifespan, o.loop, o.limitConcurrency
+	a.Native = o.native
 	a.WSMaxMessage, a.WSPingInterval = config.Size(o.wsMaxMessage.n), config.Duration(o.wsPing)
 	return c
 }
@@ -152,7 +160,7 @@ func asgiConfig(a *config.App, python string, timeout time.Duration, log *slog.L
 	return asgi.Config{
 		App: a.Module, Python: python, Dir: a.Chdir, Env: appEnv(a), Workers: a.Workers,
 		StartTimeout: a.StartTimeout.D(), Timeout: timeout, MaxRequests: a.MaxRequests, Backlog: a.Backlog,
-		Lifespan: a.Lifespan, Loop: a.Loop, LimitConcurrency: a.LimitConcurrency,
+		Lifespan: a.Lifespan, Loop: a.Loop, Native: a.Native, LimitConcurrency: a.LimitConcurrency,
 		WSMaxMessage: int64(a.WSMaxMessage), WSPingInterval: a.WSPingInterval.D(),
 		Logger: log,
 	}

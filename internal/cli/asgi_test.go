@@ -37,22 +37,22 @@ func TestASGIUsageNamesEveryFlag(t *testing.T) {
 }
 
 func TestParseASGI(t *testing.T) {
-	o, err := parseASGI([]string{"--lifespan", "on", "--loop", "asyncio", "--limit-concurrency", "8",
+	o, err := parseASGI([]string{"--lifespan", "on", "--loop", "asyncio", "--native", "off", "--limit-concurrency", "8",
 		"--ws-max-message", "1m", "--ws-ping-interval", "5s", "--workers", "3", "--timeout", "0", "main:app"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	a := o.config().Apps[appName]
-	if a.Interface != "asgi" || a.Module != "main:app" || a.Lifespan != "on" || a.Loop != "asyncio" ||
+	if a.Interface != "asgi" || a.Module != "main:app" || a.Lifespan != "on" || a.Loop != "asyncio" || a.Native != "off" ||
 		a.LimitConcurrency != 8 || a.WSMaxMessage != 1<<20 || a.WSPingInterval.D() != 5*time.Second || a.Workers != 3 {
 		t.Errorf("config app: got %+v", a)
 	}
 	cfg := asgiConfig(a, "python3", -1, nil)
-	if cfg.WSMaxMessage != 1<<20 || cfg.WSPingInterval != 5*time.Second || cfg.LimitConcurrency != 8 || cfg.Timeout != -1 {
+	if cfg.Native != "off" || cfg.WSMaxMessage != 1<<20 || cfg.WSPingInterval != 5*time.Second || cfg.LimitConcurrency != 8 || cfg.Timeout != -1 {
 		t.Errorf("asgi.Config: got %+v", cfg)
 	}
 	for _, bad := range [][]string{
-		{"--lifespan", "maybe", "m:a"}, {"--loop", "trio", "m:a"}, {"--limit-concurrency", "0", "m:a"},
+		{"--lifespan", "maybe", "m:a"}, {"--loop", "trio", "m:a"}, {"--native", "yes", "m:a"}, {"--limit-concurrency", "0", "m:a"},
 		{"--ws-max-message", "lots", "m:a"}, {"--ws-ping-interval", "-1s", "m:a"}, {"m:a", "n:b"}, {":app"},
 	} {
 		if _, err := parseASGI(bad); err == nil {

@@ -30,6 +30,7 @@ const (
 	DefaultInterface      = "wsgi"
 	DefaultLifespan       = "auto"
 	DefaultLoop           = "auto"
+	DefaultNative         = "auto"
 	DefaultBalance        = "round_robin"
 	DefaultAccessLog      = "-"
 	DefaultLogFormat      = "combined"
@@ -127,6 +128,7 @@ func (c *Config) completeApp(a *App) {
 	if a.Interface == "asgi" {
 		or(&a.Lifespan, DefaultLifespan)
 		or(&a.Loop, DefaultLoop)
+		or(&a.Native, DefaultNative)
 		or(&a.LimitConcurrency, asgi.DefaultLimitConcurrency)
 	}
 }

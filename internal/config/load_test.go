@@ -361,12 +361,14 @@ module = "app:app"
 interface = "asgi"
 lifespan = "maybe"
 loop = "trio"
+native = "sometimes"
 limit_concurrency = -1
 ws_ping_interval = "-3s"
 [apps.w]
 module = "app:app"
 lifespan = "on"
 ws_max_message = "1m"
+native = "on"
 [sites.s]
 [[sites.s.routes]]
 match.path = "/w"
@@ -376,10 +378,12 @@ app = "a"
 `, []string{
 			`5: apps.a.lifespan: "maybe" is not auto, on or off`,
 			`6: apps.a.loop: "trio" is not auto, asyncio or uvloop`,
-			"7: apps.a.limit_concurrency: must be 0 or more, not -1",
-			"8: apps.a.ws_ping_interval: must be positive, or off",
-			`11: apps.w.lifespan: is for interface "asgi" apps only`,
-			`12: apps.w.ws_max_message: is for interface "asgi" apps only`,
+			`7: apps.a.native: "sometimes" is not auto, on or off`,
+			"8: apps.a.limit_concurrency: must be 0 or more, not -1",
+			"9: apps.a.ws_ping_interval: must be positive, or off",
+			`12: apps.w.lifespan: is for interface "asgi" apps only`,
+			`13: apps.w.ws_max_message: is for interface "asgi" apps only`,
+			`14: apps.w.native: is for interface "asgi" apps only`,
 		}},
 		{"dotted keys", "apps.a.workers = 2\n[sites.s]\n[[sites.s.routes]]\nroot = \"www\"\nmatch.pth = \"/x\"\n", []string{
 			"1: apps.a.module: is missing: name the app as MODULE:CALLABLE (app:app, mysite.wsgi)",

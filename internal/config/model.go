@@ -164,6 +164,7 @@ type App struct {
 	// ASGI only (interface "asgi"; docs/asgi.md).
 	Lifespan         string   `json:"lifespan,omitempty"`          // auto (default), on, off
 	Loop             string   `json:"loop,omitempty"`              // auto (default), asyncio, uvloop
+	Native           string   `json:"native,omitempty"`            // auto (default), on, off: the adapter's native part
 	LimitConcurrency int      `json:"limit_concurrency,omitempty"` // requests in one worker's app at once
 	WSMaxMessage     Size     `json:"ws_max_message,omitempty"`    // a WebSocket message's bound; 0: the gateway's default
 	WSPingInterval   Duration `json:"ws_ping_interval,omitempty"`  // idle WebSocket pings; 0: the gateway's default

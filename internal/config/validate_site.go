@@ -292,7 +292,7 @@ func checkASGI(e *errs, path string, a *App) {
 		for _, k := range []struct {
 			key string
 			set bool
-		}{{"lifespan", a.Lifespan != ""}, {"loop", a.Loop != ""}, {"limit_concurrency", a.LimitConcurrency != 0},
+		}{{"lifespan", a.Lifespan != ""}, {"loop", a.Loop != ""}, {"native", a.Native != ""}, {"limit_concurrency", a.LimitConcurrency != 0},
 			{"ws_max_message", a.WSMaxMessage != 0}, {"ws_ping_interval", a.WSPingInterval != 0}} {
 			if k.set {
 				e.add(path+"."+k.key, "is for interface \"asgi\" apps only")
@@ -305,6 +305,9 @@ func checkASGI(e *errs, path string, a *App) {
 	}
 	if a.Loop != "" && a.Loop != "auto" && a.Loop != "asyncio" && a.Loop != "uvloop" {
 		e.add(path+".loop", "%q is not auto, asyncio or uvloop", a.Loop)
+	}
+	if a.Native != "" && a.Native != "auto" && a.Native != "on" && a.Native != "off" {
+		e.add(path+".native", "%q is not auto, on or off", a.Native)
 	}
 	if a.LimitConcurrency < 0 {
 		e.add(path+".limit_concurrency", "must be 0 or more, not %d", a.LimitConcurrency)
