@@ -367,7 +367,7 @@ class Request(Fields if native is None else native.Request):
         if not isinstance(exc, Exception) and not isinstance(exc, asyncio.CancelledError):
             raise exc
 
-    def finished(self, exc):
+    def finished_py(self, exc):
         """The app returned (exc None) or raised: the terminal frame."""
         conn = self.conn
         conn.returned(self)
@@ -379,6 +379,9 @@ class Request(Fields if native is None else native.Request):
         else:
             reason = b"the app returned without completing the response"
         conn.emit2(HDR.pack(len(reason), ERROR, self.rid), reason)
+
+    if native is None:
+        finished = finished_py
 
 
 class Conn(asyncio.Protocol):
@@ -393,7 +396,7 @@ class Conn(asyncio.Protocol):
         self.flush_each = flush_each
         self.state = state  # the lifespan's state, copied into each scope
         if native is not None:
-            native.setup(ASGI, EXTENSIONS, METHODS, connection.__defaults__[0], connection, SENT)
+            native.setup(ASGI, EXTENSIONS, METHODS, connection.__defaults__[0], connection, SENT, Request)
         self.transport = None
         self.out = []  # reply pieces not yet written
         self.scheduled = False  # a flush is scheduled
@@ -497,45 +500,49 @@ class Conn(asyncio.Protocol):
             data = bytes(pending)
             pending.clear()
         n = len(data)
-        p = 0
-        self.need = 9
-        unpack = HDR.unpack_from
-        while n - p >= 9:
-            size, kind, rid = unpack(data, p)
-            end = p + 9 + size
-            if end > n:
-                self.need = end - p
-                break
-            if kind == REQUEST:
-                self.request(rid, data, p + 9, end)
-            elif kind == WS_CONNECT:
-                self.websocket(rid, data, p + 9, end)
-            else:
-                req = self.requests.get(rid)
-                if req is None:
-                    pass  # the app ended; nave's frame crossed its end
-                elif kind == BODY or kind == BODY_END:
-                    if req.chunks is None:
-                        req.chunks = []
-                    req.chunks.append((data[p + 9:end], kind == BODY))
-                    req.asked = False
-                    req.wakeup()
-                elif kind == SENT_BYTES:
-                    req.acked(U32.unpack_from(data, p + 9)[0])
-                elif kind == DISCONNECT:
-                    req.disconnected = True
-                    req.wakeup()
+        if native is not None and type(data) is bytes:
+            p = native.feed(self, data)
+        else:
+            p = 0
+            unpack = HDR.unpack_from
+            while n - p >= 9:
+                size, kind, rid = unpack(data, p)
+                end = p + 9 + size
+                if end > n:
+                    break
+                if kind == REQUEST:
+                    self.request(rid, data, p + 9, end)
                 else:
-                    req.frame(kind, data[p + 9:end])
-            p = end
+                    self.frame(kind, rid, data, p + 9, end)
+                p = end
         if p < n:
+            # A frame's start: the bytes it needs, once its header is in.
+            self.need = 9 + U32.unpack_from(data, p)[0] if n - p >= 9 else 9
             pending += memoryview(data)[p:]
 
-    def request(self, rid, data, p, end):
-        if native is not None:
-            scope, body, more = native.scope(data, p, end, self.state)
-            self.start(Request(self, rid, body, more), scope)
+    def frame(self, kind, rid, data, p, end):
+        """A frame other than REQUEST, its payload data[p:end]."""
+        if kind == WS_CONNECT:
+            self.websocket(rid, data, p, end)
             return
+        req = self.requests.get(rid)
+        if req is None:
+            pass  # the app ended; nave's frame crossed its end
+        elif kind == BODY or kind == BODY_END:
+            if req.chunks is None:
+                req.chunks = []
+            req.chunks.append((data[p:end], kind == BODY))
+            req.asked = False
+            req.wakeup()
+        elif kind == SENT_BYTES:
+            req.acked(U32.unpack_from(data, p)[0])
+        elif kind == DISCONNECT:
+            req.disconnected = True
+            req.wakeup()
+        else:
+            req.frame(kind, data[p:end])
+
+    def request(self, rid, data, p, end):
         flags, rlen, clen, hlen = REQUEST_PREFIX.unpack_from(data, p)
         a = p + 13
         b = a + rlen

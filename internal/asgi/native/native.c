@@ -1,12 +1,14 @@
 /* nave's ASGI adapter, native part: the per-request hot path of
  * adapter.py in C, built by nave for the worker's interpreter (native.go)
- * and loaded when it builds. It turns a REQUEST frame into the scope, holds
- * Request's fields, and takes send()'s two common messages: a
- * http.response.start with a list of (bytes, bytes) headers, and the one
- * http.response.body of a response that fits the window. Every other case
- * it hands to adapter.py (Request.send_py), which stays the reference: the
- * two must answer alike, and native_test.go's differential test holds them
- * to it. CPython 3.9 or later. */
+ * and loaded when it builds. It reads the frames from nave (Conn.feed),
+ * starts each REQUEST's app (the scope, the Request, the Task: Conn.request
+ * and Conn.start), holds Request's fields, and takes send()'s two common
+ * messages: a http.response.start with a list of (bytes, bytes) headers,
+ * and the one http.response.body of a response that fits the window.
+ * Every other case it hands to adapter.py (Conn.frame, Request.send_py),
+ * which stays the reference: the two must answer alike, and
+ * native_test.go's differential test holds them to it. CPython 3.9 or
+ * later. */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <structmember.h>
@@ -16,13 +18,17 @@
 static inline PyObject *Py_NewRef(PyObject *o) { Py_INCREF(o); return o; }
 #endif
 
-static PyObject *ASGI, *EXTENSIONS, *METHODS, *CONN_CACHE, *CONNECTION, *SENT;
+static PyObject *ASGI, *EXTENSIONS, *METHODS, *CONN_CACHE, *CONNECTION, *SENT, *REQUEST_CLASS, *ONE;
+static PyTypeObject *REQUEST_BASE;
 static PyObject *k_type, *k_asgi, *k_http_version, *k_server, *k_client, *k_scheme, *k_method,
     *k_root_path, *k_path, *k_raw_path, *k_query_string, *k_headers, *k_state, *k_extensions,
     *v_http, *k_body, *k_more_body, *k_status, *k_trailers, *v_body, *v_start, *s_send_py,
-    *s_emit3, *s_wakeup, *empty_bytes;
+    *s_emit3, *s_wakeup, *empty_bytes, *s_frame, *s_state, *s_step, *s_start, *s_requests, *s_running,
+    *s_app, *s_receive, *s_send, *s_run, *s_loop, *s_create_task, *s_idle, *s_done, *s_set_result,
+    *s_finished_py;
 
 enum { NEW, STARTED, TRAILING, ENDED };
+#define REQUEST 1
 #define RESPONSE 20
 #define WINDOW (256 << 10)
 
@@ -30,18 +36,13 @@ static uint32_t u32(const unsigned char *b) {
     return (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
 }
 
-/* scope(data, p, end, state) -> (scope, body, more): Conn.request's
- * scope for the REQUEST frame data[p:end], with the lifespan state copied. */
-static PyObject *scope(PyObject *mod, PyObject *const *args, Py_ssize_t nargs) {
-    if (nargs != 4 || !PyBytes_CheckExact(args[0])) {
-        PyErr_SetString(PyExc_TypeError, "scope(data, p, end, state)");
-        return NULL;
-    }
-    const unsigned char *data = (const unsigned char *)PyBytes_AS_STRING(args[0]);
-    Py_ssize_t n = PyBytes_GET_SIZE(args[0]);
-    Py_ssize_t p = PyLong_AsSsize_t(args[1]), end = PyLong_AsSsize_t(args[2]);
-    if (p < 0 || end > n || end - p < 13) {
-        if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "short REQUEST frame");
+/* The scope for the REQUEST frame data[p:end] (Conn.request's), with the
+ * lifespan state copied; *body and *more get the first body chunk. */
+static PyObject *make_scope(PyObject *bytes, Py_ssize_t p, Py_ssize_t end, PyObject *state, PyObject **body,
+                            int *more) {
+    const unsigned char *data = (const unsigned char *)PyBytes_AS_STRING(bytes);
+    if (end - p < 13) {
+        PyErr_SetString(PyExc_ValueError, "short REQUEST frame");
         return NULL;
     }
     int flags = data[p];
@@ -121,11 +122,12 @@ static PyObject *scope(PyObject *mod, PyObject *const *args, Py_ssize_t nargs) {
     SETNEW(k_raw_path, PyBytes_FromStringAndSize((const char *)f[2], fl[2]));
     SETNEW(k_query_string, PyBytes_FromStringAndSize((const char *)f[3], fl[3]));
     SET(k_headers, headers);
-    SETNEW(k_state, PyDict_Copy(args[3]));
+    SETNEW(k_state, PyDict_Copy(state));
     SET(k_extensions, EXTENSIONS);
-    o = PyBytes_FromStringAndSize((const char *)data + d, end - d);
-    if (!o) goto fail;
-    res = PyTuple_Pack(3, sc, o, (flags & 1) ? Py_True : Py_False);
+    if (!(*body = PyBytes_FromStringAndSize((const char *)data + d, end - d))) goto fail;
+    *more = flags & 1;
+    res = sc;
+    sc = NULL;
 fail:
     Py_XDECREF(o);
     Py_XDECREF(sc);
@@ -167,20 +169,25 @@ static void req_dealloc(Request *r) {
     Py_DECREF(tp);
 }
 
-/* Request(conn, rid, body, more) */
-static PyObject *req_new(PyTypeObject *tp, PyObject *args, PyObject *kw) {
-    PyObject *conn, *rid, *body, *more;
-    if (!PyArg_UnpackTuple(args, "Request", 4, 4, &conn, &rid, &body, &more)) return NULL;
+static PyObject *req_make(PyTypeObject *tp, PyObject *conn, PyObject *rid, PyObject *body, int more) {
     Request *r = (Request *)tp->tp_alloc(tp, 0);
     if (!r) return NULL;
     r->rid32 = (uint32_t)PyLong_AsUnsignedLong(rid);
     if (PyErr_Occurred()) { Py_DECREF(r); return NULL; }
-    Py_INCREF(conn); r->conn = conn;
-    Py_INCREF(rid); r->rid = rid;
-    Py_INCREF(body); r->body = body;
-    r->more = PyObject_IsTrue(more);
+    r->conn = Py_NewRef(conn);
+    r->rid = Py_NewRef(rid);
+    r->body = Py_NewRef(body);
+    r->more = more;
     r->status = PyLong_FromLong(0);
     return (PyObject *)r;
+}
+
+/* Request(conn, rid, body, more) */
+static PyObject *req_new(PyTypeObject *tp, PyObject *args, PyObject *kw) {
+    PyObject *conn, *rid, *body, *more;
+    if (!PyArg_UnpackTuple(args, "Request", 4, 4, &conn, &rid, &body, &more)) return NULL;
+    int m = PyObject_IsTrue(more);
+    return m < 0 ? NULL : req_make(tp, conn, rid, body, m);
 }
 
 static PyObject *fallback(Request *r, PyObject *message) {
@@ -273,8 +280,50 @@ static PyObject *req_send(Request *r, PyObject *message) {
     return fallback(r, message);
 }
 
+/* Conn.returned(r), for finished. */
+static int returned(Request *r) {
+    PyObject *conn = r->conn, *running = NULL, *idle = NULL, *requests = NULL, *x = NULL;
+    int rc = -1;
+    if (!(running = PyObject_GetAttr(conn, s_running))) goto done;
+    Py_SETREF(running, PyNumber_Subtract(running, ONE));
+    if (!running || PyObject_SetAttr(conn, s_running, running) < 0) goto done;
+    if (PyLong_CheckExact(running) && PyLong_AsLong(running) == 0) {
+        if (!(idle = PyObject_GetAttr(conn, s_idle))) goto done;
+        if (idle != Py_None) {
+            if (!(x = PyObject_CallMethodNoArgs(idle, s_done))) goto done;
+            int isdone = PyObject_IsTrue(x);
+            Py_CLEAR(x);
+            if (isdone < 0) goto done;
+            if (!isdone && !(x = PyObject_CallMethodOneArg(idle, s_set_result, Py_None))) goto done;
+        }
+    }
+    if (!(requests = PyObject_GetAttr(conn, s_requests))) goto done;
+    PyObject *cur = PyDict_GetItemWithError(requests, r->rid);
+    if (cur == (PyObject *)r) {
+        /* After the terminal frame nave may reuse the id for a new request
+         * while this app runs on (background tasks): only its own entry goes. */
+        if (PyDict_DelItem(requests, r->rid) < 0) goto done;
+    } else if (!cur && PyErr_Occurred()) {
+        goto done;
+    }
+    rc = 0;
+done:
+    Py_XDECREF(running); Py_XDECREF(idle); Py_XDECREF(requests); Py_XDECREF(x);
+    return rc;
+}
+
+/* The app returned (exc None) or raised: Request.finished. The common end,
+ * an app that returned after its response went whole, is done here. */
+static PyObject *req_finished(Request *r, PyObject *exc) {
+    if (exc != Py_None || r->state != ENDED)
+        return PyObject_CallMethodOneArg((PyObject *)r, s_finished_py, exc);
+    if (returned(r) < 0) return NULL;
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef req_methods[] = {
     {"send", (PyCFunction)req_send, METH_O, "ASGI send: the common cases in C, the others in send_py."},
+    {"finished", (PyCFunction)req_finished, METH_O, "The app's end: the common case in C, the others in finished_py."},
     {NULL}
 };
 
@@ -314,18 +363,106 @@ static PyType_Spec req_spec = {
     Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC, req_slots,
 };
 
-/* setup(asgi, extensions, methods, conn_cache, connection, sent) */
+static PyObject *attr(PyObject *o, PyObject *name) { return PyObject_GetAttr(o, name); }
+
+/* Conn.request and Conn.start for the REQUEST frame data[p:end]: the
+ * scope, the Request, the app's coroutine, and the Task running it
+ * through Conn.run. With NAVE_ASGI_RUN=step, Conn.start runs it. */
+static PyObject *start(PyObject *conn, PyObject *data, PyObject *rid, Py_ssize_t p, Py_ssize_t end) {
+    PyObject *state = NULL, *sc = NULL, *body = NULL, *req = NULL, *step = NULL, *requests = NULL,
+             *running = NULL, *app = NULL, *receive = NULL, *send = NULL, *coro = NULL, *run = NULL,
+             *loop = NULL, *task = NULL, *res = NULL;
+    int more = 0;
+    if (!(state = attr(conn, s_state)) || !(sc = make_scope(data, p, end, state, &body, &more)) ||
+        !(req = req_make((PyTypeObject *)REQUEST_CLASS, conn, rid, body, more)) || !(step = attr(conn, s_step)))
+        goto done;
+    int stepped = PyObject_IsTrue(step);
+    if (stepped < 0) goto done;
+    if (stepped) {
+        PyObject *argv[] = {conn, req, sc};
+        res = PyObject_VectorcallMethod(s_start, argv, 3 | PY_VECTORCALL_ARGUMENTS_OFFSET, NULL);
+        goto done;
+    }
+    if (!(requests = attr(conn, s_requests)) || PyDict_SetItem(requests, rid, req) < 0 ||
+        !(running = attr(conn, s_running)))
+        goto done;
+    Py_SETREF(running, PyNumber_Add(running, ONE));
+    if (!running || PyObject_SetAttr(conn, s_running, running) < 0 || !(app = attr(conn, s_app)) ||
+        !(receive = attr(req, s_receive)) || !(send = attr(req, s_send)))
+        goto done;
+    PyObject *argv[] = {sc, receive, send};
+    if (!(coro = PyObject_Vectorcall(app, argv, 3, NULL))) goto done;
+    PyObject *runv[] = {conn, req, coro};
+    if (!(run = PyObject_VectorcallMethod(s_run, runv, 3 | PY_VECTORCALL_ARGUMENTS_OFFSET, NULL))) goto done;
+    if (!(loop = attr(conn, s_loop))) goto done;
+    PyObject *taskv[] = {loop, run};
+    if (!(task = PyObject_VectorcallMethod(s_create_task, taskv, 2 | PY_VECTORCALL_ARGUMENTS_OFFSET, NULL)))
+        goto done;
+    Py_XSETREF(((Request *)req)->task, Py_NewRef(task));
+    res = Py_NewRef(Py_None);
+done:
+    Py_XDECREF(state); Py_XDECREF(sc); Py_XDECREF(body); Py_XDECREF(req); Py_XDECREF(step);
+    Py_XDECREF(requests); Py_XDECREF(running); Py_XDECREF(app); Py_XDECREF(receive); Py_XDECREF(send);
+    Py_XDECREF(coro); Py_XDECREF(run); Py_XDECREF(loop); Py_XDECREF(task);
+    return res;
+}
+
+/* feed(conn, data) -> the offset of the first frame data does not hold
+ * whole: Conn.feed's loop. REQUEST frames start their app here; the
+ * others go to conn.frame(kind, rid, data, p, end). */
+static PyObject *feed(PyObject *mod, PyObject *const *args, Py_ssize_t nargs) {
+    if (nargs != 2 || !PyBytes_CheckExact(args[1])) {
+        PyErr_SetString(PyExc_TypeError, "feed(conn, data: bytes)");
+        return NULL;
+    }
+    if (!REQUEST_CLASS) {
+        PyErr_SetString(PyExc_RuntimeError, "feed before setup");
+        return NULL;
+    }
+    PyObject *conn = args[0], *data = args[1];
+    const unsigned char *d = (const unsigned char *)PyBytes_AS_STRING(data);
+    Py_ssize_t n = PyBytes_GET_SIZE(data), p = 0;
+    while (n - p >= 9) {
+        Py_ssize_t end = p + 9 + (Py_ssize_t)u32(d + p);
+        if (end > n) break;
+        int kind = d[p + 4];
+        PyObject *rid = PyLong_FromUnsignedLong(u32(d + p + 5)), *r = NULL;
+        if (!rid) return NULL;
+        if (kind == REQUEST) {
+            r = start(conn, data, rid, p + 9, end);
+        } else {
+            PyObject *k = PyLong_FromLong(kind), *a = PyLong_FromSsize_t(p + 9), *b = PyLong_FromSsize_t(end);
+            if (k && a && b) {
+                PyObject *argv[] = {conn, k, rid, data, a, b};
+                r = PyObject_VectorcallMethod(s_frame, argv, 6 | PY_VECTORCALL_ARGUMENTS_OFFSET, NULL);
+            }
+            Py_XDECREF(k); Py_XDECREF(a); Py_XDECREF(b);
+        }
+        Py_DECREF(rid);
+        if (!r) return NULL;
+        Py_DECREF(r);
+        p = end;
+    }
+    return PyLong_FromSsize_t(p);
+}
+
+/* setup(asgi, extensions, methods, conn_cache, connection, sent, request) */
 static PyObject *setup(PyObject *mod, PyObject *args) {
-    PyObject *a, *e, *m, *c, *f, *s;
-    if (!PyArg_UnpackTuple(args, "setup", 6, 6, &a, &e, &m, &c, &f, &s)) return NULL;
+    PyObject *a, *e, *m, *c, *f, *s, *r;
+    if (!PyArg_UnpackTuple(args, "setup", 7, 7, &a, &e, &m, &c, &f, &s, &r)) return NULL;
+    if (!PyType_Check(r) || !PyType_IsSubtype((PyTypeObject *)r, REQUEST_BASE)) {
+        PyErr_SetString(PyExc_TypeError, "setup: request must subclass _naveasgi.Request");
+        return NULL;
+    }
     Py_XSETREF(ASGI, Py_NewRef(a)); Py_XSETREF(EXTENSIONS, Py_NewRef(e)); Py_XSETREF(METHODS, Py_NewRef(m));
     Py_XSETREF(CONN_CACHE, Py_NewRef(c)); Py_XSETREF(CONNECTION, Py_NewRef(f)); Py_XSETREF(SENT, Py_NewRef(s));
+    Py_XSETREF(REQUEST_CLASS, Py_NewRef(r));
     Py_RETURN_NONE;
 }
 
 static PyMethodDef mod_methods[] = {
-    {"scope", (PyCFunction)(void (*)(void))scope, METH_FASTCALL, "scope(data, p, end, state)"},
-    {"setup", setup, METH_VARARGS, "setup(asgi, extensions, methods, conn_cache, connection, sent)"},
+    {"feed", (PyCFunction)(void (*)(void))feed, METH_FASTCALL, "feed(conn, data) -> offset"},
+    {"setup", setup, METH_VARARGS, "setup(asgi, extensions, methods, conn_cache, connection, sent, request)"},
     {NULL}
 };
 
@@ -341,9 +478,15 @@ PyMODINIT_FUNC PyInit__naveasgi(void) {
     S(k_headers, "headers"); S(k_state, "state"); S(k_extensions, "extensions"); S(v_http, "http");
     S(k_body, "body"); S(k_more_body, "more_body"); S(k_status, "status"); S(k_trailers, "trailers");
     S(v_body, "http.response.body"); S(v_start, "http.response.start"); S(s_send_py, "send_py");
-    S(s_emit3, "emit3"); S(s_wakeup, "wakeup");
-    empty_bytes = PyBytes_FromStringAndSize(NULL, 0);
+    S(s_emit3, "emit3"); S(s_wakeup, "wakeup"); S(s_frame, "frame"); S(s_state, "state"); S(s_step, "step");
+    S(s_start, "start"); S(s_requests, "requests"); S(s_running, "running"); S(s_app, "app");
+    S(s_receive, "receive"); S(s_send, "send"); S(s_run, "run"); S(s_loop, "loop");
+    S(s_create_task, "create_task"); S(s_idle, "idle"); S(s_done, "done"); S(s_set_result, "set_result");
+    S(s_finished_py, "finished_py");
+    if (!(empty_bytes = PyBytes_FromStringAndSize(NULL, 0)) || !(ONE = PyLong_FromLong(1))) return NULL;
     PyObject *t = PyType_FromSpec(&req_spec);
-    if (!t || PyModule_AddObject(mod, "Request", t) < 0) return NULL;
+    if (!t) return NULL;
+    REQUEST_BASE = (PyTypeObject *)Py_NewRef(t);
+    if (PyModule_AddObject(mod, "Request", t) < 0) return NULL;
     return mod;
 }

@@ -52,15 +52,19 @@ def describe(exc):
     return None if exc is None else "%s: %s" % (type(exc).__name__, exc)
 
 
-def run(mod, loop, frame, messages):
-    """Feeds frame; the app records its scope and first receive(), then
-    sends messages, recording each send's outcome. Returns what it saw and
-    the frames written to nave."""
+def run(mod, loop, frame, messages, split=0):
+    """Feeds frame (in two parts, the first split bytes long, if split);
+    the app records its scope and what receive() gives until the body
+    ends, then sends messages, recording each send's outcome. Returns what
+    it saw, the frames written to nave, and the requests the adapter still
+    counts (none, once the apps returned)."""
     seen = {}
 
     async def app(scope, receive, send):
         seen["scope"] = {k: v for k, v in scope.items()}
-        seen["receive"] = await receive()
+        seen["receive"] = [await receive()]
+        while seen["receive"][-1].get("more_body"):
+            seen["receive"].append(await receive())
         outcomes = []
         for m in messages:
             try:
@@ -73,11 +77,15 @@ def run(mod, loop, frame, messages):
 
     conn = mod.Conn(app, loop, "task", False, {"shared": 1})
     conn.transport = Transport()
+    if split:
+        conn.feed(frame[:split])
+        loop.run_until_complete(asyncio.sleep(0))
+        frame = frame[split:]
     conn.feed(frame)
     for _ in range(5):
         loop.run_until_complete(asyncio.sleep(0))
     conn.flush()
-    return seen, b"".join(conn.transport.out)
+    return seen, b"".join(conn.transport.out), conn.running, sorted(conn.requests)
 
 
 class Mapping(dict):
@@ -91,7 +99,7 @@ BODY = {"type": "http.response.body", "body": b"Hello"}
 FRAMES = [
     request_frame(1),
     request_frame(2, b"POST", b"/caf\xc3\xa9", b"/caf%C3%A9", b"a=1&b=2",
-                  headers=[(b"host", b"x"), (b"cookie", b"a"), (b"cookie", b"b")], body=b"abc", more=True),
+                  headers=[(b"host", b"x"), (b"cookie", b"a"), (b"cookie", b"b")], body=b"abc"),
     request_frame(3, b"BREW", b"/\xff\xfe", b"/%FF%FE", b"", headers=[(b"x", b"")]),
     request_frame(4, conn=b"\0".join([b"https", b"2", b"/mount", b"[::1]:443", b""])),
     request_frame(5, headers=[(b"a", b"1"), (b"b", b"2"), (b"c", b"3")], body=b"x" * 5000),
@@ -144,10 +152,13 @@ def main():
     for mod in mods:
         mod.SENT = loop.create_future()
         mod.SENT.set_result(None)
-    cases = [(f, [START, BODY]) for f in FRAMES] + [(FRAMES[0], s) for s in SENDS]
+    # A REQUEST, then one whose body ends in a BODY_END frame.
+    two = FRAMES[0] + request_frame(2, b"PUT", body=b"head", more=True) + HDR.pack(4, 3, 2) + b"tail"
+    cases = [(f, [START, BODY], 0) for f in FRAMES] + [(FRAMES[0], s, 0) for s in SENDS]
+    cases += [(two, [START, BODY], 0)] + [(two, [START, BODY], k) for k in (5, 9, len(FRAMES[0]) + 3, len(two) - 2)]
     bad = 0
-    for i, (frame, messages) in enumerate(cases):
-        python, native = (run(mod, loop, frame, messages) for mod in mods)
+    for i, (frame, messages, split) in enumerate(cases):
+        python, native = (run(mod, loop, frame, messages, split) for mod in mods)
         if python != native:
             bad += 1
             print("case %d differs:\n  adapter.py: %r\n  native.c:   %r" % (i, python, native))
