@@ -13,8 +13,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
+
+	"nave/internal/privdir"
 )
 
 // native/native.c, the adapter's hot path in C, is built for the worker's
@@ -110,7 +111,7 @@ func buildNative(cfg *Config) (string, error) {
 	if _, err := os.Stat(module); err == nil {
 		return dir, nil
 	}
-	if err := privateDir(dir); err != nil {
+	if err := privdir.Make(dir, 0o022); err != nil {
 		return "", err
 	}
 	// Built under a name of its own and renamed into place: instances
@@ -150,30 +151,9 @@ func nativeCacheRoot(cacheDir string) (string, error) {
 			root = filepath.Join(os.TempDir(), fmt.Sprintf("nave-cache-%d", os.Geteuid()))
 		}
 	}
-	return root, privateDir(root)
-}
-
-// privateDir makes dir (and its parents) if missing and checks that it is
-// a folder of this user's that no one else can write to: a module loaded
-// from it runs in the workers.
-func privateDir(dir string) error {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return err
-	}
-	fi, err := os.Lstat(dir)
-	if err != nil {
-		return err
-	}
-	st, ok := fi.Sys().(*syscall.Stat_t)
-	switch {
-	case !fi.IsDir():
-		return fmt.Errorf("%s is not a folder", dir)
-	case ok && int(st.Uid) != os.Geteuid():
-		return fmt.Errorf("%s belongs to another user (uid %d)", dir, st.Uid)
-	case fi.Mode().Perm()&0o022 != 0:
-		return fmt.Errorf("%s is writable by others (%v)", dir, fi.Mode().Perm())
-	}
-	return nil
+	// Others may read the modules, not write them: a module put there
+	// would run in the workers.
+	return root, privdir.Make(root, 0o022)
 }
 
 // workerEnv is the environment a worker of cfg runs with; nil is nave's.

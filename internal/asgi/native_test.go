@@ -73,7 +73,7 @@ func TestNativeRefusesOpenFolder(t *testing.T) {
 	}
 	os.Chmod(cache, 0o777) // past the umask
 	_, err := buildNative(&Config{Python: testPython, CacheDir: cache})
-	if err == nil || !strings.Contains(err.Error(), "writable by others") {
+	if err == nil || !strings.Contains(err.Error(), "open to other users") {
 		t.Fatalf("buildNative in a 0777 folder: %v", err)
 	}
 }

@@ -7,10 +7,10 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"syscall"
 
 	"nave/internal/admin"
 	"nave/internal/config"
+	"nave/internal/privdir"
 	"nave/internal/server"
 	"nave/internal/status"
 	"nave/internal/systemd"
@@ -131,8 +131,8 @@ func (b *built) newEndpoint(ln net.Listener) *endpoint {
 func listenAdminSocket(path string, inState bool) (net.Listener, error) {
 	dir := filepath.Dir(path)
 	if inState {
-		if err := privateDir(dir); err != nil {
-			return nil, err
+		if err := privdir.Make(dir, 0o077); err != nil {
+			return nil, fmt.Errorf("the state directory: %w", err)
 		}
 	}
 	if info, err := os.Lstat(path); err == nil {
@@ -154,29 +154,6 @@ func listenAdminSocket(path string, inState bool) (net.Listener, error) {
 		return nil, err
 	}
 	return ln, nil
-}
-
-// privateDir makes dir with mode 0700 if it is missing, and checks that it
-// is this user's and no one else's: a folder another user made in /tmp
-// beforehand must not hold the socket.
-func privateDir(dir string) error {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return fmt.Errorf("cannot make the state directory: %v", err)
-	}
-	info, err := os.Lstat(dir)
-	if err != nil {
-		return err
-	}
-	st, ok := info.Sys().(*syscall.Stat_t)
-	switch {
-	case !info.IsDir():
-		return fmt.Errorf("the state directory %s is not a folder", dir)
-	case ok && int(st.Uid) != os.Geteuid():
-		return fmt.Errorf("the state directory %s belongs to another user", dir)
-	case info.Mode().Perm()&0o077 != 0:
-		return fmt.Errorf("the state directory %s is open to other users (mode %v; want 0700)", dir, info.Mode().Perm())
-	}
-	return nil
 }
 
 // loadFile reads and validates a config file, file "" being the one nave
