@@ -97,6 +97,7 @@ METHODS = {m.encode(): m for m in ("GET", "HEAD", "POST", "PUT", "DELETE", "PATC
 VERSIONS = {b"1.1": "1.1", b"1.0": "1.0", b"2": "2", b"3": "3"}
 SCHEMES = {b"http": "http", b"https": "https"}
 DISCONNECTED = {"type": "http.disconnect"}
+TASK_NAME = "asgi request"  # every request's Task's (native.c's too)
 SENT = None  # send()'s awaitable: a future of the loop, done (serve sets it)
 chain = itertools.chain.from_iterable
 
@@ -396,7 +397,8 @@ class Conn(asyncio.Protocol):
         self.flush_each = flush_each
         self.state = state  # the lifespan's state, copied into each scope
         if native is not None:
-            native.setup(ASGI, EXTENSIONS, METHODS, connection.__defaults__[0], connection, SENT, Request)
+            native.setup(ASGI, EXTENSIONS, METHODS, connection.__defaults__[0], connection, SENT, Request,
+                         asyncio.Task, TASK_NAME)
         self.transport = None
         self.out = []  # reply pieces not yet written
         self.scheduled = False  # a flush is scheduled
@@ -596,8 +598,13 @@ class Conn(asyncio.Protocol):
             coro = resume(coro, yielded)
         # run() reports the end itself: cheaper than done callbacks, which
         # each cost a turn of the loop. The loop holds the Task while it
-        # runs (scheduled, or in the callbacks of what it awaits).
-        req.task = self.loop.create_task(self.run(req, coro))
+        # runs (scheduled, or in the callbacks of what it awaits). The
+        # Task is loop.create_task's, named: on Python 3.11 a Task without
+        # a name formats "Task-N" for itself, a third of its cost.
+        if self.loop.get_task_factory() is None:
+            req.task = asyncio.Task(self.run(req, coro), loop=self.loop, name=TASK_NAME)
+        else:
+            req.task = self.loop.create_task(self.run(req, coro))
 
     def websocket(self, rid, data, p, end):
         alen, blen, hlen = struct.unpack_from("<III", data, p)

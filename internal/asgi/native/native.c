@@ -18,14 +18,15 @@
 static inline PyObject *Py_NewRef(PyObject *o) { Py_INCREF(o); return o; }
 #endif
 
-static PyObject *ASGI, *EXTENSIONS, *METHODS, *CONN_CACHE, *CONNECTION, *SENT, *REQUEST_CLASS, *ONE;
+static PyObject *ASGI, *EXTENSIONS, *METHODS, *CONN_CACHE, *CONNECTION, *SENT, *REQUEST_CLASS, *ONE, *TASK,
+    *TASK_NAME, *LOOP_NAME;
 static PyTypeObject *REQUEST_BASE;
 static PyObject *k_type, *k_asgi, *k_http_version, *k_server, *k_client, *k_scheme, *k_method,
     *k_root_path, *k_path, *k_raw_path, *k_query_string, *k_headers, *k_state, *k_extensions,
     *v_http, *k_body, *k_more_body, *k_status, *k_trailers, *v_body, *v_start, *s_send_py,
     *s_emit3, *s_wakeup, *empty_bytes, *s_frame, *s_state, *s_step, *s_start, *s_requests, *s_running,
     *s_app, *s_receive, *s_send, *s_run, *s_loop, *s_create_task, *s_idle, *s_done, *s_set_result,
-    *s_finished_py;
+    *s_finished_py, *s_get_task_factory;
 
 enum { NEW, STARTED, TRAILING, ENDED };
 #define REQUEST 1
@@ -371,7 +372,7 @@ static PyObject *attr(PyObject *o, PyObject *name) { return PyObject_GetAttr(o, 
 static PyObject *start(PyObject *conn, PyObject *data, PyObject *rid, Py_ssize_t p, Py_ssize_t end) {
     PyObject *state = NULL, *sc = NULL, *body = NULL, *req = NULL, *step = NULL, *requests = NULL,
              *running = NULL, *app = NULL, *receive = NULL, *send = NULL, *coro = NULL, *run = NULL,
-             *loop = NULL, *task = NULL, *res = NULL;
+             *loop = NULL, *factory = NULL, *task = NULL, *res = NULL;
     int more = 0;
     if (!(state = attr(conn, s_state)) || !(sc = make_scope(data, p, end, state, &body, &more)) ||
         !(req = req_make((PyTypeObject *)REQUEST_CLASS, conn, rid, body, more)) || !(step = attr(conn, s_step)))
@@ -394,16 +395,23 @@ static PyObject *start(PyObject *conn, PyObject *data, PyObject *rid, Py_ssize_t
     if (!(coro = PyObject_Vectorcall(app, argv, 3, NULL))) goto done;
     PyObject *runv[] = {conn, req, coro};
     if (!(run = PyObject_VectorcallMethod(s_run, runv, 3 | PY_VECTORCALL_ARGUMENTS_OFFSET, NULL))) goto done;
-    if (!(loop = attr(conn, s_loop))) goto done;
-    PyObject *taskv[] = {loop, run};
-    if (!(task = PyObject_VectorcallMethod(s_create_task, taskv, 2 | PY_VECTORCALL_ARGUMENTS_OFFSET, NULL)))
+    if (!(loop = attr(conn, s_loop)) || !(factory = PyObject_CallMethodNoArgs(loop, s_get_task_factory)))
         goto done;
+    if (factory == Py_None) {
+        /* loop.create_task's Task, named (adapter.py's Conn.start says why). */
+        PyObject *argv[] = {run, loop, TASK_NAME};
+        task = PyObject_Vectorcall(TASK, argv, 1, LOOP_NAME);
+    } else {
+        PyObject *argv[] = {loop, run};
+        task = PyObject_VectorcallMethod(s_create_task, argv, 2 | PY_VECTORCALL_ARGUMENTS_OFFSET, NULL);
+    }
+    if (!task) goto done;
     Py_XSETREF(((Request *)req)->task, Py_NewRef(task));
     res = Py_NewRef(Py_None);
 done:
     Py_XDECREF(state); Py_XDECREF(sc); Py_XDECREF(body); Py_XDECREF(req); Py_XDECREF(step);
     Py_XDECREF(requests); Py_XDECREF(running); Py_XDECREF(app); Py_XDECREF(receive); Py_XDECREF(send);
-    Py_XDECREF(coro); Py_XDECREF(run); Py_XDECREF(loop); Py_XDECREF(task);
+    Py_XDECREF(coro); Py_XDECREF(run); Py_XDECREF(loop); Py_XDECREF(factory); Py_XDECREF(task);
     return res;
 }
 
@@ -446,10 +454,10 @@ static PyObject *feed(PyObject *mod, PyObject *const *args, Py_ssize_t nargs) {
     return PyLong_FromSsize_t(p);
 }
 
-/* setup(asgi, extensions, methods, conn_cache, connection, sent, request) */
+/* setup(asgi, extensions, methods, conn_cache, connection, sent, request, task, task_name) */
 static PyObject *setup(PyObject *mod, PyObject *args) {
-    PyObject *a, *e, *m, *c, *f, *s, *r;
-    if (!PyArg_UnpackTuple(args, "setup", 7, 7, &a, &e, &m, &c, &f, &s, &r)) return NULL;
+    PyObject *a, *e, *m, *c, *f, *s, *r, *t, *n;
+    if (!PyArg_UnpackTuple(args, "setup", 9, 9, &a, &e, &m, &c, &f, &s, &r, &t, &n)) return NULL;
     if (!PyType_Check(r) || !PyType_IsSubtype((PyTypeObject *)r, REQUEST_BASE)) {
         PyErr_SetString(PyExc_TypeError, "setup: request must subclass _naveasgi.Request");
         return NULL;
@@ -457,12 +465,14 @@ static PyObject *setup(PyObject *mod, PyObject *args) {
     Py_XSETREF(ASGI, Py_NewRef(a)); Py_XSETREF(EXTENSIONS, Py_NewRef(e)); Py_XSETREF(METHODS, Py_NewRef(m));
     Py_XSETREF(CONN_CACHE, Py_NewRef(c)); Py_XSETREF(CONNECTION, Py_NewRef(f)); Py_XSETREF(SENT, Py_NewRef(s));
     Py_XSETREF(REQUEST_CLASS, Py_NewRef(r));
+    Py_XSETREF(TASK, Py_NewRef(t));
+    Py_XSETREF(TASK_NAME, Py_NewRef(n));
     Py_RETURN_NONE;
 }
 
 static PyMethodDef mod_methods[] = {
     {"feed", (PyCFunction)(void (*)(void))feed, METH_FASTCALL, "feed(conn, data) -> offset"},
-    {"setup", setup, METH_VARARGS, "setup(asgi, extensions, methods, conn_cache, connection, sent, request)"},
+    {"setup", setup, METH_VARARGS, "setup(asgi, extensions, methods, conn_cache, connection, sent, request, task, task_name)"},
     {NULL}
 };
 
@@ -482,7 +492,8 @@ PyMODINIT_FUNC PyInit__naveasgi(void) {
     S(s_start, "start"); S(s_requests, "requests"); S(s_running, "running"); S(s_app, "app");
     S(s_receive, "receive"); S(s_send, "send"); S(s_run, "run"); S(s_loop, "loop");
     S(s_create_task, "create_task"); S(s_idle, "idle"); S(s_done, "done"); S(s_set_result, "set_result");
-    S(s_finished_py, "finished_py");
+    S(s_finished_py, "finished_py"); S(s_get_task_factory, "get_task_factory");
+    if (!(LOOP_NAME = Py_BuildValue("(ss)", "loop", "name"))) return NULL;
     if (!(empty_bytes = PyBytes_FromStringAndSize(NULL, 0)) || !(ONE = PyLong_FromLong(1))) return NULL;
     PyObject *t = PyType_FromSpec(&req_spec);
     if (!t) return NULL;

@@ -157,6 +157,7 @@ def main():
     cases = [(f, [START, BODY], 0) for f in FRAMES] + [(FRAMES[0], s, 0) for s in SENDS]
     cases += [(two, [START, BODY], 0)] + [(two, [START, BODY], k) for k in (5, 9, len(FRAMES[0]) + 3, len(two) - 2)]
     bad = 0
+    python_hello = run(mods[0], loop, FRAMES[0], [START, BODY])
     for i, (frame, messages, split) in enumerate(cases):
         python, native = (run(mod, loop, frame, messages, split) for mod in mods)
         if python != native:
@@ -165,6 +166,23 @@ def main():
         elif "sends" not in python[0]:
             bad += 1
             print("case %d: the app did not run: %r" % (i, python))
+    # A task factory set on the loop (as NAVE_ASGI_RUN=eager does, or an
+    # app's tracing) makes each request's Task.
+    made = []
+
+    def factory(loop, coro, **kw):
+        if getattr(coro, "__qualname__", "") == "Conn.run":
+            made.append(coro)
+        return asyncio.Task(coro, loop=loop, **kw)
+
+    loop.set_task_factory(factory)
+    for mod in mods:
+        made.clear()
+        got = run(mod, loop, FRAMES[0], [START, BODY])
+        if len(made) != 1 or got[1] != python_hello[1]:
+            bad += 1
+            print("%s with a task factory: %d tasks made, wrote %r" % (mod.__name__, len(made), got[1]))
+    loop.set_task_factory(None)
     if bad:
         sys.exit(1)
     print("%d cases alike" % len(cases))
