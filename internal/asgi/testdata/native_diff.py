@@ -52,7 +52,7 @@ def describe(exc):
     return None if exc is None else "%s: %s" % (type(exc).__name__, exc)
 
 
-def run(mod, loop, frame, messages, split=0):
+def run(mod, loop, frame, messages, split=0, cancel=False):
     """Feeds frame (in two parts, the first split bytes long, if split);
     the app records its scope and what receive() gives until the body
     ends, then sends messages, recording each send's outcome. Returns what
@@ -67,6 +67,15 @@ def run(mod, loop, frame, messages, split=0):
             seen["receive"].append(await receive())
         outcomes = []
         for m in messages:
+            if m == "yield":
+                await asyncio.sleep(0)
+                continue
+            if m == "raise":
+                seen["sends"] = outcomes
+                raise RuntimeError("the app failed")
+            if m == "wait":
+                seen["sends"] = outcomes
+                await loop.create_future()  # until cancelled
             try:
                 r = send(m)
                 await r
@@ -84,6 +93,10 @@ def run(mod, loop, frame, messages, split=0):
     conn.feed(frame)
     for _ in range(5):
         loop.run_until_complete(asyncio.sleep(0))
+    if cancel:
+        conn.cancel_all()
+        for _ in range(5):
+            loop.run_until_complete(asyncio.sleep(0))
     conn.flush()
     return seen, b"".join(conn.transport.out), conn.running, sorted(conn.requests)
 
@@ -142,6 +155,11 @@ SENDS = [
     [{"status": 200}],
     [{"type": b"http.response.start", "status": 200}],
     [START, {"type": "http.response.body", "body": b"x", "more_body": False}],
+    ["yield", START, "yield", BODY, "yield"],
+    ["raise"],
+    [START, "raise"],
+    [START, BODY, "raise"],
+    ["yield", START, "yield", "raise"],
 ]
 
 
@@ -158,6 +176,13 @@ def main():
     cases += [(two, [START, BODY], 0)] + [(two, [START, BODY], k) for k in (5, 9, len(FRAMES[0]) + 3, len(two) - 2)]
     bad = 0
     python_hello = run(mods[0], loop, FRAMES[0], [START, BODY])
+    # A request cancelled at shutdown (Conn.cancel_all), before and after
+    # its response began.
+    for messages in (["wait"], [START, "wait"]):
+        python, native = (run(mod, loop, FRAMES[0], messages, cancel=True) for mod in mods)
+        if python != native:
+            bad += 1
+            print("cancelled %r differs:\n  adapter.py: %r\n  native.c:   %r" % (messages, python, native))
     for i, (frame, messages, split) in enumerate(cases):
         python, native = (run(mod, loop, frame, messages, split) for mod in mods)
         if python != native:
