@@ -600,7 +600,7 @@ class Conn(asyncio.Protocol):
         # each cost a turn of the loop. The loop holds the Task while it
         # runs (scheduled, or in the callbacks of what it awaits). The
         # Task is loop.create_task's, named: on Python 3.11 a Task without
-        # a name formats "Task-N" for itself, a third of its cost.
+        # a name formats "Task-N" for itself, about a fifth of its cost.
         if self.loop.get_task_factory() is None:
             req.task = asyncio.Task(self.run(req, coro), loop=self.loop, name=TASK_NAME)
         else:
