@@ -156,12 +156,13 @@ func nativeCacheRoot(cacheDir string) (string, error) {
 	return root, privdir.Make(root, 0o022)
 }
 
-// workerEnv is the environment a worker of cfg runs with; nil is nave's.
-func workerEnv(cfg *Config) []string {
-	if len(cfg.Env) == 0 {
+// workerEnv is the environment a worker of cfg runs with, extra added;
+// nil is nave's.
+func workerEnv(cfg *Config, extra ...string) []string {
+	if len(cfg.Env) == 0 && len(extra) == 0 {
 		return nil
 	}
-	return append(os.Environ(), cfg.Env...)
+	return append(append(os.Environ(), cfg.Env...), extra...)
 }
 
 func stderrOf(err error) string {

@@ -89,13 +89,11 @@ func (h *Handler) startWorker(id int) (*worker, error) {
 		conn.Close()
 		return nil, err
 	}
-	env := workerEnv(cfg)
+	var native []string
 	if h.nativeDir != "" {
-		if env == nil {
-			env = os.Environ()
-		}
-		env = append(env, "NAVE_ASGI_NATIVE="+h.nativeDir)
+		native = []string{"NAVE_ASGI_NATIVE=" + h.nativeDir}
 	}
+	env := workerEnv(cfg, native...)
 	w.proc, err = workers.Start(workers.Spec{
 		ID:         id,
 		Path:       cfg.python(),
@@ -334,11 +332,8 @@ func (w *worker) readLoop() {
 		return
 	}
 	facts := strings.Split(string(f.payload), "\x00")
-	if len(facts) >= 4 {
-		w.python, w.lifespan, w.adapter = facts[1]+" "+facts[2], facts[3], "python"
-	}
-	if len(facts) >= 5 {
-		w.adapter = facts[4]
+	if len(facts) == 5 {
+		w.python, w.lifespan, w.adapter = facts[1]+" "+facts[2], facts[3], facts[4]
 	}
 	w.h.ready(w)
 	close(w.ready)
