@@ -3,6 +3,7 @@ package cli
 import (
 	"bufio"
 	"bytes"
+	"encoding/json"
 	"io"
 	"net/http"
 	"os"
@@ -58,6 +59,20 @@ func startObservedWSGI(t *testing.T) (*exec.Cmd, string) {
 	dir := writeApp(t, "wapp.py", statusWSGIApp)
 	observe := "127.0.0.1:" + strconv.Itoa(pebbletest.FreePort(t))
 	cmd, addr, _ := startWSGIBinary(t, "--workers", "1", "--chdir", dir, "--metrics", observe, "--status", observe, "wapp:app")
+	// The status page's windowed figures count from its sampler's first
+	// reading, taken as nave starts: a request in flight as it was taken
+	// would be in the window's queue waits but not its latencies. The
+	// window has a width once that reading is kept.
+	waitFor(t, "the status sampler's first reading", func() bool {
+		_, _, body := httpGet(t, "http://"+observe+"/status")
+		var doc any
+		if json.Unmarshal([]byte(body), &doc) != nil {
+			return false
+		}
+		w, _ := jsonAt(doc, "traffic.window_seconds")
+		_, ok := w.(float64)
+		return ok
+	})
 	for i := range wsgiOK + wsgiMissing {
 		path, want := "/", "HTTP/1.1 200 "
 		if i >= wsgiOK {
