@@ -402,6 +402,7 @@ func TestTemplate(t *testing.T) {
 	r, w := noted(t)
 	for _, tt := range []struct{ format, want string }{
 		{"$remote_addr:$remote_port $status $body_bytes_sent", "192.0.2.7:51234 200 5"},
+		{"$client_addr", "192.0.2.7"},
 		{"[$time_local] $time_iso8601 $msec", "[02/Jan/2026:15:04:05 +0100] 2026-01-02T15:04:05+01:00 1767362645.123"},
 		{`"$request" $request_method $request_uri $uri $args $query_string`, `"GET /p?q=1 HTTP/1.1" GET /p?q=1 /p q=1 q=1`},
 		{"$server_protocol $scheme $host $ssl_protocol $tls_version", "HTTP/1.1 https example.com TLSv1.2 TLSv1.2"},
@@ -419,6 +420,22 @@ func TestTemplate(t *testing.T) {
 		if got, want := string(f.appendRecord(nil, r, w, testStart, testDuration)), tt.want+"\n"; got != want {
 			t.Errorf("%q:\ngot  %q\nwant %q", tt.format, got, want)
 		}
+	}
+}
+
+// TestTemplateClientAddr: through a trusted proxy, $client_addr is the
+// client its X-Forwarded-For names, and $remote_addr the proxy's.
+func TestTemplateClientAddr(t *testing.T) {
+	r, w := noted(t)
+	r.RemoteAddr = netip.MustParseAddrPort("10.0.0.1:40000")
+	r.Header.AddTrusted([]byte("X-Forwarded-For"), []byte("203.0.113.5"))
+	r.TrustProxies([]netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")})
+	f, err := ParseFormat("$client_addr $remote_addr")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := string(f.appendRecord(nil, r, w, testStart, testDuration)), "203.0.113.5 10.0.0.1\n"; got != want {
+		t.Errorf("got %q, want %q", got, want)
 	}
 }
 

@@ -25,6 +25,7 @@ const (
 	vLiteral variable = iota
 	vRemoteAddr
 	vRemotePort
+	vClientAddr
 	vTimeLocal
 	vTimeISO8601
 	vMsec
@@ -53,6 +54,7 @@ const (
 var variables = map[string]variable{
 	"remote_addr":            vRemoteAddr,
 	"remote_port":            vRemotePort,
+	"client_addr":            vClientAddr,
 	"time_local":             vTimeLocal,
 	"time_iso8601":           vTimeISO8601,
 	"msec":                   vMsec,
@@ -181,6 +183,8 @@ func appendVariable(b []byte, o *op, r *web.Request, w *web.ResponseWriter, t ti
 	switch o.v {
 	case vRemoteAddr:
 		return appendAddr(b, r.RemoteAddr, "")
+	case vClientAddr:
+		return appendAddr(b, r.ClientAddr(), "")
 	case vRemotePort:
 		if r.RemoteAddr.IsValid() {
 			b = strconv.AppendUint(b, uint64(r.RemoteAddr.Port()), 10)

@@ -315,18 +315,18 @@ func appendRequest(b []byte, id uint32, r *web.Request, path, root, body []byte,
 
 // appendConnection appends the connection's segment of a REQUEST or
 // WS_CONNECT: scheme, http_version, root_path, client, server.
+// The scheme and client are the ones trusted proxies name, as uvicorn's
+// proxy headers give them (web.Request.ClientAddr): port 0 where they
+// name none.
 func appendConnection(b []byte, r *web.Request, root []byte) []byte {
-	b = append(b, r.Scheme...)
-	if r.Scheme == "" {
-		b = append(b, "http"...)
-	}
+	b = append(b, r.ClientScheme()...)
 	b = append(b, 0)
 	b = append(b, httpVersion(r.Proto)...)
 	b = append(b, 0)
 	b = append(b, root...)
 	b = append(b, 0)
-	if r.RemoteAddr.IsValid() {
-		b = netAddrPort(b, r.RemoteAddr)
+	if client := r.ClientAddr(); client.IsValid() {
+		b = netAddrPort(b, client)
 	}
 	b = append(b, 0)
 	if r.LocalAddr.IsValid() {

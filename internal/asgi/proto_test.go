@@ -46,6 +46,19 @@ func TestAppendRequest(t *testing.T) {
 	}
 }
 
+// TestAppendConnectionProxied: through a trusted proxy the scope's scheme
+// and client are the ones it names (port 0: it names none); the server
+// stays the connection's.
+func TestAppendConnectionProxied(t *testing.T) {
+	r := testRequest()
+	r.Header.Add("X-Forwarded-For", "192.0.2.7")
+	r.Header.Add("X-Forwarded-Proto", "https")
+	r.TrustProxies([]netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")})
+	if got, want := string(appendConnection(nil, r, nil)), "https\x001.1\x00\x00192.0.2.7:0\x00[::1]:8000"; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+}
+
 // TestAppendHeadersH2: the ASGI spec puts :authority first, as host,
 // in place of the host field HTTP/2 added at the end.
 func TestAppendHeadersH2(t *testing.T) {

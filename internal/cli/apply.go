@@ -348,7 +348,7 @@ func (g *gen) build() error {
 		}
 		trusted := prefixes(c.Listeners[name].TrustedProxies)
 		if id := c.Log.RequestID; id != "off" {
-			h = reqid.New(id, trusted, h)
+			h = reqid.New(id, h)
 		}
 		if len(trusted) > 0 {
 			h = trusting{trusted, h}

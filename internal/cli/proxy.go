@@ -96,22 +96,16 @@ func prefixes(list []string) []netip.Prefix {
 }
 
 // trusting marks the requests whose client is one of its listener's
-// trusted proxies (web.Request.FromProxy), so that a proxy route believes
-// the forwarding fields of those and no others: a site served on a
-// public listener and on one behind a load balancer trusts each as its
-// own listener says.
+// trusted proxies (web.Request.TrustProxies), so that a proxy route
+// believes the forwarding fields of those and no others, and apps see the
+// client the proxies name: a site served on a public listener and on one
+// behind a load balancer trusts each as its own listener says.
 type trusting struct {
 	trusted []netip.Prefix
 	next    web.Handler
 }
 
 func (t trusting) Serve(w *web.ResponseWriter, r *web.Request) {
-	a := r.RemoteAddr.Addr().Unmap()
-	for _, p := range t.trusted {
-		if p.Contains(a) {
-			r.FromProxy = true
-			break
-		}
-	}
+	r.TrustProxies(t.trusted)
 	t.next.Serve(w, r)
 }

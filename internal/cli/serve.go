@@ -43,6 +43,8 @@ Flags:
   --request-id NAME      header field of request ids, taken from trusted
                          proxies or generated, sent back, logged; or off
                          (default X-Request-ID)
+  --trusted-proxies LIST addresses and CIDRs (comma-separated) of the proxies
+                         in front, whose request ids are kept (default none)
   --trace[=FILE]         print each request and response head as it crossed
                          the wire (HTTP/2: its frames, fields decoded),
                          bodies by length, to stderr or FILE (default off)

@@ -25,6 +25,7 @@ type serverFlags struct {
 	logFormat    string
 	logLevel     string
 	requestID    string
+	trusted      []string // --trusted-proxies
 	trace        traceValue
 	tracePath    string
 	lineBytes    int64
@@ -52,6 +53,15 @@ func (f *serverFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.logFormat, "log-format", "combined", "")
 	fs.StringVar(&f.logLevel, "log-level", "info", "")
 	fs.StringVar(&f.requestID, "request-id", "X-Request-ID", "")
+	fs.Func("trusted-proxies", "", func(s string) error {
+		f.trusted = nil
+		for p := range strings.SplitSeq(s, ",") {
+			if p = strings.TrimSpace(p); p != "" {
+				f.trusted = append(f.trusted, p)
+			}
+		}
+		return nil
+	})
 	fs.Var(&f.trace, "trace", "")
 	fs.StringVar(&f.tracePath, "trace-path", "", "")
 	fs.Var(sizeValue{&f.lineBytes}, "max-request-line", "")
@@ -106,6 +116,11 @@ func (f *serverFlags) check() error {
 	}
 	if f.requestID != "off" && !web.ValidFieldName(f.requestID) {
 		return usagef("--request-id %q: want a header field name, as X-Request-ID, or off", f.requestID)
+	}
+	for _, p := range f.trusted {
+		if !config.ValidProxy(p) {
+			return usagef("--trusted-proxies: %q is not an address or a CIDR prefix (as 10.0.0.0/8)", p)
+		}
 	}
 	if f.tracePath != "" && !strings.HasPrefix(f.tracePath, "/") {
 		return usagef("--trace-path %q: want a path, starting with /", f.tracePath)
@@ -216,6 +231,10 @@ const serverFlagsUsage = `Server (as for nave serve):
                          as nginx's log_format, as '$remote_addr $status
                          $request_time' (default combined)
   --request-id NAME      header field of request ids, or off (default X-Request-ID)
+  --trusted-proxies LIST addresses and CIDRs (comma-separated) of the proxies
+                         in front: their X-Forwarded-For and X-Forwarded-Proto
+                         give apps the client and scheme, their request ids
+                         are kept (default none)
   --trace[=FILE]         print each request and response head as it crossed the
                          wire (HTTP/2: frames), to stderr or FILE (default off)
   --trace-path PREFIX    trace only requests whose path starts with PREFIX

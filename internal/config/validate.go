@@ -96,10 +96,8 @@ func (c *Config) checkListener(e *errs, path, name string, l *Listener) {
 		e.add(path+".protocols", "must include h1: nave has no HTTP/2-only listener")
 	}
 	for i, p := range l.TrustedProxies {
-		if _, err := netip.ParsePrefix(p); err != nil {
-			if _, err := netip.ParseAddr(p); err != nil {
-				e.add(index(path+".trusted_proxies", i), "%q is not an address or a CIDR prefix (as 10.0.0.0/8)", p)
-			}
+		if !ValidProxy(p) {
+			e.add(index(path+".trusted_proxies", i), "%q is not an address or a CIDR prefix (as 10.0.0.0/8)", p)
 		}
 	}
 	if l.TLS != nil {
@@ -409,4 +407,14 @@ func (h *HTTP2) Bounds() []Bound {
 		{"conn_window", int64(h.ConnWindow), 65535, 1<<31 - 1},
 		{"flood_rate", h.FloodRate, 1, 1 << 30},
 	}
+}
+
+// ValidProxy reports whether p, an entry of trusted_proxies, is an address
+// or a CIDR prefix.
+func ValidProxy(p string) bool {
+	if _, err := netip.ParsePrefix(p); err == nil {
+		return true
+	}
+	_, err := netip.ParseAddr(p)
+	return err == nil
 }

@@ -10,7 +10,6 @@ package reqid
 import (
 	"crypto/rand"
 	"encoding/hex"
-	"net/netip"
 	"sync/atomic"
 
 	"nave/internal/web"
@@ -26,18 +25,17 @@ const idLen = 32
 // Handler assigns each request its id, then calls Next. Its Serve is
 // safe for concurrent use.
 type Handler struct {
-	next    web.Handler
-	field   string
-	trusted []netip.Prefix
-	prefix  [idLen / 2]byte // hex of 8 random bytes: this process's ids
-	n       atomic.Uint64   // ids generated so far
+	next   web.Handler
+	field  string
+	prefix [idLen / 2]byte // hex of 8 random bytes: this process's ids
+	n      atomic.Uint64   // ids generated so far
 }
 
-// New returns a Handler that takes the id in field from clients in
-// trusted (none when empty) and generates it for the others. field must
-// be a valid field name.
-func New(field string, trusted []netip.Prefix, next web.Handler) *Handler {
-	h := &Handler{next: next, field: field, trusted: trusted}
+// New returns a Handler that takes the id in field from trusted proxies
+// (web.Request.FromProxy, set before it runs) and generates it for the
+// others. field must be a valid field name.
+func New(field string, next web.Handler) *Handler {
+	h := &Handler{next: next, field: field}
 	var seed [len(h.prefix) / 2]byte
 	rand.Read(seed[:]) // never fails (crypto/rand's contract since Go 1.24)
 	hex.Encode(h.prefix[:], seed[:])
@@ -51,11 +49,11 @@ func (h *Handler) Serve(w *web.ResponseWriter, r *web.Request) {
 }
 
 // Assign sets r's id: the client's, when the client is a trusted proxy
-// and the id is sane, otherwise a new one. The client's field is removed
-// from r.Header either way (web.Request.IDField).
+// (r.FromProxy) and the id is sane, otherwise a new one. The client's
+// field is removed from r.Header either way (web.Request.IDField).
 func (h *Handler) Assign(r *web.Request) {
 	if v := r.Header.Get(h.field); v != nil {
-		if Sane(v) && h.isTrusted(r.RemoteAddr.Addr()) {
+		if Sane(v) && r.FromProxy {
 			r.SetID(h.field, v)
 			r.Header.Del(h.field)
 			return
@@ -78,16 +76,6 @@ func (h *Handler) generate(id *[idLen]byte) {
 		id[i] = digits[n&0xf]
 		n >>= 4
 	}
-}
-
-func (h *Handler) isTrusted(a netip.Addr) bool {
-	a = a.Unmap()
-	for _, p := range h.trusted {
-		if p.Contains(a) {
-			return true
-		}
-	}
-	return false
 }
 
 // Sane reports whether a received id may be kept: 1 to web.MaxIDLen

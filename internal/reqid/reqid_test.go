@@ -54,11 +54,12 @@ func TestAssign(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := &seen{}
-			h := New(DefaultField, proxyNet, s)
+			h := New(DefaultField, s)
 			r := &web.Request{Method: []byte("GET"), Path: []byte("/"), RemoteAddr: tt.from}
 			if tt.sent != "" {
 				r.Header.AddTrusted([]byte("x-request-id"), []byte(tt.sent))
 			}
+			r.TrustProxies(proxyNet) // as the listener's handler does
 			var rc webtest.Recorder
 			h.Serve(rc.Begin(r), r)
 			if err := rc.End(); err != nil {
@@ -84,8 +85,8 @@ func TestAssign(t *testing.T) {
 }
 
 func TestGeneratedUnique(t *testing.T) {
-	h := New(DefaultField, nil, &seen{})
-	h2 := New(DefaultField, nil, &seen{})
+	h := New(DefaultField, &seen{})
+	h2 := New(DefaultField, &seen{})
 	ids := map[string]bool{}
 	for range 1000 {
 		var id [idLen]byte
@@ -104,7 +105,7 @@ func TestGeneratedUnique(t *testing.T) {
 
 // An app that sets the field itself keeps its value; none is added.
 func TestAppsOwnIDWins(t *testing.T) {
-	h := New(DefaultField, nil, web.HandlerFunc(func(w *web.ResponseWriter, r *web.Request) {
+	h := New(DefaultField, web.HandlerFunc(func(w *web.ResponseWriter, r *web.Request) {
 		w.Header().Set("X-Request-Id", "mine")
 	}))
 	r := &web.Request{Method: []byte("GET"), Path: []byte("/"), RemoteAddr: clientAddr}
@@ -121,7 +122,7 @@ func TestAppsOwnIDWins(t *testing.T) {
 }
 
 func TestAssignAllocs(t *testing.T) {
-	h := New(DefaultField, proxyNet, web.HandlerFunc(func(*web.ResponseWriter, *web.Request) {}))
+	h := New(DefaultField, web.HandlerFunc(func(*web.ResponseWriter, *web.Request) {}))
 	r := &web.Request{RemoteAddr: clientAddr}
 	r.Header.AddTrusted([]byte("X-Request-ID"), []byte("from-client"))
 	if n := testing.AllocsPerRun(100, func() { h.Assign(r) }); n != 0 {

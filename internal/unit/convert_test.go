@@ -144,6 +144,7 @@ func TestFeatures(t *testing.T) {
 		`applications.php.type: nave runs Python apps only, not "php"; routes to it are left out`,
 		"applications.site.threads: nave's workers take one request at a time: raise workers instead",
 		`listeners["127.0.0.1:8443"].tls.certificate: Unit keeps example in its certificate store: put each bundle's PEM (chain and key, as uploaded to Unit) in example.pem beside the nave config`,
+		`listeners["127.0.0.1:9000"].forwarded.recursive: nave always reads X-Forwarded-For past every trusted proxy, as recursive: true`,
 		"routes[1].action.types: nave serves every file type under the root: the types limit is dropped",
 		"routes[4].match.scheme: this route list is served on http and https listeners both, and nave has no scheme match; the step is left out",
 		"routes[5].match.cookies: nave has no cookies match; the step is left out",

@@ -127,7 +127,8 @@ func (c *conv) tls(p string, l *config.Listener, t map[string]any) {
 }
 
 // forwarded: nave believes X-Forwarded-For and Forwarded from the
-// listener's trusted proxies.
+// listener's trusted proxies, and gives apps the client and scheme of
+// X-Forwarded-For and X-Forwarded-Proto, as Unit's forwarded does.
 func (c *conv) forwarded(p string, l *config.Listener, f map[string]any) {
 	src, _ := strs(f["source"])
 	for _, s := range src {
@@ -144,6 +145,9 @@ func (c *conv) forwarded(p string, l *config.Listener, f map[string]any) {
 		case k == "client_ip" && strings.EqualFold(v, "X-Forwarded-For"):
 		case k == "protocol" && strings.EqualFold(v, "X-Forwarded-Proto"):
 		case k == "recursive":
+			if f[k] == false {
+				c.lose(key(p, k), "nave always reads X-Forwarded-For past every trusted proxy, as recursive: true")
+			}
 		default:
 			c.lose(key(p, k), "nave reads X-Forwarded-For, X-Forwarded-Proto and Forwarded from trusted proxies, nothing else")
 		}

@@ -98,10 +98,15 @@ type Request struct {
 	Arrived time.Time
 	// FromProxy: the client (RemoteAddr) is one of its listener's trusted
 	// proxies, so the forwarding fields it sends (X-Forwarded-*,
-	// Forwarded) may be believed and passed on. Whoever knows the
-	// listener's trust sets it before the handlers run (nave run's
-	// listener handler); false trusts no one.
+	// Forwarded) may be believed and passed on, and its request id kept.
+	// Whoever knows the listener's trust sets it, with TrustProxies,
+	// before the handlers run (nave run's listener handler); false trusts
+	// no one.
 	FromProxy bool
+	// forwardedFor and forwardedProto are what trusted proxies say of the
+	// client (TrustProxies): ClientAddr and ClientScheme.
+	forwardedFor   netip.AddrPort
+	forwardedProto string
 	// Note is what handlers tell the access log about the request.
 	Note Note
 	// IDField is the name of the header field the request's id travels

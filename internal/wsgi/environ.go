@@ -41,16 +41,21 @@ func appendEnviron(b []byte, r *web.Request, e *envRequest) []byte {
 	b = appendPair(b, "REQUEST_URI", r.Target)
 	b = appendPair(b, "SERVER_PROTOCOL", r.Proto.String())
 	b = appendServer(b, r)
-	if r.TLS != nil {
+	// The scheme and client are the ones trusted proxies name
+	// (web.Request.ClientAddr), as gunicorn's forwarded_allow_ips and
+	// Werkzeug's ProxyFix give them.
+	if r.ClientScheme() == "https" {
 		// As gunicorn and uWSGI: the scheme, and CGI's HTTPS flag.
 		b = appendPair(b, "wsgi.url_scheme", "https")
 		b = appendPair(b, "HTTPS", "on")
 	}
-	if r.RemoteAddr.IsValid() {
+	if client := r.ClientAddr(); client.IsValid() {
 		b = append(b, "REMOTE_ADDR\x00"...)
-		b = r.RemoteAddr.Addr().Unmap().AppendTo(b)
+		b = client.Addr().Unmap().AppendTo(b)
 		b = append(b, 0)
-		b = appendPort(b, "REMOTE_PORT", r.RemoteAddr)
+		if client.Port() != 0 { // a proxy's X-Forwarded-For names no port
+			b = appendPort(b, "REMOTE_PORT", client)
+		}
 	}
 	if e.bodyLen >= 0 {
 		b = append(b, "CONTENT_LENGTH\x00"...)
