@@ -838,11 +838,19 @@ func (b *built) leaveService(reason string, delay bool, stderr io.Writer) {
 // SIGHUP asks of nave serve and nave wsgi.
 func (b *built) reload() {
 	b.reloadCertificates()
+	b.reloadApps("SIGHUP: reloading the app")
+}
+
+// reloadApps starts every app's code anew (new workers first), logging
+// why (with attrs) for each.
+func (b *built) reloadApps(why string, attrs ...any) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	apps := b.apps.All()
 	for _, name := range slices.Sorted(maps.Keys(apps)) {
-		reloadPool(apps[name].pool, b.log.With("app", name))
+		log := b.log.With("app", name)
+		log.Info(why, attrs...)
+		reloadPool(apps[name].pool, log)
 	}
 }
 

@@ -59,6 +59,8 @@ App:
                          (default 1024)
   --start-timeout D      for a worker to import the app and run its lifespan
                          startup (default 60s)
+  --reload               for development: reload the app (as SIGHUP does) when a
+                         .py file under --chdir changes
   --lifespan MODE        auto, on or off (default auto: run the lifespan
                          protocol, and go on without it if the app does not
                          support it; on: its failure is an error)

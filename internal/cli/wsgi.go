@@ -56,6 +56,8 @@ App:
   --backlog N            requests that may wait for a free worker; beyond it
                          503 with Retry-After (default 1024)
   --start-timeout D      for a worker to import the app (default 60s)
+  --reload               for development: reload the app (as SIGHUP does) when a
+                         .py file under --chdir changes
 
 `
 
@@ -65,6 +67,7 @@ type wsgiOptions struct {
 	mount   string
 	statics []staticRoute
 	timeout string
+	reload  bool // --reload
 }
 
 type staticRoute struct{ prefix, dir string }
@@ -113,6 +116,7 @@ func (o *wsgiOptions) register(fs *flag.FlagSet) {
 	fs.IntVar(&o.pool.MaxRequests, "max-requests", 0, "")
 	fs.IntVar(&o.pool.Backlog, "backlog", wsgi.DefaultBacklog, "")
 	fs.DurationVar(&o.pool.StartTimeout, "start-timeout", wsgi.DefaultStartTimeout, "")
+	fs.BoolVar(&o.reload, "reload", false, "")
 }
 
 // check checks the shared flags and takes the app from pos.
@@ -228,6 +232,15 @@ func serveApp(ctx context.Context, o *wsgiOptions, config func() *config.Config,
 		kind, o.pool.App, workerCount(pool.Workers()), pool.Python(), o.pool.Python, addr.IP, addr.Port, ls.url())
 	ls.announceOthers(stdout)
 	defer onHangup(hup, s.reload)()
+	if o.reload {
+		dir := o.pool.Dir
+		if dir == "" {
+			dir = "."
+		}
+		go watchCode(ctx, dir, s.log, func(file string) {
+			s.reloadApps("--reload: a file changed, reloading the app", "file", file)
+		})
+	}
 	s.ready()
 	return s.serve(ctx, stderr)
 }
@@ -258,7 +271,6 @@ func onHangup(hup <-chan os.Signal, reload func()) (stop func()) {
 }
 
 func reloadPool(pool appPool, log *slog.Logger) {
-	log.Info("SIGHUP: reloading the app")
 	if err := pool.Reload(); err != nil {
 		attrs := []any{"err", err}
 		var se *wsgi.StartError
