@@ -3,7 +3,6 @@ package cli
 import (
 	"errors"
 	"fmt"
-	"io/fs"
 	"net"
 	"os"
 	"path/filepath"
@@ -135,22 +134,8 @@ func listenAdminSocket(path string, inState bool) (net.Listener, error) {
 			return nil, fmt.Errorf("the state directory: %w", err)
 		}
 	}
-	if info, err := os.Lstat(path); err == nil {
-		if info.Mode().Type() != fs.ModeSocket {
-			return nil, fmt.Errorf("%s exists and is not a socket", path)
-		}
-		if c, err := net.Dial("unix", path); err == nil {
-			c.Close()
-			return nil, fmt.Errorf("%s is in use: another nave serves its admin API there (give another --state-dir or admin.socket)", path)
-		}
-		os.Remove(path) // left by a nave that is gone
-	}
-	ln, err := net.Listen("unix", path)
+	ln, err := listenUnix(path, 0o600, "another nave serves its admin API there (give another --state-dir or admin.socket)")
 	if err != nil {
-		return nil, fmt.Errorf("cannot listen on %s: %v", path, listenReason(err))
-	}
-	if err := os.Chmod(path, 0o600); err != nil {
-		ln.Close()
 		return nil, err
 	}
 	return ln, nil

@@ -73,6 +73,7 @@ type built struct {
 	endpoints live.Set[*endpoint]         // the admin API's sockets
 	drain     time.Duration
 	shut      bool // serve is shutting down: no more applies
+	keepFiles bool // the listeners' Unix socket files stay at close: an upgrade's new nave serves on them
 	applied   int  // configs applied, the first included
 	// admin, when set, is served on the sockets the config's admin
 	// section names (nave run); nil serves none (the shorthands).
@@ -686,6 +687,9 @@ func (b *built) retire(r retired) {
 	}
 	for _, l := range r.listeners {
 		l.stopAccepting() // before the change is reported applied: new connections are the new config's
+		if !b.listensOn(l.addr) {
+			removeSocketFile(l.addr)
+		}
 	}
 	b.retiring.Add(1)
 	drain := b.drain
@@ -726,6 +730,16 @@ func (l *listener) stopAccepting() {
 	l.retiring.Store(true)
 	l.ln.Close()
 	<-l.served
+}
+
+// listensOn reports whether a current listener serves on addr.
+func (b *built) listensOn(addr string) bool {
+	for _, l := range b.listeners.All() {
+		if l.addr == addr {
+			return true
+		}
+	}
+	return false
 }
 
 // retire drains a listener whose accept loop has ended.
@@ -887,6 +901,11 @@ func (b *built) close() {
 	}
 	wg.Wait()
 	closeAll(values(b.listeners.All()), values(b.statics.All()), values(b.logs.All()), values(b.endpoints.All()))
+	if !b.keepFiles {
+		for _, l := range b.listeners.All() {
+			removeSocketFile(l.addr)
+		}
+	}
 	closeProxies(values(b.proxies.All()))
 	closeTraces(values(b.traces.All()))
 }
@@ -929,12 +948,7 @@ func (b *built) announce(w io.Writer) {
 	ls := b.listeners.All()
 	for _, name := range slices.Sorted(maps.Keys(ls)) {
 		l := ls[name]
-		scheme := "http"
-		if l.tls != nil {
-			scheme = "https"
-		}
-		addr := l.ln.Addr().(*net.TCPAddr)
-		fmt.Fprintf(w, "Listening as %s on %s port %d (%s://%s/)\n", l.name, addr.IP, addr.Port, scheme, l.ln.Addr())
+		fmt.Fprintf(w, "Listening as %s on %s\n", l.name, listenerWhere(l.ln, l.tls != nil))
 	}
 	apps := b.apps.All()
 	for _, name := range slices.Sorted(maps.Keys(apps)) {

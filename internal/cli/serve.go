@@ -174,8 +174,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		defer stopHup()
 		defer onHangup(hup, s.reload)()
 	}
-	addr := ls.main.Addr().(*net.TCPAddr)
-	fmt.Fprintf(stdout, "Serving %s on %s port %d (%s) ...\n", what, addr.IP, addr.Port, ls.url())
+	fmt.Fprintf(stdout, "Serving %s on %s ...\n", what, ls.where())
 	ls.announceOthers(stdout)
 	s.ready()
 	return s.serve(ctx, stderr)

@@ -178,12 +178,22 @@ func (l *listeners) close() {
 	}
 }
 
-// url is how a person reaches the main listener.
-func (l *listeners) url() string {
-	if l.tls != nil {
-		return "https://" + l.main.Addr().String() + "/"
+// where says where the main listener serves, for the line nave prints as
+// it starts.
+func (l *listeners) where() string { return listenerWhere(l.main, l.tls != nil) }
+
+// listenerWhere is "IP port N (URL)" for a TCP listener, "unix:PATH
+// (...)" for a Unix socket's.
+func listenerWhere(ln net.Listener, tls bool) string {
+	scheme := "http"
+	if tls {
+		scheme = "https"
 	}
-	return "http://" + l.main.Addr().String() + "/"
+	if u, ok := ln.Addr().(*net.UnixAddr); ok {
+		return fmt.Sprintf("unix:%s (%s through the socket: curl --unix-socket %s %s://localhost/)", u.Name, scheme, u.Name, scheme)
+	}
+	a := ln.Addr().(*net.TCPAddr)
+	return fmt.Sprintf("%s port %d (%s://%s/)", a.IP, a.Port, scheme, ln.Addr())
 }
 
 // announceOthers says where --redirect-http and --metrics listen, if
@@ -200,8 +210,12 @@ func (l *listeners) announceOthers(w io.Writer) {
 	}
 }
 
-// listen opens a TCP listener, with a usage error naming the address.
+// listen opens a TCP listener, or a Unix socket's for "unix:PATH", with a
+// usage error naming the address.
 func listen(addr string) (net.Listener, error) {
+	if p := unixPath(addr); p != "" {
+		return listenHTTPUnix(p)
+	}
 	// No TCP keep-alive probes on accepted connections (nginx's default):
 	// the idle timeout ends a connection whose client vanished, and Go's
 	// default probes cost four setsockopt calls per connection.

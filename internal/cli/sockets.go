@@ -60,10 +60,10 @@ func (p *passedSockets) take(name, addr string) net.Listener {
 // sameAddress reports whether a socket listens on addr as configured:
 // the same port, and the same IP or both any address (0.0.0.0 and [::]
 // are one: Linux's dual-stack sockets). A port 0 names no socket. A Unix
-// socket is matched by its path.
+// socket is matched by its path (a listener's "unix:PATH").
 func sameAddress(a net.Addr, addr string) bool {
 	if u, ok := a.(*net.UnixAddr); ok {
-		return u.Name == addr
+		return u.Name == addr || u.Name == unixPath(addr)
 	}
 	t, ok := a.(*net.TCPAddr)
 	if !ok {

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -227,9 +226,8 @@ func serveApp(ctx context.Context, o *wsgiOptions, config func() *config.Config,
 	}
 	defer s.close()
 	ls, pool := s.shorthandListeners(), s.pool(appName)
-	addr := ls.main.Addr().(*net.TCPAddr)
-	fmt.Fprintf(stdout, "Serving %s app %s (%s, Python %s at %s) on %s port %d (%s) ...\n",
-		kind, o.pool.App, workerCount(pool.Workers()), pool.Python(), o.pool.Python, addr.IP, addr.Port, ls.url())
+	fmt.Fprintf(stdout, "Serving %s app %s (%s, Python %s at %s) on %s ...\n",
+		kind, o.pool.App, workerCount(pool.Workers()), pool.Python(), o.pool.Python, ls.where())
 	ls.announceOthers(stdout)
 	defer onHangup(hup, s.reload)()
 	if o.reload {

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -80,7 +81,16 @@ func (c *Config) checkListener(e *errs, path, name string, l *Listener) {
 	if l == nil {
 		return
 	}
-	checkAddress(e, path+".address", l.Address)
+	if p, ok := strings.CutPrefix(l.Address, "unix:"); ok {
+		switch {
+		case !filepath.IsAbs(p):
+			e.add(path+".address", "%q: a Unix socket's path must be absolute (as unix:/run/nave/http.sock)", l.Address)
+		case len(p) > maxSocketPath:
+			e.add(path+".address", "is %d bytes long; a Unix socket's path is at most %d", len(p), maxSocketPath)
+		}
+	} else {
+		checkAddress(e, path+".address", l.Address)
+	}
 	if len(l.Protocols) == 0 {
 		e.add(path+".protocols", "names no protocol: give h1, and h2 or h2c if wanted")
 	}

@@ -65,9 +65,12 @@ const (
 // by that goroutine, except state (atomic) and nc's deadline and Close
 // methods, which Shutdown calls.
 type conn struct {
-	s   *Server
-	nc  net.Conn // a *tls.Conn once the TLS handshake is done, set under s.mu (closeConns reads it)
-	tcp *net.TCPConn
+	s  *Server
+	nc net.Conn // a *tls.Conn once the TLS handshake is done, set under s.mu (closeConns reads it)
+	// sock is nc's socket, a TCP or a Unix stream one, read and written
+	// by raw system calls (rw), watched and parked through its descriptor;
+	// nil for another kind of connection.
+	sock sock
 	// tlsConf is the listener's TLS configuration: non-nil until the
 	// handshake is done on a TLS connection (see tls.go).
 	tlsConf *tls.Config
@@ -134,12 +137,20 @@ type conn struct {
 	watchFn    func() <-chan struct{}
 }
 
+// sock is what the server needs of a socket: *net.TCPConn and
+// *net.UnixConn have it.
+type sock interface {
+	net.Conn
+	syscall.Conn
+	CloseWrite() error
+}
+
 func (s *Server) newConn(nc net.Conn, tc *tls.Config) *conn {
 	c := &conn{s: s, nc: nc, fd: -1, tlsConf: tc, mstate: servermetrics.ConnNone}
-	c.tcp, _ = nc.(*net.TCPConn)
-	if c.tcp != nil {
+	c.sock, _ = nc.(sock)
+	if c.sock != nil {
 		c.watchFn = c.watch
-		c.rw, _ = rawio.New(c.tcp)
+		c.rw, _ = rawio.New(c.sock)
 	}
 	c.mayH2C = tc == nil && !s.cfg.DisableH2C
 	// Not idle until await says so: the zero state is stateIdle, and the
@@ -337,7 +348,7 @@ const lingerTimeout = 5 * time.Second
 // with unread input makes the kernel send a reset, and a reset can destroy
 // the response the client has not read yet (RFC 9112 §9.6).
 func (c *conn) lingerClose() {
-	tc := c.tcp
+	tc := c.sock
 	if c.tlsState != nil {
 		// close_notify first (RFC 8446 §6.1), so the client knows the
 		// response is complete; it is one small write.

@@ -97,7 +97,7 @@ func (c *conn) WriteMore(p []byte) (int, error) {
 // is TLS already or a PROXY protocol header's reading left bytes to be read
 // again in front of it.
 func (c *conn) stream() net.Conn {
-	if c.rw != nil && c.nc == net.Conn(c.tcp) {
+	if c.rw != nil && c.nc == net.Conn(c.sock) {
 		return c.rw
 	}
 	return c.nc

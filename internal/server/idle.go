@@ -214,10 +214,10 @@ func (c *conn) readNowTLS() (*exchange, error) {
 // socketHasBytes reports whether the connection's socket holds bytes not
 // yet read, without reading them.
 func (c *conn) socketHasBytes() bool {
-	if c.tcp == nil {
+	if c.sock == nil {
 		return false
 	}
-	rc, err := c.tcp.SyscallConn()
+	rc, err := c.sock.SyscallConn()
 	if err != nil {
 		return false
 	}

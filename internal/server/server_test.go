@@ -368,7 +368,7 @@ func waitUnread(t *testing.T, s *Server) {
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		for c := range s.active {
-			rc, err := c.tcp.SyscallConn()
+			rc, err := c.sock.SyscallConn()
 			if err != nil {
 				continue
 			}

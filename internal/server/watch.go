@@ -18,10 +18,10 @@ func (c *conn) watch() <-chan struct{} {
 	if c.watching != nil {
 		return c.gone
 	}
-	if c.tcp == nil || c.phase != phaseBody || c.ex == nil || !c.ex.req.Body.Done() {
+	if c.sock == nil || c.phase != phaseBody || c.ex == nil || !c.ex.req.Body.Done() {
 		return nil
 	}
-	rc, err := c.tcp.SyscallConn()
+	rc, err := c.sock.SyscallConn()
 	if err != nil {
 		// Closed under the handler already (Shutdown's deadline).
 		gone := make(chan struct{})
@@ -31,7 +31,7 @@ func (c *conn) watch() <-chan struct{} {
 	// The watcher waits without a deadline: the body's would cut it short
 	// while the app runs, and unwatch's own may still be set.
 	c.readDeadline = time.Time{}
-	c.tcp.SetReadDeadline(time.Time{})
+	c.sock.SetReadDeadline(time.Time{})
 	gone, done := make(chan struct{}), make(chan struct{})
 	c.gone, c.watching = gone, done
 	c.unwatching.Store(false)
@@ -57,7 +57,7 @@ func (c *conn) unwatch() {
 	}
 	c.unwatching.Store(true)
 	past := time.Unix(1, 0)
-	c.tcp.SetReadDeadline(past)
+	c.sock.SetReadDeadline(past)
 	<-c.watching
 	c.readDeadline = past
 	c.gone, c.watching = nil, nil
