@@ -14,6 +14,7 @@ needs=(
   "curl:curl"  # a real TLS client for the HTTPS tests
   "openssl:openssl"  # openssl s_client: TLS versions and suites offered and refused
   "nghttp2-client:h2load"  # nghttp and h2load: HTTP/2 clients for the interop tests
+  "nginx:nginx"  # a real proxy in front of nave on a Unix socket (internal/cli)
   # nave wsgi's tests run real apps with Debian's Python (/usr/bin/python3).
   "python3-flask:/usr/lib/python3/dist-packages/flask"
   "python3-django:/usr/lib/python3/dist-packages/django"

@@ -86,7 +86,9 @@ func balanceOf(b string) proxy.Balance {
 func prefixes(list []string) []netip.Prefix {
 	var out []netip.Prefix
 	for _, tp := range list {
-		if p, err := netip.ParsePrefix(tp); err == nil {
+		if tp == config.UnixPeers {
+			out = append(out, netip.Prefix{}) // web.Trusted's stand-in for them
+		} else if p, err := netip.ParsePrefix(tp); err == nil {
 			out = append(out, p.Masked())
 		} else if a, err := netip.ParseAddr(tp); err == nil {
 			out = append(out, netip.PrefixFrom(a, a.BitLen()))

@@ -33,7 +33,8 @@ docs/static.md for the file server's behaviour, docs/tls.md for HTTPS.
 Flags:
   --listen ADDR          address to listen on (default 127.0.0.1:8000, or
                          127.0.0.1:8443 with HTTPS; use 0.0.0.0:PORT to be
-                         reachable from other machines)
+                         reachable from other machines), or unix:PATH for a
+                         Unix socket (a proxy in front on the same machine)
   --access-log DEST      where to write one line per request: a file path,
                          "-" for standard output, or "off" (default -)
   --log-format FORMAT    access log format: combined, json, or a format string
@@ -44,7 +45,8 @@ Flags:
                          proxies or generated, sent back, logged; or off
                          (default X-Request-ID)
   --trusted-proxies LIST addresses and CIDRs (comma-separated) of the proxies
-                         in front, whose request ids are kept (default none)
+                         in front, whose request ids are kept; unix for any
+                         peer on a Unix socket (default none)
   --trace[=FILE]         print each request and response head as it crossed
                          the wire (HTTP/2: its frames, fields decoded),
                          bodies by length, to stderr or FILE (default off)

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -119,7 +120,7 @@ func (f *serverFlags) check() error {
 	}
 	for _, p := range f.trusted {
 		if !config.ValidProxy(p) {
-			return usagef("--trusted-proxies: %q is not an address or a CIDR prefix (as 10.0.0.0/8)", p)
+			return usagef("--trusted-proxies: %q is not an address, a CIDR prefix (as 10.0.0.0/8) or unix", p)
 		}
 	}
 	if f.tracePath != "" && !strings.HasPrefix(f.tracePath, "/") {
@@ -138,6 +139,9 @@ func (f *serverFlags) check() error {
 		if f.tls.enabled() {
 			f.listen = DefaultListenTLS
 		}
+	}
+	if p := unixPath(f.listen); p != "" && !filepath.IsAbs(p) {
+		return usagef("--listen %q: a Unix socket's path must be absolute (as unix:/run/nave/http.sock)", f.listen)
 	}
 	switch {
 	case f.maxHeaders <= 0:
@@ -239,16 +243,18 @@ func (f *serverFlags) limits() http1.Limits {
 
 const serverFlagsUsage = `Server (as for nave serve):
   --listen ADDR          address to listen on (default 127.0.0.1:8000, or
-                         127.0.0.1:8443 with HTTPS)
+                         127.0.0.1:8443 with HTTPS), or unix:PATH for a Unix
+                         socket
   --access-log DEST      a file path, "-" for standard output, or "off" (default -)
   --log-format FORMAT    access log format: combined, json, or a format string
                          as nginx's log_format, as '$remote_addr $status
                          $request_time' (default combined)
   --request-id NAME      header field of request ids, or off (default X-Request-ID)
   --trusted-proxies LIST addresses and CIDRs (comma-separated) of the proxies
-                         in front: their X-Forwarded-For and X-Forwarded-Proto
-                         give apps the client and scheme, their request ids
-                         are kept (default none)
+                         in front, unix for any peer on a Unix socket: their
+                         X-Forwarded-For and X-Forwarded-Proto give apps the
+                         client and scheme, their request ids are kept
+                         (default none)
   --trace[=FILE]         print each request and response head as it crossed the
                          wire (HTTP/2: frames), to stderr or FILE (default off)
   --trace-path PREFIX    trace only requests whose path starts with PREFIX

@@ -318,6 +318,23 @@ root = "www"
 			`7: listeners.http.redirect_https: no listener "htps" (did you mean "https"?)`,
 			`9: sites.s.listeners[0]: listener "http" redirects every request to https and serves no site`,
 		}},
+		{"unix listeners", `
+[listeners.a]
+address = "unix:run/app.sock"
+trusted_proxies = ["unix", "unix:/x"]
+[listeners.b]
+address = "unix:/run/nave/` + strings.Repeat("s", 100) + `.sock"
+[listeners.c]
+address = "unix:/run/nave/http.sock"
+trusted_proxies = ["unix", "10.0.0.0/8"]
+[sites.s]
+[[sites.s.routes]]
+root = "www"
+`, []string{
+			`3: listeners.a.address: "unix:run/app.sock": a Unix socket's path must be absolute (as unix:/run/nave/http.sock)`,
+			`4: listeners.a.trusted_proxies[1]: "unix:/x" is not an address, a CIDR prefix (as 10.0.0.0/8) or unix`,
+			"6: listeners.b.address: is 115 bytes long; a Unix socket's path is at most 107",
+		}},
 		{"metrics", `
 [admin]
 metrics = "9100"

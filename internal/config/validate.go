@@ -107,7 +107,7 @@ func (c *Config) checkListener(e *errs, path, name string, l *Listener) {
 	}
 	for i, p := range l.TrustedProxies {
 		if !ValidProxy(p) {
-			e.add(index(path+".trusted_proxies", i), "%q is not an address or a CIDR prefix (as 10.0.0.0/8)", p)
+			e.add(index(path+".trusted_proxies", i), "%q is not an address, a CIDR prefix (as 10.0.0.0/8) or unix", p)
 		}
 	}
 	if l.TLS != nil {
@@ -419,9 +419,16 @@ func (h *HTTP2) Bounds() []Bound {
 	}
 }
 
-// ValidProxy reports whether p, an entry of trusted_proxies, is an address
-// or a CIDR prefix.
+// UnixPeers is the entry of trusted_proxies that trusts whoever connects
+// to a listener on a Unix socket (whose peers have no address).
+const UnixPeers = "unix"
+
+// ValidProxy reports whether p, an entry of trusted_proxies, is an address,
+// a CIDR prefix, or UnixPeers.
 func ValidProxy(p string) bool {
+	if p == UnixPeers {
+		return true
+	}
 	if _, err := netip.ParsePrefix(p); err == nil {
 		return true
 	}

@@ -160,8 +160,8 @@ func (s *Server) newConn(nc net.Conn, tc *tls.Config) *conn {
 	c.state.Store(stateActive)
 	if a, ok := nc.RemoteAddr().(*net.TCPAddr); ok {
 		c.remote = a.AddrPort()
-		c.trustedPeer = s.m != nil && s.listedProxy(c.remote.Addr())
 	}
+	c.trustedPeer = s.m != nil && s.listedProxy(c.remote.Addr()) // a Unix socket's peer has none
 	if a, ok := nc.LocalAddr().(*net.TCPAddr); ok {
 		c.local = a.AddrPort()
 	}

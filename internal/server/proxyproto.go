@@ -10,6 +10,8 @@ import (
 	"os"
 	"syscall"
 	"time"
+
+	"nave/internal/web"
 )
 
 // The PROXY protocol (HAProxy's proxy-protocol.txt): a load balancer in
@@ -220,13 +222,7 @@ func (c *conn) trustedProxy() bool {
 // listedProxy reports whether a is one of Config.TrustedProxies: none
 // named trusts no one's forwarding fields.
 func (s *Server) listedProxy(a netip.Addr) bool {
-	a = a.Unmap()
-	for _, p := range s.cfg.TrustedProxies {
-		if p.Contains(a) {
-			return true
-		}
-	}
-	return false
+	return web.Trusted(s.cfg.TrustedProxies, a)
 }
 
 // prefixConn reads prefix before the connection's bytes.

@@ -3,6 +3,7 @@ package web
 import (
 	"bytes"
 	"net/netip"
+	"slices"
 )
 
 // TrustProxies marks r as come through a trusted proxy (FromProxy) when
@@ -10,7 +11,7 @@ import (
 // proxies say of the client the request started from: ClientAddr and
 // ClientScheme. A request from anyone else is left as it is.
 func (r *Request) TrustProxies(trusted []netip.Prefix) {
-	if !contains(trusted, r.RemoteAddr.Addr()) {
+	if !Trusted(trusted, r.RemoteAddr.Addr()) {
 		return
 	}
 	r.FromProxy = true
@@ -45,7 +46,14 @@ func (r *Request) ClientScheme() string {
 	return "http"
 }
 
-func contains(list []netip.Prefix, a netip.Addr) bool {
+// Trusted reports whether a peer at a is one of list's: an address in
+// one of its prefixes, or, for a peer with no address (a Unix socket's),
+// a list holding the zero Prefix, which stands for every such peer (the
+// entry "unix" of a listener's trusted_proxies).
+func Trusted(list []netip.Prefix, a netip.Addr) bool {
+	if !a.IsValid() {
+		return slices.Contains(list, netip.Prefix{})
+	}
 	a = a.Unmap()
 	for _, p := range list {
 		if p.Contains(a) {
@@ -72,7 +80,7 @@ func forwardedFor(h *Header, trusted []netip.Prefix) netip.AddrPort {
 			switch {
 			case !ok:
 				client = netip.AddrPort{} // nothing to its left is believed
-			case !contains(trusted, a.Addr()):
+			case !Trusted(trusted, a.Addr()):
 				client = a // the last untrusted so far
 			case !client.IsValid():
 				client = a // the first of a run of trusted proxies

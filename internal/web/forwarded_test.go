@@ -85,3 +85,28 @@ func TestTrustProxiesMapped(t *testing.T) {
 		t.Errorf("ClientAddr = %v, want 192.0.2.7:0", got)
 	}
 }
+
+// TestTrustProxiesUnixPeer: a peer with no address (a Unix socket's) is
+// trusted only by a list holding the zero Prefix (trusted_proxies' unix).
+func TestTrustProxiesUnixPeer(t *testing.T) {
+	for _, tt := range []struct {
+		name    string
+		trusted []netip.Prefix
+		want    bool
+	}{
+		{"unix listed", []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), {}}, true},
+		{"addresses only", []netip.Prefix{netip.MustParsePrefix("0.0.0.0/0"), netip.MustParsePrefix("::/0")}, false},
+		{"none", nil, false},
+	} {
+		r := &Request{}
+		r.Header.AddTrusted([]byte("X-Forwarded-For"), []byte("192.0.2.7"))
+		r.TrustProxies(tt.trusted)
+		if r.FromProxy != tt.want || (r.ClientAddr() == netip.MustParseAddrPort("192.0.2.7:0")) != tt.want {
+			t.Errorf("%s: FromProxy %v, ClientAddr %v; want trusted %v", tt.name, r.FromProxy, r.ClientAddr(), tt.want)
+		}
+	}
+	// An address is never trusted by the stand-in for addressless peers.
+	if Trusted([]netip.Prefix{{}}, netip.MustParseAddr("127.0.0.1")) {
+		t.Error("127.0.0.1 trusted by a list of unix alone")
+	}
+}
