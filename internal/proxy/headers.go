@@ -3,6 +3,7 @@ package proxy
 import (
 	"crypto/rand"
 	"encoding/base64"
+	"net/netip"
 	"strconv"
 
 	"nave/internal/web"
@@ -99,6 +100,15 @@ func (h *Handler) appendTarget(b []byte, r *web.Request) []byte {
 
 var slash = []byte{'/'}
 
+// appendClient appends the client's address, or "unknown" (RFC 7239
+// §6) for a client with none: a peer on a Unix socket.
+func appendClient(b []byte, addr netip.Addr) []byte {
+	if !addr.IsValid() {
+		return append(b, "unknown"...)
+	}
+	return addr.AppendTo(b)
+}
+
 // appendForwarded appends Via and the forwarding fields, each extending
 // the client's when the client is a trusted proxy, replacing it otherwise
 // (skipRequestField dropped the client's then).
@@ -115,7 +125,7 @@ func (h *Handler) appendForwarded(b []byte, r *web.Request, trusted bool) []byte
 		b = append(b, v...)
 		b = append(b, ", "...)
 	}
-	b = addr.AppendTo(b)
+	b = appendClient(b, addr)
 	b = append(b, "\r\nX-Forwarded-Proto: "...)
 	if v := r.Header.Get("X-Forwarded-Proto"); trusted && v != nil {
 		b = append(b, v...)
@@ -140,7 +150,7 @@ func (h *Handler) appendForwarded(b []byte, r *web.Request, trusted bool) []byte
 		b = addr.AppendTo(b)
 		b = append(b, `]"`...)
 	} else {
-		b = addr.AppendTo(b)
+		b = appendClient(b, addr)
 	}
 	if len(r.Authority) > 0 && quotable(r.Authority) {
 		b = append(b, `;host="`...)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -66,6 +67,27 @@ func TestTrustedProxyFieldsExtended(t *testing.T) {
 		"Host: backend.internal\n", "X-Forwarded-For: 6.6.6.6, 127.0.0.1\n", "X-Forwarded-Proto: https\n",
 		"Forwarded: for=6.6.6.6, for=127.0.0.1;", "Via: 1.1 edge, 1.1 nave\n", "X-Request-Start: t=1\n",
 	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("upstream saw\n%s\nwant a line %q", body, want)
+		}
+	}
+}
+
+// TestClientWithoutAddress: a client with no address (a peer on a Unix
+// socket) is "unknown" in the fields nave adds, as RFC 7239 §6 writes it.
+func TestClientWithoutAddress(t *testing.T) {
+	up := serve(t, echo)
+	p, err := New(Config{Servers: servers(up)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
+	addr := serve(t, web.HandlerFunc(func(w *web.ResponseWriter, r *web.Request) {
+		r.RemoteAddr = netip.AddrPort{}
+		p.Serve(w, r)
+	}))
+	body := string(get(t, addr, "GET / HTTP/1.1\r\nHost: example.com\r\n\r\n", "GET").Body)
+	for _, want := range []string{"X-Forwarded-For: unknown\n", "Forwarded: for=unknown;host="} {
 		if !strings.Contains(body, want) {
 			t.Errorf("upstream saw\n%s\nwant a line %q", body, want)
 		}
