@@ -74,7 +74,11 @@ type built struct {
 	drain     time.Duration
 	shut      bool // serve is shutting down: no more applies
 	keepFiles bool // the listeners' Unix socket files stay at close: an upgrade's new nave serves on them
-	applied   int  // configs applied, the first included
+	// ownFiles: the listeners' Unix socket files nave made or was handed,
+	// by address, which it removes when no one serves on them; not those
+	// systemd passed.
+	ownFiles map[string]bool
+	applied  int // configs applied, the first included
 	// admin, when set, is served on the sockets the config's admin
 	// section names (nave run); nil serves none (the shorthands).
 	admin *adminSetup
@@ -504,6 +508,9 @@ func (b *built) socket(name, addr string) (net.Listener, error) {
 // says what is wrong with the address, for the caller to name the field.
 func (b *built) bind(name, addr string) (net.Listener, error) {
 	if ln := b.passed.take(name, addr); ln != nil {
+		// A Unix socket systemd made is systemd's to remove; one a nave
+		// made and handed over is this one's now.
+		b.ownFile(addr, b.passed.handedOver)
 		return ln, nil
 	}
 	if err := b.passed.mustBind(name, addr); err != nil {
@@ -514,7 +521,32 @@ func (b *built) bind(name, addr string) (net.Listener, error) {
 	if errors.As(err, &ue) {
 		err = ue.err // the caller names the field
 	}
+	if err == nil {
+		b.ownFile(addr, true)
+	}
 	return ln, err
+}
+
+// ownFile records whether the Unix socket file of a listener on addr is
+// nave's to remove when no one serves on it (removeSocketFile); a TCP
+// address is ignored.
+func (b *built) ownFile(addr string, own bool) {
+	if unixPath(addr) == "" {
+		return
+	}
+	if b.ownFiles == nil {
+		b.ownFiles = map[string]bool{}
+	}
+	b.ownFiles[addr] = own
+}
+
+// removeSocketFile removes the socket file of a listener on a Unix socket
+// that no one serves on any more, when nave made it.
+func (b *built) removeSocketFile(addr string) {
+	if p := unixPath(addr); p != "" && b.ownFiles[addr] {
+		os.Remove(p)
+		delete(b.ownFiles, addr)
+	}
 }
 
 // dupListener is a second listener on ln's socket.
@@ -688,7 +720,7 @@ func (b *built) retire(r retired) {
 	for _, l := range r.listeners {
 		l.stopAccepting() // before the change is reported applied: new connections are the new config's
 		if !b.listensOn(l.addr) {
-			removeSocketFile(l.addr)
+			b.removeSocketFile(l.addr)
 		}
 	}
 	b.retiring.Add(1)
@@ -903,7 +935,7 @@ func (b *built) close() {
 	closeAll(values(b.listeners.All()), values(b.statics.All()), values(b.logs.All()), values(b.endpoints.All()))
 	if !b.keepFiles {
 		for _, l := range b.listeners.All() {
-			removeSocketFile(l.addr)
+			b.removeSocketFile(l.addr)
 		}
 	}
 	closeProxies(values(b.proxies.All()))

@@ -53,7 +53,7 @@ func listenUnix(path string, mode os.FileMode, inUse string) (*net.UnixListener,
 // runs as another user; the folder's permissions restrict who reaches it.
 // The file outlives the socket's closing: a live reconfiguration passes
 // the socket from one server to the next, and an upgrade to the next
-// nave; removeSocketFile takes it away when no one serves on it.
+// nave; built.removeSocketFile takes it away when no one serves on it.
 func listenHTTPUnix(path string) (net.Listener, error) {
 	ln, err := listenUnix(path, 0o666, "another server listens there")
 	if err != nil {
@@ -61,12 +61,4 @@ func listenHTTPUnix(path string) (net.Listener, error) {
 	}
 	ln.SetUnlinkOnClose(false)
 	return ln, nil
-}
-
-// removeSocketFile removes the socket file of a listener on a Unix
-// socket that no one serves on any more.
-func removeSocketFile(addr string) {
-	if p := unixPath(addr); p != "" {
-		os.Remove(p)
-	}
 }

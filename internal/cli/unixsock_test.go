@@ -167,3 +167,45 @@ http {
 		t.Errorf("the app saw %q, want %q", body, want)
 	}
 }
+
+// TestBinarySocketActivationUnix: nave serve --listen unix:PATH takes a
+// Unix socket systemd passes (ListenStream=PATH) and leaves its file to
+// systemd at exit; one a nave handed over in an upgrade is this nave's,
+// and its file goes when it exits.
+func TestBinarySocketActivationUnix(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	for _, parent := range []bool{false, true} {
+		sock := filepath.Join(shortTempDir(t), "http.sock")
+		l, err := net.ListenUnix("unix", &net.UnixAddr{Name: sock, Net: "unix"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		l.SetUnlinkOnClose(false)
+		f, err := l.File()
+		l.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		name := "nave.socket"
+		if parent {
+			name = "main"
+		}
+		cmd := activate(t, parent, []passedSocket{{name: name, addr: sock, file: f}}, "serve", "--listen", "unix:"+sock, "--no-bind", "--access-log", "off")
+		stdout, stderr := startCommand(t, cmd)
+		f.Close()
+		servingAddr(t, stdout, stderr, unixServingLine)
+		if resp, err := unixClient(sock).Get("http://localhost/"); err != nil || resp.StatusCode != 200 {
+			t.Fatalf("parent %v: GET through the passed socket: %v %v", parent, resp, err)
+		} else {
+			resp.Body.Close()
+		}
+		cmd.Process.Signal(syscall.SIGTERM)
+		waitExit(t, cmd)
+		_, err = os.Lstat(sock)
+		if kept := err == nil; kept == parent {
+			t.Errorf("parent %v: after nave exited the socket file is there: %v; want it there only when systemd passed it", parent, kept)
+		}
+	}
+}
