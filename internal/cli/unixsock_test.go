@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"nave/internal/acme/pebbletest"
+	"nave/internal/config"
 )
 
 // unixClient is an HTTP client whose every connection is to the Unix
@@ -207,5 +208,63 @@ func TestBinarySocketActivationUnix(t *testing.T) {
 		if kept := err == nil; kept == parent {
 			t.Errorf("parent %v: after nave exited the socket file is there: %v; want it there only when systemd passed it", parent, kept)
 		}
+	}
+}
+
+// TestApplyUnixListener: a live change to a listener on a Unix socket
+// that starts a new server on it (its protocols) keeps the socket file,
+// and the new server answers through it; a change that drops the
+// listener removes the file.
+func TestApplyUnixListener(t *testing.T) {
+	dir := shortTempDir(t)
+	sock := filepath.Join(dir, "a.sock")
+	parse := func(listener, protocols, respond string) *config.Config {
+		t.Helper()
+		c, err := config.Parse([]byte(fmt.Sprintf(`
+[listeners.%s]
+address = %q
+protocols = %s
+[log]
+access = "off"
+[timeouts]
+drain = "100ms"
+[sites.main]
+[[sites.main.routes]]
+respond = %q
+`, listener, map[string]string{"a": "unix:" + sock, "b": "127.0.0.1:0"}[listener], protocols, respond)), config.TOML, dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	get := func() string {
+		t.Helper()
+		resp, err := unixClient(sock).Get("http://localhost/")
+		if err != nil {
+			t.Fatalf("GET through %s: %v", sock, err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return string(body)
+	}
+	b := startLive(t, parse("a", `["h1", "h2c"]`, "one"))
+	if got := get(); got != "one" {
+		t.Fatalf("got %q, want one", got)
+	}
+	first, _ := b.listeners.Running("a")
+	if err := b.apply(parse("a", `["h1"]`, "two")); err != nil {
+		t.Fatal(err)
+	}
+	if next, _ := b.listeners.Running("a"); next == first {
+		t.Fatal("a change of the listener's protocols kept its server")
+	}
+	if got := get(); got != "two" {
+		t.Errorf("after a change of the listener's protocols: got %q, want two from its new server", got)
+	}
+	if err := b.apply(parse("b", `["h1"]`, "three")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Lstat(sock); !os.IsNotExist(err) {
+		t.Errorf("the listener is gone, its socket file: %v; want it removed", err)
 	}
 }
