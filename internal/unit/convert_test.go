@@ -188,6 +188,13 @@ func TestFeatures(t *testing.T) {
 	if l := c.Listeners["http_9000"]; !slices.Equal(l.TrustedProxies, []string{"10.0.0.0/8"}) {
 		t.Errorf("forwarded source: %v", l.TrustedProxies)
 	}
+	// A Unix socket listener, whose forwarded source is Unit's "unix" (any
+	// peer on the socket): nave's trusted_proxies entry of the same name.
+	if l := c.Listeners["http_unix"]; l == nil || l.Address != "unix:/run/unit/app.sock" || !slices.Equal(l.TrustedProxies, []string{"unix"}) {
+		t.Errorf("listeners.http_unix: %+v", l)
+	} else if s := c.Sites["main"]; !slices.Contains(s.Listeners, "http_unix") {
+		t.Errorf("sites.main is not served on http_unix: %v", s.Listeners)
+	}
 }
 
 func flat(m map[string]string) string {

@@ -32,6 +32,9 @@ func (c *conv) listeners(p string, ls map[string]any) {
 			n = "https_"
 		}
 		_, port, _ := net.SplitHostPort(x.l.Address)
+		if strings.HasPrefix(x.l.Address, "unix:") {
+			port = "unix" // http_unix, https_unix, and _2 on for more
+		}
 		ln := name(n+port, func(s string) bool { _, ok := c.out.Listeners[s]; return ok })
 		c.out.Listeners[ln] = x.l
 		x.addr = ln
@@ -48,15 +51,19 @@ func (c *conv) listeners(p string, ls map[string]any) {
 // listener converts one listener, nil when nave cannot listen there.
 func (c *conv) listener(p, addr string, u map[string]any) *listener {
 	x := &listener{path: p, l: &config.Listener{}}
-	host, port, err := net.SplitHostPort(addr)
-	if err != nil || strings.HasPrefix(addr, "unix:") {
-		c.lose(p, "nave listens on HOST:PORT only; the listener is left out")
-		return nil
+	if strings.HasPrefix(addr, "unix:") {
+		x.l.Address = addr // a Unix socket, as nave writes it too
+	} else {
+		host, port, err := net.SplitHostPort(addr)
+		if err != nil {
+			c.lose(p, "nave listens on HOST:PORT or unix:PATH only; the listener is left out")
+			return nil
+		}
+		if host == "*" {
+			host = "0.0.0.0"
+		}
+		x.l.Address = net.JoinHostPort(host, port)
 	}
-	if host == "*" {
-		host = "0.0.0.0"
-	}
-	x.l.Address = net.JoinHostPort(host, port)
 	for _, k := range sortedKeys(u) {
 		kp := key(p, k)
 		switch k {
