@@ -62,18 +62,24 @@ func TestBinaryTrustedProxies(t *testing.T) {
 	// started: only what follows the last untrusted entry is believed.
 	const fields = "X-Forwarded-For: 203.0.113.66, 192.0.2.7\r\nX-Forwarded-Proto: https\r\n"
 	for _, tt := range []struct {
-		name string
-		args []string
-		want string
+		name   string
+		args   []string
+		prefix string // sent before the request
+		want   string
 	}{
-		{"asgi, trusted", []string{"asgi", "--trusted-proxies", "10.0.0.0/8, 127.0.0.1", "sapp:app"}, "192.0.2.7 - https://site.example/who"},
-		{"wsgi, trusted", []string{"wsgi", "--trusted-proxies", "127.0.0.1", "fapp:app"}, "192.0.2.7 - https://site.example/who"},
-		{"asgi, not trusted", []string{"asgi", "sapp:app"}, "127.0.0.1 "},
-		{"wsgi, not trusted", []string{"wsgi", "--trusted-proxies", "10.0.0.0/8", "fapp:app"}, "127.0.0.1 "},
+		{"asgi, trusted", []string{"asgi", "--trusted-proxies", "10.0.0.0/8, 127.0.0.1", "sapp:app"}, "", "192.0.2.7 - https://site.example/who"},
+		{"wsgi, trusted", []string{"wsgi", "--trusted-proxies", "127.0.0.1", "fapp:app"}, "", "192.0.2.7 - https://site.example/who"},
+		{"asgi, not trusted", []string{"asgi", "sapp:app"}, "", "127.0.0.1 "},
+		{"wsgi, not trusted", []string{"wsgi", "--trusted-proxies", "10.0.0.0/8", "fapp:app"}, "", "127.0.0.1 "},
+		// HAProxy's send-proxy: the balancer names the client in the
+		// PROXY header, which is then the connection's address, and its
+		// own fields come from that client, who is no trusted proxy.
+		{"wsgi, PROXY protocol", []string{"wsgi", "--proxy-protocol", "--trusted-proxies", "127.0.0.1", "fapp:app"},
+			"PROXY TCP4 198.51.100.9 127.0.0.1 40000 80\r\n", "198.51.100.9 40000 http://site.example/who"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			addr := start(tt.args...)
-			got := exchange(t, addr, "GET /who HTTP/1.1\r\nHost: site.example\r\n"+fields+"Connection: close\r\n\r\n")
+			got := exchange(t, addr, tt.prefix+"GET /who HTTP/1.1\r\nHost: site.example\r\n"+fields+"Connection: close\r\n\r\n")
 			_, body, _ := strings.Cut(got, "\r\n\r\n")
 			if !strings.HasPrefix(got, "HTTP/1.1 200 ") || !strings.HasPrefix(body, tt.want) {
 				t.Fatalf("got %q, want a 200 whose body starts %q", got, tt.want)

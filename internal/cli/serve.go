@@ -47,6 +47,9 @@ Flags:
   --trusted-proxies LIST addresses and CIDRs (comma-separated) of the proxies
                          in front, whose request ids are kept; unix for any
                          peer on a Unix socket (default none)
+  --proxy-protocol       connections open with a PROXY protocol v1 or v2 header
+                         (HAProxy's send-proxy), whose client address nave
+                         believes from --trusted-proxies (anyone without it)
   --trace[=FILE]         print each request and response head as it crossed
                          the wire (HTTP/2: its frames, fields decoded),
                          bodies by length, to stderr or FILE (default off)

@@ -27,6 +27,7 @@ type serverFlags struct {
 	logLevel     string
 	requestID    string
 	trusted      []string // --trusted-proxies
+	proxyProto   bool     // --proxy-protocol
 	trace        traceValue
 	tracePath    string
 	lineBytes    int64
@@ -54,6 +55,7 @@ func (f *serverFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.logFormat, "log-format", "combined", "")
 	fs.StringVar(&f.logLevel, "log-level", "info", "")
 	fs.StringVar(&f.requestID, "request-id", "X-Request-ID", "")
+	fs.BoolVar(&f.proxyProto, "proxy-protocol", false, "")
 	fs.Func("trusted-proxies", "", func(s string) error {
 		f.trusted = nil
 		for p := range strings.SplitSeq(s, ",") {
@@ -255,6 +257,9 @@ const serverFlagsUsage = `Server (as for nave serve):
                          X-Forwarded-For and X-Forwarded-Proto give apps the
                          client and scheme, their request ids are kept
                          (default none)
+  --proxy-protocol       connections open with a PROXY protocol v1 or v2 header
+                         (HAProxy's send-proxy), whose client address nave
+                         believes from --trusted-proxies (anyone without it)
   --trace[=FILE]         print each request and response head as it crossed the
                          wire (HTTP/2: frames), to stderr or FILE (default off)
   --trace-path PREFIX    trace only requests whose path starts with PREFIX

@@ -23,7 +23,7 @@ const (
 func (f *serverFlags) config() *config.Config {
 	lim := f.limits()
 	c := &config.Config{
-		Listeners: map[string]*config.Listener{mainName: {Address: f.listen, Protocols: f.h2.protocols(), TrustedProxies: f.trusted}},
+		Listeners: map[string]*config.Listener{mainName: {Address: f.listen, Protocols: f.h2.protocols(), TrustedProxies: f.trusted, ProxyProtocol: f.proxyProto}},
 		Limits: config.Limits{
 			MaxRequestLine: config.Size(lim.MaxRequestLine), MaxHeaderBytes: config.Size(lim.MaxHeaderBytes),
 			MaxHeaders: lim.MaxHeaderCount, MaxBody: config.Size(lim.MaxBodyBytes),
