@@ -6,6 +6,7 @@ import (
 	"net"
 	"os"
 	"strings"
+	"time"
 )
 
 // unixPrefix marks a listener address that is a Unix socket's path:
@@ -31,7 +32,7 @@ func listenUnix(path string, mode os.FileMode, inUse string) (*net.UnixListener,
 		if info.Mode().Type() != fs.ModeSocket {
 			return nil, fmt.Errorf("%s exists and is not a socket", path)
 		}
-		if c, err := net.Dial("unix", path); err == nil {
+		if c, err := net.DialTimeout("unix", path, time.Second); err == nil {
 			c.Close()
 			return nil, fmt.Errorf("%s is in use: %s", path, inUse)
 		}
