@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -142,8 +141,10 @@ func (f *serverFlags) check() error {
 			f.listen = DefaultListenTLS
 		}
 	}
-	if p := unixPath(f.listen); p != "" && !filepath.IsAbs(p) {
-		return usagef("--listen %q: a Unix socket's path must be absolute (as unix:/run/nave/http.sock)", f.listen)
+	if p, ok := strings.CutPrefix(f.listen, unixPrefix); ok {
+		if problem := config.SocketPathProblem(p); problem != "" {
+			return usagef("--listen %q: %s", f.listen, problem)
+		}
 	}
 	switch {
 	case f.maxHeaders <= 0:

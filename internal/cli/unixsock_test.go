@@ -74,6 +74,8 @@ func TestBinaryListenUnix(t *testing.T) {
 		{sock, sock + " is in use: another server listens there"},
 		{plain, plain + " exists and is not a socket"},
 		{"relative.sock", `"unix:relative.sock": a Unix socket's path must be absolute`},
+		{"", `"unix:": a Unix socket's path must be absolute`},
+		{"/tmp/" + strings.Repeat("s", 110), "a Unix socket's is at most 107"},
 	} {
 		var stderr strings.Builder
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)

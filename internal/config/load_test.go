@@ -333,7 +333,7 @@ root = "www"
 `, []string{
 			`3: listeners.a.address: "unix:run/app.sock": a Unix socket's path must be absolute (as unix:/run/nave/http.sock)`,
 			`4: listeners.a.trusted_proxies[1]: "unix:/x" is not an address, a CIDR prefix (as 10.0.0.0/8) or unix`,
-			"6: listeners.b.address: is 115 bytes long; a Unix socket's path is at most 107",
+			`6: listeners.b.address: "unix:/run/nave/` + strings.Repeat("s", 100) + `.sock": the path is 115 bytes long; a Unix socket's is at most 107`,
 		}},
 		{"metrics", `
 [admin]

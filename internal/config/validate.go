@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
 	"maps"
 	"net"
@@ -52,6 +53,18 @@ func (c *Config) validate(e *errs) {
 // (sun_path is 108 bytes on Linux, with its NUL).
 const maxSocketPath = 107
 
+// SocketPathProblem says what is wrong with path as a listener's Unix
+// socket, "" when nothing is.
+func SocketPathProblem(path string) string {
+	switch {
+	case !filepath.IsAbs(path):
+		return "a Unix socket's path must be absolute (as unix:/run/nave/http.sock)"
+	case len(path) > maxSocketPath:
+		return fmt.Sprintf("the path is %d bytes long; a Unix socket's is at most %d", len(path), maxSocketPath)
+	}
+	return ""
+}
+
 func (c *Config) checkAdmin(e *errs) {
 	if s := c.Admin.Socket; s != "off" && len(s) > maxSocketPath {
 		e.add("admin.socket", "is %d bytes long; a Unix socket's path is at most %d", len(s), maxSocketPath)
@@ -82,11 +95,8 @@ func (c *Config) checkListener(e *errs, path, name string, l *Listener) {
 		return
 	}
 	if p, ok := strings.CutPrefix(l.Address, "unix:"); ok {
-		switch {
-		case !filepath.IsAbs(p):
-			e.add(path+".address", "%q: a Unix socket's path must be absolute (as unix:/run/nave/http.sock)", l.Address)
-		case len(p) > maxSocketPath:
-			e.add(path+".address", "is %d bytes long; a Unix socket's path is at most %d", len(p), maxSocketPath)
+		if problem := SocketPathProblem(p); problem != "" {
+			e.add(path+".address", "%q: %s", l.Address, problem)
 		}
 	} else {
 		checkAddress(e, path+".address", l.Address)
