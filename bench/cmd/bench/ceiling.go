@@ -56,7 +56,7 @@ func (b *bench) ceiling(ctx context.Context, g group) {
 			r.fail("failed: " + err.Error())
 			continue
 		}
-		r.add(sample{RPS: rep.CallsPerS, Requests: rep.Calls, ServerCPU: 1, OtherCPU: other})
+		r.add(sample{RPS: rep.CallsPerS, Requests: rep.Calls, ServerCPU: 1, OtherCPU: other, Run: b.run})
 		r.notePeak(rep.MaxRSSKiB)
 		b.logf("%-9s %-17s %10.0f calls/s", w.Name, ceilingName, rep.CallsPerS)
 	}

@@ -44,6 +44,7 @@ func main() {
 // bench is one run of the harness.
 type bench struct {
 	cfg      config
+	run      int // the run under way, from 0
 	env      servers.Env
 	script   string // wrk's report.lua
 	tls      tlsfiles.Files
@@ -196,6 +197,7 @@ func setup(cfg config, log io.Writer) (*bench, func(), error) {
 func (b *bench) loop(ctx context.Context, gs []group) {
 	avail := map[string]error{}
 	for rep := 0; rep < b.cfg.runs && ctx.Err() == nil; rep++ {
+		b.run = rep
 		b.logf("run %d of %d", rep+1, b.cfg.runs)
 		for _, g := range gs {
 			b.group(ctx, g, avail)

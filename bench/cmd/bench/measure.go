@@ -74,6 +74,7 @@ func (b *bench) session(ctx context.Context, srv servers.Server, g group) {
 			}
 			continue
 		}
+		s.Run = b.run
 		rows[i].add(s)
 		if w.tls() && w.newConnEach() {
 			b.probeResumption(rows[i], addr, w)

@@ -146,7 +146,8 @@ func notes(t *table) []string {
 // the cost of metrics and the notes.
 func markdown(w io.Writer, m meta, t *table) {
 	fmt.Fprintf(w, "Measured %s with `%s`: server on CPU %d, `wrk -t1 -c%d` on CPU %d, "+
-		"%s runs after %s of warm-up, median of %d (of the runs on a quiet machine).\n\n",
+		"%s runs after %s of warm-up, median of %d (of the runs on a quiet machine); "+
+		"\"vs nave\" is the median of each run's own ratio.\n\n",
 		m.Date, m.Command, m.ServerCPU, m.Connections, m.LoadCPU, m.Duration, m.Warmup, m.Runs)
 	if hasH2(t) {
 		fmt.Fprintf(w, "The HTTP/2 workloads run `h2load -t1` on CPU %d instead, with the connections and streams "+

@@ -20,6 +20,9 @@ type sample struct {
 	// h2load's) and, for the proxies, the upstream's. Near 1, req/s is
 	// as much the load side's limit as the server's.
 	LoadBusy float64 `json:"load_cpu_busy"`
+	// Run is the run (from 0) the sample was taken in: every server runs
+	// each workload once a run, so samples of one run are close in time.
+	Run int `json:"run"`
 }
 
 // row is one server on one workload, over every run.
@@ -137,7 +140,7 @@ func (t *table) finish() {
 	for _, r := range t.rows {
 		nave := t.index[[2]string{r.Workload, "nave"}]
 		if nave != nil && nave.RPS > 0 && r.RPS > 0 {
-			r.Ratio = r.RPS / nave.RPS
+			r.Ratio = pairedRatio(r, nave)
 		}
 	}
 }
@@ -159,4 +162,49 @@ func serverIndex(name string) int {
 		}
 	}
 	return len(servers.All())
+}
+
+// pairedRatio is r's req/s over nave's: the lower median of the ratios of
+// the runs both have one quiet sample of (or, where no run has, one sample
+// of), since a machine whose speed drifts between runs moves both servers
+// of one run alike; without such a run, the ratio of the two medians.
+func pairedRatio(r, nave *row) float64 {
+	ratios := runRatios(r, nave, true)
+	if len(ratios) == 0 {
+		ratios = runRatios(r, nave, false)
+	}
+	if len(ratios) == 0 {
+		return r.RPS / nave.RPS
+	}
+	sort.Float64s(ratios)
+	return ratios[(len(ratios)-1)/2]
+}
+
+// runRatios are r's req/s over nave's in each run where each row has
+// exactly one sample (quiet ones alone, with quiet).
+func runRatios(r, nave *row, quiet bool) []float64 {
+	byRun := func(x *row) map[int]float64 {
+		out, seen := map[int]float64{}, map[int]int{}
+		for _, s := range x.Samples {
+			if quiet && s.OtherCPU >= quietCPU {
+				continue
+			}
+			seen[s.Run]++
+			out[s.Run] = s.RPS
+		}
+		for run, n := range seen {
+			if n > 1 { // two samples of one run: a resumed file of an older format
+				delete(out, run)
+			}
+		}
+		return out
+	}
+	mine, theirs := byRun(r), byRun(nave)
+	var out []float64
+	for run, v := range mine {
+		if w, ok := theirs[run]; ok && w > 0 && v > 0 {
+			out = append(out, v/w)
+		}
+	}
+	return out
 }

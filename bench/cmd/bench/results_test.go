@@ -137,3 +137,32 @@ func TestGroups(t *testing.T) {
 		t.Error("unknown workload: got no error")
 	}
 }
+
+// TestPairedRatio: "vs nave" is the median of the runs' own ratios, which
+// a machine that slows between runs moves less than the medians' ratio;
+// a run disturbed by other processes is left out, and rows without runs to
+// pair fall back to the medians.
+func TestPairedRatio(t *testing.T) {
+	tb := &table{}
+	tiny, _ := findWorkload("tiny")
+	add := func(server string, samples ...sample) {
+		r := tb.row(tiny, server)
+		for _, s := range samples {
+			r.add(s)
+		}
+	}
+	// Run 1 found the machine twice as fast for both.
+	add("nave", sample{RPS: 100, Run: 0}, sample{RPS: 200, Run: 1}, sample{RPS: 100, Run: 2}, sample{RPS: 50, Run: 3, OtherCPU: 0.5})
+	add("nginx", sample{RPS: 120, Run: 0}, sample{RPS: 200, Run: 1}, sample{RPS: 90, Run: 2}, sample{RPS: 500, Run: 3})
+	add("caddy", sample{RPS: 300, Run: 7}) // no run in common: 300 over nave's median
+	tb.finish()
+	if got := tb.index[[2]string{"tiny", "nginx"}].Ratio; got != 1.0 {
+		t.Errorf("nginx: ratio %v, want 1.0, the median of 1.2, 1.0 and 0.9 (run 3 was disturbed); the medians' would be 1.2", got)
+	}
+	if got := tb.index[[2]string{"tiny", "caddy"}].Ratio; got != 3 {
+		t.Errorf("caddy: ratio %v, want 3 (300 over nave's median 100)", got)
+	}
+	if got := tb.index[[2]string{"tiny", "nave"}].Ratio; got != 1 {
+		t.Errorf("nave: ratio %v, want 1", got)
+	}
+}
