@@ -61,6 +61,8 @@ App:
                          startup (default 60s)
   --reload               for development: reload the app (as SIGHUP does) when a
                          .py file under --chdir changes
+  --reload-dir DIR       watch DIR instead of --chdir (repeatable); implies
+                         --reload
   --lifespan MODE        auto, on or off (default auto: run the lifespan
                          protocol, and go on without it if the app does not
                          support it; on: its failure is an error)

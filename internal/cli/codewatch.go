@@ -36,11 +36,22 @@ type codeSnapshot struct {
 	truncated bool // the walk stopped at maxWatched files
 }
 
-// snapshotCode walks dir for *.py files, leaving out what is not the
+// snapshotCode walks dirs for *.py files, leaving out what is not the
 // app's code: hidden folders (.git, .venv), __pycache__, node_modules and
 // virtual environments (a folder with a pyvenv.cfg, or site-packages).
-func snapshotCode(dir string) codeSnapshot {
+func snapshotCode(dirs ...string) codeSnapshot {
 	s := codeSnapshot{files: map[string]stamp{}}
+	for _, dir := range dirs {
+		if s.truncated {
+			break
+		}
+		s.walk(dir)
+	}
+	return s
+}
+
+// walk adds dir's files to s.
+func (s *codeSnapshot) walk(dir string) {
 	filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return nil // a folder that went away or cannot be read: skipped
@@ -64,7 +75,6 @@ func snapshotCode(dir string) codeSnapshot {
 		}
 		return nil
 	})
-	return s
 }
 
 func skipFolder(path, name string) bool {
@@ -92,13 +102,13 @@ func changedFile(old, cur codeSnapshot) string {
 	return ""
 }
 
-// watchCode walks dir every reloadPoll until ctx ends, and calls reload
+// watchCode walks dirs every reloadPoll until ctx ends, and calls reload
 // with the file after a walk that finds a Python file changed since the
 // walk before.
-func watchCode(ctx context.Context, dir string, log *slog.Logger, reload func(file string)) {
-	last := snapshotCode(dir)
+func watchCode(ctx context.Context, dirs []string, log *slog.Logger, reload func(file string)) {
+	last := snapshotCode(dirs...)
 	if last.truncated {
-		log.Warn("--reload watches only the first files of the folder", "folder", dir, "files", maxWatched)
+		log.Warn("--reload watches only the first files of its folders", "folders", dirs, "files", maxWatched)
 	}
 	t := time.NewTicker(reloadPoll)
 	defer t.Stop()
@@ -108,7 +118,7 @@ func watchCode(ctx context.Context, dir string, log *slog.Logger, reload func(fi
 			return
 		case <-t.C:
 		}
-		cur := snapshotCode(dir)
+		cur := snapshotCode(dirs...)
 		if f := changedFile(last, cur); f != "" {
 			reload(f)
 		}

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -149,5 +150,65 @@ func TestBinaryReloadOnChange(t *testing.T) {
 			write(strings.Replace(tt.source, `"one"`, `"three"`, 1))
 			waitFor(t, "the fixed code served", func() bool { return get() == "three" })
 		})
+	}
+}
+
+// TestSnapshotCodeDirs: the walk takes several folders (--reload-dir).
+func TestSnapshotCodeDirs(t *testing.T) {
+	a, b := t.TempDir(), t.TempDir()
+	os.WriteFile(filepath.Join(a, "one.py"), []byte("1"), 0o644)
+	os.WriteFile(filepath.Join(b, "two.py"), []byte("2"), 0o644)
+	s := snapshotCode(a, b)
+	if len(s.files) != 2 || s.files[filepath.Join(a, "one.py")] == (stamp{}) || s.files[filepath.Join(b, "two.py")] == (stamp{}) {
+		t.Errorf("watched %v, want one.py and two.py", s.files)
+	}
+}
+
+const reloadDirApp = `from lib.words import WORD
+
+
+async def app(scope, receive, send):
+    if scope["type"] != "http":
+        return
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    await send({"type": "http.response.body", "body": WORD.encode()})
+`
+
+// TestBinaryReloadDir: --reload-dir watches the folder it names (and
+// implies --reload): a change to a module there is served.
+func TestBinaryReloadDir(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary and runs a Python worker")
+	}
+	needPython(t)
+	dir := writeApp(t, "app.py", reloadDirApp)
+	lib := filepath.Join(dir, "lib")
+	os.Mkdir(lib, 0o755)
+	os.WriteFile(filepath.Join(lib, "__init__.py"), nil, 0o644)
+	words := filepath.Join(lib, "words.py")
+	os.WriteFile(words, []byte(`WORD = "one"`+"\n"), 0o644)
+	cmd := exec.Command(buildNave(t), "asgi", "--listen", "127.0.0.1:0", "--python", testPython, "--chdir", dir,
+		"--workers", "1", "--access-log", "off", "--reload-dir", lib, "app:app")
+	stdout, stderr := startCommand(t, cmd)
+	addr := servingAddr(t, stdout, stderr, asgiServingLine)
+	get := func() string {
+		_, body, _ := strings.Cut(exchange(t, addr, "GET / HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n"), "\r\n\r\n")
+		return body
+	}
+	if got := get(); got != "one" {
+		t.Fatalf("before any change: %q, want one", got)
+	}
+	os.WriteFile(words, []byte(`WORD = "second"`+"\n"), 0o644)
+	waitFor(t, "the changed module served", func() bool { return get() == "second" })
+
+	// A folder that is not one is a usage error.
+	var errOut strings.Builder
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	bad := exec.CommandContext(ctx, buildNave(t), "asgi", "--listen", "127.0.0.1:0", "--python", testPython, "--chdir", dir,
+		"--reload-dir", filepath.Join(dir, "nowhere"), "app:app")
+	bad.Stderr = &errOut
+	if err := bad.Run(); exitCodeOf(err) != 2 || !strings.Contains(errOut.String(), "--reload-dir "+filepath.Join(dir, "nowhere")+": not a folder") {
+		t.Errorf("--reload-dir nowhere: %v, %q", err, errOut.String())
 	}
 }

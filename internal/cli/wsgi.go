@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -57,6 +58,8 @@ App:
   --start-timeout D      for a worker to import the app (default 60s)
   --reload               for development: reload the app (as SIGHUP does) when a
                          .py file under --chdir changes
+  --reload-dir DIR       watch DIR instead of --chdir (repeatable); implies
+                         --reload
 
 `
 
@@ -66,7 +69,8 @@ type wsgiOptions struct {
 	mount   string
 	statics []staticRoute
 	timeout string
-	reload  bool // --reload
+	reload  bool     // --reload
+	watch   []string // --reload-dir
 }
 
 type staticRoute struct{ prefix, dir string }
@@ -116,6 +120,10 @@ func (o *wsgiOptions) register(fs *flag.FlagSet) {
 	fs.IntVar(&o.pool.Backlog, "backlog", wsgi.DefaultBacklog, "")
 	fs.DurationVar(&o.pool.StartTimeout, "start-timeout", wsgi.DefaultStartTimeout, "")
 	fs.BoolVar(&o.reload, "reload", false, "")
+	fs.Func("reload-dir", "", func(dir string) error {
+		o.watch = append(o.watch, dir)
+		return nil
+	})
 }
 
 // check checks the shared flags and takes the app from pos.
@@ -206,6 +214,11 @@ func serveApp(ctx context.Context, o *wsgiOptions, config func() *config.Config,
 			return usagef("--chdir %s: not a folder", o.pool.Dir)
 		}
 	}
+	for _, dir := range o.watch {
+		if info, err := os.Stat(dir); err != nil || !info.IsDir() {
+			return usagef("--reload-dir %s: not a folder", dir)
+		}
+	}
 	for _, st := range o.statics {
 		if info, err := os.Stat(st.dir); err != nil || !info.IsDir() {
 			return usagef("--static %s: not a folder", st.dir)
@@ -230,12 +243,12 @@ func serveApp(ctx context.Context, o *wsgiOptions, config func() *config.Config,
 		kind, o.pool.App, workerCount(pool.Workers()), pool.Python(), o.pool.Python, ls.where())
 	ls.announceOthers(stdout)
 	defer onHangup(hup, s.reload)()
-	if o.reload {
-		dir := o.pool.Dir
-		if dir == "" {
-			dir = "."
+	if o.reload || len(o.watch) > 0 {
+		dirs := o.watch
+		if len(dirs) == 0 {
+			dirs = []string{cmp.Or(o.pool.Dir, ".")}
 		}
-		go watchCode(ctx, dir, s.log, func(file string) {
+		go watchCode(ctx, dirs, s.log, func(file string) {
 			s.reloadApps("--reload: a file changed, reloading the app", "file", file)
 		})
 	}
