@@ -73,10 +73,9 @@ type built struct {
 	endpoints live.Set[*endpoint]         // the admin API's sockets
 	drain     time.Duration
 	shut      bool // serve is shutting down: no more applies
-	keepFiles bool // the listeners' Unix socket files stay at close: an upgrade's new nave serves on them
 	// ownFiles: the listeners' Unix socket files nave made or was handed,
 	// by address, which it removes when no one serves on them; not those
-	// systemd passed.
+	// systemd passed, nor any once an upgrade hands them over.
 	ownFiles map[string]bool
 	applied  int // configs applied, the first included
 	// admin, when set, is served on the sockets the config's admin
@@ -933,10 +932,8 @@ func (b *built) close() {
 	}
 	wg.Wait()
 	closeAll(values(b.listeners.All()), values(b.statics.All()), values(b.logs.All()), values(b.endpoints.All()))
-	if !b.keepFiles {
-		for _, l := range b.listeners.All() {
-			b.removeSocketFile(l.addr)
-		}
+	for _, l := range b.listeners.All() {
+		b.removeSocketFile(l.addr)
 	}
 	closeProxies(values(b.proxies.All()))
 	closeTraces(values(b.traces.All()))

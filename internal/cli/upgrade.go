@@ -150,7 +150,7 @@ func (b *built) handoverSockets() []systemd.Listener {
 // keepSocketFiles stops this nave's Unix sockets from removing their
 // files when they close: the new nave serves on them.
 func (b *built) keepSocketFiles() {
-	b.keepFiles = true // the listeners' (listenHTTPUnix)
+	b.ownFiles = nil // the listeners' (listenHTTPUnix): the new nave's now
 	for _, e := range b.endpoints.All() {
 		if u, ok := e.ln.(*net.UnixListener); ok {
 			u.SetUnlinkOnClose(false)
