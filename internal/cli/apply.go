@@ -530,7 +530,7 @@ func (b *built) bind(name, addr string) (net.Listener, error) {
 // nave's to remove when no one serves on it (removeSocketFile); a TCP
 // address is ignored.
 func (b *built) ownFile(addr string, own bool) {
-	if unixPath(addr) == "" {
+	if _, ok := config.SocketPath(addr); !ok {
 		return
 	}
 	if b.ownFiles == nil {
@@ -542,7 +542,7 @@ func (b *built) ownFile(addr string, own bool) {
 // removeSocketFile removes the socket file of a listener on a Unix socket
 // that no one serves on any more, when nave made it.
 func (b *built) removeSocketFile(addr string) {
-	if p := unixPath(addr); p != "" && b.ownFiles[addr] {
+	if p, ok := config.SocketPath(addr); ok && b.ownFiles[addr] {
 		os.Remove(p)
 		delete(b.ownFiles, addr)
 	}

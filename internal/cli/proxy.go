@@ -86,12 +86,8 @@ func balanceOf(b string) proxy.Balance {
 func prefixes(list []string) []netip.Prefix {
 	var out []netip.Prefix
 	for _, tp := range list {
-		if tp == config.UnixPeers {
-			out = append(out, netip.Prefix{}) // web.Trusted's stand-in for them
-		} else if p, err := netip.ParsePrefix(tp); err == nil {
-			out = append(out, p.Masked())
-		} else if a, err := netip.ParseAddr(tp); err == nil {
-			out = append(out, netip.PrefixFrom(a, a.BitLen()))
+		if p, ok := config.ParseProxy(tp); ok {
+			out = append(out, p)
 		}
 	}
 	return out

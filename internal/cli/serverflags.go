@@ -120,7 +120,7 @@ func (f *serverFlags) check() error {
 		return usagef("--request-id %q: want a header field name, as X-Request-ID, or off", f.requestID)
 	}
 	for _, p := range f.trusted {
-		if !config.ValidProxy(p) {
+		if _, ok := config.ParseProxy(p); !ok {
 			return usagef("--trusted-proxies: %q is not an address, a CIDR prefix (as 10.0.0.0/8) or unix", p)
 		}
 	}
@@ -141,7 +141,7 @@ func (f *serverFlags) check() error {
 			f.listen = DefaultListenTLS
 		}
 	}
-	if p, ok := strings.CutPrefix(f.listen, unixPrefix); ok {
+	if p, ok := config.SocketPath(f.listen); ok {
 		if problem := config.SocketPathProblem(p); problem != "" {
 			return usagef("--listen %q: %s", f.listen, problem)
 		}
@@ -220,7 +220,7 @@ func (l *listeners) announceOthers(w io.Writer) {
 // listen opens a TCP listener, or a Unix socket's for "unix:PATH", with a
 // usage error naming the address.
 func listen(addr string) (net.Listener, error) {
-	if p := unixPath(addr); p != "" {
+	if p, ok := config.SocketPath(addr); ok {
 		return listenHTTPUnix(p)
 	}
 	// No TCP keep-alive probes on accepted connections (nginx's default):

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"nave/internal/config"
 	"nave/internal/systemd"
 )
 
@@ -63,7 +64,8 @@ func (p *passedSockets) take(name, addr string) net.Listener {
 // socket is matched by its path (a listener's "unix:PATH").
 func sameAddress(a net.Addr, addr string) bool {
 	if u, ok := a.(*net.UnixAddr); ok {
-		return u.Name == addr || u.Name == unixPath(addr)
+		p, ok := config.SocketPath(addr)
+		return u.Name == addr || ok && u.Name == p
 	}
 	t, ok := a.(*net.TCPAddr)
 	if !ok {

@@ -5,24 +5,8 @@ import (
 	"io/fs"
 	"net"
 	"os"
-	"strings"
 	"time"
 )
-
-// unixPrefix marks a listener address that is a Unix socket's path:
-// "unix:/run/nave/http.sock", as gunicorn's --bind and nginx's
-// proxy_pass write it.
-const unixPrefix = "unix:"
-
-// unixPath is the socket path a listener address names, or "" for a
-// HOST:PORT.
-func unixPath(addr string) string {
-	p, ok := strings.CutPrefix(addr, unixPrefix)
-	if !ok {
-		return ""
-	}
-	return p
-}
 
 // listenUnix listens on a Unix socket at path and gives its file mode: a
 // socket left by a process that is gone is replaced; one that answers is

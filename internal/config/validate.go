@@ -94,7 +94,7 @@ func (c *Config) checkListener(e *errs, path, name string, l *Listener) {
 	if l == nil {
 		return
 	}
-	if p, ok := strings.CutPrefix(l.Address, "unix:"); ok {
+	if p, ok := SocketPath(l.Address); ok {
 		if problem := SocketPathProblem(p); problem != "" {
 			e.add(path+".address", "%q: %s", l.Address, problem)
 		}
@@ -116,7 +116,7 @@ func (c *Config) checkListener(e *errs, path, name string, l *Listener) {
 		e.add(path+".protocols", "must include h1: nave has no HTTP/2-only listener")
 	}
 	for i, p := range l.TrustedProxies {
-		if !ValidProxy(p) {
+		if _, ok := ParseProxy(p); !ok {
 			e.add(index(path+".trusted_proxies", i), "%q is not an address, a CIDR prefix (as 10.0.0.0/8) or unix", p)
 		}
 	}
@@ -433,15 +433,24 @@ func (h *HTTP2) Bounds() []Bound {
 // to a listener on a Unix socket (whose peers have no address).
 const UnixPeers = "unix"
 
-// ValidProxy reports whether p, an entry of trusted_proxies, is an address,
-// a CIDR prefix, or UnixPeers.
-func ValidProxy(p string) bool {
+// ParseProxy reads an entry of trusted_proxies: an address (a prefix of
+// its full length), a CIDR prefix, or UnixPeers, whose stand-in is the
+// zero Prefix (web.Trusted). ok is false for anything else.
+func ParseProxy(p string) (prefix netip.Prefix, ok bool) {
 	if p == UnixPeers {
-		return true
+		return netip.Prefix{}, true
 	}
-	if _, err := netip.ParsePrefix(p); err == nil {
-		return true
+	if pf, err := netip.ParsePrefix(p); err == nil {
+		return pf.Masked(), true
 	}
-	_, err := netip.ParseAddr(p)
-	return err == nil
+	if a, err := netip.ParseAddr(p); err == nil {
+		return netip.PrefixFrom(a, a.BitLen()), true
+	}
+	return netip.Prefix{}, false
+}
+
+// SocketPath is the path of a listener address that names a Unix socket,
+// "unix:PATH"; ok is false for a HOST:PORT.
+func SocketPath(addr string) (path string, ok bool) {
+	return strings.CutPrefix(addr, "unix:")
 }

@@ -32,7 +32,7 @@ func (c *conv) listeners(p string, ls map[string]any) {
 			n = "https_"
 		}
 		_, port, _ := net.SplitHostPort(x.l.Address)
-		if strings.HasPrefix(x.l.Address, "unix:") {
+		if _, ok := config.SocketPath(x.l.Address); ok {
 			port = "unix" // http_unix, https_unix, and _2 on for more
 		}
 		ln := name(n+port, func(s string) bool { _, ok := c.out.Listeners[s]; return ok })
