@@ -4,12 +4,15 @@ import (
 	"bytes"
 	"net/netip"
 	"slices"
+	"strings"
+	"unsafe"
 )
 
 // TrustProxies marks r as come through a trusted proxy (FromProxy) when
 // its client, RemoteAddr, is one of trusted, and then reads what the
 // proxies say of the client the request started from: ClientAddr and
-// ClientScheme. A request from anyone else is left as it is.
+// ClientScheme, without allocating. A request from anyone else is left as
+// it is.
 func (r *Request) TrustProxies(trusted []netip.Prefix) {
 	if !Trusted(trusted, r.RemoteAddr.Addr()) {
 		return
@@ -98,20 +101,31 @@ func parseHop(b []byte) (netip.AddrPort, bool) {
 	if len(b) == 0 || len(b) > 64 {
 		return netip.AddrPort{}, false
 	}
-	s := string(b)
-	if a, err := netip.ParseAddr(s); err == nil && a.Zone() == "" {
-		return netip.AddrPortFrom(a.Unmap(), 0), true
-	}
-	if s[0] == '[' && s[len(s)-1] == ']' {
-		if a, err := netip.ParseAddr(s[1 : len(s)-1]); err == nil && a.Is6() && a.Zone() == "" {
-			return netip.AddrPortFrom(a, 0), true
+	// A view of the header's bytes, not a copy: every request through a
+	// proxy reads the field. netip keeps no part of what it parses but a
+	// zone, which unique.Make copies, and which is refused here anyway.
+	s := unsafe.String(&b[0], len(b))
+	// Each form to its own parser: a failed parse allocates its error.
+	var ap netip.AddrPort
+	var err error
+	switch {
+	case s[0] == '[' && s[len(s)-1] == ']': // [IPv6]
+		var a netip.Addr
+		if a, err = netip.ParseAddr(s[1 : len(s)-1]); err == nil && !a.Is6() {
+			return netip.AddrPort{}, false
 		}
+		ap = netip.AddrPortFrom(a, 0)
+	case s[0] == '[' || strings.Count(s, ":") == 1: // [IPv6]:port, IPv4:port
+		ap, err = netip.ParseAddrPort(s)
+	default: // IPv4, IPv6
+		var a netip.Addr
+		a, err = netip.ParseAddr(s)
+		ap = netip.AddrPortFrom(a, 0)
+	}
+	if err != nil || ap.Addr().Zone() != "" {
 		return netip.AddrPort{}, false
 	}
-	if ap, err := netip.ParseAddrPort(s); err == nil && ap.Addr().Zone() == "" {
-		return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()), true
-	}
-	return netip.AddrPort{}, false
+	return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()), true
 }
 
 // forwardedProto is the last X-Forwarded-Proto value, when it is http or
