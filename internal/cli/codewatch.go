@@ -102,13 +102,24 @@ func changedFile(old, cur codeSnapshot) string {
 	return ""
 }
 
-// watchCode walks dirs every reloadPoll until ctx ends, and calls reload
+// codeWatch is --reload's watch of some folders.
+type codeWatch struct {
+	dirs []string
+	last codeSnapshot
+}
+
+// newCodeWatch takes the first walk of dirs: nave takes it before the
+// workers import the app, so that a change made while they start is seen.
+func newCodeWatch(dirs []string) *codeWatch {
+	return &codeWatch{dirs: dirs, last: snapshotCode(dirs...)}
+}
+
+// run walks the folders every reloadPoll until ctx ends, and calls reload
 // with the file after a walk that finds a Python file changed since the
 // walk before.
-func watchCode(ctx context.Context, dirs []string, log *slog.Logger, reload func(file string)) {
-	last := snapshotCode(dirs...)
-	if last.truncated {
-		log.Warn("--reload watches only the first files of its folders", "folders", dirs, "files", maxWatched)
+func (w *codeWatch) run(ctx context.Context, log *slog.Logger, reload func(file string)) {
+	if w.last.truncated {
+		log.Warn("--reload watches only the first files of its folders", "folders", w.dirs, "files", maxWatched)
 	}
 	t := time.NewTicker(reloadPoll)
 	defer t.Stop()
@@ -118,10 +129,10 @@ func watchCode(ctx context.Context, dirs []string, log *slog.Logger, reload func
 			return
 		case <-t.C:
 		}
-		cur := snapshotCode(dirs...)
-		if f := changedFile(last, cur); f != "" {
+		cur := snapshotCode(w.dirs...)
+		if f := changedFile(w.last, cur); f != "" {
 			reload(f)
 		}
-		last = cur
+		w.last = cur
 	}
 }

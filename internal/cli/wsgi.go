@@ -233,6 +233,14 @@ func serveApp(ctx context.Context, o *wsgiOptions, config func() *config.Config,
 	// while the workers start: it is caught now and acted on once they run.
 	hup, stopHup := catchHangup()
 	defer stopHup()
+	var watch *codeWatch
+	if o.reload || len(o.watch) > 0 {
+		dirs := o.watch
+		if len(dirs) == 0 {
+			dirs = []string{cmp.Or(o.pool.Dir, ".")}
+		}
+		watch = newCodeWatch(dirs) // before the workers import the code
+	}
 	s, err := build(ctx, config(), nil, o.server.noBind, stdout, stderr)
 	if err != nil {
 		return shorthandError(err)
@@ -243,12 +251,8 @@ func serveApp(ctx context.Context, o *wsgiOptions, config func() *config.Config,
 		kind, o.pool.App, workerCount(pool.Workers()), pool.Python(), o.pool.Python, ls.where())
 	ls.announceOthers(stdout)
 	defer onHangup(hup, s.reload)()
-	if o.reload || len(o.watch) > 0 {
-		dirs := o.watch
-		if len(dirs) == 0 {
-			dirs = []string{cmp.Or(o.pool.Dir, ".")}
-		}
-		go watchCode(ctx, dirs, s.log, func(file string) {
+	if watch != nil {
+		go watch.run(ctx, s.log, func(file string) {
 			s.reloadApps("--reload: a file changed, reloading the app", "file", file)
 		})
 	}
